@@ -1,0 +1,40 @@
+/**
+ * Identifies this transport in hybrid applications:
+ * `@EventPattern('orders.created', ZEROMQ_TRANSPORT)` binds a handler to a `ZeroMqServer` only.
+ */
+export const ZEROMQ_TRANSPORT = Symbol('ZEROMQ_TRANSPORT');
+
+/** Name of the socket made from the top-level `endpoints` option (routes use their own `name`). */
+export const DEFAULT_SOCKET_NAME = 'default';
+
+// Server defaults (documented on ZeroMqServerOptions).
+export const DEFAULT_SERVER_BIND = true;
+export const DEFAULT_CONCURRENCY = 100;
+export const DEFAULT_MAX_MESSAGE_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_MAX_PATTERN_LENGTH = 1024;
+export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 4096;
+export const DEFAULT_RECEIVE_HIGH_WATER_MARK = 1000;
+export const DEFAULT_SERVER_CLOSE_TIMEOUT = 10_000;
+export const DEFAULT_PLAIN_MESSAGE_DECODING = 'utf8';
+
+// Client defaults (documented on ZeroMqClientOptions).
+export const DEFAULT_CLIENT_BIND = false;
+export const DEFAULT_MAX_QUEUE_SIZE = 10_000;
+export const DEFAULT_QUEUE_OVERFLOW = 'reject';
+export const DEFAULT_SEND_TIMEOUT = 5_000;
+export const DEFAULT_IMMEDIATE = true;
+export const DEFAULT_MAX_BATCH_SIZE = 256;
+export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024;
+export const DEFAULT_SEND_HIGH_WATER_MARK = 1000;
+export const DEFAULT_CLIENT_CLOSE_TIMEOUT = 5_000;
+
+// Shared socket defaults.
+export const DEFAULT_LINGER = 1_000;
+export const DEFAULT_HEARTBEAT_INTERVAL = 1_000;
+export const DEFAULT_HEARTBEAT_TIMEOUT = 3_000;
+export const DEFAULT_RECONNECT_INTERVAL = 100;
+export const DEFAULT_RECONNECT_MAX_INTERVAL = 5_000;
+export const DEFAULT_LOG_INTERVAL = 5_000;
+
+/** How long `bind()` retries a port that a just-closed socket still holds (EADDRINUSE). */
+export const BIND_RETRY_DEADLINE = 2_000;

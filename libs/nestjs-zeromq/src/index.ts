@@ -1,0 +1,25 @@
+export { ZEROMQ_TRANSPORT } from './constants.js';
+export { ZeroMqClient, type ZeroMqClientMetrics } from './zeromq.client.js';
+export { ZeroMqContext, type ZeroMqContextArgs, type ZeroMqMessageInfo } from './zeromq.context.js';
+export { ZeroMqOptionsError, ZeroMqSendError, type ZeroMqSendErrorCode } from './zeromq.errors.js';
+export {
+  ZeroMqSocketEventType,
+  ZeroMqStatus,
+  type ZeroMqClientEvents,
+  type ZeroMqServerEvents,
+  type ZeroMqSocketEvent,
+} from './zeromq.events.js';
+export type {
+  ZeroMqClientOptions,
+  ZeroMqClientRoute,
+  ZeroMqEndpoint,
+  ZeroMqEndpointOptions,
+  ZeroMqHeartbeatOptions,
+  ZeroMqOverflowPolicy,
+  ZeroMqPlainDecoding,
+  ZeroMqPlainMessageOptions,
+  ZeroMqServerOptions,
+  ZeroMqServerRoute,
+  ZeroMqSocketTuningOptions,
+} from './zeromq.options.js';
+export { ZeroMqServer, type ZeroMqServerMetrics } from './zeromq.server.js';

@@ -1,0 +1,123 @@
+import type * as zmq from 'zeromq';
+import { BIND_RETRY_DEADLINE } from '../constants.js';
+import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../zeromq.events.js';
+import type { ResolvedEndpoint } from './resolve-options.js';
+
+const BIND_RETRY_PAUSE = 50;
+
+/** Monitor event types forwarded to listeners, and the public type each maps to. */
+const FORWARDED_EVENTS: ReadonlyArray<[zmq.EventType, ZeroMqSocketEventType]> = [
+  ['bind', ZeroMqSocketEventType.BIND],
+  ['accept', ZeroMqSocketEventType.ACCEPT],
+  ['connect', ZeroMqSocketEventType.CONNECT],
+  ['connect:retry', ZeroMqSocketEventType.CONNECT_RETRY],
+  ['handshake', ZeroMqSocketEventType.HANDSHAKE],
+  ['handshake:error:protocol', ZeroMqSocketEventType.HANDSHAKE_ERROR],
+  ['handshake:error:auth', ZeroMqSocketEventType.HANDSHAKE_ERROR],
+  ['handshake:error:other', ZeroMqSocketEventType.HANDSHAKE_ERROR],
+  ['disconnect', ZeroMqSocketEventType.DISCONNECT],
+  ['close', ZeroMqSocketEventType.CLOSE],
+];
+
+/**
+ * A zeromq.js socket with a name, its endpoints and its monitor: opens (binds/connects) the
+ * endpoints, counts live connections and forwards monitor events as ZeroMqSocketEvents.
+ */
+export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
+  /** Actual addresses: bound ones as ZeroMQ resolved them (an OS-chosen port filled in). */
+  readonly addresses: string[] = [];
+  private readonly attached: ResolvedEndpoint[] = [];
+  private connections = 0;
+
+  constructor(
+    readonly name: string,
+    readonly socket: S,
+    private readonly endpoints: readonly ResolvedEndpoint[],
+    private readonly onEvent: (event: ZeroMqSocketEvent) => void,
+  ) {
+    for (const [zmqType, type] of FORWARDED_EVENTS) {
+      socket.events.on(zmqType, (event) => this.forward(type, event));
+    }
+  }
+
+  /** Whether at least one peer is connected (inproc endpoints count as connected once open). */
+  get connected(): boolean {
+    return this.connections > 0;
+  }
+
+  get configuredAddresses(): string[] {
+    return this.endpoints.map((endpoint) => endpoint.address);
+  }
+
+  async open(): Promise<void> {
+    for (const endpoint of this.endpoints) {
+      let address = endpoint.address;
+      if (endpoint.bind) {
+        await this.bind(address);
+        address = this.socket.lastEndpoint ?? address;
+      } else {
+        this.socket.connect(address);
+      }
+      this.addresses.push(address);
+      this.attached.push({ address, bind: endpoint.bind });
+      // inproc has no monitor events: the pipe exists as soon as both sides are there.
+      if (endpoint.address.startsWith('inproc://')) {
+        this.connections++;
+      }
+    }
+  }
+
+  /** Stops new connections and peers (unbind/disconnect) while the socket stays readable. */
+  detach(): void {
+    for (const { address, bind } of this.attached.splice(0)) {
+      try {
+        if (bind) {
+          void this.socket.unbind(address).catch(() => undefined);
+        } else {
+          this.socket.disconnect(address);
+        }
+      } catch {
+        // Already gone: nothing to detach.
+      }
+    }
+  }
+
+  close(): void {
+    if (!this.socket.closed) {
+      this.socket.close();
+    }
+    this.connections = 0;
+  }
+
+  private async bind(address: string): Promise<void> {
+    // A port freed by a socket that just closed is released asynchronously: retry briefly.
+    const deadline = Date.now() + BIND_RETRY_DEADLINE;
+    for (;;) {
+      try {
+        await this.socket.bind(address);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= deadline) {
+          throw new Error(`Cannot bind socket "${this.name}" to ${address}: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, BIND_RETRY_PAUSE));
+      }
+    }
+  }
+
+  private forward(type: ZeroMqSocketEventType, event: zmq.Event): void {
+    if (type === ZeroMqSocketEventType.ACCEPT || type === ZeroMqSocketEventType.CONNECT) {
+      this.connections++;
+    } else if (type === ZeroMqSocketEventType.DISCONNECT && this.connections > 0) {
+      this.connections--;
+    }
+    this.onEvent({
+      type,
+      socket: this.name,
+      address: 'address' in event ? event.address : '',
+      ...('error' in event && event.error ? { error: event.error } : {}),
+    });
+  }
+}

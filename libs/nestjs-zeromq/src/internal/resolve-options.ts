@@ -1,0 +1,248 @@
+import type { MsPattern } from '@nestjs/microservices';
+import { transformPatternToRoute } from '@nestjs/microservices/utils/transform-pattern.utils.js';
+import { z } from 'zod';
+import * as defaults from '../constants.js';
+import { ZeroMqOptionsError } from '../zeromq.errors.js';
+import type {
+  ZeroMqClientOptions,
+  ZeroMqEndpoint,
+  ZeroMqPlainDecoding,
+  ZeroMqServerOptions,
+} from '../zeromq.options.js';
+
+export interface ResolvedEndpoint {
+  address: string;
+  bind: boolean;
+}
+
+/** One socket to open: the default one or a route's. */
+export interface SocketPlan {
+  name: string;
+  endpoints: ResolvedEndpoint[];
+  /** Normalized patterns of a route; empty for the default socket. */
+  patterns: string[];
+}
+
+export interface ResolvedTuning {
+  linger: number;
+  heartbeat: { interval: number; timeout: number } | false;
+  reconnectInterval: number;
+  reconnectMaxInterval: number;
+  logInterval: number;
+}
+
+export interface ResolvedServerOptions extends ResolvedTuning {
+  sockets: Array<SocketPlan & { concurrency: number }>;
+  maxMessageSize: number;
+  maxPatternLength: number;
+  maxRecordsPerMessage: number;
+  receiveHighWaterMark: number;
+  closeTimeout: number;
+  plainMessages: { pattern: string; decoding: ZeroMqPlainDecoding } | undefined;
+}
+
+export interface ResolvedClientOptions extends ResolvedTuning {
+  sockets: Array<SocketPlan & { bare: boolean }>;
+  maxQueueSize: number;
+  overflow: 'reject' | 'drop-oldest';
+  sendTimeout: number;
+  immediate: boolean;
+  maxBatchSize: number;
+  maxBatchBytes: number;
+  sendHighWaterMark: number;
+  closeTimeout: number;
+}
+
+const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;
+
+const endpointSchema = z.union([
+  z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name'),
+  z.strictObject({
+    address: z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name'),
+    bind: z.boolean().optional(),
+  }),
+]);
+
+const patternSchema = z.custom<MsPattern>(
+  (value) => typeof value === 'string' ? value.length > 0 : typeof value === 'number' || (typeof value === 'object' && value !== null),
+  'must be a non-empty string, a number or an object',
+);
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const serializerSchema = z.custom<unknown>(
+  (value) => typeof (value as { serialize?: unknown })?.serialize === 'function',
+  'must have a serialize(value) method',
+);
+const deserializerSchema = z.custom<unknown>(
+  (value) => typeof (value as { deserialize?: unknown })?.deserialize === 'function',
+  'must have a deserialize(value) method',
+);
+
+const tuningShape = {
+  linger: nonNegativeInt.optional(),
+  heartbeat: z.union([
+    z.literal(false),
+    z.strictObject({ interval: positiveInt.optional(), timeout: positiveInt.optional() }),
+  ]).optional(),
+  reconnectInterval: positiveInt.optional(),
+  reconnectMaxInterval: nonNegativeInt.optional(),
+  logInterval: nonNegativeInt.optional(),
+};
+
+const routeShape = {
+  name: z.string().min(1).optional(),
+  patterns: z.array(patternSchema).min(1, 'a route needs at least one pattern'),
+  endpoints: z.array(endpointSchema).min(1, 'a route needs at least one endpoint'),
+};
+
+const serverSchema = z.strictObject({
+  ...tuningShape,
+  endpoints: z.array(endpointSchema).optional(),
+  routes: z.array(z.strictObject({ ...routeShape, concurrency: positiveInt.optional() })).optional(),
+  concurrency: positiveInt.optional(),
+  maxMessageSize: z.number().int().min(-1).optional(),
+  maxPatternLength: positiveInt.optional(),
+  maxRecordsPerMessage: positiveInt.optional(),
+  receiveHighWaterMark: nonNegativeInt.optional(),
+  closeTimeout: nonNegativeInt.optional(),
+  plainMessages: z.strictObject({
+    pattern: z.string().min(1),
+    decoding: z.enum(['utf8', 'json', 'buffer']).optional(),
+  }).optional(),
+  serializer: serializerSchema.optional(),
+  deserializer: deserializerSchema.optional(),
+});
+
+const clientSchema = z.strictObject({
+  ...tuningShape,
+  endpoints: z.array(endpointSchema).optional(),
+  routes: z.array(z.strictObject({ ...routeShape, bare: z.boolean().optional() })).optional(),
+  maxQueueSize: positiveInt.optional(),
+  overflow: z.enum(['reject', 'drop-oldest']).optional(),
+  sendTimeout: nonNegativeInt.optional(),
+  immediate: z.boolean().optional(),
+  maxBatchSize: positiveInt.optional(),
+  maxBatchBytes: positiveInt.optional(),
+  sendHighWaterMark: nonNegativeInt.optional(),
+  closeTimeout: nonNegativeInt.optional(),
+  serializer: serializerSchema.optional(),
+  deserializer: deserializerSchema.optional(),
+});
+
+function parse<T>(schema: z.ZodType<T>, options: unknown, owner: string): T {
+  const result = schema.safeParse(options ?? {});
+  if (!result.success) {
+    throw new ZeroMqOptionsError(`Invalid ${owner} options:\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+function resolveEndpoints(endpoints: ZeroMqEndpoint[] | undefined, defaultBind: boolean): ResolvedEndpoint[] {
+  return (endpoints ?? []).map((endpoint) =>
+    typeof endpoint === 'string'
+      ? { address: endpoint, bind: defaultBind }
+      : { address: endpoint.address, bind: endpoint.bind ?? defaultBind },
+  );
+}
+
+function resolveTuning(options: z.infer<typeof serverSchema> | z.infer<typeof clientSchema>): ResolvedTuning {
+  return {
+    linger: options.linger ?? defaults.DEFAULT_LINGER,
+    heartbeat:
+      options.heartbeat === false
+        ? false
+        : {
+            interval: options.heartbeat?.interval ?? defaults.DEFAULT_HEARTBEAT_INTERVAL,
+            timeout: options.heartbeat?.timeout ?? defaults.DEFAULT_HEARTBEAT_TIMEOUT,
+          },
+    reconnectInterval: options.reconnectInterval ?? defaults.DEFAULT_RECONNECT_INTERVAL,
+    reconnectMaxInterval: options.reconnectMaxInterval ?? defaults.DEFAULT_RECONNECT_MAX_INTERVAL,
+    logInterval: options.logInterval ?? defaults.DEFAULT_LOG_INTERVAL,
+  };
+}
+
+interface RouteInput {
+  name?: string;
+  patterns: MsPattern[];
+  endpoints: ZeroMqEndpoint[];
+}
+
+/** The default socket (if it has endpoints) and one socket per route, with names checked. */
+function planSockets<R extends RouteInput>(
+  owner: string,
+  endpoints: ZeroMqEndpoint[] | undefined,
+  routes: R[] | undefined,
+  defaultBind: boolean,
+): Array<SocketPlan & { route: R | undefined }> {
+  const plans: Array<SocketPlan & { route: R | undefined }> = [];
+  if (endpoints !== undefined && endpoints.length > 0) {
+    plans.push({
+      name: defaults.DEFAULT_SOCKET_NAME,
+      endpoints: resolveEndpoints(endpoints, defaultBind),
+      patterns: [],
+      route: undefined,
+    });
+  }
+  const seenPatterns = new Map<string, string>();
+  for (const route of routes ?? []) {
+    const patterns = route.patterns.map((pattern) => transformPatternToRoute(pattern));
+    const name = route.name ?? patterns[0];
+    if (plans.some((plan) => plan.name === name)) {
+      throw new ZeroMqOptionsError(`Invalid ${owner} options: two sockets are named "${name}"; give each route a unique name`);
+    }
+    for (const pattern of patterns) {
+      const other = seenPatterns.get(pattern);
+      if (other !== undefined) {
+        throw new ZeroMqOptionsError(
+          `Invalid ${owner} options: pattern "${pattern}" is in two routes ("${other}" and "${name}"); a pattern can have one route`,
+        );
+      }
+      seenPatterns.set(pattern, name);
+    }
+    plans.push({ name, endpoints: resolveEndpoints(route.endpoints, defaultBind), patterns, route });
+  }
+  if (plans.length === 0) {
+    throw new ZeroMqOptionsError(
+      `Invalid ${owner} options: no socket to open; set "endpoints" (for example ["tcp://127.0.0.1:5557"]) or "routes"`,
+    );
+  }
+  return plans;
+}
+
+export function resolveServerOptions(input: ZeroMqServerOptions | undefined): ResolvedServerOptions {
+  const options = parse(serverSchema, input, 'ZeroMqServer');
+  const concurrency = options.concurrency ?? defaults.DEFAULT_CONCURRENCY;
+  const plans = planSockets('ZeroMqServer', options.endpoints, options.routes, defaults.DEFAULT_SERVER_BIND);
+  return {
+    ...resolveTuning(options),
+    sockets: plans.map(({ route, ...plan }) => ({ ...plan, concurrency: route?.concurrency ?? concurrency })),
+    maxMessageSize: options.maxMessageSize ?? defaults.DEFAULT_MAX_MESSAGE_SIZE,
+    maxPatternLength: options.maxPatternLength ?? defaults.DEFAULT_MAX_PATTERN_LENGTH,
+    maxRecordsPerMessage: options.maxRecordsPerMessage ?? defaults.DEFAULT_MAX_RECORDS_PER_MESSAGE,
+    receiveHighWaterMark: options.receiveHighWaterMark ?? defaults.DEFAULT_RECEIVE_HIGH_WATER_MARK,
+    closeTimeout: options.closeTimeout ?? defaults.DEFAULT_SERVER_CLOSE_TIMEOUT,
+    plainMessages: options.plainMessages && {
+      pattern: options.plainMessages.pattern,
+      decoding: options.plainMessages.decoding ?? defaults.DEFAULT_PLAIN_MESSAGE_DECODING,
+    },
+  };
+}
+
+export function resolveClientOptions(input: ZeroMqClientOptions | undefined): ResolvedClientOptions {
+  const options = parse(clientSchema, input, 'ZeroMqClient');
+  const plans = planSockets('ZeroMqClient', options.endpoints, options.routes, defaults.DEFAULT_CLIENT_BIND);
+  return {
+    ...resolveTuning(options),
+    sockets: plans.map(({ route, ...plan }) => ({ ...plan, bare: route?.bare ?? false })),
+    maxQueueSize: options.maxQueueSize ?? defaults.DEFAULT_MAX_QUEUE_SIZE,
+    overflow: options.overflow ?? defaults.DEFAULT_QUEUE_OVERFLOW,
+    sendTimeout: options.sendTimeout ?? defaults.DEFAULT_SEND_TIMEOUT,
+    immediate: options.immediate ?? defaults.DEFAULT_IMMEDIATE,
+    maxBatchSize: options.maxBatchSize ?? defaults.DEFAULT_MAX_BATCH_SIZE,
+    maxBatchBytes: options.maxBatchBytes ?? defaults.DEFAULT_MAX_BATCH_BYTES,
+    sendHighWaterMark: options.sendHighWaterMark ?? defaults.DEFAULT_SEND_HIGH_WATER_MARK,
+    closeTimeout: options.closeTimeout ?? defaults.DEFAULT_CLIENT_CLOSE_TIMEOUT,
+  };
+}

@@ -1,0 +1,178 @@
+import { settlesWithin } from './deadline.js';
+import type { ZeroMqOverflowPolicy } from '../zeromq.options.js';
+import type { ZeroMqSendErrorCode } from '../zeromq.errors.js';
+
+export interface SendQueueOptions<T> {
+  maxQueueSize: number;
+  overflow: ZeroMqOverflowPolicy;
+  maxBatchSize: number;
+  maxBatchBytes: number;
+  /** Age in ms after which a queued item fails once a send has timed out. */
+  sendTimeout: number;
+  /** Hands one batch to the socket; resolves when ZeroMQ has taken it. */
+  transmit: (batch: T[]) => Promise<void>;
+  /** Size of an item in bytes, for `maxBatchBytes`. */
+  sizeOf: (item: T) => number;
+  /** Builds the error an item's promise rejects with. */
+  toError: (item: T, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
+}
+
+interface Entry<T> {
+  item: T;
+  enqueuedAt: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+const COMPACT_THRESHOLD = 1024;
+
+/**
+ * The one writer of a socket. zeromq.js allows a single pending send per socket (a second one
+ * throws EBUSY), so every send goes through this queue. While a send is pending, new items wait;
+ * when it completes, everything waiting (up to the batch limits) leaves in one ZeroMQ message.
+ * A lone item therefore goes out at once and batching adds no delay at low rates.
+ */
+export class SendQueue<T> {
+  private entries: Array<Entry<T> | undefined> = [];
+  private head = 0;
+  private inFlight = 0;
+  private pumping = false;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: SendQueueOptions<T>) {}
+
+  /** Items waiting, not counting the batch being sent. */
+  get length(): number {
+    return this.entries.length - this.head;
+  }
+
+  /** Items handed to ZeroMQ by the pending send. */
+  get sending(): number {
+    return this.inFlight;
+  }
+
+  /** Queues an item; resolves once ZeroMQ has taken it, rejects with `toError(...)` otherwise. */
+  enqueue(item: T): Promise<void> {
+    if (this.closed) {
+      return Promise.reject(this.options.toError(item, 'CLOSED', 'the client is closed'));
+    }
+    if (this.length >= this.options.maxQueueSize) {
+      const detail = `${this.options.maxQueueSize} emits are already queued (maxQueueSize)`;
+      if (this.options.overflow === 'reject') {
+        return Promise.reject(this.options.toError(item, 'QUEUE_FULL', detail));
+      }
+      this.fail(this.shift()!, 'DROPPED', `${detail}; dropped the oldest to make room (overflow: 'drop-oldest')`);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.entries.push({ item, enqueuedAt: Date.now(), resolve, reject });
+      if (!this.pumping) {
+        this.pumping = true;
+        // Start on the next microtask so that emits made in one synchronous burst share a batch.
+        queueMicrotask(() => void this.pump());
+      }
+    });
+  }
+
+  /**
+   * Stops taking items and waits up to `timeout` ms for the queue to empty. Items still queued
+   * then fail with `CLOSED`; returns how many items did not reach ZeroMQ (queued + in the pending
+   * send, which fails when the caller closes the socket).
+   */
+  async drain(timeout: number): Promise<number> {
+    this.closed = true;
+    if (this.pumping) {
+      await settlesWithin(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), timeout);
+    }
+    const dropped = this.length + this.inFlight;
+    this.failAll('CLOSED', 'the client closed before it could be sent');
+    return dropped;
+  }
+
+  private async pump(): Promise<void> {
+    while (this.length > 0) {
+      const batch = this.takeBatch();
+      this.inFlight = batch.length;
+      try {
+        await this.options.transmit(batch.map((entry) => entry.item));
+        for (const entry of batch) {
+          entry.resolve();
+        }
+      } catch (error) {
+        this.failBatch(batch, error);
+      } finally {
+        this.inFlight = 0;
+      }
+    }
+    this.pumping = false;
+    for (const resolve of this.idleWaiters.splice(0)) {
+      resolve();
+    }
+  }
+
+  private failBatch(batch: Entry<T>[], error: unknown): void {
+    const code = (error as { code?: string } | null)?.code;
+    if (this.closed) {
+      for (const entry of batch) {
+        this.fail(entry, 'CLOSED', 'the client closed before it could be sent', error);
+      }
+      return;
+    }
+    if (code === 'EAGAIN') {
+      const detail = `no peer accepted it within ${this.options.sendTimeout} ms (sendTimeout): no peer connected, or all at their high-water mark`;
+      for (const entry of batch) {
+        this.fail(entry, 'SEND_TIMEOUT', detail, error);
+      }
+      this.expireOlderThan(Date.now() - this.options.sendTimeout, detail);
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    for (const entry of batch) {
+      this.fail(entry, 'SEND_FAILED', message, error);
+    }
+  }
+
+  private takeBatch(): Entry<T>[] {
+    const batch: Entry<T>[] = [];
+    let bytes = 0;
+    while (this.length > 0 && batch.length < this.options.maxBatchSize) {
+      const next = this.entries[this.head]!;
+      const size = this.options.sizeOf(next.item);
+      if (batch.length > 0 && bytes + size > this.options.maxBatchBytes) {
+        break;
+      }
+      bytes += size;
+      batch.push(this.shift()!);
+    }
+    return batch;
+  }
+
+  private expireOlderThan(cutoff: number, detail: string): void {
+    while (this.length > 0 && this.entries[this.head]!.enqueuedAt <= cutoff) {
+      this.fail(this.shift()!, 'SEND_TIMEOUT', detail);
+    }
+  }
+
+  private failAll(code: ZeroMqSendErrorCode, detail: string): void {
+    while (this.length > 0) {
+      this.fail(this.shift()!, code, detail);
+    }
+  }
+
+  private fail(entry: Entry<T>, code: ZeroMqSendErrorCode, detail: string, cause?: unknown): void {
+    entry.reject(this.options.toError(entry.item, code, detail, cause));
+  }
+
+  private shift(): Entry<T> | undefined {
+    if (this.head >= this.entries.length) {
+      return undefined;
+    }
+    const entry = this.entries[this.head];
+    this.entries[this.head++] = undefined;
+    if (this.head >= COMPACT_THRESHOLD && this.head * 2 >= this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+    return entry;
+  }
+}

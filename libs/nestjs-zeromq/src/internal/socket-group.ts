@@ -1,0 +1,120 @@
+import type { LoggerService } from '@nestjs/common';
+import type * as zmq from 'zeromq';
+import { ZeroMqStatus, type ZeroMqSocketEvent } from '../zeromq.events.js';
+import { ManagedSocket } from './managed-socket.js';
+import type { ResolvedTuning, SocketPlan } from './resolve-options.js';
+
+type Listener = (...args: never[]) => unknown;
+
+/** zeromq.js constructor options every socket of a server or client gets. */
+export function tuningSocketOptions(tuning: ResolvedTuning) {
+  return {
+    linger: tuning.linger,
+    reconnectInterval: tuning.reconnectInterval,
+    reconnectMaxInterval: tuning.reconnectMaxInterval,
+    ...(tuning.heartbeat === false
+      ? {}
+      : { heartbeatInterval: tuning.heartbeat.interval, heartbeatTimeout: tuning.heartbeat.timeout }),
+  };
+}
+
+/**
+ * The sockets of one ZeroMqServer or ZeroMqClient, by name: opens and closes them together,
+ * derives the owner's status from their connections and dispatches `on()` listeners.
+ */
+export class SocketGroup<S extends zmq.Socket> {
+  private readonly sockets = new Map<string, ManagedSocket<S>>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private closed = false;
+
+  constructor(
+    private readonly setStatus: (status: ZeroMqStatus) => void,
+    private readonly logger: LoggerService,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.sockets.size > 0;
+  }
+
+  /** Opens one socket per plan; on any failure closes what it opened and rethrows. */
+  async open<P extends SocketPlan>(plans: readonly P[], create: (plan: P) => S): Promise<Array<ManagedSocket<S> & { plan: P }>> {
+    this.closed = false;
+    this.setStatus(ZeroMqStatus.CONNECTING);
+    const opened: Array<ManagedSocket<S> & { plan: P }> = [];
+    try {
+      for (const plan of plans) {
+        const managed = Object.assign(
+          new ManagedSocket(plan.name, create(plan), plan.endpoints, (event) => this.onSocketEvent(event)),
+          { plan },
+        );
+        this.sockets.set(plan.name, managed);
+        opened.push(managed);
+        await managed.open();
+      }
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+    this.updateStatus();
+    return opened;
+  }
+
+  on(event: string, listener: Listener): void {
+    let set = this.listeners.get(event);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    set.add(listener);
+  }
+
+  /** Calls the listeners of `event`; a listener that throws is logged, never propagated. */
+  emit(event: string, ...args: unknown[]): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      try {
+        (listener as (...values: unknown[]) => unknown)(...args);
+      } catch (error) {
+        this.logger.error(`A "${event}" listener threw: ${(error as Error)?.stack ?? String(error)}`);
+      }
+    }
+  }
+
+  /** Sockets by name, for `unwrap()`. */
+  unwrap(): Record<string, S> {
+    return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, managed.socket]));
+  }
+
+  /** Actual addresses by socket name (bound ports filled in). */
+  addresses(): Record<string, string[]> {
+    return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, [...managed.addresses]]));
+  }
+
+  /** Unbinds/disconnects every socket but keeps it open, so that what it holds can still be read. */
+  detach(): void {
+    for (const managed of this.sockets.values()) {
+      managed.detach();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const managed of this.sockets.values()) {
+      managed.close();
+    }
+    this.sockets.clear();
+    this.setStatus(ZeroMqStatus.CLOSED);
+  }
+
+  private onSocketEvent(event: ZeroMqSocketEvent): void {
+    this.updateStatus();
+    this.emit(event.type, event);
+  }
+
+  private updateStatus(): void {
+    if (this.closed) {
+      return;
+    }
+    const connected = [...this.sockets.values()].some((managed) => managed.connected);
+    this.setStatus(connected ? ZeroMqStatus.CONNECTED : ZeroMqStatus.DISCONNECTED);
+  }
+}

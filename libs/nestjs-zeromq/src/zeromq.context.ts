@@ -1,0 +1,42 @@
+import { BaseRpcContext } from '@nestjs/microservices';
+import type { PacketMetadata } from '@nestjs/microservices';
+
+/** Where a message came from, beside its pattern and metadata. */
+export interface ZeroMqMessageInfo {
+  /** Name of the socket that received it (`'default'` or the route's name). */
+  socket: string;
+  /** Whether it came from a plain ZeroMQ peer (one frame, no framing) through `plainMessages`. */
+  plain: boolean;
+}
+
+export type ZeroMqContextArgs = [pattern: string, metadata: PacketMetadata | undefined, info: ZeroMqMessageInfo];
+
+/**
+ * Context of a message handled by a ZeroMqServer; handlers get it with `@Ctx()`.
+ * @publicApi
+ */
+export class ZeroMqContext extends BaseRpcContext<ZeroMqContextArgs> {
+  constructor(args: ZeroMqContextArgs) {
+    super(args);
+  }
+
+  /** The message's pattern, normalized as Nest does (object patterns as key-sorted JSON). */
+  getPattern(): string {
+    return this.args[0];
+  }
+
+  /** Metadata the client attached to the packet (`ClientProxy#setOnDispatchHook`), if any. */
+  getMetadata(): PacketMetadata | undefined {
+    return this.args[1];
+  }
+
+  /** Name of the socket that received the message. */
+  getSocketName(): string {
+    return this.args[2].socket;
+  }
+
+  /** Whether the message came from a plain ZeroMQ peer rather than a ZeroMqClient. */
+  isPlainMessage(): boolean {
+    return this.args[2].plain;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * An emit that did not reach ZeroMQ: the error names the pattern and the socket.
+ * `code` tells why: `SEND_TIMEOUT` (no peer took it within `sendTimeout`), `QUEUE_FULL`,
+ * `DROPPED` (pushed out by `overflow: 'drop-oldest'`), `CLOSED` (client closed first),
+ * `NO_ROUTE` (no route and no default socket), `SEND_FAILED` (any other socket error).
+ * @publicApi
+ */
+export class ZeroMqSendError extends Error {
+  override readonly name = 'ZeroMqSendError';
+
+  constructor(
+    readonly code: ZeroMqSendErrorCode,
+    readonly pattern: string,
+    readonly socket: string,
+    readonly endpoints: readonly string[],
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Cannot emit "${pattern}" on socket "${socket}" (${endpoints.join(', ') || 'no endpoints'}): ${detail}`,
+      options,
+    );
+  }
+}
+
+export type ZeroMqSendErrorCode = 'SEND_TIMEOUT' | 'QUEUE_FULL' | 'DROPPED' | 'CLOSED' | 'NO_ROUTE' | 'SEND_FAILED';
+
+/** Options that cannot work, thrown by the ZeroMqServer / ZeroMqClient constructors. @publicApi */
+export class ZeroMqOptionsError extends Error {
+  override readonly name = 'ZeroMqOptionsError';
+}

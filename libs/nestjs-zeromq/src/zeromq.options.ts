@@ -1,0 +1,243 @@
+import type { ConsumerDeserializer, ConsumerSerializer, MsPattern } from '@nestjs/microservices';
+import type { ProducerDeserializer, ProducerSerializer } from '@nestjs/microservices';
+
+/**
+ * Where a socket binds or connects.
+ * A plain string is an address with the side's default `bind`.
+ */
+export type ZeroMqEndpoint = string | ZeroMqEndpointOptions;
+
+export interface ZeroMqEndpointOptions {
+  /**
+   * ZeroMQ address: `tcp://127.0.0.1:5557`, `tcp://*:5557`, `ipc:///run/app/orders.sock` or
+   * `inproc://orders`. A bound tcp address may use port `*` for an OS-chosen port; read the
+   * actual address from `addresses` after start.
+   */
+  address: string;
+  /**
+   * Bind (listen) on the address instead of connecting to it. Either side may bind; the other
+   * side connects.
+   * @default true on a ZeroMqServer, false on a ZeroMqClient
+   */
+  bind?: boolean;
+}
+
+/** ZMTP heartbeats: detect a frozen or vanished peer without waiting for TCP to notice. */
+export interface ZeroMqHeartbeatOptions {
+  /**
+   * Milliseconds between heartbeat pings on every connection.
+   * @default 1000
+   */
+  interval?: number;
+  /**
+   * Milliseconds without any traffic after which a connection is dropped (a `disconnect` event).
+   * @default 3000
+   */
+  timeout?: number;
+}
+
+/** Payload decoding for single-frame messages from plain ZeroMQ peers. */
+export type ZeroMqPlainDecoding = 'utf8' | 'json' | 'buffer';
+
+/** Lets a server accept single-frame messages from peers that do not speak this library's framing. */
+export interface ZeroMqPlainMessageOptions {
+  /** Pattern whose handler receives every plain (single-frame) message. */
+  pattern: string;
+  /**
+   * How the frame becomes the handler's payload: a UTF-8 string, parsed JSON, or the raw Buffer.
+   * @default 'utf8'
+   */
+  decoding?: ZeroMqPlainDecoding;
+}
+
+/** Options every socket of a server or client shares. */
+export interface ZeroMqSocketTuningOptions {
+  /**
+   * Milliseconds a closed socket keeps trying to deliver queued outgoing messages. Bounded so that
+   * a process never hangs on exit; `-1` (wait forever) is refused.
+   * @default 1000
+   */
+  linger?: number;
+  /**
+   * ZMTP heartbeats on every connection, or `false` to turn them off.
+   * @default { interval: 1000, timeout: 3000 }
+   */
+  heartbeat?: ZeroMqHeartbeatOptions | false;
+  /**
+   * Milliseconds before a connecting socket retries a lost or refused connection.
+   * @default 100
+   */
+  reconnectInterval?: number;
+  /**
+   * Upper bound of the exponential reconnect back-off, in milliseconds.
+   * @default 5000
+   */
+  reconnectMaxInterval?: number;
+  /**
+   * Minimum milliseconds between two log lines of the same kind of problem (bad frames, unknown
+   * patterns, failed sends); the lines in between are counted and summarized.
+   * @default 5000
+   */
+  logInterval?: number;
+}
+
+/** A group of patterns that a server reads from a socket of its own. */
+export interface ZeroMqServerRoute {
+  /**
+   * Name of the socket in events, `unwrap()` and `addresses`.
+   * @default the route's first pattern
+   */
+  name?: string;
+  /** Patterns (string or object, normalized as Nest does) this socket is meant for. */
+  patterns: MsPattern[];
+  /** Endpoints of this route's PULL socket. */
+  endpoints: ZeroMqEndpoint[];
+  /**
+   * Handlers that may run at once for this socket; a slow route does not hold up the others.
+   * @default the server's `concurrency`
+   */
+  concurrency?: number;
+}
+
+/** A group of patterns that a client sends over a socket of its own. */
+export interface ZeroMqClientRoute {
+  /**
+   * Name of the socket in events, errors, `unwrap()` and `addresses`.
+   * @default the route's first pattern
+   */
+  name?: string;
+  /** Patterns (string or object, normalized as Nest does) sent over this socket. */
+  patterns: MsPattern[];
+  /** Endpoints of this route's PUSH socket. */
+  endpoints: ZeroMqEndpoint[];
+  /**
+   * Send only the payload frame (no pattern, no framing) so that a plain ZeroMQ PULL peer can read
+   * it: Buffers go as they are, strings as UTF-8 text, anything else as JSON text. No batching.
+   * @default false
+   */
+  bare?: boolean;
+}
+
+export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
+  /**
+   * Endpoints of the default PULL socket, which receives every pattern that has no route of its
+   * own. May be left out when `routes` name at least one socket.
+   * @default []
+   */
+  endpoints?: ZeroMqEndpoint[];
+  /**
+   * Patterns read from sockets of their own.
+   * @default []
+   */
+  routes?: ZeroMqServerRoute[];
+  /**
+   * Handlers that may run at once per socket. When reached, the server stops reading and ZeroMQ's
+   * high-water mark pushes back on the producers.
+   * @default 100
+   */
+  concurrency?: number;
+  /**
+   * Largest message in bytes a peer may send; a larger one is dropped by ZeroMQ and the
+   * connection reset. `-1` means no limit.
+   * @default 8388608 (8 MiB)
+   */
+  maxMessageSize?: number;
+  /**
+   * Longest pattern in bytes; a record with a longer one is rejected and counted.
+   * @default 1024
+   */
+  maxPatternLength?: number;
+  /**
+   * Most records one (batched) message may carry; a message with more is rejected and counted.
+   * @default 4096
+   */
+  maxRecordsPerMessage?: number;
+  /**
+   * Messages ZeroMQ queues per connection before the producer's send blocks.
+   * @default 1000
+   */
+  receiveHighWaterMark?: number;
+  /**
+   * Milliseconds `close()` waits for running handlers before it closes the sockets anyway.
+   * @default 10000
+   */
+  closeTimeout?: number;
+  /**
+   * Accept single-frame messages from plain ZeroMQ producers and hand them to one pattern's
+   * handler. Without it such messages are rejected and counted as malformed.
+   * @default undefined
+   */
+  plainMessages?: ZeroMqPlainMessageOptions;
+  /** Nest serializer for responses (used by request-response). @default IdentitySerializer */
+  serializer?: ConsumerSerializer;
+  /**
+   * Nest deserializer applied to each incoming `{ pattern, data, metadata }` record.
+   * @default IncomingRequestDeserializer
+   */
+  deserializer?: ConsumerDeserializer;
+}
+
+/** What `emit()` does when a socket's queue is full. */
+export type ZeroMqOverflowPolicy = 'reject' | 'drop-oldest';
+
+export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
+  /**
+   * Endpoints of the default PUSH socket, which sends every pattern that has no route of its own.
+   * May be left out when every emitted pattern is routed.
+   * @default []
+   */
+  endpoints?: ZeroMqEndpoint[];
+  /**
+   * Patterns sent over sockets of their own.
+   * @default []
+   */
+  routes?: ZeroMqClientRoute[];
+  /**
+   * Emits that may wait in one socket's queue (not yet handed to ZeroMQ).
+   * @default 10000
+   */
+  maxQueueSize?: number;
+  /**
+   * When a queue is full: `'reject'` fails the new emit; `'drop-oldest'` fails the oldest queued
+   * emit and accepts the new one. Either way the failure is logged and counted.
+   * @default 'reject'
+   */
+  overflow?: ZeroMqOverflowPolicy;
+  /**
+   * Milliseconds an emit may wait for a peer to accept it (no peer connected, or every peer at
+   * its high-water mark) before it fails with an error naming the pattern and the socket.
+   * @default 5000
+   */
+  sendTimeout?: number;
+  /**
+   * On connecting sockets, queue messages only to completed connections so that nothing is
+   * parked for an endpoint that is down.
+   * @default true
+   */
+  immediate?: boolean;
+  /**
+   * Most emits packed into one ZeroMQ message when several are queued; `1` turns batching off.
+   * A lone emit is sent at once: batching never adds delay.
+   * @default 256
+   */
+  maxBatchSize?: number;
+  /**
+   * Most payload bytes packed into one batched message (a larger single emit is sent alone).
+   * @default 262144 (256 KiB)
+   */
+  maxBatchBytes?: number;
+  /**
+   * Messages ZeroMQ queues per connection before sends block.
+   * @default 1000
+   */
+  sendHighWaterMark?: number;
+  /**
+   * Milliseconds `close()` waits for queued emits to be sent; those left are failed and counted.
+   * @default 5000
+   */
+  closeTimeout?: number;
+  /** Nest serializer applied to each outgoing packet. @default IdentitySerializer */
+  serializer?: ProducerSerializer;
+  /** Nest deserializer for responses (used by request-response). @default IncomingResponseDeserializer */
+  deserializer?: ProducerDeserializer;
+}
