@@ -1,31 +1,165 @@
 import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient } from './zeromq.client.js';
+import type { ZeroMqClientOptions } from './zeromq.options.js';
 import { boundAddress, startWorker, type Worker } from '../../../test/helpers/nest-apps.js';
 import { inprocAddress, ipcDir, LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
+import { eventually, within } from '../../../test/helpers/waiting.js';
 
 const emit = (client: ZeroMqClient, pattern: unknown, data: unknown) =>
   firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
 
+/** Resolves once the client has seen `count` ZMTP handshakes complete (listener set before they happen). */
+function connections(client: ZeroMqClient, count: number): Promise<void> {
+  let seen = 0;
+  return within(
+    new Promise<void>((resolve) =>
+      client.on('handshake', () => {
+        if (++seen === count) {
+          resolve();
+        }
+      }),
+    ),
+    5_000,
+    `${count} client connection(s)`,
+  );
+}
+
 describe('ZeroMqServer + ZeroMqClient: emit to @EventPattern', () => {
-  let worker: Worker | undefined;
-  let client: ZeroMqClient | undefined;
+  const workers: Worker[] = [];
+  const clients: ZeroMqClient[] = [];
   const ipc = ipcDir();
 
+  const worker = async (...args: Parameters<typeof startWorker>) => {
+    const started = await startWorker(...args);
+    workers.push(started);
+    return started;
+  };
+  const client = (options: ZeroMqClientOptions) => {
+    const created = new ZeroMqClient(options);
+    clients.push(created);
+    return created;
+  };
+
   afterEach(async () => {
-    await client?.close();
-    await worker?.app.close();
-    client = undefined;
-    worker = undefined;
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(workers.splice(0).map((w) => w.app.close()));
   });
   afterAll(() => ipc.cleanup());
 
-  it('delivers over tcp with the server bound and the client connecting', async () => {
-    worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT] });
-    client = new ZeroMqClient({ endpoints: [boundAddress(worker.server)] });
-    await emit(client, 'orders.created', { id: 1, total: 9.5 });
-    const [received] = await worker.received.waitFor(1);
-    expect(received.data).toEqual({ id: 1, total: 9.5 });
-    expect(received.context.getPattern()).toBe('orders.created');
-    expect(received.context.getSocketName()).toBe('default');
+  it.each([
+    ['tcp', () => LOOPBACK_ANY_PORT],
+    ['ipc', () => ipc.address('server-binds')],
+    ['inproc', () => inprocAddress('server-binds')],
+  ])('delivers over %s with the server bound and the client connecting', async (_transport, address) => {
+    const { server, received } = await worker({ endpoints: [address()] });
+    const producer = client({ endpoints: [boundAddress(server)] });
+    await emit(producer, 'orders.created', { id: 1, total: 9.5 });
+    const [message] = await received.waitFor(1);
+    expect(message.data).toEqual({ id: 1, total: 9.5 });
+    expect(message.context.getPattern()).toBe('orders.created');
+    expect(message.context.getSocketName()).toBe('default');
+    expect(message.context.isPlainMessage()).toBe(false);
+  });
+
+  it.each([
+    ['tcp', () => LOOPBACK_ANY_PORT],
+    ['ipc', () => ipc.address('client-binds')],
+    ['inproc', () => inprocAddress('client-binds')],
+  ])('delivers over %s with the client bound and the server connecting', async (_transport, address) => {
+    const producer = client({ endpoints: [{ address: address(), bind: true }] });
+    await producer.connect();
+    // inproc has no handshake events; ZeroMQ attaches the pipe when the server connects.
+    const connected = address().startsWith('inproc://') ? undefined : connections(producer, 1);
+    const { received } = await worker({ endpoints: [{ address: boundAddress(producer), bind: false }] });
+    await connected;
+    await emit(producer, 'orders.created', { id: 2 });
+    const [message] = await received.waitFor(1);
+    expect(message.data).toEqual({ id: 2 });
+  });
+
+  it('routes object patterns by their normalized form and passes Buffers untouched', async () => {
+    const { server, received } = await worker({ endpoints: [LOOPBACK_ANY_PORT] });
+    const producer = client({ endpoints: [boundAddress(server)] });
+    const bytes = Buffer.from([0, 1, 2, 255, 254]);
+    // Keys in another order than the handler's: Nest's normalization makes them equal.
+    await emit(producer, { version: 1, cmd: 'audit' }, { who: 'ada' });
+    await emit(producer, 'payments.settled', bytes);
+    const messages = await received.waitFor(2);
+    expect(messages[0].context.getPattern()).toBe('{"cmd":"audit","version":1}');
+    expect(messages[0].data).toEqual({ who: 'ada' });
+    expect(Buffer.isBuffer(messages[1].data)).toBe(true);
+    expect(messages[1].data).toEqual(bytes);
+  });
+
+  it('carries packet metadata from setOnDispatchHook to ZeroMqContext.getMetadata()', async () => {
+    const { server, received } = await worker({ endpoints: [LOOPBACK_ANY_PORT] });
+    const producer = client({ endpoints: [boundAddress(server)] });
+    producer.setOnDispatchHook((packet) => {
+      packet.metadata = { traceId: 'abc-123', tenant: 'acme' };
+    });
+    await emit(producer, 'orders.created', { id: 3 });
+    const [message] = await received.waitFor(1);
+    expect(message.context.getMetadata()).toEqual({ traceId: 'abc-123', tenant: 'acme' });
+  });
+
+  it('takes 20,000 concurrent emits without EBUSY or loss, in order', async () => {
+    const total = 20_000;
+    const { server, received } = await worker({ endpoints: [LOOPBACK_ANY_PORT] });
+    const producer = client({ endpoints: [boundAddress(server)], maxQueueSize: total });
+    const emits = Array.from({ length: total }, (_, seq) => emit(producer, 'orders.created', { seq }));
+    await within(Promise.all(emits), 20_000, 'all emits to be sent');
+    const messages = await received.waitFor(total, 20_000);
+    expect(messages.map((m) => (m.data as { seq: number }).seq)).toEqual(Array.from({ length: total }, (_, seq) => seq));
+    const metrics = producer.getMetrics();
+    expect(metrics).toMatchObject({ sent: total, failed: 0, queued: 0 });
+    // Queued emits leave in shared ZeroMQ messages.
+    expect(metrics.batches).toBeLessThan(total / 10);
+    await eventually(() => server.getMetrics(), (m) => m.handled === total);
+    expect(server.getMetrics()).toMatchObject({ received: total, handled: total, failed: 0, malformed: 0, undecodable: 0 });
+  });
+
+  it('shares the load between two workers on one producer', async () => {
+    const total = 4_000;
+    const first = await worker({ endpoints: [LOOPBACK_ANY_PORT] });
+    const second = await worker({ endpoints: [LOOPBACK_ANY_PORT] });
+    const producer = client({ endpoints: [boundAddress(first.server), boundAddress(second.server)], maxQueueSize: total });
+    const connected = connections(producer, 2);
+    await producer.connect();
+    await connected;
+    await Promise.all(Array.from({ length: total }, (_, seq) => emit(producer, 'orders.created', { seq })));
+    await eventually(() => first.received.items.length + second.received.items.length, (n) => n === total, 10_000);
+    const shares = [first.received.items.length, second.received.items.length];
+    expect(shares[0] + shares[1]).toBe(total);
+    for (const share of shares) {
+      expect(share / total).toBeGreaterThanOrEqual(0.35);
+      expect(share / total).toBeLessThanOrEqual(0.65);
+    }
+  });
+
+  it('sends routed patterns over their own sockets and the rest over the default socket', async () => {
+    const { server, received } = await worker({
+      endpoints: [LOOPBACK_ANY_PORT],
+      routes: [
+        { name: 'payments', patterns: ['payments.settled'], endpoints: [LOOPBACK_ANY_PORT] },
+        { patterns: [{ cmd: 'audit', version: 1 }], endpoints: [ipc.address('audit')] },
+      ],
+    });
+    const addresses = server.getAddresses();
+    expect(Object.keys(addresses).sort()).toEqual(['default', 'payments', '{"cmd":"audit","version":1}'].sort());
+    const producer = client({
+      endpoints: [boundAddress(server)],
+      routes: [
+        { name: 'payments', patterns: ['payments.settled'], endpoints: [boundAddress(server, 'payments')] },
+        { name: 'audit', patterns: [{ version: 1, cmd: 'audit' }], endpoints: [boundAddress(server, '{"cmd":"audit","version":1}')] },
+      ],
+    });
+    await emit(producer, 'payments.settled', { amount: 10 });
+    await emit(producer, { cmd: 'audit', version: 1 }, { who: 'grace' });
+    await emit(producer, 'orders.created', { id: 4 });
+    const messages = await received.waitFor(3);
+    const socketOf = (pattern: string) => messages.find((m) => m.pattern === pattern)?.context.getSocketName();
+    expect(socketOf('payments.settled')).toBe('payments');
+    expect(socketOf('{"cmd":"audit","version":1}')).toBe('{"cmd":"audit","version":1}');
+    expect(socketOf('orders.created')).toBe('default');
   });
 });
