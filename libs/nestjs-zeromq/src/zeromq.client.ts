@@ -90,6 +90,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       return 0;
     }
     await pending.catch(() => undefined);
+    // Emits made before close() reach their queue within microtasks: let them, so they are flushed.
+    await new Promise((resolve) => setImmediate(resolve));
     const writers = this.writers;
     this.writers = [];
     this.writersByPattern = new Map();

@@ -29,7 +29,7 @@ export interface ZeroMqServerMetrics {
   malformed: number;
   /** Records rejected on their own: bad pattern, metadata or payload, or a deserializer that threw. */
   undecodable: number;
-  /** Received records dropped because `close()` ran out of time before they could start. */
+  /** Records read before `close()` whose handler had not started; they are dropped, not started. */
   droppedOnClose: number;
   /** Handlers running now. */
   inFlight: number;
@@ -60,7 +60,6 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private readonly inFlight = new Map<string, InFlight>();
   private readonly readLoops: Array<Promise<void>> = [];
   private closing: Promise<void> | undefined;
-  private closeDeadlinePassed = false;
 
   constructor(options: ZeroMqServerOptions) {
     super();
@@ -74,7 +73,6 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       this.closing = undefined;
-      this.closeDeadlinePassed = false;
       const opened = await this.sockets.open(this.config.sockets, () => this.createSocket());
       this.warnAboutRoutesWithoutHandlers();
       for (const socket of opened) {
@@ -175,7 +173,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       if (wait !== undefined) {
         await wait;
       }
-      if (this.closeDeadlinePassed) {
+      if (this.closing !== undefined) {
         this.counters.add('droppedOnClose');
         continue;
       }
@@ -281,17 +279,20 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   }
 
   private async shutdown(): Promise<void> {
-    // Closing the sockets ends the read loops; records already read still get their handler.
+    // Closing the sockets ends the read loops; handlers already running may finish, none starts.
     const deadline = Date.now() + this.config.closeTimeout;
     this.sockets.close();
     const loopsEnded = await settlesWithin(Promise.all(this.readLoops.splice(0)), this.config.closeTimeout);
     const remaining = Math.max(0, deadline - Date.now());
     const drained = await Promise.all([...this.inFlight.values()].map((tracker) => tracker.idle(remaining)));
     if (!loopsEnded || drained.includes(false)) {
-      this.closeDeadlinePassed = true;
       this.logger.warn(
         `Closed with ${this.getMetrics().inFlight} handler(s) still running after closeTimeout (${this.config.closeTimeout} ms)`,
       );
+    }
+    const dropped = this.counters.get('droppedOnClose');
+    if (dropped > 0) {
+      this.logger.warn(`${dropped} received record(s) were not started because the server was closing`);
     }
     this.inFlight.clear();
     this._status$.next(ZeroMqStatus.CLOSED);

@@ -6,7 +6,7 @@ import type { ResolvedEndpoint } from './resolve-options.js';
 const BIND_RETRY_PAUSE = 50;
 
 /** Monitor event types forwarded to listeners, and the public type each maps to. */
-const FORWARDED_EVENTS: ReadonlyArray<[zmq.EventType, ZeroMqSocketEventType]> = [
+const FORWARDED_EVENTS = new Map<zmq.EventType, ZeroMqSocketEventType>([
   ['bind', ZeroMqSocketEventType.BIND],
   ['accept', ZeroMqSocketEventType.ACCEPT],
   ['connect', ZeroMqSocketEventType.CONNECT],
@@ -17,7 +17,7 @@ const FORWARDED_EVENTS: ReadonlyArray<[zmq.EventType, ZeroMqSocketEventType]> = 
   ['handshake:error:other', ZeroMqSocketEventType.HANDSHAKE_ERROR],
   ['disconnect', ZeroMqSocketEventType.DISCONNECT],
   ['close', ZeroMqSocketEventType.CLOSE],
-];
+]);
 
 /**
  * A zeromq.js socket with a name, its endpoints and its monitor: opens (binds/connects) the
@@ -35,9 +35,7 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
     private readonly endpoints: readonly ResolvedEndpoint[],
     private readonly onEvent: (event: ZeroMqSocketEvent) => void,
   ) {
-    for (const [zmqType, type] of FORWARDED_EVENTS) {
-      socket.events.on(zmqType, (event) => this.forward(type, event));
-    }
+    void this.watch();
   }
 
   /** Whether at least one peer is connected (inproc endpoints count as connected once open). */
@@ -104,6 +102,24 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
         }
         await new Promise((resolve) => setTimeout(resolve, BIND_RETRY_PAUSE));
       }
+    }
+  }
+
+  /**
+   * Reads the monitor until the socket closes. Iterating (rather than `events.on()`) keeps to the
+   * native API: zeromq.js's `on()` helper captures the module instance that first loaded it,
+   * which breaks where modules are loaded more than once (Jest gives each test file its own).
+   */
+  private async watch(): Promise<void> {
+    try {
+      for await (const event of this.socket.events) {
+        const type = FORWARDED_EVENTS.get(event.type);
+        if (type !== undefined) {
+          this.forward(type, event);
+        }
+      }
+    } catch {
+      // The observer ends with its socket: nothing more to watch.
     }
   }
 

@@ -55,13 +55,14 @@ export interface ResolvedClientOptions extends ResolvedTuning {
 
 const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;
 
-const endpointSchema = z.union([
-  z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name'),
+// A string endpoint is shorthand for { address }; validating the object form gives precise messages.
+const endpointSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { address: value } : value),
   z.strictObject({
     address: z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name'),
     bind: z.boolean().optional(),
   }),
-]);
+);
 
 const patternSchema = z.custom<MsPattern>(
   (value) => typeof value === 'string' ? value.length > 0 : typeof value === 'number' || (typeof value === 'object' && value !== null),
