@@ -1,0 +1,84 @@
+import { SendQueue, type SendQueueOptions } from './send-queue.js';
+
+type Item = { id: number; size: number };
+
+/** A transmit whose sends complete when the test says so. */
+function controlledTransmit() {
+  const batches: number[][] = [];
+  const pending: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  return {
+    batches,
+    transmit: (batch: Item[]) => {
+      batches.push(batch.map((item) => item.id));
+      return new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
+    },
+    complete: () => pending.shift()!.resolve(),
+    fail: (error: unknown) => pending.shift()!.reject(error),
+  };
+}
+
+function queue(transmit: (batch: Item[]) => Promise<void>, options: Partial<SendQueueOptions<Item>> = {}) {
+  return new SendQueue<Item>({
+    maxQueueSize: 100,
+    overflow: 'reject',
+    maxBatchSize: 3,
+    maxBatchBytes: 1_000,
+    sendTimeout: 50,
+    transmit,
+    sizeOf: (item) => item.size,
+    toError: (item, code, detail) => Object.assign(new Error(`${item.id}: ${detail}`), { code }),
+    ...options,
+  });
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+const item = (id: number, size = 10): Item => ({ id, size });
+
+describe('SendQueue', () => {
+  it('sends a burst as batches, one send at a time, in order', async () => {
+    const wire = controlledTransmit();
+    const q = queue(wire.transmit);
+    const sent = [1, 2, 3, 4, 5].map((id) => q.enqueue(item(id)));
+    await flush();
+    expect(wire.batches).toEqual([[1, 2, 3]]);
+    wire.complete();
+    await flush();
+    expect(wire.batches).toEqual([[1, 2, 3], [4, 5]]);
+    wire.complete();
+    await Promise.all(sent);
+  });
+
+  it('sends a lone item at once and respects maxBatchBytes', async () => {
+    const wire = controlledTransmit();
+    const q = queue(wire.transmit, { maxBatchBytes: 25 });
+    void q.enqueue(item(1));
+    await flush();
+    expect(wire.batches).toEqual([[1]]);
+    [2, 3, 4].forEach((id) => void q.enqueue(item(id)));
+    wire.complete();
+    await flush();
+    expect(wire.batches.at(-1)).toEqual([2, 3]);
+  });
+
+  it('fails the batch on a send timeout and expires items queued as long', async () => {
+    const wire = controlledTransmit();
+    const q = queue(wire.transmit, { maxBatchSize: 1, sendTimeout: 0 });
+    const results = [1, 2, 3].map((id) => q.enqueue(item(id)).then(() => 'sent', (e: { code: string }) => e.code));
+    await flush();
+    wire.fail(Object.assign(new Error('Socket temporarily unavailable'), { code: 'EAGAIN' }));
+    expect(await Promise.all(results)).toEqual(['SEND_TIMEOUT', 'SEND_TIMEOUT', 'SEND_TIMEOUT']);
+    expect(wire.batches).toHaveLength(1);
+  });
+
+  it('drain() waits for the queue, then fails what is left and counts it', async () => {
+    const wire = controlledTransmit();
+    const q = queue(wire.transmit);
+    const results = [1, 2, 3, 4].map((id) => q.enqueue(item(id)).then(() => 'sent', (e: { code: string }) => e.code));
+    await flush();
+    const drained = q.drain(20);
+    await expect(q.enqueue(item(5))).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(await drained).toBe(4);
+    wire.fail(Object.assign(new Error('closed'), { code: 'EAGAIN' }));
+    expect(await Promise.all(results)).toEqual(['CLOSED', 'CLOSED', 'CLOSED', 'CLOSED']);
+  });
+});

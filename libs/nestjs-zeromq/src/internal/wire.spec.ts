@@ -1,0 +1,84 @@
+import { decodeMessage, encodeBareRecord, encodeEventsMessage, encodeRecord, EVENTS_HEADER } from './wire.js';
+
+const limits = { maxPatternLength: 64, maxRecordsPerMessage: 3 };
+const toBuffers = (frames: Array<string | Uint8Array>) => frames.map((frame) => Buffer.from(frame));
+
+describe('wire format', () => {
+  it('round-trips a batch of JSON, binary and metadata-carrying records', () => {
+    const records = [
+      encodeRecord('orders.created', { id: 1, tags: ['a'] }),
+      encodeRecord('blob', Buffer.from([0, 255])),
+      encodeRecord('traced', 'text', { traceId: 't-1' }),
+    ];
+    const frames = encodeEventsMessage(records);
+    expect(frames[0]).toBe(EVENTS_HEADER);
+    expect(frames).toHaveLength(1 + 3 * 3);
+    expect(decodeMessage(toBuffers(frames), limits)).toEqual({
+      kind: 'events',
+      rejected: [],
+      records: [
+        { pattern: 'orders.created', data: { id: 1, tags: ['a'] }, metadata: undefined },
+        { pattern: 'blob', data: Buffer.from([0, 255]), metadata: undefined },
+        { pattern: 'traced', data: 'text', metadata: { traceId: 't-1' } },
+      ],
+    });
+  });
+
+  it('encodes an undefined payload as an empty JSON frame and decodes it back', () => {
+    const frames = encodeEventsMessage([encodeRecord('ping', undefined)]);
+    expect(frames[3]).toBe('');
+    expect(decodeMessage(toBuffers(frames), limits)).toMatchObject({ records: [{ pattern: 'ping', data: undefined }] });
+  });
+
+  it('keeps bare payloads as they are: bytes, text, or JSON text', () => {
+    expect(encodeBareRecord('p', Buffer.from('x')).payload).toEqual(Buffer.from('x'));
+    expect(encodeBareRecord('p', 'hello').payload).toBe('hello');
+    expect(encodeBareRecord('p', { a: 1 }).payload).toBe('{"a":1}');
+  });
+
+  it('treats a lone frame without the header as a plain message', () => {
+    expect(decodeMessage([Buffer.from('hello')], limits)).toEqual({ kind: 'plain', frame: Buffer.from('hello') });
+  });
+
+  it.each([
+    [['NZ1E', 'p', 'j'], 'multiple of 3'],
+    [['NZ2E', 'p', 'j', '{}'], 'unsupported protocol header "NZ2E"'],
+    [['x', 'y'], '2-frame message without the "NZ1E" header'],
+    [['NZ1E', ...Array(4).fill(['p', 'j', '1']).flat()], 'above maxRecordsPerMessage (3)'],
+  ])('calls %j malformed', (frames, reason) => {
+    const decoded = decodeMessage(toBuffers(frames), limits);
+    expect(decoded.kind).toBe('malformed');
+    expect((decoded as { reason: string }).reason).toContain(reason);
+  });
+
+  it('rejects bad records one by one and keeps the good ones', () => {
+    const decoded = decodeMessage(
+      toBuffers([
+        'NZ1E',
+        ...['ok', 'j', '1'],
+        ...['p'.repeat(65), 'j', '1'],
+        ...['bad', 'j["x"]', '1'],
+        ...['ok', 'b', 'raw'],
+      ]),
+      { ...limits, maxRecordsPerMessage: 4 },
+    );
+    expect(decoded).toEqual({
+      kind: 'events',
+      records: [
+        { pattern: 'ok', data: 1, metadata: undefined },
+        { pattern: 'ok', data: Buffer.from('raw'), metadata: undefined },
+      ],
+      rejected: [
+        'pattern of 65 bytes, above maxPatternLength (64)',
+        'pattern "bad": metadata is not a JSON object of strings',
+      ],
+    });
+  });
+
+  it('never lets metadata set a prototype', () => {
+    const decoded = decodeMessage(toBuffers(['NZ1E', 'p', 'j{"__proto__":"x","a":"b"}', '1']), limits);
+    expect(decoded).toMatchObject({ records: [{ metadata: { a: 'b' } }] });
+    const metadata = (decoded as { records: Array<{ metadata: object }> }).records[0].metadata;
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+  });
+});
