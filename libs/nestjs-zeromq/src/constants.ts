@@ -7,6 +7,9 @@ export const ZEROMQ_TRANSPORT = Symbol('ZEROMQ_TRANSPORT');
 /** Name of the socket made from the top-level `endpoints` option (routes use their own `name`). */
 export const DEFAULT_SOCKET_NAME = 'default';
 
+// Defaults of both sides.
+export const DEFAULT_SOCKET_KIND = 'push-pull';
+
 // Server defaults (documented on ZeroMqServerOptions).
 export const DEFAULT_SERVER_BIND = true;
 export const DEFAULT_CONCURRENCY = 100;
@@ -27,6 +30,9 @@ export const DEFAULT_MAX_BATCH_SIZE = 256;
 export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024;
 export const DEFAULT_SEND_HIGH_WATER_MARK = 1000;
 export const DEFAULT_CLIENT_CLOSE_TIMEOUT = 5_000;
+export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+/** Replies a server may queue per socket before it drops new ones (replies never block a handler). */
+export const REPLY_QUEUE_SIZE = 10_000;
 
 // Shared socket defaults.
 export const DEFAULT_LINGER = 1_000;

@@ -36,6 +36,15 @@ export interface ZeroMqHeartbeatOptions {
   timeout?: number;
 }
 
+/**
+ * The ZeroMQ socket pair a socket of this library uses:
+ * - `'push-pull'`: events (`emit()` → `@EventPattern`); also talks to plain PUSH/PULL peers.
+ * - `'dealer-router'`: requests (`send()` → `@MessagePattern`, replies streamed back) and events;
+ *   the client opens one DEALER per endpoint and sends each request to the connected server with
+ *   the fewest requests pending, so it can tell which requests a lost server took with it.
+ */
+export type ZeroMqSocketKind = 'push-pull' | 'dealer-router';
+
 /** Payload decoding for single-frame messages from plain ZeroMQ peers. */
 export type ZeroMqPlainDecoding = 'utf8' | 'json' | 'buffer';
 
@@ -90,8 +99,14 @@ export interface ZeroMqServerRoute {
   name?: string;
   /** Patterns (string or object, normalized as Nest does) this socket is meant for. */
   patterns: MsPattern[];
-  /** Endpoints of this route's PULL socket. */
+  /** Endpoints of this route's socket. */
   endpoints: ZeroMqEndpoint[];
+  /**
+   * Socket pair: `'dealer-router'` to answer `send()` requests (a ROUTER socket), `'push-pull'` for
+   * events only (a PULL socket).
+   * @default the server's `kind`
+   */
+  kind?: ZeroMqSocketKind;
   /**
    * Handlers that may run at once for this socket; a slow route does not hold up the others.
    * @default the server's `concurrency`
@@ -108,8 +123,13 @@ export interface ZeroMqClientRoute {
   name?: string;
   /** Patterns (string or object, normalized as Nest does) sent over this socket. */
   patterns: MsPattern[];
-  /** Endpoints of this route's PUSH socket. */
+  /** Endpoints of this route's socket(s). */
   endpoints: ZeroMqEndpoint[];
+  /**
+   * Socket pair: `'dealer-router'` for `send()` requests (and events), `'push-pull'` for events.
+   * @default the client's `kind`
+   */
+  kind?: ZeroMqSocketKind;
   /**
    * Send only the payload frame (no pattern, no framing) so that a plain ZeroMQ PULL peer can read
    * it: Buffers go as they are, strings as UTF-8 text, anything else as JSON text. No batching.
@@ -120,11 +140,17 @@ export interface ZeroMqClientRoute {
 
 export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
   /**
-   * Endpoints of the default PULL socket, which receives every pattern that has no route of its
-   * own. May be left out when `routes` name at least one socket.
+   * Endpoints of the default socket, which receives every pattern that has no route of its own.
+   * May be left out when `routes` name at least one socket.
    * @default []
    */
   endpoints?: ZeroMqEndpoint[];
+  /**
+   * Socket pair of the default socket (and of routes that do not set their own): a PULL socket for
+   * events (`'push-pull'`) or a ROUTER socket that also answers `send()` requests (`'dealer-router'`).
+   * @default 'push-pull'
+   */
+  kind?: ZeroMqSocketKind;
   /**
    * Patterns read from sockets of their own.
    * @default []
@@ -182,11 +208,23 @@ export type ZeroMqOverflowPolicy = 'reject' | 'drop-oldest';
 
 export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
   /**
-   * Endpoints of the default PUSH socket, which sends every pattern that has no route of its own.
-   * May be left out when every emitted pattern is routed.
+   * Endpoints of the default socket, which sends every pattern that has no route of its own.
+   * May be left out when every pattern is routed.
    * @default []
    */
   endpoints?: ZeroMqEndpoint[];
+  /**
+   * Socket pair of the default socket (and of routes that do not set their own): PUSH for events
+   * (`'push-pull'`), or DEALER for `send()` requests and events (`'dealer-router'`).
+   * @default 'push-pull'
+   */
+  kind?: ZeroMqSocketKind;
+  /**
+   * Milliseconds a `send()` waits for the last reply before it fails with a `TIMEOUT`
+   * ZeroMqRequestError; an rxjs `timeout()` on the call may cut it shorter. `0` waits forever.
+   * @default 30000
+   */
+  requestTimeout?: number;
   /**
    * Patterns sent over sockets of their own.
    * @default []

@@ -1,30 +1,40 @@
 import { Logger } from '@nestjs/common';
-import { Server, type CustomTransportStrategy, type MessageHandler, type ReadPacket } from '@nestjs/microservices';
+import {
+  Server,
+  type CustomTransportStrategy,
+  type MessageHandler,
+  type ReadPacket,
+  type WritePacket,
+} from '@nestjs/microservices';
+import { NO_MESSAGE_HANDLER } from '@nestjs/microservices/constants.js';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import * as zmq from 'zeromq';
-import { ZEROMQ_TRANSPORT } from './constants.js';
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, ZEROMQ_TRANSPORT } from './constants.js';
 import { Counters } from './internal/counters.js';
 import { settlesWithin } from './internal/deadline.js';
 import { InFlight } from './internal/in-flight.js';
 import type { ManagedSocket } from './internal/managed-socket.js';
 import { RateLimitedLog } from './internal/rate-limited-log.js';
+import { ReplyWriter } from './internal/reply-writer.js';
 import { resolveServerOptions, type ResolvedServerOptions, type SocketPlan } from './internal/resolve-options.js';
 import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
-import { decodeMessage, type DecodedRecord } from './internal/wire.js';
+import { decodeMessage, encodeReply, type DecodedRecord, type DecodedRequest, type ReplyStatus } from './internal/wire.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from './zeromq.context.js';
 import { ZeroMqStatus, type ZeroMqServerEvents } from './zeromq.events.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';
 
 /** Counters of a ZeroMqServer, from `getMetrics()`. */
 export interface ZeroMqServerMetrics {
-  /** Records received (framed or plain) and passed to the deserializer. */
+  /** Records received (events and requests, framed or plain) and passed to the deserializer. */
   received: number;
-  /** Handlers that completed. */
+  /** Handlers that completed (for requests: the response stream completed). */
   handled: number;
   /** Handlers that threw, rejected or errored. */
   failed: number;
-  /** Records whose pattern has no handler. */
+  /** Records whose pattern has no handler (a request gets Nest's "no matching message handler" error). */
   unknownPattern: number;
+  /** Replies that could not be sent (reply queue full, or the socket closed first). */
+  repliesFailed: number;
   /** Messages whose frames could not be parsed at all (wrong header, frame count, too many records). */
   malformed: number;
   /** Records rejected on their own: bad pattern, metadata or payload, or a deserializer that threw. */
@@ -35,12 +45,20 @@ export interface ZeroMqServerMetrics {
   inFlight: number;
 }
 
-const COUNTERS = ['received', 'handled', 'failed', 'unknownPattern', 'malformed', 'undecodable', 'droppedOnClose'] as const;
+const COUNTERS = ['received', 'handled', 'failed', 'unknownPattern', 'malformed', 'undecodable', 'droppedOnClose', 'repliesFailed'] as const;
 
-type PullSocket = ManagedSocket<zmq.Pull> & { plan: SocketPlan & { concurrency: number } };
+type ServerSocket = ManagedSocket<zmq.Pull | zmq.Router> & { plan: SocketPlan & { concurrency: number } };
+
+/** Where a message came from: the socket, and for a ROUTER the peer to reply to. */
+interface Origin {
+  socket: string;
+  replies: ReplyWriter | undefined;
+  peer: Buffer | undefined;
+}
 
 /**
- * NestJS transport strategy that feeds `@EventPattern` handlers from ZeroMQ PULL sockets.
+ * NestJS transport strategy that feeds `@EventPattern` handlers from ZeroMQ PULL sockets, and
+ * answers `@MessagePattern` requests on ROUTER sockets (`kind: 'dealer-router'`).
  *
  * ```ts
  * const app = await NestFactory.createMicroservice(WorkerModule, {
@@ -54,7 +72,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   protected override readonly logger = new Logger(ZeroMqServer.name);
 
   private readonly config: ResolvedServerOptions;
-  private readonly sockets: SocketGroup<zmq.Pull>;
+  private readonly sockets: SocketGroup<zmq.Pull | zmq.Router>;
+  private readonly replyWriters = new Map<string, ReplyWriter>();
   private readonly problems: RateLimitedLog;
   private readonly counters = new Counters(COUNTERS);
   private readonly inFlight = new Map<string, InFlight>();
@@ -66,14 +85,14 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     this.config = resolveServerOptions(options);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
-    this.sockets = new SocketGroup<zmq.Pull>((status) => this._status$.next(status), this.logger);
+    this.sockets = new SocketGroup<zmq.Pull | zmq.Router>((status) => this._status$.next(status), this.logger);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       this.closing = undefined;
-      const opened = await this.sockets.open(this.config.sockets, () => this.createSocket());
+      const opened = await this.sockets.open(this.config.sockets, (plan) => this.createSocket(plan));
       this.warnAboutRoutesWithoutHandlers();
       for (const socket of opened) {
         this.readLoops.push(this.read(socket));
@@ -97,8 +116,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     this.sockets.on(event, callback);
   }
 
-  /** The PULL sockets by name (`'default'` and each route's name). */
-  unwrap<T = Record<string, zmq.Pull>>(): T {
+  /** The PULL / ROUTER sockets by name (`'default'` and each route's name). */
+  unwrap<T = Record<string, zmq.Pull | zmq.Router>>(): T {
     if (!this.sockets.isOpen) {
       throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.');
     }
@@ -123,20 +142,33 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
   }
 
-  private createSocket(): zmq.Pull {
-    return new zmq.Pull({
+  private createSocket(plan: SocketPlan): zmq.Pull | zmq.Router {
+    const options = {
       ...tuningSocketOptions(this.config),
       maxMessageSize: this.config.maxMessageSize,
       receiveHighWaterMark: this.config.receiveHighWaterMark,
-    });
+    };
+    if (plan.kind === 'push-pull') {
+      return new zmq.Pull(options);
+    }
+    const router = new zmq.Router(options);
+    this.replyWriters.set(
+      plan.name,
+      new ReplyWriter(router, plan.name, { maxBatchSize: DEFAULT_MAX_BATCH_SIZE, maxBatchBytes: DEFAULT_MAX_BATCH_BYTES }),
+    );
+    return router;
   }
 
-  private async read(socket: PullSocket): Promise<void> {
+  private async read(socket: ServerSocket): Promise<void> {
     const inFlight = new InFlight(socket.plan.concurrency);
     this.inFlight.set(socket.name, inFlight);
+    const replies = this.replyWriters.get(socket.name);
+    // A ROUTER prefixes every message with the sender's routing id.
+    const routed = replies !== undefined;
     try {
       for await (const frames of socket.socket) {
-        await this.dispatchMessage(frames, socket.name, inFlight);
+        const origin: Origin = { socket: socket.name, replies, peer: routed ? frames[0] : undefined };
+        await this.dispatchMessage(frames, routed ? 1 : 0, origin, inFlight);
       }
     } catch (error) {
       if (this.closing === undefined) {
@@ -146,27 +178,48 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     }
   }
 
-  private async dispatchMessage(frames: Buffer[], socketName: string, inFlight: InFlight): Promise<void> {
-    const message = decodeMessage(frames, this.config);
-    if (message.kind === 'malformed') {
-      this.reject('malformed', `Dropped a malformed message on socket "${socketName}": ${message.reason}`);
-      return;
-    }
+  private async dispatchMessage(frames: Buffer[], offset: number, origin: Origin, inFlight: InFlight): Promise<void> {
+    const message = decodeMessage(frames, this.config, offset);
+    const socketName = origin.socket;
+    let start: (record: DecodedRecord) => Promise<void>;
     let records: DecodedRecord[];
-    let info: ZeroMqMessageInfo;
-    if (message.kind === 'plain') {
-      const record = this.plainRecord(message.frame, socketName);
-      if (record === undefined) {
+    switch (message.kind) {
+      case 'malformed':
+        this.reject('malformed', `Dropped a malformed message on socket "${socketName}": ${message.reason}`);
         return;
+      case 'replies':
+        this.reject('malformed', `Dropped a replies message on socket "${socketName}": a server takes events and requests only`);
+        return;
+      case 'plain': {
+        const record = this.plainRecord(message.frame, socketName);
+        if (record === undefined) {
+          return;
+        }
+        records = [record];
+        start = (event) => this.handleEventRecord(event, { socket: socketName, plain: true });
+        break;
       }
-      records = [record];
-      info = { socket: socketName, plain: true };
-    } else {
-      for (const reason of message.rejected) {
-        this.reject('undecodable', `Dropped a record on socket "${socketName}": ${reason}`);
+      case 'events':
+        this.rejectRecords(message.rejected, socketName);
+        records = message.records;
+        start = (event) => this.handleEventRecord(event, { socket: socketName, plain: false });
+        break;
+      case 'requests': {
+        const { replies, peer } = origin;
+        if (replies === undefined || peer === undefined) {
+          this.reject('malformed', `Dropped a requests message on socket "${socketName}": requests need kind 'dealer-router'`);
+          return;
+        }
+        this.rejectRecords(message.rejected, socketName);
+        for (const { id, reason } of message.rejected) {
+          if (id !== undefined) {
+            void this.reply(replies, peer, id, { err: { status: 'error', message: `Undecodable request: ${reason}` } });
+          }
+        }
+        records = message.records;
+        start = (request) => this.answerRequest(request as DecodedRequest, { socket: socketName, plain: false }, replies, peer);
+        break;
       }
-      records = message.records;
-      info = { socket: socketName, plain: false };
     }
     for (const record of records) {
       const wait = inFlight.slot();
@@ -177,7 +230,13 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         this.counters.add('droppedOnClose');
         continue;
       }
-      inFlight.track(this.handleRecord(record, info));
+      inFlight.track(start(record));
+    }
+  }
+
+  private rejectRecords(rejected: ReadonlyArray<{ reason: string }>, socketName: string): void {
+    for (const { reason } of rejected) {
+      this.reject('undecodable', `Dropped a record on socket "${socketName}": ${reason}`);
     }
   }
 
@@ -205,17 +264,28 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     }
   }
 
-  private async handleRecord(record: DecodedRecord, info: ZeroMqMessageInfo): Promise<void> {
+  /** Deserializes a record into a Nest packet; undefined (counted and logged) if the deserializer throws. */
+  private async toPacket(record: DecodedRecord): Promise<ReadPacket | undefined> {
     this.counters.add('received');
-    let packet: ReadPacket;
     try {
       const deserialized = this.deserializer.deserialize(record, { channel: record.pattern });
-      packet = (deserialized instanceof Promise ? await deserialized : deserialized) as ReadPacket;
+      return (deserialized instanceof Promise ? await deserialized : deserialized) as ReadPacket;
     } catch (error) {
       this.reject('undecodable', `The deserializer rejected a "${record.pattern}" record: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private patternOf(packet: ReadPacket): string {
+    return typeof packet.pattern === 'string' ? packet.pattern : this.normalizePattern(packet.pattern);
+  }
+
+  private async handleEventRecord(record: DecodedRecord, info: ZeroMqMessageInfo): Promise<void> {
+    const packet = await this.toPacket(record);
+    if (packet === undefined) {
       return;
     }
-    const pattern = typeof packet.pattern === 'string' ? packet.pattern : this.normalizePattern(packet.pattern);
+    const pattern = this.patternOf(packet);
     const handler = this.getHandlerByPattern(pattern);
     if (handler === null) {
       this.counters.add('unknownPattern');
@@ -226,10 +296,76 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       return;
     }
     const context = new ZeroMqContext([pattern, packet.metadata, info]);
-    if (await this.runHandler(handler, packet.data, context)) {
-      this.counters.add('handled');
+    this.counters.add((await this.runHandler(handler, packet.data, context)) ? 'handled' : 'failed');
+  }
+
+  /**
+   * Runs a request's handler through Nest's `handleRequest` (processing hooks, response stream,
+   * ordered replies) and resolves once the stream has ended, so that it counts as in flight.
+   */
+  private async answerRequest(request: DecodedRequest, info: ZeroMqMessageInfo, replies: ReplyWriter, peer: Buffer): Promise<void> {
+    const packet = await this.toPacket(request);
+    if (packet === undefined) {
+      await this.reply(replies, peer, request.id, { err: { status: 'error', message: 'Undecodable request' } });
+      return;
+    }
+    const pattern = this.patternOf(packet);
+    const handler = this.getHandlerByPattern(pattern);
+    if (handler === null) {
+      this.counters.add('unknownPattern');
+      this.problems.warn('unknownPattern', `${NO_MESSAGE_HANDLER} Message pattern: ${pattern}`);
+      await this.reply(replies, peer, request.id, { err: NO_MESSAGE_HANDLER, isDisposed: true });
+      return;
+    }
+    const context = new ZeroMqContext([pattern, packet.metadata, info]);
+    await new Promise<void>((resolve) => {
+      const respond = (response: WritePacket) => {
+        const last = response.isDisposed === true || response.err !== undefined;
+        if (last) {
+          this.counters.add(response.err === undefined ? 'handled' : 'failed');
+        }
+        return this.reply(replies, peer, request.id, response).finally(() => last && resolve());
+      };
+      const run = this.handleRequest(
+        context,
+        async () => this.transformToObservable(await handler(packet.data, context)),
+        respond,
+      ) as unknown;
+      if (run instanceof Promise) {
+        run.catch((error: unknown) => {
+          this.problems.error('hook', `A request handler could not run: ${(error as Error)?.message ?? String(error)}`);
+          void respond({ err: { status: 'error', message: 'Internal server error' } });
+        });
+      }
+    });
+  }
+
+  /** Serializes a response packet (Nest serializer) and queues it for the requesting peer. */
+  private async reply(replies: ReplyWriter, peer: Buffer, id: string, response: WritePacket): Promise<void> {
+    const serialized = (await this.serializer.serialize({ ...response, id })) as WritePacket;
+    let status: ReplyStatus;
+    let payload: unknown;
+    if (serialized.err !== undefined) {
+      status = 'e';
+      payload = serialized.err;
+    } else if (serialized.isDisposed) {
+      status = serialized.response === undefined ? 'c' : 'd';
+      payload = serialized.response;
     } else {
-      this.counters.add('failed');
+      status = 'n';
+      payload = serialized.response;
+    }
+    try {
+      let encoded;
+      try {
+        encoded = encodeReply(id, status, payload);
+      } catch (error) {
+        encoded = encodeReply(id, 'e', { status: 'error', message: `Response not serializable: ${(error as Error).message}` });
+      }
+      await replies.send(peer, encoded);
+    } catch (error) {
+      this.counters.add('repliesFailed');
+      this.problems.warn('reply', (error as Error).message);
     }
   }
 
@@ -280,11 +416,16 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
 
   private async shutdown(): Promise<void> {
     // Closing the sockets ends the read loops; handlers already running may finish, none starts.
+    // Replies of running requests still go out: ROUTER sockets close after them.
     const deadline = Date.now() + this.config.closeTimeout;
+    this.sockets.detach();
+    const remaining = () => Math.max(0, deadline - Date.now());
+    const drained = await Promise.all([...this.inFlight.values()].map((tracker) => tracker.idle(remaining())));
+    const repliesLeft = await Promise.all([...this.replyWriters.values()].map((writer) => writer.drain(remaining())));
+    this.counters.add('repliesFailed', repliesLeft.reduce((sum, count) => sum + count, 0));
+    this.replyWriters.clear();
     this.sockets.close();
-    const loopsEnded = await settlesWithin(Promise.all(this.readLoops.splice(0)), this.config.closeTimeout);
-    const remaining = Math.max(0, deadline - Date.now());
-    const drained = await Promise.all([...this.inFlight.values()].map((tracker) => tracker.idle(remaining)));
+    const loopsEnded = await settlesWithin(Promise.all(this.readLoops.splice(0)), remaining());
     if (!loopsEnded || drained.includes(false)) {
       this.logger.warn(
         `Closed with ${this.getMetrics().inFlight} handler(s) still running after closeTimeout (${this.config.closeTimeout} ms)`,

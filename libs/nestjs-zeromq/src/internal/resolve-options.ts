@@ -8,6 +8,7 @@ import type {
   ZeroMqEndpoint,
   ZeroMqPlainDecoding,
   ZeroMqServerOptions,
+  ZeroMqSocketKind,
 } from '../zeromq.options.js';
 
 export interface ResolvedEndpoint {
@@ -18,6 +19,7 @@ export interface ResolvedEndpoint {
 /** One socket to open: the default one or a route's. */
 export interface SocketPlan {
   name: string;
+  kind: ZeroMqSocketKind;
   endpoints: ResolvedEndpoint[];
   /** Normalized patterns of a route; empty for the default socket. */
   patterns: string[];
@@ -51,6 +53,7 @@ export interface ResolvedClientOptions extends ResolvedTuning {
   maxBatchBytes: number;
   sendHighWaterMark: number;
   closeTimeout: number;
+  requestTimeout: number;
 }
 
 const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;
@@ -92,8 +95,11 @@ const tuningShape = {
   logInterval: nonNegativeInt.optional(),
 };
 
+const kindSchema = z.enum(['push-pull', 'dealer-router']);
+
 const routeShape = {
   name: z.string().min(1).optional(),
+  kind: kindSchema.optional(),
   patterns: z.array(patternSchema).min(1, 'a route needs at least one pattern'),
   endpoints: z.array(endpointSchema).min(1, 'a route needs at least one endpoint'),
 };
@@ -101,6 +107,7 @@ const routeShape = {
 const serverSchema = z.strictObject({
   ...tuningShape,
   endpoints: z.array(endpointSchema).optional(),
+  kind: kindSchema.optional(),
   routes: z.array(z.strictObject({ ...routeShape, concurrency: positiveInt.optional() })).optional(),
   concurrency: positiveInt.optional(),
   maxMessageSize: z.number().int().min(-1).optional(),
@@ -119,6 +126,8 @@ const serverSchema = z.strictObject({
 const clientSchema = z.strictObject({
   ...tuningShape,
   endpoints: z.array(endpointSchema).optional(),
+  kind: kindSchema.optional(),
+  requestTimeout: nonNegativeInt.optional(),
   routes: z.array(z.strictObject({ ...routeShape, bare: z.boolean().optional() })).optional(),
   maxQueueSize: positiveInt.optional(),
   overflow: z.enum(['reject', 'drop-oldest']).optional(),
@@ -166,6 +175,7 @@ function resolveTuning(options: z.infer<typeof serverSchema> | z.infer<typeof cl
 
 interface RouteInput {
   name?: string;
+  kind?: ZeroMqSocketKind;
   patterns: MsPattern[];
   endpoints: ZeroMqEndpoint[];
 }
@@ -173,14 +183,16 @@ interface RouteInput {
 /** The default socket (if it has endpoints) and one socket per route, with names checked. */
 function planSockets<R extends RouteInput>(
   owner: string,
-  endpoints: ZeroMqEndpoint[] | undefined,
-  routes: R[] | undefined,
+  options: { endpoints?: ZeroMqEndpoint[]; kind?: ZeroMqSocketKind; routes?: R[] },
   defaultBind: boolean,
 ): Array<SocketPlan & { route: R | undefined }> {
+  const { endpoints, routes } = options;
+  const defaultKind = options.kind ?? defaults.DEFAULT_SOCKET_KIND;
   const plans: Array<SocketPlan & { route: R | undefined }> = [];
   if (endpoints !== undefined && endpoints.length > 0) {
     plans.push({
       name: defaults.DEFAULT_SOCKET_NAME,
+      kind: defaultKind,
       endpoints: resolveEndpoints(endpoints, defaultBind),
       patterns: [],
       route: undefined,
@@ -202,7 +214,7 @@ function planSockets<R extends RouteInput>(
       }
       seenPatterns.set(pattern, name);
     }
-    plans.push({ name, endpoints: resolveEndpoints(route.endpoints, defaultBind), patterns, route });
+    plans.push({ name, kind: route.kind ?? defaultKind, endpoints: resolveEndpoints(route.endpoints, defaultBind), patterns, route });
   }
   if (plans.length === 0) {
     throw new ZeroMqOptionsError(
@@ -215,7 +227,7 @@ function planSockets<R extends RouteInput>(
 export function resolveServerOptions(input: ZeroMqServerOptions | undefined): ResolvedServerOptions {
   const options = parse(serverSchema, input, 'ZeroMqServer');
   const concurrency = options.concurrency ?? defaults.DEFAULT_CONCURRENCY;
-  const plans = planSockets('ZeroMqServer', options.endpoints, options.routes, defaults.DEFAULT_SERVER_BIND);
+  const plans = planSockets('ZeroMqServer', options, defaults.DEFAULT_SERVER_BIND);
   return {
     ...resolveTuning(options),
     sockets: plans.map(({ route, ...plan }) => ({ ...plan, concurrency: route?.concurrency ?? concurrency })),
@@ -233,7 +245,14 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined): Re
 
 export function resolveClientOptions(input: ZeroMqClientOptions | undefined): ResolvedClientOptions {
   const options = parse(clientSchema, input, 'ZeroMqClient');
-  const plans = planSockets('ZeroMqClient', options.endpoints, options.routes, defaults.DEFAULT_CLIENT_BIND);
+  const plans = planSockets('ZeroMqClient', options, defaults.DEFAULT_CLIENT_BIND);
+  for (const plan of plans) {
+    if (plan.route?.bare && plan.kind !== 'push-pull') {
+      throw new ZeroMqOptionsError(
+        `Invalid ZeroMqClient options: route "${plan.name}" is bare, which needs kind 'push-pull' (a plain PULL peer); it has '${plan.kind}'`,
+      );
+    }
+  }
   return {
     ...resolveTuning(options),
     sockets: plans.map(({ route, ...plan }) => ({ ...plan, bare: route?.bare ?? false })),
@@ -245,5 +264,6 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined): Re
     maxBatchBytes: options.maxBatchBytes ?? defaults.DEFAULT_MAX_BATCH_BYTES,
     sendHighWaterMark: options.sendHighWaterMark ?? defaults.DEFAULT_SEND_HIGH_WATER_MARK,
     closeTimeout: options.closeTimeout ?? defaults.DEFAULT_CLIENT_CLOSE_TIMEOUT,
+    requestTimeout: options.requestTimeout ?? defaults.DEFAULT_REQUEST_TIMEOUT,
   };
 }

@@ -13,6 +13,8 @@ export interface SendQueueOptions<T> {
   transmit: (batch: T[]) => Promise<void>;
   /** Size of an item in bytes, for `maxBatchBytes`. */
   sizeOf: (item: T) => number;
+  /** Items batch together only while this is equal (for example the peer a reply goes to). */
+  batchKey?: (item: T) => string;
   /** Builds the error an item's promise rejects with. */
   toError: (item: T, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
 }
@@ -134,11 +136,13 @@ export class SendQueue<T> {
 
   private takeBatch(): Entry<T>[] {
     const batch: Entry<T>[] = [];
+    const { batchKey } = this.options;
+    const key = batchKey?.(this.entries[this.head]!.item);
     let bytes = 0;
     while (this.length > 0 && batch.length < this.options.maxBatchSize) {
       const next = this.entries[this.head]!;
       const size = this.options.sizeOf(next.item);
-      if (batch.length > 0 && bytes + size > this.options.maxBatchBytes) {
+      if (batch.length > 0 && (bytes + size > this.options.maxBatchBytes || batchKey?.(next.item) !== key)) {
         break;
       }
       bytes += size;

@@ -1,4 +1,13 @@
-import { decodeMessage, encodeBareRecord, encodeEventsMessage, encodeRecord, EVENTS_HEADER } from './wire.js';
+import {
+  decodeMessage,
+  encodeBareRecord,
+  encodeEventsMessage,
+  encodeRecord,
+  encodeRepliesMessage,
+  encodeReply,
+  encodeRequestsMessage,
+  EVENTS_HEADER,
+} from './wire.js';
 
 const limits = { maxPatternLength: 64, maxRecordsPerMessage: 3 };
 const toBuffers = (frames: Array<string | Uint8Array>) => frames.map((frame) => Buffer.from(frame));
@@ -43,7 +52,7 @@ describe('wire format', () => {
   it.each([
     [['NZ1E', 'p', 'j'], 'multiple of 3'],
     [['NZ2E', 'p', 'j', '{}'], 'unsupported protocol header "NZ2E"'],
-    [['x', 'y'], '2-frame message without the "NZ1E" header'],
+    [['x', 'y'], '2-frame message without an "NZ1" header'],
     [['NZ1E', ...Array(4).fill(['p', 'j', '1']).flat()], 'above maxRecordsPerMessage (3)'],
   ])('calls %j malformed', (frames, reason) => {
     const decoded = decodeMessage(toBuffers(frames), limits);
@@ -69,9 +78,39 @@ describe('wire format', () => {
         { pattern: 'ok', data: Buffer.from('raw'), metadata: undefined },
       ],
       rejected: [
-        'pattern of 65 bytes, above maxPatternLength (64)',
-        'pattern "bad": metadata is not a JSON object of strings',
+        { reason: 'pattern of 65 bytes, above maxPatternLength (64)' },
+        { reason: 'pattern "bad": metadata is not a JSON object of strings' },
       ],
+    });
+  });
+
+  it('round-trips requests and replies, past routing frames', () => {
+    const requests = encodeRequestsMessage([{ id: '1', record: encodeRecord('sum', [1, 2]) }, { id: '2', record: encodeRecord('x', null) }]);
+    expect(decodeMessage(toBuffers(['peer-id', ...requests]), limits, 1)).toEqual({
+      kind: 'requests',
+      rejected: [],
+      records: [
+        { id: '1', pattern: 'sum', data: [1, 2], metadata: undefined },
+        { id: '2', pattern: 'x', data: null, metadata: undefined },
+      ],
+    });
+    const replies = encodeRepliesMessage(['peer-id'], [encodeReply('1', 'n', 3), encodeReply('1', 'c', undefined), encodeReply('2', 'e', { status: 'error' })]);
+    expect(decodeMessage(toBuffers(replies), limits, 1)).toEqual({
+      kind: 'replies',
+      rejected: [],
+      records: [
+        { id: '1', status: 'n', data: 3 },
+        { id: '1', status: 'c', data: undefined },
+        { id: '2', status: 'e', data: { status: 'error' } },
+      ],
+    });
+  });
+
+  it('keeps the id of a bad request so that it can be answered', () => {
+    expect(decodeMessage(toBuffers(['NZ1Q', '7', 'sum', 'j', '{nope']), limits)).toEqual({
+      kind: 'requests',
+      records: [],
+      rejected: [{ id: '7', reason: 'pattern "sum": payload is not valid JSON' }],
     });
   });
 

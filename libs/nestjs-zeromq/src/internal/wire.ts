@@ -1,30 +1,48 @@
 import type { PacketMetadata } from '@nestjs/microservices';
 
 /**
- * The wire format (docs/protocol.md). An events message is one ZeroMQ multipart message:
+ * The wire format (docs/protocol.md). Every message is one ZeroMQ multipart message whose frame 0
+ * is a header: magic "NZ", protocol version "1", and the message kind:
  *
- *   [ "NZ1E", pattern, info, payload, pattern, info, payload, ... ]
+ *   events    [ "NZ1E", (pattern, info, payload)... ]
+ *   requests  [ "NZ1Q", (id, pattern, info, payload)... ]
+ *   replies   [ "NZ1R", (id, status, info, payload)... ]
  *
- * Frame 0 is the header: magic "NZ", protocol version "1", message kind "E" (events).
- * Then one or more records of three frames. `info` starts with the payload encoding byte
- * ('j' JSON text, 'b' raw bytes), optionally followed by a JSON object of string metadata.
- * The pattern is its own frame so that routing never parses a payload.
+ * `info` starts with the payload encoding byte ('j' JSON text, 'b' raw bytes), optionally followed
+ * by a JSON object of string metadata. The pattern is its own frame so that routing never parses a
+ * payload. Several records share a message when the sender has several queued (batching).
  */
 export const PROTOCOL_VERSION = '1';
 export const EVENTS_HEADER = `NZ${PROTOCOL_VERSION}E`;
-const EVENTS_HEADER_BYTES = Buffer.from(EVENTS_HEADER, 'latin1');
-const FRAMES_PER_RECORD = 3;
+export const REQUESTS_HEADER = `NZ${PROTOCOL_VERSION}Q`;
+export const REPLIES_HEADER = `NZ${PROTOCOL_VERSION}R`;
+
+const HEADER_BYTES = {
+  events: Buffer.from(EVENTS_HEADER, 'latin1'),
+  requests: Buffer.from(REQUESTS_HEADER, 'latin1'),
+  replies: Buffer.from(REPLIES_HEADER, 'latin1'),
+};
+const FRAMES_PER_RECORD = { events: 3, requests: 4, replies: 4 };
 
 const ENCODING_JSON = 'j';
 const ENCODING_BYTES = 'b';
 const ENCODING_JSON_CODE = ENCODING_JSON.charCodeAt(0);
 const ENCODING_BYTES_CODE = ENCODING_BYTES.charCodeAt(0);
 
-/** One record ready for a socket; frames are strings or bytes, as zeromq.js accepts both. */
+/**
+ * Reply status: a value of the response stream ('n'), its last value ('d': next and done),
+ * completion without a value ('c'), or an error ('e', the payload is the error).
+ */
+export type ReplyStatus = 'n' | 'd' | 'c' | 'e';
+const REPLY_STATUSES = new Set<string>(['n', 'd', 'c', 'e']);
+
+type Frame = string | Uint8Array;
+
+/** A pattern, info and payload ready for a socket; frames are strings or bytes, as zeromq.js accepts both. */
 export interface EncodedRecord {
   readonly pattern: string;
   readonly info: string;
-  readonly payload: string | Uint8Array;
+  readonly payload: Frame;
   /** Approximate size in bytes, for batch limits. */
   readonly size: number;
 }
@@ -33,13 +51,18 @@ export function isBinary(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array;
 }
 
-/** Encodes a record of the framed protocol. Throws if the payload cannot be serialized. */
-export function encodeRecord(pattern: string, payload: unknown, metadata?: PacketMetadata): EncodedRecord {
+/** Encodes a payload as info (encoding byte and metadata) and body. Throws if it cannot be serialized. */
+function encodePayload(payload: unknown, metadata?: PacketMetadata): { info: string; body: Frame } {
   const binary = isBinary(payload);
   const body = binary ? payload : (JSON.stringify(payload) ?? '');
-  const hasMetadata = metadata !== undefined && Object.keys(metadata).length > 0;
   const encoding = binary ? ENCODING_BYTES : ENCODING_JSON;
-  const info = hasMetadata ? encoding + JSON.stringify(metadata) : encoding;
+  const hasMetadata = metadata !== undefined && Object.keys(metadata).length > 0;
+  return { info: hasMetadata ? encoding + JSON.stringify(metadata) : encoding, body };
+}
+
+/** Encodes an event or request record. Throws if the payload cannot be serialized. */
+export function encodeRecord(pattern: string, payload: unknown, metadata?: PacketMetadata): EncodedRecord {
+  const { info, body } = encodePayload(payload, metadata);
   return { pattern, info, payload: body, size: pattern.length + info.length + body.length };
 }
 
@@ -53,10 +76,42 @@ export function encodeBareRecord(pattern: string, payload: unknown): EncodedReco
 }
 
 /** Builds one multipart events message out of one or more records. */
-export function encodeEventsMessage(records: readonly EncodedRecord[]): Array<string | Uint8Array> {
-  const frames: Array<string | Uint8Array> = [EVENTS_HEADER];
+export function encodeEventsMessage(records: readonly EncodedRecord[]): Frame[] {
+  const frames: Frame[] = [EVENTS_HEADER];
   for (const record of records) {
     frames.push(record.pattern, record.info, record.payload);
+  }
+  return frames;
+}
+
+/** Builds one multipart requests message; each request carries the id its replies will name. */
+export function encodeRequestsMessage(requests: ReadonlyArray<{ id: string; record: EncodedRecord }>): Frame[] {
+  const frames: Frame[] = [REQUESTS_HEADER];
+  for (const { id, record } of requests) {
+    frames.push(id, record.pattern, record.info, record.payload);
+  }
+  return frames;
+}
+
+export interface EncodedReply {
+  readonly id: string;
+  readonly status: ReplyStatus;
+  readonly info: string;
+  readonly payload: Frame;
+  readonly size: number;
+}
+
+/** Encodes one reply; a completion without value has an empty JSON payload. */
+export function encodeReply(id: string, status: ReplyStatus, payload: unknown): EncodedReply {
+  const { info, body } = encodePayload(payload);
+  return { id, status, info, payload: body, size: id.length + info.length + body.length + 1 };
+}
+
+/** Builds one multipart replies message, preceded by the routing frames that address the peer. */
+export function encodeRepliesMessage(route: readonly Frame[], replies: readonly EncodedReply[]): Frame[] {
+  const frames: Frame[] = [...route, REPLIES_HEADER];
+  for (const reply of replies) {
+    frames.push(reply.id, reply.status, reply.info, reply.payload);
   }
   return frames;
 }
@@ -67,6 +122,22 @@ export interface DecodedRecord {
   metadata: PacketMetadata | undefined;
 }
 
+export interface DecodedRequest extends DecodedRecord {
+  id: string;
+}
+
+export interface DecodedReply {
+  id: string;
+  status: ReplyStatus;
+  data: unknown;
+}
+
+/** A record rejected on its own; `id` is set when a request's id could be read (to answer it). */
+export interface RejectedRecord {
+  reason: string;
+  id?: string;
+}
+
 export interface DecodeLimits {
   maxPatternLength: number;
   maxRecordsPerMessage: number;
@@ -74,88 +145,166 @@ export interface DecodeLimits {
 
 /** What one received ZeroMQ message turned out to be. */
 export type DecodedMessage =
-  | { kind: 'events'; records: DecodedRecord[]; rejected: string[] }
+  | { kind: 'events'; records: DecodedRecord[]; rejected: RejectedRecord[] }
+  | { kind: 'requests'; records: DecodedRequest[]; rejected: RejectedRecord[] }
+  | { kind: 'replies'; records: DecodedReply[]; rejected: RejectedRecord[] }
   | { kind: 'plain'; frame: Buffer }
   | { kind: 'malformed'; reason: string };
 
-/**
- * Splits a received message into records. Never throws: a message whose shape is wrong is
- * `malformed`; a record that is wrong on its own is listed in `rejected` and the others are kept.
- */
-export function decodeMessage(frames: Buffer[], limits: DecodeLimits): DecodedMessage {
-  const header = frames[0];
-  if (header === undefined || !header.equals(EVENTS_HEADER_BYTES)) {
-    if (frames.length === 1) {
-      return { kind: 'plain', frame: frames[0] };
+type Kind = keyof typeof HEADER_BYTES;
+
+function kindOf(header: Buffer | undefined): Kind | undefined {
+  if (header === undefined) {
+    return undefined;
+  }
+  for (const kind of Object.keys(HEADER_BYTES) as Kind[]) {
+    if (header.equals(HEADER_BYTES[kind])) {
+      return kind;
     }
-    return { kind: 'malformed', reason: describeBadHeader(header, frames.length) };
   }
-  const recordFrames = frames.length - 1;
-  if (recordFrames === 0 || recordFrames % FRAMES_PER_RECORD !== 0) {
+  return undefined;
+}
+
+/**
+ * Splits a received message (from `offset`, past any routing frames) into records. Never throws:
+ * a message whose shape is wrong is `malformed`; a record that is wrong on its own is listed in
+ * `rejected` and the others are kept.
+ */
+export function decodeMessage(frames: Buffer[], limits: DecodeLimits, offset = 0): DecodedMessage {
+  const header = frames[offset];
+  const kind = kindOf(header);
+  const count = frames.length - offset;
+  if (kind === undefined) {
+    if (count === 1) {
+      return { kind: 'plain', frame: header };
+    }
+    return { kind: 'malformed', reason: describeBadHeader(header, count) };
+  }
+  const perRecord = FRAMES_PER_RECORD[kind];
+  const recordFrames = count - 1;
+  if (recordFrames === 0 || recordFrames % perRecord !== 0) {
     return {
       kind: 'malformed',
-      reason: `${frames.length} frames: expected the header and a multiple of ${FRAMES_PER_RECORD} frames`,
+      reason: `${count} frames: expected the header and a multiple of ${perRecord} frames`,
     };
   }
-  if (recordFrames / FRAMES_PER_RECORD > limits.maxRecordsPerMessage) {
+  if (recordFrames / perRecord > limits.maxRecordsPerMessage) {
     return {
       kind: 'malformed',
-      reason: `${recordFrames / FRAMES_PER_RECORD} records in one message, above maxRecordsPerMessage (${limits.maxRecordsPerMessage})`,
+      reason: `${recordFrames / perRecord} records in one message, above maxRecordsPerMessage (${limits.maxRecordsPerMessage})`,
     };
   }
-  const records: DecodedRecord[] = [];
-  const rejected: string[] = [];
-  for (let i = 1; i < frames.length; i += FRAMES_PER_RECORD) {
-    const result = decodeRecord(frames[i], frames[i + 1], frames[i + 2], limits);
-    if (typeof result === 'string') {
+  const rejected: RejectedRecord[] = [];
+  const keep = <T>(result: T | RejectedRecord, into: T[]) => {
+    if (isRejected(result)) {
       rejected.push(result);
     } else {
-      records.push(result);
+      into.push(result);
+    }
+  };
+  const start = offset + 1;
+  switch (kind) {
+    case 'events': {
+      const records: DecodedRecord[] = [];
+      for (let i = start; i < frames.length; i += perRecord) {
+        keep(decodeRecord(frames[i], frames[i + 1], frames[i + 2], limits), records);
+      }
+      return { kind, records, rejected };
+    }
+    case 'requests': {
+      const records: DecodedRequest[] = [];
+      for (let i = start; i < frames.length; i += perRecord) {
+        keep(decodeRequest(frames[i], frames[i + 1], frames[i + 2], frames[i + 3], limits), records);
+      }
+      return { kind, records, rejected };
+    }
+    case 'replies': {
+      const records: DecodedReply[] = [];
+      for (let i = start; i < frames.length; i += perRecord) {
+        keep(decodeReply(frames[i], frames[i + 1], frames[i + 2], frames[i + 3]), records);
+      }
+      return { kind, records, rejected };
     }
   }
-  return { kind: 'events', records, rejected };
+}
+
+function isRejected(value: unknown): value is RejectedRecord {
+  return typeof (value as RejectedRecord).reason === 'string';
 }
 
 function describeBadHeader(header: Buffer | undefined, frameCount: number): string {
-  if (header !== undefined && header.length === EVENTS_HEADER_BYTES.length && header.subarray(0, 2).toString('latin1') === 'NZ') {
-    return `unsupported protocol header "${header.toString('latin1')}" (this side speaks "${EVENTS_HEADER}")`;
+  if (header !== undefined && header.length === 4 && header.subarray(0, 2).toString('latin1') === 'NZ') {
+    return `unsupported protocol header "${header.toString('latin1')}" (this side speaks version ${PROTOCOL_VERSION}: "${EVENTS_HEADER}", "${REQUESTS_HEADER}", "${REPLIES_HEADER}")`;
   }
-  return `${frameCount}-frame message without the "${EVENTS_HEADER}" header`;
+  return `${frameCount}-frame message without an "NZ${PROTOCOL_VERSION}" header`;
 }
 
-/** Returns the record, or a string saying why it was rejected. */
-function decodeRecord(patternFrame: Buffer, info: Buffer, payload: Buffer, limits: DecodeLimits): DecodedRecord | string {
+const MAX_ID_LENGTH = 64;
+
+function decodeRequest(idFrame: Buffer, patternFrame: Buffer, info: Buffer, payload: Buffer, limits: DecodeLimits): DecodedRequest | RejectedRecord {
+  if (idFrame.length === 0 || idFrame.length > MAX_ID_LENGTH) {
+    return { reason: `request id of ${idFrame.length} bytes (1 to ${MAX_ID_LENGTH} allowed)` };
+  }
+  const id = idFrame.toString('latin1');
+  const record = decodeRecord(patternFrame, info, payload, limits);
+  return isRejected(record) ? { reason: record.reason, id } : { id, ...record };
+}
+
+function decodeReply(idFrame: Buffer, statusFrame: Buffer, info: Buffer, payload: Buffer): DecodedReply | RejectedRecord {
+  const id = idFrame.toString('latin1');
+  const status = statusFrame.toString('latin1');
+  if (!REPLY_STATUSES.has(status)) {
+    return { reason: `reply ${id}: unknown status "${status}"`, id };
+  }
+  const decoded = decodePayload(info, payload);
+  if (typeof decoded === 'string') {
+    return { reason: `reply ${id}: ${decoded}`, id };
+  }
+  return { id, status: status as ReplyStatus, data: decoded.data };
+}
+
+/** Returns the record, or why it was rejected. */
+function decodeRecord(patternFrame: Buffer, info: Buffer, payload: Buffer, limits: DecodeLimits): DecodedRecord | RejectedRecord {
   if (patternFrame.length === 0) {
-    return 'empty pattern';
+    return { reason: 'empty pattern' };
   }
   if (patternFrame.length > limits.maxPatternLength) {
-    return `pattern of ${patternFrame.length} bytes, above maxPatternLength (${limits.maxPatternLength})`;
+    return { reason: `pattern of ${patternFrame.length} bytes, above maxPatternLength (${limits.maxPatternLength})` };
   }
   const pattern = patternFrame.toString('utf8');
+  const decoded = decodePayload(info, payload);
+  if (typeof decoded === 'string') {
+    return { reason: `pattern "${pattern}": ${decoded}` };
+  }
+  return { pattern, data: decoded.data, metadata: decoded.metadata };
+}
+
+/** Decodes info and payload frames; returns why not as a string. */
+function decodePayload(info: Buffer, payload: Buffer): { data: unknown; metadata: PacketMetadata | undefined } | string {
   if (info.length === 0) {
-    return `pattern "${pattern}": empty info frame`;
+    return 'empty info frame';
   }
   let metadata: PacketMetadata | undefined;
   if (info.length > 1) {
     metadata = parseMetadata(info.subarray(1));
     if (metadata === undefined) {
-      return `pattern "${pattern}": metadata is not a JSON object of strings`;
+      return 'metadata is not a JSON object of strings';
     }
   }
   const encoding = info[0];
   if (encoding === ENCODING_BYTES_CODE) {
-    return { pattern, data: payload, metadata };
+    return { data: payload, metadata };
   }
   if (encoding !== ENCODING_JSON_CODE) {
-    return `pattern "${pattern}": unknown payload encoding "${String.fromCharCode(encoding)}"`;
+    return `unknown payload encoding "${String.fromCharCode(encoding)}"`;
   }
   if (payload.length === 0) {
-    return { pattern, data: undefined, metadata };
+    return { data: undefined, metadata };
   }
   try {
-    return { pattern, data: JSON.parse(payload.toString('utf8')), metadata };
+    return { data: JSON.parse(payload.toString('utf8')), metadata };
   } catch {
-    return `pattern "${pattern}": payload is not valid JSON`;
+    return 'payload is not valid JSON';
   }
 }
 

@@ -1,0 +1,43 @@
+import type * as zmq from 'zeromq';
+import { REPLY_QUEUE_SIZE } from '../constants.js';
+import { SendQueue } from './send-queue.js';
+import { encodeRepliesMessage, type EncodedReply } from './wire.js';
+
+interface OutgoingReply {
+  /** ROUTER routing id of the client's DEALER. */
+  peer: Buffer;
+  reply: EncodedReply;
+}
+
+/**
+ * Sends a ROUTER socket's replies through one serialized writer, packing consecutive replies to
+ * the same peer into one message. A ROUTER drops replies to a peer that has gone (it is not
+ * `mandatory`), so replying never blocks a handler.
+ */
+export class ReplyWriter {
+  private readonly queue: SendQueue<OutgoingReply>;
+
+  constructor(socket: zmq.Router, socketName: string, limits: { maxBatchSize: number; maxBatchBytes: number }) {
+    this.queue = new SendQueue<OutgoingReply>({
+      maxQueueSize: REPLY_QUEUE_SIZE,
+      overflow: 'reject',
+      maxBatchSize: limits.maxBatchSize,
+      maxBatchBytes: limits.maxBatchBytes,
+      sendTimeout: 0,
+      sizeOf: (item) => item.reply.size,
+      batchKey: (item) => item.peer.toString('latin1'),
+      toError: (item, code, detail, cause) =>
+        new Error(`Cannot send reply ${item.reply.id} on socket "${socketName}" (${code}): ${detail}`, { cause }),
+      transmit: (batch) => socket.send(encodeRepliesMessage([batch[0].peer], batch.map((item) => item.reply))),
+    });
+  }
+
+  send(peer: Buffer, reply: EncodedReply): Promise<void> {
+    return this.queue.enqueue({ peer, reply });
+  }
+
+  /** Sends what is queued, at most `timeout` ms; resolves with the number of replies not sent. */
+  drain(timeout: number): Promise<number> {
+    return this.queue.drain(timeout);
+  }
+}
