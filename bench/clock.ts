@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+
+/** Microseconds of CLOCK_MONOTONIC: comparable across the processes of one machine. */
+export function nowUs(): number {
+  const [seconds, nanoseconds] = process.hrtime();
+  return seconds * 1e6 + nanoseconds / 1e3;
+}
+
+/**
+ * The process's peak resident set size in bytes: the kernel's high-water mark (VmHWM) on Linux,
+ * else the largest `rss` seen by `RssSampler`.
+ */
+export function peakRssBytes(sampled: number): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match !== null) {
+      return Math.max(Number(match[1]) * 1024, sampled);
+    }
+  } catch {
+    // Not Linux: the sampled peak is all there is.
+  }
+  return sampled;
+}
+
+/** Samples `process.memoryUsage.rss()` on a timer that does not keep the process alive. */
+export class RssSampler {
+  private peak = process.memoryUsage.rss();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(intervalMs = 50) {
+    this.timer = setInterval(() => this.sample(), intervalMs).unref();
+  }
+
+  sample(): number {
+    const rss = process.memoryUsage.rss();
+    this.peak = Math.max(this.peak, rss);
+    return rss;
+  }
+
+  get peakBytes(): number {
+    return this.peak;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

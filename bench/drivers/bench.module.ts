@@ -1,0 +1,29 @@
+import { Controller, Inject, Module, type DynamicModule } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { BENCH_PATTERN, type BenchMessage } from '../message.js';
+import type { MessageSink } from './driver.js';
+
+const SINK = Symbol('BENCH_SINK');
+
+/** The consumer's event handler: what a user's `@EventPattern` method looks like, doing nothing but counting. */
+@Controller()
+class BenchController {
+  constructor(@Inject(SINK) private readonly sink: MessageSink) {}
+
+  @EventPattern(BENCH_PATTERN)
+  handle(@Payload() message: BenchMessage): void {
+    this.sink(message);
+  }
+}
+
+/** The consumer app of every Nest row. */
+@Module({})
+export class BenchModule {
+  static withSink(sink: MessageSink): DynamicModule {
+    return {
+      module: BenchModule,
+      controllers: [BenchController],
+      providers: [{ provide: SINK, useValue: sink }],
+    };
+  }
+}

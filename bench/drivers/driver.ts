@@ -1,0 +1,38 @@
+import type { BenchMessage } from '../message.js';
+
+/** Where the consumer hands each message it received. */
+export type MessageSink = (message: BenchMessage) => void;
+
+/** The receiving side of a row, running in the consumer process. */
+export interface BenchConsumer {
+  /** What the producer connects to (an address, or the broker's URL). */
+  readonly endpoint: string;
+  /**
+   * For rows without a producer process: delivers a message straight into the dispatch path.
+   * Resolves when the handler has run.
+   */
+  readonly inject?: (message: BenchMessage) => Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** The sending side of a row, running in the producer process. */
+export interface BenchProducer {
+  /** Sends one message; resolves when the transport has taken it. */
+  send(message: BenchMessage): Promise<unknown>;
+  /**
+   * Called after every `window` sends: waits while the transport's own buffers are over their
+   * mark, for transports whose send resolves before the bytes leave the process.
+   */
+  relieve?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How one benchmark row moves messages. */
+export interface TransportDriver {
+  /** Sends that may be outstanding at once; 1 awaits every send before the next. */
+  readonly window: number;
+  /** `service` is the broker URL for rows that need one (Redis, NATS). */
+  startConsumer(sink: MessageSink, service?: string): Promise<BenchConsumer>;
+  /** Absent for in-process rows: the consumer's `inject` is the producer then. */
+  startProducer?(endpoint: string): Promise<BenchProducer>;
+}

@@ -1,0 +1,57 @@
+import { NestFactory } from '@nestjs/core';
+import type { ClientProxy, MicroserviceOptions } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { BENCH_PATTERN } from '../message.js';
+import { BenchModule } from './bench.module.js';
+import type { BenchConsumer, BenchProducer, MessageSink, TransportDriver } from './driver.js';
+
+/**
+ * Emits a Nest producer may have outstanding: enough for a transport to batch or pipeline,
+ * bounded so that no queue limit is hit.
+ */
+export const NEST_EMIT_WINDOW = 1000;
+
+/** A consumer app's microservice options, and how to read its endpoint once it listens. */
+export interface NestServerSetup {
+  options: MicroserviceOptions;
+  endpoint: () => string;
+}
+
+export interface NestTransportSpec<C extends ClientProxy> {
+  /** Options of the consumer's microservice; `service` is the broker URL, if any. */
+  server(service: string | undefined): Promise<NestServerSetup>;
+  /** The producer's client for the consumer's endpoint. */
+  client(endpoint: string): C;
+  /** See `BenchProducer.relieve`. */
+  relieve?(client: C): Promise<void>;
+}
+
+/**
+ * A row of any Nest transport: the consumer is a Nest microservice with one `@EventPattern`
+ * handler, the producer a ClientProxy whose `emit()` calls are awaited `NEST_EMIT_WINDOW` at a time.
+ */
+export function nestTransportDriver<C extends ClientProxy>(spec: NestTransportSpec<C>): TransportDriver {
+  return {
+    window: NEST_EMIT_WINDOW,
+    async startConsumer(sink: MessageSink, service?: string): Promise<BenchConsumer> {
+      const setup = await spec.server(service);
+      const app = await NestFactory.createMicroservice<MicroserviceOptions>(BenchModule.withSink(sink), {
+        ...setup.options,
+        logger: ['error', 'warn'],
+      });
+      await app.listen();
+      return { endpoint: setup.endpoint(), close: () => app.close() };
+    },
+    async startProducer(endpoint: string): Promise<BenchProducer> {
+      const client = spec.client(endpoint);
+      await client.connect();
+      return {
+        send: (message) => lastValueFrom(client.emit(BENCH_PATTERN, message), { defaultValue: undefined }),
+        relieve: spec.relieve === undefined ? undefined : () => spec.relieve!(client),
+        close: async () => {
+          await client.close();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * `npm run bench [-- options]`: nestjs-zeromq against raw zeromq.js and Nest's own transports,
+ * all in one run, each row in its own producer and consumer processes over tcp loopback.
+ * See docs/performance.md.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { describeRun } from './meta.js';
+import { FULL_PLAN, QUICK_PLAN } from './plan.js';
+import { profileMarkdown, summarizeProfiles } from './profile.js';
+import { markdownReport, throughputChart, type BenchReport } from './report.js';
+import { findRow, ROWS, type RowDefinition } from './rows.js';
+import { runRow, type RowResult } from './runner.js';
+import { Services } from './services.js';
+import { runSoak } from './soak.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const DOC = join(ROOT, 'docs', 'performance.md');
+const CHART = join(ROOT, 'docs', 'performance-throughput.svg');
+const DOC_START = '<!-- bench:results:start -->';
+const DOC_END = '<!-- bench:results:end -->';
+
+interface CliOptions {
+  quick: boolean;
+  soak: boolean;
+  rows?: string[];
+  out?: string;
+  docs: boolean;
+  startServices: boolean;
+  profile: boolean;
+  profileDir: string;
+  verbose: boolean;
+}
+
+const program = new Command()
+  .name('npm run bench --')
+  .description('Throughput, latency and memory of nestjs-zeromq next to raw zeromq.js and Nest TCP/Redis/NATS, in one run.')
+  .option('--quick', 'small counts: checks that every row runs (CI); results go to a .tmp file', false)
+  .option('--soak', 'long-run memory checks instead of the table: worker RSS over 1,000,000 messages, producer with the worker down or frozen', false)
+  .addOption(new Option('--rows <ids>', `comma-separated rows (${ROWS.map((row) => row.id).join(', ')})`).argParser((value) => value.split(',')))
+  .option('--out <file>', 'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp)')
+  .option('--no-docs', 'do not update docs/performance.md and its chart (a full run of all rows does by default)')
+  .option('--no-start-services', 'use only Redis/NATS servers already answering on 127.0.0.1:6379/4222 (default: start redis-server/nats-server on a free port when installed)')
+  .option('--profile', "run nestjs-zeromq's producer and consumer under node --cpu-prof and summarize the hot functions", false)
+  .option('--profile-dir <dir>', 'where --profile writes .cpuprofile files', join(RESULTS_DIR, 'profiles'))
+  .option('--verbose', "echo the child processes' output", false)
+  .parse();
+
+const options = program.opts<CliOptions>();
+const log = (line: string) => console.log(line);
+
+async function main(): Promise<number> {
+  if (options.soak) {
+    return runSoak({ quick: options.quick, resultsDir: RESULTS_DIR, verbose: options.verbose, log });
+  }
+  const plan = options.quick ? QUICK_PLAN : FULL_PLAN;
+  const rows: RowDefinition[] = options.rows?.map(findRow) ?? [...ROWS];
+  const profiled = (row: RowDefinition) => options.profile && row.id.startsWith('nestjs-zeromq');
+  if (options.profile) {
+    mkdirSync(options.profileDir, { recursive: true });
+    for (const file of readdirSync(options.profileDir).filter((name) => name.endsWith('.cpuprofile'))) {
+      rmSync(join(options.profileDir, file));
+    }
+  }
+
+  const startedAt = Date.now();
+  const loadBefore = loadavg();
+  log(`nestjs-zeromq bench, ${plan.mode} mode; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`);
+  const services = new Services(options.startServices);
+  const stop = () => void services.stopAll().finally(() => process.exit(130));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  const results: RowResult[] = [];
+  try {
+    for (const row of rows) {
+      log(`${row.label}`);
+      const result = await runRow(row, {
+        plan,
+        services,
+        verbose: options.verbose,
+        log,
+        execArgv: (candidate, role) =>
+          profiled(candidate)
+            ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${candidate.id}-${role}.cpuprofile`]
+            : [],
+      });
+      if (result.status !== 'ok') {
+        log(`  ${result.note ?? result.status}`);
+      }
+      results.push(result);
+    }
+  } finally {
+    await services.stopAll();
+  }
+
+  const report: BenchReport = { meta: describeRun(ROOT, plan, startedAt, loadBefore), rows: results };
+  if (options.profile) {
+    report.profiles = summarizeProfiles(options.profileDir);
+  }
+  const out = options.out ?? join(RESULTS_DIR, options.quick ? 'quick.json.tmp' : 'latest.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+
+  const updateDocs = options.docs && !options.quick && options.rows === undefined;
+  const markdown = markdownReport(report, updateDocs ? relative(dirname(DOC), CHART) : undefined);
+  log(`\n${markdown}\n`);
+  for (const summary of report.profiles ?? []) {
+    log(`${profileMarkdown(summary)}\n`);
+  }
+  log(`JSON: ${relative(process.cwd(), out)}`);
+  if (updateDocs) {
+    writeFileSync(CHART, throughputChart(report));
+    updateDoc(markdown);
+    log(`Updated ${relative(process.cwd(), DOC)} and ${relative(process.cwd(), CHART)}`);
+  }
+
+  const failed = results.filter((row) => row.status === 'failed');
+  for (const row of failed) {
+    console.error(`FAILED: ${row.label}: ${row.note}`);
+  }
+  return failed.length > 0 ? 1 : 0;
+}
+
+/** Replaces the generated part of docs/performance.md (between its markers). */
+function updateDoc(markdown: string): void {
+  const text = readFileSync(DOC, 'utf8');
+  const start = text.indexOf(DOC_START);
+  const end = text.indexOf(DOC_END);
+  if (start < 0 || end < start) {
+    throw new Error(`${DOC} lacks the ${DOC_START} / ${DOC_END} markers`);
+  }
+  writeFileSync(DOC, `${text.slice(0, start + DOC_START.length)}\n${markdown}\n${text.slice(end)}`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

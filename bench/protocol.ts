@@ -1,0 +1,73 @@
+/**
+ * What the coordinator (bench/main.ts) and the child processes (bench/child.ts) say to each
+ * other over the fork() IPC channel. Times are microseconds of CLOCK_MONOTONIC
+ * (`process.hrtime`), which every process on the machine shares, so a send time stamped by the
+ * producer can be compared with a receive time taken by the consumer.
+ */
+
+/** One measured (or warm-up) stretch of traffic. */
+export interface PhaseSpec {
+  id: number;
+  kind: 'warmup' | 'throughput' | 'latency';
+  /** Approximate JSON size of one message. */
+  payloadBytes: number;
+  /** Messages the producer sends. */
+  count: number;
+  /** Offered rate in msg/s for a paced phase; absent = as fast as the transport takes them. */
+  rate?: number;
+  /** The producer stops sending after this long even if `count` was not reached. */
+  sendTimeoutMs: number;
+  /** Sends outstanding at once, instead of the row's own window (the soak's flood). */
+  window?: number;
+}
+
+export type ParentMessage =
+  /** Consumer: start the transport and answer with the endpoint; producer: connect to it. */
+  | { type: 'open'; endpoint?: string }
+  /** Consumer: expect `phase.count` messages of this phase. */
+  | { type: 'arm'; phase: PhaseSpec }
+  /** Producer (or an in-process consumer): send the phase's messages. */
+  | { type: 'run'; phase: PhaseSpec }
+  /** Consumer: report what arrived so far (the producer is done and the grace time is over). */
+  | { type: 'collect'; phaseId: number }
+  /** Either side: report current memory. */
+  | { type: 'memory' }
+  | { type: 'close' };
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface ReceiveReport {
+  phaseId: number;
+  received: number;
+  /** Messages of other phases that arrived late (they are not counted in `received`). */
+  stray: number;
+  lastReceiveUs: number;
+  /** Emit-to-handler latency in µs (paced phases only). */
+  latency?: LatencySummary;
+}
+
+export interface SendReport {
+  phaseId: number;
+  sent: number;
+  failed: number;
+  /** Failures by error code (`QUEUE_FULL`, `EAGAIN`, ...). */
+  errors: Record<string, number>;
+  firstSendUs: number;
+  lastSendUs: number;
+}
+
+export type ChildMessage =
+  | { type: 'opened'; endpoint?: string }
+  | { type: 'armed'; phaseId: number }
+  | { type: 'sent'; report: SendReport }
+  | { type: 'received'; report: ReceiveReport }
+  | { type: 'memory'; rssBytes: number; heapUsedBytes: number; peakRssBytes: number }
+  | { type: 'closed'; peakRssBytes: number }
+  | { type: 'failed'; message: string };

@@ -1,0 +1,70 @@
+import * as hdr from 'hdr-histogram-js';
+import { nowUs } from './clock.js';
+import type { BenchMessage } from './message.js';
+import type { LatencySummary, PhaseSpec, ReceiveReport } from './protocol.js';
+
+/** Longest latency the histogram tracks, µs; longer ones are clamped (and show as the max). */
+const MAX_TRACKED_LATENCY_US = 60_000_000;
+
+/**
+ * Counts what the consumer's handler receives during one phase, and for paced phases records
+ * emit-to-handler latency. Reports once the phase's count has arrived.
+ */
+export class Recorder {
+  private phase: PhaseSpec | undefined;
+  private received = 0;
+  private stray = 0;
+  private lastReceiveUs = 0;
+  private histogram: hdr.Histogram | undefined;
+
+  constructor(private readonly onComplete: (report: ReceiveReport) => void) {}
+
+  arm(phase: PhaseSpec): void {
+    this.histogram?.destroy();
+    this.phase = phase;
+    this.received = 0;
+    this.stray = 0;
+    this.lastReceiveUs = 0;
+    this.histogram =
+      phase.kind === 'latency'
+        ? hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_TRACKED_LATENCY_US, numberOfSignificantValueDigits: 3 })
+        : undefined;
+  }
+
+  /** The handler's sink. */
+  readonly record = (message: BenchMessage): void => {
+    const now = nowUs();
+    const phase = this.phase;
+    if (phase === undefined || message.p !== phase.id) {
+      this.stray++;
+      return;
+    }
+    this.received++;
+    this.lastReceiveUs = now;
+    this.histogram?.recordValue(Math.min(MAX_TRACKED_LATENCY_US, Math.max(1, Math.round(now - message.t))));
+    if (this.received === phase.count) {
+      this.onComplete(this.report());
+    }
+  };
+
+  report(): ReceiveReport {
+    return {
+      phaseId: this.phase?.id ?? -1,
+      received: this.received,
+      stray: this.stray,
+      lastReceiveUs: this.lastReceiveUs,
+      latency: this.histogram === undefined ? undefined : summarize(this.histogram),
+    };
+  }
+}
+
+function summarize(histogram: hdr.Histogram): LatencySummary {
+  return {
+    count: histogram.totalCount,
+    p50: histogram.getValueAtPercentile(50),
+    p99: histogram.getValueAtPercentile(99),
+    p999: histogram.getValueAtPercentile(99.9),
+    max: histogram.maxValue,
+    mean: histogram.mean,
+  };
+}

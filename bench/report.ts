@@ -1,0 +1,187 @@
+import { markdownTable } from 'markdown-table';
+import type { BenchPlan } from './plan.js';
+import type { ProfileSummary } from './profile.js';
+import { NEST_TCP_ROW, RAW_BASELINE_ROW } from './rows.js';
+import type { RowResult } from './runner.js';
+
+export interface RunMeta {
+  date: string;
+  mode: BenchPlan['mode'];
+  durationSeconds: number;
+  machine: { cpu: string; cores: number; memoryGiB: number; os: string };
+  versions: Record<string, string>;
+  /** 1/5/15-minute load averages before and after the run. */
+  load: { before: number[]; after: number[] };
+  plan: BenchPlan;
+}
+
+export interface BenchReport {
+  meta: RunMeta;
+  rows: RowResult[];
+  profiles?: ProfileSummary[];
+}
+
+const DASH = '—';
+
+export function sizeLabel(bytes: number): string {
+  if (bytes >= 1024 && bytes % 1024 === 0) {
+    return `${bytes / 1024} KiB`;
+  }
+  return `~${bytes} B`;
+}
+
+function rate(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function ratio(value: number, baseline: number | undefined): string {
+  return baseline === undefined || baseline <= 0 ? DASH : `${(value / baseline).toFixed(2)}×`;
+}
+
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? DASH : (bytes / 1024 / 1024).toFixed(0);
+}
+
+function ms(microseconds: number): string {
+  return (microseconds / 1000).toFixed(microseconds < 10_000 ? 2 : 0);
+}
+
+function lossNote(lost: number, failed: number): string {
+  const parts = [lost > 0 ? `lost ${lost.toLocaleString('en-US')}` : '', failed > 0 ? `${failed.toLocaleString('en-US')} sends failed` : ''];
+  const text = parts.filter(Boolean).join(', ');
+  return text === '' ? '' : ` (${text})`;
+}
+
+/** A row with no numbers shows why in its first cell. */
+function statusCells(row: RowResult, width: number): string[] {
+  const note = row.status === 'failed' ? `failed: ${(row.note ?? '').split('\n')[0]}` : (row.note ?? row.status);
+  return [note, ...Array<string>(width - 1).fill(DASH)];
+}
+
+export function throughputTable(report: BenchReport): string {
+  const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
+  const figure = (id: string, bytes: number) =>
+    report.rows.find((row) => row.id === id && row.status === 'ok')?.throughput.find((entry) => entry.payloadBytes === bytes)?.msgsPerSec;
+  const header = ['Row', ...sizes.flatMap((bytes) => [`${sizeLabel(bytes)} msg/s`, '× raw', '× Nest TCP'])];
+  const lines = report.rows.map((row) => {
+    if (row.status !== 'ok') {
+      return [row.label, ...statusCells(row, sizes.length * 3)];
+    }
+    return [
+      row.label,
+      ...sizes.flatMap((bytes) => {
+        const entry = row.throughput.find((candidate) => candidate.payloadBytes === bytes)!;
+        return [
+          rate(entry.msgsPerSec) + lossNote(entry.lost, entry.failed),
+          ratio(entry.msgsPerSec, figure(RAW_BASELINE_ROW, bytes)),
+          ratio(entry.msgsPerSec, figure(NEST_TCP_ROW, bytes)),
+        ];
+      }),
+    ];
+  });
+  return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
+}
+
+export function latencyMemoryTable(report: BenchReport): string {
+  const rates = report.meta.plan.latencyRates.map((entry) => entry.rate);
+  const header = [
+    'Row',
+    ...rates.map((offered) => `p50 / p99 / p999 ms @ ${offered.toLocaleString('en-US')} msg/s`),
+    'producer peak RSS MiB',
+    'consumer peak RSS MiB',
+  ];
+  const lines = report.rows.map((row) => {
+    if (row.status !== 'ok') {
+      return [row.label, ...statusCells(row, rates.length + 2)];
+    }
+    return [
+      row.label,
+      ...rates.map((offered) => {
+        const entry = row.latency.find((candidate) => candidate.rate === offered)!;
+        const latency = entry.latency!;
+        return `${ms(latency.p50)} / ${ms(latency.p99)} / ${ms(latency.p999)}${lossNote(entry.lost, entry.failed)}`;
+      }),
+      mib(row.producerPeakRssBytes),
+      mib(row.consumerPeakRssBytes),
+    ];
+  });
+  return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
+}
+
+export function machineLine(meta: RunMeta): string {
+  const { machine, versions, load } = meta;
+  const versionText = Object.entries(versions)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ');
+  return (
+    `${meta.date}, ${meta.mode} run (${Math.round(meta.durationSeconds)} s): ${machine.cpu}, ${machine.cores} cores, ` +
+    `${machine.memoryGiB} GiB, ${machine.os}; ${versionText}; load average before ${load.before.map((value) => value.toFixed(2)).join(' ')}, ` +
+    `after ${load.after.map((value) => value.toFixed(2)).join(' ')}`
+  );
+}
+
+/** The whole result as markdown: what the bench prints and what docs/performance.md embeds. */
+export function markdownReport(report: BenchReport, chartPath?: string): string {
+  const plan = report.meta.plan;
+  const counts = plan.throughputCounts.map((entry) => `${entry.count.toLocaleString('en-US')} × ${sizeLabel(entry.payloadBytes)}`).join(', ');
+  const paced = plan.latencyRates.map((entry) => `${entry.rate.toLocaleString('en-US')} msg/s for ${entry.seconds} s`).join(', ');
+  const parts = [
+    `Measured ${machineLine(report.meta)}.`,
+    '',
+    `**Throughput** (messages handled per second, producer and consumer in separate processes over tcp loopback; ` +
+      `median of ${plan.repeats} run(s) of ${counts}):`,
+    '',
+    throughputTable(report),
+    '',
+    `**Latency and memory** (emit-to-handler latency of ${sizeLabel(plan.latencyPayloadBytes)} messages at fixed offered rates: ${paced}; ` +
+      `peak RSS of each process over the whole row):`,
+    '',
+    latencyMemoryTable(report),
+  ];
+  if (chartPath !== undefined) {
+    parts.push('', `![Throughput by row](${chartPath})`);
+  }
+  return parts.join('\n');
+}
+
+const CHART_WIDTH = 760;
+const LABEL_WIDTH = 290;
+const BAR_HEIGHT = 16;
+const PANEL_GAP = 34;
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Horizontal bars of throughput, one panel per payload size, each scaled to its fastest row. */
+export function throughputChart(report: BenchReport): string {
+  const rows = report.rows.filter((row) => row.status === 'ok');
+  const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
+  const barSpace = CHART_WIDTH - LABEL_WIDTH - 90;
+  const elements: string[] = [];
+  let y = 10;
+  for (const bytes of sizes) {
+    const values = rows.map((row) => row.throughput.find((entry) => entry.payloadBytes === bytes)?.msgsPerSec ?? 0);
+    const max = Math.max(1, ...values);
+    elements.push(`<text x="0" y="${y + 14}" font-weight="bold">${escapeXml(sizeLabel(bytes))} payloads (msg/s)</text>`);
+    y += 24;
+    rows.forEach((row, index) => {
+      const width = Math.max(1, (values[index] / max) * barSpace);
+      const colour = row.id.startsWith('nestjs-zeromq') ? '#d9480f' : row.id === 'dispatch-ceiling' ? '#868e96' : '#1c7ed6';
+      elements.push(
+        `<text x="${LABEL_WIDTH - 6}" y="${y + 12}" text-anchor="end">${escapeXml(row.label)}</text>`,
+        `<rect x="${LABEL_WIDTH}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT - 3}" fill="${colour}"/>`,
+        `<text x="${(LABEL_WIDTH + width + 4).toFixed(1)}" y="${y + 12}">${rate(values[index])}</text>`,
+      );
+      y += BAR_HEIGHT;
+    });
+    y += PANEL_GAP - BAR_HEIGHT;
+  }
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH}" height="${y}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    ...elements,
+    '</svg>',
+    '',
+  ].join('\n');
+}

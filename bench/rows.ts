@@ -1,0 +1,74 @@
+import type { TransportDriver } from './drivers/driver.js';
+import type { ServiceName } from './services.js';
+
+/**
+ * One row of the benchmark table. A row whose feature does not exist yet has no `driver` and says
+ * why; it becomes a measured row by adding its driver here (one entry, no other change).
+ */
+export interface RowDefinition {
+  id: string;
+  label: string;
+  /** Broker the row needs; without one answering, the row is skipped. */
+  service?: ServiceName;
+  /** Loaded lazily so that the coordinator does not load every transport. */
+  driver?: () => Promise<TransportDriver>;
+  /** Shown instead of numbers while there is no driver. */
+  notImplemented?: string;
+}
+
+/** Ratios in the table are against these two rows. */
+export const RAW_BASELINE_ROW = 'raw-zeromq';
+export const NEST_TCP_ROW = 'nest-tcp';
+
+export const ROWS: readonly RowDefinition[] = [
+  {
+    id: RAW_BASELINE_ROW,
+    label: 'raw zeromq.js PUSH/PULL (JSON, await send)',
+    driver: async () => (await import('./drivers/raw-zeromq.js')).rawZeroMqDriver,
+  },
+  {
+    id: 'dispatch-ceiling',
+    label: 'Nest dispatch ceiling (handleEvent loop, no I/O)',
+    driver: async () => (await import('./drivers/dispatch-ceiling.js')).dispatchCeilingDriver,
+  },
+  {
+    id: 'nestjs-zeromq',
+    label: 'nestjs-zeromq at-most-once',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtMostOnce,
+  },
+  {
+    id: 'nestjs-zeromq-at-least-once',
+    label: 'nestjs-zeromq at-least-once',
+    notImplemented: 'not implemented yet (at-least-once delivery does not exist yet)',
+  },
+  {
+    id: 'nestjs-zeromq-request-response',
+    label: 'nestjs-zeromq request-response',
+    notImplemented: 'not implemented yet (request-response does not exist yet)',
+  },
+  {
+    id: NEST_TCP_ROW,
+    label: 'Nest TCP (emit to @EventPattern)',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestTcp,
+  },
+  {
+    id: 'nest-redis',
+    label: 'Nest Redis',
+    service: 'redis',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestRedis,
+  },
+  {
+    id: 'nest-nats',
+    label: 'Nest NATS',
+    service: 'nats',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestNats,
+  },
+];
+
+export function findRow(id: string): RowDefinition {
+  const row = ROWS.find((candidate) => candidate.id === id);
+  if (row === undefined) {
+    throw new Error(`Unknown row "${id}"; rows are: ${ROWS.map((candidate) => candidate.id).join(', ')}`);
+  }
+  return row;
+}

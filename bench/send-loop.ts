@@ -1,0 +1,107 @@
+import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
+import { nowUs } from './clock.js';
+import { MessageFactory } from './message.js';
+import type { PhaseSpec, SendReport } from './protocol.js';
+
+/** What a send loop drives: a producer, or an in-process row's injector. */
+export interface Sender {
+  send(message: ReturnType<MessageFactory['next']>): Promise<unknown>;
+  relieve?(): Promise<void>;
+}
+
+/**
+ * Sends one phase's messages: as fast as the transport takes them (at most `window`
+ * outstanding), or paced at `phase.rate` msg/s. Bounded by `phase.count` and `phase.sendTimeoutMs`.
+ */
+export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: number): Promise<SendReport> {
+  const messages = new MessageFactory(phase.id, phase.payloadBytes);
+  const report: SendReport = { phaseId: phase.id, sent: 0, failed: 0, errors: {}, firstSendUs: nowUs(), lastSendUs: 0 };
+  const deadline = Date.now() + phase.sendTimeoutMs;
+  const inFlight = new Window(window, report);
+
+  if (phase.rate === undefined) {
+    for (let sequence = 0; sequence < phase.count && Date.now() < deadline; sequence++) {
+      await inFlight.send(sender, messages.next(sequence));
+      if ((sequence + 1) % Math.min(window, YIELD_EVERY) === 0) {
+        await (sender.relieve?.() ?? nextTurn());
+      }
+    }
+  } else {
+    const start = nowUs();
+    let sequence = 0;
+    while (sequence < phase.count && Date.now() < deadline) {
+      const due = Math.min(phase.count, Math.floor(((nowUs() - start) / 1e6) * phase.rate) + 1);
+      while (sequence < due) {
+        await inFlight.send(sender, messages.next(sequence++));
+      }
+      await sleep(1);
+    }
+  }
+  await inFlight.drain(deadline);
+  report.lastSendUs = nowUs();
+  return report;
+}
+
+const DRAIN_POLL_MS = 10;
+/** A saturated loop lets I/O run at least this often (in sends), whatever its window. */
+const YIELD_EVERY = 1000;
+
+/** Keeps at most `size` sends outstanding; with size 1 every send is awaited before the next. */
+class Window {
+  private outstanding = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly size: number,
+    private readonly report: SendReport,
+  ) {}
+
+  async send(sender: Sender, message: ReturnType<MessageFactory['next']>): Promise<void> {
+    if (this.size === 1) {
+      try {
+        await sender.send(message);
+        this.report.sent++;
+      } catch (error) {
+        this.fail(error);
+      }
+      return;
+    }
+    this.outstanding++;
+    sender.send(message).then(
+      () => this.settle(true),
+      (error: unknown) => {
+        this.fail(error);
+        this.settle(false);
+      },
+    );
+    if (this.outstanding >= this.size) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /** Waits for every outstanding send, at most until `deadline` (ms since the epoch). */
+  async drain(deadline: number): Promise<void> {
+    while (this.outstanding > 0 && Date.now() < deadline) {
+      await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), sleep(DRAIN_POLL_MS)]);
+    }
+  }
+
+  private settle(sent: boolean): void {
+    if (sent) {
+      this.report.sent++;
+    }
+    this.outstanding--;
+    // Wake the loop once half the window is free, so it resumes with room for a batch.
+    if (this.wake !== undefined && (this.outstanding <= this.size / 2 || this.outstanding === 0)) {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake();
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.report.failed++;
+    const code = String((error as { code?: unknown } | null)?.code ?? (error as Error | null)?.name ?? 'unknown');
+    this.report.errors[code] = (this.report.errors[code] ?? 0) + 1;
+  }
+}
