@@ -1,7 +1,13 @@
 export { ZEROMQ_TRANSPORT } from './constants.js';
 export { ZeroMqClient, type ZeroMqClientMetrics } from './zeromq.client.js';
 export { ZeroMqContext, type ZeroMqContextArgs, type ZeroMqMessageInfo } from './zeromq.context.js';
-export { ZeroMqOptionsError, ZeroMqSendError, type ZeroMqSendErrorCode } from './zeromq.errors.js';
+export {
+  ZeroMqOptionsError,
+  ZeroMqRequestError,
+  ZeroMqSendError,
+  type ZeroMqRequestErrorCode,
+  type ZeroMqSendErrorCode,
+} from './zeromq.errors.js';
 export {
   ZeroMqSocketEventType,
   ZeroMqStatus,
@@ -20,6 +26,7 @@ export type {
   ZeroMqPlainMessageOptions,
   ZeroMqServerOptions,
   ZeroMqServerRoute,
+  ZeroMqSocketKind,
   ZeroMqSocketTuningOptions,
 } from './zeromq.options.js';
 export { ZeroMqServer, type ZeroMqServerMetrics } from './zeromq.server.js';

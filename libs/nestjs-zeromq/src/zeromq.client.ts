@@ -2,13 +2,24 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import * as zmq from 'zeromq';
 import { Counters } from './internal/counters.js';
+import type { ManagedSocket } from './internal/managed-socket.js';
+import { PendingRequests } from './internal/pending-requests.js';
 import { RateLimitedLog } from './internal/rate-limited-log.js';
-import { resolveClientOptions, type ResolvedClientOptions } from './internal/resolve-options.js';
+import { resolveClientOptions, type ResolvedClientOptions, type SocketPlan } from './internal/resolve-options.js';
 import { SendQueue } from './internal/send-queue.js';
 import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
-import { encodeBareRecord, encodeEventsMessage, encodeRecord, isBinary, type EncodedRecord } from './internal/wire.js';
-import { ZeroMqSendError, type ZeroMqSendErrorCode } from './zeromq.errors.js';
-import { ZeroMqStatus, type ZeroMqClientEvents } from './zeromq.events.js';
+import {
+  decodeMessage,
+  encodeBareRecord,
+  encodeEventsMessage,
+  encodeRecord,
+  encodeRequestsMessage,
+  isBinary,
+  type DecodedReply,
+  type EncodedRecord,
+} from './internal/wire.js';
+import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from './zeromq.errors.js';
+import { ZeroMqSocketEventType, type ZeroMqClientEvents, type ZeroMqSocketEvent, type ZeroMqStatus } from './zeromq.events.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
 
 /** Counters of a ZeroMqClient, from `getMetrics()`. */
@@ -17,30 +28,49 @@ export interface ZeroMqClientMetrics {
   sent: number;
   /** Emits that failed (timeout, full queue, dropped, closed, no route, serialization). */
   failed: number;
-  /** ZeroMQ messages sent; `sent / batches` is the mean batch size. */
+  /** ZeroMQ messages sent; `(sent + requests) / batches` is the mean batch size. */
   batches: number;
-  /** Emits waiting in the queues now. */
+  /** Requests (`send()`) handed to ZeroMQ. */
+  requests: number;
+  /** Requests that failed before their last reply (timeout, lost server, closed, send failure). */
+  requestsFailed: number;
+  /** Replies for requests nobody waits for any more (timed out or unsubscribed). */
+  lateReplies: number;
+  /** Messages from servers that could not be read as replies. */
+  malformedReplies: number;
+  /** Emits and requests waiting in the queues now. */
   queued: number;
+  /** Requests waiting for replies now. */
+  pendingRequests: number;
 }
 
-const COUNTERS = ['sent', 'failed', 'batches'] as const;
+const COUNTERS = ['sent', 'failed', 'batches', 'requests', 'requestsFailed', 'lateReplies', 'malformedReplies'] as const;
 
-/** What one socket's queue carries: a record and the pattern it is for (for errors). */
-interface OutgoingEvent {
-  pattern: string;
-  record: EncodedRecord;
-}
+/** An emit or a request, queued on a link. */
+type Outgoing = { pattern: string; record: EncodedRecord } & ({ kind: 'event' } | { kind: 'request'; id: string });
 
-/** A PUSH socket's writer: its queue, and how it puts records on the wire. */
-interface Writer {
+type LinkPlan = ResolvedClientOptions['sockets'][number] & { route: string };
+
+/** One ZeroMQ socket of the client and its writer. */
+interface Link {
   name: string;
-  endpoints: string[];
-  bare: boolean;
-  queue: SendQueue<OutgoingEvent>;
+  socket: ManagedSocket<zmq.Push | zmq.Dealer>;
+  queue: SendQueue<Outgoing>;
+  /** Connects to one endpoint: a disconnect means the server behind it is gone. */
+  singlePeer: boolean;
+}
+
+/** The socket(s) a pattern is sent over: one PUSH socket, or one DEALER per endpoint. */
+interface Route {
+  name: string;
+  plan: SocketPlan & { bare: boolean };
+  links: Link[];
+  turn: number;
 }
 
 /**
- * NestJS client that sends `emit()` calls over ZeroMQ PUSH sockets.
+ * NestJS client that sends `emit()` calls over ZeroMQ PUSH sockets, and `send()` requests over
+ * DEALER sockets (`kind: 'dealer-router'`).
  *
  * ```ts
  * ClientsModule.register([
@@ -53,24 +83,31 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   protected readonly logger = new Logger(ZeroMqClient.name);
 
   private readonly config: ResolvedClientOptions;
-  private readonly sockets: SocketGroup<zmq.Push>;
+  private readonly sockets: SocketGroup<zmq.Push | zmq.Dealer>;
   private readonly problems: RateLimitedLog;
   private readonly counters = new Counters(COUNTERS);
+  private readonly requests: PendingRequests;
   private connection: Promise<void> | undefined;
-  private writers: Writer[] = [];
-  private writersByPattern = new Map<string, Writer>();
-  private defaultWriter: Writer | undefined;
+  private routes: Route[] = [];
+  private routesByPattern = new Map<string, Route>();
+  private defaultRoute: Route | undefined;
+  private readLoops: Array<Promise<void>> = [];
 
   constructor(options: ZeroMqClientOptions) {
     super();
     this.config = resolveClientOptions(options);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
-    this.sockets = new SocketGroup<zmq.Push>((status) => this._status$.next(status), this.logger);
+    this.sockets = new SocketGroup<zmq.Push | zmq.Dealer>((status) => this._status$.next(status), this.logger);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
+    this.requests = new PendingRequests(
+      (pattern, link) =>
+        new ZeroMqRequestError('TIMEOUT', pattern, link, `no complete answer within ${this.config.requestTimeout} ms (requestTimeout)`),
+    );
+    this.sockets.on(ZeroMqSocketEventType.DISCONNECT, (event: ZeroMqSocketEvent) => this.onDisconnect(event));
   }
 
-  /** Opens the sockets once; `emit()` calls it for you. A failed open is retried by the next call. */
+  /** Opens the sockets once; `emit()` and `send()` call it for you. A failed open is retried by the next call. */
   connect(): Promise<void> {
     this.connection ??= this.open().catch((error: unknown) => {
       this.connection = undefined;
@@ -80,8 +117,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   }
 
   /**
-   * Sends what is queued (at most `closeTimeout` ms), fails the rest with `CLOSED`, closes the
-   * sockets and resolves with the number of emits that were not sent.
+   * Sends what is queued (at most `closeTimeout` ms), fails the rest with `CLOSED` as well as the
+   * requests still waiting for replies, closes the sockets and resolves with the number of emits
+   * and requests that were not sent.
    */
   async close(): Promise<number> {
     const pending = this.connection;
@@ -92,17 +130,17 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     await pending.catch(() => undefined);
     // Emits made before close() reach their queue within microtasks: let them, so they are flushed.
     await new Promise((resolve) => setImmediate(resolve));
-    const writers = this.writers;
-    this.writers = [];
-    this.writersByPattern = new Map();
-    this.defaultWriter = undefined;
-    const dropped = (await Promise.all(writers.map((writer) => writer.queue.drain(this.config.closeTimeout)))).reduce(
-      (sum, count) => sum + count,
-      0,
-    );
+    const links = this.routes.flatMap((route) => route.links);
+    this.routes = [];
+    this.routesByPattern = new Map();
+    this.defaultRoute = undefined;
+    const unsent = await Promise.all(links.map((link) => link.queue.drain(this.config.closeTimeout)));
+    const dropped = unsent.reduce((sum, count) => sum + count, 0);
+    this.requests.failAll((pattern, link) => new ZeroMqRequestError('CLOSED', pattern, link, 'the client closed before the last reply'));
     this.sockets.close();
+    await Promise.all(this.readLoops.splice(0));
     if (dropped > 0) {
-      this.logger.warn(`Closed with ${dropped} emit(s) not sent within closeTimeout (${this.config.closeTimeout} ms)`);
+      this.logger.warn(`Closed with ${dropped} emit(s)/request(s) not sent within closeTimeout (${this.config.closeTimeout} ms)`);
     }
     return dropped;
   }
@@ -111,8 +149,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     this.sockets.on(event, callback);
   }
 
-  /** The PUSH sockets by name (`'default'` and each route's name). */
-  unwrap<T = Record<string, zmq.Push>>(): T {
+  /** The PUSH / DEALER sockets by name (`'default'`, each route's name; `name#n` per endpoint of a DEALER route). */
+  unwrap<T = Record<string, zmq.Push | zmq.Dealer>>(): T {
     if (!this.sockets.isOpen) {
       throw new Error('Not initialized. Please call the "connect" method first.');
     }
@@ -125,110 +163,256 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   }
 
   getMetrics(): ZeroMqClientMetrics {
-    const queued = this.writers.reduce((sum, writer) => sum + writer.queue.length + writer.queue.sending, 0);
-    return { ...this.counters.snapshot(), queued };
+    let queued = 0;
+    for (const route of this.routes) {
+      for (const link of route.links) {
+        queued += link.queue.length + link.queue.sending;
+      }
+    }
+    return { ...this.counters.snapshot(), queued, pendingRequests: this.requests.size };
   }
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
     try {
-      const writer = this.writerFor(pattern);
-      const record = await this.encode(pattern, packet, writer);
-      await writer.queue.enqueue({ pattern, record });
+      const route = this.routeFor(pattern);
+      const link = this.pickLink(route);
+      const record = await this.encode(pattern, packet, route, link);
+      await link.queue.enqueue({ kind: 'event', pattern, record });
       this.counters.add('sent');
       return undefined as T;
     } catch (error) {
       this.counters.add('failed');
-      this.problems.error('emit', (error as Error).message);
-      this.sockets.emit('error', error);
+      this.report(error);
       throw error;
     }
   }
 
-  /** Request-response is not supported yet: `send()` fails at once instead of waiting forever. */
-  protected publish(_packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    callback({
-      err: new Error(
-        'ZeroMqClient supports emit() (events) only; send() needs request-response, which this version does not have',
-      ),
-      isDisposed: true,
-    });
-    return () => undefined;
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const pattern = this.normalizePattern(packet.pattern);
+    let route: Route;
+    try {
+      route = this.routeFor(pattern);
+    } catch (error) {
+      this.counters.add('requestsFailed');
+      callback({ err: error, isDisposed: true });
+      return () => undefined;
+    }
+    if (route.plan.kind !== 'dealer-router') {
+      this.counters.add('requestsFailed');
+      callback({
+        err: new ZeroMqRequestError(
+          'WRONG_SOCKET_KIND',
+          pattern,
+          route.name,
+          `send() needs a socket of kind 'dealer-router'; this one is '${route.plan.kind}' (set kind: 'dealer-router' on the client and server socket or route)`,
+        ),
+        isDisposed: true,
+      });
+      return () => undefined;
+    }
+    const link = this.pickLink(route);
+    const id = this.requests.open(pattern, link.name, callback, this.config.requestTimeout);
+    this.encode(pattern, packet, route, link)
+      .then((record) => link.queue.enqueue({ kind: 'request', id, pattern, record }))
+      .then(
+        () => this.counters.add('requests'),
+        (error: unknown) => {
+          this.counters.add('requestsFailed');
+          this.report(error);
+          this.requests.fail(id, error as Error);
+        },
+      );
+    return () => this.requests.cancel(id);
   }
 
   private async open(): Promise<void> {
-    const opened = await this.sockets.open(this.config.sockets, () => this.createSocket());
-    this.writers = opened.map(({ socket, plan }) => this.createWriter(socket, plan.name, plan.endpoints.map((e) => e.address), plan.bare));
-    this.writersByPattern = new Map();
-    this.defaultWriter = undefined;
-    for (const [index, { plan }] of opened.entries()) {
-      if (plan.patterns.length === 0) {
-        this.defaultWriter = this.writers[index];
+    const opened = await this.sockets.open(this.linkPlans(), (plan) => this.createSocket(plan));
+    this.routes = this.config.sockets.map((plan) => ({ name: plan.name, plan, links: [], turn: 0 }));
+    const byName = new Map(this.routes.map((route) => [route.name, route]));
+    for (const socket of opened) {
+      const link: Link = {
+        name: socket.name,
+        socket,
+        queue: this.createQueue(socket.socket, socket.name, socket.plan.endpoints.map((e) => e.address), socket.plan.bare),
+        singlePeer: socket.plan.endpoints.length === 1 && !socket.plan.endpoints[0].bind,
+      };
+      byName.get(socket.plan.route)!.links.push(link);
+      if (socket.socket instanceof zmq.Dealer) {
+        this.readLoops.push(this.readReplies(socket.socket, link.name));
       }
-      for (const pattern of plan.patterns) {
-        this.writersByPattern.set(pattern, this.writers[index]);
+    }
+    this.routesByPattern = new Map();
+    this.defaultRoute = undefined;
+    for (const route of this.routes) {
+      if (route.plan.patterns.length === 0) {
+        this.defaultRoute = route;
+      }
+      for (const pattern of route.plan.patterns) {
+        this.routesByPattern.set(pattern, route);
       }
     }
   }
 
-  private createSocket(): zmq.Push {
-    return new zmq.Push({
+  /** One socket per PUSH route; one DEALER per endpoint of a dealer-router route, so each server is told apart. */
+  private linkPlans(): LinkPlan[] {
+    return this.config.sockets.flatMap((plan) =>
+      plan.kind === 'dealer-router' && plan.endpoints.length > 1
+        ? plan.endpoints.map((endpoint, index) => ({ ...plan, name: `${plan.name}#${index + 1}`, endpoints: [endpoint], route: plan.name }))
+        : [{ ...plan, route: plan.name }],
+    );
+  }
+
+  private createSocket(plan: LinkPlan): zmq.Push | zmq.Dealer {
+    const options = {
       ...tuningSocketOptions(this.config),
       sendTimeout: this.config.sendTimeout,
       sendHighWaterMark: this.config.sendHighWaterMark,
       immediate: this.config.immediate,
-    });
+    };
+    return plan.kind === 'dealer-router' ? new zmq.Dealer(options) : new zmq.Push(options);
   }
 
-  private createWriter(socket: zmq.Push, name: string, endpoints: string[], bare: boolean): Writer {
-    const toError = (event: OutgoingEvent, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) =>
-      new ZeroMqSendError(code, event.pattern, name, endpoints, detail, { cause });
-    const queue = new SendQueue<OutgoingEvent>({
+  private createQueue(socket: zmq.Push | zmq.Dealer, name: string, endpoints: string[], bare: boolean): SendQueue<Outgoing> {
+    return new SendQueue<Outgoing>({
       maxQueueSize: this.config.maxQueueSize,
       overflow: this.config.overflow,
       // A bare message is one payload frame: several cannot share a ZeroMQ message.
       maxBatchSize: bare ? 1 : this.config.maxBatchSize,
       maxBatchBytes: this.config.maxBatchBytes,
       sendTimeout: this.config.sendTimeout,
-      sizeOf: (event) => event.record.size,
-      toError,
+      sizeOf: (item) => item.record.size,
+      batchKey: (item) => item.kind,
+      toError: (item: Outgoing, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) =>
+        new ZeroMqSendError(code, item.pattern, name, endpoints, detail, { cause }),
       transmit: (batch) => {
         this.counters.add('batches');
-        return socket.send(bare ? batch[0].record.payload : encodeEventsMessage(batch.map((event) => event.record)));
+        if (bare) {
+          return socket.send(batch[0].record.payload);
+        }
+        return socket.send(
+          batch[0].kind === 'event'
+            ? encodeEventsMessage(batch.map((item) => item.record))
+            : encodeRequestsMessage(batch.map((item) => ({ id: (item as { id: string }).id, record: item.record }))),
+        );
       },
     });
-    return { name, endpoints, bare, queue };
   }
 
-  private writerFor(pattern: string): Writer {
-    const writer = this.writersByPattern.get(pattern) ?? this.defaultWriter;
-    if (writer === undefined) {
+  private async readReplies(socket: zmq.Dealer, linkName: string): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        const message = decodeMessage(frames, { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER });
+        if (message.kind !== 'replies') {
+          this.counters.add('malformedReplies');
+          this.problems.warn('reply', `Dropped a message on socket "${linkName}" that is not a reply (${message.kind})`);
+          continue;
+        }
+        for (const { reason } of message.rejected) {
+          this.counters.add('malformedReplies');
+          this.problems.warn('reply', `Dropped a reply on socket "${linkName}": ${reason}`);
+        }
+        for (const reply of message.records) {
+          await this.deliverReply(reply);
+        }
+      }
+    } catch (error) {
+      if (this.connection !== undefined) {
+        this.problems.error('read', `Socket "${linkName}" stopped reading replies: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private async deliverReply(reply: DecodedReply): Promise<void> {
+    const raw: WritePacket & { id: string } = { id: reply.id };
+    if (reply.status === 'e') {
+      raw.err = reply.data;
+      raw.isDisposed = true;
+    } else {
+      if (reply.status !== 'c') {
+        raw.response = reply.data;
+      }
+      if (reply.status !== 'n') {
+        raw.isDisposed = true;
+      }
+    }
+    const packet = await this.deserializer.deserialize(raw);
+    if (!this.requests.deliver(reply.id, packet)) {
+      this.counters.add('lateReplies');
+    }
+  }
+
+  private onDisconnect(event: ZeroMqSocketEvent): void {
+    const link = this.routes.flatMap((route) => route.links).find((candidate) => candidate.name === event.socket);
+    if (link?.singlePeer) {
+      const failed = this.requests.failLink(
+        link.name,
+        (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, link.name, `the server at ${event.address} disconnected before the last reply`),
+      );
+      this.counters.add('requestsFailed', failed);
+    }
+  }
+
+  private routeFor(pattern: string): Route {
+    const route = this.routesByPattern.get(pattern) ?? this.defaultRoute;
+    if (route === undefined) {
+      const closed = this.routes.length === 0;
       throw new ZeroMqSendError(
-        this.writers.length === 0 ? 'CLOSED' : 'NO_ROUTE',
+        closed ? 'CLOSED' : 'NO_ROUTE',
         pattern,
         '-',
         [],
-        this.writers.length === 0
-          ? 'the client is closed'
-          : 'no route lists this pattern and the client has no default endpoints',
+        closed ? 'the client is closed' : 'no route lists this pattern and the client has no default endpoints',
       );
     }
-    return writer;
+    return route;
   }
 
-  /** Serializes the packet (Nest serializer) and frames it for the writer's socket. */
-  private async encode(pattern: string, packet: ReadPacket, writer: Writer): Promise<EncodedRecord> {
+  /** The connected link with the least work waiting (queued + unanswered); round-robin among equals. */
+  private pickLink(route: Route): Link {
+    const { links } = route;
+    if (links.length === 1) {
+      return links[0];
+    }
+    const connected = links.filter((link) => link.socket.connected);
+    const candidates = connected.length > 0 ? connected : links;
+    let best: Link | undefined;
+    let bestLoad = Infinity;
+    for (let i = 0; i < candidates.length; i++) {
+      const link = candidates[(route.turn + i) % candidates.length];
+      const load = link.queue.length + link.queue.sending + this.requests.countOn(link.name);
+      if (load < bestLoad) {
+        best = link;
+        bestLoad = load;
+      }
+    }
+    route.turn++;
+    return best!;
+  }
+
+  private report(error: unknown): void {
+    this.problems.error('send', (error as Error).message);
+    this.sockets.emit('error', error);
+  }
+
+  /** Serializes the packet (Nest serializer) and frames it for the route. */
+  private async encode(pattern: string, packet: ReadPacket, route: Route, link: Link): Promise<EncodedRecord> {
     const serialized: unknown = await this.serializer.serialize(packet);
     // The default serializer returns the packet; a custom one may return the payload itself.
     const isPacket = typeof serialized === 'object' && serialized !== null && !isBinary(serialized) && 'data' in serialized;
     const payload = isPacket ? (serialized as ReadPacket).data : serialized;
     const metadata = isPacket ? ((serialized as ReadPacket).metadata ?? packet.metadata) : packet.metadata;
     try {
-      return writer.bare ? encodeBareRecord(pattern, payload) : encodeRecord(pattern, payload, metadata);
+      return route.plan.bare ? encodeBareRecord(pattern, payload) : encodeRecord(pattern, payload, metadata);
     } catch (error) {
-      throw new ZeroMqSendError('SEND_FAILED', pattern, writer.name, writer.endpoints, `cannot serialize the payload: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new ZeroMqSendError(
+        'SEND_FAILED',
+        pattern,
+        link.name,
+        link.socket.configuredAddresses,
+        `cannot serialize the payload: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 }

@@ -29,3 +29,24 @@ export type ZeroMqSendErrorCode = 'SEND_TIMEOUT' | 'QUEUE_FULL' | 'DROPPED' | 'C
 export class ZeroMqOptionsError extends Error {
   override readonly name = 'ZeroMqOptionsError';
 }
+
+/**
+ * A `send()` that got no complete answer. `code` tells why: `TIMEOUT` (no last reply within
+ * `requestTimeout`), `PEER_LOST` (the server it went to disconnected first), `CLOSED` (the client
+ * closed first), `WRONG_SOCKET_KIND` (the pattern's socket is 'push-pull', which carries no replies).
+ * @publicApi
+ */
+export class ZeroMqRequestError extends Error {
+  override readonly name = 'ZeroMqRequestError';
+
+  constructor(
+    readonly code: ZeroMqRequestErrorCode,
+    readonly pattern: string,
+    readonly socket: string,
+    detail: string,
+  ) {
+    super(`Request "${pattern}" on socket "${socket}" failed: ${detail}`);
+  }
+}
+
+export type ZeroMqRequestErrorCode = 'TIMEOUT' | 'PEER_LOST' | 'CLOSED' | 'WRONG_SOCKET_KIND';
