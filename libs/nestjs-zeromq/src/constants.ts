@@ -19,6 +19,9 @@ export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 4096;
 export const DEFAULT_RECEIVE_HIGH_WATER_MARK = 1000;
 export const DEFAULT_SERVER_CLOSE_TIMEOUT = 10_000;
 export const DEFAULT_PLAIN_MESSAGE_DECODING = 'utf8';
+export const DEFAULT_DEDUPE_WINDOW = 100_000;
+/** Producers a ROUTER socket remembers (to withdraw their credit on close); the oldest are forgotten. */
+export const MAX_REMEMBERED_PRODUCERS = 10_000;
 
 // Client defaults (documented on ZeroMqClientOptions).
 export const DEFAULT_CLIENT_BIND = false;
@@ -44,3 +47,15 @@ export const DEFAULT_LOG_INTERVAL = 5_000;
 
 /** How long `bind()` retries a port that a just-closed socket still holds (EADDRINUSE). */
 export const BIND_RETRY_DEADLINE = 2_000;
+
+// CURVE security (documented on ZeroMqServerCurveOptions).
+/** Milliseconds an `allowClients` callback may take before the client is rejected. */
+export const DEFAULT_AUTH_TIMEOUT = 5_000;
+/** `allowClients` callbacks that may be pending at once per server; clients beyond are rejected. */
+export const MAX_PENDING_AUTHORIZATIONS = 1_000;
+/** Where libzmq sends ZAP (RFC 27) requests: one handler per ZeroMQ context. */
+export const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
+/** Prefix of the ZAP domains this library gives its CURVE servers (one domain per server). */
+export const ZAP_DOMAIN_PREFIX = 'nestjs-zeromq/';
+/** Largest key file read, in bytes: a key is 40 characters, this leaves room for comments. */
+export const MAX_KEY_FILE_SIZE = 4_096;

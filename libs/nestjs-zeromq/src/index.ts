@@ -12,6 +12,7 @@ export {
   ZeroMqSocketEventType,
   ZeroMqStatus,
   type ZeroMqClientEvents,
+  type ZeroMqDeadLetter,
   type ZeroMqServerEvents,
   type ZeroMqSocketEvent,
 } from './zeromq.events.js';

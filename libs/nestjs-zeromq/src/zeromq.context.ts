@@ -7,6 +7,11 @@ export interface ZeroMqMessageInfo {
   socket: string;
   /** Whether it came from a plain ZeroMQ peer (one frame, no framing) through `plainMessages`. */
   plain: boolean;
+  /** At-least-once deliveries: the message id (producer id and sequence). */
+  messageId?: string;
+  /** At-least-once deliveries: this delivery's number (1 = first) and the most there will be. */
+  attempt?: number;
+  maxAttempts?: number;
 }
 
 export type ZeroMqContextArgs = [pattern: string, metadata: PacketMetadata | undefined, info: ZeroMqMessageInfo];
@@ -38,5 +43,24 @@ export class ZeroMqContext extends BaseRpcContext<ZeroMqContextArgs> {
   /** Whether the message came from a plain ZeroMQ peer rather than a ZeroMqClient. */
   isPlainMessage(): boolean {
     return this.args[2].plain;
+  }
+
+  /**
+   * The message id of an at-least-once delivery (unique per producer and message; the same on
+   * every redelivery), for idempotent handlers. Undefined for at-most-once events and requests.
+   */
+  getMessageId(): string | undefined {
+    return this.args[2].messageId;
+  }
+
+  /** Which delivery of an at-least-once message this is: 1 the first, up to `maxAttempts`. 1 otherwise. */
+  getAttempt(): number {
+    return this.args[2].attempt ?? 1;
+  }
+
+  /** Whether no redelivery will follow if this handler fails (at-least-once). True otherwise. */
+  isLastAttempt(): boolean {
+    const { attempt, maxAttempts } = this.args[2];
+    return attempt === undefined || maxAttempts === undefined || attempt >= maxAttempts;
   }
 }

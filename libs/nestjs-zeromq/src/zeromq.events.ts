@@ -34,9 +34,33 @@ export interface ZeroMqSocketEvent {
   address: string;
   /** For `handshake:error`: what went wrong (protocol or authentication). */
   error?: Error;
+  /** For `handshake:error`: the likely cause in words, naming the option to check (a wrong `curve.serverPublicKey`, a plaintext peer...). */
+  reason?: string;
+}
+
+/** A client a CURVE server turned away (its key is not allowed), as `on('unauthorized')` reports it. */
+export interface ZeroMqUnauthorizedClient {
+  /** The client's public key, Z85. */
+  publicKey: string;
+  /** The client's IP address. */
+  address: string;
+  /** Why: not in `curve.allowClients`, refused by the callback, callback failed or timed out. */
+  reason: string;
 }
 
 type SocketEventListener = (event: ZeroMqSocketEvent) => void;
+
+/** An at-least-once message given up on: retried `maxAttempts` times, or refused for good. */
+export interface ZeroMqDeadLetter {
+  pattern: string;
+  messageId: string;
+  /** Deliveries made (on the server: the number of the one that failed last). */
+  attempts: number;
+  /** Why: the handler's last error, "no handler", "undecodable", or "not acknowledged". */
+  reason: string;
+  /** The payload, on the client side (the server may not have been able to decode it). */
+  data?: unknown;
+}
 
 /**
  * Events of a ZeroMqServer, for `server.on(event, listener)`.
@@ -47,6 +71,10 @@ export type ZeroMqServerEvents = {
 } & {
   /** A transport-level problem (bad frames, failed read); never a handler's own error. */
   error: (error: Error) => void;
+  /** A client rejected by `curve.allowClients`; it is also counted (`unauthorized`) and logged. */
+  unauthorized: (client: ZeroMqUnauthorizedClient) => void;
+  /** An at-least-once delivery failed its last attempt here, or was refused (unknown pattern, undecodable). */
+  'dead-letter': (letter: ZeroMqDeadLetter) => void;
 };
 
 /**
@@ -58,4 +86,6 @@ export type ZeroMqClientEvents = {
 } & {
   /** An emit that failed (send timeout, full queue, closed client); it also rejects the emit. */
   error: (error: Error) => void;
+  /** An at-least-once message given up on; its emit() rejects too. */
+  'dead-letter': (letter: ZeroMqDeadLetter) => void;
 };

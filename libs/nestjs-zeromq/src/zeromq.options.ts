@@ -163,8 +163,9 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    */
   concurrency?: number;
   /**
-   * Largest message in bytes a peer may send; a larger one is dropped by ZeroMQ and the
-   * connection reset. `-1` means no limit.
+   * Largest frame in bytes a peer may send; a message with a larger frame is dropped by ZeroMQ and
+   * the connection reset. ZeroMQ checks each frame, not the sum of a multipart message (see
+   * docs/security.md). `-1` means no limit.
    * @default 8388608 (8 MiB)
    */
   maxMessageSize?: number;
@@ -189,11 +190,22 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    */
   closeTimeout?: number;
   /**
+   * Ids of at-least-once messages handled here that are remembered, so that a redelivery of one
+   * (after a lost ack) is acked without running the handler again. Older ids are forgotten.
+   * @default 100000
+   */
+  dedupeWindow?: number;
+  /**
    * Accept single-frame messages from plain ZeroMQ producers and hand them to one pattern's
    * handler. Without it such messages are rejected and counted as malformed.
    * @default undefined
    */
   plainMessages?: ZeroMqPlainMessageOptions;
+  /**
+   * CURVE encryption and client authentication on every socket of this server (docs/security.md).
+   * @default undefined (plaintext)
+   */
+  curve?: ZeroMqServerCurveOptions;
   /** Nest serializer for responses (used by request-response). @default IdentitySerializer */
   serializer?: ConsumerSerializer;
   /**
@@ -225,6 +237,12 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    * @default 30000
    */
   requestTimeout?: number;
+  /**
+   * CURVE encryption on every socket of this client; the servers must use CURVE too
+   * (docs/security.md).
+   * @default undefined (plaintext)
+   */
+  curve?: ZeroMqClientCurveOptions;
   /**
    * Patterns sent over sockets of their own.
    * @default []
@@ -278,4 +296,60 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
   serializer?: ProducerSerializer;
   /** Nest deserializer for responses (used by request-response). @default IncomingResponseDeserializer */
   deserializer?: ProducerDeserializer;
+}
+
+/**
+ * A CURVE key: the 40-character Z85 text that `npx nestjs-zeromq keygen` writes, or a file that
+ * holds it (`{ file: '/run/secrets/worker.key' }`). A secret key file must not be readable by group
+ * or others (`chmod 600`); lines starting with `#` are ignored.
+ */
+export type ZeroMqCurveKey = string | { file: string };
+
+/** A client asking to connect to a CURVE server, as an `allowClients` callback sees it. */
+export interface ZeroMqCurveClient {
+  /** The client's long-term public key, Z85. */
+  publicKey: string;
+  /** The client's IP address, as ZeroMQ reports it. */
+  address: string;
+}
+
+/** Decides whether a client may connect; only `true` (or a promise of `true`) lets it in. */
+export type ZeroMqClientAuthorizer = (client: ZeroMqCurveClient) => boolean | Promise<boolean>;
+
+/** CURVE on a ZeroMqServer: its key pair, and which clients may connect. */
+export interface ZeroMqServerCurveOptions {
+  /** The server's secret key. Clients need the matching public key as `serverPublicKey`. */
+  secretKey: ZeroMqCurveKey;
+  /**
+   * The server's public key, checked against `secretKey` to catch a mixed-up key pair.
+   * @default derived from `secretKey`
+   */
+  publicKey?: ZeroMqCurveKey;
+  /**
+   * Clients allowed to connect: their public keys, or a callback that decides per connection.
+   * A rejected client never gets a message in or out; it is logged, counted (`unauthorized` in
+   * `getMetrics()`) and reported through `on('unauthorized')`. Without it, any client that knows
+   * the server's public key gets in.
+   * @default undefined (every CURVE client with the server's public key)
+   */
+  allowClients?: ZeroMqCurveKey[] | ZeroMqClientAuthorizer;
+  /**
+   * Milliseconds an `allowClients` callback may take; a client whose callback has not answered by
+   * then is rejected.
+   * @default 5000
+   */
+  authTimeout?: number;
+}
+
+/** CURVE on a ZeroMqClient: its key pair and the public key of the servers it talks to. */
+export interface ZeroMqClientCurveOptions {
+  /** The client's secret key. */
+  secretKey: ZeroMqCurveKey;
+  /**
+   * The client's public key (what servers list in `allowClients`), checked against `secretKey`.
+   * @default derived from `secretKey`
+   */
+  publicKey?: ZeroMqCurveKey;
+  /** The servers' public key: the handshake fails with any server that does not hold its secret key. */
+  serverPublicKey: ZeroMqCurveKey;
 }

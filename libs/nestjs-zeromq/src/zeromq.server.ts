@@ -9,7 +9,8 @@ import {
 import { NO_MESSAGE_HANDLER } from '@nestjs/microservices/constants.js';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import * as zmq from 'zeromq';
-import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, ZEROMQ_TRANSPORT } from './constants.js';
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, MAX_REMEMBERED_PRODUCERS, ZEROMQ_TRANSPORT } from './constants.js';
+import { BoundedMap } from './internal/bounded-map.js';
 import { Counters } from './internal/counters.js';
 import { settlesWithin } from './internal/deadline.js';
 import { InFlight } from './internal/in-flight.js';
@@ -18,9 +19,16 @@ import { RateLimitedLog } from './internal/rate-limited-log.js';
 import { ReplyWriter } from './internal/reply-writer.js';
 import { resolveServerOptions, type ResolvedServerOptions, type SocketPlan } from './internal/resolve-options.js';
 import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
-import { decodeMessage, encodeReply, type DecodedRecord, type DecodedRequest, type ReplyStatus } from './internal/wire.js';
+import {
+  decodeMessage,
+  encodeReply,
+  type DecodedDelivery,
+  type DecodedRecord,
+  type DecodedRequest,
+  type ReplyStatus,
+} from './internal/wire.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from './zeromq.context.js';
-import { ZeroMqStatus, type ZeroMqServerEvents } from './zeromq.events.js';
+import { ZeroMqStatus, type ZeroMqDeadLetter, type ZeroMqServerEvents } from './zeromq.events.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';
 
 /** Counters of a ZeroMqServer, from `getMetrics()`. */
@@ -35,6 +43,10 @@ export interface ZeroMqServerMetrics {
   unknownPattern: number;
   /** Replies that could not be sent (reply queue full, or the socket closed first). */
   repliesFailed: number;
+  /** At-least-once deliveries already handled (or running) here, acked again and not run twice. */
+  duplicates: number;
+  /** At-least-once deliveries that failed their last attempt here, or were refused for good. */
+  deadLettered: number;
   /** Messages whose frames could not be parsed at all (wrong header, frame count, too many records). */
   malformed: number;
   /** Records rejected on their own: bad pattern, metadata or payload, or a deserializer that threw. */
@@ -45,7 +57,21 @@ export interface ZeroMqServerMetrics {
   inFlight: number;
 }
 
-const COUNTERS = ['received', 'handled', 'failed', 'unknownPattern', 'malformed', 'undecodable', 'droppedOnClose', 'repliesFailed'] as const;
+const COUNTERS = [
+  'received',
+  'handled',
+  'failed',
+  'unknownPattern',
+  'malformed',
+  'undecodable',
+  'droppedOnClose',
+  'repliesFailed',
+  'duplicates',
+  'deadLettered',
+] as const;
+
+/** How a handler run ended: Nest's exception filter turns a failure into an error value. */
+type HandlerOutcome = { ok: true } | { ok: false; error: unknown };
 
 type ServerSocket = ManagedSocket<zmq.Pull | zmq.Router> & { plan: SocketPlan & { concurrency: number } };
 
@@ -74,9 +100,17 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private readonly config: ResolvedServerOptions;
   private readonly sockets: SocketGroup<zmq.Pull | zmq.Router>;
   private readonly replyWriters = new Map<string, ReplyWriter>();
+  /** Producers that said hello, per ROUTER socket: told "credit 0" on close. */
+  private readonly producers = new Map<string, BoundedMap<string, Buffer>>();
+  /** Ids of deliveries handled here (bounded): a redelivery of one is acked, not run again. */
+  private readonly completed: BoundedMap<string, true>;
+  /** Ids of deliveries running here: a redelivery meanwhile waits for this run's ack. */
+  private readonly running = new Set<string>();
   private readonly problems: RateLimitedLog;
   private readonly counters = new Counters(COUNTERS);
   private readonly inFlight = new Map<string, InFlight>();
+  /** Credit each socket announces: its concurrency. */
+  private readonly windows = new Map<string, number>();
   private readonly readLoops: Array<Promise<void>> = [];
   private closing: Promise<void> | undefined;
 
@@ -87,6 +121,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     this.initializeDeserializer(options);
     this.sockets = new SocketGroup<zmq.Pull | zmq.Router>((status) => this._status$.next(status), this.logger);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
+    this.completed = new BoundedMap(this.config.dedupeWindow);
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -152,6 +187,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       return new zmq.Pull(options);
     }
     const router = new zmq.Router(options);
+    this.producers.set(plan.name, new BoundedMap(MAX_REMEMBERED_PRODUCERS));
     this.replyWriters.set(
       plan.name,
       new ReplyWriter(router, plan.name, { maxBatchSize: DEFAULT_MAX_BATCH_SIZE, maxBatchBytes: DEFAULT_MAX_BATCH_BYTES }),
@@ -162,6 +198,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private async read(socket: ServerSocket): Promise<void> {
     const inFlight = new InFlight(socket.plan.concurrency);
     this.inFlight.set(socket.name, inFlight);
+    this.windows.set(socket.name, socket.plan.concurrency);
     const replies = this.replyWriters.get(socket.name);
     // A ROUTER prefixes every message with the sender's routing id.
     const routed = replies !== undefined;
@@ -188,8 +225,39 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         this.reject('malformed', `Dropped a malformed message on socket "${socketName}": ${message.reason}`);
         return;
       case 'replies':
-        this.reject('malformed', `Dropped a replies message on socket "${socketName}": a server takes events and requests only`);
+      case 'credit':
+        this.reject('malformed', `Dropped a ${message.kind} message on socket "${socketName}": a server does not take those`);
         return;
+      case 'hello': {
+        const { replies, peer } = origin;
+        if (replies === undefined || peer === undefined) {
+          this.reject('malformed', `Dropped a hello on socket "${socketName}": at-least-once needs kind 'dealer-router'`);
+          return;
+        }
+        this.producers.get(socketName)!.set(peer.toString('latin1'), peer);
+        void replies.sendCredit(peer, this.closing === undefined ? this.windows.get(socketName)! : 0).catch((error: Error) => {
+          this.problems.warn('reply', error.message);
+        });
+        return;
+      }
+      case 'deliveries': {
+        const { replies, peer } = origin;
+        if (replies === undefined || peer === undefined) {
+          this.reject('malformed', `Dropped a deliveries message on socket "${socketName}": at-least-once needs kind 'dealer-router'`);
+          return;
+        }
+        this.rejectRecords(message.rejected, socketName);
+        for (const { id, reason } of message.rejected) {
+          if (id !== undefined) {
+            this.deadLetter({ pattern: '?', messageId: id, attempts: 0, reason: `undecodable: ${reason}` });
+            void this.reply(replies, peer, id, { err: reason }, 'x');
+          }
+        }
+        records = message.records;
+        start = (delivery) =>
+          this.handleDelivery(delivery as DecodedDelivery, { socket: socketName, plain: false }, replies, peer);
+        break;
+      }
       case 'plain': {
         const record = this.plainRecord(message.frame, socketName);
         if (record === undefined) {
@@ -296,7 +364,61 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       return;
     }
     const context = new ZeroMqContext([pattern, packet.metadata, info]);
-    this.counters.add((await this.runHandler(handler, packet.data, context)) ? 'handled' : 'failed');
+    this.counters.add((await this.runHandler(handler, packet.data, context)).ok ? 'handled' : 'failed');
+  }
+
+  /**
+   * Runs an at-least-once delivery at most once at a time and acks it once its handler succeeded;
+   * a failure is reported ('f', the producer retries) and a delivery that cannot succeed here is
+   * refused for good ('x'). A redelivery of a handled message is acked without running again.
+   */
+  private async handleDelivery(delivery: DecodedDelivery, info: ZeroMqMessageInfo, replies: ReplyWriter, peer: Buffer): Promise<void> {
+    const { id, attempt, maxAttempts } = delivery;
+    if (this.completed.has(id) || this.running.has(id)) {
+      this.counters.add('duplicates');
+      if (this.completed.has(id)) {
+        await this.reply(replies, peer, id, {}, 'a');
+      }
+      return;
+    }
+    this.running.add(id);
+    try {
+      const packet = await this.toPacket(delivery);
+      const pattern = packet === undefined ? delivery.pattern : this.patternOf(packet);
+      const handler = packet === undefined ? null : this.getHandlerByPattern(pattern);
+      if (packet === undefined || handler === null) {
+        const reason = packet === undefined ? 'undecodable' : 'no handler';
+        if (handler === null && packet !== undefined) {
+          this.counters.add('unknownPattern');
+          this.problems.warn('unknownPattern', `There is no matching event handler defined in the remote service. Event pattern: ${pattern}`);
+        }
+        this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
+        await this.reply(replies, peer, id, { err: reason }, 'x');
+        return;
+      }
+      const context = new ZeroMqContext([pattern, packet.metadata, { ...info, messageId: id, attempt, maxAttempts }]);
+      const outcome = await this.runHandler(handler, packet.data, context);
+      if (outcome.ok) {
+        this.completed.set(id, true);
+        this.counters.add('handled');
+        await this.reply(replies, peer, id, {}, 'a');
+        return;
+      }
+      this.counters.add('failed');
+      const reason = describeError(outcome.error);
+      if (attempt >= maxAttempts) {
+        this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
+      }
+      await this.reply(replies, peer, id, { err: reason }, 'f');
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  private deadLetter(letter: ZeroMqDeadLetter): void {
+    this.counters.add('deadLettered');
+    this.problems.warn('deadLetter', `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`);
+    this.sockets.emit('dead-letter', letter);
   }
 
   /**
@@ -341,11 +463,14 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   }
 
   /** Serializes a response packet (Nest serializer) and queues it for the requesting peer. */
-  private async reply(replies: ReplyWriter, peer: Buffer, id: string, response: WritePacket): Promise<void> {
-    const serialized = (await this.serializer.serialize({ ...response, id })) as WritePacket;
+  private async reply(replies: ReplyWriter, peer: Buffer, id: string, response: WritePacket, deliveryStatus?: ReplyStatus): Promise<void> {
+    const serialized = deliveryStatus === undefined ? ((await this.serializer.serialize({ ...response, id })) as WritePacket) : response;
     let status: ReplyStatus;
     let payload: unknown;
-    if (serialized.err !== undefined) {
+    if (deliveryStatus !== undefined) {
+      status = deliveryStatus;
+      payload = response.err;
+    } else if (serialized.err !== undefined) {
       status = 'e';
       payload = serialized.err;
     } else if (serialized.isDisposed) {
@@ -371,29 +496,29 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
 
   /**
    * Calls the handler inside Nest's processing hooks and waits for its outcome (promise or
-   * observable). Resolves true on success; a failure was already reported by Nest's exception
-   * filter, so it is only counted here.
+   * observable). A failure was already reported by Nest's exception filter; the outcome carries
+   * the error value for at-least-once retries and dead letters.
    */
-  private runHandler(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
+  private runHandler(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
+    return new Promise<HandlerOutcome>((resolve) => {
       const run = this.runWithProcessingHooks(context, async (runEndHook) => {
-        let succeeded = true;
+        let outcome: HandlerOutcome = { ok: true };
         try {
           const result: unknown = await handler(data, context);
           if (isObservable(result)) {
             await lastValueFrom(result as Observable<unknown>, { defaultValue: undefined });
           }
-        } catch {
-          succeeded = false;
+        } catch (error) {
+          outcome = { ok: false, error };
         } finally {
           runEndHook();
-          resolve(succeeded);
+          resolve(outcome);
         }
       }) as unknown;
       if (run instanceof Promise) {
         run.catch((error: unknown) => {
-          this.problems.error('hook', `A processing hook failed: ${(error as Error)?.message ?? String(error)}`);
-          resolve(false);
+          this.problems.error('hook', `A processing hook failed: ${describeError(error)}`);
+          resolve({ ok: false, error });
         });
       }
     });
@@ -414,16 +539,28 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     }
   }
 
+  /** Tells every producer that said hello to send no more deliveries here. */
+  private withdrawCredit(): void {
+    for (const [socketName, producers] of this.producers) {
+      const replies = this.replyWriters.get(socketName);
+      for (const peer of producers.values()) {
+        void replies?.sendCredit(peer, 0).catch(() => undefined);
+      }
+    }
+  }
+
   private async shutdown(): Promise<void> {
     // Closing the sockets ends the read loops; handlers already running may finish, none starts.
     // Replies of running requests still go out: ROUTER sockets close after them.
     const deadline = Date.now() + this.config.closeTimeout;
-    this.sockets.detach();
+    this.withdrawCredit();
+    this.sockets.detach('push-pull');
     const remaining = () => Math.max(0, deadline - Date.now());
     const drained = await Promise.all([...this.inFlight.values()].map((tracker) => tracker.idle(remaining())));
     const repliesLeft = await Promise.all([...this.replyWriters.values()].map((writer) => writer.drain(remaining())));
     this.counters.add('repliesFailed', repliesLeft.reduce((sum, count) => sum + count, 0));
     this.replyWriters.clear();
+    this.producers.clear();
     this.sockets.close();
     const loopsEnded = await settlesWithin(Promise.all(this.readLoops.splice(0)), remaining());
     if (!loopsEnded || drained.includes(false)) {
@@ -438,4 +575,13 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     this.inFlight.clear();
     this._status$.next(ZeroMqStatus.CLOSED);
   }
+}
+
+/** A handler's error as one line: Nest's RPC error objects carry a `message`. */
+function describeError(error: unknown): string {
+  if (typeof error === 'string') {
+    return error;
+  }
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : JSON.stringify(error) ?? String(error);
 }

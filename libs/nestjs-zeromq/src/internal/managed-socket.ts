@@ -1,6 +1,8 @@
 import type * as zmq from 'zeromq';
 import { BIND_RETRY_DEADLINE } from '../constants.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../zeromq.events.js';
+import type { ZeroMqSocketKind } from '../zeromq.options.js';
+import { explainHandshakeFailure, securityOf, type SocketSecurity } from './handshake-failure.js';
 import type { ResolvedEndpoint } from './resolve-options.js';
 
 const BIND_RETRY_PAUSE = 50;
@@ -27,14 +29,19 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
   /** Actual addresses: bound ones as ZeroMQ resolved them (an OS-chosen port filled in). */
   readonly addresses: string[] = [];
   private readonly attached: ResolvedEndpoint[] = [];
+  /** The last failed handshake since the last successful one: the likely cause of a stalled send. */
+  lastHandshakeFailure: { address: string; reason: string } | undefined;
   private connections = 0;
+  private readonly security: SocketSecurity;
 
   constructor(
     readonly name: string,
+    readonly kind: ZeroMqSocketKind,
     readonly socket: S,
     private readonly endpoints: readonly ResolvedEndpoint[],
     private readonly onEvent: (event: ZeroMqSocketEvent) => void,
   ) {
+    this.security = securityOf(socket);
     void this.watch();
   }
 
@@ -129,11 +136,21 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
     } else if (type === ZeroMqSocketEventType.DISCONNECT && this.connections > 0) {
       this.connections--;
     }
+    const address = 'address' in event ? event.address : '';
+    const error = 'error' in event ? event.error : undefined;
+    let reason: string | undefined;
+    if (type === ZeroMqSocketEventType.HANDSHAKE_ERROR) {
+      reason = explainHandshakeFailure(error, this.security);
+      this.lastHandshakeFailure = { address, reason };
+    } else if (type === ZeroMqSocketEventType.HANDSHAKE) {
+      this.lastHandshakeFailure = undefined;
+    }
     this.onEvent({
       type,
       socket: this.name,
-      address: 'address' in event ? event.address : '',
-      ...('error' in event && event.error ? { error: event.error } : {}),
+      address,
+      ...(error ? { error } : {}),
+      ...(reason === undefined ? {} : { reason }),
     });
   }
 }

@@ -2,6 +2,7 @@ import type { MsPattern } from '@nestjs/microservices';
 import { transformPatternToRoute } from '@nestjs/microservices/utils/transform-pattern.utils.js';
 import { z } from 'zod';
 import * as defaults from '../constants.js';
+import { clientCurveSchema, resolveClientCurve, resolveServerCurve, serverCurveSchema, type ResolvedCurve } from './curve.js';
 import { ZeroMqOptionsError } from '../zeromq.errors.js';
 import type {
   ZeroMqClientOptions,
@@ -31,6 +32,8 @@ export interface ResolvedTuning {
   reconnectInterval: number;
   reconnectMaxInterval: number;
   logInterval: number;
+  /** CURVE keys that `tuningSocketOptions` gives every socket; undefined for plaintext. */
+  curve: ResolvedCurve | undefined;
 }
 
 export interface ResolvedServerOptions extends ResolvedTuning {
@@ -40,6 +43,7 @@ export interface ResolvedServerOptions extends ResolvedTuning {
   maxRecordsPerMessage: number;
   receiveHighWaterMark: number;
   closeTimeout: number;
+  dedupeWindow: number;
   plainMessages: { pattern: string; decoding: ZeroMqPlainDecoding } | undefined;
 }
 
@@ -115,12 +119,14 @@ const serverSchema = z.strictObject({
   maxRecordsPerMessage: positiveInt.optional(),
   receiveHighWaterMark: nonNegativeInt.optional(),
   closeTimeout: nonNegativeInt.optional(),
+  dedupeWindow: positiveInt.optional(),
   plainMessages: z.strictObject({
     pattern: z.string().min(1),
     decoding: z.enum(['utf8', 'json', 'buffer']).optional(),
   }).optional(),
   serializer: serializerSchema.optional(),
   deserializer: deserializerSchema.optional(),
+  curve: serverCurveSchema.optional(),
 });
 
 const clientSchema = z.strictObject({
@@ -139,6 +145,7 @@ const clientSchema = z.strictObject({
   closeTimeout: nonNegativeInt.optional(),
   serializer: serializerSchema.optional(),
   deserializer: deserializerSchema.optional(),
+  curve: clientCurveSchema.optional(),
 });
 
 function parse<T>(schema: z.ZodType<T>, options: unknown, owner: string): T {
@@ -157,7 +164,7 @@ function resolveEndpoints(endpoints: ZeroMqEndpoint[] | undefined, defaultBind: 
   );
 }
 
-function resolveTuning(options: z.infer<typeof serverSchema> | z.infer<typeof clientSchema>): ResolvedTuning {
+function resolveTuning(options: z.infer<typeof serverSchema> | z.infer<typeof clientSchema>): Omit<ResolvedTuning, 'curve'> {
   return {
     linger: options.linger ?? defaults.DEFAULT_LINGER,
     heartbeat:
@@ -230,12 +237,14 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined): Re
   const plans = planSockets('ZeroMqServer', options, defaults.DEFAULT_SERVER_BIND);
   return {
     ...resolveTuning(options),
+    curve: resolveServerCurve(options.curve),
     sockets: plans.map(({ route, ...plan }) => ({ ...plan, concurrency: route?.concurrency ?? concurrency })),
     maxMessageSize: options.maxMessageSize ?? defaults.DEFAULT_MAX_MESSAGE_SIZE,
     maxPatternLength: options.maxPatternLength ?? defaults.DEFAULT_MAX_PATTERN_LENGTH,
     maxRecordsPerMessage: options.maxRecordsPerMessage ?? defaults.DEFAULT_MAX_RECORDS_PER_MESSAGE,
     receiveHighWaterMark: options.receiveHighWaterMark ?? defaults.DEFAULT_RECEIVE_HIGH_WATER_MARK,
     closeTimeout: options.closeTimeout ?? defaults.DEFAULT_SERVER_CLOSE_TIMEOUT,
+    dedupeWindow: options.dedupeWindow ?? defaults.DEFAULT_DEDUPE_WINDOW,
     plainMessages: options.plainMessages && {
       pattern: options.plainMessages.pattern,
       decoding: options.plainMessages.decoding ?? defaults.DEFAULT_PLAIN_MESSAGE_DECODING,
@@ -255,6 +264,7 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined): Re
   }
   return {
     ...resolveTuning(options),
+    curve: resolveClientCurve(options.curve),
     sockets: plans.map(({ route, ...plan }) => ({ ...plan, bare: route?.bare ?? false })),
     maxQueueSize: options.maxQueueSize ?? defaults.DEFAULT_MAX_QUEUE_SIZE,
     overflow: options.overflow ?? defaults.DEFAULT_QUEUE_OVERFLOW,

@@ -1,14 +1,20 @@
 import type { LoggerService } from '@nestjs/common';
 import type * as zmq from 'zeromq';
-import { ZeroMqStatus, type ZeroMqSocketEvent } from '../zeromq.events.js';
+import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../zeromq.events.js';
+import { curveSocketOptions } from './curve.js';
 import { ManagedSocket } from './managed-socket.js';
+import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ResolvedTuning, SocketPlan } from './resolve-options.js';
 
 type Listener = (...args: never[]) => unknown;
 
-/** zeromq.js constructor options every socket of a server or client gets. */
+/**
+ * zeromq.js constructor options every socket of a server or client gets, CURVE keys included:
+ * every socket the library creates must take its options from here.
+ */
 export function tuningSocketOptions(tuning: ResolvedTuning) {
   return {
+    ...curveSocketOptions(tuning.curve),
     linger: tuning.linger,
     reconnectInterval: tuning.reconnectInterval,
     reconnectMaxInterval: tuning.reconnectMaxInterval,
@@ -30,6 +36,8 @@ export class SocketGroup<S extends zmq.Socket> {
   constructor(
     private readonly setStatus: (status: ZeroMqStatus) => void,
     private readonly logger: LoggerService,
+    /** Where failed handshakes are logged (wrong keys, plaintext peers), rate-limited. */
+    private readonly problems?: RateLimitedLog,
   ) {}
 
   get isOpen(): boolean {
@@ -44,7 +52,7 @@ export class SocketGroup<S extends zmq.Socket> {
     try {
       for (const plan of plans) {
         const managed = Object.assign(
-          new ManagedSocket(plan.name, create(plan), plan.endpoints, (event) => this.onSocketEvent(event)),
+          new ManagedSocket(plan.name, plan.kind, create(plan), plan.endpoints, (event) => this.onSocketEvent(event)),
           { plan },
         );
         this.sockets.set(plan.name, managed);
@@ -89,10 +97,15 @@ export class SocketGroup<S extends zmq.Socket> {
     return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, [...managed.addresses]]));
   }
 
-  /** Unbinds/disconnects every socket but keeps it open, so that what it holds can still be read. */
-  detach(): void {
+  /**
+   * Unbinds/disconnects the sockets (all, or those of one kind) but keeps them open, so that what
+   * they hold can still be read and peers stop sending here.
+   */
+  detach(kind?: SocketPlan['kind']): void {
     for (const managed of this.sockets.values()) {
-      managed.detach();
+      if (kind === undefined || managed.kind === kind) {
+        managed.detach();
+      }
     }
   }
 
@@ -105,7 +118,16 @@ export class SocketGroup<S extends zmq.Socket> {
     this.setStatus(ZeroMqStatus.CLOSED);
   }
 
+  /** A send timeout's detail, plus the socket's last failed handshake when there is one: its likely cause. */
+  explainTimeout(socketName: string, detail: string): string {
+    const failure = this.sockets.get(socketName)?.lastHandshakeFailure;
+    return failure === undefined ? detail : `${detail}; the last handshake with ${failure.address} failed: ${failure.reason}`;
+  }
+
   private onSocketEvent(event: ZeroMqSocketEvent): void {
+    if (event.type === ZeroMqSocketEventType.HANDSHAKE_ERROR) {
+      this.problems?.warn('handshake', `Socket "${event.socket}": handshake with ${event.address} failed: ${event.reason}`);
+    }
     this.updateStatus();
     this.emit(event.type, event);
   }

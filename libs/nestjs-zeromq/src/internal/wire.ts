@@ -4,9 +4,12 @@ import type { PacketMetadata } from '@nestjs/microservices';
  * The wire format (docs/protocol.md). Every message is one ZeroMQ multipart message whose frame 0
  * is a header: magic "NZ", protocol version "1", and the message kind:
  *
- *   events    [ "NZ1E", (pattern, info, payload)... ]
- *   requests  [ "NZ1Q", (id, pattern, info, payload)... ]
- *   replies   [ "NZ1R", (id, status, info, payload)... ]
+ *   events      [ "NZ1E", (pattern, info, payload)... ]
+ *   requests    [ "NZ1Q", (id, pattern, info, payload)... ]
+ *   replies     [ "NZ1R", (id, status, info, payload)... ]      (also acks of deliveries)
+ *   deliveries  [ "NZ1D", (id, attempt, pattern, info, payload)... ]   (at-least-once events)
+ *   hello       [ "NZ1H", producer id ]                         (producer → worker, on connect)
+ *   credit      [ "NZ1C", window ]                              (worker → producer)
  *
  * `info` starts with the payload encoding byte ('j' JSON text, 'b' raw bytes), optionally followed
  * by a JSON object of string metadata. The pattern is its own frame so that routing never parses a
@@ -16,13 +19,19 @@ export const PROTOCOL_VERSION = '1';
 export const EVENTS_HEADER = `NZ${PROTOCOL_VERSION}E`;
 export const REQUESTS_HEADER = `NZ${PROTOCOL_VERSION}Q`;
 export const REPLIES_HEADER = `NZ${PROTOCOL_VERSION}R`;
+export const DELIVERIES_HEADER = `NZ${PROTOCOL_VERSION}D`;
+export const HELLO_HEADER = `NZ${PROTOCOL_VERSION}H`;
+export const CREDIT_HEADER = `NZ${PROTOCOL_VERSION}C`;
 
 const HEADER_BYTES = {
   events: Buffer.from(EVENTS_HEADER, 'latin1'),
   requests: Buffer.from(REQUESTS_HEADER, 'latin1'),
   replies: Buffer.from(REPLIES_HEADER, 'latin1'),
+  deliveries: Buffer.from(DELIVERIES_HEADER, 'latin1'),
+  hello: Buffer.from(HELLO_HEADER, 'latin1'),
+  credit: Buffer.from(CREDIT_HEADER, 'latin1'),
 };
-const FRAMES_PER_RECORD = { events: 3, requests: 4, replies: 4 };
+const FRAMES_PER_RECORD = { events: 3, requests: 4, replies: 4, deliveries: 5, hello: 1, credit: 1 };
 
 const ENCODING_JSON = 'j';
 const ENCODING_BYTES = 'b';
@@ -30,11 +39,14 @@ const ENCODING_JSON_CODE = ENCODING_JSON.charCodeAt(0);
 const ENCODING_BYTES_CODE = ENCODING_BYTES.charCodeAt(0);
 
 /**
- * Reply status: a value of the response stream ('n'), its last value ('d': next and done),
- * completion without a value ('c'), or an error ('e', the payload is the error).
+ * Reply status. To a request: a value of the response stream ('n'), its last value ('d': next and
+ * done), completion without a value ('c'), or an error ('e', the payload is the error). To a
+ * delivery: handled ('a', ack), failed and may be retried ('f'), or refused for good ('x': unknown
+ * pattern, undecodable); for 'f' and 'x' the payload is the reason (JSON text).
  */
-export type ReplyStatus = 'n' | 'd' | 'c' | 'e';
-const REPLY_STATUSES = new Set<string>(['n', 'd', 'c', 'e']);
+export type ReplyStatus = 'n' | 'd' | 'c' | 'e' | 'a' | 'f' | 'x';
+const REPLY_STATUSES = new Set<string>(['n', 'd', 'c', 'e', 'a', 'f', 'x']);
+export const DELIVERY_STATUSES: ReadonlySet<ReplyStatus> = new Set<ReplyStatus>(['a', 'f', 'x']);
 
 type Frame = string | Uint8Array;
 
@@ -93,6 +105,25 @@ export function encodeRequestsMessage(requests: ReadonlyArray<{ id: string; reco
   return frames;
 }
 
+/** Builds one multipart deliveries message (at-least-once events); attempt is "n/max". */
+export function encodeDeliveriesMessage(
+  deliveries: ReadonlyArray<{ id: string; attempt: number; maxAttempts: number; record: EncodedRecord }>,
+): Frame[] {
+  const frames: Frame[] = [DELIVERIES_HEADER];
+  for (const { id, attempt, maxAttempts, record } of deliveries) {
+    frames.push(id, `${attempt}/${maxAttempts}`, record.pattern, record.info, record.payload);
+  }
+  return frames;
+}
+
+export function encodeHello(producerId: string): Frame[] {
+  return [HELLO_HEADER, producerId];
+}
+
+export function encodeCredit(route: readonly Frame[], window: number): Frame[] {
+  return [...route, CREDIT_HEADER, String(window)];
+}
+
 export interface EncodedReply {
   readonly id: string;
   readonly status: ReplyStatus;
@@ -132,6 +163,11 @@ export interface DecodedReply {
   data: unknown;
 }
 
+export interface DecodedDelivery extends DecodedRequest {
+  attempt: number;
+  maxAttempts: number;
+}
+
 /** A record rejected on its own; `id` is set when a request's id could be read (to answer it). */
 export interface RejectedRecord {
   reason: string;
@@ -148,6 +184,9 @@ export type DecodedMessage =
   | { kind: 'events'; records: DecodedRecord[]; rejected: RejectedRecord[] }
   | { kind: 'requests'; records: DecodedRequest[]; rejected: RejectedRecord[] }
   | { kind: 'replies'; records: DecodedReply[]; rejected: RejectedRecord[] }
+  | { kind: 'deliveries'; records: DecodedDelivery[]; rejected: RejectedRecord[] }
+  | { kind: 'hello'; producerId: string }
+  | { kind: 'credit'; window: number }
   | { kind: 'plain'; frame: Buffer }
   | { kind: 'malformed'; reason: string };
 
@@ -182,6 +221,9 @@ export function decodeMessage(frames: Buffer[], limits: DecodeLimits, offset = 0
   }
   const perRecord = FRAMES_PER_RECORD[kind];
   const recordFrames = count - 1;
+  if (kind === 'hello' || kind === 'credit') {
+    return decodeControl(kind, frames.slice(offset + 1));
+  }
   if (recordFrames === 0 || recordFrames % perRecord !== 0) {
     return {
       kind: 'malformed',
@@ -225,7 +267,49 @@ export function decodeMessage(frames: Buffer[], limits: DecodeLimits, offset = 0
       }
       return { kind, records, rejected };
     }
+    case 'deliveries': {
+      const records: DecodedDelivery[] = [];
+      for (let i = start; i < frames.length; i += perRecord) {
+        keep(decodeDelivery(frames[i], frames[i + 1], frames[i + 2], frames[i + 3], frames[i + 4], limits), records);
+      }
+      return { kind, records, rejected };
+    }
   }
+}
+
+const MAX_WINDOW = 1_000_000;
+
+function decodeControl(kind: 'hello' | 'credit', body: Buffer[]): DecodedMessage {
+  if (body.length !== 1) {
+    return { kind: 'malformed', reason: `${kind} message with ${body.length} frames after the header (1 expected)` };
+  }
+  const text = body[0].toString('latin1');
+  if (kind === 'hello') {
+    return text.length > 0 && text.length <= MAX_ID_LENGTH
+      ? { kind, producerId: text }
+      : { kind: 'malformed', reason: `hello with a producer id of ${text.length} bytes` };
+  }
+  const window = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+  return window <= MAX_WINDOW ? { kind, window } : { kind: 'malformed', reason: `credit "${text.slice(0, 20)}" is not a number from 0 to ${MAX_WINDOW}` };
+}
+
+function decodeDelivery(
+  idFrame: Buffer,
+  attemptFrame: Buffer,
+  patternFrame: Buffer,
+  info: Buffer,
+  payload: Buffer,
+  limits: DecodeLimits,
+): DecodedDelivery | RejectedRecord {
+  const request = decodeRequest(idFrame, patternFrame, info, payload, limits);
+  const match = /^(\d{1,4})\/(\d{1,4})$/.exec(attemptFrame.toString('latin1'));
+  if (match === null) {
+    return { reason: 'delivery attempt is not "n/max"', id: request.id };
+  }
+  if (isRejected(request)) {
+    return request;
+  }
+  return { ...request, attempt: Number(match[1]), maxAttempts: Number(match[2]) };
 }
 
 function isRejected(value: unknown): value is RejectedRecord {
