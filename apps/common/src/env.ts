@@ -1,0 +1,44 @@
+import { ConsoleLogger } from '@nestjs/common';
+import { z } from 'zod';
+
+/** Nest log levels, most severe first. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+
+/**
+ * A comma-separated list of ZeroMQ addresses in an environment variable, for example
+ * `tcp://127.0.0.1:5557,ipc:///run/orders.sock`.
+ */
+export const addressListSchema = z
+  .string()
+  .transform((value) => value.split(',').map((address) => address.trim()).filter((address) => address.length > 0))
+  .pipe(
+    z
+      .array(z.string().regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be tcp://host:port, ipc://path or inproc://name'))
+      .min(1, 'must list at least one address'),
+  );
+
+/** The logging variables both apps read. */
+export const loggingEnvShape = {
+  /** Most detailed level printed: `debug` adds a line per job. */
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('log'),
+  /** `text` for people, `json` (one object per line) for log collectors. */
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+};
+
+export type LoggingEnv = { [K in keyof typeof loggingEnvShape]: z.output<(typeof loggingEnvShape)[K]> };
+
+/** The app's logger, prefixed with the app's name instead of "Nest". */
+export function createLogger(prefix: string, env: LoggingEnv): ConsoleLogger {
+  return new ConsoleLogger({
+    prefix,
+    json: env.LOG_FORMAT === 'json',
+    logLevels: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(env.LOG_LEVEL) + 1),
+  });
+}
+
+/** `default socket on tcp://127.0.0.1:5557, tasks socket on ipc:///run/tasks.sock`, for ready lines. */
+export function describeSockets(addresses: Record<string, string[]>): string {
+  return Object.entries(addresses)
+    .map(([name, list]) => `${name} socket on ${list.join(' and ')}`)
+    .join(', ');
+}

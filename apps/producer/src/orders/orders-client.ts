@@ -1,0 +1,34 @@
+import type { ZeroMqClientOptions } from 'nestjs-zeromq';
+
+/** Injection token of the producer's ZeroMqClient (ClientsModule). */
+export const ORDERS_CLIENT = Symbol('ORDERS_CLIENT');
+
+/** Routing key of the bare export route; it never travels, plain consumers get the payload only. */
+export const ORDER_EXPORT = 'orders.export';
+
+export interface OrdersClientSettings {
+  /** Where `orders.created` goes. */
+  endpoints: string[];
+  /** Bind instead of connect. */
+  bind: boolean;
+  /** Plain PULL consumers that get each order as bare JSON, if any. */
+  exportEndpoints?: string[];
+  /** Milliseconds an emit may wait for a peer. */
+  sendTimeout: number;
+}
+
+/**
+ * Options of the ZeroMqClient that sends orders: framed `orders.created` events to the workers
+ * and, when export endpoints are set, the same order as a bare JSON frame for plain consumers.
+ */
+export function ordersClientOptions(settings: OrdersClientSettings): ZeroMqClientOptions {
+  const endpoints = (addresses: string[]) => addresses.map((address) => ({ address, bind: settings.bind }));
+  return {
+    endpoints: endpoints(settings.endpoints),
+    routes:
+      settings.exportEndpoints === undefined
+        ? []
+        : [{ name: 'export', patterns: [ORDER_EXPORT], endpoints: endpoints(settings.exportEndpoints), bare: true }],
+    sendTimeout: settings.sendTimeout,
+  };
+}

@@ -1,0 +1,48 @@
+import { ConsoleLogger, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { ClientsModule } from '@nestjs/microservices';
+import { ZeroMqClient } from 'nestjs-zeromq';
+import { createLogger } from '../../common/src/env.js';
+import { producerEnvSchema, type ProducerEnv } from './config/producer.env.js';
+import { ClientConnections } from './health/client-connections.service.js';
+import { HealthController } from './health/health.controller.js';
+import { ordersClientOptions, ORDERS_CLIENT } from './orders/orders-client.js';
+import { OrdersController } from './orders/orders.controller.js';
+import { OrdersService } from './orders/orders.service.js';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, validationSchema: producerEnvSchema }),
+    // Nest builds the client from these options and closes it at shutdown (queued orders are sent first).
+    ClientsModule.registerAsync([
+      {
+        name: ORDERS_CLIENT,
+        inject: [ConfigService],
+        useFactory: (config: ConfigService<ProducerEnv, true>) => ({
+          customClass: ZeroMqClient,
+          options: ordersClientOptions({
+            endpoints: config.get('PRODUCER_ENDPOINTS', { infer: true }),
+            bind: config.get('PRODUCER_BIND', { infer: true }),
+            exportEndpoints: config.get('PRODUCER_EXPORT_ENDPOINTS', { infer: true }),
+            sendTimeout: config.get('PRODUCER_SEND_TIMEOUT', { infer: true }),
+          }),
+        }),
+      },
+    ]),
+  ],
+  controllers: [OrdersController, HealthController],
+  providers: [
+    {
+      provide: ConsoleLogger,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<ProducerEnv, true>) =>
+        createLogger('producer', {
+          LOG_LEVEL: config.get('LOG_LEVEL', { infer: true }),
+          LOG_FORMAT: config.get('LOG_FORMAT', { infer: true }),
+        }),
+    },
+    OrdersService,
+    ClientConnections,
+  ],
+})
+export class ProducerModule {}

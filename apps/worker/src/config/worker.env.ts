@@ -1,0 +1,25 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { addressListSchema, loggingEnvShape } from '../../../common/src/env.js';
+
+/**
+ * The worker's environment, checked at start by ConfigModule: a bad or missing variable stops
+ * the worker with a message naming it.
+ */
+export const workerEnvSchema = z.object({
+  /** Name in logs and summaries. */
+  WORKER_NAME: z.string().trim().min(1).default(`worker-${hostname()}-${process.pid}`),
+  /** Addresses of the orders socket (every pattern without a route of its own). */
+  WORKER_ENDPOINTS: addressListSchema,
+  /** Addresses of the socket for plain-text tasks from non-Nest ZeroMQ producers; optional. */
+  WORKER_TASKS_ENDPOINTS: addressListSchema.optional(),
+  /** Bind the addresses (producers connect) or connect to them (producers bind). */
+  WORKER_BIND: z.stringbool().default(true),
+  /** Jobs handled at once per socket. */
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  /** PBKDF2 rounds per job: the CPU cost of one job. */
+  WORKER_HASH_ITERATIONS: z.coerce.number().int().positive().default(5_000),
+  ...loggingEnvShape,
+});
+
+export type WorkerEnv = z.output<typeof workerEnvSchema>;

@@ -1,0 +1,26 @@
+import type { FactoryProvider } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ZeroMqServer } from 'nestjs-zeromq';
+import { PLAIN_TASK } from '../tasks/plain-task.js';
+import type { WorkerEnv } from './worker.env.js';
+
+/**
+ * The worker's transport, built from the environment. Orders arrive on the default socket;
+ * plain-text tasks from non-Nest producers get a socket of their own (so that they never take
+ * the orders' concurrency slots), and every single-frame message goes to the PLAIN_TASK handler.
+ */
+export const zeroMqServerProvider: FactoryProvider<ZeroMqServer> = {
+  provide: ZeroMqServer,
+  inject: [ConfigService],
+  useFactory: (config: ConfigService<WorkerEnv, true>) => {
+    const bind = config.get('WORKER_BIND', { infer: true });
+    const endpoints = (addresses: string[]) => addresses.map((address) => ({ address, bind }));
+    const tasks = config.get('WORKER_TASKS_ENDPOINTS', { infer: true });
+    return new ZeroMqServer({
+      endpoints: endpoints(config.get('WORKER_ENDPOINTS', { infer: true })),
+      routes: tasks === undefined ? [] : [{ name: 'tasks', patterns: [PLAIN_TASK], endpoints: endpoints(tasks) }],
+      concurrency: config.get('WORKER_CONCURRENCY', { infer: true }),
+      plainMessages: { pattern: PLAIN_TASK, decoding: 'utf8' },
+    });
+  },
+};

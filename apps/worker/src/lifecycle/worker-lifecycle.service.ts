@@ -1,0 +1,44 @@
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ZeroMqServer } from 'nestjs-zeromq';
+import { describeSockets } from '../../../common/src/env.js';
+import type { WorkerEnv } from '../config/worker.env.js';
+import { WorkStats } from '../work/work-stats.service.js';
+
+/**
+ * Says when the worker is ready and, at shutdown, how many jobs were still running and what it
+ * did in all. Nest calls `beforeApplicationShutdown` before it closes the server (which lets
+ * running handlers finish) and `onApplicationShutdown` after.
+ */
+@Injectable()
+export class WorkerLifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('Worker');
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly server: ZeroMqServer,
+    private readonly stats: WorkStats,
+    private readonly config: ConfigService<WorkerEnv, true>,
+  ) {}
+
+  /** Logs the ready line with the actual addresses (an OS-chosen port filled in). */
+  reportReady(): void {
+    const sockets = describeSockets(this.server.getAddresses());
+    const mode = this.config.get('WORKER_BIND', { infer: true }) ? 'bound' : 'connected';
+    this.logger.log(`Ready: ${sockets} (${mode}); concurrency ${this.config.get('WORKER_CONCURRENCY', { infer: true })}`);
+  }
+
+  beforeApplicationShutdown(signal?: string): void {
+    const { inFlight } = this.server.getMetrics();
+    this.logger.log(`${signal ?? 'Shutdown'}: no new jobs; waiting for ${inFlight} job(s) in flight`);
+  }
+
+  onApplicationShutdown(signal?: string): void {
+    const metrics = this.server.getMetrics();
+    const seconds = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    this.logger.log(
+      `Stopped after ${signal ?? 'close()'}, up ${seconds} s: received ${metrics.received}, handled ${metrics.handled} ` +
+        `(${this.stats.describe()}), failed ${metrics.failed}, dropped on close ${metrics.droppedOnClose}`,
+    );
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * `npm run demo`: the sample apps working together on this machine, no broker, no setup.
+ *
+ * Starts N workers and the HTTP producer as child processes on OS-chosen loopback ports, posts a
+ * few thousand orders to `POST /orders`, waits until the workers have processed every one, stops
+ * everything with SIGTERM and prints how the workers shared the orders. Exits 0 only if every
+ * accepted order was processed exactly once and every process exited cleanly.
+ *
+ *   npm run demo -- --workers 3 --orders 5000
+ */
+import { SingleBar } from 'cli-progress';
+import Table from 'cli-table3';
+import { Command, InvalidArgumentError } from 'commander';
+import { sampleOrder } from '../apps/producer/src/load/sample-orders.js';
+import type { AppProcess } from './lib/app-process.js';
+import {
+  assertAppsBuilt,
+  postOrders,
+  processedOrderIds,
+  startProducer,
+  startWorker,
+  waitForConnections,
+  workerSummary,
+  type RunningApp,
+} from './lib/sample-apps.js';
+
+interface DemoOptions {
+  workers: number;
+  orders: number;
+  parallel: number;
+  verbose: boolean;
+}
+
+/** Bound on the wait for the workers to finish after the last order was accepted. */
+const PROCESSING_TIMEOUT = 60_000;
+
+function wholeNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1) {
+    throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${value}"`);
+  }
+  return number;
+}
+
+function parseArguments(): DemoOptions {
+  return new Command('demo')
+    .description('Run N workers and the producer locally, post orders over HTTP, show how the workers shared them.')
+    .option('-w, --workers <count>', 'workers to start', wholeNumber, 2)
+    .option('-n, --orders <count>', 'orders to post', wholeNumber, 3_000)
+    .option('-p, --parallel <requests>', 'HTTP requests in flight', wholeNumber, 16)
+    .option('-v, --verbose', "print the apps' log lines", false)
+    .parse()
+    .opts<DemoOptions>();
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** Resolves once `done()` is true, checking every 50 ms for at most `timeoutMs`. */
+async function until(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function runDemo(options: DemoOptions, started: AppProcess[]): Promise<void> {
+  console.log(`nestjs-zeromq demo: ${options.workers} worker(s) and 1 producer on this machine, ${options.orders} orders\n`);
+
+  const workers: RunningApp[] = await Promise.all(
+    Array.from({ length: options.workers }, (_, index) =>
+      startWorker({ name: `worker-${index + 1}`, endpoints: ['tcp://127.0.0.1:*'], echo: options.verbose }).then((worker) => {
+        started.push(worker.process);
+        return worker;
+      }),
+    ),
+  );
+  const workerAddresses = workers.map((worker) => worker.sockets.default[0]);
+  for (const worker of workers) {
+    console.log(`  ${worker.process.name}  pid ${worker.process.pid}  PULL bound on ${worker.sockets.default.join(', ')}`);
+  }
+  const producer = await startProducer({ endpoints: workerAddresses, echo: options.verbose });
+  started.push(producer.process);
+  console.log(`  producer  pid ${producer.process.pid}  HTTP on ${producer.url}, PUSH connected to every worker`);
+  await waitForConnections(producer.url, options.workers);
+
+  console.log(`\nPosting ${options.orders} orders to ${producer.url}/orders, ${options.parallel} at a time...`);
+  const bar = new SingleBar({ format: '  [{bar}] {value}/{total} accepted', stream: process.stderr, clearOnComplete: true });
+  bar.start(options.orders, 0);
+  const postingStarted = performance.now();
+  const { accepted, refused } = await postOrders(producer.url, options.orders, options.parallel, sampleOrder, (_, total) =>
+    bar.update(total),
+  );
+  const postingTime = performance.now() - postingStarted;
+  bar.stop();
+  if (refused.length > 0) {
+    throw new Error(`${refused.length} order(s) were refused, first: ${JSON.stringify(refused[0])}`);
+  }
+
+  const processed = () => workers.reduce((sum, worker) => sum + processedOrderIds(worker.process).length, 0);
+  await until(() => processed() >= accepted.length, PROCESSING_TIMEOUT, () => `${accepted.length} processed orders (have ${processed()})`);
+  const processingTime = performance.now() - postingStarted;
+
+  // Graceful stop: each worker finishes what it runs and logs its summary; the producer closes its client.
+  const apps = [...workers.map((worker) => worker.process), producer.process];
+  const exits = await Promise.all(apps.map((app) => app.stop()));
+  const unclean = apps.flatMap((app, index) => (exits[index].code === 0 ? [] : [`${app.name} ${JSON.stringify(exits[index])}`]));
+  if (unclean.length > 0) {
+    throw new Error(`Unclean exit: ${unclean.join(', ')}`);
+  }
+
+  const ids = workers.flatMap((worker) => processedOrderIds(worker.process));
+  const unique = new Set(ids);
+  const missing = accepted.filter((order) => !unique.has(order.id));
+  if (unique.size !== ids.length || missing.length > 0) {
+    throw new Error(`${ids.length - unique.size} order(s) processed twice, ${missing.length} never processed`);
+  }
+
+  const table = new Table({ head: ['worker', 'pid', 'orders', 'share', 'failed'], colAligns: ['left', 'right', 'right', 'right', 'right'] });
+  for (const worker of workers) {
+    const summary = workerSummary(worker.process);
+    const share = ((summary.handled / accepted.length) * 100).toFixed(1);
+    table.push([worker.process.name, worker.process.pid, summary.handled, `${share}%`, summary.failed]);
+  }
+  table.push(['total', '', accepted.length, '100.0%', workers.reduce((sum, worker) => sum + workerSummary(worker.process).failed, 0)]);
+  console.log(`\n${table.toString()}\n`);
+  console.log(`${accepted.length} orders accepted over HTTP in ${seconds(postingTime)} (${Math.round((accepted.length * 1000) / postingTime)}/s);`);
+  console.log(`all processed ${seconds(processingTime)} after the first POST, each exactly once.`);
+  console.log(`Every process stopped on SIGTERM with exit code 0.`);
+}
+
+async function main(): Promise<void> {
+  const options = parseArguments();
+  assertAppsBuilt();
+  const started: AppProcess[] = [];
+  const abort = () => void Promise.all(started.map((child) => child.kill())).then(() => process.exit(130));
+  process.once('SIGINT', abort);
+  try {
+    await runDemo(options, started);
+  } catch (error) {
+    console.error(`\nDemo failed: ${(error as Error).message}`);
+    for (const child of started) {
+      console.error(child.tail(10));
+    }
+    await Promise.all(started.map((child) => child.kill()));
+    process.exitCode = 1;
+  } finally {
+    process.removeListener('SIGINT', abort);
+  }
+}
+
+void main();

@@ -1,0 +1,255 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CreateOrderRequest } from '../../apps/producer/src/orders/create-order.request.js';
+import { AppProcess, type OutputLine } from './app-process.js';
+
+/** The repository root: the nearest folder above this file with tsconfig.build.json (from src or dist). */
+export const REPO_ROOT = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'tsconfig.build.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new Error(`No tsconfig.build.json above ${fileURLToPath(import.meta.url)}`);
+    }
+    dir = parent;
+  }
+  return dir;
+})();
+
+/** The built apps (`npm run build`); dist mirrors the source tree. */
+export const WORKER_MAIN = join(REPO_ROOT, 'dist/apps/worker/src/main.js');
+export const PRODUCER_MAIN = join(REPO_ROOT, 'dist/apps/producer/src/main.js');
+export const PRODUCE_CLI = join(REPO_ROOT, 'dist/apps/producer/src/produce.js');
+
+/** How long an app may take to print its ready line (2 cores, several apps starting at once). */
+export const READY_TIMEOUT = 20_000;
+
+export function assertAppsBuilt(): void {
+  for (const file of [WORKER_MAIN, PRODUCER_MAIN, PRODUCE_CLI]) {
+    if (!existsSync(file)) {
+      throw new Error(`${file} is missing: run "npm run build" first`);
+    }
+  }
+}
+
+export interface WorkerSettings {
+  name: string;
+  endpoints: string[];
+  tasksEndpoints?: string[];
+  bind?: boolean;
+  concurrency?: number;
+  hashIterations?: number;
+  netns?: string;
+  echo?: boolean;
+}
+
+export interface ProducerSettings {
+  endpoints: string[];
+  bind?: boolean;
+  exportEndpoints?: string[];
+  sendTimeout?: number;
+  netns?: string;
+  echo?: boolean;
+}
+
+export interface RunningApp {
+  process: AppProcess;
+  /** Actual addresses by socket name, from the ready line. */
+  sockets: Record<string, string[]>;
+}
+
+export interface RunningProducer extends RunningApp {
+  /** Base URL of the HTTP API, from the ready line. */
+  url: string;
+}
+
+/** Starts a worker (JSON logs, one debug line per job) and waits for its ready line. */
+export function startWorker(settings: WorkerSettings): Promise<RunningApp> {
+  const env: Record<string, string> = {
+    WORKER_NAME: settings.name,
+    WORKER_ENDPOINTS: settings.endpoints.join(','),
+    WORKER_BIND: String(settings.bind ?? true),
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'debug',
+  };
+  if (settings.tasksEndpoints !== undefined) {
+    env.WORKER_TASKS_ENDPOINTS = settings.tasksEndpoints.join(',');
+  }
+  if (settings.concurrency !== undefined) {
+    env.WORKER_CONCURRENCY = String(settings.concurrency);
+  }
+  if (settings.hashIterations !== undefined) {
+    env.WORKER_HASH_ITERATIONS = String(settings.hashIterations);
+  }
+  const child = new AppProcess(settings.name, process.execPath, [WORKER_MAIN], { env, netns: settings.netns, echo: settings.echo });
+  return ready(child, 'Worker').then((line) => ({ process: child, sockets: parseSockets(line.message) }));
+}
+
+/** Starts the HTTP producer on an OS-chosen port and waits for its ready line. */
+export function startProducer(settings: ProducerSettings, name = 'producer'): Promise<RunningProducer> {
+  const env: Record<string, string> = {
+    PRODUCER_PORT: '0',
+    PRODUCER_ENDPOINTS: settings.endpoints.join(','),
+    PRODUCER_BIND: String(settings.bind ?? false),
+    LOG_FORMAT: 'json',
+  };
+  if (settings.exportEndpoints !== undefined) {
+    env.PRODUCER_EXPORT_ENDPOINTS = settings.exportEndpoints.join(',');
+  }
+  if (settings.sendTimeout !== undefined) {
+    env.PRODUCER_SEND_TIMEOUT = String(settings.sendTimeout);
+  }
+  const child = new AppProcess(name, process.execPath, [PRODUCER_MAIN], { env, netns: settings.netns, echo: settings.echo });
+  return ready(child, 'Producer').then((line) => {
+    const url = /HTTP on (http:\/\/[^;\s]+)/.exec(line.message)?.[1];
+    if (url === undefined) {
+      throw new Error(`No HTTP address in the producer's ready line: ${line.message}`);
+    }
+    return { process: child, sockets: parseSockets(line.message), url };
+  });
+}
+
+async function ready(child: AppProcess, context: string): Promise<OutputLine> {
+  try {
+    return await child.waitFor((line) => line.context === context && line.message.startsWith('Ready: '), READY_TIMEOUT, 'ready line');
+  } catch (error) {
+    await child.kill();
+    throw error;
+  }
+}
+
+/** `default socket on A and B, tasks socket on C (bound)` → `{ default: [A, B], tasks: [C] }`. */
+export function parseSockets(message: string): Record<string, string[]> {
+  const sockets: Record<string, string[]> = {};
+  for (const match of message.matchAll(/(\w+) socket on (.+?)(?=, \w+ socket on | \(|$)/g)) {
+    sockets[match[1]] = match[2].split(' and ');
+  }
+  return sockets;
+}
+
+/** Ids of the orders a worker logged as processed, in order. */
+export function processedOrderIds(worker: AppProcess): string[] {
+  return worker
+    .matching((line) => line.context === 'OrdersService')
+    .map((line) => /^Order (\S+) processed/.exec(line.message)?.[1])
+    .filter((id): id is string => id !== undefined);
+}
+
+/** Texts of the plain tasks a worker logged as processed, in order. */
+export function processedPlainTasks(worker: AppProcess): string[] {
+  return worker
+    .matching((line) => line.context === 'TasksService')
+    .map((line) => /^Plain task (".*") from socket/.exec(line.message)?.[1])
+    .filter((text): text is string => text !== undefined)
+    .map((text) => JSON.parse(text) as string);
+}
+
+export interface WorkerSummary {
+  signal: string;
+  received: number;
+  handled: number;
+  byPattern: string;
+  failed: number;
+  droppedOnClose: number;
+}
+
+const SUMMARY =
+  /^Stopped after (\S+), up [\d.]+ s: received (\d+), handled (\d+) \((.*)\), failed (\d+), dropped on close (\d+)$/;
+
+/** The worker's shutdown summary line, once it has exited. */
+export function workerSummary(worker: AppProcess): WorkerSummary {
+  const match = worker.lines.map((line) => SUMMARY.exec(line.message)).find((found) => found !== null);
+  if (match === undefined || match === null) {
+    throw new Error(`${worker.name} printed no summary line; last output:\n${worker.tail()}`);
+  }
+  return {
+    signal: match[1],
+    received: Number(match[2]),
+    handled: Number(match[3]),
+    byPattern: match[4],
+    failed: Number(match[5]),
+    droppedOnClose: Number(match[6]),
+  };
+}
+
+/** Jobs the worker said were still running when the shutdown signal came. */
+export function inFlightAtShutdown(worker: AppProcess): number | undefined {
+  const match = worker.lines.map((line) => /: no new jobs; waiting for (\d+) job\(s\) in flight$/.exec(line.message)).find(Boolean);
+  return match ? Number(match[1]) : undefined;
+}
+
+export interface PostResult {
+  status: number;
+  body: unknown;
+}
+
+export async function postOrder(url: string, body: unknown): Promise<PostResult> {
+  const response = await fetch(`${url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+export interface Accepted {
+  id: string;
+  /** `performance.now()` when the 202 came back. */
+  at: number;
+}
+
+/**
+ * Posts `orders(0) … orders(count - 1)` with `parallel` requests at a time; resolves with the
+ * accepted ones (in the order they were accepted) and the answers that were not 202.
+ */
+export async function postOrders(
+  url: string,
+  count: number,
+  parallel: number,
+  orders: (index: number) => CreateOrderRequest,
+  onAccepted?: (accepted: Accepted, total: number) => void,
+): Promise<{ accepted: Accepted[]; refused: PostResult[] }> {
+  const accepted: Accepted[] = [];
+  const refused: PostResult[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const result = await postOrder(url, orders(next++));
+      if (result.status === 202) {
+        const entry = { id: (result.body as { id: string }).id, at: performance.now() };
+        accepted.push(entry);
+        onAccepted?.(entry, accepted.length);
+      } else {
+        refused.push(result);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, lane));
+  return { accepted, refused };
+}
+
+/** The producer's `/health` body. */
+export interface ProducerHealth {
+  status: string;
+  zeromq: { status: string; connections: Record<string, number>; sent: number; failed: number; queued: number };
+}
+
+export async function producerHealth(url: string): Promise<ProducerHealth> {
+  const response = await fetch(`${url}/health`);
+  return (await response.json()) as ProducerHealth;
+}
+
+/** Polls `/health` (every 50 ms, at most `timeoutMs`) until the default socket has `count` live connections. */
+export async function waitForConnections(url: string, count: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ProducerHealth | undefined;
+  while (Date.now() < deadline) {
+    last = await producerHealth(url);
+    if ((last.zeromq.connections.default ?? 0) === count) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`The producer did not reach ${count} worker connection(s) within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
