@@ -34,6 +34,13 @@ export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024;
 export const DEFAULT_SEND_HIGH_WATER_MARK = 1000;
 export const DEFAULT_CLIENT_CLOSE_TIMEOUT = 5_000;
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+export const DEFAULT_DELIVERY = 'at-most-once';
+export const DEFAULT_ACK_TIMEOUT = 30_000;
+export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_RETRY_DELAY = 200;
+export const DEFAULT_MAX_RETRY_DELAY = 10_000;
+/** Name of the client's PUSH socket for dead letters (`deadLetterEndpoints`). */
+export const DEAD_LETTER_SOCKET_NAME = 'dead-letter';
 /** Replies a server may queue per socket before it drops new ones (replies never block a handler). */
 export const REPLY_QUEUE_SIZE = 10_000;
 

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import * as zmq from 'zeromq';
+import { DEAD_LETTER_SOCKET_NAME } from './constants.js';
 import { Counters } from './internal/counters.js';
+import { DeliveryTracker, type Delivery } from './internal/delivery-tracker.js';
 import type { ManagedSocket } from './internal/managed-socket.js';
 import { PendingRequests } from './internal/pending-requests.js';
 import { RateLimitedLog } from './internal/rate-limited-log.js';
@@ -10,8 +12,11 @@ import { SendQueue } from './internal/send-queue.js';
 import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
 import {
   decodeMessage,
+  DELIVERY_STATUSES,
   encodeBareRecord,
+  encodeDeliveriesMessage,
   encodeEventsMessage,
+  encodeHello,
   encodeRecord,
   encodeRequestsMessage,
   isBinary,
@@ -19,7 +24,13 @@ import {
   type EncodedRecord,
 } from './internal/wire.js';
 import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from './zeromq.errors.js';
-import { ZeroMqSocketEventType, type ZeroMqClientEvents, type ZeroMqSocketEvent, type ZeroMqStatus } from './zeromq.events.js';
+import {
+  ZeroMqSocketEventType,
+  type ZeroMqClientEvents,
+  type ZeroMqDeadLetter,
+  type ZeroMqSocketEvent,
+  type ZeroMqStatus,
+} from './zeromq.events.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
 
 /** Counters of a ZeroMqClient, from `getMetrics()`. */
@@ -38,6 +49,14 @@ export interface ZeroMqClientMetrics {
   lateReplies: number;
   /** Messages from servers that could not be read as replies. */
   malformedReplies: number;
+  /** At-least-once messages acked by a worker. */
+  acked: number;
+  /** At-least-once deliveries that were repeats (after a failure, lost ack or lost worker). */
+  redelivered: number;
+  /** At-least-once messages given up on (their emits rejected with DEAD_LETTER). */
+  deadLettered: number;
+  /** At-least-once messages not acked yet (waiting, in flight or backing off). */
+  unacked: number;
   /** Emits and requests waiting in the queues now. */
   queued: number;
   /** Requests waiting for replies now. */
@@ -46,8 +65,36 @@ export interface ZeroMqClientMetrics {
 
 const COUNTERS = ['sent', 'failed', 'batches', 'requests', 'requestsFailed', 'lateReplies', 'malformedReplies'] as const;
 
-/** An emit or a request, queued on a link. */
-type Outgoing = { pattern: string; record: EncodedRecord } & ({ kind: 'event' } | { kind: 'request'; id: string });
+/** What a link's queue carries: an emit, a request, an at-least-once delivery, or a hello. */
+type Outgoing =
+  | { kind: 'event'; pattern: string; record: EncodedRecord }
+  | { kind: 'request'; pattern: string; record: EncodedRecord; id: string }
+  | { kind: 'delivery'; pattern: string; record: EncodedRecord; delivery: Delivery; maxAttempts: number }
+  | { kind: 'hello'; pattern: string; record: EncodedRecord; producerId: string };
+
+/** Frames of a batch of items of one kind (the queue never mixes kinds in a batch). */
+function encodeBatch(batch: Outgoing[]): Array<string | Uint8Array> {
+  const first = batch[0];
+  switch (first.kind) {
+    case 'event':
+      return encodeEventsMessage(batch.map((item) => item.record));
+    case 'request':
+      return encodeRequestsMessage((batch as Array<typeof first>).map(({ id, record }) => ({ id, record })));
+    case 'delivery':
+      return encodeDeliveriesMessage(
+        (batch as Array<typeof first>).map(({ delivery, maxAttempts }) => ({
+          id: delivery.id,
+          attempt: delivery.attempt,
+          maxAttempts,
+          record: delivery.record,
+        })),
+      );
+    case 'hello':
+      return encodeHello(first.producerId);
+  }
+}
+
+const NO_RECORD: EncodedRecord = { pattern: '', info: '', payload: '', size: 0 };
 
 type LinkPlan = ResolvedClientOptions['sockets'][number] & { route: string };
 
@@ -63,9 +110,11 @@ interface Link {
 /** The socket(s) a pattern is sent over: one PUSH socket, or one DEALER per endpoint. */
 interface Route {
   name: string;
-  plan: SocketPlan & { bare: boolean };
+  plan: ResolvedClientOptions['sockets'][number];
   links: Link[];
   turn: number;
+  /** At-least-once routes: the messages not acked yet. */
+  tracker: DeliveryTracker | undefined;
 }
 
 /**
@@ -92,19 +141,22 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   private routesByPattern = new Map<string, Route>();
   private defaultRoute: Route | undefined;
   private readLoops: Array<Promise<void>> = [];
+  private trackersByLink = new Map<string, DeliveryTracker>();
+  private deadLetters: SendQueue<Outgoing> | undefined;
 
   constructor(options: ZeroMqClientOptions) {
     super();
     this.config = resolveClientOptions(options);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
-    this.sockets = new SocketGroup<zmq.Push | zmq.Dealer>((status) => this._status$.next(status), this.logger);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
+    this.sockets = new SocketGroup<zmq.Push | zmq.Dealer>((status) => this._status$.next(status), this.logger, this.problems);
     this.requests = new PendingRequests(
       (pattern, link) =>
         new ZeroMqRequestError('TIMEOUT', pattern, link, `no complete answer within ${this.config.requestTimeout} ms (requestTimeout)`),
     );
     this.sockets.on(ZeroMqSocketEventType.DISCONNECT, (event: ZeroMqSocketEvent) => this.onDisconnect(event));
+    this.sockets.on(ZeroMqSocketEventType.HANDSHAKE, (event: ZeroMqSocketEvent) => this.sayHello(event.socket));
   }
 
   /** Opens the sockets once; `emit()` and `send()` call it for you. A failed open is retried by the next call. */
@@ -117,9 +169,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   }
 
   /**
-   * Sends what is queued (at most `closeTimeout` ms), fails the rest with `CLOSED` as well as the
-   * requests still waiting for replies, closes the sockets and resolves with the number of emits
-   * and requests that were not sent.
+   * Waits for at-least-once acks and sends what is queued (at most `closeTimeout` ms in all),
+   * fails the rest with `CLOSED` as well as the requests still waiting for replies, closes the
+   * sockets and resolves with the number of emits and requests not sent or not acknowledged.
    */
   async close(): Promise<number> {
     const pending = this.connection;
@@ -130,17 +182,27 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     await pending.catch(() => undefined);
     // Emits made before close() reach their queue within microtasks: let them, so they are flushed.
     await new Promise((resolve) => setImmediate(resolve));
-    const links = this.routes.flatMap((route) => route.links);
+    const deadline = Date.now() + this.config.closeTimeout;
+    const remaining = () => Math.max(0, deadline - Date.now());
+    const routes = this.routes;
+    // At-least-once messages are done when acked: wait for the acks first, within the deadline.
+    const unacked = await Promise.all(routes.map((route) => route.tracker?.drain(remaining()) ?? 0));
+    const links = routes.flatMap((route) => route.links);
     this.routes = [];
     this.routesByPattern = new Map();
     this.defaultRoute = undefined;
-    const unsent = await Promise.all(links.map((link) => link.queue.drain(this.config.closeTimeout)));
-    const dropped = unsent.reduce((sum, count) => sum + count, 0);
+    this.trackersByLink = new Map();
+    const queues = [...links.map((link) => link.queue), ...(this.deadLetters ? [this.deadLetters] : [])];
+    this.deadLetters = undefined;
+    const unsent = await Promise.all(queues.map((queue) => queue.drain(remaining())));
+    const dropped = [...unsent, ...unacked].reduce((sum, count) => sum + count, 0);
     this.requests.failAll((pattern, link) => new ZeroMqRequestError('CLOSED', pattern, link, 'the client closed before the last reply'));
     this.sockets.close();
     await Promise.all(this.readLoops.splice(0));
     if (dropped > 0) {
-      this.logger.warn(`Closed with ${dropped} emit(s)/request(s) not sent within closeTimeout (${this.config.closeTimeout} ms)`);
+      this.logger.warn(
+        `Closed with ${dropped} emit(s)/request(s) not sent or not acknowledged within closeTimeout (${this.config.closeTimeout} ms)`,
+      );
     }
     return dropped;
   }
@@ -169,7 +231,16 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
         queued += link.queue.length + link.queue.sending;
       }
     }
-    return { ...this.counters.snapshot(), queued, pendingRequests: this.requests.size };
+    const delivery = { acked: 0, redelivered: 0, deadLettered: 0, unacked: 0 };
+    for (const route of this.routes) {
+      if (route.tracker !== undefined) {
+        delivery.acked += route.tracker.counters.acked;
+        delivery.redelivered += route.tracker.counters.redelivered;
+        delivery.deadLettered += route.tracker.counters.deadLettered;
+        delivery.unacked += route.tracker.outstanding;
+      }
+    }
+    return { ...this.counters.snapshot(), ...delivery, queued, pendingRequests: this.requests.size };
   }
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
@@ -178,7 +249,11 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       const route = this.routeFor(pattern);
       const link = this.pickLink(route);
       const record = await this.encode(pattern, packet, route, link);
-      await link.queue.enqueue({ kind: 'event', pattern, record });
+      if (route.tracker === undefined) {
+        await link.queue.enqueue({ kind: 'event', pattern, record });
+      } else {
+        await route.tracker.submit(pattern, record, packet.data);
+      }
       this.counters.add('sent');
       return undefined as T;
     } catch (error) {
@@ -228,7 +303,18 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
 
   private async open(): Promise<void> {
     const opened = await this.sockets.open(this.linkPlans(), (plan) => this.createSocket(plan));
-    this.routes = this.config.sockets.map((plan) => ({ name: plan.name, plan, links: [], turn: 0 }));
+    const plans = this.config.sockets;
+    const dealerPlans = this.linkPlans().filter((plan) => plan.kind === 'dealer-router');
+    this.routes = plans.map((plan) => ({
+      name: plan.name,
+      plan,
+      links: [],
+      turn: 0,
+      tracker:
+        plan.delivery === 'at-least-once'
+          ? this.createTracker(plan.name, dealerPlans.filter((link) => link.route === plan.name).map((link) => link.name))
+          : undefined,
+    }));
     const byName = new Map(this.routes.map((route) => [route.name, route]));
     for (const socket of opened) {
       const link: Link = {
@@ -237,7 +323,18 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
         queue: this.createQueue(socket.socket, socket.name, socket.plan.endpoints.map((e) => e.address), socket.plan.bare),
         singlePeer: socket.plan.endpoints.length === 1 && !socket.plan.endpoints[0].bind,
       };
-      byName.get(socket.plan.route)!.links.push(link);
+      const route = byName.get(socket.plan.route);
+      if (route === undefined) {
+        this.deadLetters = link.queue;
+        continue;
+      }
+      route.links.push(link);
+      if (route.tracker !== undefined) {
+        this.trackersByLink.set(link.name, route.tracker);
+        // Greet at once too: a handshake may have come before the tracker existed, and inproc has
+        // none. The send waits for the connection; a second hello only repeats the credit.
+        this.sayHello(link.name);
+      }
       if (socket.socket instanceof zmq.Dealer) {
         this.readLoops.push(this.readReplies(socket.socket, link.name));
       }
@@ -256,11 +353,77 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
 
   /** One socket per PUSH route; one DEALER per endpoint of a dealer-router route, so each server is told apart. */
   private linkPlans(): LinkPlan[] {
-    return this.config.sockets.flatMap((plan) =>
+    const links: LinkPlan[] = this.config.sockets.flatMap((plan) =>
       plan.kind === 'dealer-router' && plan.endpoints.length > 1
         ? plan.endpoints.map((endpoint, index) => ({ ...plan, name: `${plan.name}#${index + 1}`, endpoints: [endpoint], route: plan.name }))
         : [{ ...plan, route: plan.name }],
     );
+    if (this.config.deadLetterEndpoints.length > 0) {
+      links.push({
+        name: DEAD_LETTER_SOCKET_NAME,
+        kind: 'push-pull',
+        endpoints: this.config.deadLetterEndpoints,
+        patterns: [],
+        bare: false,
+        delivery: 'at-most-once',
+        route: '',
+      });
+    }
+    return links;
+  }
+
+  private createTracker(routeName: string, linkNames: string[]): DeliveryTracker {
+    const { maxAttempts } = this.config;
+    return new DeliveryTracker(linkNames, {
+      maxQueueSize: this.config.maxQueueSize,
+      ackTimeout: this.config.ackTimeout,
+      maxAttempts,
+      retryDelay: this.config.retryDelay,
+      maxRetryDelay: this.config.maxRetryDelay,
+      transmit: (linkName, delivery) =>
+        this.linkNamed(linkName)!.queue.enqueue({ kind: 'delivery', pattern: delivery.pattern, record: delivery.record, delivery, maxAttempts }),
+      onDeadLetter: (letter, delivery) => this.onDeadLetter(letter, delivery.record),
+      errors: {
+        queueFull: (pattern) =>
+          new ZeroMqSendError('QUEUE_FULL', pattern, routeName, [], `${this.config.maxQueueSize} messages are not acknowledged yet (maxQueueSize)`),
+        deadLetter: (letter) =>
+          new ZeroMqSendError('DEAD_LETTER', letter.pattern, routeName, [], `dead-lettered after ${letter.attempts} attempt(s): ${letter.reason}`),
+        closed: (pattern) => new ZeroMqSendError('CLOSED', pattern, routeName, [], 'the client closed before a worker acknowledged it'),
+      },
+    });
+  }
+
+  private onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void {
+    this.problems.warn('deadLetter', `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`);
+    this.sockets.emit('dead-letter', letter);
+    if (this.deadLetters !== undefined) {
+      const metadata = { deadLetterReason: letter.reason, deadLetterAttempts: String(letter.attempts), messageId: letter.messageId };
+      const info = record.info[0] + JSON.stringify(metadata);
+      this.deadLetters
+        .enqueue({ kind: 'event', pattern: letter.pattern, record: { ...record, info, size: record.size + info.length } })
+        .catch((error: unknown) => this.report(error));
+    }
+  }
+
+  /** Greets the worker behind a link so that it announces its credit (after every (re)connect). */
+  private sayHello(linkName: string): void {
+    const tracker = this.trackersByLink.get(linkName);
+    const link = this.linkNamed(linkName);
+    if (tracker !== undefined && link !== undefined) {
+      link.queue
+        .enqueue({ kind: 'hello', pattern: '(hello)', record: NO_RECORD, producerId: tracker.producerId })
+        .catch((error: unknown) => this.problems.warn('hello', `No hello to the worker on "${linkName}" yet: ${(error as Error).message}`));
+    }
+  }
+
+  private linkNamed(name: string): Link | undefined {
+    for (const route of this.routes) {
+      const link = route.links.find((candidate) => candidate.name === name);
+      if (link !== undefined) {
+        return link;
+      }
+    }
+    return undefined;
   }
 
   private createSocket(plan: LinkPlan): zmq.Push | zmq.Dealer {
@@ -284,17 +447,12 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       sizeOf: (item) => item.record.size,
       batchKey: (item) => item.kind,
       toError: (item: Outgoing, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) =>
-        new ZeroMqSendError(code, item.pattern, name, endpoints, detail, { cause }),
+        new ZeroMqSendError(code, item.pattern, name, endpoints, code === 'SEND_TIMEOUT' ? this.sockets.explainTimeout(name, detail) : detail, {
+          cause,
+        }),
       transmit: (batch) => {
         this.counters.add('batches');
-        if (bare) {
-          return socket.send(batch[0].record.payload);
-        }
-        return socket.send(
-          batch[0].kind === 'event'
-            ? encodeEventsMessage(batch.map((item) => item.record))
-            : encodeRequestsMessage(batch.map((item) => ({ id: (item as { id: string }).id, record: item.record }))),
-        );
+        return socket.send(bare ? batch[0].record.payload : encodeBatch(batch));
       },
     });
   }
@@ -303,6 +461,10 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     try {
       for await (const frames of socket) {
         const message = decodeMessage(frames, { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER });
+        if (message.kind === 'credit') {
+          this.trackersByLink.get(linkName)?.credit(linkName, message.window);
+          continue;
+        }
         if (message.kind !== 'replies') {
           this.counters.add('malformedReplies');
           this.problems.warn('reply', `Dropped a message on socket "${linkName}" that is not a reply (${message.kind})`);
@@ -313,7 +475,14 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
           this.problems.warn('reply', `Dropped a reply on socket "${linkName}": ${reason}`);
         }
         for (const reply of message.records) {
-          await this.deliverReply(reply);
+          if (DELIVERY_STATUSES.has(reply.status)) {
+            const reason = typeof reply.data === 'string' ? reply.data : '';
+            if (!this.trackersByLink.get(linkName)?.settle(reply.id, reply.status as 'a' | 'f' | 'x', reason)) {
+              this.counters.add('lateReplies');
+            }
+          } else {
+            await this.deliverReply(reply);
+          }
         }
       }
     } catch (error) {
@@ -343,8 +512,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   }
 
   private onDisconnect(event: ZeroMqSocketEvent): void {
-    const link = this.routes.flatMap((route) => route.links).find((candidate) => candidate.name === event.socket);
+    const link = this.linkNamed(event.socket);
     if (link?.singlePeer) {
+      this.trackersByLink.get(link.name)?.linkLost(link.name);
       const failed = this.requests.failLink(
         link.name,
         (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, link.name, `the server at ${event.address} disconnected before the last reply`),

@@ -2,7 +2,8 @@
  * An emit that did not reach ZeroMQ: the error names the pattern and the socket.
  * `code` tells why: `SEND_TIMEOUT` (no peer took it within `sendTimeout`), `QUEUE_FULL`,
  * `DROPPED` (pushed out by `overflow: 'drop-oldest'`), `CLOSED` (client closed first),
- * `NO_ROUTE` (no route and no default socket), `SEND_FAILED` (any other socket error).
+ * `NO_ROUTE` (no route and no default socket), `SEND_FAILED` (any other socket error),
+ * `DEAD_LETTER` (at-least-once: given up on after `maxAttempts`, or refused by the worker).
  * @publicApi
  */
 export class ZeroMqSendError extends Error {
@@ -23,7 +24,7 @@ export class ZeroMqSendError extends Error {
   }
 }
 
-export type ZeroMqSendErrorCode = 'SEND_TIMEOUT' | 'QUEUE_FULL' | 'DROPPED' | 'CLOSED' | 'NO_ROUTE' | 'SEND_FAILED';
+export type ZeroMqSendErrorCode = 'SEND_TIMEOUT' | 'QUEUE_FULL' | 'DROPPED' | 'CLOSED' | 'NO_ROUTE' | 'SEND_FAILED' | 'DEAD_LETTER';
 
 /** Options that cannot work, thrown by the ZeroMqServer / ZeroMqClient constructors. @publicApi */
 export class ZeroMqOptionsError extends Error {

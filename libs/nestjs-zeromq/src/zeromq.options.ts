@@ -45,6 +45,15 @@ export interface ZeroMqHeartbeatOptions {
  */
 export type ZeroMqSocketKind = 'push-pull' | 'dealer-router';
 
+/**
+ * What an emit() is promised:
+ * - `'at-most-once'`: sent once; lost if the worker holding it dies (PUSH/PULL or DEALER/ROUTER).
+ * - `'at-least-once'`: kept by the client until a worker acks it after its handler succeeded;
+ *   sent again on failure, lost ack or lost worker; dead-lettered after `maxAttempts`. Needs
+ *   `kind: 'dealer-router'` on both sides and the client connecting to each worker endpoint.
+ */
+export type ZeroMqDeliveryMode = 'at-most-once' | 'at-least-once';
+
 /** Payload decoding for single-frame messages from plain ZeroMQ peers. */
 export type ZeroMqPlainDecoding = 'utf8' | 'json' | 'buffer';
 
@@ -130,6 +139,11 @@ export interface ZeroMqClientRoute {
    * @default the client's `kind`
    */
   kind?: ZeroMqSocketKind;
+  /**
+   * Delivery guarantee of this route's emits.
+   * @default the client's `delivery`
+   */
+  delivery?: ZeroMqDeliveryMode;
   /**
    * Send only the payload frame (no pattern, no framing) so that a plain ZeroMQ PULL peer can read
    * it: Buffers go as they are, strings as UTF-8 text, anything else as JSON text. No batching.
@@ -231,6 +245,41 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    * @default 'push-pull'
    */
   kind?: ZeroMqSocketKind;
+  /**
+   * Delivery guarantee of emits on the default socket (and on routes that do not set their own).
+   * `'at-least-once'` implies `kind: 'dealer-router'`; emit() then completes when a worker has
+   * handled the message, and errors when it is dead-lettered.
+   * @default 'at-most-once'
+   */
+  delivery?: ZeroMqDeliveryMode;
+  /**
+   * At-least-once: milliseconds to wait for a worker's ack before the message is sent again.
+   * A lost worker connection (ZMTP heartbeats) triggers the resend sooner.
+   * @default 30000
+   */
+  ackTimeout?: number;
+  /**
+   * At-least-once: deliveries of one message (first one included) before it is dead-lettered.
+   * @default 5
+   */
+  maxAttempts?: number;
+  /**
+   * At-least-once: milliseconds before the first retry of a message whose handler failed; each
+   * further retry waits twice as long, up to `maxRetryDelay`.
+   * @default 200
+   */
+  retryDelay?: number;
+  /**
+   * At-least-once: longest wait between two retries, in milliseconds.
+   * @default 10000
+   */
+  maxRetryDelay?: number;
+  /**
+   * At-least-once: also send dead letters (with `deadLetterReason`, `deadLetterAttempts` and
+   * `messageId` metadata) as events over a PUSH socket to these endpoints.
+   * @default []
+   */
+  deadLetterEndpoints?: ZeroMqEndpoint[];
   /**
    * Milliseconds a `send()` waits for the last reply before it fails with a `TIMEOUT`
    * ZeroMqRequestError; an rxjs `timeout()` on the call may cut it shorter. `0` waits forever.

@@ -8,6 +8,7 @@ import type {
   ZeroMqClientOptions,
   ZeroMqEndpoint,
   ZeroMqPlainDecoding,
+  ZeroMqDeliveryMode,
   ZeroMqServerOptions,
   ZeroMqSocketKind,
 } from '../zeromq.options.js';
@@ -48,7 +49,12 @@ export interface ResolvedServerOptions extends ResolvedTuning {
 }
 
 export interface ResolvedClientOptions extends ResolvedTuning {
-  sockets: Array<SocketPlan & { bare: boolean }>;
+  sockets: Array<SocketPlan & { bare: boolean; delivery: ZeroMqDeliveryMode }>;
+  ackTimeout: number;
+  maxAttempts: number;
+  retryDelay: number;
+  maxRetryDelay: number;
+  deadLetterEndpoints: ResolvedEndpoint[];
   maxQueueSize: number;
   overflow: 'reject' | 'drop-oldest';
   sendTimeout: number;
@@ -100,6 +106,7 @@ const tuningShape = {
 };
 
 const kindSchema = z.enum(['push-pull', 'dealer-router']);
+const deliverySchema = z.enum(['at-most-once', 'at-least-once']);
 
 const routeShape = {
   name: z.string().min(1).optional(),
@@ -134,7 +141,13 @@ const clientSchema = z.strictObject({
   endpoints: z.array(endpointSchema).optional(),
   kind: kindSchema.optional(),
   requestTimeout: nonNegativeInt.optional(),
-  routes: z.array(z.strictObject({ ...routeShape, bare: z.boolean().optional() })).optional(),
+  routes: z.array(z.strictObject({ ...routeShape, bare: z.boolean().optional(), delivery: deliverySchema.optional() })).optional(),
+  delivery: deliverySchema.optional(),
+  ackTimeout: positiveInt.optional(),
+  maxAttempts: positiveInt.max(9999).optional(),
+  retryDelay: nonNegativeInt.optional(),
+  maxRetryDelay: nonNegativeInt.optional(),
+  deadLetterEndpoints: z.array(endpointSchema).optional(),
   maxQueueSize: positiveInt.optional(),
   overflow: z.enum(['reject', 'drop-oldest']).optional(),
   sendTimeout: nonNegativeInt.optional(),
@@ -183,6 +196,7 @@ function resolveTuning(options: z.infer<typeof serverSchema> | z.infer<typeof cl
 interface RouteInput {
   name?: string;
   kind?: ZeroMqSocketKind;
+  delivery?: ZeroMqDeliveryMode;
   patterns: MsPattern[];
   endpoints: ZeroMqEndpoint[];
 }
@@ -190,11 +204,14 @@ interface RouteInput {
 /** The default socket (if it has endpoints) and one socket per route, with names checked. */
 function planSockets<R extends RouteInput>(
   owner: string,
-  options: { endpoints?: ZeroMqEndpoint[]; kind?: ZeroMqSocketKind; routes?: R[] },
+  options: { endpoints?: ZeroMqEndpoint[]; kind?: ZeroMqSocketKind; delivery?: ZeroMqDeliveryMode; routes?: R[] },
   defaultBind: boolean,
 ): Array<SocketPlan & { route: R | undefined }> {
   const { endpoints, routes } = options;
-  const defaultKind = options.kind ?? defaults.DEFAULT_SOCKET_KIND;
+  // At-least-once travels over DEALER/ROUTER: it implies that kind unless one is set.
+  const kindFor = (kind: ZeroMqSocketKind | undefined, delivery: ZeroMqDeliveryMode | undefined) =>
+    kind ?? options.kind ?? (delivery === 'at-least-once' ? 'dealer-router' : defaults.DEFAULT_SOCKET_KIND);
+  const defaultKind = kindFor(undefined, options.delivery);
   const plans: Array<SocketPlan & { route: R | undefined }> = [];
   if (endpoints !== undefined && endpoints.length > 0) {
     plans.push({
@@ -221,7 +238,7 @@ function planSockets<R extends RouteInput>(
       }
       seenPatterns.set(pattern, name);
     }
-    plans.push({ name, kind: route.kind ?? defaultKind, endpoints: resolveEndpoints(route.endpoints, defaultBind), patterns, route });
+    plans.push({ name, kind: kindFor(route.kind, route.delivery ?? options.delivery), endpoints: resolveEndpoints(route.endpoints, defaultBind), patterns, route });
   }
   if (plans.length === 0) {
     throw new ZeroMqOptionsError(
@@ -255,17 +272,33 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined): Re
 export function resolveClientOptions(input: ZeroMqClientOptions | undefined): ResolvedClientOptions {
   const options = parse(clientSchema, input, 'ZeroMqClient');
   const plans = planSockets('ZeroMqClient', options, defaults.DEFAULT_CLIENT_BIND);
-  for (const plan of plans) {
-    if (plan.route?.bare && plan.kind !== 'push-pull') {
-      throw new ZeroMqOptionsError(
-        `Invalid ZeroMqClient options: route "${plan.name}" is bare, which needs kind 'push-pull' (a plain PULL peer); it has '${plan.kind}'`,
-      );
+  const sockets = plans.map(({ route, ...plan }) => ({
+    ...plan,
+    bare: route?.bare ?? false,
+    delivery: route?.delivery ?? options.delivery ?? defaults.DEFAULT_DELIVERY,
+  }));
+  for (const plan of sockets) {
+    const problem =
+      plan.bare && plan.kind !== 'push-pull'
+        ? `is bare, which needs kind 'push-pull' (a plain PULL peer); it has '${plan.kind}'`
+        : plan.delivery === 'at-least-once' && plan.kind !== 'dealer-router'
+          ? `is at-least-once, which needs kind 'dealer-router' (acks travel back); it has '${plan.kind}'`
+          : plan.delivery === 'at-least-once' && plan.endpoints.some((endpoint) => endpoint.bind)
+            ? 'is at-least-once, which needs the client to connect to each worker endpoint (bind: false) so that credits and acks are per worker'
+            : undefined;
+    if (problem !== undefined) {
+      throw new ZeroMqOptionsError(`Invalid ZeroMqClient options: socket "${plan.name}" ${problem}`);
     }
   }
   return {
     ...resolveTuning(options),
     curve: resolveClientCurve(options.curve),
-    sockets: plans.map(({ route, ...plan }) => ({ ...plan, bare: route?.bare ?? false })),
+    sockets,
+    ackTimeout: options.ackTimeout ?? defaults.DEFAULT_ACK_TIMEOUT,
+    maxAttempts: options.maxAttempts ?? defaults.DEFAULT_MAX_ATTEMPTS,
+    retryDelay: options.retryDelay ?? defaults.DEFAULT_RETRY_DELAY,
+    maxRetryDelay: options.maxRetryDelay ?? defaults.DEFAULT_MAX_RETRY_DELAY,
+    deadLetterEndpoints: resolveEndpoints(options.deadLetterEndpoints, defaults.DEFAULT_CLIENT_BIND),
     maxQueueSize: options.maxQueueSize ?? defaults.DEFAULT_MAX_QUEUE_SIZE,
     overflow: options.overflow ?? defaults.DEFAULT_QUEUE_OVERFLOW,
     sendTimeout: options.sendTimeout ?? defaults.DEFAULT_SEND_TIMEOUT,

@@ -1,4 +1,5 @@
 import { settlesWithin } from './deadline.js';
+import { Deque } from './deque.js';
 import type { ZeroMqOverflowPolicy } from '../zeromq.options.js';
 import type { ZeroMqSendErrorCode } from '../zeromq.errors.js';
 
@@ -26,8 +27,6 @@ interface Entry<T> {
   reject: (error: Error) => void;
 }
 
-const COMPACT_THRESHOLD = 1024;
-
 /**
  * The one writer of a socket. zeromq.js allows a single pending send per socket (a second one
  * throws EBUSY), so every send goes through this queue. While a send is pending, new items wait;
@@ -35,8 +34,7 @@ const COMPACT_THRESHOLD = 1024;
  * A lone item therefore goes out at once and batching adds no delay at low rates.
  */
 export class SendQueue<T> {
-  private entries: Array<Entry<T> | undefined> = [];
-  private head = 0;
+  private readonly entries = new Deque<Entry<T>>();
   private inFlight = 0;
   private pumping = false;
   private closed = false;
@@ -46,7 +44,7 @@ export class SendQueue<T> {
 
   /** Items waiting, not counting the batch being sent. */
   get length(): number {
-    return this.entries.length - this.head;
+    return this.entries.length;
   }
 
   /** Items handed to ZeroMQ by the pending send. */
@@ -64,7 +62,7 @@ export class SendQueue<T> {
       if (this.options.overflow === 'reject') {
         return Promise.reject(this.options.toError(item, 'QUEUE_FULL', detail));
       }
-      this.fail(this.shift()!, 'DROPPED', `${detail}; dropped the oldest to make room (overflow: 'drop-oldest')`);
+      this.fail(this.entries.shift()!, 'DROPPED', `${detail}; dropped the oldest to make room (overflow: 'drop-oldest')`);
     }
     return new Promise<void>((resolve, reject) => {
       this.entries.push({ item, enqueuedAt: Date.now(), resolve, reject });
@@ -137,46 +135,33 @@ export class SendQueue<T> {
   private takeBatch(): Entry<T>[] {
     const batch: Entry<T>[] = [];
     const { batchKey } = this.options;
-    const key = batchKey?.(this.entries[this.head]!.item);
+    const key = batchKey?.(this.entries.peek()!.item);
     let bytes = 0;
     while (this.length > 0 && batch.length < this.options.maxBatchSize) {
-      const next = this.entries[this.head]!;
+      const next = this.entries.peek()!;
       const size = this.options.sizeOf(next.item);
       if (batch.length > 0 && (bytes + size > this.options.maxBatchBytes || batchKey?.(next.item) !== key)) {
         break;
       }
       bytes += size;
-      batch.push(this.shift()!);
+      batch.push(this.entries.shift()!);
     }
     return batch;
   }
 
   private expireOlderThan(cutoff: number, detail: string): void {
-    while (this.length > 0 && this.entries[this.head]!.enqueuedAt <= cutoff) {
-      this.fail(this.shift()!, 'SEND_TIMEOUT', detail);
+    while (this.length > 0 && this.entries.peek()!.enqueuedAt <= cutoff) {
+      this.fail(this.entries.shift()!, 'SEND_TIMEOUT', detail);
     }
   }
 
   private failAll(code: ZeroMqSendErrorCode, detail: string): void {
-    while (this.length > 0) {
-      this.fail(this.shift()!, code, detail);
+    for (const entry of this.entries.clear()) {
+      this.fail(entry, code, detail);
     }
   }
 
   private fail(entry: Entry<T>, code: ZeroMqSendErrorCode, detail: string, cause?: unknown): void {
     entry.reject(this.options.toError(entry.item, code, detail, cause));
-  }
-
-  private shift(): Entry<T> | undefined {
-    if (this.head >= this.entries.length) {
-      return undefined;
-    }
-    const entry = this.entries[this.head];
-    this.entries[this.head++] = undefined;
-    if (this.head >= COMPACT_THRESHOLD && this.head * 2 >= this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
-    }
-    return entry;
   }
 }

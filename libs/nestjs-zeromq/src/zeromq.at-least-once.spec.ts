@@ -1,0 +1,217 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices';
+import { firstValueFrom } from 'rxjs';
+import * as zmq from 'zeromq';
+import { ZeroMqClient } from './zeromq.client.js';
+import type { ZeroMqContext } from './zeromq.context.js';
+import type { ZeroMqSendError } from './zeromq.errors.js';
+import type { ZeroMqDeadLetter } from './zeromq.events.js';
+import type { ZeroMqClientOptions, ZeroMqServerOptions } from './zeromq.options.js';
+import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
+import { Collector, eventually, within } from '../../../test/helpers/waiting.js';
+
+interface Job {
+  seq: number;
+  /** Handler throws on every attempt. */
+  poison?: boolean;
+  /** Handler throws on attempts before this one. */
+  failUntil?: number;
+  /** Milliseconds of (async) work. */
+  work?: number;
+}
+
+/** Records every handler start (pattern, seq, attempt, id) through the worker's collector. */
+@Controller()
+class JobsController {
+  constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
+
+  @EventPattern('jobs')
+  async job(@Payload() job: Job, @Ctx() context: ZeroMqContext): Promise<void> {
+    if (job.work) {
+      await new Promise((resolve) => setTimeout(resolve, job.work));
+    }
+    this.received.add({ pattern: 'jobs', data: job, context });
+    if (job.poison || (job.failUntil !== undefined && context.getAttempt() < job.failUntil)) {
+      throw new RpcException(`job ${job.seq} failed on attempt ${context.getAttempt()}`);
+    }
+  }
+}
+
+/** A worker whose every job takes `ms` (to compare a fast and a slow worker). */
+function pacedJobsController(ms: number) {
+  @Controller()
+  class PacedJobsController {
+    constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
+
+    @EventPattern('jobs')
+    async job(@Payload() job: Job, @Ctx() context: ZeroMqContext): Promise<void> {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      this.received.add({ pattern: 'jobs', data: job, context });
+    }
+  }
+  return PacedJobsController;
+}
+
+const seqs = (worker: Worker) => worker.received.items.map((item) => (item.data as Job).seq);
+
+describe('At-least-once delivery', () => {
+  const workers: Worker[] = [];
+  const clients: ZeroMqClient[] = [];
+  const worker = async (options: Partial<ZeroMqServerOptions> = {}) => {
+    const started = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', ...options }, [JobsController]);
+    workers.push(started);
+    return started;
+  };
+  const client = (targets: Worker[], options: Partial<ZeroMqClientOptions> = {}) => {
+    const created = new ZeroMqClient({
+      endpoints: targets.map((target) => boundAddress(target.server)),
+      delivery: 'at-least-once',
+      retryDelay: 10,
+      ...options,
+    });
+    clients.push(created);
+    return created;
+  };
+  const emit = (c: ZeroMqClient, job: Job) => firstValueFrom(c.emit('jobs', job), { defaultValue: undefined });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(workers.splice(0).map((w) => w.app.close()));
+  });
+
+  it('completes emit() once the handler has finished, with message id and attempt in the context', async () => {
+    const w = await worker();
+    const c = client([w]);
+    await emit(c, { seq: 1 });
+    // The handler recorded before the ack resolved the emit: no waiting needed.
+    expect(seqs(w)).toEqual([1]);
+    const context = w.received.items[0].context;
+    expect(context.getMessageId()).toMatch(/^[\w-]+\.1$/);
+    expect(context.getAttempt()).toBe(1);
+    expect(c.getMetrics()).toMatchObject({ acked: 1, unacked: 0, redelivered: 0 });
+  });
+
+  it('retries a failing handler with back-off, exactly maxAttempts times, then dead-letters on both sides', async () => {
+    const w = await worker();
+    const serverLetters: ZeroMqDeadLetter[] = [];
+    w.server.on('dead-letter', (letter) => serverLetters.push(letter));
+    const deadLetterSink = new zmq.Pull({ linger: 0 });
+    await deadLetterSink.bind('tcp://127.0.0.1:*');
+    try {
+      const c = client([w], { maxAttempts: 3, deadLetterEndpoints: [deadLetterSink.lastEndpoint!] });
+      const clientLetters: ZeroMqDeadLetter[] = [];
+      c.on('dead-letter', (letter) => clientLetters.push(letter));
+      const outcomes = await Promise.all(
+        [{ seq: 1 }, { seq: 2, poison: true }, { seq: 3, failUntil: 2 }, { seq: 4 }].map((job) =>
+          emit(c, job).then(() => 'acked', (error: ZeroMqSendError) => error.code),
+        ),
+      );
+      expect(outcomes).toEqual(['acked', 'DEAD_LETTER', 'acked', 'acked']);
+      const attemptsOf = (seq: number) => seqs(w).filter((s) => s === seq).length;
+      expect([1, 2, 3, 4].map(attemptsOf)).toEqual([1, 3, 2, 1]);
+      expect(clientLetters).toEqual([expect.objectContaining({ pattern: 'jobs', attempts: 3, data: { seq: 2, poison: true } })]);
+      expect(clientLetters[0].reason).toContain('job 2 failed on attempt 3');
+      expect(serverLetters).toEqual([expect.objectContaining({ pattern: 'jobs', attempts: 3, messageId: clientLetters[0].messageId })]);
+      const [header, pattern, info, payload] = (await within(deadLetterSink.receive(), 5_000, 'the dead letter')).map(String);
+      expect([header, pattern, JSON.parse(payload)]).toEqual(['NZ1E', 'jobs', { seq: 2, poison: true }]);
+      expect(JSON.parse(info.slice(1))).toMatchObject({ deadLetterAttempts: '3', messageId: clientLetters[0].messageId });
+      expect(c.getMetrics()).toMatchObject({ acked: 3, deadLettered: 1, redelivered: 3, unacked: 0 });
+    } finally {
+      deadLetterSink.close();
+    }
+  });
+
+  it('dead-letters an unknown pattern at once instead of retrying it', async () => {
+    const w = await worker();
+    const c = client([w], { maxAttempts: 5 });
+    await expect(firstValueFrom(c.emit('nobody.listens', {}), { defaultValue: undefined })).rejects.toMatchObject({ code: 'DEAD_LETTER' });
+    expect(c.getMetrics()).toMatchObject({ deadLettered: 1, redelivered: 0 });
+    expect(w.server.getMetrics()).toMatchObject({ unknownPattern: 1, deadLettered: 1 });
+  });
+
+  it('sends work to the worker with free credit: a slow worker does not hoard', async () => {
+    const options = { endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', concurrency: 2 } as const;
+    const fast = await startWorker(options, [pacedJobsController(2)]);
+    const slow = await startWorker(options, [pacedJobsController(20)]);
+    workers.push(fast, slow);
+    const c = client([fast, slow]);
+    const total = 400;
+    const started = Date.now();
+    await within(Promise.all(Array.from({ length: total }, (_, seq) => emit(c, { seq }))), 20_000, 'all jobs acked');
+    const elapsed = Date.now() - started;
+    const [fastShare, slowShare] = [seqs(fast).length, seqs(slow).length];
+    expect(fastShare + slowShare).toBe(total);
+    // Capacity is 2 jobs per 2 ms against 2 per 20 ms: the fast worker should take about 10/11.
+    expect(fastShare / total).toBeGreaterThan(0.75);
+    console.log(
+      `fast worker ${fastShare} jobs, slow worker (10x slower) ${slowShare} jobs, ${elapsed} ms; ` +
+        `the fast worker alone would need about ${(total * 2) / 2} ms of handler time`,
+    );
+  });
+
+  it('acks each producer its own messages with two producers and two workers', async () => {
+    const workerA = await worker();
+    const workerB = await worker();
+    const producer1 = client([workerA, workerB]);
+    const producer2 = client([workerA, workerB]);
+    const perProducer = 500;
+    await within(
+      Promise.all([
+        ...Array.from({ length: perProducer }, (_, seq) => emit(producer1, { seq })),
+        ...Array.from({ length: perProducer }, (_, seq) => emit(producer2, { seq: perProducer + seq })),
+      ]),
+      15_000,
+      'both producers acked',
+    );
+    for (const producer of [producer1, producer2]) {
+      expect(producer.getMetrics()).toMatchObject({ acked: perProducer, unacked: 0, deadLettered: 0 });
+    }
+    const handled = [...seqs(workerA), ...seqs(workerB)].sort((a, b) => a - b);
+    expect(handled).toEqual(Array.from({ length: 2 * perProducer }, (_, i) => i));
+  });
+
+  it('redelivers what a crashed worker had in flight; duplicates stay within its credit', async () => {
+    const concurrency = 8;
+    const doomed = await worker({ concurrency });
+    const survivor = await worker({ concurrency });
+    const c = client([doomed, survivor]);
+    const total = 2_000;
+    const done = Promise.all(Array.from({ length: total }, (_, seq) => emit(c, { seq, work: 1 })));
+    await doomed.received.waitFor(50);
+    // A crash: the worker's socket vanishes, with acks and queued deliveries in it.
+    doomed.server.unwrap<Record<string, zmq.Router>>().default.close();
+    await within(done, 20_000, 'every job acked');
+    const handled = new Set([...seqs(doomed), ...seqs(survivor)]);
+    expect(handled.size).toBe(total);
+    const duplicates = seqs(doomed).length + seqs(survivor).length - total;
+    console.log(`crashed worker: ${seqs(doomed).length} handled, ${duplicates} handled twice (credit ${concurrency})`);
+    expect(duplicates).toBeLessThanOrEqual(concurrency);
+    expect(c.getMetrics()).toMatchObject({ acked: total, unacked: 0, deadLettered: 0 });
+  });
+
+  it('closes gracefully on both sides with messages in flight: nothing lost, nothing unacked', async () => {
+    const w = await worker({ concurrency: 16 });
+    const c = new ZeroMqClient({ endpoints: [boundAddress(w.server)], delivery: 'at-least-once' });
+    const total = 300;
+    const emits = Array.from({ length: total }, (_, seq) => emit(c, { seq, work: 5 }));
+    await w.received.waitFor(20);
+    expect(await within(c.close(), 10_000, 'client close')).toBe(0);
+    await Promise.all(emits);
+    expect(new Set(seqs(w)).size).toBe(total);
+    expect(c.getMetrics().unacked).toBe(0);
+  });
+
+  it('finishes and acks in-flight work when the worker closes, and the rest goes to another worker', async () => {
+    const closing = await worker({ concurrency: 8 });
+    const other = await worker({ concurrency: 8 });
+    const c = client([closing, other]);
+    const total = 500;
+    const done = Promise.all(Array.from({ length: total }, (_, seq) => emit(c, { seq, work: 2 })));
+    await closing.received.waitFor(30);
+    await workers.splice(workers.indexOf(closing), 1)[0].app.close();
+    await within(done, 15_000, 'every job acked');
+    expect(new Set([...seqs(closing), ...seqs(other)]).size).toBe(total);
+    expect(closing.server.getMetrics().inFlight).toBe(0);
+  });
+});
