@@ -9,7 +9,7 @@ import type { ZeroMqDeadLetter } from './zeromq.events.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from './zeromq.options.js';
 import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
 import { LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { Collector, eventually, within } from '../../../test/helpers/waiting.js';
+import { Collector, within } from '../../../test/helpers/waiting.js';
 
 interface Job {
   seq: number;

@@ -7,7 +7,7 @@ import { DeliveryTracker, type Delivery } from './internal/delivery-tracker.js';
 import type { ManagedSocket } from './internal/managed-socket.js';
 import { PendingRequests } from './internal/pending-requests.js';
 import { RateLimitedLog } from './internal/rate-limited-log.js';
-import { resolveClientOptions, type ResolvedClientOptions, type SocketPlan } from './internal/resolve-options.js';
+import { resolveClientOptions, type ResolvedClientOptions } from './internal/resolve-options.js';
 import { SendQueue } from './internal/send-queue.js';
 import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
 import {
