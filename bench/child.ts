@@ -66,6 +66,9 @@ async function main(): Promise<void> {
         await tell({ type: 'sent', report: await runSendPhase(sender(), message.phase, message.phase.window ?? driver.window) });
         return;
       case 'memory': {
+        if (message.collect === true) {
+          (globalThis as { gc?: () => void }).gc?.();
+        }
         const usage = process.memoryUsage();
         await tell({ type: 'memory', rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, peakRssBytes: peakRssBytes(rss.peakBytes) });
         return;

@@ -2,6 +2,8 @@ import { nowUs } from './clock.js';
 
 /** Pattern every benchmark event is emitted with and handled under. */
 export const BENCH_PATTERN = 'bench.event';
+/** Pattern of benchmark requests (`send()` to `@MessagePattern`). */
+export const BENCH_REQUEST_PATTERN = 'bench.request';
 
 /** One benchmark message. Short keys keep the fixed part small next to the padding. */
 export interface BenchMessage {

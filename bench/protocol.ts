@@ -30,8 +30,8 @@ export type ParentMessage =
   | { type: 'run'; phase: PhaseSpec }
   /** Consumer: report what arrived so far (the producer is done and the grace time is over). */
   | { type: 'collect'; phaseId: number }
-  /** Either side: report current memory. */
-  | { type: 'memory' }
+  /** Either side: report current memory; `collect` runs a full GC first (needs --expose-gc). */
+  | { type: 'memory'; collect?: boolean }
   | { type: 'close' };
 
 export interface LatencySummary {

@@ -38,18 +38,23 @@ export const ROWS: readonly RowDefinition[] = [
   },
   {
     id: 'nestjs-zeromq-at-least-once',
-    label: 'nestjs-zeromq at-least-once',
-    notImplemented: 'not implemented yet (at-least-once delivery does not exist yet)',
+    label: 'nestjs-zeromq at-least-once (emit resolves on ack)',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtLeastOnce,
   },
   {
     id: 'nestjs-zeromq-request-response',
-    label: 'nestjs-zeromq request-response',
-    notImplemented: 'not implemented yet (request-response does not exist yet)',
+    label: 'nestjs-zeromq request-response (send, reply awaited)',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqRequestResponse,
   },
   {
     id: NEST_TCP_ROW,
     label: 'Nest TCP (emit to @EventPattern)',
     driver: async () => (await import('./drivers/nest-transports.js')).nestTcp,
+  },
+  {
+    id: 'nest-tcp-request-response',
+    label: 'Nest TCP request-response (send, reply awaited)',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestTcpRequestResponse,
   },
   {
     id: 'nest-redis',

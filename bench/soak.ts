@@ -4,19 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import getPort from 'get-port';
 import { markdownTable } from 'markdown-table';
 import { ChildHandle } from './child-handle.js';
-import type { PhaseSpec, SendReport } from './protocol.js';
+import type { PhaseSpec } from './protocol.js';
 
 /** The row whose processes the soak drives. */
 const SOAK_ROW = 'nestjs-zeromq';
 /** ZeroMqClientOptions.maxQueueSize and sendTimeout, as documented (@default). */
 const DOCUMENTED_MAX_QUEUE_SIZE = 10_000;
 const DOCUMENTED_SEND_TIMEOUT_MS = 5_000;
-/** Worker RSS may grow this much between the first checkpoint and any later one. */
+/** RSS may grow this much between the first checkpoint (or wave) and any later one. */
 const FLAT_RSS_TOLERANCE = 0.2;
-/** Room the producer may take beyond its queue: code, buffers, heap slack. */
-const PRODUCER_SLACK_BYTES = 64 * 1024 * 1024;
-/** What one queued emit holds beyond its payload text (record, entry, promise). */
-const PER_QUEUED_EMIT_OVERHEAD_BYTES = 1024;
 const OPEN_TIMEOUT_MS = 20_000;
 const REPLY_TIMEOUT_MS = 10_000;
 
@@ -43,14 +39,17 @@ function floodPhase(count: number, payloadBytes: number): PhaseSpec {
   return { id: nextPhaseId++, kind: 'throughput', payloadBytes, count, window: count, sendTimeoutMs: 60_000 };
 }
 
-async function memory(child: ChildHandle) {
-  return child.request({ type: 'memory' }, 'memory', REPLY_TIMEOUT_MS);
+/** Soak children run with --expose-gc so that live heap can be told from garbage not yet collected. */
+const SOAK_EXEC_ARGV = ['--expose-gc'];
+
+async function memory(child: ChildHandle, collect = false) {
+  return child.request({ type: 'memory', collect }, 'memory', REPLY_TIMEOUT_MS);
 }
 
 /** Worker RSS at every tenth of `total` messages (100 B, saturated): flat within 20% after the first tenth. */
 async function workerRssFlat(total: number, options: SoakOptions): Promise<SoakCheck> {
-  const consumer = new ChildHandle('consumer', SOAK_ROW, [], options.verbose);
-  const producer = new ChildHandle('producer', SOAK_ROW, [], options.verbose);
+  const consumer = new ChildHandle('consumer', SOAK_ROW, SOAK_EXEC_ARGV, options.verbose);
+  const producer = new ChildHandle('producer', SOAK_ROW, SOAK_EXEC_ARGV, options.verbose);
   try {
     const { endpoint } = await consumer.request({ type: 'open' }, 'opened', OPEN_TIMEOUT_MS);
     await producer.request({ type: 'open', endpoint }, 'opened', OPEN_TIMEOUT_MS);
@@ -85,12 +84,13 @@ async function workerRssFlat(total: number, options: SoakOptions): Promise<SoakC
 }
 
 /**
- * A producer flooding emits while its worker is down (nothing listens) or frozen (SIGSTOP):
- * emits must fail with QUEUE_FULL / SEND_TIMEOUT and the producer's RSS stay within its queue's bound.
+ * A producer flooding emits while its worker is down (nothing listens) or frozen (SIGSTOP), in
+ * waves of `waveSize` emits at once: emits must fail (QUEUE_FULL / SEND_TIMEOUT) and the
+ * producer's RSS and live heap must not grow from wave to wave (within 20% of their size after the first wave).
  */
-async function producerBounded(worker: 'down' | 'frozen', count: number, payloadBytes: number, options: SoakOptions): Promise<SoakCheck> {
-  const consumer = worker === 'frozen' ? new ChildHandle('consumer', SOAK_ROW, [], options.verbose) : undefined;
-  const producer = new ChildHandle('producer', SOAK_ROW, [], options.verbose);
+async function producerBounded(worker: 'down' | 'frozen', waves: number, waveSize: number, payloadBytes: number, options: SoakOptions): Promise<SoakCheck> {
+  const consumer = worker === 'frozen' ? new ChildHandle('consumer', SOAK_ROW, SOAK_EXEC_ARGV, options.verbose) : undefined;
+  const producer = new ChildHandle('producer', SOAK_ROW, SOAK_EXEC_ARGV, options.verbose);
   try {
     const endpoint =
       consumer === undefined
@@ -103,25 +103,39 @@ async function producerBounded(worker: 'down' | 'frozen', count: number, payload
       consumer.pause(true);
     }
     const idle = await memory(producer);
-    let sent: SendReport;
+    const totals = { sent: 0, failed: 0, errors: {} as Record<string, number> };
+    const rssAfterWave: number[] = [];
+    const heapAfterWave: number[] = [];
     try {
-      sent = (await producer.request({ type: 'run', phase: floodPhase(count, payloadBytes) }, 'sent', 120_000)).report;
+      for (let wave = 0; wave < waves; wave++) {
+        const report = (await producer.request({ type: 'run', phase: floodPhase(waveSize, payloadBytes) }, 'sent', 120_000)).report;
+        totals.sent += report.sent;
+        totals.failed += report.failed;
+        for (const [code, times] of Object.entries(report.errors)) {
+          totals.errors[code] = (totals.errors[code] ?? 0) + times;
+        }
+        rssAfterWave.push((await memory(producer)).rssBytes);
+        heapAfterWave.push((await memory(producer, true)).heapUsedBytes);
+      }
     } finally {
       consumer?.pause(false);
     }
     const after = await memory(producer);
-    const growth = after.peakRssBytes - idle.rssBytes;
-    const bound = DOCUMENTED_MAX_QUEUE_SIZE * (payloadBytes + PER_QUEUED_EMIT_OVERHEAD_BYTES) + PRODUCER_SLACK_BYTES;
-    const errors = Object.entries(sent.errors)
+    const growth = Math.max(...rssAfterWave.slice(1)) / rssAfterWave[0] - 1;
+    const heapGrowth = Math.max(...heapAfterWave.slice(1)) / heapAfterWave[0] - 1;
+    const queueBound = DOCUMENTED_MAX_QUEUE_SIZE * payloadBytes;
+    const errors = Object.entries(totals.errors)
       .map(([code, times]) => `${code} ${times.toLocaleString('en-US')}`)
       .join(', ');
     return {
-      name: `producer, worker ${worker}, ${count.toLocaleString('en-US')} emits of ${payloadBytes.toLocaleString('en-US')} B at once`,
-      passed: sent.failed > 0 && growth <= bound,
+      name: `producer, worker ${worker}: ${waves} waves of ${waveSize.toLocaleString('en-US')} emits of ${payloadBytes.toLocaleString('en-US')} B`,
+      passed: totals.failed > 0 && growth <= FLAT_RSS_TOLERANCE && heapGrowth <= FLAT_RSS_TOLERANCE,
       detail:
-        `RSS idle ${mib(idle.rssBytes)}, peak ${mib(after.peakRssBytes)} (+${mib(growth)}; bound ${mib(bound)} = maxQueueSize × (payload + 1 KiB) + 64 MiB); ` +
-        `sent ${sent.sent.toLocaleString('en-US')}, failed: ${errors || 'none'}`,
-      data: { idle, after, sent },
+        `RSS idle ${mib(idle.rssBytes)}, after wave 1 ${mib(rssAfterWave[0])}, highest after a later wave ${mib(Math.max(...rssAfterWave.slice(1)))} ` +
+        `(${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%, limit ${FLAT_RSS_TOLERANCE * 100}%), peak ${mib(after.peakRssBytes)} ` +
+        `; live heap after a full GC: ${heapAfterWave.map(mib).join(', ')} ` +
+        `(queued payloads alone: maxQueueSize × payload = ${mib(queueBound)}); sent ${totals.sent.toLocaleString('en-US')}, failed: ${errors || 'none'}`,
+      data: { idle, after, rssAfterWave, heapAfterWave, totals },
     };
   } finally {
     await producer.close(REPLY_TIMEOUT_MS).catch(() => producer.kill());
@@ -132,7 +146,8 @@ async function producerBounded(worker: 'down' | 'frozen', count: number, payload
 /** `npm run bench -- --soak`: long-run memory checks (manual; `--quick` for a short version). */
 export async function runSoak(options: SoakOptions): Promise<number> {
   const total = options.quick ? 100_000 : 1_000_000;
-  const flood = options.quick ? 20_000 : 100_000;
+  const waves = options.quick ? 3 : 8;
+  const waveSize = 2 * DOCUMENTED_MAX_QUEUE_SIZE;
   options.log(`nestjs-zeromq soak${options.quick ? ' (quick)' : ''}: sendTimeout ${DOCUMENTED_SEND_TIMEOUT_MS} ms, maxQueueSize ${DOCUMENTED_MAX_QUEUE_SIZE} (defaults)`);
   const checks: SoakCheck[] = [];
   const attempt = async (name: string, run: () => Promise<SoakCheck>) => {
@@ -146,9 +161,9 @@ export async function runSoak(options: SoakOptions): Promise<number> {
   };
   await attempt('worker RSS flatness', () => workerRssFlat(total, options));
   for (const payloadBytes of [100, 4096, 65_536]) {
-    await attempt(`producer, worker down, ${payloadBytes} B`, () => producerBounded('down', flood, payloadBytes, options));
+    await attempt(`producer, worker down, ${payloadBytes} B`, () => producerBounded('down', waves, waveSize, payloadBytes, options));
   }
-  await attempt('producer, worker frozen, 4096 B', () => producerBounded('frozen', flood, 4096, options));
+  await attempt('producer, worker frozen, 4096 B', () => producerBounded('frozen', waves, waveSize, 4096, options));
 
   const table = markdownTable([['check', 'result', 'detail'], ...checks.map((check) => [check.name, check.passed ? 'pass' : 'FAIL', check.detail])]);
   options.log(`\n${table}\n`);

@@ -1,11 +1,11 @@
 import { Controller, Inject, Module, type DynamicModule } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
-import { BENCH_PATTERN, type BenchMessage } from '../message.js';
+import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { BENCH_PATTERN, BENCH_REQUEST_PATTERN, type BenchMessage } from '../message.js';
 import type { MessageSink } from './driver.js';
 
 const SINK = Symbol('BENCH_SINK');
 
-/** The consumer's event handler: what a user's `@EventPattern` method looks like, doing nothing but counting. */
+/** The consumer's handlers: what a user's `@EventPattern` / `@MessagePattern` methods look like, doing nothing but counting. */
 @Controller()
 class BenchController {
   constructor(@Inject(SINK) private readonly sink: MessageSink) {}
@@ -13,6 +13,13 @@ class BenchController {
   @EventPattern(BENCH_PATTERN)
   handle(@Payload() message: BenchMessage): void {
     this.sink(message);
+  }
+
+  /** Answers with the sequence number: a small reply. */
+  @MessagePattern(BENCH_REQUEST_PATTERN)
+  answer(@Payload() message: BenchMessage): number {
+    this.sink(message);
+    return message.s;
   }
 }
 

@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { ClientProxy, MicroserviceOptions } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { BENCH_PATTERN } from '../message.js';
+import { BENCH_PATTERN, BENCH_REQUEST_PATTERN, type BenchMessage } from '../message.js';
 import { BenchModule } from './bench.module.js';
 import type { BenchConsumer, BenchProducer, MessageSink, TransportDriver } from './driver.js';
 
@@ -18,6 +18,12 @@ export interface NestServerSetup {
 }
 
 export interface NestTransportSpec<C extends ClientProxy> {
+  /**
+   * `'emit'`: events to `@EventPattern`; `'send'`: requests to `@MessagePattern`, each awaited until
+   * its reply arrives.
+   * @default 'emit'
+   */
+  call?: 'emit' | 'send';
   /** Options of the consumer's microservice; `service` is the broker URL, if any. */
   server(service: string | undefined): Promise<NestServerSetup>;
   /** The producer's client for the consumer's endpoint. */
@@ -27,8 +33,8 @@ export interface NestTransportSpec<C extends ClientProxy> {
 }
 
 /**
- * A row of any Nest transport: the consumer is a Nest microservice with one `@EventPattern`
- * handler, the producer a ClientProxy whose `emit()` calls are awaited `NEST_EMIT_WINDOW` at a time.
+ * A row of any Nest transport: the consumer is a Nest microservice with the bench handlers, the
+ * producer a ClientProxy whose `emit()` (or `send()`) calls are awaited `NEST_EMIT_WINDOW` at a time.
  */
 export function nestTransportDriver<C extends ClientProxy>(spec: NestTransportSpec<C>): TransportDriver {
   return {
@@ -45,8 +51,12 @@ export function nestTransportDriver<C extends ClientProxy>(spec: NestTransportSp
     async startProducer(endpoint: string): Promise<BenchProducer> {
       const client = spec.client(endpoint);
       await client.connect();
+      const call =
+        spec.call === 'send'
+          ? (message: BenchMessage) => lastValueFrom(client.send(BENCH_REQUEST_PATTERN, message))
+          : (message: BenchMessage) => lastValueFrom(client.emit(BENCH_PATTERN, message), { defaultValue: undefined });
       return {
-        send: (message) => lastValueFrom(client.emit(BENCH_PATTERN, message), { defaultValue: undefined }),
+        send: call,
         relieve: spec.relieve === undefined ? undefined : () => spec.relieve!(client),
         close: async () => {
           await client.close();

@@ -24,27 +24,52 @@ export const nestjsZeroMqAtMostOnce = nestTransportDriver({
   client: (endpoint) => new ZeroMqClient({ endpoints: [endpoint] }),
 });
 
-/** Nest's built-in TCP transport. */
-export const nestTcp = nestTransportDriver({
+/** nestjs-zeromq at-least-once: DEALER/ROUTER, emit() resolves when the worker has acked. */
+export const nestjsZeroMqAtLeastOnce = nestTransportDriver({
   server: async () => {
-    const port = await getPort({ host: LOOPBACK });
-    return {
-      options: { transport: Transport.TCP, options: { host: LOOPBACK, port } },
-      endpoint: () => `tcp://${LOOPBACK}:${port}`,
-    };
+    const server = new ZeroMqServer({ kind: 'dealer-router', endpoints: [`tcp://${LOOPBACK}:*`] });
+    return { options: { strategy: server }, endpoint: () => server.getAddresses().default[0] };
   },
-  client: (endpoint) => new ClientTCP(hostAndPort(endpoint)),
-  // Without this the producer outruns the consumer until Nest's 128 MB send-buffer limit
-  // destroys the connection: emit() has no backpressure of its own.
-  relieve: async (client) => {
-    const socket = client.unwrap<import('node:net').Socket>();
-    if (socket.writableLength > TCP_SEND_BUFFER_MARK) {
-      await once(socket, 'drain');
-    } else {
-      await nextTurn();
-    }
-  },
+  client: (endpoint) => new ZeroMqClient({ kind: 'dealer-router', delivery: 'at-least-once', endpoints: [endpoint] }),
 });
+
+/** nestjs-zeromq request-response: `send()` over DEALER to a ROUTER, replies awaited. */
+export const nestjsZeroMqRequestResponse = nestTransportDriver({
+  call: 'send',
+  server: async () => {
+    const server = new ZeroMqServer({ kind: 'dealer-router', endpoints: [`tcp://${LOOPBACK}:*`] });
+    return { options: { strategy: server }, endpoint: () => server.getAddresses().default[0] };
+  },
+  client: (endpoint) => new ZeroMqClient({ kind: 'dealer-router', endpoints: [endpoint] }),
+});
+
+/** Nest's built-in TCP transport, for events (`call: 'emit'`) or requests (`'send'`). */
+function nestTcpDriver(call: 'emit' | 'send') {
+  return nestTransportDriver({
+    call,
+    server: async () => {
+      const port = await getPort({ host: LOOPBACK });
+      return {
+        options: { transport: Transport.TCP, options: { host: LOOPBACK, port } },
+        endpoint: () => `tcp://${LOOPBACK}:${port}`,
+      };
+    },
+    client: (endpoint) => new ClientTCP(hostAndPort(endpoint)),
+    // Without this the producer outruns the consumer until Nest's 128 MB send-buffer limit
+    // destroys the connection: emit() has no backpressure of its own.
+    relieve: async (client) => {
+      const socket = client.unwrap<import('node:net').Socket>();
+      if (socket.writableLength > TCP_SEND_BUFFER_MARK) {
+        await once(socket, 'drain');
+      } else {
+        await nextTurn();
+      }
+    },
+  });
+}
+
+export const nestTcp = nestTcpDriver('emit');
+export const nestTcpRequestResponse = nestTcpDriver('send');
 
 /** Nest's Redis transport (pub/sub through a redis-server). */
 export const nestRedis = nestTransportDriver({
