@@ -131,7 +131,7 @@ describe('At-least-once delivery', () => {
   });
 
   it('sends work to the worker with free credit: a slow worker does not hoard', async () => {
-    const options = { endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', concurrency: 2 } as const;
+    const options: ZeroMqServerOptions = { endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', concurrency: 2 };
     const fast = await startWorker(options, [pacedJobsController(2)]);
     const slow = await startWorker(options, [pacedJobsController(20)]);
     workers.push(fast, slow);
