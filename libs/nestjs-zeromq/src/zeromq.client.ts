@@ -213,10 +213,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
 
   /** The PUSH / DEALER sockets by name (`'default'`, each route's name; `name#n` per endpoint of a DEALER route). */
   unwrap<T = Record<string, zmq.Push | zmq.Dealer>>(): T {
-    if (!this.sockets.isOpen) {
-      throw new Error('Not initialized. Please call the "connect" method first.');
-    }
-    return this.sockets.unwrap() as T;
+    return this.sockets.unwrap('Not initialized. Please call the "connect" method first.') as T;
   }
 
   /** Actual addresses by socket name; a bound `tcp://127.0.0.1:*` shows its OS-chosen port. */
@@ -447,7 +444,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       sizeOf: (item) => item.record.size,
       batchKey: (item) => item.kind,
       toError: (item: Outgoing, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) =>
-        new ZeroMqSendError(code, item.pattern, name, endpoints, code === 'SEND_TIMEOUT' ? this.sockets.explainTimeout(name, detail) : detail, {
+        new ZeroMqSendError(code, item.pattern, name, endpoints, code === 'SEND_TIMEOUT' ? this.sockets.withHandshakeFailure(name, detail) : detail, {
           cause,
         }),
       transmit: (batch) => {
@@ -517,7 +514,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       this.trackersByLink.get(link.name)?.linkLost(link.name);
       const failed = this.requests.failLink(
         link.name,
-        (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, link.name, `the server at ${event.address} disconnected before the last reply`),
+        (pattern) =>
+          new ZeroMqRequestError(
+            'PEER_LOST',
+            pattern,
+            link.name,
+            this.sockets.withHandshakeFailure(link.name, `the server at ${event.address} disconnected before the last reply`),
+          ),
       );
       this.counters.add('requestsFailed', failed);
     }

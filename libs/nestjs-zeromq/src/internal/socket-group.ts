@@ -87,8 +87,11 @@ export class SocketGroup<S extends zmq.Socket> {
     }
   }
 
-  /** Sockets by name, for `unwrap()`. */
-  unwrap(): Record<string, S> {
+  /** Sockets by name, for `unwrap()`; throws `notOpen` (Nest's wording for the owner) before open. */
+  unwrap(notOpen: string): Record<string, S> {
+    if (!this.isOpen) {
+      throw new Error(notOpen);
+    }
     return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, managed.socket]));
   }
 
@@ -118,8 +121,11 @@ export class SocketGroup<S extends zmq.Socket> {
     this.setStatus(ZeroMqStatus.CLOSED);
   }
 
-  /** A send timeout's detail, plus the socket's last failed handshake when there is one: its likely cause. */
-  explainTimeout(socketName: string, detail: string): string {
+  /**
+   * An error's detail (a send timeout, a lost peer), plus the socket's last failed handshake when
+   * there is one: its likely cause.
+   */
+  withHandshakeFailure(socketName: string, detail: string): string {
     const failure = this.sockets.get(socketName)?.lastHandshakeFailure;
     return failure === undefined ? detail : `${detail}; the last handshake with ${failure.address} failed: ${failure.reason}`;
   }
