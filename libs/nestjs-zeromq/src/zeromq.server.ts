@@ -153,10 +153,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
 
   /** The PULL / ROUTER sockets by name (`'default'` and each route's name). */
   unwrap<T = Record<string, zmq.Pull | zmq.Router>>(): T {
-    if (!this.sockets.isOpen) {
-      throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.');
-    }
-    return this.sockets.unwrap() as T;
+    return this.sockets.unwrap('Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.') as T;
   }
 
   /** Actual addresses by socket name; a bound `tcp://127.0.0.1:*` shows its OS-chosen port. */
