@@ -11,12 +11,14 @@ import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import * as zmq from 'zeromq';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, MAX_REMEMBERED_PRODUCERS, ZEROMQ_TRANSPORT } from './constants.js';
 import { BoundedMap } from './internal/bounded-map.js';
+import { ClientAuthorization } from './internal/client-authorization.js';
 import { Counters } from './internal/counters.js';
 import { settlesWithin } from './internal/deadline.js';
 import { InFlight } from './internal/in-flight.js';
 import type { ManagedSocket } from './internal/managed-socket.js';
 import { RateLimitedLog } from './internal/rate-limited-log.js';
 import { ReplyWriter } from './internal/reply-writer.js';
+import { parsePeerJson } from './internal/safe-json.js';
 import { resolveServerOptions, type ResolvedServerOptions, type SocketPlan } from './internal/resolve-options.js';
 import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
 import {
@@ -53,6 +55,8 @@ export interface ZeroMqServerMetrics {
   undecodable: number;
   /** Records read before `close()` whose handler had not started; they are dropped, not started. */
   droppedOnClose: number;
+  /** CURVE clients rejected by `curve.allowClients` (each rejected connection attempt). */
+  unauthorized: number;
   /** Handlers running now. */
   inFlight: number;
 }
@@ -68,6 +72,7 @@ const COUNTERS = [
   'repliesFailed',
   'duplicates',
   'deadLettered',
+  'unauthorized',
 ] as const;
 
 /** How a handler run ended: Nest's exception filter turns a failure into an error value. */
@@ -108,6 +113,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private readonly running = new Set<string>();
   private readonly problems: RateLimitedLog;
   private readonly counters = new Counters(COUNTERS);
+  /** `curve.allowClients`, enforced through ZAP; undefined without an allow-list. */
+  private readonly authorization: ClientAuthorization | undefined;
   private readonly inFlight = new Map<string, InFlight>();
   /** Credit each socket announces: its concurrency. */
   private readonly windows = new Map<string, number>();
@@ -119,14 +126,21 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     this.config = resolveServerOptions(options);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
-    this.sockets = new SocketGroup<zmq.Pull | zmq.Router>((status) => this._status$.next(status), this.logger);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
+    this.sockets = new SocketGroup<zmq.Pull | zmq.Router>((status) => this._status$.next(status), this.logger, this.problems);
+    this.authorization = ClientAuthorization.of(this.config.curve, (client) => {
+      this.counters.add('unauthorized');
+      this.problems.warn('unauthorized', `Rejected CURVE client ${client.publicKey} from ${client.address}: ${client.reason}`);
+      this.sockets.emit('unauthorized', client);
+    });
     this.completed = new BoundedMap(this.config.dedupeWindow);
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       this.closing = undefined;
+      // Before the sockets open: no client may connect while nobody checks it.
+      await this.authorization?.start();
       const opened = await this.sockets.open(this.config.sockets, (plan) => this.createSocket(plan));
       this.warnAboutRoutesWithoutHandlers();
       for (const socket of opened) {
@@ -134,6 +148,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       }
       callback();
     } catch (error) {
+      this.authorization?.stop();
       callback(error);
     }
   }
@@ -321,12 +336,12 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     if (plain.decoding === 'utf8') {
       return { pattern: plain.pattern, data: text, metadata: undefined };
     }
-    try {
-      return { pattern: plain.pattern, data: JSON.parse(text), metadata: undefined };
-    } catch {
-      this.reject('undecodable', `Dropped a plain message on socket "${socketName}": not valid JSON (plainMessages.decoding is 'json')`);
+    const parsed = parsePeerJson(text);
+    if ('error' in parsed) {
+      this.reject('undecodable', `Dropped a plain message on socket "${socketName}": it ${parsed.error} (plainMessages.decoding is 'json')`);
       return undefined;
     }
+    return { pattern: plain.pattern, data: parsed.value, metadata: undefined };
   }
 
   /** Deserializes a record into a Nest packet; undefined (counted and logged) if the deserializer throws. */
@@ -559,6 +574,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     this.replyWriters.clear();
     this.producers.clear();
     this.sockets.close();
+    this.authorization?.stop();
     const loopsEnded = await settlesWithin(Promise.all(this.readLoops.splice(0)), remaining());
     if (!loopsEnded || drained.includes(false)) {
       this.logger.warn(

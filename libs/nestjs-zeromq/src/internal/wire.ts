@@ -1,4 +1,5 @@
 import type { PacketMetadata } from '@nestjs/microservices';
+import { parsePeerJson } from './safe-json.js';
 
 /**
  * The wire format (docs/protocol.md). Every message is one ZeroMQ multipart message whose frame 0
@@ -385,11 +386,8 @@ function decodePayload(info: Buffer, payload: Buffer): { data: unknown; metadata
   if (payload.length === 0) {
     return { data: undefined, metadata };
   }
-  try {
-    return { data: JSON.parse(payload.toString('utf8')), metadata };
-  } catch {
-    return 'payload is not valid JSON';
-  }
+  const parsed = parsePeerJson(payload.toString('utf8'));
+  return 'error' in parsed ? `payload ${parsed.error}` : { data: parsed.value, metadata };
 }
 
 function parseMetadata(bytes: Buffer): PacketMetadata | undefined {
