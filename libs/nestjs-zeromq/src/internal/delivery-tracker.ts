@@ -198,8 +198,10 @@ export class DeliveryTracker {
       delivery.ackDeadline = Date.now() + this.options.ackTimeout;
       link.unacked++;
       this.options.transmit(link.name, delivery).catch(() => {
-        // The socket did not take it (send timeout, closing): the message never left; try again.
+        // The socket did not take it (send timeout, closing): the message never left. The worker
+        // is unreachable, so its credit is void until it greets us again; try another.
         if (delivery.link === link.name) {
+          link.window = 0;
           this.release(delivery);
           delivery.attempt--;
           this.requeue(delivery);
