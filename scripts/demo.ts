@@ -99,7 +99,7 @@ async function runDemo(options: DemoOptions, started: AppProcess[]): Promise<voi
     throw new Error(`${refused.length} order(s) were refused, first: ${JSON.stringify(refused[0])}`);
   }
 
-  const processed = () => workers.reduce((sum, worker) => sum + processedOrderIds(worker.process).length, 0);
+  const processed = () => workers.reduce((sum, worker) => sum + processedOrderIds(worker.process.lines).length, 0);
   await until(() => processed() >= accepted.length, PROCESSING_TIMEOUT, () => `${accepted.length} processed orders (have ${processed()})`);
   const processingTime = performance.now() - postingStarted;
 
@@ -111,14 +111,18 @@ async function runDemo(options: DemoOptions, started: AppProcess[]): Promise<voi
     throw new Error(`Unclean exit: ${unclean.join(', ')}`);
   }
 
-  const ids = workers.flatMap((worker) => processedOrderIds(worker.process));
+  const ids = workers.flatMap((worker) => processedOrderIds(worker.process.lines));
   const unique = new Set(ids);
   const missing = accepted.filter((order) => !unique.has(order.id));
   if (unique.size !== ids.length || missing.length > 0) {
     throw new Error(`${ids.length - unique.size} order(s) processed twice, ${missing.length} never processed`);
   }
 
-  const table = new Table({ head: ['worker', 'pid', 'orders', 'share', 'failed'], colAligns: ['left', 'right', 'right', 'right', 'right'] });
+  const table = new Table({
+    head: ['worker', 'pid', 'orders', 'share', 'failed'],
+    colAligns: ['left', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] }, // plain text: readable in CI logs too
+  });
   for (const worker of workers) {
     const summary = workerSummary(worker.process);
     const share = ((summary.handled / accepted.length) * 100).toFixed(1);

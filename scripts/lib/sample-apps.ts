@@ -40,6 +40,8 @@ export interface WorkerSettings {
   bind?: boolean;
   concurrency?: number;
   hashIterations?: number;
+  /** `verbose` adds a line when each order starts. */
+  logLevel?: 'debug' | 'verbose';
   netns?: string;
   echo?: boolean;
 }
@@ -71,7 +73,7 @@ export function startWorker(settings: WorkerSettings): Promise<RunningApp> {
     WORKER_ENDPOINTS: settings.endpoints.join(','),
     WORKER_BIND: String(settings.bind ?? true),
     LOG_FORMAT: 'json',
-    LOG_LEVEL: 'debug',
+    LOG_LEVEL: settings.logLevel ?? 'debug',
   };
   if (settings.tasksEndpoints !== undefined) {
     env.WORKER_TASKS_ENDPOINTS = settings.tasksEndpoints.join(',');
@@ -128,18 +130,18 @@ export function parseSockets(message: string): Record<string, string[]> {
   return sockets;
 }
 
-/** Ids of the orders a worker logged as processed, in order. */
-export function processedOrderIds(worker: AppProcess): string[] {
-  return worker
-    .matching((line) => line.context === 'OrdersService')
+/** Ids of the orders a worker logged as processed, in order (pass `worker.lines`, or a slice of them). */
+export function processedOrderIds(lines: readonly OutputLine[]): string[] {
+  return lines
+    .filter((line) => line.context === 'OrdersService')
     .map((line) => /^Order (\S+) processed/.exec(line.message)?.[1])
     .filter((id): id is string => id !== undefined);
 }
 
 /** Texts of the plain tasks a worker logged as processed, in order. */
-export function processedPlainTasks(worker: AppProcess): string[] {
-  return worker
-    .matching((line) => line.context === 'TasksService')
+export function processedPlainTasks(lines: readonly OutputLine[]): string[] {
+  return lines
+    .filter((line) => line.context === 'TasksService')
     .map((line) => /^Plain task (".*") from socket/.exec(line.message)?.[1])
     .filter((text): text is string => text !== undefined)
     .map((text) => JSON.parse(text) as string);
@@ -240,16 +242,16 @@ export async function producerHealth(url: string): Promise<ProducerHealth> {
   return (await response.json()) as ProducerHealth;
 }
 
-/** Polls `/health` (every 50 ms, at most `timeoutMs`) until the default socket has `count` live connections. */
-export async function waitForConnections(url: string, count: number, timeoutMs = 10_000): Promise<void> {
+/** Polls `/health` (every 50 ms, at most `timeoutMs`) until `socket` has `count` live connections. */
+export async function waitForConnections(url: string, count: number, socket = 'default', timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: ProducerHealth | undefined;
   while (Date.now() < deadline) {
     last = await producerHealth(url);
-    if ((last.zeromq.connections.default ?? 0) === count) {
+    if ((last.zeromq.connections[socket] ?? 0) === count) {
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`The producer did not reach ${count} worker connection(s) within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  throw new Error(`The producer's "${socket}" socket did not reach ${count} connection(s) within ${timeoutMs} ms: ${JSON.stringify(last)}`);
 }

@@ -14,6 +14,7 @@ export class OrdersService {
 
   /** Seals the order with a receipt digest (the CPU work) and records it. */
   async process(order: OrderCreatedEvent): Promise<void> {
+    this.logger.verbose(`Order ${order.id} received`);
     const receipt = await this.hasher.digest(JSON.stringify(order));
     this.stats.record(ORDER_CREATED);
     this.logger.debug(

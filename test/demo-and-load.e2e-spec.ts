@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppProcess } from '../scripts/lib/app-process.js';
+import { assertAppsBuilt, processedOrderIds, PRODUCE_CLI, REPO_ROOT, workerSummary } from '../scripts/lib/sample-apps.js';
+import { childApps } from './helpers/child-apps.js';
+
+const CLEAN_EXIT = { code: 0, signal: null };
+const output = (child: AppProcess) => child.lines.map((line) => line.message).join('\n');
+
+describe('npm run demo and npm run produce (child processes)', () => {
+  const apps = childApps();
+  beforeAll(assertAppsBuilt);
+
+  it('the demo starts workers and the producer, shares the orders, prints the table and exits 0', async () => {
+    const demo = apps.command('demo', process.execPath, [join(REPO_ROOT, 'dist/scripts/demo.js'), '--orders', '400', '--workers', '3']);
+    expect(await demo.exited).toEqual(CLEAN_EXIT);
+    const text = output(demo);
+    const rows = [...text.matchAll(/│ (worker-\d|total) +│ +\d* │ +(\d+) │ +([\d.]+)% │ +(\d+) │/g)].map(([, name, orders, , failed]) => ({
+      name,
+      orders: Number(orders),
+      failed: Number(failed),
+    }));
+    expect(rows.map((row) => row.name)).toEqual(['worker-1', 'worker-2', 'worker-3', 'total']);
+    expect(rows.slice(0, 3).every((row) => row.orders > 0 && row.failed === 0)).toBe(true);
+    expect(rows[0].orders + rows[1].orders + rows[2].orders).toBe(400);
+    expect(rows[3].orders).toBe(400);
+    expect(text).toContain('all processed');
+    expect(text).toContain('each exactly once');
+  }, 90_000);
+
+  it('produce sends orders straight over ZeroMQ and prints sent, failed and msg/s', async () => {
+    const worker = await apps.worker({ name: 'worker-load', endpoints: ['tcp://127.0.0.1:*'], hashIterations: 1_000 });
+    const produce = apps.command('produce', process.execPath, [PRODUCE_CLI, '--count', '3000', '--endpoints', worker.sockets.default[0]]);
+    expect(await produce.exited).toEqual(CLEAN_EXIT);
+    expect(output(produce)).toMatch(/^sent 3000, failed 0 in \d+\.\d\d s: \d+ msg\/s$/m);
+
+    let processed = 0;
+    await worker.process.waitFor((line) => line.context === 'OrdersService' && ++processed === 3000, 60_000, '3000 processed orders');
+    expect(await worker.process.stop()).toEqual(CLEAN_EXIT);
+    expect(new Set(processedOrderIds(worker.process.lines)).size).toBe(3000);
+    expect(workerSummary(worker.process)).toMatchObject({ received: 3000, handled: 3000, failed: 0 });
+  }, 90_000);
+
+  it('produce reports failures and exits 1 when no worker takes the orders', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nzmq-e2e-'));
+    try {
+      const produce = apps.command('produce', process.execPath, [
+        PRODUCE_CLI,
+        '--count',
+        '5',
+        '--send-timeout',
+        '200',
+        '--endpoints',
+        `ipc://${join(dir, 'nobody-here.sock')}`,
+      ]);
+      expect(await produce.exited).toEqual({ code: 1, signal: null });
+      expect(output(produce)).toMatch(/^sent 0, failed 5 in /m);
+      expect(output(produce)).toMatch(/^first failure: Cannot emit "orders.created" on socket "default" .*no peer accepted it within 200 ms/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('produce rejects bad arguments with exit code 2 and says why', async () => {
+    const produce = apps.command('produce', process.execPath, [PRODUCE_CLI, '--count', 'lots', '--endpoints', 'tcp://127.0.0.1:5557']);
+    expect(await produce.exited).toEqual({ code: 2, signal: null });
+    expect(output(produce)).toContain(`option '-n, --count <orders>' argument 'lots' is invalid. expected a whole number ≥ 1, got "lots"`);
+  });
+});
