@@ -380,6 +380,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       transmit: (linkName, delivery) =>
         this.linkNamed(linkName)!.queue.enqueue({ kind: 'delivery', pattern: delivery.pattern, record: delivery.record, delivery, maxAttempts }),
       onDeadLetter: (letter, delivery) => this.onDeadLetter(letter, delivery.record),
+      requestCredit: (linkName) => this.sayHello(linkName),
       errors: {
         queueFull: (pattern) =>
           new ZeroMqSendError('QUEUE_FULL', pattern, routeName, [], `${this.config.maxQueueSize} messages are not acknowledged yet (maxQueueSize)`),

@@ -38,6 +38,8 @@ export interface DeliveryTrackerOptions {
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
+  /** Asks the worker behind a link to announce its credit again (after the link lost it). */
+  requestCredit: (link: string) => void;
   /** Errors the tracker rejects emits with. */
   errors: {
     queueFull: (pattern: string) => Error;
@@ -198,13 +200,16 @@ export class DeliveryTracker {
       delivery.ackDeadline = Date.now() + this.options.ackTimeout;
       link.unacked++;
       this.options.transmit(link.name, delivery).catch(() => {
-        // The socket did not take it (send timeout, closing): the message never left. The worker
-        // is unreachable, so its credit is void until it greets us again; try another.
+        // The socket did not take it (send timeout, closing): the message never left. Its credit
+        // is void until the worker announces it again; meanwhile others get the message.
         if (delivery.link === link.name) {
           link.window = 0;
           this.release(delivery);
           delivery.attempt--;
           this.requeue(delivery);
+          if (!this.closed) {
+            this.options.requestCredit(link.name);
+          }
         }
       });
     }
