@@ -1,9 +1,14 @@
+import { Controller, Inject, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventPattern, Payload, Transport } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
+import { ZEROMQ_TRANSPORT } from './constants.js';
+import { ZeroMqServer } from './zeromq.server.js';
 import { ZeroMqClient } from './zeromq.client.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
-import { boundAddress, startWorker, type Worker } from '../../../test/helpers/nest-apps.js';
+import { boundAddress, RECEIVED, startWorker, TEST_LOG_LEVELS, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
 import { inprocAddress, ipcDir, LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { eventually, within } from '../../../test/helpers/waiting.js';
+import { Collector, eventually, within } from '../../../test/helpers/waiting.js';
 
 const emit = (client: ZeroMqClient, pattern: unknown, data: unknown) =>
   firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
@@ -161,5 +166,41 @@ describe('ZeroMqServer + ZeroMqClient: emit to @EventPattern', () => {
     expect(socketOf('payments.settled')).toBe('payments');
     expect(socketOf('{"cmd":"audit","version":1}')).toBe('{"cmd":"audit","version":1}');
     expect(socketOf('orders.created')).toBe('default');
+  });
+
+  it('binds @EventPattern(pattern, ZEROMQ_TRANSPORT) handlers to this server only in a hybrid app', async () => {
+    const received = new Collector<Received>();
+
+    @Controller()
+    class HybridController {
+      constructor(@Inject(RECEIVED) private readonly seen: Collector<Received>) {}
+
+      @EventPattern('orders.created', ZEROMQ_TRANSPORT)
+      fromZeroMq(@Payload() data: unknown): void {
+        this.seen.add({ pattern: 'orders.created', data, context: undefined as never });
+      }
+
+      @EventPattern('payments.settled', Transport.TCP)
+      fromTcpOnly(@Payload() data: unknown): void {
+        this.seen.add({ pattern: 'payments.settled', data, context: undefined as never });
+      }
+    }
+
+    @Module({ controllers: [HybridController], providers: [{ provide: RECEIVED, useValue: received }] })
+    class HybridModule {}
+
+    const app = await NestFactory.create(HybridModule, { logger: TEST_LOG_LEVELS });
+    const server = new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT] });
+    app.connectMicroservice({ strategy: server });
+    await app.startAllMicroservices();
+    try {
+      const producer = client({ endpoints: [boundAddress(server)] });
+      await emit(producer, 'payments.settled', { amount: 1 });
+      await emit(producer, 'orders.created', { id: 9 });
+      expect((await received.waitFor(1)).map((m) => m.pattern)).toEqual(['orders.created']);
+      await eventually(() => server.getMetrics().unknownPattern, (n) => n === 1);
+    } finally {
+      await app.close();
+    }
   });
 });
