@@ -36,17 +36,16 @@ export class LoadRun {
   async run(): Promise<number> {
     const { count, rate, window, signal } = this.options;
     const startedAt = performance.now();
+    // Every wait ends in `continue`, so that the abort signal is checked again before a start.
     while (this.started < count && !signal?.aborted) {
-      while (this.pending >= window) {
+      if (this.pending >= window) {
         await this.settled();
+        continue;
       }
-      if (rate > 0) {
-        const due = startedAt + (this.started * 1000) / rate;
-        const wait = due - performance.now();
-        if (wait >= MIN_SLEEP_MS) {
-          await sleep(wait);
-          continue; // Re-check the abort signal after a pause.
-        }
+      const wait = rate > 0 ? startedAt + (this.started * 1000) / rate - performance.now() : 0;
+      if (wait >= MIN_SLEEP_MS) {
+        await sleep(wait);
+        continue;
       }
       this.start(this.started++);
     }

@@ -18,7 +18,7 @@ export const workerEnvSchema = z.object({
   /** Jobs handled at once per socket. */
   WORKER_CONCURRENCY: z.coerce.number().int().positive().default(8),
   /** PBKDF2 rounds per job: the CPU cost of one job. */
-  WORKER_HASH_ITERATIONS: z.coerce.number().int().positive().default(5_000),
+  WORKER_HASH_ITERATIONS: z.coerce.number().int().positive().default(1_000),
   ...loggingEnvShape,
 });
 
