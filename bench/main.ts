@@ -3,11 +3,12 @@
  * all in one run, each row in its own producer and consumer processes over tcp loopback.
  * See docs/performance.md.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
+import { replaceDocSection } from './docs-section.js';
 import { describeRun } from './meta.js';
 import { FULL_PLAN, QUICK_PLAN } from './plan.js';
 import { profileMarkdown, summarizeProfiles } from './profile.js';
@@ -21,8 +22,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const DOC = join(ROOT, 'docs', 'performance.md');
 const CHART = join(ROOT, 'docs', 'performance-throughput.svg');
-const DOC_START = '<!-- bench:results:start -->';
-const DOC_END = '<!-- bench:results:end -->';
 
 interface CliOptions {
   quick: boolean;
@@ -55,7 +54,7 @@ const log = (line: string) => console.log(line);
 
 async function main(): Promise<number> {
   if (options.soak) {
-    return runSoak({ quick: options.quick, resultsDir: RESULTS_DIR, verbose: options.verbose, log });
+    return runSoak({ quick: options.quick, resultsDir: RESULTS_DIR, doc: options.docs && !options.quick ? DOC : undefined, verbose: options.verbose, log });
   }
   const plan = options.quick ? QUICK_PLAN : FULL_PLAN;
   const rows: RowDefinition[] = options.rows?.map(findRow) ?? [...ROWS];
@@ -112,10 +111,11 @@ async function main(): Promise<number> {
   for (const summary of report.profiles ?? []) {
     log(`${profileMarkdown(summary)}\n`);
   }
-  log(`JSON: ${relative(process.cwd(), out)}`);
+  writeFileSync(out.replace(/\.json(\.tmp)?$/, '.md$1'), `${markdown}\n`);
+  log(`JSON: ${relative(process.cwd(), out)} (markdown beside it)`);
   if (updateDocs) {
     writeFileSync(CHART, throughputChart(report));
-    updateDoc(markdown);
+    replaceDocSection(DOC, 'bench:results', markdown);
     log(`Updated ${relative(process.cwd(), DOC)} and ${relative(process.cwd(), CHART)}`);
   }
 
@@ -124,17 +124,6 @@ async function main(): Promise<number> {
     console.error(`FAILED: ${row.label}: ${row.note}`);
   }
   return failed.length > 0 ? 1 : 0;
-}
-
-/** Replaces the generated part of docs/performance.md (between its markers). */
-function updateDoc(markdown: string): void {
-  const text = readFileSync(DOC, 'utf8');
-  const start = text.indexOf(DOC_START);
-  const end = text.indexOf(DOC_END);
-  if (start < 0 || end < start) {
-    throw new Error(`${DOC} lacks the ${DOC_START} / ${DOC_END} markers`);
-  }
-  writeFileSync(DOC, `${text.slice(0, start + DOC_START.length)}\n${markdown}\n${text.slice(end)}`);
 }
 
 main().then(

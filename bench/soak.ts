@@ -1,9 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import getPort from 'get-port';
 import { markdownTable } from 'markdown-table';
 import { ChildHandle } from './child-handle.js';
+import { replaceDocSection } from './docs-section.js';
 import type { PhaseSpec } from './protocol.js';
 
 /** The row whose processes the soak drives. */
@@ -19,6 +21,8 @@ const REPLY_TIMEOUT_MS = 10_000;
 export interface SoakOptions {
   quick: boolean;
   resultsDir: string;
+  /** Page whose `soak:results` section gets the table (full soaks only). */
+  doc?: string;
   verbose: boolean;
   log: (line: string) => void;
 }
@@ -28,6 +32,12 @@ interface SoakCheck {
   passed: boolean;
   detail: string;
   data: unknown;
+}
+
+function machineSummary(): string {
+  return `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, node ${process.versions.node}, load average at the end ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ')}`;
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -171,5 +181,9 @@ export async function runSoak(options: SoakOptions): Promise<number> {
   const out = join(options.resultsDir, options.quick ? 'soak.json.tmp' : 'soak.json');
   writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), quick: options.quick, checks }, null, 2)}\n`);
   options.log(`JSON: ${relative(process.cwd(), out)}`);
+  if (options.doc !== undefined) {
+    replaceDocSection(options.doc, 'soak:results', `Soak of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${machineSummary()}):\n\n${table}`);
+    options.log(`Updated ${relative(process.cwd(), options.doc)}`);
+  }
   return checks.every((check) => check.passed) ? 0 : 1;
 }
