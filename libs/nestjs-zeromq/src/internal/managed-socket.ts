@@ -77,7 +77,10 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
     for (const { address, bind } of this.attached.splice(0)) {
       try {
         if (bind) {
-          void this.socket.unbind(address).catch(() => undefined);
+          // Synchronously: zeromq.js runs unbind() on a worker thread, during which the socket must
+          // not be used, yet the pending receive of the read loop uses it; with a peer leaving at
+          // that moment libzmq aborted the process (pipe.cpp assertion; zeromq.fuzz.spec.ts).
+          this.socket.unbindSync(address);
         } else {
           this.socket.disconnect(address);
         }
