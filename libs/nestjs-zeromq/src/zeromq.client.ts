@@ -20,6 +20,7 @@ import {
   encodeRecord,
   encodeRequestsMessage,
   isBinary,
+  packFrames,
   type DecodedReply,
   type EncodedRecord,
 } from './internal/wire.js';
@@ -72,16 +73,22 @@ type Outgoing =
   | { kind: 'delivery'; pattern: string; record: EncodedRecord; delivery: Delivery; maxAttempts: number }
   | { kind: 'hello'; pattern: string; record: EncodedRecord; producerId: string };
 
-/** Frames of a batch of items of one kind (the queue never mixes kinds in a batch). */
+/**
+ * Frames of a batch of items of one kind (the queue never mixes kinds in a batch); several records
+ * travel packed into one body frame.
+ */
 function encodeBatch(batch: Outgoing[]): Array<string | Uint8Array> {
   const first = batch[0];
+  let frames: Array<string | Uint8Array>;
   switch (first.kind) {
     case 'event':
-      return encodeEventsMessage(batch.map((item) => item.record));
+      frames = encodeEventsMessage(batch.map((item) => item.record));
+      break;
     case 'request':
-      return encodeRequestsMessage((batch as Array<typeof first>).map(({ id, record }) => ({ id, record })));
+      frames = encodeRequestsMessage((batch as Array<typeof first>).map(({ id, record }) => ({ id, record })));
+      break;
     case 'delivery':
-      return encodeDeliveriesMessage(
+      frames = encodeDeliveriesMessage(
         (batch as Array<typeof first>).map(({ delivery, maxAttempts }) => ({
           id: delivery.id,
           attempt: delivery.attempt,
@@ -89,9 +96,11 @@ function encodeBatch(batch: Outgoing[]): Array<string | Uint8Array> {
           record: delivery.record,
         })),
       );
+      break;
     case 'hello':
       return encodeHello(first.producerId);
   }
+  return batch.length > 1 ? packFrames(frames) : frames;
 }
 
 const NO_RECORD: EncodedRecord = { pattern: '', info: '', payload: '', size: 0 };

@@ -7,6 +7,7 @@ import {
   encodeReply,
   encodeRequestsMessage,
   EVENTS_HEADER,
+  packFrames,
 } from './wire.js';
 
 const limits = { maxPatternLength: 64, maxRecordsPerMessage: 3 };
@@ -112,6 +113,29 @@ describe('wire format', () => {
       records: [],
       rejected: [{ id: '7', reason: 'pattern "sum": payload is not valid JSON' }],
     });
+  });
+
+  it('packs a batch into one body frame and decodes it like the multipart form', () => {
+    const records = [encodeRecord('orders.created', { id: 1 }), encodeRecord('blob', Buffer.from([0, 255])), encodeRecord('ünïcode', 'ß')];
+    const packed = packFrames(encodeEventsMessage(records));
+    expect(packed).toHaveLength(2);
+    expect(packed[0]).toBe('NZ1e');
+    expect(decodeMessage(toBuffers(packed), limits)).toEqual(decodeMessage(toBuffers(encodeEventsMessage(records)), limits));
+    const replies = encodeRepliesMessage(['peer'], [encodeReply('1', 'a', undefined), encodeReply('2', 'f', 'boom')]);
+    expect(replies.map((frame) => (typeof frame === 'string' ? frame : 'body'))).toEqual(['peer', 'NZ1r', 'body']);
+    expect(decodeMessage(toBuffers(replies), limits, 1)).toMatchObject({ kind: 'replies', records: [{ id: '1', status: 'a' }, { id: '2', status: 'f', data: 'boom' }] });
+  });
+
+  it.each([
+    ['a truncated length', Buffer.from([0, 0])],
+    ['a frame running past the end', Buffer.from([0, 0, 0, 9, 1, 2])],
+  ])('calls a packed body with %s malformed', (_what, body) => {
+    expect(decodeMessage([Buffer.from('NZ1e'), body], limits)).toMatchObject({ kind: 'malformed' });
+  });
+
+  it('refuses a packed body with more records than allowed before splitting it all', () => {
+    const tooMany = packFrames(encodeEventsMessage(Array.from({ length: 4 }, () => encodeRecord('p', 1))));
+    expect(decodeMessage(toBuffers(tooMany), limits)).toEqual({ kind: 'malformed', reason: 'packed body with more than 9 frames' });
   });
 
   it('never lets metadata set a prototype', () => {
