@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppProcess } from '../scripts/lib/app-process.js';
 import { assertAppsBuilt, processedOrderIds, PRODUCE_CLI, REPO_ROOT, workerSummary } from '../scripts/lib/sample-apps.js';
-import { childApps } from './helpers/child-apps.js';
+import { childApps, expectCleanExit } from './helpers/child-apps.js';
 
-const CLEAN_EXIT = { code: 0, signal: null };
 const output = (child: AppProcess) => child.lines.map((line) => line.message).join('\n');
 
 describe('npm run demo and npm run produce (child processes)', () => {
@@ -14,7 +13,7 @@ describe('npm run demo and npm run produce (child processes)', () => {
 
   it('the demo starts workers and the producer, shares the orders, prints the table and exits 0', async () => {
     const demo = apps.command('demo', process.execPath, [join(REPO_ROOT, 'dist/scripts/demo.js'), '--orders', '400', '--workers', '3']);
-    expect(await demo.exited).toEqual(CLEAN_EXIT);
+    await expectCleanExit(demo);
     const text = output(demo);
     const rows = [...text.matchAll(/│ (worker-\d|total) +│ +\d* │ +(\d+) │ +([\d.]+)% │ +(\d+) │/g)].map(([, name, orders, , failed]) => ({
       name,
@@ -32,12 +31,12 @@ describe('npm run demo and npm run produce (child processes)', () => {
   it('produce sends orders straight over ZeroMQ and prints sent, failed and msg/s', async () => {
     const worker = await apps.worker({ name: 'worker-load', endpoints: ['tcp://127.0.0.1:*'], hashIterations: 1_000 });
     const produce = apps.command('produce', process.execPath, [PRODUCE_CLI, '--count', '3000', '--endpoints', worker.sockets.default[0]]);
-    expect(await produce.exited).toEqual(CLEAN_EXIT);
+    await expectCleanExit(produce);
     expect(output(produce)).toMatch(/^sent 3000, failed 0 in \d+\.\d\d s: \d+ msg\/s$/m);
 
     let processed = 0;
     await worker.process.waitFor((line) => line.context === 'OrdersService' && ++processed === 3000, 60_000, '3000 processed orders');
-    expect(await worker.process.stop()).toEqual(CLEAN_EXIT);
+    await expectCleanExit(worker.process, worker.process.stop());
     expect(new Set(processedOrderIds(worker.process.lines)).size).toBe(3000);
     expect(workerSummary(worker.process)).toMatchObject({ received: 3000, handled: 3000, failed: 0 });
   }, 90_000);

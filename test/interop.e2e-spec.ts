@@ -11,14 +11,13 @@ import {
   workerSummary,
 } from '../scripts/lib/sample-apps.js';
 import { sampleOrder } from '../apps/producer/src/load/sample-orders.js';
-import { childApps } from './helpers/child-apps.js';
+import { childApps, expectCleanExit } from './helpers/child-apps.js';
 import { within } from './helpers/waiting.js';
 
 /** Debian's python3-zmq installs into the system Python; a pyenv `python3` on PATH may lack it. */
 const PYTHON = process.env.PYZMQ_PYTHON ?? '/usr/bin/python3';
 const PYTHON_EXAMPLES = join(REPO_ROOT, 'examples/interop/python');
 const ANY_LOOPBACK_PORT = 'tcp://127.0.0.1:*';
-const CLEAN_EXIT = { code: 0, signal: null };
 
 function pyzmqMissing(): string | undefined {
   try {
@@ -43,14 +42,14 @@ describe('interop with plain ZeroMQ peers (sample apps as child processes)', () 
   withPyzmq(needsPyzmq('the worker handles plain strings from a Python pyzmq PUSH producer (tasks socket, plainMessages)'), async () => {
     const worker = await apps.worker({ name: 'worker-pyzmq', endpoints: [ANY_LOOPBACK_PORT], tasksEndpoints: [ANY_LOOPBACK_PORT] });
     const ventilator = apps.command('ventilator.py', PYTHON, [join(PYTHON_EXAMPLES, 'ventilator.py'), worker.sockets.tasks[0], '--count', '50']);
-    expect(await ventilator.exited).toEqual(CLEAN_EXIT);
+    await expectCleanExit(ventilator);
     expect(ventilator.lines.map((line) => line.message)).toEqual([`sent 50 tasks to ${worker.sockets.tasks[0]}`]);
 
     let done = 0;
     await worker.process.waitFor((line) => line.context === 'TasksService' && ++done === 50, 15_000, '50 plain tasks');
     expect(processedPlainTasks(worker.process.lines).sort()).toEqual(Array.from({ length: 50 }, (_, index) => `task ${index}`).sort());
     expect(worker.process.matching((line) => line.message.includes('from socket "tasks" processed'))).toHaveLength(50);
-    expect(await worker.process.stop()).toEqual(CLEAN_EXIT);
+    await expectCleanExit(worker.process, worker.process.stop());
     expect(workerSummary(worker.process)).toMatchObject({ received: 50, handled: 50, byPattern: 'tasks.plain 50', failed: 0 });
   });
 
@@ -68,7 +67,7 @@ describe('interop with plain ZeroMQ peers (sample apps as child processes)', () 
     }
     expect(processedPlainTasks(worker.process.lines).sort()).toEqual(['hello from zeromq.js', 'naïve bytes, UTF-8']);
     expect(worker.process.matching((line) => line.message.includes('from socket "default" processed'))).toHaveLength(2);
-    expect(await worker.process.stop()).toEqual(CLEAN_EXIT);
+    await expectCleanExit(worker.process, worker.process.stop());
   });
 
   withPyzmq(needsPyzmq('the producer feeds a Python pyzmq PULL consumer through its bare export route'), async () => {
@@ -81,7 +80,7 @@ describe('interop with plain ZeroMQ peers (sample apps as child processes)', () 
 
     const answers = await Promise.all([0, 1, 2].map((index) => postOrder(producer.url, sampleOrder(index))));
     expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202]);
-    expect(await sink.exited).toEqual(CLEAN_EXIT);
+    await expectCleanExit(sink);
 
     const exported = sink.lines.slice(1).map((line) => JSON.parse(line.message) as { id: string; customerId: string; total: number });
     const ids = answers.map((answer) => (answer.body as { id: string }).id);
@@ -108,7 +107,7 @@ describe('interop with plain ZeroMQ peers (sample apps as child processes)', () 
       expect(frames).toHaveLength(1);
       const order = JSON.parse(frames[0].toString('utf8')) as { id: string };
       expect(order).toEqual(expect.objectContaining({ id: (answer.body as { id: string }).id, items: sampleOrder(5).items }));
-      expect(await producer.process.stop()).toEqual(CLEAN_EXIT);
+      await expectCleanExit(producer.process, producer.process.stop());
     } finally {
       pull.close();
     }

@@ -1,5 +1,5 @@
 import { assertAppsBuilt, processedOrderIds, PRODUCE_CLI, workerSummary, type RunningApp } from '../scripts/lib/sample-apps.js';
-import { childApps } from './helpers/child-apps.js';
+import { childApps, expectCleanExit } from './helpers/child-apps.js';
 import { NetnsLab } from './helpers/netns-lab.js';
 import { netnsUnavailable } from './helpers/netns.js';
 import { eventually } from './helpers/waiting.js';
@@ -9,7 +9,6 @@ if (noNetns !== undefined) {
   console.warn(`SKIPPING the cross-host test: ${noNetns}. It needs root (or CAP_SYS_ADMIN) and iproute2.`);
 }
 const withNetns = noNetns === undefined ? it : it.skip;
-const CLEAN_EXIT = { code: 0, signal: null };
 const ORDERS = 2_000;
 
 describe('across hosts: producer and workers in separate network namespaces', () => {
@@ -38,13 +37,13 @@ describe('across hosts: producer and workers in separate network namespaces', ()
       const produce = apps.command('produce', process.execPath, [PRODUCE_CLI, '--count', String(ORDERS), '--rate', '2000', '--endpoints', endpoints.join(','), '--no-progress'], {
         netns: producer.netns,
       });
-      expect(await produce.exited).toEqual(CLEAN_EXIT);
+      await expectCleanExit(produce);
       expect(produce.lines.map((line) => line.message).join('\n')).toMatch(new RegExp(`^sent ${ORDERS}, failed 0 in `, 'm'));
 
       const processed = () => workers.flatMap((worker) => processedOrderIds(worker.process.lines));
       await eventually(() => processed().length, (count) => count >= ORDERS, 30_000);
       for (const worker of workers) {
-        expect(await worker.process.stop()).toEqual(CLEAN_EXIT);
+        await expectCleanExit(worker.process, worker.process.stop());
       }
       const handled = workers.map((worker) => workerSummary(worker.process).handled);
       expect(handled.every((count) => count > 0)).toBe(true);

@@ -10,7 +10,7 @@ import {
   WORKER_MAIN,
   workerSummary,
 } from '../scripts/lib/sample-apps.js';
-import { childApps } from './helpers/child-apps.js';
+import { childApps, expectCleanExit } from './helpers/child-apps.js';
 
 const ORDER = {
   customerId: 'customer-42',
@@ -19,7 +19,6 @@ const ORDER = {
     { sku: 'MS-202', quantity: 1, unitPrice: 19.99 },
   ],
 };
-const CLEAN_EXIT = { code: 0, signal: null };
 
 describe('sample apps as child processes: producer HTTP API → worker', () => {
   const apps = childApps();
@@ -56,9 +55,9 @@ describe('sample apps as child processes: producer HTTP API → worker', () => {
       status: 'ok',
       zeromq: { status: 'connected', connections: { default: 1 }, sent: 1, failed: 0, queued: 0 },
     });
-    await expect(worker.process.stop()).resolves.toEqual(CLEAN_EXIT);
+    await expectCleanExit(worker.process, worker.process.stop());
     expect(workerSummary(worker.process)).toMatchObject({ received: 1, handled: 1, failed: 0 });
-    await expect(producer.process.stop()).resolves.toEqual(CLEAN_EXIT);
+    await expectCleanExit(producer.process, producer.process.stop());
   });
 
   it('answers 503 when no worker takes the order within PRODUCER_SEND_TIMEOUT, and counts the failure', async () => {
@@ -71,7 +70,7 @@ describe('sample apps as child processes: producer HTTP API → worker', () => {
         body: expect.objectContaining({ message: 'No worker took the order (SEND_TIMEOUT); try again later' }),
       });
       expect(await producerHealth(producer.url)).toMatchObject({ zeromq: { status: 'disconnected', sent: 0, failed: 1 } });
-      await expect(producer.process.stop()).resolves.toEqual(CLEAN_EXIT);
+      await expectCleanExit(producer.process, producer.process.stop());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -197,6 +197,8 @@ export async function postOrder(url: string, body: unknown): Promise<PostResult>
 
 export interface Accepted {
   id: string;
+  /** `performance.now()` when the request was sent. */
+  sentAt: number;
   /** `performance.now()` when the 202 came back. */
   at: number;
 }
@@ -217,9 +219,10 @@ export async function postOrders(
   let next = 0;
   const lane = async () => {
     while (next < count) {
+      const sentAt = performance.now();
       const result = await postOrder(url, orders(next++));
       if (result.status === 202) {
-        const entry = { id: (result.body as { id: string }).id, at: performance.now() };
+        const entry = { id: (result.body as { id: string }).id, sentAt, at: performance.now() };
         accepted.push(entry);
         onAccepted?.(entry, accepted.length);
       } else {

@@ -1,4 +1,4 @@
-import { AppProcess, type AppProcessOptions } from '../../scripts/lib/app-process.js';
+import { AppProcess, type AppProcessOptions, type ExitStatus } from '../../scripts/lib/app-process.js';
 import {
   startProducer,
   startWorker,
@@ -30,4 +30,12 @@ export function childApps() {
       return child;
     },
   };
+}
+
+/** Waits for `exit` (default: the process's own exit) and fails with the last output unless it was code 0. */
+export async function expectCleanExit(child: AppProcess, exit: Promise<ExitStatus> = child.exited): Promise<void> {
+  const status = await exit;
+  if (status.code !== 0 || status.signal !== null) {
+    throw new Error(`${child.name} exited with code ${status.code}, signal ${status.signal}; last output:\n${child.tail(40)}`);
+  }
 }
