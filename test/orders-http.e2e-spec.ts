@@ -58,6 +58,7 @@ describe('sample apps as child processes: producer HTTP API → worker', () => {
     await expectCleanExit(worker.process, worker.process.stop());
     expect(workerSummary(worker.process)).toMatchObject({ received: 1, handled: 1, failed: 0 });
     await expectCleanExit(producer.process, producer.process.stop());
+    expect(producer.process.matching((line) => line.message === 'Stopped after SIGTERM: sent 1 order event(s), failed 0')).toHaveLength(1);
   });
 
   it('answers 503 when no worker takes the order within PRODUCER_SEND_TIMEOUT, and counts the failure', async () => {

@@ -1,4 +1,12 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { ZeroMqStatus, type ZeroMqClient, type ZeroMqClientMetrics, type ZeroMqSocketEvent } from 'nestjs-zeromq';
 import type { Subscription } from 'rxjs';
 import { ORDERS_CLIENT } from '../orders/orders-client.js';
@@ -11,13 +19,15 @@ export interface ClientHealth extends ZeroMqClientMetrics {
 
 /**
  * Follows the orders client for `/health`: its status, its counters and how many peers each
- * socket has, counted from the client's connect/accept/disconnect events.
+ * socket has, counted from the client's connect/accept/disconnect events. Logs a summary at
+ * shutdown, after ClientsModule has closed the client (queued orders sent first).
  */
 @Injectable()
-export class ClientConnections implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+export class ClientConnections implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private status = ZeroMqStatus.CONNECTING;
   private readonly connections: Record<string, number> = {};
   private statusSubscription: Subscription | undefined;
+  private readonly logger = new Logger('Producer');
 
   constructor(@Inject(ORDERS_CLIENT) private readonly client: ZeroMqClient) {}
 
@@ -38,6 +48,11 @@ export class ClientConnections implements OnModuleInit, OnApplicationBootstrap, 
 
   onModuleDestroy(): void {
     this.statusSubscription?.unsubscribe();
+  }
+
+  onApplicationShutdown(signal?: string): void {
+    const { sent, failed } = this.client.getMetrics();
+    this.logger.log(`Stopped after ${signal ?? 'close()'}: sent ${sent} order event(s), failed ${failed}`);
   }
 
   health(): ClientHealth {
