@@ -152,7 +152,7 @@ describe('sample worker as a child process: shutdown, crash, restart', () => {
     expect(processedBy(first, steady, restarted).sort()).toEqual([...before, ...whileDown, ...after].sort());
   }, 60_000);
 
-  it('rejects an orders.created event with a bad payload, logs why and goes on', async () => {
+  it('rejects an orders.created event with a bad payload, logs why and goes on; SIGINT stops it like SIGTERM', async () => {
     const worker = await apps.worker({ name: 'worker-validation', endpoints: [ANY_LOOPBACK_PORT] });
     const client = new ZeroMqClient({ endpoints: worker.sockets.default, linger: 0 });
     try {
@@ -167,7 +167,7 @@ describe('sample worker as a child process: shutdown, crash, restart', () => {
     const warning = await worker.process.waitFor((line) => line.context === 'Events', 5_000, 'the rejection warning');
     expect(warning.level).toBe('warn');
     expect(warning.message).toMatch(/^Rejected a "orders.created" event: id: Invalid UUID; customerId: Too small.*; items: Too small/);
-    await expectCleanExit(worker.process, worker.process.stop());
-    expect(workerSummary(worker.process)).toMatchObject({ received: 2, handled: 1, failed: 1 });
+    await expectCleanExit(worker.process, worker.process.stop('SIGINT'));
+    expect(workerSummary(worker.process)).toMatchObject({ signal: 'SIGINT', received: 2, handled: 1, failed: 1 });
   });
 });
