@@ -11,6 +11,7 @@ import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import * as zmq from 'zeromq';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, MAX_REMEMBERED_PRODUCERS, ZEROMQ_TRANSPORT } from './constants.js';
 import { BoundedMap } from './internal/bounded-map.js';
+import { DeliveryLedger } from './internal/delivery-ledger.js';
 import { ClientAuthorization } from './internal/client-authorization.js';
 import { Counters } from './internal/counters.js';
 import { settlesWithin } from './internal/deadline.js';
@@ -24,10 +25,11 @@ import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
 import {
   decodeMessage,
   encodeReply,
+  replyOf,
   type DecodedDelivery,
   type DecodedRecord,
   type DecodedRequest,
-  type ReplyStatus,
+  type EncodedReply,
 } from './internal/wire.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from './zeromq.context.js';
 import { ZeroMqStatus, type ZeroMqDeadLetter, type ZeroMqServerEvents } from './zeromq.events.js';
@@ -107,10 +109,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private readonly replyWriters = new Map<string, ReplyWriter>();
   /** Producers that said hello, per ROUTER socket: told "credit 0" on close. */
   private readonly producers = new Map<string, BoundedMap<string, Buffer>>();
-  /** Ids of deliveries handled here (bounded): a redelivery of one is acked, not run again. */
-  private readonly completed: BoundedMap<string, true>;
-  /** Ids of deliveries running here: a redelivery meanwhile waits for this run's ack. */
-  private readonly running = new Set<string>();
+  /** Deliveries running and completed here: redeliveries are not run twice. */
+  private readonly deliveries: DeliveryLedger;
   private readonly problems: RateLimitedLog;
   private readonly counters = new Counters(COUNTERS);
   /** `curve.allowClients`, enforced through ZAP; undefined without an allow-list. */
@@ -133,7 +133,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       this.problems.warn('unauthorized', `Rejected CURVE client ${client.publicKey} from ${client.address}: ${client.reason}`);
       this.sockets.emit('unauthorized', client);
     });
-    this.completed = new BoundedMap(this.config.dedupeWindow);
+    this.deliveries = new DeliveryLedger(this.config.dedupeWindow);
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -262,7 +262,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         for (const { id, reason } of message.rejected) {
           if (id !== undefined) {
             this.deadLetter({ pattern: '?', messageId: id, attempts: 0, reason: `undecodable: ${reason}` });
-            void this.reply(replies, peer, id, { err: reason }, 'x');
+            void this.acknowledge(replies, peer, id, 'x', reason);
           }
         }
         records = message.records;
@@ -386,34 +386,35 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
    */
   private async handleDelivery(delivery: DecodedDelivery, info: ZeroMqMessageInfo, replies: ReplyWriter, peer: Buffer): Promise<void> {
     const { id, attempt, maxAttempts } = delivery;
-    if (this.completed.has(id) || this.running.has(id)) {
+    const admission = this.deliveries.admit(id);
+    if (admission !== 'run') {
       this.counters.add('duplicates');
-      if (this.completed.has(id)) {
-        await this.reply(replies, peer, id, {}, 'a');
+      if (admission === 'ack-again') {
+        await this.acknowledge(replies, peer, id, 'a');
       }
       return;
     }
-    this.running.add(id);
+    let succeeded = false;
     try {
       const packet = await this.toPacket(delivery);
       const pattern = packet === undefined ? delivery.pattern : this.patternOf(packet);
       const handler = packet === undefined ? null : this.getHandlerByPattern(pattern);
       if (packet === undefined || handler === null) {
         const reason = packet === undefined ? 'undecodable' : 'no handler';
-        if (handler === null && packet !== undefined) {
+        if (packet !== undefined) {
           this.counters.add('unknownPattern');
           this.problems.warn('unknownPattern', `There is no matching event handler defined in the remote service. Event pattern: ${pattern}`);
         }
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
-        await this.reply(replies, peer, id, { err: reason }, 'x');
+        await this.acknowledge(replies, peer, id, 'x', reason);
         return;
       }
       const context = new ZeroMqContext([pattern, packet.metadata, { ...info, messageId: id, attempt, maxAttempts }]);
       const outcome = await this.runHandler(handler, packet.data, context);
+      succeeded = outcome.ok;
       if (outcome.ok) {
-        this.completed.set(id, true);
         this.counters.add('handled');
-        await this.reply(replies, peer, id, {}, 'a');
+        await this.acknowledge(replies, peer, id, 'a');
         return;
       }
       this.counters.add('failed');
@@ -421,9 +422,9 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       if (attempt >= maxAttempts) {
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
       }
-      await this.reply(replies, peer, id, { err: reason }, 'f');
+      await this.acknowledge(replies, peer, id, 'f', reason);
     } finally {
-      this.running.delete(id);
+      this.deliveries.finish(id, succeeded);
     }
   }
 
@@ -475,31 +476,25 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   }
 
   /** Serializes a response packet (Nest serializer) and queues it for the requesting peer. */
-  private async reply(replies: ReplyWriter, peer: Buffer, id: string, response: WritePacket, deliveryStatus?: ReplyStatus): Promise<void> {
-    const serialized = deliveryStatus === undefined ? ((await this.serializer.serialize({ ...response, id })) as WritePacket) : response;
-    let status: ReplyStatus;
-    let payload: unknown;
-    if (deliveryStatus !== undefined) {
-      status = deliveryStatus;
-      payload = response.err;
-    } else if (serialized.err !== undefined) {
-      status = 'e';
-      payload = serialized.err;
-    } else if (serialized.isDisposed) {
-      status = serialized.response === undefined ? 'c' : 'd';
-      payload = serialized.response;
-    } else {
-      status = 'n';
-      payload = serialized.response;
-    }
+  private async reply(replies: ReplyWriter, peer: Buffer, id: string, response: WritePacket): Promise<void> {
+    const { status, payload } = replyOf((await this.serializer.serialize({ ...response, id })) as WritePacket);
+    let encoded: EncodedReply;
     try {
-      let encoded;
-      try {
-        encoded = encodeReply(id, status, payload);
-      } catch (error) {
-        encoded = encodeReply(id, 'e', { status: 'error', message: `Response not serializable: ${(error as Error).message}` });
-      }
-      await replies.send(peer, encoded);
+      encoded = encodeReply(id, status, payload);
+    } catch (error) {
+      encoded = encodeReply(id, 'e', { status: 'error', message: `Response not serializable: ${(error as Error).message}` });
+    }
+    await this.sendReply(replies, peer, encoded);
+  }
+
+  /** Answers an at-least-once delivery: 'a' handled, 'f' failed (may be retried), 'x' refused for good. */
+  private acknowledge(replies: ReplyWriter, peer: Buffer, id: string, status: 'a' | 'f' | 'x', reason?: string): Promise<void> {
+    return this.sendReply(replies, peer, encodeReply(id, status, reason));
+  }
+
+  private async sendReply(replies: ReplyWriter, peer: Buffer, reply: EncodedReply): Promise<void> {
+    try {
+      await replies.send(peer, reply);
     } catch (error) {
       this.counters.add('repliesFailed');
       this.problems.warn('reply', (error as Error).message);

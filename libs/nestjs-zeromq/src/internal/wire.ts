@@ -134,6 +134,17 @@ export interface EncodedReply {
   readonly size: number;
 }
 
+/** A response packet of Nest's `Server#send` as the status and payload of a reply to a request. */
+export function replyOf(packet: { err?: unknown; response?: unknown; isDisposed?: boolean }): { status: ReplyStatus; payload: unknown } {
+  if (packet.err !== undefined) {
+    return { status: 'e', payload: packet.err };
+  }
+  if (packet.isDisposed) {
+    return { status: packet.response === undefined ? 'c' : 'd', payload: packet.response };
+  }
+  return { status: 'n', payload: packet.response };
+}
+
 /** Encodes one reply; a completion without value has an empty JSON payload. */
 export function encodeReply(id: string, status: ReplyStatus, payload: unknown): EncodedReply {
   const { info, body } = encodePayload(payload);
