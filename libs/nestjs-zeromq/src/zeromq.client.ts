@@ -8,6 +8,7 @@ import type { ManagedSocket } from './internal/managed-socket.js';
 import { PendingRequests } from './internal/pending-requests.js';
 import { RateLimitedLog } from './internal/rate-limited-log.js';
 import { resolveClientOptions, type ResolvedClientOptions } from './internal/resolve-options.js';
+import { RouteTable } from './internal/route-table.js';
 import { SendQueue } from './internal/send-queue.js';
 import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
 import {
@@ -119,9 +120,9 @@ interface Link {
 /** The socket(s) a pattern is sent over: one PUSH socket, or one DEALER per endpoint. */
 interface Route {
   name: string;
+  patterns: readonly string[];
   plan: ResolvedClientOptions['sockets'][number];
   links: Link[];
-  turn: number;
   /** At-least-once routes: the messages not acked yet. */
   tracker: DeliveryTracker | undefined;
 }
@@ -146,9 +147,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   private readonly counters = new Counters(COUNTERS);
   private readonly requests: PendingRequests;
   private connection: Promise<void> | undefined;
-  private routes: Route[] = [];
-  private routesByPattern = new Map<string, Route>();
-  private defaultRoute: Route | undefined;
+  private table = new RouteTable<Link, Route>([]);
   private readLoops: Array<Promise<void>> = [];
   private trackersByLink = new Map<string, DeliveryTracker>();
   private deadLetters: SendQueue<Outgoing> | undefined;
@@ -193,13 +192,11 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     await new Promise((resolve) => setImmediate(resolve));
     const deadline = Date.now() + this.config.closeTimeout;
     const remaining = () => Math.max(0, deadline - Date.now());
-    const routes = this.routes;
+    const table = this.table;
     // At-least-once messages are done when acked: wait for the acks first, within the deadline.
-    const unacked = await Promise.all(routes.map((route) => route.tracker?.drain(remaining()) ?? 0));
-    const links = routes.flatMap((route) => route.links);
-    this.routes = [];
-    this.routesByPattern = new Map();
-    this.defaultRoute = undefined;
+    const unacked = await Promise.all(table.routes.map((route) => route.tracker?.drain(remaining()) ?? 0));
+    const links = table.links();
+    this.table = new RouteTable<Link, Route>([]);
     this.trackersByLink = new Map();
     const queues = [...links.map((link) => link.queue), ...(this.deadLetters ? [this.deadLetters] : [])];
     this.deadLetters = undefined;
@@ -232,13 +229,11 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
 
   getMetrics(): ZeroMqClientMetrics {
     let queued = 0;
-    for (const route of this.routes) {
-      for (const link of route.links) {
-        queued += link.queue.length + link.queue.sending;
-      }
+    for (const link of this.table.links()) {
+      queued += link.queue.length + link.queue.sending;
     }
     const delivery = { acked: 0, redelivered: 0, deadLettered: 0, unacked: 0 };
-    for (const route of this.routes) {
+    for (const route of this.table.routes) {
       if (route.tracker !== undefined) {
         delivery.acked += route.tracker.counters.acked;
         delivery.redelivered += route.tracker.counters.redelivered;
@@ -311,17 +306,17 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     const opened = await this.sockets.open(this.linkPlans(), (plan) => this.createSocket(plan));
     const plans = this.config.sockets;
     const dealerPlans = this.linkPlans().filter((plan) => plan.kind === 'dealer-router');
-    this.routes = plans.map((plan) => ({
+    const routes: Route[] = plans.map((plan) => ({
       name: plan.name,
+      patterns: plan.patterns,
       plan,
       links: [],
-      turn: 0,
       tracker:
         plan.delivery === 'at-least-once'
           ? this.createTracker(plan.name, dealerPlans.filter((link) => link.route === plan.name).map((link) => link.name))
           : undefined,
     }));
-    const byName = new Map(this.routes.map((route) => [route.name, route]));
+    const byName = new Map(routes.map((route) => [route.name, route]));
     for (const socket of opened) {
       const link: Link = {
         name: socket.name,
@@ -337,23 +332,16 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       route.links.push(link);
       if (route.tracker !== undefined) {
         this.trackersByLink.set(link.name, route.tracker);
-        // Greet at once too: a handshake may have come before the tracker existed, and inproc has
-        // none. The send waits for the connection; a second hello only repeats the credit.
-        this.sayHello(link.name);
       }
       if (socket.socket instanceof zmq.Dealer) {
         this.readLoops.push(this.readReplies(socket.socket, link.name));
       }
     }
-    this.routesByPattern = new Map();
-    this.defaultRoute = undefined;
-    for (const route of this.routes) {
-      if (route.plan.patterns.length === 0) {
-        this.defaultRoute = route;
-      }
-      for (const pattern of route.plan.patterns) {
-        this.routesByPattern.set(pattern, route);
-      }
+    this.table = new RouteTable<Link, Route>(routes);
+    // Greet every at-least-once worker at once too: a handshake may have come before the tracker
+    // existed, and inproc has none. The send waits for the connection; a second hello only repeats the credit.
+    for (const linkName of this.trackersByLink.keys()) {
+      this.sayHello(linkName);
     }
   }
 
@@ -387,7 +375,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       retryDelay: this.config.retryDelay,
       maxRetryDelay: this.config.maxRetryDelay,
       transmit: (linkName, delivery) =>
-        this.linkNamed(linkName)!.queue.enqueue({ kind: 'delivery', pattern: delivery.pattern, record: delivery.record, delivery, maxAttempts }),
+        this.table.link(linkName)!.queue.enqueue({ kind: 'delivery', pattern: delivery.pattern, record: delivery.record, delivery, maxAttempts }),
       onDeadLetter: (letter, delivery) => this.onDeadLetter(letter, delivery.record),
       requestCredit: (linkName) => this.sayHello(linkName),
       errors: {
@@ -415,22 +403,12 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   /** Greets the worker behind a link so that it announces its credit (after every (re)connect). */
   private sayHello(linkName: string): void {
     const tracker = this.trackersByLink.get(linkName);
-    const link = this.linkNamed(linkName);
+    const link = this.table.link(linkName);
     if (tracker !== undefined && link !== undefined) {
       link.queue
         .enqueue({ kind: 'hello', pattern: '(hello)', record: NO_RECORD, producerId: tracker.producerId })
         .catch((error: unknown) => this.problems.warn('hello', `No hello to the worker on "${linkName}" yet: ${(error as Error).message}`));
     }
-  }
-
-  private linkNamed(name: string): Link | undefined {
-    for (const route of this.routes) {
-      const link = route.links.find((candidate) => candidate.name === name);
-      if (link !== undefined) {
-        return link;
-      }
-    }
-    return undefined;
   }
 
   private createSocket(plan: LinkPlan): zmq.Push | zmq.Dealer {
@@ -519,7 +497,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   }
 
   private onDisconnect(event: ZeroMqSocketEvent): void {
-    const link = this.linkNamed(event.socket);
+    const link = this.table.link(event.socket);
     if (link?.singlePeer) {
       this.trackersByLink.get(link.name)?.linkLost(link.name);
       const failed = this.requests.failLink(
@@ -537,9 +515,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   }
 
   private routeFor(pattern: string): Route {
-    const route = this.routesByPattern.get(pattern) ?? this.defaultRoute;
+    const route = this.table.routeFor(pattern);
     if (route === undefined) {
-      const closed = this.routes.length === 0;
+      const closed = this.table.routes.length === 0;
       throw new ZeroMqSendError(
         closed ? 'CLOSED' : 'NO_ROUTE',
         pattern,
@@ -553,25 +531,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
 
   /** The connected link with the least work waiting (queued + unanswered); round-robin among equals. */
   private pickLink(route: Route): Link {
-    const { links } = route;
-    if (links.length === 1) {
-      return links[0];
-    }
-    const connected = links.filter((link) => link.socket.connected);
-    const candidates = connected.length > 0 ? connected : links;
-    let best: Link | undefined;
-    let bestLoad = Infinity;
-    for (let i = 0; i < candidates.length; i++) {
-      const link = candidates[(route.turn + i) % candidates.length];
-      const load = link.queue.length + link.queue.sending + this.requests.countOn(link.name);
-      if (load < bestLoad) {
-        best = link;
-        bestLoad = load;
-      }
-    }
-    route.turn++;
-    return best!;
+    return this.table.pick(
+      route,
+      (link) => link.socket.connected,
+      (link) => link.queue.length + link.queue.sending + this.requests.countOn(link.name),
+    );
   }
+
 
   private report(error: unknown): void {
     this.problems.error('send', (error as Error).message);
