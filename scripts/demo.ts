@@ -123,12 +123,14 @@ async function runDemo(options: DemoOptions, started: AppProcess[]): Promise<voi
     colAligns: ['left', 'right', 'right', 'right', 'right'],
     style: { head: [], border: [] }, // plain text: readable in CI logs too
   });
-  for (const worker of workers) {
-    const summary = workerSummary(worker.process);
-    const share = ((summary.handled / accepted.length) * 100).toFixed(1);
-    table.push([worker.process.name, worker.process.pid, summary.handled, `${share}%`, summary.failed]);
-  }
-  table.push(['total', '', accepted.length, '100.0%', workers.reduce((sum, worker) => sum + workerSummary(worker.process).failed, 0)]);
+  const summaries = workers.map((worker) => workerSummary(worker.process));
+  const share = (handled: number) => `${((handled / accepted.length) * 100).toFixed(1)}%`;
+  workers.forEach((worker, index) => {
+    const { handled, failed } = summaries[index];
+    table.push([worker.process.name, worker.process.pid, handled, share(handled), failed]);
+  });
+  const total = (key: 'handled' | 'failed') => summaries.reduce((sum, summary) => sum + summary[key], 0);
+  table.push(['total', '', total('handled'), share(total('handled')), total('failed')]);
   console.log(`\n${table.toString()}\n`);
   console.log(`${accepted.length} orders accepted over HTTP in ${seconds(postingTime)} (${Math.round((accepted.length * 1000) / postingTime)}/s);`);
   console.log(`all processed ${seconds(processingTime)} after the first POST, each exactly once.`);
