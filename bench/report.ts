@@ -1,7 +1,7 @@
 import { markdownTable } from 'markdown-table';
 import type { BenchPlan } from './plan.js';
 import type { ProfileSummary } from './profile.js';
-import { NEST_TCP_ROW, RAW_BASELINE_ROW } from './rows.js';
+import { DISPATCH_CEILING_ROW, NEST_TCP_ROW, RAW_BASELINE_ROW } from './rows.js';
 import type { RowResult } from './runner.js';
 
 export interface RunMeta {
@@ -144,8 +144,8 @@ export function markdownReport(report: BenchReport, chartPath?: string): string 
   return parts.join('\n');
 }
 
-const CHART_WIDTH = 760;
-const LABEL_WIDTH = 290;
+const CHART_WIDTH = 900;
+const LABEL_WIDTH = 360;
 const BAR_HEIGHT = 16;
 const PANEL_GAP = 34;
 
@@ -153,7 +153,10 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Horizontal bars of throughput, one panel per payload size, each scaled to its fastest row. */
+/**
+ * Horizontal bars of throughput, one panel per payload size, each scaled to its fastest transport;
+ * the dispatch ceiling (no I/O) may run off the scale, its bar then ends in an arrow.
+ */
 export function throughputChart(report: BenchReport): string {
   const rows = report.rows.filter((row) => row.status === 'ok');
   const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
@@ -162,16 +165,17 @@ export function throughputChart(report: BenchReport): string {
   let y = 10;
   for (const bytes of sizes) {
     const values = rows.map((row) => row.throughput.find((entry) => entry.payloadBytes === bytes)?.msgsPerSec ?? 0);
-    const max = Math.max(1, ...values);
+    const max = Math.max(1, ...values.filter((_, index) => rows[index].id !== DISPATCH_CEILING_ROW));
     elements.push(`<text x="0" y="${y + 14}" font-weight="bold">${escapeXml(sizeLabel(bytes))} payloads (msg/s)</text>`);
     y += 24;
     rows.forEach((row, index) => {
-      const width = Math.max(1, (values[index] / max) * barSpace);
-      const colour = row.id.startsWith('nestjs-zeromq') ? '#d9480f' : row.id === 'dispatch-ceiling' ? '#868e96' : '#1c7ed6';
+      const offScale = values[index] > max;
+      const width = Math.max(1, (Math.min(values[index], max) / max) * barSpace);
+      const colour = row.id.startsWith('nestjs-zeromq') ? '#d9480f' : row.id === DISPATCH_CEILING_ROW ? '#868e96' : '#1c7ed6';
       elements.push(
         `<text x="${LABEL_WIDTH - 6}" y="${y + 12}" text-anchor="end">${escapeXml(row.label)}</text>`,
         `<rect x="${LABEL_WIDTH}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT - 3}" fill="${colour}"/>`,
-        `<text x="${(LABEL_WIDTH + width + 4).toFixed(1)}" y="${y + 12}">${rate(values[index])}</text>`,
+        `<text x="${(LABEL_WIDTH + width + 4).toFixed(1)}" y="${y + 12}">${offScale ? '▶ ' : ''}${rate(values[index])}</text>`,
       );
       y += BAR_HEIGHT;
     });
