@@ -63,6 +63,8 @@ export interface ZeroMqClientMetrics {
   queued: number;
   /** Requests waiting for replies now. */
   pendingRequests: number;
+  /** Live connections per socket name, from the socket monitor. */
+  connections: Record<string, number>;
 }
 
 const COUNTERS = ['sent', 'failed', 'batches', 'requests', 'requestsFailed', 'lateReplies', 'malformedReplies'] as const;
@@ -241,7 +243,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
         delivery.unacked += route.tracker.outstanding;
       }
     }
-    return { ...this.counters.snapshot(), ...delivery, queued, pendingRequests: this.requests.size };
+    return {
+      ...this.counters.snapshot(),
+      ...delivery,
+      queued,
+      pendingRequests: this.requests.size,
+      connections: this.sockets.connections(),
+    };
   }
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {

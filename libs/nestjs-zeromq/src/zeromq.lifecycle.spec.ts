@@ -67,11 +67,14 @@ describe('Lifecycle: status, events, close and failures', () => {
     expect(event).toMatchObject({ type: 'connect', socket: 'default', address: boundAddress(worker.server) });
     await accepted;
     expect(statuses).toContain(ZeroMqStatus.CONNECTED);
+    expect(client.getMetrics().connections).toEqual({ default: 1 });
+    expect(worker.server.getMetrics().connections).toEqual({ default: 1 });
 
     const disconnected = nextEvent(client, 'disconnect');
     await workers.pop()!.app.close();
     await disconnected;
     expect(statuses.at(-1)).toBe(ZeroMqStatus.DISCONNECTED);
+    expect(client.getMetrics().connections).toEqual({ default: 0 });
     await client.close();
     expect(statuses.at(-1)).toBe(ZeroMqStatus.CLOSED);
   });

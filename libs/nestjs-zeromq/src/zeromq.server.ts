@@ -61,6 +61,8 @@ export interface ZeroMqServerMetrics {
   unauthorized: number;
   /** Handlers running now. */
   inFlight: number;
+  /** Live connections per socket name, from the socket monitor. */
+  connections: Record<string, number>;
 }
 
 const COUNTERS = [
@@ -181,7 +183,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     for (const tracker of this.inFlight.values()) {
       inFlight += tracker.size;
     }
-    return { ...this.counters.snapshot(), inFlight };
+    return { ...this.counters.snapshot(), inFlight, connections: this.sockets.connections() };
   }
 
   /** Exact lookup first: patterns arrive normalized, so Nest's JSON re-parsing is the fallback. */

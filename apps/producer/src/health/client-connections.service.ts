@@ -7,25 +7,23 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { ZeroMqStatus, type ZeroMqClient, type ZeroMqClientMetrics, type ZeroMqSocketEvent } from 'nestjs-zeromq';
+import { ZeroMqStatus, type ZeroMqClient, type ZeroMqClientMetrics } from 'nestjs-zeromq';
 import type { Subscription } from 'rxjs';
 import { ORDERS_CLIENT } from '../orders/orders-client.js';
 
+/** The client's status and counters; `connections` has the live peers per socket (`default`: workers, `export`: plain consumers). */
 export interface ClientHealth extends ZeroMqClientMetrics {
   status: ZeroMqStatus;
-  /** Live connections per socket (`default`: workers, `export`: plain consumers). */
-  connections: Record<string, number>;
 }
 
 /**
  * Follows the orders client for `/health`: its status, its counters and how many peers each
- * socket has, counted from the client's connect/accept/disconnect events. Logs a summary at
- * shutdown, after ClientsModule has closed the client (queued orders sent first).
+ * socket has. Logs a summary at shutdown, after ClientsModule has closed the client (queued
+ * orders sent first).
  */
 @Injectable()
 export class ClientConnections implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private status = ZeroMqStatus.CONNECTING;
-  private readonly connections: Record<string, number> = {};
   private statusSubscription: Subscription | undefined;
   private readonly logger = new Logger('Producer');
 
@@ -33,12 +31,6 @@ export class ClientConnections implements OnModuleInit, OnApplicationBootstrap, 
 
   onModuleInit(): void {
     this.statusSubscription = this.client.status.subscribe((status) => (this.status = status));
-    const count = (change: number) => (event: ZeroMqSocketEvent) => {
-      this.connections[event.socket] = Math.max(0, (this.connections[event.socket] ?? 0) + change);
-    };
-    this.client.on('connect', count(+1));
-    this.client.on('accept', count(+1));
-    this.client.on('disconnect', count(-1));
   }
 
   /** Opens the sockets at start: connections show before the first order, and a bind error stops the app. */
@@ -56,6 +48,6 @@ export class ClientConnections implements OnModuleInit, OnApplicationBootstrap, 
   }
 
   health(): ClientHealth {
-    return { status: this.status, connections: { ...this.connections }, ...this.client.getMetrics() };
+    return { status: this.status, ...this.client.getMetrics() };
   }
 }

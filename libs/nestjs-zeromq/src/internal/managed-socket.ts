@@ -50,6 +50,11 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
     return this.connections > 0;
   }
 
+  /** Live connections (inproc endpoints count as one each once open). */
+  get connectionCount(): number {
+    return this.connections;
+  }
+
   get configuredAddresses(): string[] {
     return this.endpoints.map((endpoint) => endpoint.address);
   }

@@ -95,6 +95,11 @@ export class SocketGroup<S extends zmq.Socket> {
     return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, managed.socket]));
   }
 
+  /** Live connections by socket name. */
+  connections(): Record<string, number> {
+    return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, managed.connectionCount]));
+  }
+
   /** Actual addresses by socket name (bound ports filled in). */
   addresses(): Record<string, string[]> {
     return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, [...managed.addresses]]));
