@@ -14,7 +14,7 @@ import { FULL_PLAN, QUICK_PLAN } from './plan.js';
 import { profileMarkdown, summarizeProfiles } from './profile.js';
 import { markdownReport, throughputChart, type BenchReport } from './report.js';
 import { findRow, ROWS, type RowDefinition } from './rows.js';
-import { runRow, type RowResult } from './runner.js';
+import { runRows, type RowResult } from './runner.js';
 import { Services } from './services.js';
 import { runSoak } from './soak.js';
 
@@ -74,25 +74,16 @@ async function main(): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 
-  const results: RowResult[] = [];
+  let results: RowResult[];
   try {
-    for (const row of rows) {
-      log(`${row.label}`);
-      const result = await runRow(row, {
-        plan,
-        services,
-        verbose: options.verbose,
-        log,
-        execArgv: (candidate, role) =>
-          profiled(candidate)
-            ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${candidate.id}-${role}.cpuprofile`]
-            : [],
-      });
-      if (result.status !== 'ok') {
-        log(`  ${result.note ?? result.status}`);
-      }
-      results.push(result);
-    }
+    results = await runRows(rows, {
+      plan,
+      services,
+      verbose: options.verbose,
+      log,
+      execArgv: (candidate, role) =>
+        profiled(candidate) ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${candidate.id}-${role}.cpuprofile`] : [],
+    });
   } finally {
     await services.stopAll();
   }

@@ -56,58 +56,129 @@ export interface RunOptions {
   log: (line: string) => void;
 }
 
-/** Runs every phase of one row in a fresh consumer (and producer) process. */
-export async function runRow(row: RowDefinition, options: RunOptions): Promise<RowResult> {
-  const result: RowResult = { id: row.id, label: row.label, status: 'ok', throughput: [], latency: [] };
-  if (row.driver === undefined) {
-    return { ...result, status: 'not-implemented', note: row.notImplemented ?? 'not implemented yet' };
+/** One row's processes, open for the whole run so that its phases can interleave with other rows'. */
+class RowSession {
+  private phases: PhaseRunner | undefined;
+  private readonly runs = new Map<number, PhaseResult[]>();
+
+  constructor(
+    readonly row: RowDefinition,
+    readonly result: RowResult,
+    private readonly consumer: ChildHandle,
+    private readonly producer: ChildHandle | undefined,
+    private readonly options: RunOptions,
+  ) {}
+
+  get failed(): boolean {
+    return this.result.status === 'failed';
   }
-  let service: string | undefined;
-  if (row.service !== undefined) {
-    const lease = await options.services.acquire(row.service);
-    if ('skipped' in lease) {
-      return { ...result, status: 'skipped', note: lease.skipped };
+
+  async open(service: string | undefined): Promise<void> {
+    const { endpoint } = await this.consumer.request({ type: 'open', endpoint: service }, 'opened', OPEN_TIMEOUT_MS);
+    await this.producer?.request({ type: 'open', endpoint }, 'opened', OPEN_TIMEOUT_MS);
+    this.phases = new PhaseRunner(this.consumer, this.producer ?? this.consumer, this.options.plan);
+    await this.phases.run('warmup', 100, this.options.plan.warmupCount);
+  }
+
+  async throughput(payloadBytes: number, count: number): Promise<void> {
+    const run = await this.phases!.run('throughput', payloadBytes, count);
+    this.runs.set(payloadBytes, [...(this.runs.get(payloadBytes) ?? []), run]);
+    this.options.log(`  ${this.row.id}: ${payloadBytes} B ${describe(run)}`);
+  }
+
+  async latency(rate: number, seconds: number): Promise<void> {
+    const measured = await this.phases!.run('latency', this.options.plan.latencyPayloadBytes, Math.round(rate * seconds), rate);
+    this.result.latency.push({ ...measured, rate });
+    this.options.log(`  ${this.row.id}: ${rate} msg/s paced, ${describe(measured)}`);
+  }
+
+  /** Closes the processes, reads their peak RSS and reports each payload size's median run. */
+  async close(): Promise<RowResult> {
+    for (const [payloadBytes, runs] of this.runs) {
+      const median = [...runs].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor(runs.length / 2)];
+      this.result.throughput.push({ ...median, payloadBytes, runs: runs.map((run) => run.msgsPerSec) });
     }
-    service = lease.url;
-    result.note = lease.origin;
+    this.result.producerPeakRssBytes = await this.producer?.close(CLOSE_TIMEOUT_MS);
+    this.result.consumerPeakRssBytes = await this.consumer.close(CLOSE_TIMEOUT_MS);
+    // An in-process row produces and consumes in one process.
+    this.result.producerPeakRssBytes ??= this.result.consumerPeakRssBytes;
+    return this.result;
   }
 
-  const hasProducer = (await row.driver()).startProducer !== undefined;
-  const consumer = new ChildHandle('consumer', row.id, options.execArgv(row, 'consumer'), options.verbose);
-  const producer = hasProducer ? new ChildHandle('producer', row.id, options.execArgv(row, 'producer'), options.verbose) : undefined;
-  try {
-    const { endpoint } = await consumer.request({ type: 'open', endpoint: service }, 'opened', OPEN_TIMEOUT_MS);
-    await producer?.request({ type: 'open', endpoint }, 'opened', OPEN_TIMEOUT_MS);
-    const phases = new PhaseRunner(consumer, producer ?? consumer, options.plan);
+  fail(error: unknown): void {
+    this.producer?.kill();
+    this.consumer.kill();
+    this.result.status = 'failed';
+    this.result.note = (error as Error).message;
+  }
+}
 
-    await phases.run('warmup', 100, options.plan.warmupCount);
-    for (const { payloadBytes, count } of options.plan.throughputCounts) {
-      const runs: PhaseResult[] = [];
-      for (let repeat = 0; repeat < options.plan.repeats; repeat++) {
-        runs.push(await phases.run('throughput', payloadBytes, count));
+/**
+ * Runs all rows, each in its own consumer (and producer) process, interleaved: every repetition
+ * of a measurement runs once for every row before the next starts, so a change in the machine's
+ * load during the run hits all rows alike and the ratios between them stay fair.
+ */
+export async function runRows(rows: readonly RowDefinition[], options: RunOptions): Promise<RowResult[]> {
+  const results: RowResult[] = [];
+  const sessions: RowSession[] = [];
+  for (const row of rows) {
+    const result: RowResult = { id: row.id, label: row.label, status: 'ok', throughput: [], latency: [] };
+    results.push(result);
+    options.log(row.label);
+    if (row.driver === undefined) {
+      Object.assign(result, { status: 'not-implemented', note: row.notImplemented ?? 'not implemented yet' });
+      options.log(`  ${result.note}`);
+      continue;
+    }
+    let service: string | undefined;
+    if (row.service !== undefined) {
+      const lease = await options.services.acquire(row.service);
+      if ('skipped' in lease) {
+        Object.assign(result, { status: 'skipped', note: lease.skipped });
+        options.log(`  ${result.note}`);
+        continue;
       }
-      const sorted = [...runs].sort((a, b) => a.msgsPerSec - b.msgsPerSec);
-      const median = sorted[Math.floor(sorted.length / 2)];
-      result.throughput.push({ ...median, payloadBytes, runs: runs.map((run) => run.msgsPerSec) });
-      options.log(`  ${row.id}: ${payloadBytes} B ${describe(median)}`);
+      service = lease.url;
+      result.note = lease.origin;
     }
-    for (const { rate, seconds } of options.plan.latencyRates) {
-      const measured = await phases.run('latency', options.plan.latencyPayloadBytes, Math.round(rate * seconds), rate);
-      result.latency.push({ ...measured, rate });
-      options.log(`  ${row.id}: ${rate} msg/s paced, ${describe(measured)}`);
-    }
-    result.producerPeakRssBytes = await producer?.close(CLOSE_TIMEOUT_MS);
-    result.consumerPeakRssBytes = await consumer.close(CLOSE_TIMEOUT_MS);
-    if (!hasProducer) {
-      // The in-process row produces and consumes in one process.
-      result.producerPeakRssBytes = result.consumerPeakRssBytes;
-    }
-  } catch (error) {
-    producer?.kill();
-    consumer.kill();
-    return { ...result, status: 'failed', note: (error as Error).message };
+    const hasProducer = (await row.driver()).startProducer !== undefined;
+    const session = new RowSession(
+      row,
+      result,
+      new ChildHandle('consumer', row.id, options.execArgv(row, 'consumer'), options.verbose),
+      hasProducer ? new ChildHandle('producer', row.id, options.execArgv(row, 'producer'), options.verbose) : undefined,
+      options,
+    );
+    await attempt(session, () => session.open(service), options);
+    sessions.push(session);
   }
-  return result;
+
+  const each = async (step: (session: RowSession) => Promise<void>) => {
+    for (const session of sessions.filter((candidate) => !candidate.failed)) {
+      await attempt(session, () => step(session), options);
+    }
+  };
+  for (let repeat = 0; repeat < options.plan.repeats; repeat++) {
+    for (const { payloadBytes, count } of options.plan.throughputCounts) {
+      options.log(`throughput, ${payloadBytes} B, run ${repeat + 1} of ${options.plan.repeats}`);
+      await each((session) => session.throughput(payloadBytes, count));
+    }
+  }
+  for (const { rate, seconds } of options.plan.latencyRates) {
+    options.log(`latency at ${rate} msg/s`);
+    await each((session) => session.latency(rate, seconds));
+  }
+  await each(async (session) => void (await session.close()));
+  return results;
+}
+
+async function attempt(session: RowSession, step: () => Promise<void>, options: RunOptions): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    session.fail(error);
+    options.log(`  ${session.row.id} failed: ${(error as Error).message.split('\n')[0]}`);
+  }
 }
 
 function describe(phase: PhaseResult): string {
