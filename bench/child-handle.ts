@@ -5,6 +5,8 @@ import type { ChildMessage, ParentMessage } from './protocol.js';
 const CHILD_SCRIPT = fileURLToPath(new URL('./child.js', import.meta.url));
 const STDERR_TAIL_CHARS = 4000;
 const EXIT_TIMEOUT_MS = 5_000;
+/** How long a child may take to start its transport (Nest app, sockets, broker connection). */
+export const OPEN_TIMEOUT_MS = 20_000;
 
 type Reply<T extends ChildMessage['type']> = Extract<ChildMessage, { type: T }>;
 

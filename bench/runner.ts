@@ -1,10 +1,9 @@
-import { ChildHandle } from './child-handle.js';
+import { ChildHandle, OPEN_TIMEOUT_MS } from './child-handle.js';
 import type { BenchPlan } from './plan.js';
 import type { LatencySummary, PhaseSpec, ReceiveReport, SendReport } from './protocol.js';
 import type { RowDefinition } from './rows.js';
 import type { Services } from './services.js';
 
-const OPEN_TIMEOUT_MS = 20_000;
 const REPLY_TIMEOUT_MS = 5_000;
 const CLOSE_TIMEOUT_MS = 15_000;
 

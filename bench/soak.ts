@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import getPort from 'get-port';
 import { markdownTable } from 'markdown-table';
-import { ChildHandle } from './child-handle.js';
+import { ChildHandle, OPEN_TIMEOUT_MS } from './child-handle.js';
 import { replaceDocSection } from './docs-section.js';
 import type { PhaseSpec } from './protocol.js';
 
@@ -15,7 +15,6 @@ const DOCUMENTED_MAX_QUEUE_SIZE = 10_000;
 const DOCUMENTED_SEND_TIMEOUT_MS = 5_000;
 /** RSS may grow this much between the first checkpoint (or wave) and any later one. */
 const FLAT_RSS_TOLERANCE = 0.2;
-const OPEN_TIMEOUT_MS = 20_000;
 const REPLY_TIMEOUT_MS = 10_000;
 
 export interface SoakOptions {
