@@ -26,6 +26,7 @@ export const MAX_REMEMBERED_PRODUCERS = 10_000;
 // Client defaults (documented on ZeroMqClientOptions).
 export const DEFAULT_CLIENT_BIND = false;
 export const DEFAULT_MAX_QUEUE_SIZE = 10_000;
+export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_QUEUE_OVERFLOW = 'reject';
 export const DEFAULT_SEND_TIMEOUT = 5_000;
 export const DEFAULT_IMMEDIATE = true;

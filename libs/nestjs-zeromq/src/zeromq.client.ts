@@ -379,6 +379,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     return new DeliveryTracker(linkNames, {
       maxQueueSize: this.config.maxQueueSize,
       ackTimeout: this.config.ackTimeout,
+      maxQueueBytes: this.config.maxQueueBytes,
       maxAttempts,
       retryDelay: this.config.retryDelay,
       maxRetryDelay: this.config.maxRetryDelay,
@@ -388,7 +389,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       requestCredit: (linkName) => this.sayHello(linkName),
       errors: {
         queueFull: (pattern) =>
-          new ZeroMqSendError('QUEUE_FULL', pattern, routeName, [], `${this.config.maxQueueSize} messages are not acknowledged yet (maxQueueSize)`),
+          new ZeroMqSendError(
+            'QUEUE_FULL',
+            pattern,
+            routeName,
+            [],
+            `too many messages not acknowledged yet (maxQueueSize ${this.config.maxQueueSize}, maxQueueBytes ${this.config.maxQueueBytes})`,
+          ),
         deadLetter: (letter) =>
           new ZeroMqSendError('DEAD_LETTER', letter.pattern, routeName, [], `dead-lettered after ${letter.attempts} attempt(s): ${letter.reason}`),
         closed: (pattern) => new ZeroMqSendError('CLOSED', pattern, routeName, [], 'the client closed before a worker acknowledged it'),
@@ -433,6 +440,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     return new SendQueue<Outgoing>({
       maxQueueSize: this.config.maxQueueSize,
       overflow: this.config.overflow,
+      maxQueueBytes: this.config.maxQueueBytes,
       // A bare message is one payload frame: several cannot share a ZeroMQ message.
       maxBatchSize: bare ? 1 : this.config.maxBatchSize,
       maxBatchBytes: this.config.maxBatchBytes,

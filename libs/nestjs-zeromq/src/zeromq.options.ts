@@ -303,6 +303,13 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    */
   maxQueueSize?: number;
   /**
+   * Payload bytes that may wait in one socket's queue (at-least-once: not yet acknowledged), so
+   * that large payloads cannot grow the producer without bound; past it an emit overflows as with
+   * `maxQueueSize`. A single emit larger than this is still accepted into an empty queue.
+   * @default 67108864 (64 MiB)
+   */
+  maxQueueBytes?: number;
+  /**
    * When a queue is full: `'reject'` fails the new emit; `'drop-oldest'` fails the oldest queued
    * emit and accepts the new one. Either way the failure is logged and counted.
    * @default 'reject'

@@ -31,6 +31,8 @@ export interface DeliveryLink {
 
 export interface DeliveryTrackerOptions {
   maxQueueSize: number;
+  /** Most payload bytes outstanding; a message that fits nothing else is still taken when none is. */
+  maxQueueBytes: number;
   ackTimeout: number;
   maxAttempts: number;
   retryDelay: number;
@@ -71,6 +73,7 @@ export class DeliveryTracker {
   /** Deliveries waiting for credit, oldest first. */
   private readonly waiting = new Deque<Delivery>();
   private sequence = 0;
+  private outstandingBytes = 0;
   private closed = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sweeper: NodeJS.Timeout;
@@ -98,9 +101,13 @@ export class DeliveryTracker {
     if (this.closed) {
       return Promise.reject(this.options.errors.closed(pattern));
     }
-    if (this.deliveries.size >= this.options.maxQueueSize) {
+    const full =
+      this.deliveries.size >= this.options.maxQueueSize ||
+      (this.deliveries.size > 0 && this.outstandingBytes + record.size > this.options.maxQueueBytes);
+    if (full) {
       return Promise.reject(this.options.errors.queueFull(pattern));
     }
+    this.outstandingBytes += record.size;
     return new Promise<void>((resolve, reject) => {
       const id = `${this.producerId}.${(++this.sequence).toString(36)}`;
       const delivery: Delivery = { id, pattern, record, data, attempt: 0, link: undefined, ackDeadline: 0, resolve, reject };
@@ -274,6 +281,7 @@ export class DeliveryTracker {
 
   private forget(delivery: Delivery): void {
     this.deliveries.delete(delivery.id);
+    this.outstandingBytes -= delivery.record.size;
     if (this.deliveries.size === 0) {
       for (const resolve of this.idleWaiters.splice(0)) {
         resolve();

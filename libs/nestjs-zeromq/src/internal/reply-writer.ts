@@ -1,5 +1,5 @@
 import type * as zmq from 'zeromq';
-import { REPLY_QUEUE_SIZE } from '../constants.js';
+import { DEFAULT_MAX_QUEUE_BYTES, REPLY_QUEUE_SIZE } from '../constants.js';
 import { SendQueue } from './send-queue.js';
 import { encodeCredit, encodeRepliesMessage, type EncodedReply } from './wire.js';
 
@@ -20,6 +20,7 @@ export class ReplyWriter {
   constructor(socket: zmq.Router, socketName: string, limits: { maxBatchSize: number; maxBatchBytes: number }) {
     this.queue = new SendQueue<OutgoingReply>({
       maxQueueSize: REPLY_QUEUE_SIZE,
+      maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES,
       overflow: 'reject',
       maxBatchSize: limits.maxBatchSize,
       maxBatchBytes: limits.maxBatchBytes,

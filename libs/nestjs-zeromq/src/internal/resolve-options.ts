@@ -56,6 +56,7 @@ export interface ResolvedClientOptions extends ResolvedTuning {
   maxRetryDelay: number;
   deadLetterEndpoints: ResolvedEndpoint[];
   maxQueueSize: number;
+  maxQueueBytes: number;
   overflow: 'reject' | 'drop-oldest';
   sendTimeout: number;
   immediate: boolean;
@@ -149,6 +150,7 @@ const clientSchema = z.strictObject({
   maxRetryDelay: nonNegativeInt.optional(),
   deadLetterEndpoints: z.array(endpointSchema).optional(),
   maxQueueSize: positiveInt.optional(),
+  maxQueueBytes: positiveInt.optional(),
   overflow: z.enum(['reject', 'drop-oldest']).optional(),
   sendTimeout: nonNegativeInt.optional(),
   immediate: z.boolean().optional(),
@@ -300,6 +302,7 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined): Re
     maxRetryDelay: options.maxRetryDelay ?? defaults.DEFAULT_MAX_RETRY_DELAY,
     deadLetterEndpoints: resolveEndpoints(options.deadLetterEndpoints, defaults.DEFAULT_CLIENT_BIND),
     maxQueueSize: options.maxQueueSize ?? defaults.DEFAULT_MAX_QUEUE_SIZE,
+    maxQueueBytes: options.maxQueueBytes ?? defaults.DEFAULT_MAX_QUEUE_BYTES,
     overflow: options.overflow ?? defaults.DEFAULT_QUEUE_OVERFLOW,
     sendTimeout: options.sendTimeout ?? defaults.DEFAULT_SEND_TIMEOUT,
     immediate: options.immediate ?? defaults.DEFAULT_IMMEDIATE,

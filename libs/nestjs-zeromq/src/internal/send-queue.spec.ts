@@ -20,6 +20,7 @@ function controlledTransmit() {
 function queue(transmit: (batch: Item[]) => Promise<void>, options: Partial<SendQueueOptions<Item>> = {}) {
   return new SendQueue<Item>({
     maxQueueSize: 100,
+    maxQueueBytes: 10_000,
     overflow: 'reject',
     maxBatchSize: 3,
     maxBatchBytes: 1_000,
@@ -68,6 +69,24 @@ describe('SendQueue', () => {
     wire.fail(Object.assign(new Error('Socket temporarily unavailable'), { code: 'EAGAIN' }));
     expect(await Promise.all(results)).toEqual(['SEND_TIMEOUT', 'SEND_TIMEOUT', 'SEND_TIMEOUT']);
     expect(wire.batches).toHaveLength(1);
+  });
+
+  it('bounds the bytes waiting: rejects, or drops as many of the oldest as it takes', async () => {
+    const wire = controlledTransmit();
+    const rejecting = queue(wire.transmit, { maxQueueBytes: 100 });
+    void rejecting.enqueue(item(0, 10));
+    await flush(); // item 0 is being sent: it no longer counts as waiting
+    [1, 2].forEach((id) => void rejecting.enqueue(item(id, 40)));
+    await expect(rejecting.enqueue(item(3, 40))).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    // A large item still enters an empty queue.
+    const lone = queue(controlledTransmit().transmit, { maxQueueBytes: 100 });
+    void lone.enqueue(item(9, 500));
+    expect(lone.length).toBe(1);
+
+    const dropping = queue(controlledTransmit().transmit, { maxQueueBytes: 100, overflow: 'drop-oldest' });
+    const outcomes = [item(1, 40), item(2, 40), item(3, 90)].map((entry) => dropping.enqueue(entry).catch((e: { code: string }) => e.code));
+    expect(await Promise.all(outcomes.slice(0, 2))).toEqual(['DROPPED', 'DROPPED']);
+    expect(dropping.length + dropping.sending).toBe(1);
   });
 
   it('drain() waits for the queue, then fails what is left and counts it', async () => {

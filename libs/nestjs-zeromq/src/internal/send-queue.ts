@@ -5,6 +5,8 @@ import type { ZeroMqSendErrorCode } from '../zeromq.errors.js';
 
 export interface SendQueueOptions<T> {
   maxQueueSize: number;
+  /** Most bytes (`sizeOf`) waiting; an item that fits nothing else still enters an empty queue. */
+  maxQueueBytes: number;
   overflow: ZeroMqOverflowPolicy;
   maxBatchSize: number;
   maxBatchBytes: number;
@@ -36,6 +38,7 @@ interface Entry<T> {
 export class SendQueue<T> {
   private readonly entries = new Deque<Entry<T>>();
   private inFlight = 0;
+  private queuedBytes = 0;
   private pumping = false;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
@@ -57,15 +60,24 @@ export class SendQueue<T> {
     if (this.closed) {
       return Promise.reject(this.options.toError(item, 'CLOSED', 'the client is closed'));
     }
-    if (this.length >= this.options.maxQueueSize) {
-      const detail = `${this.options.maxQueueSize} emits are already queued (maxQueueSize)`;
+    const size = this.options.sizeOf(item);
+    const full = () =>
+      this.length >= this.options.maxQueueSize || (this.length > 0 && this.queuedBytes + size > this.options.maxQueueBytes);
+    if (full()) {
+      const detail =
+        this.length >= this.options.maxQueueSize
+          ? `${this.options.maxQueueSize} emits are already queued (maxQueueSize)`
+          : `${this.queuedBytes} bytes are already queued (maxQueueBytes ${this.options.maxQueueBytes})`;
       if (this.options.overflow === 'reject') {
         return Promise.reject(this.options.toError(item, 'QUEUE_FULL', detail));
       }
-      this.fail(this.entries.shift()!, 'DROPPED', `${detail}; dropped the oldest to make room (overflow: 'drop-oldest')`);
+      while (full()) {
+        this.fail(this.take()!, 'DROPPED', `${detail}; dropped the oldest to make room (overflow: 'drop-oldest')`);
+      }
     }
     return new Promise<void>((resolve, reject) => {
       this.entries.push({ item, enqueuedAt: Date.now(), resolve, reject });
+      this.queuedBytes += size;
       if (!this.pumping) {
         this.pumping = true;
         // Start on the next microtask so that emits made in one synchronous burst share a batch.
@@ -144,21 +156,31 @@ export class SendQueue<T> {
         break;
       }
       bytes += size;
-      batch.push(this.entries.shift()!);
+      batch.push(this.take()!);
     }
     return batch;
   }
 
   private expireOlderThan(cutoff: number, detail: string): void {
     while (this.length > 0 && this.entries.peek()!.enqueuedAt <= cutoff) {
-      this.fail(this.entries.shift()!, 'SEND_TIMEOUT', detail);
+      this.fail(this.take()!, 'SEND_TIMEOUT', detail);
     }
   }
 
   private failAll(code: ZeroMqSendErrorCode, detail: string): void {
+    this.queuedBytes = 0;
     for (const entry of this.entries.clear()) {
       this.fail(entry, code, detail);
     }
+  }
+
+  /** Removes the oldest waiting entry, keeping the byte count right. */
+  private take(): Entry<T> | undefined {
+    const entry = this.entries.shift();
+    if (entry !== undefined) {
+      this.queuedBytes -= this.options.sizeOf(entry.item);
+    }
+    return entry;
   }
 
   private fail(entry: Entry<T>, code: ZeroMqSendErrorCode, detail: string, cause?: unknown): void {
