@@ -7,6 +7,7 @@ import { DeliveryTracker, type Delivery } from './internal/delivery-tracker.js';
 import type { ManagedSocket } from './internal/managed-socket.js';
 import { PendingRequests } from './internal/pending-requests.js';
 import { RateLimitedLog } from './internal/rate-limited-log.js';
+import { receiveLoop } from './internal/receive-loop.js';
 import { resolveClientOptions, type ResolvedClientOptions } from './internal/resolve-options.js';
 import { RouteTable } from './internal/route-table.js';
 import { SendQueue } from './internal/send-queue.js';
@@ -460,7 +461,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
 
   private async readReplies(socket: zmq.Dealer, linkName: string): Promise<void> {
     try {
-      for await (const frames of socket) {
+      for await (const frames of receiveLoop(socket)) {
         const message = decodeMessage(frames, { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER });
         if (message.kind === 'credit') {
           this.trackersByLink.get(linkName)?.credit(linkName, message.window);

@@ -18,6 +18,7 @@ import { settlesWithin } from './internal/deadline.js';
 import { InFlight } from './internal/in-flight.js';
 import type { ManagedSocket } from './internal/managed-socket.js';
 import { RateLimitedLog } from './internal/rate-limited-log.js';
+import { receiveLoop } from './internal/receive-loop.js';
 import { ReplyWriter } from './internal/reply-writer.js';
 import { parsePeerJson } from './internal/safe-json.js';
 import { resolveServerOptions, type ResolvedServerOptions, type SocketPlan } from './internal/resolve-options.js';
@@ -217,7 +218,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     // A ROUTER prefixes every message with the sender's routing id.
     const routed = replies !== undefined;
     try {
-      for await (const frames of socket.socket) {
+      for await (const frames of receiveLoop(socket.socket)) {
         const origin: Origin = { socket: socket.name, replies, peer: routed ? frames[0] : undefined };
         await this.dispatchMessage(frames, routed ? 1 : 0, origin, inFlight);
       }

@@ -1,11 +1,9 @@
 import type * as zmq from 'zeromq';
-import { BIND_RETRY_DEADLINE } from '../constants.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../zeromq.events.js';
 import type { ZeroMqSocketKind } from '../zeromq.options.js';
+import { bindRetrying } from './bind-retrying.js';
 import { explainHandshakeFailure, securityOf, type SocketSecurity } from './handshake-failure.js';
 import type { ResolvedEndpoint } from './resolve-options.js';
-
-const BIND_RETRY_PAUSE = 50;
 
 /** Monitor event types forwarded to listeners, and the public type each maps to. */
 const FORWARDED_EVENTS = new Map<zmq.EventType, ZeroMqSocketEventType>([
@@ -103,20 +101,10 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
   }
 
   private async bind(address: string): Promise<void> {
-    // A port freed by a socket that just closed is released asynchronously: retry briefly.
-    const deadline = Date.now() + BIND_RETRY_DEADLINE;
-    for (;;) {
-      try {
-        await this.socket.bind(address);
-        return;
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= deadline) {
-          throw new Error(`Cannot bind socket "${this.name}" to ${address}: ${(error as Error).message}`, {
-            cause: error,
-          });
-        }
-        await new Promise((resolve) => setTimeout(resolve, BIND_RETRY_PAUSE));
-      }
+    try {
+      await bindRetrying(this.socket, address);
+    } catch (error) {
+      throw new Error(`Cannot bind socket "${this.name}" to ${address}: ${(error as Error).message}`, { cause: error });
     }
   }
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import * as zmq from 'zeromq';
 import { ZAP_DOMAIN_PREFIX, ZAP_ENDPOINT } from '../constants.js';
+import { bindRetrying } from './bind-retrying.js';
 import { z85Encode } from './z85.js';
 
 /** One ZAP request, as a server's policy sees it. */
@@ -71,7 +72,8 @@ class ZapHandler {
     const router = new zmq.Router({ linger: 0 });
     this.router = router;
     try {
-      await router.bind(ZAP_ENDPOINT);
+      // A handler closed a moment ago (the last server stopped) frees the name asynchronously.
+      await bindRetrying(router, ZAP_ENDPOINT);
     } catch (error) {
       router.close();
       throw new Error(
