@@ -15,8 +15,12 @@ import { profileMarkdown, summarizeProfiles } from './profile.js';
 import { markdownReport, throughputChart, type BenchReport } from './report.js';
 import { findRow, ROWS, type RowDefinition } from './rows.js';
 import { runRows, type RowResult } from './runner.js';
+import { shareBenchCurveKeys } from './curve-keys.js';
 import { Services } from './services.js';
 import { runSoak } from './soak.js';
+
+// One CURVE key pair per side for the whole run, handed to the forked producer and consumer.
+shareBenchCurveKeys();
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench', 'results');

@@ -39,6 +39,11 @@ export const ROWS: readonly RowDefinition[] = [
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtMostOnce,
   },
   {
+    id: 'nestjs-zeromq-curve',
+    label: 'nestjs-zeromq at-most-once, CURVE + allow-list',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqCurve,
+  },
+  {
     id: 'nestjs-zeromq-at-least-once',
     label: 'nestjs-zeromq at-least-once (emit resolves on ack)',
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtLeastOnce,

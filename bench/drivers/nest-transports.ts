@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ClientNats, ClientRedis, ClientTCP, Transport } from '@nestjs/microservices';
 import getPort from 'get-port';
 import { ZeroMqClient, ZeroMqServer } from 'nestjs-zeromq';
+import { benchCurveKeys } from '../curve-keys.js';
 import { nestTransportDriver } from './nest-transport.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -22,6 +23,22 @@ export const nestjsZeroMqAtMostOnce = nestTransportDriver({
     return { options: { strategy: server }, endpoint: () => server.getAddresses().default[0] };
   },
   client: (endpoint) => new ZeroMqClient({ endpoints: [endpoint] }),
+});
+
+/** nestjs-zeromq at-most-once with CURVE on both sides and an allow-list (ZAP) on the server. */
+export const nestjsZeroMqCurve = nestTransportDriver({
+  server: async () => {
+    const { server: keys, client } = benchCurveKeys();
+    const server = new ZeroMqServer({
+      endpoints: [`tcp://${LOOPBACK}:*`],
+      curve: { secretKey: keys.secretKey, allowClients: [client.publicKey] },
+    });
+    return { options: { strategy: server }, endpoint: () => server.getAddresses().default[0] };
+  },
+  client: (endpoint) => {
+    const { server, client } = benchCurveKeys();
+    return new ZeroMqClient({ endpoints: [endpoint], curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey } });
+  },
 });
 
 /** nestjs-zeromq at-least-once: DEALER/ROUTER, emit() resolves when the worker has acked. */
