@@ -44,6 +44,8 @@ export interface WorkerSettings {
   logLevel?: 'debug' | 'verbose';
   netns?: string;
   echo?: boolean;
+  /** More environment, for example the CURVE variables. */
+  env?: Record<string, string>;
 }
 
 export interface ProducerSettings {
@@ -53,6 +55,8 @@ export interface ProducerSettings {
   sendTimeout?: number;
   netns?: string;
   echo?: boolean;
+  /** More environment, for example the CURVE variables. */
+  env?: Record<string, string>;
 }
 
 export interface RunningApp {
@@ -74,6 +78,7 @@ export function startWorker(settings: WorkerSettings): Promise<RunningApp> {
     WORKER_BIND: String(settings.bind ?? true),
     LOG_FORMAT: 'json',
     LOG_LEVEL: settings.logLevel ?? 'debug',
+    ...settings.env,
   };
   if (settings.tasksEndpoints !== undefined) {
     env.WORKER_TASKS_ENDPOINTS = settings.tasksEndpoints.join(',');
@@ -95,6 +100,7 @@ export function startProducer(settings: ProducerSettings, name = 'producer'): Pr
     PRODUCER_ENDPOINTS: settings.endpoints.join(','),
     PRODUCER_BIND: String(settings.bind ?? false),
     LOG_FORMAT: 'json',
+    ...settings.env,
   };
   if (settings.exportEndpoints !== undefined) {
     env.PRODUCER_EXPORT_ENDPOINTS = settings.exportEndpoints.join(',');

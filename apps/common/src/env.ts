@@ -17,6 +17,19 @@ export const addressListSchema = z
       .min(1, 'must list at least one address'),
   );
 
+/** A comma-separated list in an environment variable (empty items dropped). */
+const commaList = (item: z.ZodString) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0))
+    .pipe(z.array(item));
+
+/** CURVE public keys as `npx nestjs-zeromq keygen` writes them (40 characters of Z85), comma-separated. */
+export const curveKeyListSchema = commaList(z.string().length(40, 'must be a 40-character Z85 CURVE key'));
+
+/** Paths of key files, comma-separated. */
+export const pathListSchema = commaList(z.string().min(1));
+
 /** The logging variables both apps read. */
 export const loggingEnvShape = {
   /** Most detailed level printed: `debug` adds a line per job. */

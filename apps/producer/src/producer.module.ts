@@ -1,7 +1,7 @@
 import { ConsoleLogger, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { ClientsModule } from '@nestjs/microservices';
-import { ZeroMqClient } from 'nestjs-zeromq';
+import { ZeroMqClient, type ZeroMqClientOptions } from 'nestjs-zeromq';
 import { createLogger } from '../../common/src/env.js';
 import { producerEnvSchema, type ProducerEnv } from './config/producer.env.js';
 import { ClientConnections } from './health/client-connections.service.js';
@@ -25,6 +25,7 @@ import { OrdersService } from './orders/orders.service.js';
             bind: config.get('PRODUCER_BIND', { infer: true }),
             exportEndpoints: config.get('PRODUCER_EXPORT_ENDPOINTS', { infer: true }),
             sendTimeout: config.get('PRODUCER_SEND_TIMEOUT', { infer: true }),
+            curve: curveOptions(config),
           }),
         }),
       },
@@ -46,3 +47,14 @@ import { OrdersService } from './orders/orders.service.js';
   ],
 })
 export class ProducerModule {}
+
+/** CURVE from the environment: on when a secret key file is set (the schema checks the server key is given once). */
+function curveOptions(config: ConfigService<ProducerEnv, true>): ZeroMqClientOptions['curve'] {
+  const secretKeyFile = config.get('PRODUCER_CURVE_SECRET_KEY_FILE', { infer: true });
+  if (secretKeyFile === undefined) {
+    return undefined;
+  }
+  const serverKey = config.get('PRODUCER_CURVE_SERVER_PUBLIC_KEY', { infer: true });
+  const serverKeyFile = config.get('PRODUCER_CURVE_SERVER_PUBLIC_KEY_FILE', { infer: true });
+  return { secretKey: { file: secretKeyFile }, serverPublicKey: serverKey ?? { file: serverKeyFile! } };
+}

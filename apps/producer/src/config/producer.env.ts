@@ -5,7 +5,8 @@ import { addressListSchema, loggingEnvShape } from '../../../common/src/env.js';
  * The producer's environment, checked at start by ConfigModule: a bad or missing variable stops
  * the producer with a message naming it.
  */
-export const producerEnvSchema = z.object({
+export const producerEnvSchema = z
+  .object({
   /** HTTP interface; `0.0.0.0` to accept requests from other hosts. */
   PRODUCER_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** HTTP port; `0` lets the OS choose (the ready line tells which). */
@@ -18,7 +19,23 @@ export const producerEnvSchema = z.object({
   PRODUCER_EXPORT_ENDPOINTS: addressListSchema.optional(),
   /** Milliseconds an order may wait for a worker to take it before POST /orders answers 503. */
   PRODUCER_SEND_TIMEOUT: z.coerce.number().int().positive().default(5_000),
+  /** File with the producer's CURVE secret key: turns CURVE on (the workers must run CURVE too). */
+  PRODUCER_CURVE_SECRET_KEY_FILE: z.string().min(1).optional(),
+  /** The workers' CURVE public key (40 characters of Z85), or ... */
+  PRODUCER_CURVE_SERVER_PUBLIC_KEY: z.string().length(40, 'must be a 40-character Z85 CURVE key').optional(),
+  /** ... a file holding it (`worker.pub`). */
+  PRODUCER_CURVE_SERVER_PUBLIC_KEY_FILE: z.string().min(1).optional(),
   ...loggingEnvShape,
-});
+})
+  .superRefine((env, context) => {
+    const serverKeys = [env.PRODUCER_CURVE_SERVER_PUBLIC_KEY, env.PRODUCER_CURVE_SERVER_PUBLIC_KEY_FILE].filter((key) => key !== undefined);
+    if (env.PRODUCER_CURVE_SECRET_KEY_FILE !== undefined && serverKeys.length !== 1) {
+      context.addIssue({
+        code: 'custom',
+        path: ['PRODUCER_CURVE_SERVER_PUBLIC_KEY'],
+        message: 'with PRODUCER_CURVE_SECRET_KEY_FILE set exactly one of PRODUCER_CURVE_SERVER_PUBLIC_KEY and PRODUCER_CURVE_SERVER_PUBLIC_KEY_FILE is needed',
+      });
+    }
+  });
 
 export type ProducerEnv = z.output<typeof producerEnvSchema>;

@@ -15,6 +15,8 @@ export interface OrdersClientSettings {
   exportEndpoints?: string[];
   /** Milliseconds an emit may wait for a peer. */
   sendTimeout: number;
+  /** CURVE keys, when the workers run CURVE. */
+  curve?: ZeroMqClientOptions['curve'];
 }
 
 /**
@@ -30,5 +32,6 @@ export function ordersClientOptions(settings: OrdersClientSettings): ZeroMqClien
         ? []
         : [{ name: 'export', patterns: [ORDER_EXPORT], endpoints: endpoints(settings.exportEndpoints), bare: true }],
     sendTimeout: settings.sendTimeout,
+    ...(settings.curve === undefined ? {} : { curve: settings.curve }),
   };
 }

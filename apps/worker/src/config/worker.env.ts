@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { addressListSchema, loggingEnvShape } from '../../../common/src/env.js';
+import { addressListSchema, curveKeyListSchema, loggingEnvShape, pathListSchema } from '../../../common/src/env.js';
 
 /**
  * The worker's environment, checked at start by ConfigModule: a bad or missing variable stops
@@ -17,6 +17,12 @@ export const workerEnvSchema = z.object({
   WORKER_BIND: z.stringbool().default(true),
   /** Jobs handled at once per socket. */
   WORKER_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  /** File with the worker's CURVE secret key (`npx nestjs-zeromq keygen`): turns CURVE on for every socket. */
+  WORKER_CURVE_SECRET_KEY_FILE: z.string().min(1).optional(),
+  /** Producers' CURVE public keys allowed in, comma-separated (with the files below; none set: any producer with the worker's public key). */
+  WORKER_CURVE_ALLOW_CLIENT_KEYS: curveKeyListSchema.optional(),
+  /** Files holding allowed producers' public keys (`.pub`), comma-separated. */
+  WORKER_CURVE_ALLOW_CLIENT_KEY_FILES: pathListSchema.optional(),
   /** PBKDF2 rounds per job: the CPU cost of one job. */
   WORKER_HASH_ITERATIONS: z.coerce.number().int().positive().default(1_000),
   ...loggingEnvShape,

@@ -1,6 +1,6 @@
 import type { FactoryProvider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ZeroMqServer } from 'nestjs-zeromq';
+import { ZeroMqServer, type ZeroMqServerOptions } from 'nestjs-zeromq';
 import { PLAIN_TASK } from '../tasks/plain-task.js';
 import type { WorkerEnv } from './worker.env.js';
 
@@ -21,6 +21,19 @@ export const zeroMqServerProvider: FactoryProvider<ZeroMqServer> = {
       routes: tasks === undefined ? [] : [{ name: 'tasks', patterns: [PLAIN_TASK], endpoints: endpoints(tasks) }],
       concurrency: config.get('WORKER_CONCURRENCY', { infer: true }),
       plainMessages: { pattern: PLAIN_TASK, decoding: 'utf8' },
+      curve: curveOptions(config),
     });
   },
 };
+
+/** CURVE from the environment: on when a secret key file is set, with the allow-list if any. */
+function curveOptions(config: ConfigService<WorkerEnv, true>): ZeroMqServerOptions['curve'] {
+  const secretKeyFile = config.get('WORKER_CURVE_SECRET_KEY_FILE', { infer: true });
+  if (secretKeyFile === undefined) {
+    return undefined;
+  }
+  const keys = config.get('WORKER_CURVE_ALLOW_CLIENT_KEYS', { infer: true }) ?? [];
+  const files = (config.get('WORKER_CURVE_ALLOW_CLIENT_KEY_FILES', { infer: true }) ?? []).map((file) => ({ file }));
+  const allowClients = [...keys, ...files];
+  return { secretKey: { file: secretKeyFile }, ...(allowClients.length > 0 ? { allowClients } : {}) };
+}
