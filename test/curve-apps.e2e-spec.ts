@@ -42,7 +42,7 @@ describe('sample apps with CURVE (keys from `nestjs-zeromq keygen` files)', () =
     const { id } = accepted.body as { id: string };
     await worker.process.waitFor((line) => line.message.startsWith(`Order ${id} processed`), 10_000, `order ${id}`);
 
-    const stranger = await apps.producer({ endpoints: worker.sockets.default, env: curveEnv('stranger'), sendTimeout: 1_000 }, 'stranger');
+    const stranger = await apps.producer({ endpoints: worker.sockets.default, env: curveEnv('stranger'), sendTimeout: 1_000 });
     const refused = await postOrder(stranger.url, ORDER);
     expect(refused.status).toBe(503);
     await worker.process.waitFor((line) => line.message.includes('Rejected CURVE client'), 10_000, 'the rejection log line');
