@@ -118,6 +118,8 @@ interface Link {
   queue: SendQueue<Outgoing>;
   /** Connects to one endpoint: a disconnect means the server behind it is gone. */
   singlePeer: boolean;
+  /** At-least-once routes: the route's tracker, which this link's worker acks to. */
+  tracker: DeliveryTracker | undefined;
 }
 
 /** The socket(s) a pattern is sent over: one PUSH socket, or one DEALER per endpoint. */
@@ -152,7 +154,6 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   private connection: Promise<void> | undefined;
   private table = new RouteTable<Link, Route>([]);
   private readLoops: Array<Promise<void>> = [];
-  private trackersByLink = new Map<string, DeliveryTracker>();
   private deadLetters: SendQueue<Outgoing> | undefined;
 
   constructor(options: ZeroMqClientOptions) {
@@ -200,7 +201,6 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     const unacked = await Promise.all(table.routes.map((route) => route.tracker?.drain(remaining()) ?? 0));
     const links = table.links();
     this.table = new RouteTable<Link, Route>([]);
-    this.trackersByLink = new Map();
     const queues = [...links.map((link) => link.queue), ...(this.deadLetters ? [this.deadLetters] : [])];
     this.deadLetters = undefined;
     const unsent = await Promise.all(queues.map((queue) => queue.drain(remaining())));
@@ -332,6 +332,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
         socket,
         queue: this.createQueue(socket.socket, socket.name, socket.plan.endpoints.map((e) => e.address), socket.plan.bare),
         singlePeer: socket.plan.endpoints.length === 1 && !socket.plan.endpoints[0].bind,
+        tracker: byName.get(socket.plan.route)?.tracker,
       };
       const route = byName.get(socket.plan.route);
       if (route === undefined) {
@@ -339,18 +340,15 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
         continue;
       }
       route.links.push(link);
-      if (route.tracker !== undefined) {
-        this.trackersByLink.set(link.name, route.tracker);
-      }
       if (socket.socket instanceof zmq.Dealer) {
-        this.readLoops.push(this.readReplies(socket.socket, link.name));
+        this.readLoops.push(this.readReplies(socket.socket, link));
       }
     }
     this.table = new RouteTable<Link, Route>(routes);
     // Greet every at-least-once worker at once too: a handshake may have come before the tracker
     // existed, and inproc has none. The send waits for the connection; a second hello only repeats the credit.
-    for (const linkName of this.trackersByLink.keys()) {
-      this.sayHello(linkName);
+    for (const link of this.table.links()) {
+      this.sayHello(link.name);
     }
   }
 
@@ -418,11 +416,10 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
 
   /** Greets the worker behind a link so that it announces its credit (after every (re)connect). */
   private sayHello(linkName: string): void {
-    const tracker = this.trackersByLink.get(linkName);
     const link = this.table.link(linkName);
-    if (tracker !== undefined && link !== undefined) {
+    if (link?.tracker !== undefined) {
       link.queue
-        .enqueue({ kind: 'hello', pattern: '(hello)', record: NO_RECORD, producerId: tracker.producerId })
+        .enqueue({ kind: 'hello', pattern: '(hello)', record: NO_RECORD, producerId: link.tracker.producerId })
         .catch((error: unknown) => this.problems.warn('hello', `No hello to the worker on "${linkName}" yet: ${(error as Error).message}`));
     }
   }
@@ -459,12 +456,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     });
   }
 
-  private async readReplies(socket: zmq.Dealer, linkName: string): Promise<void> {
+  private async readReplies(socket: zmq.Dealer, link: Link): Promise<void> {
+    const linkName = link.name;
     try {
       for await (const frames of receiveLoop(socket)) {
         const message = decodeMessage(frames, { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER });
         if (message.kind === 'credit') {
-          this.trackersByLink.get(linkName)?.credit(linkName, message.window);
+          link.tracker?.credit(linkName, message.window);
           continue;
         }
         if (message.kind !== 'replies') {
@@ -479,7 +477,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
         for (const reply of message.records) {
           if (DELIVERY_STATUSES.has(reply.status)) {
             const reason = typeof reply.data === 'string' ? reply.data : '';
-            if (!this.trackersByLink.get(linkName)?.settle(reply.id, reply.status as 'a' | 'f' | 'x', reason)) {
+            if (!link.tracker?.settle(reply.id, reply.status as 'a' | 'f' | 'x', reason)) {
               this.counters.add('lateReplies');
             }
           } else {
@@ -516,7 +514,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   private onDisconnect(event: ZeroMqSocketEvent): void {
     const link = this.table.link(event.socket);
     if (link?.singlePeer) {
-      this.trackersByLink.get(link.name)?.linkLost(link.name);
+      link.tracker?.linkLost(link.name);
       const failed = this.requests.failLink(
         link.name,
         (pattern) =>

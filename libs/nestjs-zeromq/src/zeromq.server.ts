@@ -119,8 +119,6 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   /** `curve.allowClients`, enforced through ZAP; undefined without an allow-list. */
   private readonly authorization: ClientAuthorization | undefined;
   private readonly inFlight = new Map<string, InFlight>();
-  /** Credit each socket announces: its concurrency. */
-  private readonly windows = new Map<string, number>();
   private readonly readLoops: Array<Promise<void>> = [];
   private closing: Promise<void> | undefined;
 
@@ -213,7 +211,6 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private async read(socket: ServerSocket): Promise<void> {
     const inFlight = new InFlight(socket.plan.concurrency);
     this.inFlight.set(socket.name, inFlight);
-    this.windows.set(socket.name, socket.plan.concurrency);
     const replies = this.replyWriters.get(socket.name);
     // A ROUTER prefixes every message with the sender's routing id.
     const routed = replies !== undefined;
@@ -250,7 +247,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
           return;
         }
         this.producers.get(socketName)!.set(peer.toString('latin1'), peer);
-        void replies.sendCredit(peer, this.closing === undefined ? this.windows.get(socketName)! : 0).catch((error: Error) => {
+        void replies.sendCredit(peer, this.closing === undefined ? this.inFlight.get(socketName)!.limit : 0).catch((error: Error) => {
           this.problems.warn('reply', error.message);
         });
         return;

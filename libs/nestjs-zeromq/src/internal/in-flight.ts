@@ -10,7 +10,8 @@ export class InFlight {
   private slotWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly limit: number) {}
+  /** @param limit tasks that may run at once (a dealer-router socket also announces it as its credit) */
+  constructor(readonly limit: number) {}
 
   get size(): number {
     return this.running;
