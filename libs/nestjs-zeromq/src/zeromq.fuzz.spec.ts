@@ -136,6 +136,20 @@ const MODES: Mode[] = [
   },
 ];
 
+/** Resolves once the socket's monitor has reported `types` in this order (it starts reading at once). */
+async function socketEvents(socket: zmq.Socket, types: zmq.EventType[]): Promise<void> {
+  const awaited = [...types];
+  for await (const event of socket.events) {
+    if (event.type === awaited[0]) {
+      awaited.shift();
+    }
+    if (awaited.length === 0) {
+      return;
+    }
+  }
+  throw new Error(`The socket closed before the events ${awaited.join(', ')}`);
+}
+
 /** True if some object in `value` has an own `__proto__` key. */
 function hasOwnProtoKey(value: unknown): boolean {
   if (value === null || typeof value !== 'object') {
@@ -213,14 +227,12 @@ describe.each(MODES)('Hostile input ($name)', (mode) => {
     const big = rawPush(address);
     await big.send(['NZ1E', 'orders.created', 'j', JSON.stringify({ seq: 0 })]);
     await worker.received.waitFor(2);
-    const reset = within(
-      new Promise<void>((resolve) => worker!.server.on('disconnect', () => resolve())),
-      5_000,
-      'the reset of the oversized connection',
-    );
+    // The producer reconnects by itself. Its own monitor says when: a message sent around the reset
+    // can go into the dying pipe (libzmq reports the disconnect before the pipe is gone, seen with
+    // CURVE) and plain PUSH/PULL loses it, so the next one waits for the new connection's handshake.
+    const reconnected = within(socketEvents(big, ['disconnect', 'handshake']), 5_000, 'the producer to reconnect after the reset');
     await big.send(['NZ1E', 'orders.created', 'j', JSON.stringify({ huge: 'x'.repeat(64 * 1024) })]);
-    await reset;
-    // The producer reconnects by itself; `immediate` holds the next message until it has.
+    await reconnected;
     await big.send(['NZ1E', 'orders.created', 'j', JSON.stringify({ seq: 1 })]);
     await emit({ from: 'client', n: 2 });
     const received = await worker.received.waitFor(4);
