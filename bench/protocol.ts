@@ -61,6 +61,8 @@ export interface SendReport {
   errors: Record<string, number>;
   firstSendUs: number;
   lastSendUs: number;
+  /** Call-to-settle time of each send in µs, on the producer (paced phases only). */
+  completion?: LatencySummary;
 }
 
 export type ChildMessage =

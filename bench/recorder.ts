@@ -15,7 +15,7 @@ export class Recorder {
   private received = 0;
   private stray = 0;
   private lastReceiveUs = 0;
-  private histogram: hdr.Histogram | undefined;
+  private histogram: LatencyHistogram | undefined;
 
   constructor(private readonly onComplete: (report: ReceiveReport) => void) {}
 
@@ -25,10 +25,7 @@ export class Recorder {
     this.received = 0;
     this.stray = 0;
     this.lastReceiveUs = 0;
-    this.histogram =
-      phase.kind === 'latency'
-        ? hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_TRACKED_LATENCY_US, numberOfSignificantValueDigits: 3 })
-        : undefined;
+    this.histogram = phase.kind === 'latency' ? new LatencyHistogram() : undefined;
   }
 
   /** The handler's sink. */
@@ -41,7 +38,7 @@ export class Recorder {
     }
     this.received++;
     this.lastReceiveUs = now;
-    this.histogram?.recordValue(Math.min(MAX_TRACKED_LATENCY_US, Math.max(1, Math.round(now - message.t))));
+    this.histogram?.record(now - message.t);
     if (this.received === phase.count) {
       this.onComplete(this.report());
     }
@@ -53,18 +50,36 @@ export class Recorder {
       received: this.received,
       stray: this.stray,
       lastReceiveUs: this.lastReceiveUs,
-      latency: this.histogram === undefined ? undefined : summarize(this.histogram),
+      latency: this.histogram?.summary(),
     };
   }
 }
 
-function summarize(histogram: hdr.Histogram): LatencySummary {
-  return {
-    count: histogram.totalCount,
-    p50: histogram.getValueAtPercentile(50),
-    p99: histogram.getValueAtPercentile(99),
-    p999: histogram.getValueAtPercentile(99.9),
-    max: histogram.maxValue,
-    mean: histogram.mean,
-  };
+/** Durations in µs, summarized as percentiles (HDR histogram, 3 significant digits). */
+export class LatencyHistogram {
+  private readonly histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: MAX_TRACKED_LATENCY_US,
+    numberOfSignificantValueDigits: 3,
+  });
+
+  record(us: number): void {
+    this.histogram.recordValue(Math.min(MAX_TRACKED_LATENCY_US, Math.max(1, Math.round(us))));
+  }
+
+  summary(): LatencySummary {
+    const histogram = this.histogram;
+    return {
+      count: histogram.totalCount,
+      p50: histogram.getValueAtPercentile(50),
+      p99: histogram.getValueAtPercentile(99),
+      p999: histogram.getValueAtPercentile(99.9),
+      max: histogram.maxValue,
+      mean: histogram.mean,
+    };
+  }
+
+  destroy(): void {
+    this.histogram.destroy();
+  }
 }

@@ -2,7 +2,8 @@ import { markdownTable } from 'markdown-table';
 import type { BenchPlan } from './plan.js';
 import type { ProfileSummary } from './profile.js';
 import { DISPATCH_CEILING_ROW, NEST_TCP_ROW, RAW_BASELINE_ROW } from './rows.js';
-import type { RowResult } from './runner.js';
+import type { LatencySummary } from './protocol.js';
+import type { LatencyResult, RowResult } from './runner.js';
 
 export interface RunMeta {
   date: string;
@@ -82,29 +83,41 @@ export function throughputTable(report: BenchReport): string {
   return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
 }
 
+/** One cell per offered rate: p50 / p99 / p999 in ms of the summary `pick` takes from that rate's phase. */
+function pacedCells(row: RowResult, rates: number[], pick: (entry: LatencyResult) => LatencySummary | undefined): string[] {
+  return rates.map((offered) => {
+    const entry = row.latency.find((candidate) => candidate.rate === offered)!;
+    const summary = pick(entry);
+    if (summary === undefined) {
+      return DASH;
+    }
+    return `${ms(summary.p50)} / ${ms(summary.p99)} / ${ms(summary.p999)}${lossNote(entry.lost, entry.failed)}`;
+  });
+}
+
+function pacedHeaders(rates: number[]): string[] {
+  return rates.map((offered) => `p50 / p99 / p999 ms @ ${offered.toLocaleString('en-US')} msg/s`);
+}
+
 export function latencyMemoryTable(report: BenchReport): string {
   const rates = report.meta.plan.latencyRates.map((entry) => entry.rate);
-  const header = [
-    'Row',
-    ...rates.map((offered) => `p50 / p99 / p999 ms @ ${offered.toLocaleString('en-US')} msg/s`),
-    'producer peak RSS MiB',
-    'consumer peak RSS MiB',
-  ];
+  const header = ['Row', ...pacedHeaders(rates), 'producer peak RSS MiB', 'consumer peak RSS MiB'];
   const lines = report.rows.map((row) => {
     if (row.status !== 'ok') {
       return [row.label, ...statusCells(row, rates.length + 2)];
     }
-    return [
-      row.label,
-      ...rates.map((offered) => {
-        const entry = row.latency.find((candidate) => candidate.rate === offered)!;
-        const latency = entry.latency!;
-        return `${ms(latency.p50)} / ${ms(latency.p99)} / ${ms(latency.p999)}${lossNote(entry.lost, entry.failed)}`;
-      }),
-      mib(row.producerPeakRssBytes),
-      mib(row.consumerPeakRssBytes),
-    ];
+    return [row.label, ...pacedCells(row, rates, (entry) => entry.latency), mib(row.producerPeakRssBytes), mib(row.consumerPeakRssBytes)];
   });
+  return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
+}
+
+/** The producer's view of the paced phases: call to settled promise (a request's round trip). */
+export function completionTable(report: BenchReport): string {
+  const rates = report.meta.plan.latencyRates.map((entry) => entry.rate);
+  const header = ['Row', ...pacedHeaders(rates)];
+  const lines = report.rows.map((row) =>
+    row.status === 'ok' ? [row.label, ...pacedCells(row, rates, (entry) => entry.completion)] : [row.label, ...statusCells(row, rates.length)],
+  );
   return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
 }
 
@@ -137,6 +150,11 @@ export function markdownReport(report: BenchReport, chartPath?: string): string 
       `peak RSS of each process over the whole row):`,
     '',
     latencyMemoryTable(report),
+    '',
+    `**Call to completion** (the producer's view of the same paced phases: from the call until its promise settled. ` +
+      `For \`send()\` rows that is the request's round trip, for at-least-once the ack's, for other emits until the transport took the message):`,
+    '',
+    completionTable(report),
   ];
   if (chartPath !== undefined) {
     parts.push('', `![Throughput by row](${chartPath})`);

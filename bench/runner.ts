@@ -20,6 +20,8 @@ export interface PhaseResult {
   msgsPerSec: number;
   seconds: number;
   latency?: LatencySummary;
+  /** Producer side: from the call until its promise settled (paced phases). */
+  completion?: LatencySummary;
 }
 
 export interface ThroughputResult extends PhaseResult {
@@ -226,5 +228,6 @@ function combine(sent: SendReport, received: ReceiveReport): PhaseResult {
     msgsPerSec: received.received / seconds,
     seconds,
     latency: received.latency,
+    completion: sent.completion,
   };
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
 import { nowUs } from './clock.js';
 import { MessageFactory } from './message.js';
+import { LatencyHistogram } from './recorder.js';
 import type { PhaseSpec, SendReport } from './protocol.js';
 
 /** What a send loop drives: a producer, or an in-process row's injector. */
@@ -17,7 +18,9 @@ export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: num
   const messages = new MessageFactory(phase.id, phase.payloadBytes);
   const report: SendReport = { phaseId: phase.id, sent: 0, failed: 0, errors: {}, firstSendUs: nowUs(), lastSendUs: 0 };
   const deadline = Date.now() + phase.sendTimeoutMs;
-  const inFlight = new Window(window, report);
+  // Paced phases also time each call until its promise settles (a send()'s round trip).
+  const completion = phase.rate === undefined ? undefined : new LatencyHistogram();
+  const inFlight = new Window(window, report, completion);
 
   if (phase.rate === undefined) {
     for (let sequence = 0; sequence < phase.count && Date.now() < deadline; sequence++) {
@@ -39,6 +42,8 @@ export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: num
   }
   await inFlight.drain(deadline);
   report.lastSendUs = nowUs();
+  report.completion = completion?.summary();
+  completion?.destroy();
   return report;
 }
 
@@ -54,9 +59,11 @@ class Window {
   constructor(
     private readonly size: number,
     private readonly report: SendReport,
+    private readonly completion: LatencyHistogram | undefined,
   ) {}
 
   async send(sender: Sender, message: ReturnType<MessageFactory['next']>): Promise<void> {
+    const started = this.completion === undefined ? 0 : nowUs();
     if (this.size === 1) {
       try {
         await sender.send(message);
@@ -64,14 +71,15 @@ class Window {
       } catch (error) {
         this.fail(error);
       }
+      this.completion?.record(nowUs() - started);
       return;
     }
     this.outstanding++;
     sender.send(message).then(
-      () => this.settle(true),
+      () => this.settle(true, started),
       (error: unknown) => {
         this.fail(error);
-        this.settle(false);
+        this.settle(false, started);
       },
     );
     if (this.outstanding >= this.size) {
@@ -86,7 +94,8 @@ class Window {
     }
   }
 
-  private settle(sent: boolean): void {
+  private settle(sent: boolean, started: number): void {
+    this.completion?.record(nowUs() - started);
     if (sent) {
       this.report.sent++;
     }
