@@ -1,10 +1,7 @@
-import * as hdr from 'hdr-histogram-js';
 import { nowUs } from './clock.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import type { BenchMessage } from './message.js';
-import type { LatencySummary, PhaseSpec, ReceiveReport } from './protocol.js';
-
-/** Longest latency the histogram tracks, µs; longer ones are clamped (and show as the max). */
-const MAX_TRACKED_LATENCY_US = 60_000_000;
+import type { PhaseSpec, ReceiveReport } from './protocol.js';
 
 /**
  * Counts what the consumer's handler receives during one phase, and for paced phases records
@@ -52,34 +49,5 @@ export class Recorder {
       lastReceiveUs: this.lastReceiveUs,
       latency: this.histogram?.summary(),
     };
-  }
-}
-
-/** Durations in µs, summarized as percentiles (HDR histogram, 3 significant digits). */
-export class LatencyHistogram {
-  private readonly histogram = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: MAX_TRACKED_LATENCY_US,
-    numberOfSignificantValueDigits: 3,
-  });
-
-  record(us: number): void {
-    this.histogram.recordValue(Math.min(MAX_TRACKED_LATENCY_US, Math.max(1, Math.round(us))));
-  }
-
-  summary(): LatencySummary {
-    const histogram = this.histogram;
-    return {
-      count: histogram.totalCount,
-      p50: histogram.getValueAtPercentile(50),
-      p99: histogram.getValueAtPercentile(99),
-      p999: histogram.getValueAtPercentile(99.9),
-      max: histogram.maxValue,
-      mean: histogram.mean,
-    };
-  }
-
-  destroy(): void {
-    this.histogram.destroy();
   }
 }

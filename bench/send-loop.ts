@@ -1,7 +1,7 @@
 import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
 import { nowUs } from './clock.js';
 import { MessageFactory } from './message.js';
-import { LatencyHistogram } from './recorder.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import type { PhaseSpec, SendReport } from './protocol.js';
 
 /** What a send loop drives: a producer, or an in-process row's injector. */
