@@ -2,16 +2,16 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import * as zmq from 'zeromq';
 import { DEAD_LETTER_SOCKET_NAME } from './constants.js';
-import { Counters } from './internal/counters.js';
-import { DeliveryTracker, type Delivery } from './internal/delivery-tracker.js';
-import type { ManagedSocket } from './internal/managed-socket.js';
-import { PendingRequests } from './internal/pending-requests.js';
-import { RateLimitedLog } from './internal/rate-limited-log.js';
-import { receiveLoop } from './internal/receive-loop.js';
-import { resolveClientOptions, type ResolvedClientOptions } from './internal/resolve-options.js';
-import { RouteTable } from './internal/route-table.js';
-import { SendQueue } from './internal/send-queue.js';
-import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
+import { Counters } from './internal/util/counters.js';
+import { DeliveryTracker, type Delivery } from './internal/client/delivery-tracker.js';
+import type { ManagedSocket } from './internal/sockets/managed-socket.js';
+import { PendingRequests } from './internal/client/pending-requests.js';
+import { RateLimitedLog } from './internal/util/rate-limited-log.js';
+import { receiveLoop } from './internal/sockets/receive-loop.js';
+import { resolveClientOptions, type ResolvedClientOptions } from './internal/options/resolve-options.js';
+import { RouteTable } from './internal/client/route-table.js';
+import { SendQueue } from './internal/sockets/send-queue.js';
+import { SocketGroup, tuningSocketOptions } from './internal/sockets/socket-group.js';
 import {
   decodeMessage,
   DELIVERY_STATUSES,
@@ -25,7 +25,7 @@ import {
   packFrames,
   type DecodedReply,
   type EncodedRecord,
-} from './internal/wire.js';
+} from './internal/protocol/wire.js';
 import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from './zeromq.errors.js';
 import {
   ZeroMqSocketEventType,

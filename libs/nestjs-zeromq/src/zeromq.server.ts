@@ -10,19 +10,19 @@ import { NO_MESSAGE_HANDLER } from '@nestjs/microservices/constants.js';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import * as zmq from 'zeromq';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, MAX_REMEMBERED_PRODUCERS, ZEROMQ_TRANSPORT } from './constants.js';
-import { BoundedMap } from './internal/bounded-map.js';
-import { DeliveryLedger } from './internal/delivery-ledger.js';
-import { ClientAuthorization } from './internal/client-authorization.js';
-import { Counters } from './internal/counters.js';
-import { settlesWithin } from './internal/deadline.js';
-import { InFlight } from './internal/in-flight.js';
-import type { ManagedSocket } from './internal/managed-socket.js';
-import { RateLimitedLog } from './internal/rate-limited-log.js';
-import { receiveLoop } from './internal/receive-loop.js';
-import { ReplyWriter } from './internal/reply-writer.js';
-import { parsePeerJson } from './internal/safe-json.js';
-import { resolveServerOptions, type ResolvedServerOptions, type SocketPlan } from './internal/resolve-options.js';
-import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
+import { BoundedMap } from './internal/util/bounded-map.js';
+import { DeliveryLedger } from './internal/server/delivery-ledger.js';
+import { ClientAuthorization } from './internal/security/client-authorization.js';
+import { Counters } from './internal/util/counters.js';
+import { settlesWithin } from './internal/util/deadline.js';
+import { InFlight } from './internal/server/in-flight.js';
+import type { ManagedSocket } from './internal/sockets/managed-socket.js';
+import { RateLimitedLog } from './internal/util/rate-limited-log.js';
+import { receiveLoop } from './internal/sockets/receive-loop.js';
+import { ReplyWriter } from './internal/server/reply-writer.js';
+import { parsePeerJson } from './internal/protocol/safe-json.js';
+import { resolveServerOptions, type ResolvedServerOptions, type SocketPlan } from './internal/options/resolve-options.js';
+import { SocketGroup, tuningSocketOptions } from './internal/sockets/socket-group.js';
 import {
   decodeMessage,
   encodeReply,
@@ -31,7 +31,7 @@ import {
   type DecodedRecord,
   type DecodedRequest,
   type EncodedReply,
-} from './internal/wire.js';
+} from './internal/protocol/wire.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from './zeromq.context.js';
 import { ZeroMqStatus, type ZeroMqDeadLetter, type ZeroMqServerEvents } from './zeromq.events.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';

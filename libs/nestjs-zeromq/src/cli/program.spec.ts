@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProgram } from './program.js';
-import { publicKeyOf } from '../internal/curve.js';
+import { publicKeyOf } from '../internal/security/curve.js';
 
 const keyIn = (path: string) => readFileSync(path, 'utf8').split('\n').find((line) => line.length > 0 && !line.startsWith('#'))!;
 

@@ -1,7 +1,7 @@
 import type * as zmq from 'zeromq';
-import { DEFAULT_MAX_QUEUE_BYTES, REPLY_QUEUE_SIZE } from '../constants.js';
-import { SendQueue } from './send-queue.js';
-import { encodeCredit, encodeRepliesMessage, type EncodedReply } from './wire.js';
+import { DEFAULT_MAX_QUEUE_BYTES, REPLY_QUEUE_SIZE } from '../../constants.js';
+import { SendQueue } from '../sockets/send-queue.js';
+import { encodeCredit, encodeRepliesMessage, type EncodedReply } from '../protocol/wire.js';
 
 /** A reply (or ack), or a credit announcement, for one peer. */
 type OutgoingReply = {

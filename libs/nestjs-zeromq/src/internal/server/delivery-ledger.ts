@@ -1,4 +1,4 @@
-import { BoundedMap } from './bounded-map.js';
+import { BoundedMap } from '../util/bounded-map.js';
 
 /** What to do with an at-least-once delivery that arrives. */
 export type DeliveryAdmission = 'run' | 'ack-again' | 'ignore';

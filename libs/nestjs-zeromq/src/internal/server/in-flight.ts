@@ -1,4 +1,4 @@
-import { settlesWithin } from './deadline.js';
+import { settlesWithin } from '../util/deadline.js';
 
 /**
  * Counts running tasks against a limit: `slot()` waits while the limit is reached and

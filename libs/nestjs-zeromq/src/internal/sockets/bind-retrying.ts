@@ -1,5 +1,5 @@
 import type * as zmq from 'zeromq';
-import { BIND_RETRY_DEADLINE } from '../constants.js';
+import { BIND_RETRY_DEADLINE } from '../../constants.js';
 
 const BIND_RETRY_PAUSE = 50;
 

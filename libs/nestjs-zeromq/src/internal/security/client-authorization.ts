@@ -1,8 +1,8 @@
-import { MAX_PENDING_AUTHORIZATIONS } from '../constants.js';
-import type { ZeroMqUnauthorizedClient } from '../zeromq.events.js';
-import type { ZeroMqClientAuthorizer } from '../zeromq.options.js';
+import { MAX_PENDING_AUTHORIZATIONS } from '../../constants.js';
+import type { ZeroMqUnauthorizedClient } from '../../zeromq.events.js';
+import type { ZeroMqClientAuthorizer } from '../../zeromq.options.js';
 import type { ResolvedCurve } from './curve.js';
-import { settlesWithin } from './deadline.js';
+import { settlesWithin } from '../util/deadline.js';
 import { registerZapDomain, type ZapRequest, type ZapVerdict } from './zap-handler.js';
 
 const ALLOWED: ZapVerdict = { allowed: true, reason: 'OK' };

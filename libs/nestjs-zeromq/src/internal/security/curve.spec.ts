@@ -3,11 +3,11 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
-import { ZeroMqOptionsError } from '../zeromq.errors.js';
-import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../zeromq.options.js';
+import { ZeroMqOptionsError } from '../../zeromq.errors.js';
+import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
 import { curveSocketOptions } from './curve.js';
-import { resolveClientOptions, resolveServerOptions } from './resolve-options.js';
-import { tuningSocketOptions } from './socket-group.js';
+import { resolveClientOptions, resolveServerOptions } from '../options/resolve-options.js';
+import { tuningSocketOptions } from '../sockets/socket-group.js';
 
 const endpoints = ['tcp://127.0.0.1:5557'];
 const server = zmq.curveKeyPair();

@@ -1,9 +1,9 @@
 import type { MsPattern } from '@nestjs/microservices';
 import { transformPatternToRoute } from '@nestjs/microservices/utils/transform-pattern.utils.js';
 import { z } from 'zod';
-import * as defaults from '../constants.js';
-import { clientCurveSchema, resolveClientCurve, resolveServerCurve, serverCurveSchema, type ResolvedCurve } from './curve.js';
-import { ZeroMqOptionsError } from '../zeromq.errors.js';
+import * as defaults from '../../constants.js';
+import { clientCurveSchema, resolveClientCurve, resolveServerCurve, serverCurveSchema, type ResolvedCurve } from '../security/curve.js';
+import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type {
   ZeroMqClientOptions,
   ZeroMqEndpoint,
@@ -11,7 +11,7 @@ import type {
   ZeroMqDeliveryMode,
   ZeroMqServerOptions,
   ZeroMqSocketKind,
-} from '../zeromq.options.js';
+} from '../../zeromq.options.js';
 
 export interface ResolvedEndpoint {
   address: string;

@@ -1,7 +1,7 @@
-import { settlesWithin } from './deadline.js';
-import { Deque } from './deque.js';
-import type { ZeroMqOverflowPolicy } from '../zeromq.options.js';
-import type { ZeroMqSendErrorCode } from '../zeromq.errors.js';
+import { settlesWithin } from '../util/deadline.js';
+import { Deque } from '../util/deque.js';
+import type { ZeroMqOverflowPolicy } from '../../zeromq.options.js';
+import type { ZeroMqSendErrorCode } from '../../zeromq.errors.js';
 
 export interface SendQueueOptions<T> {
   maxQueueSize: number;

@@ -1,10 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import type * as zmq from 'zeromq';
-import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../zeromq.events.js';
-import { curveSocketOptions } from './curve.js';
+import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../../zeromq.events.js';
+import { curveSocketOptions } from '../security/curve.js';
 import { ManagedSocket } from './managed-socket.js';
-import type { RateLimitedLog } from './rate-limited-log.js';
-import type { ResolvedTuning, SocketPlan } from './resolve-options.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
+import type { ResolvedTuning, SocketPlan } from '../options/resolve-options.js';
 
 type Listener = (...args: never[]) => unknown;
 

@@ -2,9 +2,9 @@ import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import * as zmq from 'zeromq';
 import { z } from 'zod';
-import { DEFAULT_AUTH_TIMEOUT, MAX_KEY_FILE_SIZE, ZAP_DOMAIN_PREFIX } from '../constants.js';
-import { ZeroMqOptionsError } from '../zeromq.errors.js';
-import type { ZeroMqClientAuthorizer, ZeroMqCurveKey } from '../zeromq.options.js';
+import { DEFAULT_AUTH_TIMEOUT, MAX_KEY_FILE_SIZE, ZAP_DOMAIN_PREFIX } from '../../constants.js';
+import { ZeroMqOptionsError } from '../../zeromq.errors.js';
+import type { ZeroMqClientAuthorizer, ZeroMqCurveKey } from '../../zeromq.options.js';
 import { z85Decode, z85Encode } from './z85.js';
 
 /** Length of a Z85 CURVE key (32 bytes). */

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { ZeroMqDeadLetter } from '../zeromq.events.js';
-import { settlesWithin } from './deadline.js';
-import { Deque } from './deque.js';
-import type { EncodedRecord } from './wire.js';
+import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
+import { settlesWithin } from '../util/deadline.js';
+import { Deque } from '../util/deque.js';
+import type { EncodedRecord } from '../protocol/wire.js';
 
 /** A message the producer holds until a worker acks it. */
 export interface Delivery {

@@ -1,9 +1,9 @@
 import type * as zmq from 'zeromq';
-import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../zeromq.events.js';
-import type { ZeroMqSocketKind } from '../zeromq.options.js';
+import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
+import type { ZeroMqSocketKind } from '../../zeromq.options.js';
 import { bindRetrying } from './bind-retrying.js';
-import { explainHandshakeFailure, securityOf, type SocketSecurity } from './handshake-failure.js';
-import type { ResolvedEndpoint } from './resolve-options.js';
+import { explainHandshakeFailure, securityOf, type SocketSecurity } from '../security/handshake-failure.js';
+import type { ResolvedEndpoint } from '../options/resolve-options.js';
 
 /** Monitor event types forwarded to listeners, and the public type each maps to. */
 const FORWARDED_EVENTS = new Map<zmq.EventType, ZeroMqSocketEventType>([
