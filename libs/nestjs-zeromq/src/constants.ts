@@ -13,6 +13,7 @@ export const DEFAULT_SOCKET_KIND = 'push-pull';
 // Server defaults (documented on ZeroMqServerOptions).
 export const DEFAULT_SERVER_BIND = true;
 export const DEFAULT_CONCURRENCY = 100;
+export const DEFAULT_PREFETCH = 1000;
 export const DEFAULT_MAX_MESSAGE_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_MAX_PATTERN_LENGTH = 1024;
 export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 4096;

@@ -34,7 +34,8 @@ export class ZeroMqOptionsError extends Error {
 /**
  * A `send()` that got no complete answer. `code` tells why: `TIMEOUT` (no last reply within
  * `requestTimeout`), `PEER_LOST` (the server it went to disconnected first), `CLOSED` (the client
- * closed first), `WRONG_SOCKET_KIND` (the pattern's socket is 'push-pull', which carries no replies).
+ * closed first), `WRONG_SOCKET_KIND` (the pattern's socket carries no replies), or, when the
+ * request never reached ZeroMQ, the same codes as ZeroMqSendError (`SEND_TIMEOUT`, `QUEUE_FULL`...).
  * @publicApi
  */
 export class ZeroMqRequestError extends Error {
@@ -45,9 +46,10 @@ export class ZeroMqRequestError extends Error {
     readonly pattern: string,
     readonly socket: string,
     detail: string,
+    options?: { cause?: unknown },
   ) {
-    super(`Request "${pattern}" on socket "${socket}" failed: ${detail}`);
+    super(`Request "${pattern}" on socket "${socket}" failed: ${detail}`, options);
   }
 }
 
-export type ZeroMqRequestErrorCode = 'TIMEOUT' | 'PEER_LOST' | 'CLOSED' | 'WRONG_SOCKET_KIND';
+export type ZeroMqRequestErrorCode = 'TIMEOUT' | 'PEER_LOST' | 'CLOSED' | 'WRONG_SOCKET_KIND' | ZeroMqSendErrorCode;

@@ -1,6 +1,6 @@
 import type { MsPattern } from '@nestjs/microservices';
-import { transformPatternToRoute } from '@nestjs/microservices/utils/transform-pattern.utils.js';
 import { z } from 'zod';
+import { socketKind, SOCKET_KIND_NAMES } from '../kinds/kinds.js';
 import * as defaults from '../../constants.js';
 import { clientCurveSchema, resolveClientCurve, resolveServerCurve, serverCurveSchema, type ResolvedCurve } from '../security/curve.js';
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
@@ -37,8 +37,31 @@ export interface ResolvedTuning {
   curve: ResolvedCurve | undefined;
 }
 
+/** A server socket to open: a PULL or ROUTER, with the handlers that may run at once for it. */
+export interface ServerSocketPlan extends SocketPlan {
+  concurrency: number;
+}
+
+/** A client socket to open: one per route, or (kinds with `socketPerEndpoint`) one per endpoint of a route. */
+export interface ClientSocketPlan extends SocketPlan {
+  /** The route it belongs to (`''` for the dead-letter socket). */
+  route: string;
+  bare: boolean;
+  delivery: ZeroMqDeliveryMode;
+}
+
+/** A client route: the patterns it lists (none: the default route) and its delivery guarantee. */
+export interface ClientRoutePlan extends SocketPlan {
+  bare: boolean;
+  delivery: ZeroMqDeliveryMode;
+}
+
+/** Turns a Nest pattern into the string handlers are keyed by (the owner's `normalizePattern`). */
+export type PatternNormalizer = (pattern: MsPattern) => string;
+
 export interface ResolvedServerOptions extends ResolvedTuning {
-  sockets: Array<SocketPlan & { concurrency: number }>;
+  sockets: ServerSocketPlan[];
+  prefetch: number;
   maxMessageSize: number;
   maxPatternLength: number;
   maxRecordsPerMessage: number;
@@ -49,12 +72,13 @@ export interface ResolvedServerOptions extends ResolvedTuning {
 }
 
 export interface ResolvedClientOptions extends ResolvedTuning {
-  sockets: Array<SocketPlan & { bare: boolean; delivery: ZeroMqDeliveryMode }>;
+  routes: ClientRoutePlan[];
+  /** The sockets to open for the routes, and the dead-letter socket if there is one. */
+  sockets: ClientSocketPlan[];
   ackTimeout: number;
   maxAttempts: number;
   retryDelay: number;
   maxRetryDelay: number;
-  deadLetterEndpoints: ResolvedEndpoint[];
   maxQueueSize: number;
   maxQueueBytes: number;
   overflow: 'reject' | 'drop-oldest';
@@ -106,7 +130,7 @@ const tuningShape = {
   logInterval: nonNegativeInt.optional(),
 };
 
-const kindSchema = z.enum(['push-pull', 'dealer-router']);
+const kindSchema = z.enum(SOCKET_KIND_NAMES);
 const deliverySchema = z.enum(['at-most-once', 'at-least-once']);
 
 const routeShape = {
@@ -122,6 +146,7 @@ const serverSchema = z.strictObject({
   kind: kindSchema.optional(),
   routes: z.array(z.strictObject({ ...routeShape, concurrency: positiveInt.optional() })).optional(),
   concurrency: positiveInt.optional(),
+  prefetch: positiveInt.optional(),
   maxMessageSize: z.number().int().min(-1).optional(),
   maxPatternLength: positiveInt.optional(),
   maxRecordsPerMessage: positiveInt.optional(),
@@ -206,6 +231,7 @@ interface RouteInput {
 /** The default socket (if it has endpoints) and one socket per route, with names checked. */
 function planSockets<R extends RouteInput>(
   owner: string,
+  normalize: PatternNormalizer,
   options: { endpoints?: ZeroMqEndpoint[]; kind?: ZeroMqSocketKind; delivery?: ZeroMqDeliveryMode; routes?: R[] },
   defaultBind: boolean,
 ): Array<SocketPlan & { route: R | undefined }> {
@@ -226,7 +252,7 @@ function planSockets<R extends RouteInput>(
   }
   const seenPatterns = new Map<string, string>();
   for (const route of routes ?? []) {
-    const patterns = route.patterns.map((pattern) => transformPatternToRoute(pattern));
+    const patterns = route.patterns.map(normalize);
     const name = route.name ?? patterns[0];
     if (plans.some((plan) => plan.name === name)) {
       throw new ZeroMqOptionsError(`Invalid ${owner} options: two sockets are named "${name}"; give each route a unique name`);
@@ -250,14 +276,15 @@ function planSockets<R extends RouteInput>(
   return plans;
 }
 
-export function resolveServerOptions(input: ZeroMqServerOptions | undefined): ResolvedServerOptions {
+export function resolveServerOptions(input: ZeroMqServerOptions | undefined, normalize: PatternNormalizer): ResolvedServerOptions {
   const options = parse(serverSchema, input, 'ZeroMqServer');
   const concurrency = options.concurrency ?? defaults.DEFAULT_CONCURRENCY;
-  const plans = planSockets('ZeroMqServer', options, defaults.DEFAULT_SERVER_BIND);
+  const plans = planSockets('ZeroMqServer', normalize, options, defaults.DEFAULT_SERVER_BIND);
   return {
     ...resolveTuning(options),
     curve: resolveServerCurve(options.curve),
     sockets: plans.map(({ route, ...plan }) => ({ ...plan, concurrency: route?.concurrency ?? concurrency })),
+    prefetch: options.prefetch ?? defaults.DEFAULT_PREFETCH,
     maxMessageSize: options.maxMessageSize ?? defaults.DEFAULT_MAX_MESSAGE_SIZE,
     maxPatternLength: options.maxPatternLength ?? defaults.DEFAULT_MAX_PATTERN_LENGTH,
     maxRecordsPerMessage: options.maxRecordsPerMessage ?? defaults.DEFAULT_MAX_RECORDS_PER_MESSAGE,
@@ -271,19 +298,44 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined): Re
   };
 }
 
-export function resolveClientOptions(input: ZeroMqClientOptions | undefined): ResolvedClientOptions {
+/**
+ * The client sockets of the routes: one per route, or one per endpoint where the kind tells
+ * servers apart that way; plus the dead-letter PUSH socket when `deadLetterEndpoints` are set.
+ */
+function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: ResolvedEndpoint[]): ClientSocketPlan[] {
+  const sockets: ClientSocketPlan[] = routes.flatMap((plan) =>
+    socketKind(plan.kind).socketPerEndpoint && plan.endpoints.length > 1
+      ? plan.endpoints.map((endpoint, index) => ({ ...plan, name: `${plan.name}#${index + 1}`, endpoints: [endpoint], route: plan.name }))
+      : [{ ...plan, route: plan.name }],
+  );
+  if (deadLetterEndpoints.length > 0) {
+    sockets.push({
+      name: defaults.DEAD_LETTER_SOCKET_NAME,
+      kind: 'push-pull',
+      endpoints: deadLetterEndpoints,
+      patterns: [],
+      bare: false,
+      delivery: 'at-most-once',
+      route: '',
+    });
+  }
+  return sockets;
+}
+
+export function resolveClientOptions(input: ZeroMqClientOptions | undefined, normalize: PatternNormalizer): ResolvedClientOptions {
   const options = parse(clientSchema, input, 'ZeroMqClient');
-  const plans = planSockets('ZeroMqClient', options, defaults.DEFAULT_CLIENT_BIND);
-  const sockets = plans.map(({ route, ...plan }) => ({
+  const plans = planSockets('ZeroMqClient', normalize, options, defaults.DEFAULT_CLIENT_BIND);
+  const routes: ClientRoutePlan[] = plans.map(({ route, ...plan }) => ({
     ...plan,
     bare: route?.bare ?? false,
     delivery: route?.delivery ?? options.delivery ?? defaults.DEFAULT_DELIVERY,
   }));
-  for (const plan of sockets) {
+  const deadLetterEndpoints = resolveEndpoints(options.deadLetterEndpoints, defaults.DEFAULT_CLIENT_BIND);
+  for (const plan of routes) {
     const problem =
-      plan.bare && plan.kind !== 'push-pull'
+      plan.bare && !socketKind(plan.kind).sendsBare
         ? `is bare, which needs kind 'push-pull' (a plain PULL peer); it has '${plan.kind}'`
-        : plan.delivery === 'at-least-once' && plan.kind !== 'dealer-router'
+        : plan.delivery === 'at-least-once' && !socketKind(plan.kind).carriesReplies
           ? `is at-least-once, which needs kind 'dealer-router' (acks travel back); it has '${plan.kind}'`
           : plan.delivery === 'at-least-once' && plan.endpoints.some((endpoint) => endpoint.bind)
             ? 'is at-least-once, which needs the client to connect to each worker endpoint (bind: false) so that credits and acks are per worker'
@@ -295,12 +347,12 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined): Re
   return {
     ...resolveTuning(options),
     curve: resolveClientCurve(options.curve),
-    sockets,
+    routes,
+    sockets: socketsOf(routes, deadLetterEndpoints),
     ackTimeout: options.ackTimeout ?? defaults.DEFAULT_ACK_TIMEOUT,
     maxAttempts: options.maxAttempts ?? defaults.DEFAULT_MAX_ATTEMPTS,
     retryDelay: options.retryDelay ?? defaults.DEFAULT_RETRY_DELAY,
     maxRetryDelay: options.maxRetryDelay ?? defaults.DEFAULT_MAX_RETRY_DELAY,
-    deadLetterEndpoints: resolveEndpoints(options.deadLetterEndpoints, defaults.DEFAULT_CLIENT_BIND),
     maxQueueSize: options.maxQueueSize ?? defaults.DEFAULT_MAX_QUEUE_SIZE,
     maxQueueBytes: options.maxQueueBytes ?? defaults.DEFAULT_MAX_QUEUE_BYTES,
     overflow: options.overflow ?? defaults.DEFAULT_QUEUE_OVERFLOW,

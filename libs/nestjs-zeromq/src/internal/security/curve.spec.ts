@@ -23,8 +23,8 @@ function optionsError(resolve: () => unknown): string {
   }
   throw new Error('the options were expected to be refused');
 }
-const serverError = (curve: unknown) => optionsError(() => resolveServerOptions({ endpoints, curve } as ZeroMqServerOptions));
-const clientError = (curve: unknown) => optionsError(() => resolveClientOptions({ endpoints, curve } as ZeroMqClientOptions));
+const serverError = (curve: unknown) => optionsError(() => resolveServerOptions({ endpoints, curve } as ZeroMqServerOptions, String));
+const clientError = (curve: unknown) => optionsError(() => resolveClientOptions({ endpoints, curve } as ZeroMqClientOptions, String));
 
 describe('CURVE options', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nzmq-curve-'));
@@ -37,26 +37,26 @@ describe('CURVE options', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('gives every socket of a server and of a client the CURVE options', () => {
-    const serverConfig = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [client.publicKey] } });
+    const serverConfig = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [client.publicKey] } }, String);
     expect(tuningSocketOptions(serverConfig)).toMatchObject({
       curveServer: true,
       curveSecretKey: server.secretKey,
       zapDomain: expect.stringMatching(/^nestjs-zeromq\//),
       zapEnforceDomain: true,
     });
-    const clientConfig = resolveClientOptions({ endpoints, curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey } });
+    const clientConfig = resolveClientOptions({ endpoints, curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey } }, String);
     expect(tuningSocketOptions(clientConfig)).toMatchObject({
       curvePublicKey: client.publicKey,
       curveSecretKey: client.secretKey,
       curveServerKey: server.publicKey,
     });
-    expect(curveSocketOptions(resolveServerOptions({ endpoints }).curve)).toEqual({});
+    expect(curveSocketOptions(resolveServerOptions({ endpoints }, String).curve)).toEqual({});
   });
 
   it('gives each server its own ZAP domain, and none without an allow-list', () => {
-    const a = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [] } }).curve;
-    const b = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: () => true } }).curve;
-    const open = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey } }).curve;
+    const a = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [] } }, String).curve;
+    const b = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: () => true } }, String).curve;
+    const open = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey } }, String).curve;
     expect(a?.role === 'server' && a.zapDomain).not.toBe(b?.role === 'server' && b.zapDomain);
     expect(open).toMatchObject({ role: 'server', zapDomain: undefined, allowClients: undefined });
   });
@@ -67,7 +67,7 @@ describe('CURVE options', () => {
     const curve = resolveClientOptions({
       endpoints,
       curve: { secretKey: { file: secretKeyFile }, publicKey: { file: publicKeyFile }, serverPublicKey: { file: publicKeyFile } },
-    }).curve;
+    }, String).curve;
     expect(curve).toMatchObject({ secretKey: server.secretKey, publicKey: server.publicKey, serverPublicKey: server.publicKey });
   });
 
@@ -100,7 +100,7 @@ describe('CURVE options', () => {
     expect(serverError({ secretKey: { file: dir } })).toContain('is not a key file');
     // A public key file may be readable by anyone.
     const pub = file('client.pub', client.publicKey, 0o644);
-    expect(resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [{ file: pub }] } }).curve).toMatchObject({
+    expect(resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [{ file: pub }] } }, String).curve).toMatchObject({
       allowClients: new Set([client.publicKey]),
     });
   });

@@ -1,54 +1,56 @@
 import type * as zmq from 'zeromq';
-import { DEFAULT_MAX_QUEUE_BYTES, REPLY_QUEUE_SIZE } from '../../constants.js';
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_BYTES, REPLY_QUEUE_SIZE } from '../../constants.js';
 import { SendQueue } from '../sockets/send-queue.js';
-import { encodeCredit, encodeRepliesMessage, type EncodedReply } from '../protocol/wire.js';
+import { encodeCredit, FragmentWriter, joinFragments, PACKED_HEADERS, recordFields, type EncodedReply, type Fragment } from '../protocol/wire.js';
 
-/** A reply (or ack), or a credit announcement, for one peer. */
+/** A packed reply (or ack), or a credit announcement, for one peer. */
 type OutgoingReply = {
   /** ROUTER routing id of the client's DEALER. */
   peer: Buffer;
-} & ({ reply: EncodedReply; window?: undefined } | { window: number; reply?: undefined });
+  /** The peer as a batch key. */
+  key: string;
+  id: string;
+} & ({ fragment: Fragment; window?: undefined } | { window: number; fragment?: undefined });
 
 /**
  * Sends a ROUTER socket's replies, acks and credits through one serialized writer, packing
- * consecutive replies to the same peer into one message. A ROUTER drops replies to a peer that has gone (it is not
- * `mandatory`), so replying never blocks a handler.
+ * consecutive replies to the same peer into one message. A ROUTER drops replies to a peer that
+ * has gone (it is not `mandatory`), so replying never blocks a handler.
  */
 export class ReplyWriter {
   private readonly queue: SendQueue<OutgoingReply>;
+  private readonly writer = new FragmentWriter();
 
-  constructor(socket: zmq.Router, socketName: string, limits: { maxBatchSize: number; maxBatchBytes: number }) {
+  constructor(socket: zmq.Router, socketName: string) {
     this.queue = new SendQueue<OutgoingReply>({
       maxQueueSize: REPLY_QUEUE_SIZE,
       maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES,
       overflow: 'reject',
-      maxBatchSize: limits.maxBatchSize,
-      maxBatchBytes: limits.maxBatchBytes,
+      maxBatchSize: DEFAULT_MAX_BATCH_SIZE,
+      maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
       sendTimeout: 0,
-      sizeOf: (item) => item.reply?.size ?? 8,
+      sizeOf: (item) => (item.fragment === undefined ? 8 : item.fragment.end - item.fragment.start),
       // A credit travels alone; replies to one peer share messages.
-      batchKey: (item) => (item.reply === undefined ? 'C' : 'R') + item.peer.toString('latin1'),
+      batchKey: (item) => (item.fragment === undefined ? 'C' : 'R') + item.key,
       toError: (item, code, detail, cause) =>
-        new Error(
-          `Cannot send ${item.reply ? `reply ${item.reply.id}` : 'credit'} on socket "${socketName}" (${code}): ${detail}`,
-          { cause },
-        ),
+        new Error(`Cannot send ${item.fragment ? `reply ${item.id}` : 'credit'} on socket "${socketName}" (${code}): ${detail}`, { cause }),
       transmit: (batch) =>
         socket.send(
-          batch[0].reply === undefined
+          batch[0].fragment === undefined
             ? encodeCredit([batch[0].peer], batch[0].window)
-            : encodeRepliesMessage([batch[0].peer], batch.map((item) => item.reply!)),
+            : [batch[0].peer, PACKED_HEADERS.replies, joinFragments(batch.map((item) => item.fragment!))],
         ),
     });
   }
 
   send(peer: Buffer, reply: EncodedReply): Promise<void> {
-    return this.queue.enqueue({ peer, reply });
+    const fragment = this.writer.write(recordFields.reply(reply));
+    return this.queue.enqueue({ peer, key: peer.toString('latin1'), id: reply.id, fragment });
   }
 
   /** Tells a producer how many unacknowledged deliveries it may have at this server. */
   sendCredit(peer: Buffer, window: number): Promise<void> {
-    return this.queue.enqueue({ peer, window });
+    return this.queue.enqueue({ peer, key: peer.toString('latin1'), id: '', window });
   }
 
   /** Sends what is queued, at most `timeout` ms; resolves with the number of replies not sent. */

@@ -1,9 +1,8 @@
 import type * as zmq from 'zeromq';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import type { ZeroMqSocketKind } from '../../zeromq.options.js';
 import { bindRetrying } from './bind-retrying.js';
 import { explainHandshakeFailure, securityOf, type SocketSecurity } from '../security/handshake-failure.js';
-import type { ResolvedEndpoint } from '../options/resolve-options.js';
+import type { ResolvedEndpoint, SocketPlan } from '../options/resolve-options.js';
 
 /** Monitor event types forwarded to listeners, and the public type each maps to. */
 const FORWARDED_EVENTS = new Map<zmq.EventType, ZeroMqSocketEventType>([
@@ -23,7 +22,7 @@ const FORWARDED_EVENTS = new Map<zmq.EventType, ZeroMqSocketEventType>([
  * A zeromq.js socket with a name, its endpoints and its monitor: opens (binds/connects) the
  * endpoints, counts live connections and forwards monitor events as ZeroMqSocketEvents.
  */
-export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
+export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPlan = SocketPlan> {
   /** Actual addresses: bound ones as ZeroMQ resolved them (an OS-chosen port filled in). */
   readonly addresses: string[] = [];
   private readonly attached: ResolvedEndpoint[] = [];
@@ -33,14 +32,25 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket> {
   private readonly security: SocketSecurity;
 
   constructor(
-    readonly name: string,
-    readonly kind: ZeroMqSocketKind,
+    /** What to open: the socket's name, kind, endpoints, and its side's own settings. */
+    readonly plan: P,
     readonly socket: S,
-    private readonly endpoints: readonly ResolvedEndpoint[],
     private readonly onEvent: (event: ZeroMqSocketEvent) => void,
   ) {
     this.security = securityOf(socket);
     void this.watch();
+  }
+
+  get name(): string {
+    return this.plan.name;
+  }
+
+  get kind(): SocketPlan['kind'] {
+    return this.plan.kind;
+  }
+
+  private get endpoints(): readonly ResolvedEndpoint[] {
+    return this.plan.endpoints;
   }
 
   /** Whether at least one peer is connected (inproc endpoints count as connected once open). */

@@ -22,18 +22,27 @@ export interface SendQueueOptions<T> {
   toError: (item: T, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
 }
 
+/** Told how an item's send ended: the emit's own result object, or a promise's callbacks. */
+export interface Settle {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 interface Entry<T> {
   item: T;
   enqueuedAt: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
+  done: Settle;
 }
 
 /**
  * The one writer of a socket. zeromq.js allows a single pending send per socket (a second one
  * throws EBUSY), so every send goes through this queue. While a send is pending, new items wait;
  * when it completes, everything waiting (up to the batch limits) leaves in one ZeroMQ message.
- * A lone item therefore goes out at once and batching adds no delay at low rates.
+ *
+ * An idle queue sends on the next turn of the event loop (`setImmediate`), not on the next
+ * microtask: whatever the current turn queues (a burst of emits, or the emits that callers make
+ * when a previous batch completes, several promise hops later) leaves together. A lone item still
+ * goes out within the same turn's check phase: batching adds microseconds, not a timer's delay.
  */
 export class SendQueue<T> {
   private readonly entries = new Deque<Entry<T>>();
@@ -57,8 +66,14 @@ export class SendQueue<T> {
 
   /** Queues an item; resolves once ZeroMQ has taken it, rejects with `toError(...)` otherwise. */
   enqueue(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.push(item, { resolve, reject }));
+  }
+
+  /** Queues an item and tells `done` how its send ended; the promise-free form of `enqueue`. */
+  push(item: T, done: Settle): void {
     if (this.closed) {
-      return Promise.reject(this.options.toError(item, 'CLOSED', 'the client is closed'));
+      done.reject(this.options.toError(item, 'CLOSED', 'closed'));
+      return;
     }
     const size = this.options.sizeOf(item);
     const full = () =>
@@ -66,24 +81,22 @@ export class SendQueue<T> {
     if (full()) {
       const detail =
         this.length >= this.options.maxQueueSize
-          ? `${this.options.maxQueueSize} emits are already queued (maxQueueSize)`
+          ? `${this.options.maxQueueSize} messages are already queued (maxQueueSize)`
           : `${this.queuedBytes} bytes are already queued (maxQueueBytes ${this.options.maxQueueBytes})`;
       if (this.options.overflow === 'reject') {
-        return Promise.reject(this.options.toError(item, 'QUEUE_FULL', detail));
+        done.reject(this.options.toError(item, 'QUEUE_FULL', detail));
+        return;
       }
       while (full()) {
         this.fail(this.take()!, 'DROPPED', `${detail}; dropped the oldest to make room (overflow: 'drop-oldest')`);
       }
     }
-    return new Promise<void>((resolve, reject) => {
-      this.entries.push({ item, enqueuedAt: Date.now(), resolve, reject });
-      this.queuedBytes += size;
-      if (!this.pumping) {
-        this.pumping = true;
-        // Start on the next microtask so that emits made in one synchronous burst share a batch.
-        queueMicrotask(() => void this.pump());
-      }
-    });
+    this.entries.push({ item, enqueuedAt: Date.now(), done });
+    this.queuedBytes += size;
+    if (!this.pumping) {
+      this.pumping = true;
+      setImmediate(() => void this.pump());
+    }
   }
 
   /**
@@ -97,7 +110,7 @@ export class SendQueue<T> {
       await settlesWithin(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), timeout);
     }
     const dropped = this.length + this.inFlight;
-    this.failAll('CLOSED', 'the client closed before it could be sent');
+    this.failAll('CLOSED', 'closed before it could be sent');
     return dropped;
   }
 
@@ -108,7 +121,7 @@ export class SendQueue<T> {
       try {
         await this.options.transmit(batch.map((entry) => entry.item));
         for (const entry of batch) {
-          entry.resolve();
+          entry.done.resolve();
         }
       } catch (error) {
         this.failBatch(batch, error);
@@ -126,7 +139,7 @@ export class SendQueue<T> {
     const code = (error as { code?: string } | null)?.code;
     if (this.closed) {
       for (const entry of batch) {
-        this.fail(entry, 'CLOSED', 'the client closed before it could be sent', error);
+        this.fail(entry, 'CLOSED', 'closed before it could be sent', error);
       }
       return;
     }
@@ -184,6 +197,6 @@ export class SendQueue<T> {
   }
 
   private fail(entry: Entry<T>, code: ZeroMqSendErrorCode, detail: string, cause?: unknown): void {
-    entry.reject(this.options.toError(entry.item, code, detail, cause));
+    entry.done.reject(this.options.toError(entry.item, code, detail, cause));
   }
 }

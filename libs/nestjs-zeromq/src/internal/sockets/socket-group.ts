@@ -1,12 +1,9 @@
-import type { LoggerService } from '@nestjs/common';
 import type * as zmq from 'zeromq';
 import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../../zeromq.events.js';
 import { curveSocketOptions } from '../security/curve.js';
 import { ManagedSocket } from './managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import type { ResolvedTuning, SocketPlan } from '../options/resolve-options.js';
-
-type Listener = (...args: never[]) => unknown;
+import type { ResolvedClientOptions, ResolvedServerOptions, ResolvedTuning, SocketPlan } from '../options/resolve-options.js';
 
 /**
  * zeromq.js constructor options every socket of a server or client gets, CURVE keys included:
@@ -24,20 +21,35 @@ export function tuningSocketOptions(tuning: ResolvedTuning) {
   };
 }
 
+/** Options of every server socket. */
+export function serverSocketOptions(config: ResolvedServerOptions) {
+  return { ...tuningSocketOptions(config), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: config.receiveHighWaterMark };
+}
+
+/** Options of every client socket. */
+export function clientSocketOptions(config: ResolvedClientOptions) {
+  return {
+    ...tuningSocketOptions(config),
+    sendTimeout: config.sendTimeout,
+    sendHighWaterMark: config.sendHighWaterMark,
+    immediate: config.immediate,
+  };
+}
+
 /**
  * The sockets of one ZeroMqServer or ZeroMqClient, by name: opens and closes them together,
- * derives the owner's status from their connections and dispatches `on()` listeners.
+ * derives the owner's status from their connections and reports their events.
  */
 export class SocketGroup<S extends zmq.Socket> {
   private readonly sockets = new Map<string, ManagedSocket<S>>();
-  private readonly listeners = new Map<string, Set<Listener>>();
   private closed = false;
 
   constructor(
     private readonly setStatus: (status: ZeroMqStatus) => void,
-    private readonly logger: LoggerService,
+    /** Where every socket event goes (the owner's `on()` listeners, and its own reactions). */
+    private readonly onEvent: (event: ZeroMqSocketEvent) => void,
     /** Where failed handshakes are logged (wrong keys, plaintext peers), rate-limited. */
-    private readonly problems?: RateLimitedLog,
+    private readonly problems: RateLimitedLog,
   ) {}
 
   get isOpen(): boolean {
@@ -45,16 +57,13 @@ export class SocketGroup<S extends zmq.Socket> {
   }
 
   /** Opens one socket per plan; on any failure closes what it opened and rethrows. */
-  async open<P extends SocketPlan>(plans: readonly P[], create: (plan: P) => S): Promise<Array<ManagedSocket<S> & { plan: P }>> {
+  async open<P extends SocketPlan>(plans: readonly P[], create: (plan: P) => S): Promise<Array<ManagedSocket<S, P>>> {
     this.closed = false;
     this.setStatus(ZeroMqStatus.CONNECTING);
-    const opened: Array<ManagedSocket<S> & { plan: P }> = [];
+    const opened: Array<ManagedSocket<S, P>> = [];
     try {
       for (const plan of plans) {
-        const managed = Object.assign(
-          new ManagedSocket(plan.name, plan.kind, create(plan), plan.endpoints, (event) => this.onSocketEvent(event)),
-          { plan },
-        );
+        const managed = new ManagedSocket<S, P>(plan, create(plan), (event) => this.onSocketEvent(event));
         this.sockets.set(plan.name, managed);
         opened.push(managed);
         await managed.open();
@@ -65,26 +74,6 @@ export class SocketGroup<S extends zmq.Socket> {
     }
     this.updateStatus();
     return opened;
-  }
-
-  on(event: string, listener: Listener): void {
-    let set = this.listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(event, set);
-    }
-    set.add(listener);
-  }
-
-  /** Calls the listeners of `event`; a listener that throws is logged, never propagated. */
-  emit(event: string, ...args: unknown[]): void {
-    for (const listener of this.listeners.get(event) ?? []) {
-      try {
-        (listener as (...values: unknown[]) => unknown)(...args);
-      } catch (error) {
-        this.logger.error(`A "${event}" listener threw: ${(error as Error)?.stack ?? String(error)}`);
-      }
-    }
   }
 
   /** Sockets by name, for `unwrap()`; throws `notOpen` (Nest's wording for the owner) before open. */
@@ -137,10 +126,10 @@ export class SocketGroup<S extends zmq.Socket> {
 
   private onSocketEvent(event: ZeroMqSocketEvent): void {
     if (event.type === ZeroMqSocketEventType.HANDSHAKE_ERROR) {
-      this.problems?.warn('handshake', `Socket "${event.socket}": handshake with ${event.address} failed: ${event.reason}`);
+      this.problems.warn('handshake', `Socket "${event.socket}": handshake with ${event.address} failed: ${event.reason}`);
     }
     this.updateStatus();
-    this.emit(event.type, event);
+    this.onEvent(event);
   }
 
   private updateStatus(): void {

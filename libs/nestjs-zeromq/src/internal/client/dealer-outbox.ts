@@ -1,0 +1,116 @@
+import type { ProducerDeserializer, WritePacket } from '@nestjs/microservices';
+import type * as zmq from 'zeromq';
+import { decodeMessage, DELIVERY_STATUSES, recordFields, type DecodedReply, type EncodedRecord } from '../protocol/wire.js';
+import type { Settle } from '../sockets/send-queue.js';
+import { receiveLoop } from '../sockets/receive-loop.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
+import type { Delivery, DeliveryTracker } from './delivery-tracker.js';
+import { Outbox } from './outbox.js';
+import type { PendingRequests } from './pending-requests.js';
+
+const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER };
+
+/** What a DEALER outbox hands the replies it reads to. */
+export interface ReplyHandling {
+  requests: PendingRequests;
+  deserializer: ProducerDeserializer;
+  problems: RateLimitedLog;
+  /** False once the client is closing: a read failure is then expected. */
+  isOpen(): boolean;
+}
+
+/**
+ * A DEALER socket to one server (or to every server behind its endpoints): events as any outbox,
+ * plus `send()` requests and at-least-once deliveries, and the read loop that brings their
+ * replies, acks and credit back.
+ */
+export class DealerOutbox extends Outbox {
+  /** Replies nobody waits for any more (timed out or unsubscribed). */
+  lateReplies = 0;
+  /** Messages from the server that could not be read as replies. */
+  malformedReplies = 0;
+  /** The at-least-once route's tracker, which this outbox's worker acks to. */
+  tracker: DeliveryTracker | undefined;
+  private reading: Promise<void> | undefined;
+
+  /** Queues a request; its replies come back through `ReplyHandling.requests`. */
+  request(id: string, record: EncodedRecord, done: Settle): void {
+    this.queue.push({ kind: 'requests', pattern: record.pattern, fragment: this.write(recordFields.request(id, record)) }, done);
+  }
+
+  /** Queues one delivery of an at-least-once message; resolves when ZeroMQ took it. */
+  deliver(delivery: Delivery, maxAttempts: number): Promise<void> {
+    const fragment = this.write(recordFields.delivery(delivery.id, delivery.attempt, maxAttempts, delivery.record));
+    return this.queue.enqueue({ kind: 'deliveries', pattern: delivery.pattern, fragment });
+  }
+
+  /** Greets the worker so that it announces its credit (after every (re)connect). */
+  hello(producerId: string): Promise<void> {
+    return this.queue.enqueue({ kind: 'hello', pattern: '(hello)', producerId });
+  }
+
+  startReading(handling: ReplyHandling): void {
+    this.reading = this.read(handling);
+  }
+
+  stopped(): Promise<void> {
+    return this.reading ?? Promise.resolve();
+  }
+
+  private async read(handling: ReplyHandling): Promise<void> {
+    try {
+      for await (const frames of receiveLoop(this.managed.socket as zmq.Dealer)) {
+        const message = decodeMessage(frames, REPLY_LIMITS);
+        if (message.kind === 'credit') {
+          this.tracker?.credit(this.name, message.window);
+          continue;
+        }
+        if (message.kind !== 'replies') {
+          this.malformed(handling, `Dropped a message on socket "${this.name}" that is not a reply (${message.kind})`);
+          continue;
+        }
+        for (const { reason } of message.rejected) {
+          this.malformed(handling, `Dropped a reply on socket "${this.name}": ${reason}`);
+        }
+        for (const reply of message.records) {
+          if (DELIVERY_STATUSES.has(reply.status)) {
+            const reason = typeof reply.data === 'string' ? reply.data : '';
+            if (!this.tracker?.settle(reply.id, reply.status as 'a' | 'f' | 'x', reason)) {
+              this.lateReplies++;
+            }
+          } else {
+            await this.deliverReply(handling, reply);
+          }
+        }
+      }
+    } catch (error) {
+      if (handling.isOpen()) {
+        handling.problems.error('read', `Socket "${this.name}" stopped reading replies: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private malformed(handling: ReplyHandling, line: string): void {
+    this.malformedReplies++;
+    handling.problems.warn('reply', line);
+  }
+
+  private async deliverReply(handling: ReplyHandling, reply: DecodedReply): Promise<void> {
+    const raw: WritePacket & { id: string } = { id: reply.id };
+    if (reply.status === 'e') {
+      raw.err = reply.data;
+      raw.isDisposed = true;
+    } else {
+      if (reply.status !== 'c') {
+        raw.response = reply.data;
+      }
+      if (reply.status !== 'n') {
+        raw.isDisposed = true;
+      }
+    }
+    const packet = await handling.deserializer.deserialize(raw);
+    if (!handling.requests.deliver(reply.id, packet)) {
+      this.lateReplies++;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { ZeroMqSendError } from '../../zeromq.errors.js';
+import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
+import type { ResolvedClientOptions } from '../options/resolve-options.js';
+import type { EncodedRecord } from '../protocol/wire.js';
+import type { DealerOutbox } from './dealer-outbox.js';
+import { DeliveryTracker } from './delivery-tracker.js';
+
+/** What an at-least-once route reports to its client. */
+export interface DeliveryEvents {
+  onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void;
+}
+
+/**
+ * At-least-once around a route's DEALER outboxes: one tracker holds the route's messages until a
+ * worker acks them, sends each over the outbox with the most free credit, and greets a worker
+ * again when its credit was lost. Each outbox learns its tracker (acks and credit arrive there).
+ */
+export function trackDeliveries(
+  routeName: string,
+  outboxes: readonly DealerOutbox[],
+  config: ResolvedClientOptions,
+  events: DeliveryEvents,
+): DeliveryTracker {
+  const byName = new Map(outboxes.map((outbox) => [outbox.name, outbox]));
+  const { maxAttempts } = config;
+  const greet = (name: string) => {
+    const outbox = byName.get(name);
+    outbox?.hello(tracker.producerId).catch(() => undefined);
+  };
+  const tracker: DeliveryTracker = new DeliveryTracker([...byName.keys()], {
+    maxQueueSize: config.maxQueueSize,
+    ackTimeout: config.ackTimeout,
+    maxQueueBytes: config.maxQueueBytes,
+    maxAttempts,
+    retryDelay: config.retryDelay,
+    maxRetryDelay: config.maxRetryDelay,
+    transmit: (name, delivery) => byName.get(name)!.deliver(delivery, maxAttempts),
+    onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, delivery.record),
+    requestCredit: greet,
+    errors: {
+      queueFull: (pattern) =>
+        new ZeroMqSendError(
+          'QUEUE_FULL',
+          pattern,
+          routeName,
+          [],
+          `too many messages not acknowledged yet (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`,
+        ),
+      deadLetter: (letter) =>
+        new ZeroMqSendError('DEAD_LETTER', letter.pattern, routeName, [], `dead-lettered after ${letter.attempts} attempt(s): ${letter.reason}`),
+      closed: (pattern) => new ZeroMqSendError('CLOSED', pattern, routeName, [], 'the client closed before a worker acknowledged it'),
+    },
+  });
+  for (const outbox of outboxes) {
+    outbox.tracker = tracker;
+  }
+  return tracker;
+}

@@ -1,0 +1,117 @@
+import type * as zmq from 'zeromq';
+import type { ZeroMqSendErrorCode } from '../../zeromq.errors.js';
+import type { ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
+import {
+  encodeHello,
+  FragmentWriter,
+  joinFragments,
+  PACKED_HEADERS,
+  recordFields,
+  type EncodedRecord,
+  type Fragment,
+  type Frame,
+  type RecordKind,
+} from '../protocol/wire.js';
+import type { ManagedSocket } from '../sockets/managed-socket.js';
+import { SendQueue, type Settle } from '../sockets/send-queue.js';
+
+/** What an outbox's queue carries: packed records of one kind, a bare payload, or a hello. */
+export type Outgoing =
+  | { kind: Exclude<RecordKind, 'replies'>; pattern: string; fragment: Fragment }
+  | { kind: 'bare'; pattern: string; payload: Frame }
+  | { kind: 'hello'; pattern: string; producerId: string };
+
+/** Builds the error an outgoing item fails with: a send error for emits, a request error for requests. */
+export type OutgoingError = (item: Outgoing, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
+
+/**
+ * One client socket and its writer. Records are packed the moment they are emitted (their
+ * strings die young; the queue holds bytes), wait in the socket's SendQueue, and leave in
+ * batches: one ZeroMQ message per batch, its body one view of adjacent fragments.
+ */
+export class Outbox {
+  /** ZeroMQ messages sent. */
+  batches = 0;
+  /** At-most-once emits ZeroMQ took. */
+  sent = 0;
+  readonly queue: SendQueue<Outgoing>;
+  private readonly writer = new FragmentWriter();
+
+  constructor(
+    readonly managed: ManagedSocket<zmq.Socket, ClientSocketPlan>,
+    config: ResolvedClientOptions,
+    toError: OutgoingError,
+  ) {
+    const bare = managed.plan.bare;
+    this.queue = new SendQueue<Outgoing>({
+      maxQueueSize: config.maxQueueSize,
+      overflow: config.overflow,
+      maxQueueBytes: config.maxQueueBytes,
+      // A bare message is one payload frame: several cannot share a ZeroMQ message.
+      maxBatchSize: bare ? 1 : config.maxBatchSize,
+      maxBatchBytes: config.maxBatchBytes,
+      sendTimeout: config.sendTimeout,
+      sizeOf,
+      batchKey: (item) => item.kind,
+      toError,
+      transmit: async (batch) => {
+        this.batches++;
+        await (managed.socket as zmq.Push).send(framesOf(batch));
+        if (batch[0].kind === 'events' || batch[0].kind === 'bare') {
+          this.sent += batch.length;
+        }
+      },
+    });
+  }
+
+  get name(): string {
+    return this.managed.name;
+  }
+
+  /** Items waiting or being sent: what the route's least-loaded choice compares. */
+  get load(): number {
+    return this.queue.length + this.queue.sending;
+  }
+
+  /** Queues an at-most-once event; `done` hears when ZeroMQ took it. */
+  emit(record: EncodedRecord, done: Settle): void {
+    if (this.managed.plan.bare) {
+      this.queue.push({ kind: 'bare', pattern: record.pattern, payload: record.payload }, done);
+    } else {
+      this.queue.push({ kind: 'events', pattern: record.pattern, fragment: this.writer.write(recordFields.event(record)) }, done);
+    }
+  }
+
+  /** Sends what is queued, at most `timeout` ms; resolves with the number of items not sent. */
+  drain(timeout: number): Promise<number> {
+    return this.queue.drain(timeout);
+  }
+
+  protected write(fields: readonly Frame[]): Fragment {
+    return this.writer.write(fields);
+  }
+}
+
+function sizeOf(item: Outgoing): number {
+  switch (item.kind) {
+    case 'bare':
+      return typeof item.payload === 'string' ? item.payload.length : item.payload.byteLength;
+    case 'hello':
+      return item.producerId.length;
+    default:
+      return item.fragment.end - item.fragment.start;
+  }
+}
+
+/** The ZeroMQ message of a batch (the queue never mixes kinds in one). */
+function framesOf(batch: Outgoing[]): Frame | Frame[] {
+  const first = batch[0];
+  switch (first.kind) {
+    case 'bare':
+      return first.payload;
+    case 'hello':
+      return encodeHello(first.producerId);
+    default:
+      return [PACKED_HEADERS[first.kind], joinFragments(batch.map((item) => (item as { fragment: Fragment }).fragment))];
+  }
+}

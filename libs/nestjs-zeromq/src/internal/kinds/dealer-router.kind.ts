@@ -1,0 +1,20 @@
+import * as zmq from 'zeromq';
+import { DealerOutbox } from '../client/dealer-outbox.js';
+import { RouterInbox } from '../server/router-inbox.js';
+import type { SocketKind } from './socket-kind.js';
+
+/**
+ * `'dealer-router'`: events, `send()` requests and at-least-once deliveries, with replies, acks
+ * and credit flowing back. The client opens one DEALER per endpoint so that it knows which server
+ * holds which request or delivery (and can fail or resend them when that server goes).
+ */
+export const DEALER_ROUTER: SocketKind = {
+  name: 'dealer-router',
+  sendsBare: false,
+  carriesReplies: true,
+  socketPerEndpoint: true,
+  createServerSocket: (options) => new zmq.Router(options),
+  createInbox: (managed, host) => new RouterInbox(managed, host, managed.plan.concurrency),
+  createClientSocket: (options) => new zmq.Dealer(options),
+  createOutbox: (managed, config, toError) => new DealerOutbox(managed, config, toError),
+};

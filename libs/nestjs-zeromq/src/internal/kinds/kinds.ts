@@ -1,0 +1,16 @@
+import type { ZeroMqSocketKind } from '../../zeromq.options.js';
+import { DEALER_ROUTER } from './dealer-router.kind.js';
+import { PUSH_PULL } from './push-pull.kind.js';
+import type { SocketKind } from './socket-kind.js';
+
+/** Every socket kind, by the name options use. */
+export const SOCKET_KINDS: Readonly<Record<ZeroMqSocketKind, SocketKind>> = {
+  'push-pull': PUSH_PULL,
+  'dealer-router': DEALER_ROUTER,
+};
+
+export const SOCKET_KIND_NAMES = Object.keys(SOCKET_KINDS) as [ZeroMqSocketKind, ...ZeroMqSocketKind[]];
+
+export function socketKind(name: ZeroMqSocketKind): SocketKind {
+  return SOCKET_KINDS[name];
+}

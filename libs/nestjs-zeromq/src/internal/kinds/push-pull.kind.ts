@@ -1,0 +1,19 @@
+import * as zmq from 'zeromq';
+import { Outbox } from '../client/outbox.js';
+import { Inbox } from '../server/inbox.js';
+import type { SocketKind } from './socket-kind.js';
+
+/**
+ * `'push-pull'`: events only. The client's PUSH round-robins over the connected workers; the
+ * server's PULL takes framed events and, with `plainMessages`, single frames from plain peers.
+ */
+export const PUSH_PULL: SocketKind = {
+  name: 'push-pull',
+  sendsBare: true,
+  carriesReplies: false,
+  socketPerEndpoint: false,
+  createServerSocket: (options) => new zmq.Pull(options),
+  createInbox: (managed, host) => new Inbox(managed, host, managed.plan.concurrency),
+  createClientSocket: (options) => new zmq.Push(options),
+  createOutbox: (managed, config, toError) => new Outbox(managed, config, toError),
+};

@@ -1,0 +1,104 @@
+import type { Frame } from './records.js';
+
+/**
+ * The packed form of a message (docs/protocol.md, "Packed messages"): every frame after the
+ * header as a 4-byte big-endian length and its bytes, in one body frame. ZeroMQ libraries pay
+ * per message part (zeromq.js makes a native call and a Buffer per part), so batches travel
+ * packed.
+ */
+const LENGTH_BYTES = 4;
+/** Bytes a slab holds: many small records share one allocation; a larger record gets its own. */
+const SLAB_BYTES = 1 << 20;
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units). */
+const MAX_UTF8_BYTES_PER_UNIT = 3;
+
+/** The packed bytes of one record: a range of a slab. */
+export interface Fragment {
+  readonly slab: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Writes records in packed form as they are made, into large slabs, so that the strings and
+ * objects of a record die young (a queue of pending records holds bytes, not garbage the
+ * collector must copy) and consecutive records lie next to each other: a batch of them is one
+ * `subarray`, which zeromq.js sends without copying.
+ */
+export class FragmentWriter {
+  private slab = Buffer.allocUnsafe(0);
+  private used = 0;
+
+  write(fields: readonly Frame[]): Fragment {
+    let bound = 0;
+    for (const field of fields) {
+      bound += LENGTH_BYTES + (typeof field === 'string' ? field.length * MAX_UTF8_BYTES_PER_UNIT : field.byteLength);
+    }
+    if (this.slab.length - this.used < bound) {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bound));
+      this.used = 0;
+    }
+    const { slab } = this;
+    const start = this.used;
+    let offset = start;
+    for (const field of fields) {
+      let length: number;
+      if (typeof field === 'string') {
+        length = slab.write(field, offset + LENGTH_BYTES, 'utf8');
+      } else {
+        length = field.byteLength;
+        slab.set(field, offset + LENGTH_BYTES);
+      }
+      slab.writeUInt32BE(length, offset);
+      offset += LENGTH_BYTES + length;
+    }
+    this.used = offset;
+    return { slab, start, end: offset };
+  }
+}
+
+/** The body of a batch: one view when its fragments are adjacent (the usual case), else a copy. */
+export function joinFragments(fragments: readonly Fragment[]): Buffer {
+  const first = fragments[0];
+  let end = first.end;
+  for (let i = 1; i < fragments.length; i++) {
+    const fragment = fragments[i];
+    if (fragment.slab !== first.slab || fragment.start !== end) {
+      return Buffer.concat(fragments.map(({ slab, start, end: stop }) => slab.subarray(start, stop)));
+    }
+    end = fragment.end;
+  }
+  return first.slab.subarray(first.start, end);
+}
+
+/**
+ * Packs a multipart message into its packed form: the header with its kind letter in lower case,
+ * and one body. Used where a message is built whole (tests, tools); the hot path writes fragments.
+ */
+export function packFrames(frames: readonly Frame[]): Frame[] {
+  const body = joinFragments([new FragmentWriter().write(frames.slice(1))]);
+  const header = frames[0] as string;
+  return [header.slice(0, 3) + header[3].toLowerCase(), Buffer.from(body)];
+}
+
+/** The frames a packed body holds (views into it), or why it is not a valid body. */
+export function unpackFrames(body: Buffer, maxFrames: number): Buffer[] | string {
+  const frames: Buffer[] = [];
+  let offset = 0;
+  while (offset < body.length) {
+    if (frames.length >= maxFrames) {
+      return `packed body with more than ${maxFrames} frames`;
+    }
+    if (offset + LENGTH_BYTES > body.length) {
+      return 'packed body ends inside a length';
+    }
+    const length = body.readUInt32BE(offset);
+    const start = offset + LENGTH_BYTES;
+    if (length > body.length - start) {
+      return `packed body: a frame of ${length} bytes runs past its end`;
+    }
+    frames.push(body.subarray(start, start + length));
+    offset = start + length;
+  }
+  return frames;
+}

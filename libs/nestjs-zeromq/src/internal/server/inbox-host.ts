@@ -1,0 +1,35 @@
+import type { MessageHandler, MsPattern, ReadPacket, WritePacket } from '@nestjs/microservices';
+import type { Observable } from 'rxjs';
+import type { ZeroMqContext } from '../../zeromq.context.js';
+import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
+import type { DecodedRecord } from '../protocol/wire.js';
+import type { ResolvedServerOptions } from '../options/resolve-options.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
+
+/**
+ * What an inbox needs from the Nest server that owns it: Nest's handler lookup, processing hooks,
+ * request handling and (de)serializers, and the server's options, log and events. ZeroMqServer
+ * implements it; the inboxes never see the rest of the server.
+ */
+export interface InboxHost {
+  readonly config: ResolvedServerOptions;
+  readonly problems: RateLimitedLog;
+  /** True once `close()` was called: nothing new starts. */
+  readonly closing: boolean;
+  handlerFor(pattern: string): MessageHandler | null;
+  normalizePattern(pattern: MsPattern): string;
+  deserialize(record: DecodedRecord): ReadPacket | Promise<ReadPacket>;
+  serialize(response: WritePacket & { id: string }): unknown;
+  /** Whether processing hooks were set (`setOnProcessingStartHook`): if not, handlers are called directly. */
+  readonly hooked: boolean;
+  runWithProcessingHooks(context: ZeroMqContext, run: (runEndHook: () => void) => Promise<void>): unknown;
+  handleRequest(
+    context: ZeroMqContext,
+    produce: () => Promise<Observable<unknown>>,
+    respond: (packet: WritePacket) => Promise<unknown> | void,
+  ): unknown;
+  toObservable(value: unknown): Observable<unknown>;
+  /** Emits one of the server's own (non-socket) events: 'error', 'dead-letter'. */
+  emit(event: 'error', error: unknown): void;
+  emit(event: 'dead-letter', letter: ZeroMqDeadLetter): void;
+}

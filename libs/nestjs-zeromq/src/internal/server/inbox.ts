@@ -1,0 +1,255 @@
+import type { MessageHandler, ReadPacket } from '@nestjs/microservices';
+import { isObservable, lastValueFrom, type Observable } from 'rxjs';
+import type * as zmq from 'zeromq';
+import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
+import { decodeMessage, type DecodedMessage, type DecodedRecord } from '../protocol/wire.js';
+import { parsePeerJson } from '../protocol/safe-json.js';
+import type { ManagedSocket } from '../sockets/managed-socket.js';
+import { receiveLoop } from '../sockets/receive-loop.js';
+import type { Counters } from '../util/counters.js';
+import { Dispatcher } from './dispatcher.js';
+import type { InboxHost } from './inbox-host.js';
+import type { ServerSocketPlan } from '../options/resolve-options.js';
+import { serverCounters, type ServerCounter } from './server-counters.js';
+
+/** How a handler run ended: Nest's exception filter turns a failure into an error value. */
+export type HandlerOutcome = { ok: true } | { ok: false; error: unknown };
+
+const SUCCEEDED: HandlerOutcome = { ok: true };
+
+/**
+ * One server socket and everything that happens to what it receives: the read loop, decoding,
+ * the handlers' concurrency and read-ahead (Dispatcher), and the socket's counters. This base
+ * class takes events (framed or plain); a kind whose socket carries more (requests, deliveries)
+ * extends it and handles those in `receiveOther`.
+ */
+export class Inbox {
+  readonly counters: Counters<ServerCounter> = serverCounters();
+  readonly dispatcher: Dispatcher;
+  /** Frames in front of the header (a ROUTER's routing id). */
+  protected readonly routingFrames: number = 0;
+  private readonly eventInfo: ZeroMqMessageInfo;
+  private readonly plainInfo: ZeroMqMessageInfo;
+  private reading: Promise<void> | undefined;
+
+  constructor(
+    readonly managed: ManagedSocket<zmq.Socket, ServerSocketPlan>,
+    protected readonly host: InboxHost,
+    concurrency: number,
+  ) {
+    this.dispatcher = new Dispatcher(concurrency, host.config.prefetch);
+    this.eventInfo = { socket: managed.name, plain: false };
+    this.plainInfo = { socket: managed.name, plain: true };
+  }
+
+  get name(): string {
+    return this.managed.name;
+  }
+
+  /** Starts reading; `stopped()` resolves when the loop has ended. */
+  start(): void {
+    this.reading = this.read();
+  }
+
+  stopped(): Promise<void> {
+    return this.reading ?? Promise.resolve();
+  }
+
+  /**
+   * The server is closing: producers are to stop sending here (a PULL socket stops taking
+   * connections), and the records read but not started are dropped (and counted).
+   */
+  stopTaking(): void {
+    this.managed.detach();
+    this.counters.add('droppedOnClose', this.dispatcher.dropWaiting());
+  }
+
+  /** Sends what the socket still owes its peers, at most `timeout` ms (replies; nothing here). */
+  async flush(_timeout: number): Promise<void> {}
+
+  protected reject(kind: 'malformed' | 'undecodable', message: string): void {
+    this.counters.add(kind);
+    this.host.problems.warn(kind, message);
+  }
+
+  /** Messages of a kind this socket does not take; subclasses take theirs and call this for the rest. */
+  protected receiveOther(message: Exclude<DecodedMessage, { kind: 'events' | 'plain' | 'malformed' }>, _frames: Buffer[]): void {
+    this.reject('malformed', `Dropped a ${message.kind} message on socket "${this.name}": a '${this.managed.kind}' socket does not take those`);
+  }
+
+  /** Deserializes a record into a Nest packet; undefined (counted and logged) if the deserializer throws. */
+  protected packetOf(record: DecodedRecord): ReadPacket | undefined | Promise<ReadPacket | undefined> {
+    this.counters.add('received');
+    try {
+      const packet = this.host.deserialize(record);
+      return packet instanceof Promise ? packet.catch((error: unknown) => this.undeserializable(record, error)) : packet;
+    } catch (error) {
+      return this.undeserializable(record, error);
+    }
+  }
+
+  protected patternOf(packet: ReadPacket): string {
+    return typeof packet.pattern === 'string' ? packet.pattern : this.host.normalizePattern(packet.pattern);
+  }
+
+  /** Counts and logs a pattern without handler, in Nest's words for events or requests. */
+  protected unknownPattern(pattern: string, line: string): void {
+    this.counters.add('unknownPattern');
+    this.host.problems.warn('unknownPattern', `${line} ${pattern}`);
+  }
+
+  /**
+   * Calls the handler and waits for its outcome (promise or observable). With processing hooks
+   * set it runs inside them; without, directly: no promise or closure that nobody observes.
+   * A failure was already reported by Nest's exception filter; the outcome carries the error.
+   */
+  protected async run(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
+    if (!this.host.hooked) {
+      try {
+        await settle(handler(data, context));
+        return SUCCEEDED;
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }
+    return new Promise<HandlerOutcome>((resolve) => {
+      const hooked = this.host.runWithProcessingHooks(context, async (runEndHook) => {
+        let outcome = SUCCEEDED;
+        try {
+          await settle(handler(data, context));
+        } catch (error) {
+          outcome = { ok: false, error };
+        } finally {
+          runEndHook();
+          resolve(outcome);
+        }
+      });
+      if (hooked instanceof Promise) {
+        hooked.catch((error: unknown) => {
+          this.host.problems.error('hook', `A processing hook failed: ${describeError(error)}`);
+          resolve({ ok: false, error });
+        });
+      }
+    });
+  }
+
+  private async read(): Promise<void> {
+    const limits = this.host.config;
+    const offset = this.routingFrames;
+    try {
+      for await (const frames of receiveLoop(this.managed.socket as zmq.Socket & { receive(): Promise<Buffer[]> })) {
+        const message = decodeMessage(frames, limits, offset);
+        switch (message.kind) {
+          case 'malformed':
+            this.reject('malformed', `Dropped a malformed message on socket "${this.name}": ${message.reason}`);
+            break;
+          case 'events':
+            this.rejectRecords(message.rejected);
+            for (const record of message.records) {
+              this.submit(record, this.eventInfo);
+            }
+            break;
+          case 'plain': {
+            const record = this.plainRecord(message.frame);
+            if (record !== undefined) {
+              this.submit(record, this.plainInfo);
+            }
+            break;
+          }
+          default:
+            this.receiveOther(message, frames);
+        }
+        const room = this.dispatcher.room();
+        if (room !== undefined) {
+          await room;
+        }
+      }
+    } catch (error) {
+      if (!this.host.closing) {
+        this.host.problems.error('read', `Socket "${this.name}" stopped reading: ${(error as Error).message}`);
+        this.host.emit('error', error);
+      }
+    }
+  }
+
+  /** Hands a record to the dispatcher, unless the server is closing (then it is counted as dropped). */
+  protected admit(task: () => Promise<unknown>): void {
+    if (this.host.closing) {
+      this.counters.add('droppedOnClose');
+      return;
+    }
+    this.dispatcher.submit(task);
+  }
+
+  protected rejectRecords(rejected: ReadonlyArray<{ reason: string }>): void {
+    for (const { reason } of rejected) {
+      this.reject('undecodable', `Dropped a record on socket "${this.name}": ${reason}`);
+    }
+  }
+
+  private submit(record: DecodedRecord, info: ZeroMqMessageInfo): void {
+    this.admit(() => this.handleEvent(record, info));
+  }
+
+  private async handleEvent(record: DecodedRecord, info: ZeroMqMessageInfo): Promise<void> {
+    const maybePacket = this.packetOf(record);
+    const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
+    if (packet === undefined) {
+      return;
+    }
+    const pattern = this.patternOf(packet);
+    const handler = this.host.handlerFor(pattern);
+    if (handler === null) {
+      this.unknownPattern(pattern, 'There is no matching event handler defined in the remote service. Event pattern:');
+      return;
+    }
+    const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, info]));
+    this.counters.add(outcome.ok ? 'handled' : 'failed');
+  }
+
+  private plainRecord(frame: Buffer): DecodedRecord | undefined {
+    const plain = this.host.config.plainMessages;
+    if (plain === undefined) {
+      this.reject(
+        'malformed',
+        `Dropped a single-frame message on socket "${this.name}": it has no "NZ1E" header; set the plainMessages option to accept plain ZeroMQ messages`,
+      );
+      return undefined;
+    }
+    if (plain.decoding === 'buffer') {
+      return { pattern: plain.pattern, data: frame, metadata: undefined };
+    }
+    const text = frame.toString('utf8');
+    if (plain.decoding === 'utf8') {
+      return { pattern: plain.pattern, data: text, metadata: undefined };
+    }
+    const parsed = parsePeerJson(text);
+    if ('error' in parsed) {
+      this.reject('undecodable', `Dropped a plain message on socket "${this.name}": it ${parsed.error} (plainMessages.decoding is 'json')`);
+      return undefined;
+    }
+    return { pattern: plain.pattern, data: parsed.value, metadata: undefined };
+  }
+
+  private undeserializable(record: DecodedRecord, error: unknown): undefined {
+    this.reject('undecodable', `The deserializer rejected a "${record.pattern}" record: ${describeError(error)}`);
+    return undefined;
+  }
+}
+
+/** Waits for a handler's result: a promise, an observable (its last value), or a plain value. */
+async function settle(result: unknown): Promise<void> {
+  const value = result instanceof Promise ? await result : result;
+  if (isObservable(value)) {
+    await lastValueFrom(value as Observable<unknown>, { defaultValue: undefined });
+  }
+}
+
+/** A handler's error as one line: Nest's RPC error objects carry a `message`. */
+export function describeError(error: unknown): string {
+  if (typeof error === 'string') {
+    return error;
+  }
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : (JSON.stringify(error) ?? String(error));
+}

@@ -1,0 +1,209 @@
+import type { WritePacket } from '@nestjs/microservices';
+import type * as zmq from 'zeromq';
+import { MAX_REMEMBERED_PRODUCERS } from '../../constants.js';
+import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
+import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
+import { encodeReply, replyOf, type DecodedDelivery, type DecodedMessage, type DecodedRequest, type EncodedReply } from '../protocol/wire.js';
+import type { ManagedSocket } from '../sockets/managed-socket.js';
+import type { ServerSocketPlan } from '../options/resolve-options.js';
+import { BoundedMap } from '../util/bounded-map.js';
+import { DeliveryLedger } from './delivery-ledger.js';
+import { describeError, Inbox } from './inbox.js';
+import type { InboxHost } from './inbox-host.js';
+import { ReplyWriter } from './reply-writer.js';
+
+/** Nest's reply to a request for a pattern without handler. */
+const NO_MESSAGE_HANDLER = 'There is no matching message handler defined in the remote service.';
+
+/**
+ * A ROUTER socket's inbox: events as any inbox, plus `send()` requests (answered through the
+ * ReplyWriter, streamed as Nest's `handleRequest` produces them) and at-least-once deliveries
+ * (hello → credit, run once per id, ack / fail / refuse).
+ */
+export class RouterInbox extends Inbox {
+  protected override readonly routingFrames = 1;
+  readonly replies: ReplyWriter;
+  /** Producers that said hello: told "credit 0" on close. */
+  private readonly producers = new BoundedMap<string, Buffer>(MAX_REMEMBERED_PRODUCERS);
+  /** Deliveries running and completed here: redeliveries are not run twice. */
+  private readonly ledger: DeliveryLedger;
+  private readonly requestInfo: ZeroMqMessageInfo;
+
+  constructor(managed: ManagedSocket<zmq.Socket, ServerSocketPlan>, host: InboxHost, concurrency: number) {
+    super(managed, host, concurrency);
+    this.replies = new ReplyWriter(managed.socket as zmq.Router, managed.name);
+    this.ledger = new DeliveryLedger(host.config.dedupeWindow);
+    this.requestInfo = { socket: managed.name, plain: false };
+  }
+
+  /**
+   * Tells every producer that said hello to send no more deliveries here. The socket stays
+   * attached: replies and acks of the handlers still running must reach their peers.
+   */
+  override stopTaking(): void {
+    for (const peer of this.producers.values()) {
+      void this.replies.sendCredit(peer, 0).catch(() => undefined);
+    }
+    this.counters.add('droppedOnClose', this.dispatcher.dropWaiting());
+  }
+
+  /** Sends the replies still queued (at most `timeout` ms); counts those that could not go. */
+  override async flush(timeout: number): Promise<void> {
+    this.counters.add('repliesFailed', await this.replies.drain(timeout));
+  }
+
+  protected override receiveOther(message: Exclude<DecodedMessage, { kind: 'events' | 'plain' | 'malformed' }>, frames: Buffer[]): void {
+    const peer = frames[0];
+    switch (message.kind) {
+      case 'hello':
+        this.producers.set(peer.toString('latin1'), peer);
+        void this.replies.sendCredit(peer, this.host.closing ? 0 : this.dispatcher.concurrency).catch((error: Error) => {
+          this.host.problems.warn('reply', error.message);
+        });
+        return;
+      case 'requests':
+        this.rejectRecords(message.rejected);
+        for (const { id, reason } of message.rejected) {
+          if (id !== undefined) {
+            void this.reply(peer, id, { err: { status: 'error', message: `Undecodable request: ${reason}` } });
+          }
+        }
+        for (const request of message.records) {
+          this.admit(() => this.answer(request, peer));
+        }
+        return;
+      case 'deliveries':
+        this.rejectRecords(message.rejected);
+        for (const { id, reason } of message.rejected) {
+          if (id !== undefined) {
+            this.deadLetter({ pattern: '?', messageId: id, attempts: 0, reason: `undecodable: ${reason}` });
+            void this.acknowledge(peer, id, 'x', reason);
+          }
+        }
+        for (const delivery of message.records) {
+          this.admit(() => this.handleDelivery(delivery, peer));
+        }
+        return;
+      default:
+        super.receiveOther(message, frames);
+    }
+  }
+
+  /**
+   * Runs a request's handler through Nest's `handleRequest` (processing hooks, response stream,
+   * ordered replies) and resolves once the stream has ended, so that it counts as in flight.
+   */
+  private async answer(request: DecodedRequest, peer: Buffer): Promise<void> {
+    const maybePacket = this.packetOf(request);
+    const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
+    if (packet === undefined) {
+      await this.reply(peer, request.id, { err: { status: 'error', message: 'Undecodable request' } });
+      return;
+    }
+    const pattern = this.patternOf(packet);
+    const handler = this.host.handlerFor(pattern);
+    if (handler === null) {
+      this.unknownPattern(pattern, `${NO_MESSAGE_HANDLER} Message pattern:`);
+      await this.reply(peer, request.id, { err: NO_MESSAGE_HANDLER, isDisposed: true });
+      return;
+    }
+    const context = new ZeroMqContext([pattern, packet.metadata, this.requestInfo]);
+    await new Promise<void>((resolve) => {
+      const respond = (response: WritePacket) => {
+        const last = response.isDisposed === true || response.err !== undefined;
+        if (last) {
+          this.counters.add(response.err === undefined ? 'handled' : 'failed');
+        }
+        return this.reply(peer, request.id, response).finally(() => last && resolve());
+      };
+      const run = this.host.handleRequest(context, async () => this.host.toObservable(await handler(packet.data, context)), respond);
+      if (run instanceof Promise) {
+        run.catch((error: unknown) => {
+          this.host.problems.error('hook', `A request handler could not run: ${describeError(error)}`);
+          void respond({ err: { status: 'error', message: 'Internal server error' } });
+        });
+      }
+    });
+  }
+
+  /**
+   * Runs an at-least-once delivery at most once at a time and acks it once its handler succeeded;
+   * a failure is reported ('f', the producer retries) and a delivery that cannot succeed here is
+   * refused for good ('x'). A redelivery of a handled message is acked without running again.
+   */
+  private async handleDelivery(delivery: DecodedDelivery, peer: Buffer): Promise<void> {
+    const { id, attempt, maxAttempts } = delivery;
+    const admission = this.ledger.admit(id);
+    if (admission !== 'run') {
+      this.counters.add('duplicates');
+      if (admission === 'ack-again') {
+        await this.acknowledge(peer, id, 'a');
+      }
+      return;
+    }
+    let succeeded = false;
+    try {
+      const packet = await this.packetOf(delivery);
+      const pattern = packet === undefined ? delivery.pattern : this.patternOf(packet);
+      const handler = packet === undefined ? null : this.host.handlerFor(pattern);
+      if (packet === undefined || handler === null) {
+        if (packet !== undefined) {
+          this.unknownPattern(pattern, 'There is no matching event handler defined in the remote service. Event pattern:');
+        }
+        const reason = packet === undefined ? 'undecodable' : 'no handler';
+        this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
+        await this.acknowledge(peer, id, 'x', reason);
+        return;
+      }
+      const info = { ...this.requestInfo, messageId: id, attempt, maxAttempts };
+      const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, info]));
+      succeeded = outcome.ok;
+      if (outcome.ok) {
+        this.counters.add('handled');
+        await this.acknowledge(peer, id, 'a');
+        return;
+      }
+      this.counters.add('failed');
+      const reason = describeError(outcome.error);
+      if (attempt >= maxAttempts) {
+        this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
+      }
+      await this.acknowledge(peer, id, 'f', reason);
+    } finally {
+      this.ledger.finish(id, succeeded);
+    }
+  }
+
+  private deadLetter(letter: ZeroMqDeadLetter): void {
+    this.counters.add('deadLettered');
+    this.host.problems.warn('deadLetter', `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`);
+    this.host.emit('dead-letter', letter);
+  }
+
+  /** Serializes a response packet (Nest serializer) and queues it for the requesting peer. */
+  private async reply(peer: Buffer, id: string, response: WritePacket): Promise<void> {
+    const serialized = this.host.serialize({ ...response, id });
+    const { status, payload } = replyOf((serialized instanceof Promise ? await serialized : serialized) as WritePacket);
+    let encoded: EncodedReply;
+    try {
+      encoded = encodeReply(id, status, payload);
+    } catch (error) {
+      encoded = encodeReply(id, 'e', { status: 'error', message: `Response not serializable: ${(error as Error).message}` });
+    }
+    await this.sendReply(peer, encoded);
+  }
+
+  /** Answers an at-least-once delivery: 'a' handled, 'f' failed (may be retried), 'x' refused for good. */
+  private acknowledge(peer: Buffer, id: string, status: 'a' | 'f' | 'x', reason?: string): Promise<void> {
+    return this.sendReply(peer, encodeReply(id, status, reason));
+  }
+
+  private async sendReply(peer: Buffer, reply: EncodedReply): Promise<void> {
+    try {
+      await this.replies.send(peer, reply);
+    } catch (error) {
+      this.counters.add('repliesFailed');
+      this.host.problems.warn('reply', (error as Error).message);
+    }
+  }
+}
