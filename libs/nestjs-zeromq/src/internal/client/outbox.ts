@@ -3,7 +3,9 @@ import type { ZeroMqSendErrorCode } from '../../zeromq.errors.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
 import {
   encodeHello,
+  fragmentFields,
   FragmentWriter,
+  HEADERS,
   joinFragments,
   PACKED_HEADERS,
   recordFields,
@@ -112,6 +114,9 @@ function framesOf(batch: Outgoing[]): Frame | Frame[] {
     case 'hello':
       return encodeHello(first.producerId);
     default:
-      return [PACKED_HEADERS[first.kind], joinFragments(batch.map((item) => (item as { fragment: Fragment }).fragment))];
+      // A lone record travels in the multipart form, which any ZeroMQ peer reads frame by frame.
+      return batch.length === 1
+        ? [HEADERS[first.kind], ...fragmentFields(first.fragment)]
+        : [PACKED_HEADERS[first.kind], joinFragments(batch.map((item) => (item as { fragment: Fragment }).fragment))];
   }
 }

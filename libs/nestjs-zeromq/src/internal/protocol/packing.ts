@@ -71,6 +71,19 @@ export function joinFragments(fragments: readonly Fragment[]): Buffer {
   return first.slab.subarray(first.start, end);
 }
 
+/** The fields of one fragment as frames (views into its slab): a lone record travels unpacked. */
+export function fragmentFields(fragment: Fragment): Buffer[] {
+  const fields: Buffer[] = [];
+  const { slab } = fragment;
+  for (let offset = fragment.start; offset < fragment.end; ) {
+    const start = offset + LENGTH_BYTES;
+    const end = start + slab.readUInt32BE(offset);
+    fields.push(slab.subarray(start, end));
+    offset = end;
+  }
+  return fields;
+}
+
 /**
  * Packs a multipart message into its packed form: the header with its kind letter in lower case,
  * and one body. Used where a message is built whole (tests, tools); the hot path writes fragments.

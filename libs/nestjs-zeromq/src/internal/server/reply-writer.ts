@@ -1,7 +1,7 @@
 import type * as zmq from 'zeromq';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_BYTES, REPLY_QUEUE_SIZE } from '../../constants.js';
 import { SendQueue } from '../sockets/send-queue.js';
-import { encodeCredit, FragmentWriter, joinFragments, PACKED_HEADERS, recordFields, type EncodedReply, type Fragment } from '../protocol/wire.js';
+import { encodeCredit, fragmentFields, FragmentWriter, HEADERS, joinFragments, PACKED_HEADERS, recordFields, type EncodedReply, type Fragment } from '../protocol/wire.js';
 
 /** A packed reply (or ack), or a credit announcement, for one peer. */
 type OutgoingReply = {
@@ -38,7 +38,9 @@ export class ReplyWriter {
         socket.send(
           batch[0].fragment === undefined
             ? encodeCredit([batch[0].peer], batch[0].window)
-            : [batch[0].peer, PACKED_HEADERS.replies, joinFragments(batch.map((item) => item.fragment!))],
+            : batch.length === 1
+              ? [batch[0].peer, HEADERS.replies, ...fragmentFields(batch[0].fragment)]
+              : [batch[0].peer, PACKED_HEADERS.replies, joinFragments(batch.map((item) => item.fragment!))],
         ),
     });
   }
