@@ -177,6 +177,14 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    */
   concurrency?: number;
   /**
+   * Records a socket reads ahead of its running handlers, per socket. Reading ahead keeps the
+   * handlers fed while ZeroMQ brings the next batch; when this many wait, the socket stops reading
+   * and ZeroMQ's high-water mark pushes back on the producers. Records read ahead are lost if the
+   * process dies (at-most-once), as are those in ZeroMQ's own queue.
+   * @default 1000
+   */
+  prefetch?: number;
+  /**
    * Largest frame in bytes a peer may send; a message with a larger frame is dropped by ZeroMQ and
    * the connection reset. ZeroMQ checks each frame, not the sum of a multipart message (see
    * docs/security.md). `-1` means no limit.

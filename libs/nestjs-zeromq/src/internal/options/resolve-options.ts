@@ -1,17 +1,13 @@
 import type { MsPattern } from '@nestjs/microservices';
 import { z } from 'zod';
-import { socketKind, SOCKET_KIND_NAMES } from '../kinds/kinds.js';
-import * as defaults from '../../constants.js';
-import { clientCurveSchema, resolveClientCurve, resolveServerCurve, serverCurveSchema, type ResolvedCurve } from '../security/curve.js';
+import { DEAD_LETTER_SOCKET_NAME, DEFAULT_SOCKET_NAME } from '../../constants.js';
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
-import type {
-  ZeroMqClientOptions,
-  ZeroMqEndpoint,
-  ZeroMqPlainDecoding,
-  ZeroMqDeliveryMode,
-  ZeroMqServerOptions,
-  ZeroMqSocketKind,
-} from '../../zeromq.options.js';
+import type { ZeroMqDeliveryMode, ZeroMqEndpoint, ZeroMqSocketKind } from '../../zeromq.options.js';
+import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
+import { socketKind } from '../kinds/kinds.js';
+import { resolveClientCurve, resolveServerCurve, type ResolvedCurve } from '../security/curve.js';
+import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './defaults.js';
+import { clientSchema, serverSchema, type ParsedClientOptions, type ParsedServerOptions } from './schemas.js';
 
 export interface ResolvedEndpoint {
   address: string;
@@ -27,27 +23,9 @@ export interface SocketPlan {
   patterns: string[];
 }
 
-export interface ResolvedTuning {
-  linger: number;
-  heartbeat: { interval: number; timeout: number } | false;
-  reconnectInterval: number;
-  reconnectMaxInterval: number;
-  logInterval: number;
-  /** CURVE keys that `tuningSocketOptions` gives every socket; undefined for plaintext. */
-  curve: ResolvedCurve | undefined;
-}
-
-/** A server socket to open: a PULL or ROUTER, with the handlers that may run at once for it. */
+/** A server socket to open, with the handlers that may run at once for it. */
 export interface ServerSocketPlan extends SocketPlan {
   concurrency: number;
-}
-
-/** A client socket to open: one per route, or (kinds with `socketPerEndpoint`) one per endpoint of a route. */
-export interface ClientSocketPlan extends SocketPlan {
-  /** The route it belongs to (`''` for the dead-letter socket). */
-  route: string;
-  bare: boolean;
-  delivery: ZeroMqDeliveryMode;
 }
 
 /** A client route: the patterns it lists (none: the default route) and its delivery guarantee. */
@@ -56,139 +34,36 @@ export interface ClientRoutePlan extends SocketPlan {
   delivery: ZeroMqDeliveryMode;
 }
 
+/** A client socket to open: one per route, or (kinds with `socketPerEndpoint`) one per endpoint of a route. */
+export interface ClientSocketPlan extends ClientRoutePlan {
+  /** The route it belongs to (`''` for the dead-letter socket). */
+  route: string;
+}
+
 /** Turns a Nest pattern into the string handlers are keyed by (the owner's `normalizePattern`). */
 export type PatternNormalizer = (pattern: MsPattern) => string;
 
-export interface ResolvedServerOptions extends ResolvedTuning {
-  sockets: ServerSocketPlan[];
-  prefetch: number;
-  maxMessageSize: number;
-  maxPatternLength: number;
-  maxRecordsPerMessage: number;
-  receiveHighWaterMark: number;
-  closeTimeout: number;
-  dedupeWindow: number;
-  plainMessages: { pattern: string; decoding: ZeroMqPlainDecoding } | undefined;
-}
+type Tuning = 'linger' | 'heartbeat' | 'reconnectInterval' | 'reconnectMaxInterval' | 'logInterval';
 
-export interface ResolvedClientOptions extends ResolvedTuning {
-  routes: ClientRoutePlan[];
-  /** The sockets to open for the routes, and the dead-letter socket if there is one. */
-  sockets: ClientSocketPlan[];
-  ackTimeout: number;
-  maxAttempts: number;
-  retryDelay: number;
-  maxRetryDelay: number;
-  maxQueueSize: number;
-  maxQueueBytes: number;
-  overflow: 'reject' | 'drop-oldest';
-  sendTimeout: number;
-  immediate: boolean;
-  maxBatchSize: number;
-  maxBatchBytes: number;
-  sendHighWaterMark: number;
-  closeTimeout: number;
-  requestTimeout: number;
-}
+/** Options every socket of either side gets; `curve` is resolved (keys read and checked). */
+export type ResolvedTuning = Pick<ParsedServerOptions, Tuning> & { curve: ResolvedCurve | undefined };
 
-const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;
+/** A server's options with every default applied: the schema's output, sockets planned. */
+export type ResolvedServerOptions = Omit<ParsedServerOptions, 'endpoints' | 'routes' | 'kind' | 'concurrency' | 'curve' | 'serializer' | 'deserializer'> &
+  ResolvedTuning & { sockets: ServerSocketPlan[] };
 
-// A string endpoint is shorthand for { address }; validating the object form gives precise messages.
-const endpointSchema = z.preprocess(
-  (value) => (typeof value === 'string' ? { address: value } : value),
-  z.strictObject({
-    address: z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name'),
-    bind: z.boolean().optional(),
-  }),
-);
+/** A client's options with every default applied: the schema's output, routes and sockets planned. */
+export type ResolvedClientOptions = Omit<
+  ParsedClientOptions,
+  'endpoints' | 'routes' | 'kind' | 'delivery' | 'deadLetterEndpoints' | 'curve' | 'serializer' | 'deserializer'
+> &
+  ResolvedTuning & {
+    routes: ClientRoutePlan[];
+    /** The sockets to open for the routes, and the dead-letter socket if there is one. */
+    sockets: ClientSocketPlan[];
+  };
 
-const patternSchema = z.custom<MsPattern>(
-  (value) => typeof value === 'string' ? value.length > 0 : typeof value === 'number' || (typeof value === 'object' && value !== null),
-  'must be a non-empty string, a number or an object',
-);
-
-const positiveInt = z.number().int().positive();
-const nonNegativeInt = z.number().int().nonnegative();
-
-const serializerSchema = z.custom<unknown>(
-  (value) => typeof (value as { serialize?: unknown })?.serialize === 'function',
-  'must have a serialize(value) method',
-);
-const deserializerSchema = z.custom<unknown>(
-  (value) => typeof (value as { deserialize?: unknown })?.deserialize === 'function',
-  'must have a deserialize(value) method',
-);
-
-const tuningShape = {
-  linger: nonNegativeInt.optional(),
-  heartbeat: z.union([
-    z.literal(false),
-    z.strictObject({ interval: positiveInt.optional(), timeout: positiveInt.optional() }),
-  ]).optional(),
-  reconnectInterval: positiveInt.optional(),
-  reconnectMaxInterval: nonNegativeInt.optional(),
-  logInterval: nonNegativeInt.optional(),
-};
-
-const kindSchema = z.enum(SOCKET_KIND_NAMES);
-const deliverySchema = z.enum(['at-most-once', 'at-least-once']);
-
-const routeShape = {
-  name: z.string().min(1).optional(),
-  kind: kindSchema.optional(),
-  patterns: z.array(patternSchema).min(1, 'a route needs at least one pattern'),
-  endpoints: z.array(endpointSchema).min(1, 'a route needs at least one endpoint'),
-};
-
-const serverSchema = z.strictObject({
-  ...tuningShape,
-  endpoints: z.array(endpointSchema).optional(),
-  kind: kindSchema.optional(),
-  routes: z.array(z.strictObject({ ...routeShape, concurrency: positiveInt.optional() })).optional(),
-  concurrency: positiveInt.optional(),
-  prefetch: positiveInt.optional(),
-  maxMessageSize: z.number().int().min(-1).optional(),
-  maxPatternLength: positiveInt.optional(),
-  maxRecordsPerMessage: positiveInt.optional(),
-  receiveHighWaterMark: nonNegativeInt.optional(),
-  closeTimeout: nonNegativeInt.optional(),
-  dedupeWindow: positiveInt.optional(),
-  plainMessages: z.strictObject({
-    pattern: z.string().min(1),
-    decoding: z.enum(['utf8', 'json', 'buffer']).optional(),
-  }).optional(),
-  serializer: serializerSchema.optional(),
-  deserializer: deserializerSchema.optional(),
-  curve: serverCurveSchema.optional(),
-});
-
-const clientSchema = z.strictObject({
-  ...tuningShape,
-  endpoints: z.array(endpointSchema).optional(),
-  kind: kindSchema.optional(),
-  requestTimeout: nonNegativeInt.optional(),
-  routes: z.array(z.strictObject({ ...routeShape, bare: z.boolean().optional(), delivery: deliverySchema.optional() })).optional(),
-  delivery: deliverySchema.optional(),
-  ackTimeout: positiveInt.optional(),
-  maxAttempts: positiveInt.max(9999).optional(),
-  retryDelay: nonNegativeInt.optional(),
-  maxRetryDelay: nonNegativeInt.optional(),
-  deadLetterEndpoints: z.array(endpointSchema).optional(),
-  maxQueueSize: positiveInt.optional(),
-  maxQueueBytes: positiveInt.optional(),
-  overflow: z.enum(['reject', 'drop-oldest']).optional(),
-  sendTimeout: nonNegativeInt.optional(),
-  immediate: z.boolean().optional(),
-  maxBatchSize: positiveInt.optional(),
-  maxBatchBytes: positiveInt.optional(),
-  sendHighWaterMark: nonNegativeInt.optional(),
-  closeTimeout: nonNegativeInt.optional(),
-  serializer: serializerSchema.optional(),
-  deserializer: deserializerSchema.optional(),
-  curve: clientCurveSchema.optional(),
-});
-
-function parse<T>(schema: z.ZodType<T>, options: unknown, owner: string): T {
+function parse<T extends z.ZodType>(schema: T, options: unknown, owner: string): z.output<T> {
   const result = schema.safeParse(options ?? {});
   if (!result.success) {
     throw new ZeroMqOptionsError(`Invalid ${owner} options:\n${z.prettifyError(result.error)}`);
@@ -196,28 +71,10 @@ function parse<T>(schema: z.ZodType<T>, options: unknown, owner: string): T {
   return result.data;
 }
 
-function resolveEndpoints(endpoints: ZeroMqEndpoint[] | undefined, defaultBind: boolean): ResolvedEndpoint[] {
-  return (endpoints ?? []).map((endpoint) =>
-    typeof endpoint === 'string'
-      ? { address: endpoint, bind: defaultBind }
-      : { address: endpoint.address, bind: endpoint.bind ?? defaultBind },
+function resolveEndpoints(endpoints: ZeroMqEndpoint[], defaultBind: boolean): ResolvedEndpoint[] {
+  return endpoints.map((endpoint) =>
+    typeof endpoint === 'string' ? { address: endpoint, bind: defaultBind } : { address: endpoint.address, bind: endpoint.bind ?? defaultBind },
   );
-}
-
-function resolveTuning(options: z.infer<typeof serverSchema> | z.infer<typeof clientSchema>): Omit<ResolvedTuning, 'curve'> {
-  return {
-    linger: options.linger ?? defaults.DEFAULT_LINGER,
-    heartbeat:
-      options.heartbeat === false
-        ? false
-        : {
-            interval: options.heartbeat?.interval ?? defaults.DEFAULT_HEARTBEAT_INTERVAL,
-            timeout: options.heartbeat?.timeout ?? defaults.DEFAULT_HEARTBEAT_TIMEOUT,
-          },
-    reconnectInterval: options.reconnectInterval ?? defaults.DEFAULT_RECONNECT_INTERVAL,
-    reconnectMaxInterval: options.reconnectMaxInterval ?? defaults.DEFAULT_RECONNECT_MAX_INTERVAL,
-    logInterval: options.logInterval ?? defaults.DEFAULT_LOG_INTERVAL,
-  };
 }
 
 interface RouteInput {
@@ -232,26 +89,25 @@ interface RouteInput {
 function planSockets<R extends RouteInput>(
   owner: string,
   normalize: PatternNormalizer,
-  options: { endpoints?: ZeroMqEndpoint[]; kind?: ZeroMqSocketKind; delivery?: ZeroMqDeliveryMode; routes?: R[] },
-  defaultBind: boolean,
+  options: { endpoints: ZeroMqEndpoint[]; kind?: ZeroMqSocketKind; delivery?: ZeroMqDeliveryMode; routes: R[] },
+  defaults: { bind: boolean; kind: ZeroMqSocketKind },
 ): Array<SocketPlan & { route: R | undefined }> {
   const { endpoints, routes } = options;
   // At-least-once travels over DEALER/ROUTER: it implies that kind unless one is set.
   const kindFor = (kind: ZeroMqSocketKind | undefined, delivery: ZeroMqDeliveryMode | undefined) =>
-    kind ?? options.kind ?? (delivery === 'at-least-once' ? 'dealer-router' : defaults.DEFAULT_SOCKET_KIND);
-  const defaultKind = kindFor(undefined, options.delivery);
+    kind ?? options.kind ?? (delivery === 'at-least-once' ? 'dealer-router' : defaults.kind);
   const plans: Array<SocketPlan & { route: R | undefined }> = [];
-  if (endpoints !== undefined && endpoints.length > 0) {
+  if (endpoints.length > 0) {
     plans.push({
-      name: defaults.DEFAULT_SOCKET_NAME,
-      kind: defaultKind,
-      endpoints: resolveEndpoints(endpoints, defaultBind),
+      name: DEFAULT_SOCKET_NAME,
+      kind: kindFor(undefined, options.delivery),
+      endpoints: resolveEndpoints(endpoints, defaults.bind),
       patterns: [],
       route: undefined,
     });
   }
   const seenPatterns = new Map<string, string>();
-  for (const route of routes ?? []) {
+  for (const route of routes) {
     const patterns = route.patterns.map(normalize);
     const name = route.name ?? patterns[0];
     if (plans.some((plan) => plan.name === name)) {
@@ -266,35 +122,27 @@ function planSockets<R extends RouteInput>(
       }
       seenPatterns.set(pattern, name);
     }
-    plans.push({ name, kind: kindFor(route.kind, route.delivery ?? options.delivery), endpoints: resolveEndpoints(route.endpoints, defaultBind), patterns, route });
+    plans.push({
+      name,
+      kind: kindFor(route.kind, route.delivery ?? options.delivery),
+      endpoints: resolveEndpoints(route.endpoints, defaults.bind),
+      patterns,
+      route,
+    });
   }
   if (plans.length === 0) {
-    throw new ZeroMqOptionsError(
-      `Invalid ${owner} options: no socket to open; set "endpoints" (for example ["tcp://127.0.0.1:5557"]) or "routes"`,
-    );
+    throw new ZeroMqOptionsError(`Invalid ${owner} options: no socket to open; set "endpoints" (for example ["tcp://127.0.0.1:5557"]) or "routes"`);
   }
   return plans;
 }
 
 export function resolveServerOptions(input: ZeroMqServerOptions | undefined, normalize: PatternNormalizer): ResolvedServerOptions {
-  const options = parse(serverSchema, input, 'ZeroMqServer');
-  const concurrency = options.concurrency ?? defaults.DEFAULT_CONCURRENCY;
-  const plans = planSockets('ZeroMqServer', normalize, options, defaults.DEFAULT_SERVER_BIND);
+  const { endpoints, routes, kind, concurrency, curve, serializer: _s, deserializer: _d, ...rest } = parse(serverSchema, input, 'ZeroMqServer');
+  const plans = planSockets('ZeroMqServer', normalize, { endpoints, routes, kind }, SERVER_DEFAULTS);
   return {
-    ...resolveTuning(options),
-    curve: resolveServerCurve(options.curve),
+    ...rest,
+    curve: resolveServerCurve(curve),
     sockets: plans.map(({ route, ...plan }) => ({ ...plan, concurrency: route?.concurrency ?? concurrency })),
-    prefetch: options.prefetch ?? defaults.DEFAULT_PREFETCH,
-    maxMessageSize: options.maxMessageSize ?? defaults.DEFAULT_MAX_MESSAGE_SIZE,
-    maxPatternLength: options.maxPatternLength ?? defaults.DEFAULT_MAX_PATTERN_LENGTH,
-    maxRecordsPerMessage: options.maxRecordsPerMessage ?? defaults.DEFAULT_MAX_RECORDS_PER_MESSAGE,
-    receiveHighWaterMark: options.receiveHighWaterMark ?? defaults.DEFAULT_RECEIVE_HIGH_WATER_MARK,
-    closeTimeout: options.closeTimeout ?? defaults.DEFAULT_SERVER_CLOSE_TIMEOUT,
-    dedupeWindow: options.dedupeWindow ?? defaults.DEFAULT_DEDUPE_WINDOW,
-    plainMessages: options.plainMessages && {
-      pattern: options.plainMessages.pattern,
-      decoding: options.plainMessages.decoding ?? defaults.DEFAULT_PLAIN_MESSAGE_DECODING,
-    },
   };
 }
 
@@ -310,7 +158,7 @@ function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: Reso
   );
   if (deadLetterEndpoints.length > 0) {
     sockets.push({
-      name: defaults.DEAD_LETTER_SOCKET_NAME,
+      name: DEAD_LETTER_SOCKET_NAME,
       kind: 'push-pull',
       endpoints: deadLetterEndpoints,
       patterns: [],
@@ -322,46 +170,43 @@ function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: Reso
   return sockets;
 }
 
+/** Why a client route cannot work as configured, or undefined. */
+function routeProblem(plan: ClientRoutePlan): string | undefined {
+  const kind = socketKind(plan.kind);
+  if (plan.bare && !kind.sendsBare) {
+    return `is bare, which needs kind 'push-pull' (a plain PULL peer); it has '${plan.kind}'`;
+  }
+  if (plan.delivery === 'at-least-once' && !kind.carriesReplies) {
+    return `is at-least-once, which needs kind 'dealer-router' (acks travel back); it has '${plan.kind}'`;
+  }
+  if (plan.delivery === 'at-least-once' && plan.endpoints.some((endpoint) => endpoint.bind)) {
+    return 'is at-least-once, which needs the client to connect to each worker endpoint (bind: false) so that credits and acks are per worker';
+  }
+  return undefined;
+}
+
 export function resolveClientOptions(input: ZeroMqClientOptions | undefined, normalize: PatternNormalizer): ResolvedClientOptions {
-  const options = parse(clientSchema, input, 'ZeroMqClient');
-  const plans = planSockets('ZeroMqClient', normalize, options, defaults.DEFAULT_CLIENT_BIND);
-  const routes: ClientRoutePlan[] = plans.map(({ route, ...plan }) => ({
+  const { endpoints, routes, kind, delivery, deadLetterEndpoints, curve, serializer: _s, deserializer: _d, ...rest } = parse(
+    clientSchema,
+    input,
+    'ZeroMqClient',
+  );
+  const plans = planSockets('ZeroMqClient', normalize, { endpoints, routes, kind, delivery }, CLIENT_DEFAULTS);
+  const routePlans: ClientRoutePlan[] = plans.map(({ route, ...plan }) => ({
     ...plan,
     bare: route?.bare ?? false,
-    delivery: route?.delivery ?? options.delivery ?? defaults.DEFAULT_DELIVERY,
+    delivery: route?.delivery ?? delivery,
   }));
-  const deadLetterEndpoints = resolveEndpoints(options.deadLetterEndpoints, defaults.DEFAULT_CLIENT_BIND);
-  for (const plan of routes) {
-    const problem =
-      plan.bare && !socketKind(plan.kind).sendsBare
-        ? `is bare, which needs kind 'push-pull' (a plain PULL peer); it has '${plan.kind}'`
-        : plan.delivery === 'at-least-once' && !socketKind(plan.kind).carriesReplies
-          ? `is at-least-once, which needs kind 'dealer-router' (acks travel back); it has '${plan.kind}'`
-          : plan.delivery === 'at-least-once' && plan.endpoints.some((endpoint) => endpoint.bind)
-            ? 'is at-least-once, which needs the client to connect to each worker endpoint (bind: false) so that credits and acks are per worker'
-            : undefined;
+  for (const plan of routePlans) {
+    const problem = routeProblem(plan);
     if (problem !== undefined) {
       throw new ZeroMqOptionsError(`Invalid ZeroMqClient options: socket "${plan.name}" ${problem}`);
     }
   }
   return {
-    ...resolveTuning(options),
-    curve: resolveClientCurve(options.curve),
-    routes,
-    sockets: socketsOf(routes, deadLetterEndpoints),
-    ackTimeout: options.ackTimeout ?? defaults.DEFAULT_ACK_TIMEOUT,
-    maxAttempts: options.maxAttempts ?? defaults.DEFAULT_MAX_ATTEMPTS,
-    retryDelay: options.retryDelay ?? defaults.DEFAULT_RETRY_DELAY,
-    maxRetryDelay: options.maxRetryDelay ?? defaults.DEFAULT_MAX_RETRY_DELAY,
-    maxQueueSize: options.maxQueueSize ?? defaults.DEFAULT_MAX_QUEUE_SIZE,
-    maxQueueBytes: options.maxQueueBytes ?? defaults.DEFAULT_MAX_QUEUE_BYTES,
-    overflow: options.overflow ?? defaults.DEFAULT_QUEUE_OVERFLOW,
-    sendTimeout: options.sendTimeout ?? defaults.DEFAULT_SEND_TIMEOUT,
-    immediate: options.immediate ?? defaults.DEFAULT_IMMEDIATE,
-    maxBatchSize: options.maxBatchSize ?? defaults.DEFAULT_MAX_BATCH_SIZE,
-    maxBatchBytes: options.maxBatchBytes ?? defaults.DEFAULT_MAX_BATCH_BYTES,
-    sendHighWaterMark: options.sendHighWaterMark ?? defaults.DEFAULT_SEND_HIGH_WATER_MARK,
-    closeTimeout: options.closeTimeout ?? defaults.DEFAULT_CLIENT_CLOSE_TIMEOUT,
-    requestTimeout: options.requestTimeout ?? defaults.DEFAULT_REQUEST_TIMEOUT,
+    ...rest,
+    curve: resolveClientCurve(curve),
+    routes: routePlans,
+    sockets: socketsOf(routePlans, resolveEndpoints(deadLetterEndpoints, CLIENT_DEFAULTS.bind)),
   };
 }

@@ -1,5 +1,6 @@
 import type * as zmq from 'zeromq';
-import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_BYTES, REPLY_QUEUE_SIZE } from '../../constants.js';
+import { REPLY_QUEUE_SIZE } from '../../constants.js';
+import { CLIENT_DEFAULTS } from '../options/defaults.js';
 import { SendQueue } from '../sockets/send-queue.js';
 import { encodeCredit, fragmentFields, FragmentWriter, HEADERS, joinFragments, PACKED_HEADERS, recordFields, type EncodedReply, type Fragment } from '../protocol/wire.js';
 
@@ -24,10 +25,10 @@ export class ReplyWriter {
   constructor(socket: zmq.Router, socketName: string) {
     this.queue = new SendQueue<OutgoingReply>({
       maxQueueSize: REPLY_QUEUE_SIZE,
-      maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES,
+      maxQueueBytes: CLIENT_DEFAULTS.maxQueueBytes,
       overflow: 'reject',
-      maxBatchSize: DEFAULT_MAX_BATCH_SIZE,
-      maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
+      maxBatchSize: CLIENT_DEFAULTS.maxBatchSize,
+      maxBatchBytes: CLIENT_DEFAULTS.maxBatchBytes,
       sendTimeout: 0,
       sizeOf: (item) => (item.fragment === undefined ? 8 : item.fragment.end - item.fragment.start),
       // A credit travels alone; replies to one peer share messages.
