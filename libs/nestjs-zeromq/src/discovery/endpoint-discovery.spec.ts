@@ -174,7 +174,8 @@ describe('EndpointDiscovery against a DNS server on 127.0.0.1', () => {
   it('refresh() asked while a lookup runs gets a lookup of its own after it, minRefreshInterval later', async () => {
     dns.setA(NAME, ['127.0.0.2']);
     dns.mode = 'hold';
-    const discovery = discover(`tcp+dns://${NAME}:${PORT}`, new Recorder(), { interval: 3_600_000, minRefreshInterval: 20 });
+    // A long query timeout: the held queries must not time out, however slow the machine.
+    const discovery = discover(`tcp+dns://${NAME}:${PORT}`, new Recorder(), { interval: 3_600_000, minRefreshInterval: 20, queryTimeout: 60_000 });
     const first = discovery.start();
     await dns.queries.waitFor(2); // A and AAAA asked, not answered
     const second = discovery.refresh();
