@@ -1,0 +1,180 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { producerEnvSchema } from '../apps/producer/src/config/producer.env.js';
+import { workerEnvSchema } from '../apps/worker/src/config/worker.env.js';
+import { DEFAULT_CLIENT_CLOSE_TIMEOUT, DEFAULT_SERVER_CLOSE_TIMEOUT } from '../libs/nestjs-zeromq/src/constants.js';
+import { dockerfileProblems } from './deploy/dockerfile-lint.js';
+import { schemaProblems } from './deploy/kubernetes-schema.js';
+import { renderKustomizeBase, type Manifest } from './deploy/kustomize-base.js';
+import { consistencyProblems, type AppFacts } from './deploy/manifest-checks.js';
+
+const BASE = 'deploy/base';
+
+const APPS: AppFacts[] = [
+  { main: 'dist/apps/worker/src/main.js', envNames: Object.keys(workerEnvSchema.shape), closeTimeout: DEFAULT_SERVER_CLOSE_TIMEOUT },
+  { main: 'dist/apps/producer/src/main.js', envNames: Object.keys(producerEnvSchema.shape), closeTimeout: DEFAULT_CLIENT_CLOSE_TIMEOUT },
+];
+/** Set in the manifests ahead of the app: the worker's HTTP health port comes with the observability work. */
+const PENDING_ENV_NAMES = ['WORKER_HTTP_PORT'];
+
+/** One at a time: Jest's ESM loader fails when the same schema modules are imported concurrently. */
+async function allSchemaProblems(manifests: Manifest[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const manifest of manifests) {
+    problems.push(...(await schemaProblems(manifest)));
+  }
+  return problems;
+}
+
+/** The rendered base with one object changed by `edit` (free-form: the point is to break it). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function withEdit(manifests: Manifest[], kind: string, name: string, edit: (object: any) => void): Manifest[] {
+  const copy = structuredClone(manifests);
+  const target = copy.find((manifest) => manifest.object.kind === kind && manifest.object.metadata.name === name);
+  if (target === undefined) {
+    throw new Error(`the base has no ${kind}/${name}`);
+  }
+  edit(target.object);
+  return copy;
+}
+
+describe('deploy files: the kustomize base and the Dockerfile', () => {
+  let manifests: Manifest[];
+
+  beforeAll(async () => {
+    manifests = await renderKustomizeBase(BASE);
+  });
+
+  describe('Kubernetes manifests', () => {
+    it('renders the objects the sample apps need', () => {
+      expect(manifests.map(({ object }) => `${object.kind}/${object.metadata.name}`).sort()).toEqual([
+        'Deployment/orders-producer',
+        'Deployment/orders-worker',
+        'HorizontalPodAutoscaler/orders-worker',
+        'PodDisruptionBudget/orders-producer',
+        'PodDisruptionBudget/orders-worker',
+        'Secret/orders-producer-curve',
+        'Secret/orders-worker-curve',
+        'Service/orders-producer',
+        'Service/orders-worker',
+      ]);
+    });
+
+    it('every object is valid against the Kubernetes API schema of its apiVersion and kind', async () => {
+      expect(await allSchemaProblems(manifests)).toEqual([]);
+    });
+
+    it('the objects fit together and fit the apps (selectors, named ports, Secrets, env, probes, grace period)', () => {
+      expect(consistencyProblems(manifests, APPS, PENDING_ENV_NAMES)).toEqual([]);
+    });
+
+    it('the worker Service is headless and names the port the SRV records carry', () => {
+      const service = manifests.find(({ object }) => object.kind === 'Service' && object.metadata.name === 'orders-worker')!.object;
+      expect(service.spec).toMatchObject({ clusterIP: 'None', ports: [{ name: 'zmq', port: 5557, targetPort: 'zmq' }] });
+    });
+
+    it('schema validation catches a wrong type, a missing required field and an unknown kind', async () => {
+      const broken = [
+        ...withEdit(manifests, 'Deployment', 'orders-worker', (object) => (object.spec.replicas = 'two')).filter(({ object }) => object.kind === 'Deployment'),
+        ...withEdit(manifests, 'HorizontalPodAutoscaler', 'orders-worker', (object) => delete object.spec.metrics[0].resource.target.type).filter(
+          ({ object }) => object.kind === 'HorizontalPodAutoscaler',
+        ),
+        { file: 'made-up.yaml', object: { apiVersion: 'apps/v1', kind: 'Deployoment', metadata: { name: 'typo' } } },
+      ];
+      const problems = await allSchemaProblems(broken);
+      expect(problems).toEqual([
+        expect.stringMatching(/Deployment\/orders-worker: .*spec\/replicas must be integer/),
+        expect.stringMatching(/HorizontalPodAutoscaler\/orders-worker: .*must have required property type/),
+        expect.stringContaining('no Kubernetes schema for apps/v1 Deployoment'),
+      ]);
+    });
+
+    it('the consistency checks catch a short grace period, a misspelt probe, a wrong port name and an unknown variable', () => {
+      const broken = withEdit(manifests, 'Deployment', 'orders-worker', (object) => {
+        const pod = object.spec.template.spec;
+        pod.terminationGracePeriodSeconds = 12;
+        const [worker] = pod.containers;
+        worker.readinesProbe = worker.readinessProbe;
+        delete worker.readinessProbe;
+        worker.env.push({ name: 'WORKER_CONCURENCY', value: '4' });
+        worker.ports[0].name = 'zeromq';
+      });
+      expect(consistencyProblems(broken, APPS, PENDING_ENV_NAMES)).toEqual([
+        expect.stringContaining('no readinessProbe'),
+        'Deployment/orders-worker container worker: WORKER_CONCURENCY is not an environment variable the app reads',
+        'Deployment/orders-worker container worker: terminationGracePeriodSeconds 12 must exceed preStop 5 s + closeTimeout 10 s',
+        'Service/orders-worker: targetPort zmq is not a named container port of the pods it selects',
+      ]);
+    });
+
+    it('refuses to render a kustomization that uses more than plain resources', async () => {
+      const directory = await mkdtemp(join(tmpdir(), 'nzmq-kustomize-'));
+      try {
+        await writeFile(join(directory, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\npatches: []\n');
+        await expect(renderKustomizeBase(directory)).rejects.toThrow('kustomization.yaml uses patches');
+      } finally {
+        await rm(directory, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('Dockerfile', () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+
+    it('passes the linter and the image rules', () => {
+      expect(dockerfileProblems(dockerfile)).toEqual([]);
+    });
+
+    it('the linter catches a root runtime stage, a shell-form CMD, a misspelt flag and a relative WORKDIR', () => {
+      const broken = dockerfile
+        .replace(/^USER .*$/m, '')
+        .replace(/^CMD .*$/m, 'CMD node dist/apps/producer/src/main.js')
+        .replace('--interval=', '--intervall=')
+        .replace('WORKDIR /app', 'WORKDIR app');
+      expect(dockerfileProblems(broken)).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('Unknown flag: intervall'),
+          expect.stringContaining('WORKDIR paths should be absolute'),
+          'the runtime stage runs as root: add USER with an unprivileged user',
+          expect.stringContaining('CMD in shell form'),
+        ]),
+      );
+    });
+
+    describe('HEALTHCHECK script (dist/apps/common/src/healthcheck.js)', () => {
+      let server: Server;
+      let status = 200;
+
+      beforeAll(async () => {
+        server = createServer((request, response) => response.writeHead(request.url === '/health' ? status : 404).end());
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      });
+      afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+      const runHealthcheck = (env: Record<string, string>) =>
+        new Promise<number>((resolve) => {
+          const child = execFile(process.execPath, ['dist/apps/common/src/healthcheck.js'], { env: { PATH: process.env.PATH, ...env }, timeout: 10_000 });
+          child.on('exit', (code) => resolve(code ?? -1));
+        });
+      const port = () => String((server.address() as AddressInfo).port);
+
+      it('exits 0 when GET /health answers 2xx on WORKER_HTTP_PORT, 1 when it answers 503', async () => {
+        status = 200;
+        expect(await runHealthcheck({ WORKER_HTTP_PORT: port() })).toBe(0);
+        status = 503;
+        expect(await runHealthcheck({ WORKER_HTTP_PORT: port() })).toBe(1);
+      });
+
+      it('uses PRODUCER_PORT when no worker port is set, and HEALTHCHECK_PORT over both', async () => {
+        status = 200;
+        expect(await runHealthcheck({ PRODUCER_PORT: port() })).toBe(0);
+        expect(await runHealthcheck({ HEALTHCHECK_PORT: port(), WORKER_HTTP_PORT: '1', PRODUCER_PORT: '1' })).toBe(0);
+      });
+    });
+  });
+});
