@@ -1,7 +1,7 @@
 import { markdownTable } from 'markdown-table';
 import type { BenchPlan } from './plan.js';
 import type { ProfileSummary } from './profile.js';
-import { DISPATCH_CEILING_ROW, NEST_TCP_ROW, RAW_BASELINE_ROW } from './rows.js';
+import { DISPATCH_CEILING_ROW, NEST_TCP_ROW, NODE_LIMIT_ROWS, RAW_BASELINE_ROW } from './rows.js';
 import type { LatencySummary } from './protocol.js';
 import type { LatencyResult, RowResult } from './runner.js';
 
@@ -59,14 +59,39 @@ function statusCells(row: RowResult, width: number): string[] {
   return [note, ...Array<string>(width - 1).fill(DASH)];
 }
 
+/** A row's figure at a payload size, if it has one. */
+function figure(report: BenchReport, id: string, bytes: number): number | undefined {
+  return report.rows.find((row) => row.id === id && row.status === 'ok')?.throughput.find((entry) => entry.payloadBytes === bytes)?.msgsPerSec;
+}
+
+/** The Node limit at a payload size: the better of the raw rows (`NODE_LIMIT_ROWS`), and which row that was. */
+export function nodeLimit(report: BenchReport, bytes: number): { msgsPerSec: number; row: RowResult } | undefined {
+  let best: { msgsPerSec: number; row: RowResult } | undefined;
+  for (const row of report.rows.filter((candidate) => candidate.id in NODE_LIMIT_ROWS)) {
+    const msgsPerSec = figure(report, row.id, bytes);
+    if (msgsPerSec !== undefined && msgsPerSec > (best?.msgsPerSec ?? 0)) {
+      best = { msgsPerSec, row };
+    }
+  }
+  return best;
+}
+
+/** Says which raw row was the Node limit at each payload size. */
+export function nodeLimitNote(report: BenchReport): string {
+  const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
+  const parts = sizes.map((bytes) => {
+    const limit = nodeLimit(report, bytes);
+    return limit === undefined ? `${sizeLabel(bytes)}: not measured` : `${sizeLabel(bytes)} ${NODE_LIMIT_ROWS[limit.row.id]}`;
+  });
+  return `× Node limit: against the better of the two raw zeromq.js rows (batched or single sends) at each size; here ${parts.join(', ')}.`;
+}
+
 export function throughputTable(report: BenchReport): string {
   const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
-  const figure = (id: string, bytes: number) =>
-    report.rows.find((row) => row.id === id && row.status === 'ok')?.throughput.find((entry) => entry.payloadBytes === bytes)?.msgsPerSec;
-  const header = ['Row', ...sizes.flatMap((bytes) => [`${sizeLabel(bytes)} msg/s`, '× raw', '× Nest TCP'])];
+  const header = ['Row', ...sizes.flatMap((bytes) => [`${sizeLabel(bytes)} msg/s`, '× raw', '× Node limit', '× Nest TCP'])];
   const lines = report.rows.map((row) => {
     if (row.status !== 'ok') {
-      return [row.label, ...statusCells(row, sizes.length * 3)];
+      return [row.label, ...statusCells(row, sizes.length * 4)];
     }
     return [
       row.label,
@@ -74,8 +99,9 @@ export function throughputTable(report: BenchReport): string {
         const entry = row.throughput.find((candidate) => candidate.payloadBytes === bytes)!;
         return [
           rate(entry.msgsPerSec) + lossNote(entry.lost, entry.failed),
-          ratio(entry.msgsPerSec, figure(RAW_BASELINE_ROW, bytes)),
-          ratio(entry.msgsPerSec, figure(NEST_TCP_ROW, bytes)),
+          ratio(entry.msgsPerSec, figure(report, RAW_BASELINE_ROW, bytes)),
+          ratio(entry.msgsPerSec, nodeLimit(report, bytes)?.msgsPerSec),
+          ratio(entry.msgsPerSec, figure(report, NEST_TCP_ROW, bytes)),
         ];
       }),
     ];
@@ -145,6 +171,8 @@ export function markdownReport(report: BenchReport, chartPath?: string): string 
       `median of ${plan.repeats} run(s) of ${counts}):`,
     '',
     throughputTable(report),
+    '',
+    nodeLimitNote(report),
     '',
     `**Latency and memory** (emit-to-handler latency of ${sizeLabel(plan.latencyPayloadBytes)} messages at fixed offered rates: ${paced}; ` +
       `peak RSS of each process over the whole row):`,

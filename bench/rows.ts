@@ -16,9 +16,12 @@ export interface RowDefinition {
   notImplemented?: string;
 }
 
-/** Ratios in the table are against these two rows. */
+/** Ratios in the table are against these rows. */
 export const RAW_BASELINE_ROW = 'raw-zeromq';
+export const RAW_BATCHED_ROW = 'raw-zeromq-batched';
 export const NEST_TCP_ROW = 'nest-tcp';
+/** The Node limit at a payload size is the better of these rows' figures there (by row id: how the report names it). */
+export const NODE_LIMIT_ROWS: Readonly<Record<string, string>> = { [RAW_BATCHED_ROW]: 'batched', [RAW_BASELINE_ROW]: 'single sends' };
 /** Drawn off the chart's scale when it is faster than every transport. */
 export const DISPATCH_CEILING_ROW = 'dispatch-ceiling';
 
@@ -27,6 +30,11 @@ export const ROWS: readonly RowDefinition[] = [
     id: RAW_BASELINE_ROW,
     label: 'raw zeromq.js PUSH/PULL (JSON, await send)',
     driver: async () => (await import('./drivers/raw-zeromq.js')).rawZeroMqDriver,
+  },
+  {
+    id: RAW_BATCHED_ROW,
+    label: 'raw zeromq.js PUSH/PULL batched (≤ 256 records / 256 KiB per send)',
+    driver: async () => (await import('./drivers/raw-zeromq-batched.js')).rawZeroMqBatchedDriver,
   },
   {
     id: DISPATCH_CEILING_ROW,
