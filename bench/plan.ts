@@ -1,10 +1,34 @@
+/**
+ * How a saturated producer sends: `windowed` keeps at most the row's window of sends outstanding
+ * (1000 for the Nest rows, each awaited); `burst` fires a burst of sends in a plain loop without
+ * awaiting any, then awaits them all, and repeats (see `burstSize`).
+ */
+export type ThroughputMode = 'windowed' | 'burst';
+
+/** Sends in one burst at most: ZeroMqClient's default `maxQueueSize`, so that no emit fails for a full queue. */
+export const BURST_MAX_SENDS = 10_000;
+/**
+ * Payload bytes in one burst at most: a quarter of ZeroMqClient's default `maxQueueBytes` and an
+ * eighth of the 128 MiB at which Nest TCP's client drops its connection.
+ */
+export const BURST_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Sends per burst for a payload size: as many as the bounds above allow, and at most the phase's count. */
+export function burstSize(payloadBytes: number, count: number): number {
+  return Math.max(1, Math.min(count, BURST_MAX_SENDS, Math.floor(BURST_MAX_BYTES / payloadBytes)));
+}
+
 /** How much traffic each mode sends. Quick checks that every row runs; full is the one to publish. */
 export interface BenchPlan {
   mode: 'quick' | 'full';
   /** Messages sent before measuring, to warm up the JIT and the connections. */
   warmupCount: number;
-  /** Saturated throughput: messages per run by payload size in bytes. */
+  /**
+   * Saturated throughput: messages per run by payload size in bytes, measured in each of
+   * `throughputModes`.
+   */
   throughputCounts: ReadonlyArray<{ payloadBytes: number; count: number }>;
+  throughputModes: readonly ThroughputMode[];
   /** Runs per payload size; the median is reported. */
   repeats: number;
   /** Paced latency phases, all with `latencyPayloadBytes` messages. */
@@ -24,6 +48,7 @@ export const QUICK_PLAN: BenchPlan = {
     { payloadBytes: 4096, count: 2_000 },
     { payloadBytes: 65_536, count: 200 },
   ],
+  throughputModes: ['windowed', 'burst'],
   repeats: 1,
   latencyRates: [
     { rate: 1_000, seconds: 1 },
@@ -42,6 +67,7 @@ export const FULL_PLAN: BenchPlan = {
     { payloadBytes: 4096, count: 50_000 },
     { payloadBytes: 65_536, count: 5_000 },
   ],
+  throughputModes: ['windowed', 'burst'],
   repeats: 3,
   latencyRates: [
     { rate: 1_000, seconds: 10 },

@@ -19,6 +19,11 @@ export interface PhaseSpec {
   sendTimeoutMs: number;
   /** Sends outstanding at once, instead of the row's own window (the soak's flood). */
   window?: number;
+  /**
+   * Burst mode: sends fired per burst in a plain loop, all awaited before the next burst (a producer
+   * whose window is 1 still awaits each send).
+   */
+  burst?: number;
 }
 
 export type ParentMessage =

@@ -1,9 +1,9 @@
 import { markdownTable } from 'markdown-table';
-import type { BenchPlan } from './plan.js';
+import { BURST_MAX_BYTES, BURST_MAX_SENDS, type BenchPlan, type ThroughputMode } from './plan.js';
 import type { ProfileSummary } from './profile.js';
 import { DISPATCH_CEILING_ROW, NEST_TCP_ROW, NODE_LIMIT_ROWS, RAW_BASELINE_ROW } from './rows.js';
 import type { LatencySummary } from './protocol.js';
-import type { LatencyResult, RowResult } from './runner.js';
+import type { LatencyResult, RowResult, ThroughputResult } from './runner.js';
 
 export interface RunMeta {
   date: string;
@@ -59,16 +59,25 @@ function statusCells(row: RowResult, width: number): string[] {
   return [note, ...Array<string>(width - 1).fill(DASH)];
 }
 
-/** A row's figure at a payload size, if it has one. */
-function figure(report: BenchReport, id: string, bytes: number): number | undefined {
-  return report.rows.find((row) => row.id === id && row.status === 'ok')?.throughput.find((entry) => entry.payloadBytes === bytes)?.msgsPerSec;
+/** A row's results in one throughput mode. */
+export function modeResults(row: RowResult, mode: ThroughputMode): ThroughputResult[] {
+  return mode === 'windowed' ? row.throughput : row.burst;
 }
 
-/** The Node limit at a payload size: the better of the raw rows (`NODE_LIMIT_ROWS`), and which row that was. */
-export function nodeLimit(report: BenchReport, bytes: number): { msgsPerSec: number; row: RowResult } | undefined {
+/** A row's figure at a payload size in a mode, if it has one. */
+export function figure(report: BenchReport, id: string, bytes: number, mode: ThroughputMode): number | undefined {
+  const row = report.rows.find((candidate) => candidate.id === id && candidate.status === 'ok');
+  return row === undefined ? undefined : modeResults(row, mode).find((entry) => entry.payloadBytes === bytes)?.msgsPerSec;
+}
+
+/**
+ * The Node limit at a payload size in a mode: the better of the raw rows (`NODE_LIMIT_ROWS`) in
+ * that mode, and which row that was.
+ */
+export function nodeLimit(report: BenchReport, bytes: number, mode: ThroughputMode): { msgsPerSec: number; row: RowResult } | undefined {
   let best: { msgsPerSec: number; row: RowResult } | undefined;
   for (const row of report.rows.filter((candidate) => candidate.id in NODE_LIMIT_ROWS)) {
-    const msgsPerSec = figure(report, row.id, bytes);
+    const msgsPerSec = figure(report, row.id, bytes, mode);
     if (msgsPerSec !== undefined && msgsPerSec > (best?.msgsPerSec ?? 0)) {
       best = { msgsPerSec, row };
     }
@@ -77,16 +86,16 @@ export function nodeLimit(report: BenchReport, bytes: number): { msgsPerSec: num
 }
 
 /** Says which raw row was the Node limit at each payload size. */
-export function nodeLimitNote(report: BenchReport): string {
+export function nodeLimitNote(report: BenchReport, mode: ThroughputMode): string {
   const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
   const parts = sizes.map((bytes) => {
-    const limit = nodeLimit(report, bytes);
+    const limit = nodeLimit(report, bytes, mode);
     return limit === undefined ? `${sizeLabel(bytes)}: not measured` : `${sizeLabel(bytes)} ${NODE_LIMIT_ROWS[limit.row.id]}`;
   });
   return `× Node limit: against the better of the two raw zeromq.js rows (batched or single sends) at each size; here ${parts.join(', ')}.`;
 }
 
-export function throughputTable(report: BenchReport): string {
+export function throughputTable(report: BenchReport, mode: ThroughputMode): string {
   const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
   const header = ['Row', ...sizes.flatMap((bytes) => [`${sizeLabel(bytes)} msg/s`, '× raw', '× Node limit', '× Nest TCP'])];
   const lines = report.rows.map((row) => {
@@ -96,12 +105,15 @@ export function throughputTable(report: BenchReport): string {
     return [
       row.label,
       ...sizes.flatMap((bytes) => {
-        const entry = row.throughput.find((candidate) => candidate.payloadBytes === bytes)!;
+        const entry = modeResults(row, mode).find((candidate) => candidate.payloadBytes === bytes);
+        if (entry === undefined) {
+          return [DASH, DASH, DASH, DASH];
+        }
         return [
           rate(entry.msgsPerSec) + lossNote(entry.lost, entry.failed),
-          ratio(entry.msgsPerSec, figure(report, RAW_BASELINE_ROW, bytes)),
-          ratio(entry.msgsPerSec, nodeLimit(report, bytes)?.msgsPerSec),
-          ratio(entry.msgsPerSec, figure(report, NEST_TCP_ROW, bytes)),
+          ratio(entry.msgsPerSec, figure(report, RAW_BASELINE_ROW, bytes, mode)),
+          ratio(entry.msgsPerSec, nodeLimit(report, bytes, mode)?.msgsPerSec),
+          ratio(entry.msgsPerSec, figure(report, NEST_TCP_ROW, bytes, mode)),
         ];
       }),
     ];
@@ -159,6 +171,19 @@ export function machineLine(meta: RunMeta): string {
   );
 }
 
+function burstSection(report: BenchReport): string[] {
+  return [
+    `**Throughput, burst** (the same counts sent in bursts: up to ${BURST_MAX_SENDS.toLocaleString('en-US')} emits and ` +
+      `${BURST_MAX_BYTES / 1024 / 1024} MiB fired in a loop without awaiting, then all awaited; the single-send raw row ` +
+      `awaits every send, as zeromq.js allows one pending send per socket):`,
+    '',
+    throughputTable(report, 'burst'),
+    '',
+    nodeLimitNote(report, 'burst'),
+    '',
+  ];
+}
+
 /** The whole result as markdown: what the bench prints and what docs/performance.md embeds. */
 export function markdownReport(report: BenchReport, chartPath?: string): string {
   const plan = report.meta.plan;
@@ -167,13 +192,15 @@ export function markdownReport(report: BenchReport, chartPath?: string): string 
   const parts = [
     `Measured ${machineLine(report.meta)}.`,
     '',
-    `**Throughput** (messages handled per second, producer and consumer in separate processes over tcp loopback; ` +
-      `median of ${plan.repeats} run(s) of ${counts}):`,
+    `**Throughput, windowed** (messages handled per second, producer and consumer in separate processes over tcp loopback; ` +
+      `median of ${plan.repeats} run(s) of ${counts}; each row keeps its window of sends outstanding: 1000 emits, ` +
+      `100 handler calls for the ceiling, 1 for the single-send raw row):`,
     '',
-    throughputTable(report),
+    throughputTable(report, 'windowed'),
     '',
-    nodeLimitNote(report),
+    nodeLimitNote(report, 'windowed'),
     '',
+    ...(plan.throughputModes.includes('burst') ? burstSection(report) : []),
     `**Latency and memory** (emit-to-handler latency of ${sizeLabel(plan.latencyPayloadBytes)} messages at fixed offered rates: ${paced}; ` +
       `peak RSS of each process over the whole row):`,
     '',

@@ -1,5 +1,5 @@
 import { ChildHandle, OPEN_TIMEOUT_MS } from './child-handle.js';
-import type { BenchPlan } from './plan.js';
+import { burstSize, type BenchPlan, type ThroughputMode } from './plan.js';
 import type { LatencySummary, PhaseSpec, ReceiveReport, SendReport } from './protocol.js';
 import type { RowDefinition } from './rows.js';
 import type { Services } from './services.js';
@@ -42,7 +42,10 @@ export interface RowResult {
   status: RowStatus;
   /** Why a row has no numbers, or where its broker came from. */
   note?: string;
+  /** Windowed mode: at most the row's window of sends outstanding. */
   throughput: ThroughputResult[];
+  /** Burst mode: bursts of sends fired without awaiting, each burst awaited. */
+  burst: ThroughputResult[];
   latency: LatencyResult[];
   producerPeakRssBytes?: number;
   consumerPeakRssBytes?: number;
@@ -60,7 +63,8 @@ export interface RunOptions {
 /** One row's processes, open for the whole run so that its phases can interleave with other rows'. */
 class RowSession {
   private phases: PhaseRunner | undefined;
-  private readonly runs = new Map<number, PhaseResult[]>();
+  /** Runs by mode, then payload size. */
+  private readonly runs: Record<ThroughputMode, Map<number, PhaseResult[]>> = { windowed: new Map(), burst: new Map() };
 
   constructor(
     readonly row: RowDefinition,
@@ -81,23 +85,26 @@ class RowSession {
     await this.phases.run('warmup', 100, this.options.plan.warmupCount);
   }
 
-  async throughput(payloadBytes: number, count: number): Promise<void> {
-    const run = await this.phases!.run('throughput', payloadBytes, count);
-    this.runs.set(payloadBytes, [...(this.runs.get(payloadBytes) ?? []), run]);
+  async throughput(mode: ThroughputMode, payloadBytes: number, count: number): Promise<void> {
+    const run = await this.phases!.run('throughput', payloadBytes, count, mode === 'burst' ? { burst: burstSize(payloadBytes, count) } : {});
+    const runs = this.runs[mode];
+    runs.set(payloadBytes, [...(runs.get(payloadBytes) ?? []), run]);
     this.options.log(`  ${this.row.id}: ${payloadBytes} B ${describe(run)}`);
   }
 
   async latency(rate: number, seconds: number): Promise<void> {
-    const measured = await this.phases!.run('latency', this.options.plan.latencyPayloadBytes, Math.round(rate * seconds), rate);
+    const measured = await this.phases!.run('latency', this.options.plan.latencyPayloadBytes, Math.round(rate * seconds), { rate });
     this.result.latency.push({ ...measured, rate });
     this.options.log(`  ${this.row.id}: ${rate} msg/s paced, ${describe(measured)}`);
   }
 
   /** Closes the processes, reads their peak RSS and reports each payload size's median run. */
   async close(): Promise<RowResult> {
-    for (const [payloadBytes, runs] of this.runs) {
-      const median = [...runs].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor(runs.length / 2)];
-      this.result.throughput.push({ ...median, payloadBytes, runs: runs.map((run) => run.msgsPerSec) });
+    for (const mode of ['windowed', 'burst'] as const) {
+      for (const [payloadBytes, runs] of this.runs[mode]) {
+        const median = [...runs].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor(runs.length / 2)];
+        this.result[mode === 'windowed' ? 'throughput' : 'burst'].push({ ...median, payloadBytes, runs: runs.map((run) => run.msgsPerSec) });
+      }
     }
     this.result.producerPeakRssBytes = await this.producer?.close(CLOSE_TIMEOUT_MS);
     this.result.consumerPeakRssBytes = await this.consumer.close(CLOSE_TIMEOUT_MS);
@@ -123,7 +130,7 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
   const results: RowResult[] = [];
   const sessions: RowSession[] = [];
   for (const row of rows) {
-    const result: RowResult = { id: row.id, label: row.label, status: 'ok', throughput: [], latency: [] };
+    const result: RowResult = { id: row.id, label: row.label, status: 'ok', throughput: [], burst: [], latency: [] };
     results.push(result);
     options.log(row.label);
     if (row.driver === undefined) {
@@ -161,8 +168,10 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
   };
   for (let repeat = 0; repeat < options.plan.repeats; repeat++) {
     for (const { payloadBytes, count } of options.plan.throughputCounts) {
-      options.log(`throughput, ${payloadBytes} B, run ${repeat + 1} of ${options.plan.repeats}`);
-      await each((session) => session.throughput(payloadBytes, count));
+      for (const mode of options.plan.throughputModes) {
+        options.log(`throughput, ${mode}, ${payloadBytes} B, run ${repeat + 1} of ${options.plan.repeats}`);
+        await each((session) => session.throughput(mode, payloadBytes, count));
+      }
     }
   }
   for (const { rate, seconds } of options.plan.latencyRates) {
@@ -199,8 +208,8 @@ class PhaseRunner {
     private readonly plan: BenchPlan,
   ) {}
 
-  async run(kind: PhaseSpec['kind'], payloadBytes: number, count: number, rate?: number): Promise<PhaseResult> {
-    const phase: PhaseSpec = { id: this.nextId++, kind, payloadBytes, count, rate, sendTimeoutMs: this.plan.sendTimeoutMs };
+  async run(kind: PhaseSpec['kind'], payloadBytes: number, count: number, pace: Pick<PhaseSpec, 'rate' | 'burst'> = {}): Promise<PhaseResult> {
+    const phase: PhaseSpec = { id: this.nextId++, kind, payloadBytes, count, ...pace, sendTimeoutMs: this.plan.sendTimeoutMs };
     await this.consumer.request({ type: 'arm', phase }, 'armed', REPLY_TIMEOUT_MS);
     // Registered before the run: a fast phase completes before 'sent' arrives.
     const received = this.consumer.next('received', this.plan.sendTimeoutMs + this.plan.graceMs + REPLY_TIMEOUT_MS, (reply) => reply.report.phaseId === phase.id);
