@@ -18,6 +18,7 @@ import { runRows, type RowResult } from './runner.js';
 import { shareBenchCurveKeys } from './curve-keys.js';
 import { Services } from './services.js';
 import { runSoak } from './soak.js';
+import { checkGuard, GUARD_MIN_RATIO_TO_NEST_TCP, GUARD_MODE, GUARD_ON_BY_DEFAULT, GUARD_PAYLOAD_BYTES, GUARDED_ROW, ratioSummary } from './guard.js';
 
 // One CURVE key pair per side for the whole run, handed to the forked producer and consumer.
 shareBenchCurveKeys();
@@ -37,6 +38,8 @@ interface CliOptions {
   profile: boolean;
   profileDir: string;
   verbose: boolean;
+  /** Undefined unless `--guard` or `--no-guard` was given. */
+  guard?: boolean;
 }
 
 const program = new Command()
@@ -51,6 +54,11 @@ const program = new Command()
   .option('--profile', "run nestjs-zeromq's producer and consumer under node --cpu-prof and summarize the hot functions", false)
   .option('--profile-dir <dir>', 'where --profile writes .cpuprofile files', join(RESULTS_DIR, 'profiles'))
   .option('--verbose', "echo the child processes' output", false)
+  .option(
+    '--guard',
+    `fail the run when ${GUARDED_ROW} (${GUARD_MODE}, ~${GUARD_PAYLOAD_BYTES} B) is below ${GUARD_MIN_RATIO_TO_NEST_TCP}× Nest TCP in the same run (default: ${GUARD_ON_BY_DEFAULT ? 'on' : 'off'})`,
+  )
+  .option('--no-guard', 'do not check the guard (for local runs on a busy machine)')
   .parse();
 
 const options = program.opts<CliOptions>();
@@ -114,11 +122,17 @@ async function main(): Promise<number> {
     log(`Updated ${relative(process.cwd(), DOC)} and ${relative(process.cwd(), CHART)}`);
   }
 
+  log(`Ratios of ${GUARDED_ROW} in this run:\n\n${ratioSummary(report)}\n`);
+  const guard = checkGuard(report);
+  const guarded = options.guard ?? GUARD_ON_BY_DEFAULT;
+  const verdict = !guard.checked ? '' : guard.passed ? 'passed' : guarded ? 'FAILED' : 'would fail';
+  log(`Guard ${guarded ? 'on' : 'off (--guard turns it on)'}: ${verdict === '' ? '' : `${verdict}: `}${guard.detail}`);
+
   const failed = results.filter((row) => row.status === 'failed');
   for (const row of failed) {
     console.error(`FAILED: ${row.label}: ${row.note}`);
   }
-  return failed.length > 0 ? 1 : 0;
+  return failed.length > 0 || (guarded && !guard.passed) ? 1 : 0;
 }
 
 main().then(
