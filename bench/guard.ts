@@ -1,6 +1,8 @@
 import { markdownTable } from 'markdown-table';
 import type { ThroughputMode } from './plan.js';
-import { figure, nodeLimit, sizeLabel, type BenchReport } from './report.js';
+import { sizeLabel } from './format.js';
+import { figure, nodeLimit } from './figures.js';
+import type { BenchReport } from './report.js';
 import { NEST_TCP_ROW } from './rows.js';
 
 /** The row the guard watches: nestjs-zeromq at-most-once with default options. */

@@ -25,9 +25,9 @@ export interface BenchPlan {
   warmupCount: number;
   /**
    * Saturated throughput: messages per run by payload size in bytes, measured in each of
-   * `throughputModes`.
+   * `throughputModes`; broadcast rows send `broadcastCount` (windowed only).
    */
-  throughputCounts: ReadonlyArray<{ payloadBytes: number; count: number }>;
+  throughputCounts: ReadonlyArray<{ payloadBytes: number; count: number; broadcastCount: number }>;
   throughputModes: readonly ThroughputMode[];
   /** Runs per payload size; the median is reported. */
   repeats: number;
@@ -44,9 +44,9 @@ export const QUICK_PLAN: BenchPlan = {
   mode: 'quick',
   warmupCount: 2_000,
   throughputCounts: [
-    { payloadBytes: 100, count: 10_000 },
-    { payloadBytes: 4096, count: 2_000 },
-    { payloadBytes: 65_536, count: 200 },
+    { payloadBytes: 100, count: 10_000, broadcastCount: 5_000 },
+    { payloadBytes: 4096, count: 2_000, broadcastCount: 1_000 },
+    { payloadBytes: 65_536, count: 200, broadcastCount: 100 },
   ],
   throughputModes: ['windowed', 'burst'],
   repeats: 1,
@@ -63,9 +63,9 @@ export const FULL_PLAN: BenchPlan = {
   mode: 'full',
   warmupCount: 20_000,
   throughputCounts: [
-    { payloadBytes: 100, count: 200_000 },
-    { payloadBytes: 4096, count: 50_000 },
-    { payloadBytes: 65_536, count: 5_000 },
+    { payloadBytes: 100, count: 200_000, broadcastCount: 100_000 },
+    { payloadBytes: 4096, count: 50_000, broadcastCount: 20_000 },
+    { payloadBytes: 65_536, count: 5_000, broadcastCount: 2_000 },
   ],
   throughputModes: ['windowed', 'burst'],
   repeats: 3,

@@ -14,6 +14,11 @@ export interface RowDefinition {
   driver?: () => Promise<TransportDriver>;
   /** Shown instead of numbers while there is no driver. */
   notImplemented?: string;
+  /**
+   * A broadcast row: one producer (publisher) and this many consumer processes (subscribers),
+   * each of which gets every message; measured in the broadcast table only.
+   */
+  broadcast?: { subscribers: number };
 }
 
 /** Ratios in the table are against these rows. */
@@ -85,10 +90,65 @@ export const ROWS: readonly RowDefinition[] = [
   },
 ];
 
+/** Broadcast rows run with 1 and with 3 subscriber processes. */
+export const BROADCAST_SUBSCRIBERS: readonly number[] = [1, 3];
+/** The broadcast table's ratios are against these rows, with the same number of subscribers. */
+export const RAW_PUB_SUB_ROW = 'raw-zeromq-pub-sub';
+export const NEST_REDIS_BROADCAST_ROW = 'nest-redis-broadcast';
+
+/** A broadcast row's id: its transport and its number of subscribers. */
+export function broadcastRowId(transport: string, subscribers: number): string {
+  return `${transport}-${subscribers}`;
+}
+
+/** One publisher to 1 and to 3 subscriber processes, each of which counts every message. */
+const BROADCAST_TRANSPORTS: ReadonlyArray<Omit<RowDefinition, 'broadcast'>> = [
+  {
+    id: RAW_PUB_SUB_ROW,
+    label: 'raw zeromq.js PUB/SUB (JSON, await send)',
+    driver: async () => (await import('./drivers/raw-zeromq-pub-sub.js')).rawZeroMqPubSubDriver,
+  },
+  {
+    id: 'nestjs-zeromq-broadcast',
+    label: 'nestjs-zeromq broadcast (PUB/SUB)',
+    // Its driver: a ZeroMqServer socket and a ZeroMqClient route of kind 'pub-sub', the client
+    // waiting in `ready` until every subscriber's subscription has reached it (see ProducerPeers).
+    notImplemented: 'not implemented yet (issue 12: pub-sub socket kind)',
+  },
+  {
+    id: NEST_REDIS_BROADCAST_ROW,
+    label: 'Nest Redis pub/sub (emit to every server)',
+    service: 'redis',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestRedis,
+  },
+  {
+    id: 'nest-nats-broadcast',
+    label: 'Nest NATS (no queue group)',
+    service: 'nats',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestNats,
+  },
+];
+
+export const BROADCAST_ROWS: readonly RowDefinition[] = BROADCAST_TRANSPORTS.flatMap((transport) =>
+  BROADCAST_SUBSCRIBERS.map((subscribers) => ({
+    ...transport,
+    id: broadcastRowId(transport.id, subscribers),
+    label: `${transport.label}, ${subscribers} subscriber${subscribers === 1 ? '' : 's'}`,
+    broadcast: { subscribers },
+  })),
+);
+
+const ALL_ROWS: readonly RowDefinition[] = [...ROWS, ...BROADCAST_ROWS];
+
+/** The event pattern of a row's processes: `bench.event.NN`, NN its place in the list (the same length for every row). */
+export function rowPattern(id: string): string {
+  return `bench.event.${String(ALL_ROWS.indexOf(findRow(id))).padStart(2, '0')}`;
+}
+
 export function findRow(id: string): RowDefinition {
-  const row = ROWS.find((candidate) => candidate.id === id);
+  const row = ALL_ROWS.find((candidate) => candidate.id === id);
   if (row === undefined) {
-    throw new Error(`Unknown row "${id}"; rows are: ${ROWS.map((candidate) => candidate.id).join(', ')}`);
+    throw new Error(`Unknown row "${id}"; rows are: ${ALL_ROWS.map((candidate) => candidate.id).join(', ')}`);
   }
   return row;
 }
