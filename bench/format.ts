@@ -14,8 +14,8 @@ export function rate(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
-export function ratio(value: number, baseline: number | undefined): string {
-  return baseline === undefined || baseline <= 0 ? DASH : `${(value / baseline).toFixed(2)}×`;
+export function ratio(value: number | undefined, baseline: number | undefined): string {
+  return value === undefined || baseline === undefined || baseline <= 0 ? DASH : `${(value / baseline).toFixed(2)}×`;
 }
 
 export function mib(bytes: number | undefined): string {

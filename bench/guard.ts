@@ -1,9 +1,9 @@
 import { markdownTable } from 'markdown-table';
 import type { ThroughputMode } from './plan.js';
-import { sizeLabel } from './format.js';
+import { DASH, ratio, sizeLabel } from './format.js';
 import { figure, nodeLimit } from './figures.js';
 import type { BenchReport } from './report.js';
-import { NEST_TCP_ROW } from './rows.js';
+import { METRICS_ON_ROW, NEST_TCP_ROW } from './rows.js';
 
 /** The row the guard watches: nestjs-zeromq at-most-once with default options. */
 export const GUARDED_ROW = 'nestjs-zeromq';
@@ -30,15 +30,13 @@ export interface GuardOutcome {
   detail: string;
 }
 
-const DASH = '—';
-
-function times(value: number | undefined, baseline: number | undefined): string {
-  return value === undefined || baseline === undefined || baseline <= 0 ? DASH : `${(value / baseline).toFixed(2)}×`;
-}
-
-/** The guarded row against Nest TCP and the Node limit, per mode and payload size, as a small table. */
+/**
+ * The guarded row against Nest TCP and the Node limit, per mode and payload size, as a small table;
+ * with metrics on ÷ off too once the run has the metrics row (issue 14).
+ */
 export function ratioSummary(report: BenchReport): string {
   const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
+  const metricsOn = report.rows.some((row) => row.id === METRICS_ON_ROW && row.status === 'ok');
   const lines = report.meta.plan.throughputModes.flatMap((mode) =>
     sizes.map((bytes) => {
       const own = figure(report, GUARDED_ROW, bytes, mode);
@@ -46,12 +44,14 @@ export function ratioSummary(report: BenchReport): string {
         mode,
         sizeLabel(bytes),
         own === undefined ? DASH : Math.round(own).toLocaleString('en-US'),
-        times(own, figure(report, NEST_TCP_ROW, bytes, mode)),
-        times(own, nodeLimit(report, bytes, mode)?.msgsPerSec),
+        ratio(own, figure(report, NEST_TCP_ROW, bytes, mode)),
+        ratio(own, nodeLimit(report, bytes, mode)?.msgsPerSec),
+        ...(metricsOn ? [ratio(figure(report, METRICS_ON_ROW, bytes, mode), own)] : []),
       ];
     }),
   );
-  return markdownTable([['mode', 'payload', `${GUARDED_ROW} msg/s`, '× Nest TCP', '× Node limit'], ...lines], { align: ['l', 'l', 'r', 'r', 'r'] });
+  const header = ['mode', 'payload', `${GUARDED_ROW} msg/s`, '× Nest TCP', '× Node limit', ...(metricsOn ? ['metrics on ÷ off'] : [])];
+  return markdownTable([header, ...lines], { align: ['l', 'l', ...Array<'r'>(header.length - 2).fill('r')] });
 }
 
 /** Checks `GUARD_MIN_RATIO_TO_NEST_TCP` on this run's figures. */

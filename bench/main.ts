@@ -7,10 +7,10 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { replaceDocSection } from './docs-section.js';
 import { describeRun } from './meta.js';
-import { FULL_PLAN, QUICK_PLAN } from './plan.js';
+import { FULL_PLAN, QUICK_PLAN, scaledPlan } from './plan.js';
 import { profileMarkdown, summarizeProfiles } from './profile.js';
 import { markdownReport, throughputChart, type BenchReport } from './report.js';
 import { BROADCAST_ROWS, findRow, ROWS, type RowDefinition } from './rows.js';
@@ -38,8 +38,18 @@ interface CliOptions {
   profile: boolean;
   profileDir: string;
   verbose: boolean;
+  scale?: number;
+  repeats?: number;
   /** Undefined unless `--guard` or `--no-guard` was given. */
   guard?: boolean;
+}
+
+function positive(value: string): number {
+  const number = Number(value);
+  if (!(number > 0)) {
+    throw new InvalidArgumentError('expected a positive number');
+  }
+  return number;
 }
 
 const program = new Command()
@@ -50,7 +60,9 @@ const program = new Command()
   .addOption(
     new Option('--rows <ids>', `comma-separated rows (${[...ROWS, ...BROADCAST_ROWS].map((row) => row.id).join(', ')})`).argParser((value) => value.split(',')),
   )
-  .option('--out <file>', 'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp)')
+  .addOption(new Option('--scale <factor>', 'multiply every count and paced time of the plan by this (a check at reduced counts; does not touch the docs)').argParser(positive))
+  .addOption(new Option('--repeats <n>', 'runs per measurement (median reported) instead of the plan\'s').argParser(positive))
+  .option('--out <file>', 'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp; --scale/--repeats: bench/results/scaled.json.tmp)')
   .option('--no-docs', 'do not update docs/performance.md and its chart (a full run of all rows does by default)')
   .option('--no-start-services', 'use only Redis/NATS servers already answering on 127.0.0.1:6379/4222 (default: start redis-server/nats-server on a free port when installed)')
   .option('--profile', "run nestjs-zeromq's producer and consumer under node --cpu-prof and summarize the hot functions", false)
@@ -70,7 +82,8 @@ async function main(): Promise<number> {
   if (options.soak) {
     return runSoak({ quick: options.quick, resultsDir: RESULTS_DIR, doc: options.docs && !options.quick ? DOC : undefined, verbose: options.verbose, log });
   }
-  const plan = options.quick ? QUICK_PLAN : FULL_PLAN;
+  const basePlan = options.quick ? QUICK_PLAN : FULL_PLAN;
+  const plan = options.scale === undefined && options.repeats === undefined ? basePlan : scaledPlan(basePlan, options.scale ?? 1, options.repeats);
   const rows: RowDefinition[] = options.rows?.map(findRow) ?? [...ROWS, ...BROADCAST_ROWS];
   const profiled = (row: RowDefinition) => options.profile && row.id.startsWith('nestjs-zeromq');
   if (options.profile) {
@@ -82,7 +95,7 @@ async function main(): Promise<number> {
 
   const startedAt = Date.now();
   const loadBefore = loadavg();
-  log(`nestjs-zeromq bench, ${plan.mode} mode; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`);
+  log(`nestjs-zeromq bench, ${plan.mode} mode${plan.scale === undefined ? '' : ` scaled ×${plan.scale}, ${plan.repeats} run(s)`}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`);
   const services = new Services(options.startServices);
   const stop = () => void services.stopAll().finally(() => process.exit(130));
   process.once('SIGINT', stop);
@@ -106,11 +119,11 @@ async function main(): Promise<number> {
   if (options.profile) {
     report.profiles = summarizeProfiles(options.profileDir);
   }
-  const out = options.out ?? join(RESULTS_DIR, options.quick ? 'quick.json.tmp' : 'latest.json');
+  const out = options.out ?? join(RESULTS_DIR, options.quick ? 'quick.json.tmp' : plan.scale !== undefined ? 'scaled.json.tmp' : 'latest.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 
-  const updateDocs = options.docs && !options.quick && options.rows === undefined;
+  const updateDocs = options.docs && !options.quick && options.rows === undefined && plan.scale === undefined;
   const markdown = markdownReport(report, updateDocs ? relative(dirname(DOC), CHART) : undefined);
   log(`\n${markdown}\n`);
   for (const summary of report.profiles ?? []) {

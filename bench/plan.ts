@@ -21,13 +21,15 @@ export function burstSize(payloadBytes: number, count: number): number {
 /** How much traffic each mode sends. Quick checks that every row runs; full is the one to publish. */
 export interface BenchPlan {
   mode: 'quick' | 'full';
+  /** Set when the counts and times were scaled (`--scale`): the run is not one to publish. */
+  scale?: number;
   /** Messages sent before measuring, to warm up the JIT and the connections. */
   warmupCount: number;
   /**
-   * Saturated throughput: messages per run by payload size in bytes, measured in each of
-   * `throughputModes`; broadcast rows send `broadcastCount` (windowed only).
+   * Saturated throughput: messages per run by payload size in bytes: `count` in the windowed mode,
+   * `burstCount` in the burst mode; broadcast rows send `broadcastCount` (windowed only).
    */
-  throughputCounts: ReadonlyArray<{ payloadBytes: number; count: number; broadcastCount: number }>;
+  throughputCounts: ReadonlyArray<{ payloadBytes: number; count: number; burstCount: number; broadcastCount: number }>;
   throughputModes: readonly ThroughputMode[];
   /** Runs per payload size; the median is reported. */
   repeats: number;
@@ -44,9 +46,9 @@ export const QUICK_PLAN: BenchPlan = {
   mode: 'quick',
   warmupCount: 2_000,
   throughputCounts: [
-    { payloadBytes: 100, count: 10_000, broadcastCount: 5_000 },
-    { payloadBytes: 4096, count: 2_000, broadcastCount: 1_000 },
-    { payloadBytes: 65_536, count: 200, broadcastCount: 100 },
+    { payloadBytes: 100, count: 10_000, burstCount: 10_000, broadcastCount: 5_000 },
+    { payloadBytes: 4096, count: 2_000, burstCount: 2_000, broadcastCount: 1_000 },
+    { payloadBytes: 65_536, count: 200, burstCount: 200, broadcastCount: 100 },
   ],
   throughputModes: ['windowed', 'burst'],
   repeats: 1,
@@ -63,9 +65,10 @@ export const FULL_PLAN: BenchPlan = {
   mode: 'full',
   warmupCount: 20_000,
   throughputCounts: [
-    { payloadBytes: 100, count: 200_000, broadcastCount: 100_000 },
-    { payloadBytes: 4096, count: 50_000, broadcastCount: 20_000 },
-    { payloadBytes: 65_536, count: 5_000, broadcastCount: 2_000 },
+    // Burst and broadcast phases send fewer messages, to keep a full run under 20 minutes.
+    { payloadBytes: 100, count: 200_000, burstCount: 100_000, broadcastCount: 50_000 },
+    { payloadBytes: 4096, count: 50_000, burstCount: 25_000, broadcastCount: 10_000 },
+    { payloadBytes: 65_536, count: 5_000, burstCount: 2_500, broadcastCount: 1_000 },
   ],
   throughputModes: ['windowed', 'burst'],
   repeats: 3,
@@ -77,3 +80,21 @@ export const FULL_PLAN: BenchPlan = {
   graceMs: 15_000,
   sendTimeoutMs: 60_000,
 };
+
+/** `plan` with every count and paced time multiplied by `factor` (at least one message each), and `repeats` runs if given. */
+export function scaledPlan(plan: BenchPlan, factor: number, repeats = plan.repeats): BenchPlan {
+  const scale = (count: number) => Math.max(1, Math.round(count * factor));
+  return {
+    ...plan,
+    scale: factor,
+    repeats,
+    warmupCount: scale(plan.warmupCount),
+    throughputCounts: plan.throughputCounts.map((entry) => ({
+      ...entry,
+      count: scale(entry.count),
+      burstCount: scale(entry.burstCount),
+      broadcastCount: scale(entry.broadcastCount),
+    })),
+    latencyRates: plan.latencyRates.map((entry) => ({ ...entry, seconds: entry.seconds * factor })),
+  };
+}

@@ -114,16 +114,17 @@ export function machineLine(meta: RunMeta): string {
     .map(([name, version]) => `${name} ${version}`)
     .join(', ');
   return (
-    `${meta.date}, ${meta.mode} run (${Math.round(meta.durationSeconds)} s): ${machine.cpu}, ${machine.cores} cores, ` +
+    `${meta.date}, ${meta.mode} run${meta.plan.scale === undefined ? '' : ` scaled ×${meta.plan.scale}`} (${Math.round(meta.durationSeconds)} s): ${machine.cpu}, ${machine.cores} cores, ` +
     `${machine.memoryGiB} GiB, ${machine.os}; ${versionText}; load average before ${load.before.map((value) => value.toFixed(2)).join(' ')}, ` +
     `after ${load.after.map((value) => value.toFixed(2)).join(' ')}`
   );
 }
 
 function burstSection(report: BenchReport): string[] {
+  const counts = report.meta.plan.throughputCounts.map((entry) => `${entry.burstCount.toLocaleString('en-US')} × ${sizeLabel(entry.payloadBytes)}`).join(', ');
   return [
     '',
-    `**Throughput, burst** (the same counts sent in bursts: up to ${BURST_MAX_SENDS.toLocaleString('en-US')} emits and ` +
+    `**Throughput, burst** (median of ${report.meta.plan.repeats} run(s) of ${counts}, sent in bursts: up to ${BURST_MAX_SENDS.toLocaleString('en-US')} emits and ` +
       `${BURST_MAX_BYTES / 1024 / 1024} MiB fired in a loop without awaiting, then all awaited; the single-send raw row ` +
       `awaits every send, as zeromq.js allows one pending send per socket):`,
     '',

@@ -168,10 +168,10 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
   };
   // Broadcast rows measure the windowed mode only, at their own counts, and no latency.
   for (let repeat = 0; repeat < options.plan.repeats; repeat++) {
-    for (const { payloadBytes, count, broadcastCount } of options.plan.throughputCounts) {
-      for (const mode of options.plan.throughputModes) {
+    for (const { payloadBytes, count, burstCount, broadcastCount } of options.plan.throughputCounts) {
+      for (const mode of sessions.some((session) => !session.broadcast) ? options.plan.throughputModes : []) {
         options.log(`throughput, ${mode}, ${payloadBytes} B, run ${repeat + 1} of ${options.plan.repeats}`);
-        await each(false, (session) => session.throughput(mode, payloadBytes, count));
+        await each(false, (session) => session.throughput(mode, payloadBytes, mode === 'burst' ? burstCount : count));
       }
       if (sessions.some((session) => session.broadcast)) {
         options.log(`broadcast, ${payloadBytes} B, run ${repeat + 1} of ${options.plan.repeats}`);
@@ -179,7 +179,7 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
       }
     }
   }
-  for (const { rate, seconds } of options.plan.latencyRates) {
+  for (const { rate, seconds } of sessions.some((session) => !session.broadcast) ? options.plan.latencyRates : []) {
     options.log(`latency at ${rate} msg/s`);
     await each(false, (session) => session.latency(rate, seconds));
   }
