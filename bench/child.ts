@@ -67,12 +67,14 @@ async function main(): Promise<void> {
         recorder.arm(message.phase);
         await tell({ type: 'armed', phaseId: message.phase.id });
         return;
-      case 'run':
-        await tell({ type: 'sent', report: await runSendPhase(sender(), message.phase, message.phase.window ?? driver.window) });
+      case 'run': {
+        const phase = driver.burst === 'window' ? { ...message.phase, burst: undefined } : message.phase;
+        await tell({ type: 'sent', report: await runSendPhase(sender(), phase, phase.window ?? driver.window) });
         if (message.phase.endMarkers === true) {
           endMarkers = new EndMarkers(sender(), message.phase);
         }
         return;
+      }
       case 'stop-markers': {
         const markers = endMarkers?.phase.id === message.phaseId ? await endMarkers.stop() : 0;
         await tell({ type: 'markers-stopped', phaseId: message.phaseId, markers });

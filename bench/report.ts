@@ -126,7 +126,7 @@ function burstSection(report: BenchReport): string[] {
     '',
     `**Throughput, burst** (median of ${report.meta.plan.repeats} run(s) of ${counts}, sent in bursts: up to ${BURST_MAX_SENDS.toLocaleString('en-US')} emits and ` +
       `${BURST_MAX_BYTES / 1024 / 1024} MiB fired in a loop without awaiting, then all awaited; the single-send raw row ` +
-      `awaits every send, as zeromq.js allows one pending send per socket):`,
+      `awaits every send, as zeromq.js allows one pending send per socket, and the ceiling dispatches 100 at a time, as a server would):`,
     '',
     throughputTable(report, 'burst'),
     '',

@@ -23,7 +23,7 @@ export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: num
   const completion = phase.rate === undefined ? undefined : new LatencyHistogram();
   const inFlight = new Window(window, report, completion);
 
-  if (phase.burst !== undefined && window > 1) {
+  if (phase.burst !== undefined) {
     await sendBursts(sender, phase, messages, report, deadline);
   } else if (phase.rate === undefined) {
     for (let sequence = 0; sequence < phase.count && Date.now() < deadline; sequence++) {

@@ -44,6 +44,12 @@ export interface ProducerPeers {
 export interface TransportDriver {
   /** Sends that may be outstanding at once; 1 awaits every send before the next. */
   readonly window: number;
+  /**
+   * How the row runs burst phases: `'fire'` fires each burst without awaiting (the default);
+   * `'window'` sends as in windowed phases, for rows where a burst has no meaning of its own.
+   * @default 'fire'
+   */
+  readonly burst?: 'fire' | 'window';
   /** `service` is the broker URL for rows that need one (Redis, NATS). */
   startConsumer(sink: MessageSink, service?: string): Promise<BenchConsumer>;
   /**
