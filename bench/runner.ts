@@ -102,10 +102,14 @@ class RowSession {
       }
     }
     this.result.producerPeakRssBytes = await this.producer?.close(CLOSE_TIMEOUT_MS);
+    const peaks: number[] = [];
     for (const consumer of this.consumers) {
       const peak = await consumer.close(CLOSE_TIMEOUT_MS);
-      this.result.consumerPeakRssBytes = Math.max(this.result.consumerPeakRssBytes ?? 0, peak ?? 0) || undefined;
+      if (peak !== undefined) {
+        peaks.push(peak);
+      }
     }
+    this.result.consumerPeakRssBytes = peaks.length === 0 ? undefined : Math.max(...peaks);
     // An in-process row produces and consumes in one process.
     this.result.producerPeakRssBytes ??= this.result.consumerPeakRssBytes;
     return this.result;
