@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChildMessage, ParentMessage } from './protocol.js';
+import { rowPattern } from './rows.js';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./child.js', import.meta.url));
 const STDERR_TAIL_CHARS = 4000;
@@ -34,7 +35,12 @@ export class ChildHandle {
     execArgv: string[],
     private readonly echo: boolean,
   ) {
-    this.child = fork(CHILD_SCRIPT, [role, rowId], { execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+    this.child = fork(CHILD_SCRIPT, [role, rowId], {
+      execArgv,
+      env: { ...process.env, BENCH_PATTERN: rowPattern(rowId) },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
     const keep = (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_CHARS);
       if (this.echo) {

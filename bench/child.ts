@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { peakRssBytes, RssSampler } from './clock.js';
 import type { BenchConsumer, BenchProducer, TransportDriver } from './drivers/driver.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
+import { EndMarkers } from './end-markers.js';
 import { Recorder } from './recorder.js';
 import { findRow } from './rows.js';
 import { runSendPhase, type Sender } from './send-loop.js';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const recorder = new Recorder((report) => void tell({ type: 'received', report }));
   let consumer: BenchConsumer | undefined;
   let producer: BenchProducer | undefined;
+  let endMarkers: EndMarkers | undefined;
 
   const sender = (): Sender => {
     if (producer !== undefined) {
@@ -54,7 +56,10 @@ async function main(): Promise<void> {
           consumer = await driver.startConsumer(recorder.record, message.endpoint);
           await tell({ type: 'opened', endpoint: consumer.endpoint });
         } else {
-          producer = await driver.startProducer!(message.endpoint!);
+          producer = await driver.startProducer!(message.endpoint!, {
+            endpoints: message.endpoints ?? [message.endpoint!],
+            subscribers: message.subscribers ?? 1,
+          });
           await tell({ type: 'opened' });
         }
         return;
@@ -62,9 +67,19 @@ async function main(): Promise<void> {
         recorder.arm(message.phase);
         await tell({ type: 'armed', phaseId: message.phase.id });
         return;
-      case 'run':
-        await tell({ type: 'sent', report: await runSendPhase(sender(), message.phase, message.phase.window ?? driver.window) });
+      case 'run': {
+        const phase = driver.burst === 'window' ? { ...message.phase, burst: undefined } : message.phase;
+        await tell({ type: 'sent', report: await runSendPhase(sender(), phase, phase.window ?? driver.window) });
+        if (message.phase.endMarkers === true) {
+          endMarkers = new EndMarkers(sender(), message.phase);
+        }
         return;
+      }
+      case 'stop-markers': {
+        const markers = endMarkers?.phase.id === message.phaseId ? await endMarkers.stop() : 0;
+        await tell({ type: 'markers-stopped', phaseId: message.phaseId, markers });
+        return;
+      }
       case 'memory': {
         if (message.collect === true) {
           (globalThis as { gc?: () => void }).gc?.();
@@ -77,6 +92,7 @@ async function main(): Promise<void> {
         await tell({ type: 'received', report: recorder.report() });
         return;
       case 'close':
+        await endMarkers?.stop();
         await producer?.close();
         await consumer?.close();
         rss.stop();

@@ -7,17 +7,18 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { replaceDocSection } from './docs-section.js';
 import { describeRun } from './meta.js';
-import { FULL_PLAN, QUICK_PLAN } from './plan.js';
+import { FULL_PLAN, QUICK_PLAN, scaledPlan } from './plan.js';
 import { profileMarkdown, summarizeProfiles } from './profile.js';
 import { markdownReport, throughputChart, type BenchReport } from './report.js';
-import { findRow, ROWS, type RowDefinition } from './rows.js';
+import { BROADCAST_ROWS, findRow, ROWS, type RowDefinition } from './rows.js';
 import { runRows, type RowResult } from './runner.js';
 import { shareBenchCurveKeys } from './curve-keys.js';
 import { Services } from './services.js';
 import { runSoak } from './soak.js';
+import { checkGuard, GUARD_MIN_RATIO_TO_NEST_TCP, GUARD_MODE, GUARD_ON_BY_DEFAULT, GUARD_PAYLOAD_BYTES, GUARDED_ROW, ratioSummary } from './guard.js';
 
 // One CURVE key pair per side for the whole run, handed to the forked producer and consumer.
 shareBenchCurveKeys();
@@ -37,6 +38,18 @@ interface CliOptions {
   profile: boolean;
   profileDir: string;
   verbose: boolean;
+  scale?: number;
+  repeats?: number;
+  /** Undefined unless `--guard` or `--no-guard` was given. */
+  guard?: boolean;
+}
+
+function positive(value: string): number {
+  const number = Number(value);
+  if (!(number > 0)) {
+    throw new InvalidArgumentError('expected a positive number');
+  }
+  return number;
 }
 
 const program = new Command()
@@ -44,13 +57,22 @@ const program = new Command()
   .description('Throughput, latency and memory of nestjs-zeromq next to raw zeromq.js and Nest TCP/Redis/NATS, in one run.')
   .option('--quick', 'small counts: checks that every row runs (CI); results go to a .tmp file', false)
   .option('--soak', 'long-run memory checks instead of the table: worker RSS over 1,000,000 messages, producer with the worker down or frozen', false)
-  .addOption(new Option('--rows <ids>', `comma-separated rows (${ROWS.map((row) => row.id).join(', ')})`).argParser((value) => value.split(',')))
-  .option('--out <file>', 'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp)')
+  .addOption(
+    new Option('--rows <ids>', `comma-separated rows (${[...ROWS, ...BROADCAST_ROWS].map((row) => row.id).join(', ')})`).argParser((value) => value.split(',')),
+  )
+  .addOption(new Option('--scale <factor>', 'multiply every count and paced time of the plan by this (a check at reduced counts; does not touch the docs)').argParser(positive))
+  .addOption(new Option('--repeats <n>', 'runs per measurement (median reported) instead of the plan\'s').argParser(positive))
+  .option('--out <file>', 'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp; --scale/--repeats: bench/results/scaled.json.tmp)')
   .option('--no-docs', 'do not update docs/performance.md and its chart (a full run of all rows does by default)')
   .option('--no-start-services', 'use only Redis/NATS servers already answering on 127.0.0.1:6379/4222 (default: start redis-server/nats-server on a free port when installed)')
   .option('--profile', "run nestjs-zeromq's producer and consumer under node --cpu-prof and summarize the hot functions", false)
   .option('--profile-dir <dir>', 'where --profile writes .cpuprofile files', join(RESULTS_DIR, 'profiles'))
   .option('--verbose', "echo the child processes' output", false)
+  .option(
+    '--guard',
+    `fail the run when ${GUARDED_ROW} (${GUARD_MODE}, ~${GUARD_PAYLOAD_BYTES} B) is below ${GUARD_MIN_RATIO_TO_NEST_TCP}× Nest TCP in the same run (default: ${GUARD_ON_BY_DEFAULT ? 'on' : 'off'})`,
+  )
+  .option('--no-guard', 'do not check the guard (for local runs on a busy machine)')
   .parse();
 
 const options = program.opts<CliOptions>();
@@ -60,8 +82,9 @@ async function main(): Promise<number> {
   if (options.soak) {
     return runSoak({ quick: options.quick, resultsDir: RESULTS_DIR, doc: options.docs && !options.quick ? DOC : undefined, verbose: options.verbose, log });
   }
-  const plan = options.quick ? QUICK_PLAN : FULL_PLAN;
-  const rows: RowDefinition[] = options.rows?.map(findRow) ?? [...ROWS];
+  const basePlan = options.quick ? QUICK_PLAN : FULL_PLAN;
+  const plan = options.scale === undefined && options.repeats === undefined ? basePlan : scaledPlan(basePlan, options.scale ?? 1, options.repeats);
+  const rows: RowDefinition[] = options.rows?.map(findRow) ?? [...ROWS, ...BROADCAST_ROWS];
   const profiled = (row: RowDefinition) => options.profile && row.id.startsWith('nestjs-zeromq');
   if (options.profile) {
     mkdirSync(options.profileDir, { recursive: true });
@@ -72,7 +95,7 @@ async function main(): Promise<number> {
 
   const startedAt = Date.now();
   const loadBefore = loadavg();
-  log(`nestjs-zeromq bench, ${plan.mode} mode; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`);
+  log(`nestjs-zeromq bench, ${plan.mode} mode${plan.scale === undefined ? '' : ` scaled ×${plan.scale}, ${plan.repeats} run(s)`}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`);
   const services = new Services(options.startServices);
   const stop = () => void services.stopAll().finally(() => process.exit(130));
   process.once('SIGINT', stop);
@@ -96,11 +119,11 @@ async function main(): Promise<number> {
   if (options.profile) {
     report.profiles = summarizeProfiles(options.profileDir);
   }
-  const out = options.out ?? join(RESULTS_DIR, options.quick ? 'quick.json.tmp' : 'latest.json');
+  const out = options.out ?? join(RESULTS_DIR, options.quick ? 'quick.json.tmp' : plan.scale !== undefined ? 'scaled.json.tmp' : 'latest.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 
-  const updateDocs = options.docs && !options.quick && options.rows === undefined;
+  const updateDocs = options.docs && !options.quick && options.rows === undefined && plan.scale === undefined;
   const markdown = markdownReport(report, updateDocs ? relative(dirname(DOC), CHART) : undefined);
   log(`\n${markdown}\n`);
   for (const summary of report.profiles ?? []) {
@@ -114,11 +137,19 @@ async function main(): Promise<number> {
     log(`Updated ${relative(process.cwd(), DOC)} and ${relative(process.cwd(), CHART)}`);
   }
 
+  if (results.some((row) => row.id === GUARDED_ROW)) {
+    log(`Ratios of ${GUARDED_ROW} in this run:\n\n${ratioSummary(report)}\n`);
+  }
+  const guard = checkGuard(report);
+  const guarded = options.guard ?? GUARD_ON_BY_DEFAULT;
+  const verdict = !guard.checked ? '' : guard.passed ? 'passed' : guarded ? 'FAILED' : 'would fail';
+  log(`Guard ${guarded ? 'on' : 'off (--guard turns it on)'}: ${verdict === '' ? '' : `${verdict}: `}${guard.detail}`);
+
   const failed = results.filter((row) => row.status === 'failed');
   for (const row of failed) {
     console.error(`FAILED: ${row.label}: ${row.note}`);
   }
-  return failed.length > 0 ? 1 : 0;
+  return failed.length > 0 || (guarded && !guard.passed) ? 1 : 0;
 }
 
 main().then(

@@ -1,9 +1,16 @@
 import { nowUs } from './clock.js';
 
-/** Pattern every benchmark event is emitted with and handled under. */
-export const BENCH_PATTERN = 'bench.event';
+/**
+ * Pattern every benchmark event is emitted with and handled under. The coordinator gives each
+ * row's processes their own (`rowPattern`, in the environment), so that rows sharing a broker
+ * (Redis, NATS) never receive each other's messages.
+ */
+export const BENCH_PATTERN = process.env.BENCH_PATTERN ?? 'bench.event';
 /** Pattern of benchmark requests (`send()` to `@MessagePattern`). */
 export const BENCH_REQUEST_PATTERN = 'bench.request';
+
+/** Sequence number of a phase's end marker: not a message to count, the sign that the phase is over. */
+export const END_MARKER_SEQUENCE = -1;
 
 /** One benchmark message. Short keys keep the fixed part small next to the padding. */
 export interface BenchMessage {
@@ -31,5 +38,9 @@ export class MessageFactory {
 
   next(sequence: number): BenchMessage {
     return { p: this.phaseId, s: sequence, t: nowUs(), d: this.padding };
+  }
+
+  endMarker(): BenchMessage {
+    return { p: this.phaseId, s: END_MARKER_SEQUENCE, t: nowUs(), d: '' };
   }
 }

@@ -1,10 +1,36 @@
+/**
+ * How a saturated producer sends: `windowed` keeps at most the row's window of sends outstanding
+ * (1000 for the Nest rows, each awaited); `burst` fires a burst of sends in a plain loop without
+ * awaiting any, then awaits them all, and repeats (see `burstSize`).
+ */
+export type ThroughputMode = 'windowed' | 'burst';
+
+/** Sends in one burst at most: ZeroMqClient's default `maxQueueSize`, so that no emit fails for a full queue. */
+export const BURST_MAX_SENDS = 10_000;
+/**
+ * Payload bytes in one burst at most: a quarter of ZeroMqClient's default `maxQueueBytes` and an
+ * eighth of the 128 MiB at which Nest TCP's client drops its connection.
+ */
+export const BURST_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Sends per burst for a payload size: as many as the bounds above allow, and at most the phase's count. */
+export function burstSize(payloadBytes: number, count: number): number {
+  return Math.max(1, Math.min(count, BURST_MAX_SENDS, Math.floor(BURST_MAX_BYTES / payloadBytes)));
+}
+
 /** How much traffic each mode sends. Quick checks that every row runs; full is the one to publish. */
 export interface BenchPlan {
   mode: 'quick' | 'full';
+  /** Set when the counts and times were scaled (`--scale`): the run is not one to publish. */
+  scale?: number;
   /** Messages sent before measuring, to warm up the JIT and the connections. */
   warmupCount: number;
-  /** Saturated throughput: messages per run by payload size in bytes. */
-  throughputCounts: ReadonlyArray<{ payloadBytes: number; count: number }>;
+  /**
+   * Saturated throughput: messages per run by payload size in bytes: `count` in the windowed mode,
+   * `burstCount` in the burst mode; broadcast rows send `broadcastCount` (windowed only).
+   */
+  throughputCounts: ReadonlyArray<{ payloadBytes: number; count: number; burstCount: number; broadcastCount: number }>;
+  throughputModes: readonly ThroughputMode[];
   /** Runs per payload size; the median is reported. */
   repeats: number;
   /** Paced latency phases, all with `latencyPayloadBytes` messages. */
@@ -20,10 +46,11 @@ export const QUICK_PLAN: BenchPlan = {
   mode: 'quick',
   warmupCount: 2_000,
   throughputCounts: [
-    { payloadBytes: 100, count: 10_000 },
-    { payloadBytes: 4096, count: 2_000 },
-    { payloadBytes: 65_536, count: 200 },
+    { payloadBytes: 100, count: 10_000, burstCount: 10_000, broadcastCount: 5_000 },
+    { payloadBytes: 4096, count: 2_000, burstCount: 2_000, broadcastCount: 1_000 },
+    { payloadBytes: 65_536, count: 200, burstCount: 200, broadcastCount: 100 },
   ],
+  throughputModes: ['windowed', 'burst'],
   repeats: 1,
   latencyRates: [
     { rate: 1_000, seconds: 1 },
@@ -38,10 +65,12 @@ export const FULL_PLAN: BenchPlan = {
   mode: 'full',
   warmupCount: 20_000,
   throughputCounts: [
-    { payloadBytes: 100, count: 200_000 },
-    { payloadBytes: 4096, count: 50_000 },
-    { payloadBytes: 65_536, count: 5_000 },
+    // Burst and broadcast phases send fewer messages, to keep a full run under 20 minutes.
+    { payloadBytes: 100, count: 200_000, burstCount: 100_000, broadcastCount: 50_000 },
+    { payloadBytes: 4096, count: 50_000, burstCount: 25_000, broadcastCount: 10_000 },
+    { payloadBytes: 65_536, count: 5_000, burstCount: 2_500, broadcastCount: 1_000 },
   ],
+  throughputModes: ['windowed', 'burst'],
   repeats: 3,
   latencyRates: [
     { rate: 1_000, seconds: 10 },
@@ -51,3 +80,21 @@ export const FULL_PLAN: BenchPlan = {
   graceMs: 15_000,
   sendTimeoutMs: 60_000,
 };
+
+/** `plan` with every count and paced time multiplied by `factor` (at least one message each), and `repeats` runs if given. */
+export function scaledPlan(plan: BenchPlan, factor: number, repeats = plan.repeats): BenchPlan {
+  const scale = (count: number) => Math.max(1, Math.round(count * factor));
+  return {
+    ...plan,
+    scale: factor,
+    repeats,
+    warmupCount: scale(plan.warmupCount),
+    throughputCounts: plan.throughputCounts.map((entry) => ({
+      ...entry,
+      count: scale(entry.count),
+      burstCount: scale(entry.burstCount),
+      broadcastCount: scale(entry.broadcastCount),
+    })),
+    latencyRates: plan.latencyRates.map((entry) => ({ ...entry, seconds: entry.seconds * factor })),
+  };
+}

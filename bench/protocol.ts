@@ -19,15 +19,31 @@ export interface PhaseSpec {
   sendTimeoutMs: number;
   /** Sends outstanding at once, instead of the row's own window (the soak's flood). */
   window?: number;
+  /**
+   * Burst mode: sends fired per burst in a plain loop, all awaited before the next burst (a producer
+   * whose window is 1 still awaits each send).
+   */
+  burst?: number;
+  /**
+   * Broadcast rows: after the phase's messages the producer sends end markers (see
+   * `END_MARKER_SEQUENCE`) until told to stop, so that a subscriber that lost messages (a PUB
+   * socket drops past its high-water mark) still learns that the phase is over.
+   */
+  endMarkers?: boolean;
 }
 
 export type ParentMessage =
-  /** Consumer: start the transport and answer with the endpoint; producer: connect to it. */
-  | { type: 'open'; endpoint?: string }
+  /**
+   * Consumer: start the transport and answer with the endpoint; producer: connect to it (broadcast
+   * rows: to every subscriber's endpoint in `endpoints`, and wait until `subscribers` are there).
+   */
+  | { type: 'open'; endpoint?: string; endpoints?: string[]; subscribers?: number }
   /** Consumer: expect `phase.count` messages of this phase. */
   | { type: 'arm'; phase: PhaseSpec }
   /** Producer (or an in-process consumer): send the phase's messages. */
   | { type: 'run'; phase: PhaseSpec }
+  /** Producer: stop sending the phase's end markers (every subscriber has reported). */
+  | { type: 'stop-markers'; phaseId: number }
   /** Consumer: report what arrived so far (the producer is done and the grace time is over). */
   | { type: 'collect'; phaseId: number }
   /** Either side: report current memory; `collect` runs a full GC first (needs --expose-gc). */
@@ -69,6 +85,7 @@ export type ChildMessage =
   | { type: 'opened'; endpoint?: string }
   | { type: 'armed'; phaseId: number }
   | { type: 'sent'; report: SendReport }
+  | { type: 'markers-stopped'; phaseId: number; markers: number }
   | { type: 'received'; report: ReceiveReport }
   | { type: 'memory'; rssBytes: number; heapUsedBytes: number; peakRssBytes: number }
   | { type: 'closed'; peakRssBytes: number }

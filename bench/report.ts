@@ -1,7 +1,10 @@
 import { markdownTable } from 'markdown-table';
-import type { BenchPlan } from './plan.js';
+import { BURST_MAX_BYTES, BURST_MAX_SENDS, type BenchPlan, type ThroughputMode } from './plan.js';
+import { broadcastSection } from './broadcast-report.js';
+import { figure, modeResults, nodeLimit } from './figures.js';
+import { DASH, lossNote, rate, ratio, mib, sizeLabel, statusCells } from './format.js';
 import type { ProfileSummary } from './profile.js';
-import { DISPATCH_CEILING_ROW, NEST_TCP_ROW, RAW_BASELINE_ROW } from './rows.js';
+import { DISPATCH_CEILING_ROW, NEST_TCP_ROW, NODE_LIMIT_ROWS, RAW_BASELINE_ROW } from './rows.js';
 import type { LatencySummary } from './protocol.js';
 import type { LatencyResult, RowResult } from './runner.js';
 
@@ -22,60 +25,44 @@ export interface BenchReport {
   profiles?: ProfileSummary[];
 }
 
-const DASH = '—';
-
-export function sizeLabel(bytes: number): string {
-  if (bytes >= 1024 && bytes % 1024 === 0) {
-    return `${bytes / 1024} KiB`;
-  }
-  return `~${bytes} B`;
-}
-
-function rate(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
-}
-
-function ratio(value: number, baseline: number | undefined): string {
-  return baseline === undefined || baseline <= 0 ? DASH : `${(value / baseline).toFixed(2)}×`;
-}
-
-function mib(bytes: number | undefined): string {
-  return bytes === undefined ? DASH : (bytes / 1024 / 1024).toFixed(0);
-}
-
 function ms(microseconds: number): string {
   return (microseconds / 1000).toFixed(microseconds < 10_000 ? 2 : 0);
 }
 
-function lossNote(lost: number, failed: number): string {
-  const parts = [lost > 0 ? `lost ${lost.toLocaleString('en-US')}` : '', failed > 0 ? `${failed.toLocaleString('en-US')} sends failed` : ''];
-  const text = parts.filter(Boolean).join(', ');
-  return text === '' ? '' : ` (${text})`;
+/** The rows of the main tables: all but the broadcast rows. */
+function pointToPoint(report: BenchReport): RowResult[] {
+  return report.rows.filter((row) => row.subscribers === undefined);
 }
 
-/** A row with no numbers shows why in its first cell. */
-function statusCells(row: RowResult, width: number): string[] {
-  const note = row.status === 'failed' ? `failed: ${(row.note ?? '').split('\n')[0]}` : (row.note ?? row.status);
-  return [note, ...Array<string>(width - 1).fill(DASH)];
-}
-
-export function throughputTable(report: BenchReport): string {
+/** Says which raw row was the Node limit at each payload size. */
+export function nodeLimitNote(report: BenchReport, mode: ThroughputMode): string {
   const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
-  const figure = (id: string, bytes: number) =>
-    report.rows.find((row) => row.id === id && row.status === 'ok')?.throughput.find((entry) => entry.payloadBytes === bytes)?.msgsPerSec;
-  const header = ['Row', ...sizes.flatMap((bytes) => [`${sizeLabel(bytes)} msg/s`, '× raw', '× Nest TCP'])];
-  const lines = report.rows.map((row) => {
+  const parts = sizes.map((bytes) => {
+    const limit = nodeLimit(report, bytes, mode);
+    return limit === undefined ? `${sizeLabel(bytes)}: not measured` : `${sizeLabel(bytes)} ${NODE_LIMIT_ROWS[limit.row.id]}`;
+  });
+  return `× Node limit: against the better of the two raw zeromq.js rows (batched or single sends) at each size; here ${parts.join(', ')}.`;
+}
+
+export function throughputTable(report: BenchReport, mode: ThroughputMode): string {
+  const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
+  const header = ['Row', ...sizes.flatMap((bytes) => [`${sizeLabel(bytes)} msg/s`, '× raw', '× Node limit', '× Nest TCP'])];
+  const lines = pointToPoint(report).map((row) => {
     if (row.status !== 'ok') {
-      return [row.label, ...statusCells(row, sizes.length * 3)];
+      return [row.label, ...statusCells(row, sizes.length * 4)];
     }
     return [
       row.label,
       ...sizes.flatMap((bytes) => {
-        const entry = row.throughput.find((candidate) => candidate.payloadBytes === bytes)!;
+        const entry = modeResults(row, mode).find((candidate) => candidate.payloadBytes === bytes);
+        if (entry === undefined) {
+          return [DASH, DASH, DASH, DASH];
+        }
         return [
           rate(entry.msgsPerSec) + lossNote(entry.lost, entry.failed),
-          ratio(entry.msgsPerSec, figure(RAW_BASELINE_ROW, bytes)),
-          ratio(entry.msgsPerSec, figure(NEST_TCP_ROW, bytes)),
+          ratio(entry.msgsPerSec, figure(report, RAW_BASELINE_ROW, bytes, mode)),
+          ratio(entry.msgsPerSec, nodeLimit(report, bytes, mode)?.msgsPerSec),
+          ratio(entry.msgsPerSec, figure(report, NEST_TCP_ROW, bytes, mode)),
         ];
       }),
     ];
@@ -102,7 +89,7 @@ function pacedHeaders(rates: number[]): string[] {
 export function latencyMemoryTable(report: BenchReport): string {
   const rates = report.meta.plan.latencyRates.map((entry) => entry.rate);
   const header = ['Row', ...pacedHeaders(rates), 'producer peak RSS MiB', 'consumer peak RSS MiB'];
-  const lines = report.rows.map((row) => {
+  const lines = pointToPoint(report).map((row) => {
     if (row.status !== 'ok') {
       return [row.label, ...statusCells(row, rates.length + 2)];
     }
@@ -115,7 +102,7 @@ export function latencyMemoryTable(report: BenchReport): string {
 export function completionTable(report: BenchReport): string {
   const rates = report.meta.plan.latencyRates.map((entry) => entry.rate);
   const header = ['Row', ...pacedHeaders(rates)];
-  const lines = report.rows.map((row) =>
+  const lines = pointToPoint(report).map((row) =>
     row.status === 'ok' ? [row.label, ...pacedCells(row, rates, (entry) => entry.completion)] : [row.label, ...statusCells(row, rates.length)],
   );
   return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
@@ -127,10 +114,24 @@ export function machineLine(meta: RunMeta): string {
     .map(([name, version]) => `${name} ${version}`)
     .join(', ');
   return (
-    `${meta.date}, ${meta.mode} run (${Math.round(meta.durationSeconds)} s): ${machine.cpu}, ${machine.cores} cores, ` +
+    `${meta.date}, ${meta.mode} run${meta.plan.scale === undefined ? '' : ` scaled ×${meta.plan.scale}`} (${Math.round(meta.durationSeconds)} s): ${machine.cpu}, ${machine.cores} cores, ` +
     `${machine.memoryGiB} GiB, ${machine.os}; ${versionText}; load average before ${load.before.map((value) => value.toFixed(2)).join(' ')}, ` +
     `after ${load.after.map((value) => value.toFixed(2)).join(' ')}`
   );
+}
+
+function burstSection(report: BenchReport): string[] {
+  const counts = report.meta.plan.throughputCounts.map((entry) => `${entry.burstCount.toLocaleString('en-US')} × ${sizeLabel(entry.payloadBytes)}`).join(', ');
+  return [
+    '',
+    `**Throughput, burst** (median of ${report.meta.plan.repeats} run(s) of ${counts}, sent in bursts: up to ${BURST_MAX_SENDS.toLocaleString('en-US')} emits and ` +
+      `${BURST_MAX_BYTES / 1024 / 1024} MiB fired in a loop without awaiting, then all awaited; the single-send raw row ` +
+      `awaits every send, as zeromq.js allows one pending send per socket, and the ceiling dispatches 100 at a time, as a server would):`,
+    '',
+    throughputTable(report, 'burst'),
+    '',
+    nodeLimitNote(report, 'burst'),
+  ];
 }
 
 /** The whole result as markdown: what the bench prints and what docs/performance.md embeds. */
@@ -138,24 +139,31 @@ export function markdownReport(report: BenchReport, chartPath?: string): string 
   const plan = report.meta.plan;
   const counts = plan.throughputCounts.map((entry) => `${entry.count.toLocaleString('en-US')} × ${sizeLabel(entry.payloadBytes)}`).join(', ');
   const paced = plan.latencyRates.map((entry) => `${entry.rate.toLocaleString('en-US')} msg/s for ${entry.seconds} s`).join(', ');
-  const parts = [
-    `Measured ${machineLine(report.meta)}.`,
-    '',
-    `**Throughput** (messages handled per second, producer and consumer in separate processes over tcp loopback; ` +
-      `median of ${plan.repeats} run(s) of ${counts}):`,
-    '',
-    throughputTable(report),
-    '',
-    `**Latency and memory** (emit-to-handler latency of ${sizeLabel(plan.latencyPayloadBytes)} messages at fixed offered rates: ${paced}; ` +
-      `peak RSS of each process over the whole row):`,
-    '',
-    latencyMemoryTable(report),
-    '',
-    `**Call to completion** (the producer's view of the same paced phases: from the call until its promise settled. ` +
-      `For \`send()\` rows that is the request's round trip, for at-least-once the ack's, for other emits until the transport took the message):`,
-    '',
-    completionTable(report),
-  ];
+  const parts = [`Measured ${machineLine(report.meta)}.`];
+  if (pointToPoint(report).length > 0) {
+    parts.push(
+      '',
+      `**Throughput, windowed** (messages handled per second, producer and consumer in separate processes over tcp loopback; ` +
+        `median of ${plan.repeats} run(s) of ${counts}; each row keeps its window of sends outstanding: 1000 emits, ` +
+        `100 handler calls for the ceiling, 1 for the single-send raw row):`,
+      '',
+      throughputTable(report, 'windowed'),
+      '',
+      nodeLimitNote(report, 'windowed'),
+      ...(plan.throughputModes.includes('burst') ? burstSection(report) : []),
+      '',
+      `**Latency and memory** (emit-to-handler latency of ${sizeLabel(plan.latencyPayloadBytes)} messages at fixed offered rates: ${paced}; ` +
+        `peak RSS of each process over the whole row):`,
+      '',
+      latencyMemoryTable(report),
+      '',
+      `**Call to completion** (the producer's view of the same paced phases: from the call until its promise settled. ` +
+        `For \`send()\` rows that is the request's round trip, for at-least-once the ack's, for other emits until the transport took the message):`,
+      '',
+      completionTable(report),
+    );
+  }
+  parts.push(...broadcastSection(report));
   if (chartPath !== undefined) {
     parts.push('', `![Throughput by row](${chartPath})`);
   }
@@ -176,7 +184,7 @@ function escapeXml(text: string): string {
  * the dispatch ceiling (no I/O) may run off the scale, its bar then ends in an arrow.
  */
 export function throughputChart(report: BenchReport): string {
-  const rows = report.rows.filter((row) => row.status === 'ok');
+  const rows = pointToPoint(report).filter((row) => row.status === 'ok');
   const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
   const barSpace = CHART_WIDTH - LABEL_WIDTH - 90;
   const elements: string[] = [];

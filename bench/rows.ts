@@ -14,11 +14,21 @@ export interface RowDefinition {
   driver?: () => Promise<TransportDriver>;
   /** Shown instead of numbers while there is no driver. */
   notImplemented?: string;
+  /**
+   * A broadcast row: one producer (publisher) and this many consumer processes (subscribers),
+   * each of which gets every message; measured in the broadcast table only.
+   */
+  broadcast?: { subscribers: number };
 }
 
-/** Ratios in the table are against these two rows. */
+/** Ratios in the table are against these rows. */
 export const RAW_BASELINE_ROW = 'raw-zeromq';
+export const RAW_BATCHED_ROW = 'raw-zeromq-batched';
 export const NEST_TCP_ROW = 'nest-tcp';
+/** The Node limit at a payload size is the better of these rows' figures there (by row id: how the report names it). */
+export const NODE_LIMIT_ROWS: Readonly<Record<string, string>> = { [RAW_BATCHED_ROW]: 'batched', [RAW_BASELINE_ROW]: 'single sends' };
+/** nestjs-zeromq at-most-once with metrics on: compared with 'nestjs-zeromq' (issue 14). */
+export const METRICS_ON_ROW = 'nestjs-zeromq-metrics';
 /** Drawn off the chart's scale when it is faster than every transport. */
 export const DISPATCH_CEILING_ROW = 'dispatch-ceiling';
 
@@ -27,6 +37,11 @@ export const ROWS: readonly RowDefinition[] = [
     id: RAW_BASELINE_ROW,
     label: 'raw zeromq.js PUSH/PULL (JSON, await send)',
     driver: async () => (await import('./drivers/raw-zeromq.js')).rawZeroMqDriver,
+  },
+  {
+    id: RAW_BATCHED_ROW,
+    label: 'raw zeromq.js PUSH/PULL batched (≤ 256 records / 256 KiB per send)',
+    driver: async () => (await import('./drivers/raw-zeromq-batched.js')).rawZeroMqBatchedDriver,
   },
   {
     id: DISPATCH_CEILING_ROW,
@@ -42,6 +57,13 @@ export const ROWS: readonly RowDefinition[] = [
     id: 'nestjs-zeromq-curve',
     label: 'nestjs-zeromq at-most-once, CURVE + allow-list',
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqCurve,
+  },
+  {
+    id: METRICS_ON_ROW,
+    label: 'nestjs-zeromq at-most-once, metrics on',
+    // Its driver: nestjsZeroMqAtMostOnce with the metrics option of issue 14 on both sides; the
+    // ratio to 'nestjs-zeromq' is then printed after every run (target ≥ 0.95×).
+    notImplemented: 'not implemented yet (issue 14: metrics)',
   },
   {
     id: 'nestjs-zeromq-at-least-once',
@@ -77,10 +99,65 @@ export const ROWS: readonly RowDefinition[] = [
   },
 ];
 
+/** Broadcast rows run with 1 and with 3 subscriber processes. */
+export const BROADCAST_SUBSCRIBERS: readonly number[] = [1, 3];
+/** The broadcast table's ratios are against these rows, with the same number of subscribers. */
+export const RAW_PUB_SUB_ROW = 'raw-zeromq-pub-sub';
+export const NEST_REDIS_BROADCAST_ROW = 'nest-redis-broadcast';
+
+/** A broadcast row's id: its transport and its number of subscribers. */
+export function broadcastRowId(transport: string, subscribers: number): string {
+  return `${transport}-${subscribers}`;
+}
+
+/** One publisher to 1 and to 3 subscriber processes, each of which counts every message. */
+const BROADCAST_TRANSPORTS: ReadonlyArray<Omit<RowDefinition, 'broadcast'>> = [
+  {
+    id: RAW_PUB_SUB_ROW,
+    label: 'raw zeromq.js PUB/SUB (JSON, await send)',
+    driver: async () => (await import('./drivers/raw-zeromq-pub-sub.js')).rawZeroMqPubSubDriver,
+  },
+  {
+    id: 'nestjs-zeromq-broadcast',
+    label: 'nestjs-zeromq broadcast (PUB/SUB)',
+    // Its driver: a ZeroMqServer socket and a ZeroMqClient route of kind 'pub-sub', the client
+    // waiting in `ready` until every subscriber's subscription has reached it (see ProducerPeers).
+    notImplemented: 'not implemented yet (issue 12: pub-sub socket kind)',
+  },
+  {
+    id: NEST_REDIS_BROADCAST_ROW,
+    label: 'Nest Redis pub/sub (emit to every server)',
+    service: 'redis',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestRedis,
+  },
+  {
+    id: 'nest-nats-broadcast',
+    label: 'Nest NATS (no queue group)',
+    service: 'nats',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestNats,
+  },
+];
+
+export const BROADCAST_ROWS: readonly RowDefinition[] = BROADCAST_TRANSPORTS.flatMap((transport) =>
+  BROADCAST_SUBSCRIBERS.map((subscribers) => ({
+    ...transport,
+    id: broadcastRowId(transport.id, subscribers),
+    label: `${transport.label}, ${subscribers} subscriber${subscribers === 1 ? '' : 's'}`,
+    broadcast: { subscribers },
+  })),
+);
+
+const ALL_ROWS: readonly RowDefinition[] = [...ROWS, ...BROADCAST_ROWS];
+
+/** The event pattern of a row's processes: `bench.event.NN`, NN its place in the list (the same length for every row). */
+export function rowPattern(id: string): string {
+  return `bench.event.${String(ALL_ROWS.indexOf(findRow(id))).padStart(2, '0')}`;
+}
+
 export function findRow(id: string): RowDefinition {
-  const row = ROWS.find((candidate) => candidate.id === id);
+  const row = ALL_ROWS.find((candidate) => candidate.id === id);
   if (row === undefined) {
-    throw new Error(`Unknown row "${id}"; rows are: ${ROWS.map((candidate) => candidate.id).join(', ')}`);
+    throw new Error(`Unknown row "${id}"; rows are: ${ALL_ROWS.map((candidate) => candidate.id).join(', ')}`);
   }
   return row;
 }

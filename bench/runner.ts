@@ -1,28 +1,12 @@
 import { ChildHandle, OPEN_TIMEOUT_MS } from './child-handle.js';
-import type { BenchPlan } from './plan.js';
-import type { LatencySummary, PhaseSpec, ReceiveReport, SendReport } from './protocol.js';
+import { describe, PhaseRunner, type PhaseResult } from './phase-runner.js';
+import { burstSize, type BenchPlan, type ThroughputMode } from './plan.js';
 import type { RowDefinition } from './rows.js';
 import type { Services } from './services.js';
 
-const REPLY_TIMEOUT_MS = 5_000;
-const CLOSE_TIMEOUT_MS = 15_000;
+export type { PhaseResult } from './phase-runner.js';
 
-/** One phase as measured: the producer's and the consumer's view together. */
-export interface PhaseResult {
-  sent: number;
-  failed: number;
-  errors: Record<string, number>;
-  received: number;
-  /** Sent but never handled within the grace time. */
-  lost: number;
-  stray: number;
-  /** Handled messages per second, from the first send to the last handler call. */
-  msgsPerSec: number;
-  seconds: number;
-  latency?: LatencySummary;
-  /** Producer side: from the call until its promise settled (paced phases). */
-  completion?: LatencySummary;
-}
+const CLOSE_TIMEOUT_MS = 15_000;
 
 export interface ThroughputResult extends PhaseResult {
   payloadBytes: number;
@@ -42,9 +26,15 @@ export interface RowResult {
   status: RowStatus;
   /** Why a row has no numbers, or where its broker came from. */
   note?: string;
+  /** Windowed mode: at most the row's window of sends outstanding. */
   throughput: ThroughputResult[];
+  /** Burst mode: bursts of sends fired without awaiting, each burst awaited. */
+  burst: ThroughputResult[];
   latency: LatencyResult[];
+  /** Broadcast rows: subscriber processes. */
+  subscribers?: number;
   producerPeakRssBytes?: number;
+  /** Broadcast rows: the highest of the subscribers'. */
   consumerPeakRssBytes?: number;
 }
 
@@ -60,12 +50,14 @@ export interface RunOptions {
 /** One row's processes, open for the whole run so that its phases can interleave with other rows'. */
 class RowSession {
   private phases: PhaseRunner | undefined;
-  private readonly runs = new Map<number, PhaseResult[]>();
+  /** Runs by mode, then payload size. */
+  private readonly runs: Record<ThroughputMode, Map<number, PhaseResult[]>> = { windowed: new Map(), burst: new Map() };
 
   constructor(
     readonly row: RowDefinition,
     readonly result: RowResult,
-    private readonly consumer: ChildHandle,
+    /** One, or one per subscriber of a broadcast row. */
+    private readonly consumers: readonly ChildHandle[],
     private readonly producer: ChildHandle | undefined,
     private readonly options: RunOptions,
   ) {}
@@ -74,33 +66,50 @@ class RowSession {
     return this.result.status === 'failed';
   }
 
+  get broadcast(): boolean {
+    return this.row.broadcast !== undefined;
+  }
+
   async open(service: string | undefined): Promise<void> {
-    const { endpoint } = await this.consumer.request({ type: 'open', endpoint: service }, 'opened', OPEN_TIMEOUT_MS);
-    await this.producer?.request({ type: 'open', endpoint }, 'opened', OPEN_TIMEOUT_MS);
-    this.phases = new PhaseRunner(this.consumer, this.producer ?? this.consumer, this.options.plan);
+    const endpoints: string[] = [];
+    for (const consumer of this.consumers) {
+      endpoints.push((await consumer.request({ type: 'open', endpoint: service }, 'opened', OPEN_TIMEOUT_MS)).endpoint!);
+    }
+    await this.producer?.request({ type: 'open', endpoint: endpoints[0], endpoints, subscribers: this.consumers.length }, 'opened', OPEN_TIMEOUT_MS);
+    this.phases = new PhaseRunner(this.consumers, this.producer ?? this.consumers[0], this.options.plan, this.broadcast);
     await this.phases.run('warmup', 100, this.options.plan.warmupCount);
   }
 
-  async throughput(payloadBytes: number, count: number): Promise<void> {
-    const run = await this.phases!.run('throughput', payloadBytes, count);
-    this.runs.set(payloadBytes, [...(this.runs.get(payloadBytes) ?? []), run]);
+  async throughput(mode: ThroughputMode, payloadBytes: number, count: number): Promise<void> {
+    const run = await this.phases!.run('throughput', payloadBytes, count, mode === 'burst' ? { burst: burstSize(payloadBytes, count) } : {});
+    const runs = this.runs[mode];
+    runs.set(payloadBytes, [...(runs.get(payloadBytes) ?? []), run]);
     this.options.log(`  ${this.row.id}: ${payloadBytes} B ${describe(run)}`);
   }
 
   async latency(rate: number, seconds: number): Promise<void> {
-    const measured = await this.phases!.run('latency', this.options.plan.latencyPayloadBytes, Math.round(rate * seconds), rate);
+    const measured = await this.phases!.run('latency', this.options.plan.latencyPayloadBytes, Math.round(rate * seconds), { rate });
     this.result.latency.push({ ...measured, rate });
     this.options.log(`  ${this.row.id}: ${rate} msg/s paced, ${describe(measured)}`);
   }
 
   /** Closes the processes, reads their peak RSS and reports each payload size's median run. */
   async close(): Promise<RowResult> {
-    for (const [payloadBytes, runs] of this.runs) {
-      const median = [...runs].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor(runs.length / 2)];
-      this.result.throughput.push({ ...median, payloadBytes, runs: runs.map((run) => run.msgsPerSec) });
+    for (const mode of ['windowed', 'burst'] as const) {
+      for (const [payloadBytes, runs] of this.runs[mode]) {
+        const median = [...runs].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor(runs.length / 2)];
+        this.result[mode === 'windowed' ? 'throughput' : 'burst'].push({ ...median, payloadBytes, runs: runs.map((run) => run.msgsPerSec) });
+      }
     }
     this.result.producerPeakRssBytes = await this.producer?.close(CLOSE_TIMEOUT_MS);
-    this.result.consumerPeakRssBytes = await this.consumer.close(CLOSE_TIMEOUT_MS);
+    const peaks: number[] = [];
+    for (const consumer of this.consumers) {
+      const peak = await consumer.close(CLOSE_TIMEOUT_MS);
+      if (peak !== undefined) {
+        peaks.push(peak);
+      }
+    }
+    this.result.consumerPeakRssBytes = peaks.length === 0 ? undefined : Math.max(...peaks);
     // An in-process row produces and consumes in one process.
     this.result.producerPeakRssBytes ??= this.result.consumerPeakRssBytes;
     return this.result;
@@ -108,7 +117,9 @@ class RowSession {
 
   fail(error: unknown): void {
     this.producer?.kill();
-    this.consumer.kill();
+    for (const consumer of this.consumers) {
+      consumer.kill();
+    }
     this.result.status = 'failed';
     this.result.note = (error as Error).message;
   }
@@ -123,7 +134,7 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
   const results: RowResult[] = [];
   const sessions: RowSession[] = [];
   for (const row of rows) {
-    const result: RowResult = { id: row.id, label: row.label, status: 'ok', throughput: [], latency: [] };
+    const result: RowResult = { id: row.id, label: row.label, status: 'ok', throughput: [], burst: [], latency: [], subscribers: row.broadcast?.subscribers };
     results.push(result);
     options.log(row.label);
     if (row.driver === undefined) {
@@ -146,7 +157,7 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
     const session = new RowSession(
       row,
       result,
-      new ChildHandle('consumer', row.id, options.execArgv(row, 'consumer'), options.verbose),
+      Array.from({ length: row.broadcast?.subscribers ?? 1 }, () => new ChildHandle('consumer', row.id, options.execArgv(row, 'consumer'), options.verbose)),
       hasProducer ? new ChildHandle('producer', row.id, options.execArgv(row, 'producer'), options.verbose) : undefined,
       options,
     );
@@ -154,22 +165,29 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
     sessions.push(session);
   }
 
-  const each = async (step: (session: RowSession) => Promise<void>) => {
-    for (const session of sessions.filter((candidate) => !candidate.failed)) {
+  const each = async (broadcast: boolean | undefined, step: (session: RowSession) => Promise<void>) => {
+    for (const session of sessions.filter((candidate) => !candidate.failed && (broadcast === undefined || candidate.broadcast === broadcast))) {
       await attempt(session, () => step(session), options);
     }
   };
+  // Broadcast rows measure the windowed mode only, at their own counts, and no latency.
   for (let repeat = 0; repeat < options.plan.repeats; repeat++) {
-    for (const { payloadBytes, count } of options.plan.throughputCounts) {
-      options.log(`throughput, ${payloadBytes} B, run ${repeat + 1} of ${options.plan.repeats}`);
-      await each((session) => session.throughput(payloadBytes, count));
+    for (const { payloadBytes, count, burstCount, broadcastCount } of options.plan.throughputCounts) {
+      for (const mode of sessions.some((session) => !session.broadcast) ? options.plan.throughputModes : []) {
+        options.log(`throughput, ${mode}, ${payloadBytes} B, run ${repeat + 1} of ${options.plan.repeats}`);
+        await each(false, (session) => session.throughput(mode, payloadBytes, mode === 'burst' ? burstCount : count));
+      }
+      if (sessions.some((session) => session.broadcast)) {
+        options.log(`broadcast, ${payloadBytes} B, run ${repeat + 1} of ${options.plan.repeats}`);
+        await each(true, (session) => session.throughput('windowed', payloadBytes, broadcastCount));
+      }
     }
   }
-  for (const { rate, seconds } of options.plan.latencyRates) {
+  for (const { rate, seconds } of sessions.some((session) => !session.broadcast) ? options.plan.latencyRates : []) {
     options.log(`latency at ${rate} msg/s`);
-    await each((session) => session.latency(rate, seconds));
+    await each(false, (session) => session.latency(rate, seconds));
   }
-  await each(async (session) => void (await session.close()));
+  await each(undefined, async (session) => void (await session.close()));
   return results;
 }
 
@@ -180,54 +198,4 @@ async function attempt(session: RowSession, step: () => Promise<void>, options: 
     session.fail(error);
     options.log(`  ${session.row.id} failed: ${(error as Error).message.split('\n')[0]}`);
   }
-}
-
-function describe(phase: PhaseResult): string {
-  const lost = phase.lost > 0 ? `, lost ${phase.lost}` : '';
-  const failed = phase.failed > 0 ? `, ${phase.failed} failed sends ${JSON.stringify(phase.errors)}` : '';
-  const latency = phase.latency === undefined ? '' : `, p50 ${phase.latency.p50} µs, p99 ${phase.latency.p99} µs, p999 ${phase.latency.p999} µs`;
-  return `${Math.round(phase.msgsPerSec).toLocaleString('en-US')} msg/s${latency}${lost}${failed}`;
-}
-
-/** Numbers the phases and runs each one across the two processes. */
-class PhaseRunner {
-  private nextId = 1;
-
-  constructor(
-    private readonly consumer: ChildHandle,
-    private readonly sender: ChildHandle,
-    private readonly plan: BenchPlan,
-  ) {}
-
-  async run(kind: PhaseSpec['kind'], payloadBytes: number, count: number, rate?: number): Promise<PhaseResult> {
-    const phase: PhaseSpec = { id: this.nextId++, kind, payloadBytes, count, rate, sendTimeoutMs: this.plan.sendTimeoutMs };
-    await this.consumer.request({ type: 'arm', phase }, 'armed', REPLY_TIMEOUT_MS);
-    // Registered before the run: a fast phase completes before 'sent' arrives.
-    const received = this.consumer.next('received', this.plan.sendTimeoutMs + this.plan.graceMs + REPLY_TIMEOUT_MS, (reply) => reply.report.phaseId === phase.id);
-    received.catch(() => undefined);
-    const sent: SendReport = (await this.sender.request({ type: 'run', phase }, 'sent', this.plan.sendTimeoutMs + REPLY_TIMEOUT_MS)).report;
-    // A consumer still short of the count after the grace time reports what it has: the phase lost messages.
-    const collect = setTimeout(() => this.consumer.send({ type: 'collect', phaseId: phase.id }), this.plan.graceMs);
-    try {
-      return combine(sent, (await received).report);
-    } finally {
-      clearTimeout(collect);
-    }
-  }
-}
-
-function combine(sent: SendReport, received: ReceiveReport): PhaseResult {
-  const seconds = Math.max(1e-6, (received.lastReceiveUs - sent.firstSendUs) / 1e6);
-  return {
-    sent: sent.sent,
-    failed: sent.failed,
-    errors: sent.errors,
-    received: received.received,
-    lost: Math.max(0, sent.sent - received.received),
-    stray: received.stray,
-    msgsPerSec: received.received / seconds,
-    seconds,
-    latency: received.latency,
-    completion: sent.completion,
-  };
 }

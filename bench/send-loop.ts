@@ -12,7 +12,8 @@ export interface Sender {
 
 /**
  * Sends one phase's messages: as fast as the transport takes them (at most `window`
- * outstanding), or paced at `phase.rate` msg/s. Bounded by `phase.count` and `phase.sendTimeoutMs`.
+ * outstanding, or in bursts of `phase.burst`), or paced at `phase.rate` msg/s. Bounded by
+ * `phase.count` and `phase.sendTimeoutMs`.
  */
 export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: number): Promise<SendReport> {
   const messages = new MessageFactory(phase.id, phase.payloadBytes);
@@ -22,7 +23,9 @@ export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: num
   const completion = phase.rate === undefined ? undefined : new LatencyHistogram();
   const inFlight = new Window(window, report, completion);
 
-  if (phase.rate === undefined) {
+  if (phase.burst !== undefined) {
+    await sendBursts(sender, phase, messages, report, deadline);
+  } else if (phase.rate === undefined) {
     for (let sequence = 0; sequence < phase.count && Date.now() < deadline; sequence++) {
       await inFlight.send(sender, messages.next(sequence));
       if ((sequence + 1) % Math.min(window, YIELD_EVERY) === 0) {
@@ -47,6 +50,47 @@ export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: num
   return report;
 }
 
+/**
+ * Burst mode: `phase.burst` sends fired in a plain loop (no await between them), then all awaited
+ * (until `deadline` at most), then the transport relieved, and again until `phase.count`.
+ */
+async function sendBursts(sender: Sender, phase: PhaseSpec, messages: MessageFactory, report: SendReport, deadline: number): Promise<void> {
+  for (let sequence = 0; sequence < phase.count && Date.now() < deadline; ) {
+    const pending: Array<Promise<unknown>> = [];
+    for (const end = Math.min(phase.count, sequence + phase.burst!); sequence < end; sequence++) {
+      pending.push(sender.send(messages.next(sequence)));
+    }
+    const outcomes = await settledBefore(pending, deadline);
+    for (const outcome of outcomes ?? []) {
+      if (outcome.status === 'fulfilled') {
+        report.sent++;
+      } else {
+        countFailure(report, outcome.reason);
+      }
+    }
+    if (outcomes === undefined) {
+      return;
+    }
+    await (sender.relieve?.() ?? nextTurn());
+  }
+}
+
+/** Every promise's outcome, or undefined if they have not all settled by `deadline`. */
+async function settledBefore(pending: Array<Promise<unknown>>, deadline: number): Promise<Array<PromiseSettledResult<unknown>> | undefined> {
+  const timeout = new AbortController();
+  try {
+    return await Promise.race([Promise.allSettled(pending), sleep(Math.max(0, deadline - Date.now()), undefined, { signal: timeout.signal })]);
+  } finally {
+    timeout.abort();
+  }
+}
+
+function countFailure(report: SendReport, error: unknown): void {
+  report.failed++;
+  const code = String((error as { code?: unknown } | null)?.code ?? (error as Error | null)?.name ?? 'unknown');
+  report.errors[code] = (report.errors[code] ?? 0) + 1;
+}
+
 const DRAIN_POLL_MS = 10;
 /** A saturated loop lets I/O run at least this often (in sends), whatever its window. */
 const YIELD_EVERY = 1000;
@@ -69,7 +113,7 @@ class Window {
         await sender.send(message);
         this.report.sent++;
       } catch (error) {
-        this.fail(error);
+        countFailure(this.report, error);
       }
       this.completion?.record(nowUs() - started);
       return;
@@ -78,7 +122,7 @@ class Window {
     sender.send(message).then(
       () => this.settle(true, started),
       (error: unknown) => {
-        this.fail(error);
+        countFailure(this.report, error);
         this.settle(false, started);
       },
     );
@@ -106,11 +150,5 @@ class Window {
       this.wake = undefined;
       wake();
     }
-  }
-
-  private fail(error: unknown): void {
-    this.report.failed++;
-    const code = String((error as { code?: unknown } | null)?.code ?? (error as Error | null)?.name ?? 'unknown');
-    this.report.errors[code] = (this.report.errors[code] ?? 0) + 1;
   }
 }

@@ -38,6 +38,9 @@ class NoIoServer extends Server implements CustomTransportStrategy {
  */
 export const dispatchCeilingDriver: TransportDriver = {
   window: DISPATCH_WINDOW,
+  // A server dispatches at most its concurrency at once however its producer sends. (10,000
+  // handleEvent calls at once ran about ten times slower per event than 100 at a time.)
+  burst: 'window',
   async startConsumer(sink: MessageSink): Promise<BenchConsumer> {
     const server = new NoIoServer();
     const app = await NestFactory.createMicroservice(BenchModule.withSink(sink), {

@@ -27,12 +27,34 @@ export interface BenchProducer {
   close(): Promise<void>;
 }
 
+/** Who a producer sends to. */
+export interface ProducerPeers {
+  /** Every consumer's endpoint: one for point-to-point rows, one per subscriber for broadcast rows. */
+  endpoints: string[];
+  /**
+   * Subscribers of a broadcast row (1 otherwise). A broadcast producer should resolve
+   * `startProducer` only once that many subscriptions have reached it (ZeroMQ drops what is
+   * published before); the bench's warm-up sends end markers until every subscriber reported,
+   * so that a transport that cannot tell still starts measuring with every subscriber in place.
+   */
+  subscribers: number;
+}
+
 /** How one benchmark row moves messages. */
 export interface TransportDriver {
   /** Sends that may be outstanding at once; 1 awaits every send before the next. */
   readonly window: number;
+  /**
+   * How the row runs burst phases: `'fire'` fires each burst without awaiting (the default);
+   * `'window'` sends as in windowed phases, for rows where a burst has no meaning of its own.
+   * @default 'fire'
+   */
+  readonly burst?: 'fire' | 'window';
   /** `service` is the broker URL for rows that need one (Redis, NATS). */
   startConsumer(sink: MessageSink, service?: string): Promise<BenchConsumer>;
-  /** Absent for in-process rows: the consumer's `inject` is the producer then. */
-  startProducer?(endpoint: string): Promise<BenchProducer>;
+  /**
+   * Absent for in-process rows: the consumer's `inject` is the producer then. `endpoint` is the
+   * first of `peers.endpoints` (a broker's URL for rows that need one).
+   */
+  startProducer?(endpoint: string, peers: ProducerPeers): Promise<BenchProducer>;
 }

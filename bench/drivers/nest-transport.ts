@@ -3,7 +3,7 @@ import type { ClientProxy, MicroserviceOptions } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { BENCH_PATTERN, BENCH_REQUEST_PATTERN, type BenchMessage } from '../message.js';
 import { BenchModule } from './bench.module.js';
-import type { BenchConsumer, BenchProducer, MessageSink, TransportDriver } from './driver.js';
+import type { BenchConsumer, BenchProducer, MessageSink, ProducerPeers, TransportDriver } from './driver.js';
 
 /**
  * Emits a Nest producer may have outstanding: enough for a transport to batch or pipeline,
@@ -26,8 +26,13 @@ export interface NestTransportSpec<C extends ClientProxy> {
   call?: 'emit' | 'send';
   /** Options of the consumer's microservice; `service` is the broker URL, if any. */
   server(service: string | undefined): Promise<NestServerSetup>;
-  /** The producer's client for the consumer's endpoint. */
-  client(endpoint: string): C;
+  /** The producer's client for the consumer's endpoint (broadcast rows: every subscriber's, in `peers`). */
+  client(endpoint: string, peers: ProducerPeers): C;
+  /**
+   * Broadcast rows: resolves once `peers.subscribers` subscriptions have reached the connected
+   * client (for transports that can tell; see `ProducerPeers.subscribers`).
+   */
+  ready?(client: C, peers: ProducerPeers): Promise<void>;
   /** See `BenchProducer.relieve`. */
   relieve?(client: C): Promise<void>;
 }
@@ -48,9 +53,10 @@ export function nestTransportDriver<C extends ClientProxy>(spec: NestTransportSp
       await app.listen();
       return { endpoint: setup.endpoint(), close: () => app.close() };
     },
-    async startProducer(endpoint: string): Promise<BenchProducer> {
-      const client = spec.client(endpoint);
+    async startProducer(endpoint: string, peers: ProducerPeers): Promise<BenchProducer> {
+      const client = spec.client(endpoint, peers);
       await client.connect();
+      await spec.ready?.(client, peers);
       const call =
         spec.call === 'send'
           ? (message: BenchMessage) => lastValueFrom(client.send(BENCH_REQUEST_PATTERN, message))

@@ -10,6 +10,8 @@ const LINGER_MS = 1000;
  */
 export const rawZeroMqDriver: TransportDriver = {
   window: 1,
+  // zeromq.js allows one pending send per socket: a burst is a loop of awaited sends here too.
+  burst: 'window',
   async startConsumer(sink: MessageSink): Promise<BenchConsumer> {
     const pull = new zmq.Pull({ linger: LINGER_MS });
     await pull.bind('tcp://127.0.0.1:*');
