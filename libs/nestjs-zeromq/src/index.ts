@@ -1,5 +1,5 @@
 export { ZEROMQ_TRANSPORT } from './constants.js';
-export { ZeroMqClient, type ZeroMqClientMetrics } from './zeromq.client.js';
+export { ZeroMqClient, type ZeroMqClientMetrics, type ZeroMqClientQueueState } from './zeromq.client.js';
 export { ZeroMqContext, type ZeroMqContextArgs, type ZeroMqMessageInfo } from './zeromq.context.js';
 export {
   ZeroMqOptionsError,
@@ -36,4 +36,4 @@ export type {
   ZeroMqSocketKind,
   ZeroMqSocketTuningOptions,
 } from './zeromq.options.js';
-export { ZeroMqServer, type ZeroMqServerMetrics } from './zeromq.server.js';
+export { ZeroMqServer, type ZeroMqServerMetrics, type ZeroMqServerSocketState } from './zeromq.server.js';

@@ -68,6 +68,14 @@ export interface ZeroMqClientMetrics {
   connections: Record<string, number>;
 }
 
+/** One send queue of a ZeroMqClient, from `getQueueStates()`: its depth against its bound. */
+export interface ZeroMqClientQueueState {
+  /** Emits and requests waiting (not counting the batch being handed to ZeroMQ). */
+  queued: number;
+  /** The bound: at this many, emits fail with QUEUE_FULL (or drop the oldest, per `overflow`). */
+  maxQueueSize: number;
+}
+
 const COUNTERS = ['sent', 'failed', 'batches', 'requests', 'requestsFailed', 'lateReplies', 'malformedReplies'] as const;
 
 /** What a link's queue carries: an emit, a request, an at-least-once delivery, or a hello. */
@@ -251,6 +259,15 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       pendingRequests: this.requests.size,
       connections: this.sockets.connections(),
     };
+  }
+
+  /** Per socket name (as in `connections`): how full its send queue is. Empty before `connect()`. */
+  getQueueStates(): Record<string, ZeroMqClientQueueState> {
+    const states: Record<string, ZeroMqClientQueueState> = {};
+    for (const link of this.table.links()) {
+      states[link.name] = { queued: link.queue.length, maxQueueSize: this.config.maxQueueSize };
+    }
+    return states;
   }
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {

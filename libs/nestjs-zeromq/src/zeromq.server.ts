@@ -66,6 +66,16 @@ export interface ZeroMqServerMetrics {
   connections: Record<string, number>;
 }
 
+/** One socket of a ZeroMqServer, from `getSocketStates()`: what a readiness probe looks at. */
+export interface ZeroMqServerSocketState {
+  /** Whether its read loop runs (false once it stopped on an error, or after `close()`). */
+  reading: boolean;
+  /** Handlers running now for this socket. */
+  inFlight: number;
+  /** The socket's `concurrency`: at this many handlers it stops reading until one ends. */
+  concurrency: number;
+}
+
 const COUNTERS = [
   'received',
   'handled',
@@ -120,6 +130,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private readonly authorization: ClientAuthorization | undefined;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly readLoops: Array<Promise<void>> = [];
+  /** Sockets whose read loop runs now. */
+  private readonly reading = new Set<string>();
   private closing: Promise<void> | undefined;
 
   constructor(options: ZeroMqServerOptions) {
@@ -185,6 +197,15 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     return { ...this.counters.snapshot(), inFlight, connections: this.sockets.connections() };
   }
 
+  /** Per socket name: whether it is reading, and its handlers in flight against `concurrency`. */
+  getSocketStates(): Record<string, ZeroMqServerSocketState> {
+    const states: Record<string, ZeroMqServerSocketState> = {};
+    for (const [name, tracker] of this.inFlight) {
+      states[name] = { reading: this.reading.has(name), inFlight: tracker.size, concurrency: tracker.limit };
+    }
+    return states;
+  }
+
   /** Exact lookup first: patterns arrive normalized, so Nest's JSON re-parsing is the fallback. */
   override getHandlerByPattern(pattern: string): MessageHandler | null {
     return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
@@ -214,6 +235,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     const replies = this.replyWriters.get(socket.name);
     // A ROUTER prefixes every message with the sender's routing id.
     const routed = replies !== undefined;
+    this.reading.add(socket.name);
     try {
       for await (const frames of receiveLoop(socket.socket)) {
         const origin: Origin = { socket: socket.name, replies, peer: routed ? frames[0] : undefined };
@@ -224,6 +246,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         this.problems.error('read', `Socket "${socket.name}" stopped reading: ${(error as Error).message}`);
         this.sockets.emit('error', error);
       }
+    } finally {
+      this.reading.delete(socket.name);
     }
   }
 
