@@ -4,6 +4,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nestjs-zeromq$': '<rootDir>/libs/nestjs-zeromq/src/index.ts',
+    '^nestjs-zeromq/terminus$': '<rootDir>/libs/nestjs-zeromq/src/health/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {
