@@ -7,7 +7,7 @@ import {
   type WritePacket,
 } from '@nestjs/microservices';
 import { NO_MESSAGE_HANDLER } from '@nestjs/microservices/constants.js';
-import { isObservable, lastValueFrom, type Observable } from 'rxjs';
+import { isObservable, lastValueFrom, tap, type Observable } from 'rxjs';
 import * as zmq from 'zeromq';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, MAX_REMEMBERED_PRODUCERS, ZEROMQ_TRANSPORT } from './constants.js';
 import { BoundedMap } from './internal/bounded-map.js';
@@ -487,7 +487,10 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       };
       const run = this.handleRequest(
         context,
-        async () => this.transformToObservable(await handler(packet.data, context)),
+        async () =>
+          this.transformToObservable(await handler(packet.data, context)).pipe(
+            tap({ error: (error: unknown) => this.sockets.emit('handler-error', error, context) }),
+          ),
         respond,
       ) as unknown;
       if (run instanceof Promise) {
@@ -541,6 +544,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
           }
         } catch (error) {
           outcome = { ok: false, error };
+          this.sockets.emit('handler-error', error, context);
         } finally {
           runEndHook();
           resolve(outcome);
