@@ -5,6 +5,7 @@ export default {
   moduleNameMapper: {
     '^nestjs-zeromq$': '<rootDir>/libs/nestjs-zeromq/src/index.ts',
     '^nestjs-zeromq/terminus$': '<rootDir>/libs/nestjs-zeromq/src/health/index.ts',
+    '^nestjs-zeromq/prometheus$': '<rootDir>/libs/nestjs-zeromq/src/metrics/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -8,6 +8,7 @@ export {
   type ZeroMqRequestErrorCode,
   type ZeroMqSendErrorCode,
 } from './zeromq.errors.js';
+export { addDispatchHook, addProcessingHooks, type ZeroMqProcessingHooks } from './hooks/zeromq.hooks.js';
 export {
   ZeroMqSocketEventType,
   ZeroMqStatus,
