@@ -25,6 +25,7 @@ export type {
   ZeroMqClientRoute,
   ZeroMqCurveClient,
   ZeroMqCurveKey,
+  ZeroMqDeliveryMode,
   ZeroMqEndpoint,
   ZeroMqEndpointOptions,
   ZeroMqHeartbeatOptions,
@@ -37,4 +38,5 @@ export type {
   ZeroMqSocketKind,
   ZeroMqSocketTuningOptions,
 } from './zeromq.options.js';
+export { ZeroMqRecord, ZeroMqRecordBuilder, type ZeroMqRecordOptions } from './record-builders/zeromq.record-builder.js';
 export { ZeroMqServer, type ZeroMqServerMetrics, type ZeroMqServerSocketState } from './zeromq.server.js';
