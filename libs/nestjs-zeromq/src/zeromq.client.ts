@@ -12,6 +12,7 @@ import { resolveClientOptions, type ResolvedClientOptions } from './internal/res
 import { RouteTable } from './internal/route-table.js';
 import { SendQueue } from './internal/send-queue.js';
 import { SocketGroup, tuningSocketOptions } from './internal/socket-group.js';
+import { unwrapRecord } from './record-builders/unwrap-record.js';
 import {
   decodeMessage,
   DELIVERY_STATUSES,
@@ -172,8 +173,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
     this.sockets = new SocketGroup<zmq.Push | zmq.Dealer>((status) => this._status$.next(status), this.logger, this.problems);
     this.requests = new PendingRequests(
-      (pattern, link) =>
-        new ZeroMqRequestError('TIMEOUT', pattern, link, `no complete answer within ${this.config.requestTimeout} ms (requestTimeout)`),
+      (pattern, link, timeout) =>
+        new ZeroMqRequestError('TIMEOUT', pattern, link, `no complete answer within ${timeout} ms (requestTimeout, or the record's timeout)`),
     );
     this.sockets.on(ZeroMqSocketEventType.DISCONNECT, (event: ZeroMqSocketEvent) => this.onDisconnect(event));
     this.sockets.on(ZeroMqSocketEventType.HANDSHAKE, (event: ZeroMqSocketEvent) => this.sayHello(event.socket));
@@ -273,13 +274,18 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
     try {
+      const { packet: plain, options } = unwrapRecord(packet);
       const route = this.routeFor(pattern);
+      const tracker = options.delivery === 'at-most-once' ? undefined : route.tracker;
+      if (options.delivery === 'at-least-once' && tracker === undefined) {
+        throw new ZeroMqSendError('SEND_FAILED', pattern, route.name, [], "delivery 'at-least-once' needs a route with delivery: 'at-least-once'");
+      }
       const link = this.pickLink(route);
-      const record = await this.encode(pattern, packet, route, link);
-      if (route.tracker === undefined) {
+      const record = await this.encode(pattern, plain, route, link);
+      if (tracker === undefined) {
         await link.queue.enqueue({ kind: 'event', pattern, record });
       } else {
-        await route.tracker.submit(pattern, record, packet.data);
+        await tracker.submit(pattern, record, plain.data);
       }
       this.counters.add('sent');
       return undefined as T;
@@ -292,6 +298,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const pattern = this.normalizePattern(packet.pattern);
+    const { packet: plain, options } = unwrapRecord(packet);
     let route: Route;
     try {
       route = this.routeFor(pattern);
@@ -314,8 +321,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       return () => undefined;
     }
     const link = this.pickLink(route);
-    const id = this.requests.open(pattern, link.name, callback, this.config.requestTimeout);
-    this.encode(pattern, packet, route, link)
+    const id = this.requests.open(pattern, link.name, callback, options.timeout ?? this.config.requestTimeout);
+    this.encode(pattern, plain, route, link)
       .then((record) => link.queue.enqueue({ kind: 'request', id, pattern, record }))
       .then(
         () => this.counters.add('requests'),
