@@ -1,4 +1,4 @@
-import { register } from 'prom-client';
+import { register, type Histogram } from 'prom-client';
 import { addProcessingHooks } from '../hooks/zeromq.hooks.js';
 import type { ZeroMqContext } from '../zeromq.context.js';
 import type { ZeroMqServer, ZeroMqServerMetrics } from '../zeromq.server.js';
@@ -75,6 +75,18 @@ function observeHandlers(server: ZeroMqServer, name: string, options: ZeroMqMetr
     (pattern) => (known === undefined ? server.getHandlers().has(pattern) : known.has(pattern)),
     options.learnPatterns ?? 0,
   );
+  // prom-client hashes a label object on every observe: keep one child per label set instead.
+  const durationBy = new Map<string, Histogram.Internal<string>>();
+  const latencyBy = new Map<string, Histogram.Internal<string>>();
+  const child = <L extends string>(cache: Map<string, Histogram.Internal<string>>, histogram: Histogram<L>, labels: Record<L, string>) => {
+    const key = Object.values(labels).join('\u0000');
+    let found = cache.get(key);
+    if (found === undefined) {
+      found = histogram.labels(labels) as Histogram.Internal<string>;
+      cache.set(key, found);
+    }
+    return found;
+  };
   const started = new WeakMap<ZeroMqContext, number>();
   const failed = new WeakSet<ZeroMqContext>();
   server.on('handler-error', (_error, context) => failed.add(context));
@@ -85,7 +97,8 @@ function observeHandlers(server: ZeroMqServer, name: string, options: ZeroMqMetr
       if (sentAt > 0) {
         // Clocks of two machines differ: a stamp from the future counts as no delay.
         const seconds = Math.max(0, Date.now() - sentAt) / 1000;
-        latency.observe({ server: name, socket: context.getSocketName(), pattern: patterns.label(context.getPattern()) }, seconds);
+        const labels = { server: name, socket: context.getSocketName(), pattern: patterns.label(context.getPattern()) };
+        child(latencyBy, latency, labels).observe(seconds);
       }
       return next();
     },
@@ -98,7 +111,7 @@ function observeHandlers(server: ZeroMqServer, name: string, options: ZeroMqMetr
           pattern: patterns.label(context.getPattern()),
           outcome: failed.has(context) ? 'error' : 'success',
         };
-        duration.observe(labels, (performance.now() - start) / 1000);
+        child(durationBy, duration, labels).observe((performance.now() - start) / 1000);
       }
     },
   });
