@@ -4,6 +4,9 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nestjs-zeromq$': '<rootDir>/libs/nestjs-zeromq/src/index.ts',
+    '^nestjs-zeromq/terminus$': '<rootDir>/libs/nestjs-zeromq/src/health/index.ts',
+    '^nestjs-zeromq/prometheus$': '<rootDir>/libs/nestjs-zeromq/src/metrics/index.ts',
+    '^nestjs-zeromq/opentelemetry$': '<rootDir>/libs/nestjs-zeromq/src/tracing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

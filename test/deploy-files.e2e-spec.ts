@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { producerEnvSchema } from '../apps/producer/src/config/producer.env.js';
 import { workerEnvSchema } from '../apps/worker/src/config/worker.env.js';
-import { DEFAULT_CLIENT_CLOSE_TIMEOUT, DEFAULT_SERVER_CLOSE_TIMEOUT } from '../libs/nestjs-zeromq/src/constants.js';
+import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from '../libs/nestjs-zeromq/src/internal/options/defaults.js';
 import { dockerfileProblems } from './deploy/dockerfile-lint.js';
 import { schemaProblems } from './deploy/kubernetes-schema.js';
 import { renderKustomizeBase, type Manifest } from './deploy/kustomize-base.js';
@@ -16,8 +16,8 @@ import { consistencyProblems, type AppFacts } from './deploy/manifest-checks.js'
 const BASE = 'deploy/base';
 
 const APPS: AppFacts[] = [
-  { main: 'dist/apps/worker/src/main.js', envNames: Object.keys(workerEnvSchema.shape), closeTimeout: DEFAULT_SERVER_CLOSE_TIMEOUT },
-  { main: 'dist/apps/producer/src/main.js', envNames: Object.keys(producerEnvSchema.shape), closeTimeout: DEFAULT_CLIENT_CLOSE_TIMEOUT },
+  { main: 'dist/apps/worker/src/main.js', envNames: Object.keys(workerEnvSchema.shape), closeTimeout: SERVER_DEFAULTS.closeTimeout },
+  { main: 'dist/apps/producer/src/main.js', envNames: Object.keys(producerEnvSchema.shape), closeTimeout: CLIENT_DEFAULTS.closeTimeout },
 ];
 /** Set in the manifests ahead of the app: the worker's HTTP health port comes with the observability work. */
 const PENDING_ENV_NAMES = ['WORKER_HTTP_PORT'];

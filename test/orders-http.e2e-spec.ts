@@ -5,7 +5,8 @@ import {
   assertAppsBuilt,
   postOrder,
   PRODUCER_MAIN,
-  producerHealth,
+  appHealth,
+  producerCounters,
   waitForConnections,
   WORKER_MAIN,
   workerSummary,
@@ -51,10 +52,12 @@ describe('sample apps as child processes: producer HTTP API → worker', () => {
     }
 
     // The producer emitted once, and the worker received that one order only.
-    expect(await producerHealth(producer.url)).toMatchObject({
+    expect(await appHealth(producer.url)).toMatchObject({
+      httpStatus: 200,
       status: 'ok',
-      zeromq: { status: 'connected', connections: { default: 1 }, sent: 1, failed: 0, queued: 0 },
+      details: { orders: { status: 'up', state: 'connected', sockets: { default: { connections: 1, queued: 0 } } } },
     });
+    expect(await producerCounters(producer.url)).toEqual({ sent: 1, failed: 0 });
     await expectCleanExit(worker.process, worker.process.stop());
     expect(workerSummary(worker.process)).toMatchObject({ received: 1, handled: 1, failed: 0 });
     await expectCleanExit(producer.process, producer.process.stop());
@@ -70,7 +73,8 @@ describe('sample apps as child processes: producer HTTP API → worker', () => {
         status: 503,
         body: expect.objectContaining({ message: 'No worker took the order (SEND_TIMEOUT); try again later' }),
       });
-      expect(await producerHealth(producer.url)).toMatchObject({ zeromq: { status: 'disconnected', sent: 0, failed: 1 } });
+      expect(await appHealth(producer.url)).toMatchObject({ httpStatus: 503, details: { orders: { status: 'down', state: 'disconnected' } } });
+      expect(await producerCounters(producer.url)).toEqual({ sent: 0, failed: 1 });
       await expectCleanExit(producer.process, producer.process.stop());
     } finally {
       rmSync(dir, { recursive: true, force: true });

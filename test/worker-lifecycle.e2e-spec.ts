@@ -8,7 +8,8 @@ import {
   postOrder,
   postOrders,
   processedOrderIds,
-  producerHealth,
+  appHealth,
+  producerCounters,
   waitForConnections,
   workerSummary,
   type RunningApp,
@@ -83,10 +84,8 @@ describe('sample worker as a child process: shutdown, crash, restart', () => {
     expect(last.status).toBe(202);
     const lastId = (last.body as { id: string }).id;
     await survivor.process.waitFor((line) => line.message.startsWith(`Order ${lastId} processed`), 60_000, 'the last order');
-    expect(await producerHealth(producer.url)).toMatchObject({
-      status: 'ok',
-      zeromq: { connections: { default: 1 }, sent: total + 1, failed: 0 },
-    });
+    expect(await appHealth(producer.url)).toMatchObject({ status: 'ok', details: { orders: { sockets: { default: { connections: 1 } } } } });
+    expect(await producerCounters(producer.url)).toEqual({ sent: total + 1, failed: 0 });
     await expectCleanExit(survivor.process, survivor.process.stop());
     await expectCleanExit(producer.process, producer.process.stop());
 

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CreateOrderRequest } from '../../apps/producer/src/orders/create-order.request.js';
 import { AppProcess, type OutputLine } from './app-process.js';
+import { parsePrometheusText } from './prometheus-text.js';
 
 /** The repository root: the nearest folder above this file with tsconfig.build.json (from src or dist). */
 export const REPO_ROOT = ((): string => {
@@ -40,6 +41,8 @@ export interface WorkerSettings {
   bind?: boolean;
   concurrency?: number;
   hashIterations?: number;
+  /** Makes the worker a hybrid app with `/health` and `/metrics` on this port (`0`: OS-chosen). */
+  httpPort?: number;
   /** `verbose` adds a line when each order starts. */
   logLevel?: 'debug' | 'verbose';
   netns?: string;
@@ -63,6 +66,8 @@ export interface RunningApp {
   process: AppProcess;
   /** Actual addresses by socket name, from the ready line. */
   sockets: Record<string, string[]>;
+  /** Base URL of the HTTP port (producer; worker with `httpPort`), from the ready line. */
+  url?: string;
 }
 
 export interface RunningProducer extends RunningApp {
@@ -89,8 +94,11 @@ export function startWorker(settings: WorkerSettings): Promise<RunningApp> {
   if (settings.hashIterations !== undefined) {
     env.WORKER_HASH_ITERATIONS = String(settings.hashIterations);
   }
+  if (settings.httpPort !== undefined) {
+    env.WORKER_HTTP_PORT = String(settings.httpPort);
+  }
   const child = new AppProcess(settings.name, process.execPath, [WORKER_MAIN], { env, netns: settings.netns, echo: settings.echo });
-  return ready(child, 'Worker').then((line) => ({ process: child, sockets: parseSockets(line.message) }));
+  return ready(child, 'Worker').then((line) => ({ process: child, sockets: parseSockets(line.message), url: httpUrlOf(line.message) }));
 }
 
 /** Starts the HTTP producer on an OS-chosen port and waits for its ready line. */
@@ -110,7 +118,7 @@ export function startProducer(settings: ProducerSettings, name = 'producer'): Pr
   }
   const child = new AppProcess(name, process.execPath, [PRODUCER_MAIN], { env, netns: settings.netns, echo: settings.echo });
   return ready(child, 'Producer').then((line) => {
-    const url = /HTTP on (http:\/\/[^;\s]+)/.exec(line.message)?.[1];
+    const url = httpUrlOf(line.message);
     if (url === undefined) {
       throw new Error(`No HTTP address in the producer's ready line: ${line.message}`);
     }
@@ -125,6 +133,11 @@ async function ready(child: AppProcess, context: string): Promise<OutputLine> {
     await child.kill();
     throw error;
   }
+}
+
+/** The `HTTP on http://...` address of a ready line, if any. */
+function httpUrlOf(message: string): string | undefined {
+  return /HTTP on (http:\/\/[^;\s]+)/.exec(message)?.[1];
 }
 
 /** `default socket on A and B, tasks socket on C (bound)` → `{ default: [A, B], tasks: [C] }`. */
@@ -240,24 +253,43 @@ export async function postOrders(
   return { accepted, refused };
 }
 
-/** The producer's `/health` body. */
-export interface ProducerHealth {
-  status: string;
-  zeromq: { status: string; connections: Record<string, number>; sent: number; failed: number; queued: number };
+/** One socket in a health check's details (see ZeroMqHealthIndicator). */
+export interface SocketHealth {
+  connections: number;
+  queued?: number;
+  maxQueueSize?: number;
+  reading?: boolean;
+  inFlight?: number;
+  concurrency?: number;
 }
 
-export async function producerHealth(url: string): Promise<ProducerHealth> {
-  const response = await fetch(`${url}/health`);
-  return (await response.json()) as ProducerHealth;
+/** A terminus `/health` answer (HTTP 200 when `status` is `ok`, 503 when `error`) with the transport's indicator. */
+export interface AppHealth {
+  httpStatus: number;
+  status: 'ok' | 'error';
+  details: Record<string, { status: 'up' | 'down'; state: string; sockets: Record<string, SocketHealth>; message?: string }>;
+}
+
+/** GET `/health` (readiness) of the producer, or of a worker started with an HTTP port. */
+export async function appHealth(url: string, path = '/health'): Promise<AppHealth> {
+  const response = await fetch(`${url}${path}`);
+  return { httpStatus: response.status, ...((await response.json()) as Omit<AppHealth, 'httpStatus'>) };
+}
+
+/** The producer's client counters, read from its `/metrics` (Prometheus text, parsed). */
+export async function producerCounters(url: string): Promise<{ sent: number; failed: number }> {
+  const families = parsePrometheusText(await (await fetch(`${url}/metrics`)).text());
+  const value = (name: string) => families.get(name)?.samples.find((sample) => sample.labels.client === 'orders')?.value ?? Number.NaN;
+  return { sent: value('nestjs_zeromq_client_sent_total'), failed: value('nestjs_zeromq_client_failed_total') };
 }
 
 /** Polls `/health` (every 50 ms, at most `timeoutMs`) until `socket` has `count` live connections. */
 export async function waitForConnections(url: string, count: number, socket = 'default', timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last: ProducerHealth | undefined;
+  let last: AppHealth | undefined;
   while (Date.now() < deadline) {
-    last = await producerHealth(url);
-    if ((last.zeromq.connections[socket] ?? 0) === count) {
+    last = await appHealth(url);
+    if ((last.details.orders?.sockets[socket]?.connections ?? 0) === count) {
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

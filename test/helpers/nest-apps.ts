@@ -46,9 +46,9 @@ export interface Worker {
   received: Collector<Received>;
 }
 
-/** A real Nest microservice on a ZeroMqServer, with RecordingController (or the given controllers). */
+/** A real Nest microservice on a ZeroMqServer (or this one), with RecordingController (or the given controllers). */
 export async function startWorker(
-  options: ZeroMqServerOptions,
+  options: ZeroMqServerOptions | ZeroMqServer,
   controllers: Array<new (...args: never[]) => unknown> = [RecordingController],
 ): Promise<Worker> {
   const received = new Collector<Received>();
@@ -56,7 +56,7 @@ export async function startWorker(
   @Module({ controllers, providers: [{ provide: RECEIVED, useValue: received }] })
   class WorkerTestModule {}
 
-  const server = new ZeroMqServer(options);
+  const server = options instanceof ZeroMqServer ? options : new ZeroMqServer(options);
   const app = await NestFactory.createMicroservice(WorkerTestModule, { strategy: server, logger: TEST_LOG_LEVELS });
   await app.listen();
   return { app, server, received };

@@ -1,8 +1,12 @@
 import { ConsoleLogger, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { ClientsModule } from '@nestjs/microservices';
+import { TerminusModule } from '@nestjs/terminus';
 import { ZeroMqClient, type ZeroMqClientOptions } from 'nestjs-zeromq';
+import { ZeroMqHealthIndicator } from 'nestjs-zeromq/terminus';
 import { createLogger } from '../../common/src/env.js';
+import { MetricsController } from '../../common/src/observability/metrics.controller.js';
+import { metricsRegistryProvider } from '../../common/src/observability/metrics-registry.js';
 import { producerEnvSchema, type ProducerEnv } from './config/producer.env.js';
 import { ClientConnections } from './health/client-connections.service.js';
 import { HealthController } from './health/health.controller.js';
@@ -13,6 +17,7 @@ import { OrdersService } from './orders/orders.service.js';
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, validationSchema: producerEnvSchema }),
+    TerminusModule,
     // Nest builds the client from these options and closes it at shutdown (queued orders are sent first).
     ClientsModule.registerAsync([
       {
@@ -31,7 +36,7 @@ import { OrdersService } from './orders/orders.service.js';
       },
     ]),
   ],
-  controllers: [OrdersController, HealthController],
+  controllers: [OrdersController, HealthController, MetricsController],
   providers: [
     {
       provide: ConsoleLogger,
@@ -44,6 +49,8 @@ import { OrdersService } from './orders/orders.service.js';
     },
     OrdersService,
     ClientConnections,
+    ZeroMqHealthIndicator,
+    metricsRegistryProvider,
   ],
 })
 export class ProducerModule {}

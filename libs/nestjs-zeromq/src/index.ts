@@ -1,5 +1,5 @@
 export { ZEROMQ_TRANSPORT } from './constants.js';
-export { ZeroMqClient, type ZeroMqClientMetrics } from './zeromq.client.js';
+export { ZeroMqClient, type ZeroMqClientMetrics, type ZeroMqClientQueueState } from './zeromq.client.js';
 export { ZeroMqContext, type ZeroMqContextArgs, type ZeroMqMessageInfo } from './zeromq.context.js';
 export {
   ZeroMqOptionsError,
@@ -8,6 +8,7 @@ export {
   type ZeroMqRequestErrorCode,
   type ZeroMqSendErrorCode,
 } from './zeromq.errors.js';
+export { addDispatchHook, addProcessingHooks, type ZeroMqProcessingHooks } from './hooks/zeromq.hooks.js';
 export {
   ZeroMqSocketEventType,
   ZeroMqStatus,
@@ -24,6 +25,7 @@ export type {
   ZeroMqClientRoute,
   ZeroMqCurveClient,
   ZeroMqCurveKey,
+  ZeroMqDeliveryMode,
   ZeroMqEndpoint,
   ZeroMqEndpointOptions,
   ZeroMqHeartbeatOptions,
@@ -36,4 +38,5 @@ export type {
   ZeroMqSocketKind,
   ZeroMqSocketTuningOptions,
 } from './zeromq.options.js';
-export { ZeroMqServer, type ZeroMqServerMetrics } from './zeromq.server.js';
+export { ZeroMqRecord, ZeroMqRecordBuilder, type ZeroMqRecordOptions } from './record-builders/zeromq.record-builder.js';
+export { ZeroMqServer, type ZeroMqServerMetrics, type ZeroMqServerSocketState } from './zeromq.server.js';

@@ -22,6 +22,7 @@ import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from '.
 import { ZeroMqSocketEventType, type ZeroMqClientEvents, type ZeroMqDeadLetter, type ZeroMqSocketEvent, type ZeroMqStatus } from './zeromq.events.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
 import { InvalidMessageException } from './internal/client/invalid-message.js';
+import { unwrapRecord } from './record-builders/unwrap-record.js';
 
 /** Counters of a ZeroMqClient, from `getMetrics()`. */
 export interface ZeroMqClientMetrics {
@@ -53,6 +54,14 @@ export interface ZeroMqClientMetrics {
   pendingRequests: number;
   /** Live connections per socket name, from the socket monitor. */
   connections: Record<string, number>;
+}
+
+/** One send queue of a ZeroMqClient, from `getQueueStates()`: its depth against its bound. */
+export interface ZeroMqClientQueueState {
+  /** Emits and requests waiting (not counting the batch being handed to ZeroMQ). */
+  queued: number;
+  /** The bound: at this many, emits fail with QUEUE_FULL (or drop the oldest, per `overflow`). */
+  maxQueueSize: number;
 }
 
 /** The socket(s) a pattern is sent over: one PUSH socket, or one DEALER per endpoint. */
@@ -101,8 +110,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
     this.sockets = new SocketGroup((status) => this._status$.next(status), (event) => this.onSocketEvent(event), this.problems);
     this.requests = new PendingRequests(
-      (pattern, link) =>
-        new ZeroMqRequestError('TIMEOUT', pattern, link, `no complete answer within ${this.config.requestTimeout} ms (requestTimeout)`),
+      (pattern, link, timeout) =>
+        new ZeroMqRequestError('TIMEOUT', pattern, link, `no complete answer within ${timeout} ms (requestTimeout, or the record's timeout)`),
     );
   }
 
@@ -186,6 +195,15 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     return { ...metrics, ...delivery, pendingRequests: this.requests.size, connections: this.sockets.connections() };
   }
 
+  /** Per socket name (as in `connections`): how full its send queue is. Empty before `connect()`. */
+  getQueueStates(): Record<string, ZeroMqClientQueueState> {
+    const states: Record<string, ZeroMqClientQueueState> = {};
+    for (const outbox of this.table.links()) {
+      states[outbox.name] = { queued: outbox.queue.length, maxQueueSize: this.config.maxQueueSize };
+    }
+    return states;
+  }
+
   /**
    * Nest's `emit()` contract (hot; errors reach subscribers; serializer and dispatch hook apply)
    * at the cost of one object per call: see EmitResult. Nest's own builds a deferred, connectable
@@ -212,8 +230,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     return new Promise<T>((resolve, reject) => this.dispatch(packet, { resolve: () => resolve(undefined as T), reject }));
   }
 
-  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    const pattern = this.normalizePattern(packet.pattern);
+  protected publish(record: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const pattern = this.normalizePattern(record.pattern);
+    const { packet, options } = unwrapRecord(record);
     let route: Route;
     try {
       route = this.routeFor(pattern);
@@ -231,7 +250,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
       return () => undefined;
     }
     const outbox = this.pickLink(route) as DealerOutbox;
-    const id = this.requests.open(pattern, outbox.name, callback, this.config.requestTimeout);
+    const id = this.requests.open(pattern, outbox.name, callback, options.timeout ?? this.config.requestTimeout);
     const sent: Settle = {
       resolve: () => this.counters.add('requests'),
       reject: (error) => this.requests.fail(id, error),
@@ -241,25 +260,31 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
   }
 
   /** Routes, serializes and queues one emit; `done` hears how it ended. */
-  private dispatch(packet: ReadPacket, done: Settle): void {
-    const pattern = this.normalizePattern(packet.pattern);
+  private dispatch(record: ReadPacket, done: Settle): void {
+    const pattern = this.normalizePattern(record.pattern);
+    const { packet, options } = unwrapRecord(record);
     let route: Route;
+    let tracker: DeliveryTracker | undefined;
     try {
       route = this.routeFor(pattern);
+      // A record may ask for at-most-once on an at-least-once route, not the other way round.
+      tracker = options.delivery === 'at-most-once' ? undefined : route.tracker;
+      if (options.delivery === 'at-least-once' && tracker === undefined) {
+        throw new ZeroMqSendError('SEND_FAILED', pattern, route.name, [], "delivery 'at-least-once' needs a route with delivery: 'at-least-once'");
+      }
     } catch (error) {
       this.failEmit(done, error);
       return;
     }
-    const { tracker } = route;
     this.encode(
       'event',
       pattern,
       packet,
       route,
       tracker === undefined
-        ? (record) => this.pickLink(route).emit(record, done)
-        : (record) =>
-            tracker.submit(pattern, record, packet.data).then(
+        ? (encoded) => this.pickLink(route).emit(encoded, done)
+        : (encoded) =>
+            tracker.submit(pattern, encoded, packet.data).then(
               () => {
                 this.counters.add('sent');
                 done.resolve();

@@ -1,3 +1,5 @@
+import type { ZeroMqContext } from './zeromq.context.js';
+
 /**
  * Status of a ZeroMqServer or ZeroMqClient, read from `status`.
  * @publicApi
@@ -75,6 +77,11 @@ export type ZeroMqServerEvents = {
   unauthorized: (client: ZeroMqUnauthorizedClient) => void;
   /** An at-least-once delivery failed its last attempt here, or was refused (unknown pattern, undecodable). */
   'dead-letter': (letter: ZeroMqDeadLetter) => void;
+  /**
+   * A handler threw, rejected or errored (the error as Nest's exception filter left it), with its
+   * context; called before the processing end hook, so that instrumentation can mark the outcome.
+   */
+  'handler-error': (error: unknown, context: ZeroMqContext) => void;
 };
 
 /**

@@ -37,6 +37,18 @@ export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
   connections: Record<string, number>;
 }
 
+/** One socket of a ZeroMqServer, from `getSocketStates()`: what a readiness probe looks at. */
+export interface ZeroMqServerSocketState {
+  /** Whether its read loop runs (false once it stopped on an error, or after `close()`). */
+  reading: boolean;
+  /** Handlers running now for this socket. */
+  inFlight: number;
+  /** Records read ahead of their handlers (at most about `prefetch`). */
+  queued: number;
+  /** The socket's `concurrency`: at this many handlers it stops reading until one ends. */
+  concurrency: number;
+}
+
 const NOT_LISTENING = 'Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.';
 
 /**
@@ -141,6 +153,18 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     return { ...totals, unauthorized: this.unauthorized, connections: this.sockets.connections() } as ZeroMqServerMetrics;
   }
 
+  /** Per socket name: whether it is reading, and its handlers in flight against `concurrency`. */
+  getSocketStates(): Record<string, ZeroMqServerSocketState> {
+    return Object.fromEntries(
+      this.inboxes.map((inbox) => [inbox.name, {
+        reading: inbox.reading,
+        inFlight: inbox.dispatcher.size,
+        queued: inbox.dispatcher.queued,
+        concurrency: inbox.dispatcher.concurrency,
+      }]),
+    );
+  }
+
   /** Exact lookup first: patterns arrive normalized, so Nest's JSON re-parsing is the fallback. */
   override getHandlerByPattern(pattern: string): MessageHandler | null {
     return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
@@ -167,7 +191,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         this.runWithProcessingHooks(context, run),
       handleRequest: (context, produce, respond) => this.handleRequest(context, produce, respond),
       toObservable: (value: unknown) => this.transformToObservable(value) as Observable<unknown>,
-      emit: (event: string, value: unknown) => this.listeners.emit(event, value),
+      emit: (event: string, ...values: unknown[]) => this.listeners.emit(event, ...values),
     };
   }
 

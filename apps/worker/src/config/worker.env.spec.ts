@@ -9,6 +9,7 @@ describe('worker environment', () => {
       WORKER_BIND: true,
       WORKER_CONCURRENCY: 8,
       WORKER_HASH_ITERATIONS: 1_000,
+      WORKER_HTTP_HOST: '127.0.0.1',
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'text',
     });

@@ -23,6 +23,10 @@ export const workerEnvSchema = z.object({
   WORKER_CURVE_ALLOW_CLIENT_KEYS: curveKeyListSchema.optional(),
   /** Files holding allowed producers' public keys (`.pub`), comma-separated. */
   WORKER_CURVE_ALLOW_CLIENT_KEY_FILES: pathListSchema.optional(),
+  /** HTTP port for `/health` and `/metrics` (a hybrid app); `0` lets the OS choose; unset: no HTTP. */
+  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** HTTP interface for WORKER_HTTP_PORT; `0.0.0.0` for probes and scrapes from other hosts. */
+  WORKER_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** PBKDF2 rounds per job: the CPU cost of one job. */
   WORKER_HASH_ITERATIONS: z.coerce.number().int().positive().default(1_000),
   ...loggingEnvShape,

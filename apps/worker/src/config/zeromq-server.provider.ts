@@ -1,6 +1,9 @@
 import type { FactoryProvider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ZeroMqServer, type ZeroMqServerOptions } from 'nestjs-zeromq';
+import { registerZeroMqServerMetrics } from 'nestjs-zeromq/prometheus';
+import type { Registry } from 'prom-client';
+import { METRICS_REGISTRY } from '../../../common/src/observability/metrics-registry.js';
 import { PLAIN_TASK } from '../tasks/plain-task.js';
 import type { WorkerEnv } from './worker.env.js';
 
@@ -8,21 +11,24 @@ import type { WorkerEnv } from './worker.env.js';
  * The worker's transport, built from the environment. Orders arrive on the default socket;
  * plain-text tasks from non-Nest producers get a socket of their own (so that they never take
  * the orders' concurrency slots), and every single-frame message goes to the PLAIN_TASK handler.
+ * Its metrics go to the app's registry (served on `/metrics` when the worker has an HTTP port).
  */
 export const zeroMqServerProvider: FactoryProvider<ZeroMqServer> = {
   provide: ZeroMqServer,
-  inject: [ConfigService],
-  useFactory: (config: ConfigService<WorkerEnv, true>) => {
+  inject: [ConfigService, METRICS_REGISTRY],
+  useFactory: (config: ConfigService<WorkerEnv, true>, registry: Registry) => {
     const bind = config.get('WORKER_BIND', { infer: true });
     const endpoints = (addresses: string[]) => addresses.map((address) => ({ address, bind }));
     const tasks = config.get('WORKER_TASKS_ENDPOINTS', { infer: true });
-    return new ZeroMqServer({
+    const server = new ZeroMqServer({
       endpoints: endpoints(config.get('WORKER_ENDPOINTS', { infer: true })),
       routes: tasks === undefined ? [] : [{ name: 'tasks', patterns: [PLAIN_TASK], endpoints: endpoints(tasks) }],
       concurrency: config.get('WORKER_CONCURRENCY', { infer: true }),
       plainMessages: { pattern: PLAIN_TASK, decoding: 'utf8' },
       curve: curveOptions(config),
     });
+    registerZeroMqServerMetrics(server, { registry, name: config.get('WORKER_NAME', { infer: true }) });
+    return server;
   },
 };
 

@@ -21,11 +21,12 @@ export class WorkerLifecycle implements BeforeApplicationShutdown, OnApplication
     private readonly config: ConfigService<WorkerEnv, true>,
   ) {}
 
-  /** Logs the ready line with the actual addresses (an OS-chosen port filled in). */
-  reportReady(): void {
+  /** Logs the ready line with the actual addresses (an OS-chosen port filled in), and the HTTP address if any. */
+  reportReady(httpUrl?: string): void {
     const sockets = describeSockets(this.server.getAddresses());
     const mode = this.config.get('WORKER_BIND', { infer: true }) ? 'bound' : 'connected';
-    this.logger.log(`Ready: ${sockets} (${mode}); concurrency ${this.config.get('WORKER_CONCURRENCY', { infer: true })}`);
+    const http = httpUrl === undefined ? '' : `; HTTP on ${httpUrl}`;
+    this.logger.log(`Ready: ${sockets} (${mode}); concurrency ${this.config.get('WORKER_CONCURRENCY', { infer: true })}${http}`);
   }
 
   beforeApplicationShutdown(signal?: string): void {

@@ -1,7 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { Resolver } from 'node:dns/promises';
 import { z } from 'zod';
-import { RateLimitedLog } from '../internal/rate-limited-log.js';
+import { RateLimitedLog } from '../internal/util/rate-limited-log.js';
 import { ZeroMqOptionsError } from '../zeromq.errors.js';
 import { parseDnsEndpoint, type DnsEndpoint } from './dns-endpoint.js';
 import type { EndpointDiscoveryOptions } from './endpoint-discovery.options.js';

@@ -19,7 +19,7 @@ export class PendingRequests {
   private readonly perLink = new Map<string, number>();
   private sequence = 0;
 
-  constructor(private readonly onTimeout: (pattern: string, link: string) => Error) {}
+  constructor(private readonly onTimeout: (pattern: string, link: string, timeout: number) => Error) {}
 
   get size(): number {
     return this.entries.size;
@@ -33,7 +33,7 @@ export class PendingRequests {
   /** Registers a request and returns its id; `timeout` 0 means no timeout. */
   open(pattern: string, link: string, callback: ReplyCallback, timeout: number): string {
     const id = (++this.sequence).toString(36);
-    const timer = timeout > 0 ? setTimeout(() => this.fail(id, this.onTimeout(pattern, link)), timeout) : undefined;
+    const timer = timeout > 0 ? setTimeout(() => this.fail(id, this.onTimeout(pattern, link, timeout)), timeout) : undefined;
     this.entries.set(id, { pattern, link, callback, timer });
     this.perLink.set(link, this.countOn(link) + 1);
     return id;

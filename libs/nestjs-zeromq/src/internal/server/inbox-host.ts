@@ -29,7 +29,8 @@ export interface InboxHost {
     respond: (packet: WritePacket) => Promise<unknown> | void,
   ): unknown;
   toObservable(value: unknown): Observable<unknown>;
-  /** Emits one of the server's own (non-socket) events: 'error', 'dead-letter'. */
+  /** Emits one of the server's own (non-socket) events: 'error', 'dead-letter', 'handler-error'. */
   emit(event: 'error', error: unknown): void;
   emit(event: 'dead-letter', letter: ZeroMqDeadLetter): void;
+  emit(event: 'handler-error', error: unknown, context: ZeroMqContext): void;
 }

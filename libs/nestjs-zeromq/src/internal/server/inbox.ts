@@ -26,11 +26,13 @@ const SUCCEEDED: HandlerOutcome = { ok: true };
 export class Inbox {
   readonly counters: Counters<ServerCounter> = serverCounters();
   readonly dispatcher: Dispatcher;
+  /** Whether the read loop runs (false before `start()`, after an error that ended it, after close). */
+  reading = false;
   /** Frames in front of the header (a ROUTER's routing id). */
   protected readonly routingFrames: number = 0;
   private readonly eventInfo: ZeroMqMessageInfo;
   private readonly plainInfo: ZeroMqMessageInfo;
-  private reading: Promise<void> | undefined;
+  private readLoop: Promise<void> | undefined;
 
   constructor(
     readonly managed: ManagedSocket<zmq.Socket, ServerSocketPlan>,
@@ -48,11 +50,11 @@ export class Inbox {
 
   /** Starts reading; `stopped()` resolves when the loop has ended. */
   start(): void {
-    this.reading = this.read();
+    this.readLoop = this.read();
   }
 
   stopped(): Promise<void> {
-    return this.reading ?? Promise.resolve();
+    return this.readLoop ?? Promise.resolve();
   }
 
   /**
@@ -109,6 +111,7 @@ export class Inbox {
         await settle(handler(data, context));
         return SUCCEEDED;
       } catch (error) {
+        this.host.emit('handler-error', error, context);
         return { ok: false, error };
       }
     }
@@ -119,6 +122,7 @@ export class Inbox {
           await settle(handler(data, context));
         } catch (error) {
           outcome = { ok: false, error };
+          this.host.emit('handler-error', error, context);
         } finally {
           runEndHook();
           resolve(outcome);
@@ -136,6 +140,7 @@ export class Inbox {
   private async read(): Promise<void> {
     const limits = this.host.config;
     const offset = this.routingFrames;
+    this.reading = true;
     try {
       for await (const frames of receiveLoop(this.managed.socket as zmq.Socket & { receive(): Promise<Buffer[]> })) {
         const message = decodeMessage(frames, limits, offset);
@@ -169,6 +174,8 @@ export class Inbox {
         this.host.problems.error('read', `Socket "${this.name}" stopped reading: ${(error as Error).message}`);
         this.host.emit('error', error);
       }
+    } finally {
+      this.reading = false;
     }
   }
 

@@ -1,4 +1,5 @@
 import type { WritePacket } from '@nestjs/microservices';
+import { tap } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { MAX_REMEMBERED_PRODUCERS } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
@@ -116,7 +117,11 @@ export class RouterInbox extends Inbox {
         }
         return this.reply(peer, request.id, response).finally(() => last && resolve());
       };
-      const run = this.host.handleRequest(context, async () => this.host.toObservable(await handler(packet.data, context)), respond);
+      const produce = async () =>
+        this.host
+          .toObservable(await handler(packet.data, context))
+          .pipe(tap({ error: (error: unknown) => this.host.emit('handler-error', error, context) }));
+      const run = this.host.handleRequest(context, produce, respond);
       if (run instanceof Promise) {
         run.catch((error: unknown) => {
           this.host.problems.error('hook', `A request handler could not run: ${describeError(error)}`);

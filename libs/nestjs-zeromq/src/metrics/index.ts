@@ -1,0 +1,5 @@
+// Entry point `nestjs-zeromq/prometheus`: needs the optional peer prom-client.
+export { registerZeroMqClientMetrics, type ZeroMqClientMetricsOptions } from './client-metrics.js';
+export { OTHER_PATTERN } from './pattern-labels.js';
+export { registerZeroMqServerMetrics } from './server-metrics.js';
+export { SENT_AT_METADATA_KEY, type ZeroMqMetricsOptions } from './zeromq-metrics.options.js';

@@ -1,0 +1,119 @@
+import { register, type Histogram } from 'prom-client';
+import { addProcessingHooks } from '../hooks/zeromq.hooks.js';
+import type { ZeroMqContext } from '../zeromq.context.js';
+import type { ZeroMqServer, ZeroMqServerMetrics } from '../zeromq.server.js';
+import { sharedHistogram } from './histograms.js';
+import { PatternLabels } from './pattern-labels.js';
+import { registerPulled, snakeCase, type Sample } from './pulled-metrics.js';
+import { DEFAULT_BUCKETS, METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetricsOptions } from './zeromq-metrics.options.js';
+
+const PREFIX = `${METRIC_PREFIX}server_`;
+
+/** getMetrics() totals exported as counters (`nestjs_zeromq_server_<name>_total`). */
+const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' | 'connections'>, string> = {
+  received: 'Records received (events and requests) and passed to the deserializer.',
+  handled: 'Handlers that completed.',
+  failed: 'Handlers that threw, rejected or errored.',
+  unknownPattern: 'Records whose pattern has no handler.',
+  repliesFailed: 'Replies that could not be sent.',
+  duplicates: 'At-least-once redeliveries acked again and not run twice.',
+  deadLettered: 'At-least-once deliveries that failed their last attempt here, or were refused.',
+  malformed: 'Messages whose frames could not be parsed at all.',
+  undecodable: 'Records rejected on their own (bad pattern, metadata or payload).',
+  droppedOnClose: 'Records read before close() whose handler had not started.',
+  unauthorized: 'CURVE connection attempts rejected by curve.allowClients.',
+};
+
+/**
+ * Registers a ZeroMqServer's metrics on a prom-client registry. Totals, connections and handlers
+ * in flight are read from the server when the registry is scraped; handler duration (per socket,
+ * pattern and outcome) and, for messages a client with `stampSendTime` sent, emit-to-handler
+ * latency are observed through the server's processing hooks. Call it before `listen()`.
+ */
+export function registerZeroMqServerMetrics(server: ZeroMqServer, options: ZeroMqMetricsOptions = {}): void {
+  const registry = options.registry ?? register;
+  const name = options.name ?? 'default';
+  for (const [key, help] of Object.entries(COUNTERS)) {
+    registerPulled(registry, { kind: 'counter', name: `${PREFIX}${snakeCase(key)}_total`, help, labelNames: ['server'] }, () => [
+      { labels: { server: name }, value: server.getMetrics()[key as keyof typeof COUNTERS] },
+    ]);
+  }
+  const perSocket = (read: () => Record<string, number>) => (): Sample[] =>
+    Object.entries(read()).map(([socket, value]) => ({ labels: { server: name, socket }, value }));
+  const states = () => Object.entries(server.getSocketStates());
+  const gauges: Array<[string, string, () => Record<string, number>]> = [
+    ['connections', 'Live connections (peers) per socket.', () => server.getMetrics().connections],
+    ['in_flight', 'Handlers running now per socket.', () => Object.fromEntries(states().map(([socket, state]) => [socket, state.inFlight]))],
+    ['queued', 'Records read ahead of their handlers per socket (at most about prefetch).', () => Object.fromEntries(states().map(([socket, state]) => [socket, state.queued]))],
+    ['concurrency', "The socket's concurrency: most handlers running at once.", () => Object.fromEntries(states().map(([socket, state]) => [socket, state.concurrency]))],
+    ['reading', 'Whether the socket reads messages (1) or its read loop stopped (0).', () => Object.fromEntries(states().map(([socket, state]) => [socket, Number(state.reading)]))],
+  ];
+  for (const [gauge, help, read] of gauges) {
+    registerPulled(registry, { kind: 'gauge', name: `${PREFIX}${gauge}`, help, labelNames: ['server', 'socket'] }, perSocket(read));
+  }
+  observeHandlers(server, name, options);
+}
+
+function observeHandlers(server: ZeroMqServer, name: string, options: ZeroMqMetricsOptions): void {
+  const registry = options.registry ?? register;
+  const buckets = options.buckets ?? DEFAULT_BUCKETS;
+  const duration = sharedHistogram(
+    registry,
+    `${PREFIX}handler_duration_seconds`,
+    'Time a handler ran, until its result (and for a request its response stream) ended.',
+    ['server', 'socket', 'pattern', 'outcome'],
+    buckets,
+  );
+  const latency = sharedHistogram(
+    registry,
+    `${PREFIX}delivery_latency_seconds`,
+    "Time from a producer's emit (its clock, from the message's send-time stamp) to the start of the handler here.",
+    ['server', 'socket', 'pattern'],
+    buckets,
+  );
+  const known = options.patterns === undefined ? undefined : new Set(options.patterns);
+  const patterns = new PatternLabels(
+    (pattern) => (known === undefined ? server.getHandlers().has(pattern) : known.has(pattern)),
+    options.learnPatterns ?? 0,
+  );
+  // prom-client hashes a label object on every observe: keep one child per label set instead.
+  const durationBy = new Map<string, Histogram.Internal<string>>();
+  const latencyBy = new Map<string, Histogram.Internal<string>>();
+  const child = <L extends string>(cache: Map<string, Histogram.Internal<string>>, histogram: Histogram<L>, labels: Record<L, string>) => {
+    const key = Object.values(labels).join('\u0000');
+    let found = cache.get(key);
+    if (found === undefined) {
+      found = histogram.labels(labels) as Histogram.Internal<string>;
+      cache.set(key, found);
+    }
+    return found;
+  };
+  const started = new WeakMap<ZeroMqContext, number>();
+  const failed = new WeakSet<ZeroMqContext>();
+  server.on('handler-error', (_error, context) => failed.add(context));
+  addProcessingHooks(server, {
+    start: (context, next) => {
+      started.set(context, performance.now());
+      const sentAt = Number(context.getMetadata()?.[SENT_AT_METADATA_KEY]);
+      if (sentAt > 0) {
+        // Clocks of two machines differ: a stamp from the future counts as no delay.
+        const seconds = Math.max(0, Date.now() - sentAt) / 1000;
+        const labels = { server: name, socket: context.getSocketName(), pattern: patterns.label(context.getPattern()) };
+        child(latencyBy, latency, labels).observe(seconds);
+      }
+      return next();
+    },
+    end: (context) => {
+      const start = started.get(context);
+      if (start !== undefined) {
+        const labels = {
+          server: name,
+          socket: context.getSocketName(),
+          pattern: patterns.label(context.getPattern()),
+          outcome: failed.has(context) ? 'error' : 'success',
+        };
+        child(durationBy, duration, labels).observe((performance.now() - start) / 1000);
+      }
+    },
+  });
+}
