@@ -14,6 +14,7 @@ import { socketKind } from './internal/kinds/kinds.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerSocketPlan } from './internal/options/resolve-options.js';
 import type { DecodedRecord } from './internal/protocol/wire.js';
 import { ClientAuthorization } from './internal/security/client-authorization.js';
+import { HandlerLookup } from './internal/server/handler-lookup.js';
 import type { Inbox } from './internal/server/inbox.js';
 import type { InboxHost } from './internal/server/inbox-host.js';
 import type { ServerCounter } from './internal/server/server-counters.js';
@@ -75,6 +76,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   /** `curve.allowClients`, enforced through ZAP; undefined without an allow-list. */
   private readonly authorization: ClientAuthorization | undefined;
   private readonly defaultStartHook = this.onProcessingStartHook;
+  private readonly handlers = new HandlerLookup(this.messageHandlers);
   private inboxes: Inbox[] = [];
   private unauthorized = 0;
   private closing: Promise<void> | undefined;
@@ -165,9 +167,12 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     );
   }
 
-  /** Exact lookup first: patterns arrive normalized, so Nest's JSON re-parsing is the fallback. */
+  /**
+   * Exact lookup first, then wildcard handlers (`orders.*`, `prices.>`; exact ones win); patterns
+   * arrive normalized, so Nest's JSON re-parsing is the last resort.
+   */
   override getHandlerByPattern(pattern: string): MessageHandler | null {
-    return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
+    return this.handlers.find(pattern) ?? super.getHandlerByPattern(pattern);
   }
 
   /** What the inboxes may use of this server (InboxHost); bound once, shared by all of them. */
