@@ -16,6 +16,7 @@ export {
   type ZeroMqDeadLetter,
   type ZeroMqServerEvents,
   type ZeroMqSocketEvent,
+  type ZeroMqSubscriptionEvent,
   type ZeroMqUnauthorizedClient,
 } from './zeromq.events.js';
 export type {

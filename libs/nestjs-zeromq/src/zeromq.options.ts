@@ -42,8 +42,12 @@ export interface ZeroMqHeartbeatOptions {
  * - `'dealer-router'`: requests (`send()` → `@MessagePattern`, replies streamed back) and events;
  *   the client opens one DEALER per endpoint and sends each request to the connected server with
  *   the fewest requests pending, so it can tell which requests a lost server took with it.
+ * - `'pub-sub'`: broadcast (`emit()` → the `@EventPattern` handlers of every subscribed server);
+ *   the client's socket is an XPUB (it counts subscribers: `waitForSubscribers()`), the server's a
+ *   SUB subscribed to its handlers' patterns. At most once; a slow subscriber loses what is past
+ *   its high-water mark (docs/delivery.md).
  */
-export type ZeroMqSocketKind = 'push-pull' | 'dealer-router';
+export type ZeroMqSocketKind = 'push-pull' | 'dealer-router' | 'pub-sub';
 
 /**
  * What an emit() is promised:

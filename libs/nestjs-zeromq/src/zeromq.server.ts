@@ -36,6 +36,8 @@ export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
   queued: number;
   /** Live connections per socket name, from the socket monitor. */
   connections: Record<string, number>;
+  /** `'pub-sub'` sockets: broadcast records that never arrived (gaps in a publisher's sequence: dropped at a high-water mark). */
+  missed: number;
 }
 
 /** One socket of a ZeroMqServer, from `getSocketStates()`: what a readiness probe looks at. */
@@ -189,6 +191,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         return server.onProcessingStartHook !== server.defaultStartHook;
       },
       handlerFor: (pattern: string) => this.getHandlerByPattern(pattern),
+      eventPatterns: () => [...this.messageHandlers].filter(([, handler]) => handler.isEventHandler).map(([pattern]) => pattern),
       normalizePattern: (pattern: MsPattern) => this.normalizePattern(pattern),
       deserialize: (record: DecodedRecord) => this.deserializer.deserialize(record, { channel: record.pattern }) as ReadPacket | Promise<ReadPacket>,
       serialize: (response: WritePacket & { id: string }) => this.serializer.serialize(response),

@@ -54,11 +54,11 @@ export class Outbox {
       maxBatchBytes: config.maxBatchBytes,
       sendTimeout: config.sendTimeout,
       sizeOf,
-      batchKey: (item) => item.kind,
+      batchKey: (item) => this.batchKeyOf(item),
       toError,
       transmit: async (batch) => {
         this.batches++;
-        await (managed.socket as zmq.Push).send(framesOf(batch));
+        await (managed.socket as zmq.Push).send(this.framesOf(batch));
         if (batch[0].kind === 'events' || batch[0].kind === 'bare') {
           this.sent += batch.length;
         }
@@ -91,6 +91,16 @@ export class Outbox {
 
   protected write(fields: readonly Frame[]): Fragment {
     return this.writer.write(fields);
+  }
+
+  /** Items batch together while this is equal: the kind here (a broadcast outbox: the pattern). */
+  protected batchKeyOf(item: Outgoing): string {
+    return item.kind;
+  }
+
+  /** The ZeroMQ message of a batch. */
+  protected framesOf(batch: Outgoing[]): Frame | Frame[] {
+    return framesOf(batch);
   }
 }
 
