@@ -39,5 +39,7 @@ export type {
   ZeroMqSocketKind,
   ZeroMqSocketTuningOptions,
 } from './zeromq.options.js';
+export { ZeroMqBroadcastProxy } from './proxy/zeromq-broadcast-proxy.js';
+export type { ZeroMqBroadcastProxyCurveOptions, ZeroMqBroadcastProxyOptions } from './proxy/zeromq-broadcast-proxy.options.js';
 export { ZeroMqRecord, ZeroMqRecordBuilder, type ZeroMqRecordOptions } from './record-builders/zeromq.record-builder.js';
 export { ZeroMqServer, type ZeroMqServerMetrics, type ZeroMqServerSocketState } from './zeromq.server.js';

@@ -145,6 +145,31 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
     expect(client.getMetrics().subscriptions).toEqual({ broadcast: { 'prices.': 1 } });
   });
 
+  it('with CURVE: only listed publishers feed a subscriber, and a subscriber without the key gets nothing', async () => {
+    const [subscriberKeys, impostorKeys, publisherKeys, strangerKeys] = [zmq.curveKeyPair(), zmq.curveKeyPair(), zmq.curveKeyPair(), zmq.curveKeyPair()];
+    const genuine = await subscriber({
+      endpoints: [LOOPBACK_ANY_PORT],
+      curve: { secretKey: subscriberKeys.secretKey, allowClients: [publisherKeys.publicKey] },
+    });
+    const impostor = await subscriber({ endpoints: [LOOPBACK_ANY_PORT], curve: { secretKey: impostorKeys.secretKey } });
+    const endpoints = [boundAddress(genuine.server), boundAddress(impostor.server)];
+    const listed = publisher({ endpoints, curve: { secretKey: publisherKeys.secretKey, serverPublicKey: subscriberKeys.publicKey } });
+    const stranger = publisher({ endpoints, curve: { secretKey: strangerKeys.secretKey, serverPublicKey: subscriberKeys.publicKey } });
+    const rejected = within(new Promise((resolve) => genuine.server.on('unauthorized', resolve)), 5_000, 'the stranger rejected');
+    await listed.waitForSubscribers('orders.created', 1, 5_000);
+    await stranger.connect();
+    await rejected;
+    await emit(stranger, 'orders.created', 'from the stranger');
+    await emit(listed, 'orders.created', 'from the listed publisher');
+    expect((await genuine.received.waitFor(1)).map((item) => item.data)).toEqual(['from the listed publisher']);
+    // The impostor never completed a handshake with either publisher: it holds no subscription there.
+    expect(listed.getMetrics().subscriptions.default).toEqual({ 'orders.': 1, 'prices.': 1 });
+    expect(stranger.getMetrics().subscriptions.default).toEqual({});
+    expect(impostor.server.getMetrics().received).toBe(0);
+    expect(genuine.server.getMetrics().received).toBe(1);
+    expect(genuine.server.getMetrics().unauthorized).toBeGreaterThan(0);
+  });
+
   it('counts bad input and sequence gaps on a SUB socket, never crashes, and keeps delivering', async () => {
     const { server, received } = await subscriber({ endpoints: [LOOPBACK_ANY_PORT], maxMessageSize: 4096 });
     /** A raw publisher connected to the subscriber, once the subscriber's 'orders.' subscription reached it. */
