@@ -165,8 +165,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     this.listeners.on(event, callback);
   }
 
-  /** The PUSH / DEALER sockets by name (`'default'`, each route's name; `name#n` per endpoint of a DEALER route). */
-  unwrap<T = Record<string, zmq.Push | zmq.Dealer>>(): T {
+  /** The PUSH / DEALER / XPUB sockets by name (`'default'`, each route's name; `name#n` per endpoint of a DEALER route). */
+  unwrap<T = Record<string, zmq.Push | zmq.Dealer | zmq.XPublisher>>(): T {
     return this.sockets.unwrap('Not initialized. Please call the "connect" method first.') as T;
   }
 

@@ -135,8 +135,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     this.listeners.on(event, callback);
   }
 
-  /** The PULL / ROUTER sockets by name (`'default'` and each route's name). */
-  unwrap<T = Record<string, zmq.Pull | zmq.Router>>(): T {
+  /** The PULL / ROUTER / SUB sockets by name (`'default'` and each route's name). */
+  unwrap<T = Record<string, zmq.Pull | zmq.Router | zmq.Subscriber>>(): T {
     return this.sockets.unwrap(NOT_LISTENING) as T;
   }
 
