@@ -78,13 +78,21 @@ describe('broadcast (pub-sub) across processes', () => {
   };
   const emit = (client: ZeroMqClient, pattern: string, data: unknown) => firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
 
-  it('3 worker processes each apply every one of N price broadcasts from the producer, in order', async () => {
+  it('3 worker processes (one a hybrid app) each apply every one of N price broadcasts from the producer, in order', async () => {
     const producer = await apps.producer({ endpoints: [ANY_LOOPBACK_PORT], bind: true, broadcastEndpoints: [ANY_LOOPBACK_PORT] });
     const workerApps = await Promise.all(
       [1, 2, 3].map((index) =>
-        apps.worker({ name: `subscriber-${index}`, endpoints: producer.sockets.default, bind: false, broadcastEndpoints: producer.sockets.prices }),
+        apps.worker({
+          name: `subscriber-${index}`,
+          endpoints: producer.sockets.default,
+          bind: false,
+          broadcastEndpoints: producer.sockets.prices,
+          // One of them a hybrid app (HTTP beside ZeroMQ).
+          ...(index === 1 ? { httpPort: 0 } : {}),
+        }),
       ),
     );
+    expect(workerApps[0].url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     await waitForPriceSubscribers(producer.url, 3);
     const count = 40;
     for (let price = 1; price <= count; price++) {
