@@ -145,8 +145,9 @@ describe('Prometheus metrics (nestjs-zeromq/prometheus)', () => {
     expect(samples(families, 'nestjs_zeromq_server_handler_duration_seconds')).toEqual({
       'outcome=success,pattern=orders.created,server=default,socket=default': 1,
     });
+    // Every other family is per server, socket or outcome: none grows with the patterns seen.
     const series = [...families.values()].reduce((sum, family) => sum + family.samples.length, 0);
-    expect(series).toBeLessThan(100);
+    expect(series - Object.keys(dispatched).length).toBeLessThan(60);
   });
 
   it('lets several servers share a registry, told apart by their name label', async () => {
