@@ -6,7 +6,7 @@ const timers = import.meta.jest;
 /** Pending requests whose callbacks record what each request received, by the name given at open. */
 function requests() {
   const received: Array<[name: string, packet: WritePacket]> = [];
-  const pending = new PendingRequests((pattern, link) => new Error(`timeout ${pattern} on ${link}`));
+  const pending = new PendingRequests((pattern, link, timeout) => new Error(`timeout ${pattern} on ${link} after ${timeout} ms`));
   const open = (name: string, link: string, timeout = 0) =>
     pending.open(`pattern.${name}`, link, (packet) => received.push([name, packet]), timeout);
   const errors = () => received.map(([name, packet]) => [name, (packet.err as Error).message, packet.isDisposed]);
@@ -64,7 +64,7 @@ describe('PendingRequests', () => {
     timers.advanceTimersByTime(99);
     expect(received).toEqual([]);
     timers.advanceTimersByTime(1);
-    expect(errors()).toEqual([['timed', 'timeout pattern.timed on a', true]]);
+    expect(errors()).toEqual([['timed', 'timeout pattern.timed on a after 100 ms', true]]);
     expect([pending.size, pending.countOn('a'), pending.countOn('b')]).toEqual([1, 0, 1]);
     timers.advanceTimersByTime(3_600_000);
     expect(received).toHaveLength(1);

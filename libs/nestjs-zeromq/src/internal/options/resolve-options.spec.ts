@@ -48,7 +48,6 @@ describe('resolveServerOptions', () => {
   });
 
   it('keeps what is set: tuning, prefetch, per-route concurrency, endpoint bind, plain messages', () => {
-    // `prefetch` is in the schema but not (yet) in ZeroMqServerOptions: hence the cast.
     const resolved = server({
       endpoints: [{ address: A, bind: false }],
       kind: 'dealer-router',
@@ -58,7 +57,7 @@ describe('resolveServerOptions', () => {
       linger: 0,
       plainMessages: { pattern: 'plain' },
       routes: [{ name: 'audit', patterns: ['audit.*', { cmd: 'audit' }], endpoints: [B], concurrency: 2 }],
-    } as ZeroMqServerOptions);
+    });
     expect(resolved.sockets).toEqual([
       { name: 'default', kind: 'dealer-router', endpoints: [{ address: A, bind: false }], patterns: [], concurrency: 8 },
       { name: 'audit', kind: 'dealer-router', endpoints: [{ address: B, bind: true }], patterns: ['audit.*', '{"cmd":"audit"}'], concurrency: 2 },
