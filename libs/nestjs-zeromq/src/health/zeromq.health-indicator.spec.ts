@@ -2,9 +2,9 @@ import { ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ZeroMqClient } from '../zeromq.client.js';
-import { ipcDir, LOOPBACK_ANY_PORT } from '../../../../test/helpers/endpoints.js';
-import { boundAddress, startWorker, type Worker } from '../../../../test/helpers/nest-apps.js';
-import { eventually } from '../../../../test/helpers/waiting.js';
+import { ipcDir, LOOPBACK_ANY_PORT } from '../../test/endpoints.js';
+import { boundAddress, startWorker, type Worker } from '../../test/nest-apps.js';
+import { eventually } from '../../test/waiting.js';
 import { ZeroMqHealthIndicator } from './zeromq.health-indicator.js';
 
 /** The body terminus answers with: the result when healthy, the 503's response when not. */

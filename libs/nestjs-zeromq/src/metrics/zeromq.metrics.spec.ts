@@ -4,10 +4,10 @@ import { Registry } from 'prom-client';
 import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient } from '../zeromq.client.js';
 import { ZeroMqContext } from '../zeromq.context.js';
-import { LOOPBACK_ANY_PORT } from '../../../../test/helpers/endpoints.js';
-import { boundAddress, startWorker, type Worker } from '../../../../test/helpers/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../../test/endpoints.js';
+import { boundAddress, startWorker, type Worker } from '../../test/nest-apps.js';
 import { parsePrometheusText, type PrometheusFamily } from '../../../../scripts/lib/prometheus-text.js';
-import { eventually } from '../../../../test/helpers/waiting.js';
+import { eventually } from '../../test/waiting.js';
 import { registerZeroMqClientMetrics } from './client-metrics.js';
 import { registerZeroMqServerMetrics } from './server-metrics.js';
 
