@@ -3,6 +3,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ClientNats, ClientRedis, ClientTCP, Transport } from '@nestjs/microservices';
 import getPort from 'get-port';
 import { ZeroMqClient, ZeroMqServer } from 'nestjs-zeromq';
+import { registerZeroMqClientMetrics, registerZeroMqServerMetrics } from 'nestjs-zeromq/prometheus';
+import { Registry } from 'prom-client';
 import { benchCurveKeys } from '../curve-keys.js';
 import { BENCH_PATTERN } from '../message.js';
 import { nestTransportDriver } from './nest-transport.js';
@@ -27,6 +29,23 @@ export const nestjsZeroMqAtMostOnce = nestTransportDriver({
 });
 
 /** nestjs-zeromq at-most-once with CURVE on both sides and an allow-list (ZAP) on the server. */
+/**
+ * nestjs-zeromq at-most-once with Prometheus metrics registered on both sides (handler duration
+ * and emit-to-handler latency histograms through the hooks, totals read at scrape time).
+ */
+export const nestjsZeroMqWithMetrics = nestTransportDriver({
+  server: async () => {
+    const server = new ZeroMqServer({ endpoints: [`tcp://${LOOPBACK}:*`] });
+    registerZeroMqServerMetrics(server, { registry: new Registry() });
+    return { options: { strategy: server }, endpoint: () => server.getAddresses().default[0] };
+  },
+  client: (endpoint) => {
+    const client = new ZeroMqClient({ endpoints: [endpoint] });
+    registerZeroMqClientMetrics(client, { registry: new Registry() });
+    return client;
+  },
+});
+
 export const nestjsZeroMqCurve = nestTransportDriver({
   server: async () => {
     const { server: keys, client } = benchCurveKeys();

@@ -7,9 +7,9 @@ import type { ZeroMqContext } from './zeromq.context.js';
 import type { ZeroMqSendError } from './zeromq.errors.js';
 import type { ZeroMqDeadLetter } from './zeromq.events.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from './zeromq.options.js';
-import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
-import { LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { Collector, within } from '../../../test/helpers/waiting.js';
+import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { Collector, within } from '../test/waiting.js';
 
 interface Job {
   seq: number;

@@ -3,10 +3,10 @@ import { firstValueFrom } from 'rxjs';
 import * as zmq from 'zeromq';
 import { ZeroMqClient } from './zeromq.client.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from './zeromq.options.js';
-import { boundAddress, startWorker, type Worker } from '../../../test/helpers/nest-apps.js';
-import { LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { fuzzSeed, SeededRandom } from '../../../test/helpers/seeded-random.js';
-import { eventually, within } from '../../../test/helpers/waiting.js';
+import { boundAddress, startWorker, type Worker } from '../test/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { fuzzSeed, SeededRandom } from '../test/seeded-random.js';
+import { eventually, within } from '../test/waiting.js';
 
 const SEED = fuzzSeed(20_261_125);
 const MESSAGES = 2_000;

@@ -1,9 +1,9 @@
 import { firstValueFrom } from 'rxjs';
 import * as zmq from 'zeromq';
 import { ZeroMqClient } from './zeromq.client.js';
-import { boundAddress, startWorker, type Worker } from '../../../test/helpers/nest-apps.js';
-import { LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { eventually, within } from '../../../test/helpers/waiting.js';
+import { boundAddress, startWorker, type Worker } from '../test/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { eventually, within } from '../test/waiting.js';
 
 const emit = (client: ZeroMqClient, pattern: unknown, data: unknown) =>
   firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });

@@ -6,9 +6,9 @@ import { ZeroMqClient } from './zeromq.client.js';
 import { ZeroMqOptionsError, ZeroMqSendError } from './zeromq.errors.js';
 import { ZeroMqStatus, type ZeroMqSocketEvent } from './zeromq.events.js';
 import { ZeroMqServer } from './zeromq.server.js';
-import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
-import { ipcDir, LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { Collector, within } from '../../../test/helpers/waiting.js';
+import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
+import { ipcDir, LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { Collector, within } from '../test/waiting.js';
 
 const emit = (client: ZeroMqClient, pattern: unknown, data: unknown) =>
   firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });

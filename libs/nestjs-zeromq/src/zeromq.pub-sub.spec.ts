@@ -6,9 +6,9 @@ import { ZeroMqClient } from './zeromq.client.js';
 import type { ZeroMqContext } from './zeromq.context.js';
 import type { ZeroMqSubscriptionEvent } from './zeromq.events.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from './zeromq.options.js';
-import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
-import { inprocAddress, ipcDir, LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { Collector, eventually, within } from '../../../test/helpers/waiting.js';
+import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
+import { inprocAddress, ipcDir, LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { Collector, eventually, within } from '../test/waiting.js';
 
 const emit = (client: ZeroMqClient, pattern: string, data: unknown) => firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
 

@@ -7,9 +7,9 @@ import { ZeroMqClient } from './zeromq.client.js';
 import type { ZeroMqContext } from './zeromq.context.js';
 import type { ZeroMqRequestError } from './zeromq.errors.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
-import { boundAddress, RECEIVED, startWorker, TEST_LOG_LEVELS, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
-import { LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { Collector, eventually, within } from '../../../test/helpers/waiting.js';
+import { boundAddress, RECEIVED, startWorker, TEST_LOG_LEVELS, type Received, type Worker } from '../test/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { Collector, eventually, within } from '../test/waiting.js';
 
 const sum = (numbers: number[]) => numbers.reduce((a, b) => a + b, 0);
 

@@ -12,9 +12,9 @@ import { ZeroMqOptionsError, ZeroMqSendError } from './zeromq.errors.js';
 import type { ZeroMqSocketEvent, ZeroMqUnauthorizedClient } from './zeromq.events.js';
 import type { ZeroMqClientOptions, ZeroMqCurveClient, ZeroMqServerOptions } from './zeromq.options.js';
 import { ZeroMqServer } from './zeromq.server.js';
-import { boundAddress, startWorker, type Worker } from '../../../test/helpers/nest-apps.js';
-import { LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { Collector, eventually, within } from '../../../test/helpers/waiting.js';
+import { boundAddress, startWorker, type Worker } from '../test/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { Collector, eventually, within } from '../test/waiting.js';
 
 const serverKeys = zmq.curveKeyPair();
 const clientKeys = zmq.curveKeyPair();

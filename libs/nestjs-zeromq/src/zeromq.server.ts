@@ -157,10 +157,11 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     return { ...totals, unauthorized: this.unauthorized, connections: this.sockets.connections() } as ZeroMqServerMetrics;
   }
 
-  /** Per socket name: whether it is reading, and its handlers in flight against `concurrency`. */
+  /** Per open socket: whether it is reading, and its handlers in flight against `concurrency`. Empty once closed. */
   getSocketStates(): Record<string, ZeroMqServerSocketState> {
+    const open = this.sockets.connections();
     return Object.fromEntries(
-      this.inboxes.map((inbox) => [inbox.name, {
+      this.inboxes.filter((inbox) => inbox.name in open).map((inbox) => [inbox.name, {
         reading: inbox.reading,
         inFlight: inbox.dispatcher.size,
         queued: inbox.dispatcher.queued,

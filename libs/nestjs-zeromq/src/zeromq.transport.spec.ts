@@ -6,9 +6,9 @@ import { ZEROMQ_TRANSPORT } from './constants.js';
 import { ZeroMqServer } from './zeromq.server.js';
 import { ZeroMqClient } from './zeromq.client.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
-import { boundAddress, RECEIVED, startWorker, TEST_LOG_LEVELS, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
-import { inprocAddress, ipcDir, LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { Collector, eventually, within } from '../../../test/helpers/waiting.js';
+import { boundAddress, RECEIVED, startWorker, TEST_LOG_LEVELS, type Received, type Worker } from '../test/nest-apps.js';
+import { inprocAddress, ipcDir, LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { Collector, eventually, within } from '../test/waiting.js';
 
 const emit = (client: ZeroMqClient, pattern: unknown, data: unknown) =>
   firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });

@@ -3,9 +3,9 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient } from './zeromq.client.js';
 import type { ZeroMqContext } from './zeromq.context.js';
-import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
-import { LOOPBACK_ANY_PORT } from '../../../test/helpers/endpoints.js';
-import { Collector, eventually } from '../../../test/helpers/waiting.js';
+import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { Collector, eventually } from '../test/waiting.js';
 
 /** Records which handler got which pattern. */
 @Controller()

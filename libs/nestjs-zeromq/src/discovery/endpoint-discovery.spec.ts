@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
-import { TestDnsServer } from '../../../../test/helpers/dns-server.js';
-import { Collector } from '../../../../test/helpers/waiting.js';
+import { TestDnsServer } from '../../test/dns-server.js';
+import { Collector } from '../../test/waiting.js';
 import { ZeroMqOptionsError } from '../zeromq.errors.js';
 import { EndpointDiscovery } from './endpoint-discovery.js';
 import type { EndpointDiscoveryOptions } from './endpoint-discovery.options.js';

@@ -1,9 +1,9 @@
 import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient } from '../zeromq.client.js';
 import { ZeroMqServer } from '../zeromq.server.js';
-import { LOOPBACK_ANY_PORT } from '../../../../test/helpers/endpoints.js';
-import { boundAddress, startWorker } from '../../../../test/helpers/nest-apps.js';
-import { eventually } from '../../../../test/helpers/waiting.js';
+import { LOOPBACK_ANY_PORT } from '../../test/endpoints.js';
+import { boundAddress, startWorker } from '../../test/nest-apps.js';
+import { eventually } from '../../test/waiting.js';
 import { addDispatchHook, addProcessingHooks } from './zeromq.hooks.js';
 
 describe('addProcessingHooks / addDispatchHook: hooks that add up instead of replacing each other', () => {

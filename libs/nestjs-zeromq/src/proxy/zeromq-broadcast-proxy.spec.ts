@@ -6,9 +6,9 @@ import { ZeroMqClient } from '../zeromq.client.js';
 import type { ZeroMqClientCurveOptions, ZeroMqServerCurveOptions } from '../zeromq.options.js';
 import { ZeroMqBroadcastProxy } from './zeromq-broadcast-proxy.js';
 import type { ZeroMqBroadcastProxyOptions } from './zeromq-broadcast-proxy.options.js';
-import { RECEIVED, startWorker, type Received, type Worker } from '../../../../test/helpers/nest-apps.js';
-import { LOOPBACK_ANY_PORT } from '../../../../test/helpers/endpoints.js';
-import { Collector, within } from '../../../../test/helpers/waiting.js';
+import { RECEIVED, startWorker, type Received, type Worker } from '../../test/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../../test/endpoints.js';
+import { Collector, within } from '../../test/waiting.js';
 
 @Controller()
 class TickController {

@@ -4,9 +4,9 @@ import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient } from '../zeromq.client.js';
 import type { ZeroMqContext } from '../zeromq.context.js';
 import type { ZeroMqClientOptions } from '../zeromq.options.js';
-import { LOOPBACK_ANY_PORT } from '../../../../test/helpers/endpoints.js';
-import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../../../test/helpers/nest-apps.js';
-import { Collector, eventually } from '../../../../test/helpers/waiting.js';
+import { LOOPBACK_ANY_PORT } from '../../test/endpoints.js';
+import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../test/nest-apps.js';
+import { Collector, eventually } from '../../test/waiting.js';
 import { ZeroMqRecord, ZeroMqRecordBuilder } from './zeromq.record-builder.js';
 
 @Controller()

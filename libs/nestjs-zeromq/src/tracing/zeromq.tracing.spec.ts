@@ -8,9 +8,9 @@ import { ZeroMqRecordBuilder } from '../record-builders/zeromq.record-builder.js
 import { ZeroMqClient } from '../zeromq.client.js';
 import type { ZeroMqContext } from '../zeromq.context.js';
 import { ZeroMqServer } from '../zeromq.server.js';
-import { ipcDir, LOOPBACK_ANY_PORT } from '../../../../test/helpers/endpoints.js';
-import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../../../test/helpers/nest-apps.js';
-import { Collector, eventually } from '../../../../test/helpers/waiting.js';
+import { ipcDir, LOOPBACK_ANY_PORT } from '../../test/endpoints.js';
+import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../../test/nest-apps.js';
+import { Collector, eventually } from '../../test/waiting.js';
 import { traceZeroMqClient } from './client-tracing.js';
 import { traceZeroMqServer } from './server-tracing.js';
 import { tracingEnabled } from './tracing-support.js';

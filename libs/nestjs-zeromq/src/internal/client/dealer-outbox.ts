@@ -35,12 +35,12 @@ export class DealerOutbox extends Outbox {
 
   /** Queues a request; its replies come back through `ReplyHandling.requests`. */
   request(id: string, record: EncodedRecord, done: Settle): void {
-    this.queue.push({ kind: 'requests', pattern: record.pattern, fragment: this.write(recordFields.request(id, record)) }, done);
+    this.queue.push({ kind: 'requests', pattern: record.pattern, fragment: this.write('requests', recordFields.request(id, record)) }, done);
   }
 
   /** Queues one delivery of an at-least-once message; resolves when ZeroMQ took it. */
   deliver(delivery: Delivery, maxAttempts: number): Promise<void> {
-    const fragment = this.write(recordFields.delivery(delivery.id, delivery.attempt, maxAttempts, delivery.record));
+    const fragment = this.write('deliveries', recordFields.delivery(delivery.id, delivery.attempt, maxAttempts, delivery.record));
     return this.queue.enqueue({ kind: 'deliveries', pattern: delivery.pattern, fragment });
   }
 

@@ -37,7 +37,8 @@ export class Outbox {
   /** At-most-once emits ZeroMQ took. */
   sent = 0;
   readonly queue: SendQueue<Outgoing>;
-  private readonly writer = new FragmentWriter();
+  /** One writer per record kind: records of one kind lie next to each other in their slabs. */
+  private readonly writers = { events: new FragmentWriter(), requests: new FragmentWriter(), deliveries: new FragmentWriter() };
 
   constructor(
     readonly managed: ManagedSocket<zmq.Socket, ClientSocketPlan>,
@@ -80,7 +81,7 @@ export class Outbox {
     if (this.managed.plan.bare) {
       this.queue.push({ kind: 'bare', pattern: record.pattern, payload: record.payload }, done);
     } else {
-      this.queue.push({ kind: 'events', pattern: record.pattern, fragment: this.writer.write(recordFields.event(record)) }, done);
+      this.queue.push({ kind: 'events', pattern: record.pattern, fragment: this.write('events', recordFields.event(record)) }, done);
     }
   }
 
@@ -89,13 +90,16 @@ export class Outbox {
     return this.queue.drain(timeout);
   }
 
-  protected write(fields: readonly Frame[]): Fragment {
-    return this.writer.write(fields);
+  protected write(kind: keyof Outbox['writers'], fields: readonly Frame[]): Fragment {
+    return this.writers[kind].write(fields);
   }
 
-  /** Items batch together while this is equal: the kind here (a broadcast outbox: the pattern). */
-  protected batchKeyOf(item: Outgoing): string {
-    return item.kind;
+  /**
+   * Items batch together while this is equal: one kind per message, packed records of one slab
+   * only, so that a batch is one view of it (a broadcast outbox: one pattern per message).
+   */
+  protected batchKeyOf(item: Outgoing): unknown {
+    return item.kind === 'bare' || item.kind === 'hello' ? item.kind : item.fragment.slab;
   }
 
   /** The ZeroMQ message of a batch. */

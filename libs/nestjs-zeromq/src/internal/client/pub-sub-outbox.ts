@@ -20,6 +20,8 @@ export class PubSubOutbox extends Outbox {
   private readonly publisherId = randomBytes(6).toString('base64url');
   /** Records sent so far per topic: the next message's sequence. */
   private readonly sequences = new Map<string, number>();
+  /** Batch keys by slab and pattern (a slab's keys go with it). */
+  private readonly batchKeys = new WeakMap<Buffer, Map<string, object>>();
 
   /** Reads subscriptions until the socket closes, telling `onChange` about each. */
   watchSubscriptions(onChange: (change: SubscriptionChange) => void, problems: RateLimitedLog): void {
@@ -36,9 +38,25 @@ export class PubSubOutbox extends Outbox {
     return super.drain(timeout);
   }
 
-  /** One pattern per message: subscribers filter on its first frame. */
-  protected override batchKeyOf(item: Outgoing): string {
-    return item.pattern;
+  /**
+   * One pattern per message (subscribers filter on its first frame), and records of one slab only
+   * (a batch body is one view of it): the key stands for the pair.
+   */
+  protected override batchKeyOf(item: Outgoing): unknown {
+    if (item.kind !== 'events') {
+      return item.kind;
+    }
+    let byPattern = this.batchKeys.get(item.fragment.slab);
+    if (byPattern === undefined) {
+      byPattern = new Map();
+      this.batchKeys.set(item.fragment.slab, byPattern);
+    }
+    let key = byPattern.get(item.pattern);
+    if (key === undefined) {
+      key = {};
+      byPattern.set(item.pattern, key);
+    }
+    return key;
   }
 
   protected override framesOf(batch: Outgoing[]): Frame | Frame[] {

@@ -203,10 +203,15 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined, nor
       throw new ZeroMqOptionsError(`Invalid ZeroMqClient options: socket "${plan.name}" ${problem}`);
     }
   }
-  return {
-    ...rest,
-    curve: resolveClientCurve(curve),
-    routes: routePlans,
-    sockets: socketsOf(routePlans, resolveEndpoints(deadLetterEndpoints, CLIENT_DEFAULTS.bind)),
-  };
+  const sockets = socketsOf(routePlans, resolveEndpoints(deadLetterEndpoints, CLIENT_DEFAULTS.bind));
+  const names = new Set<string>();
+  for (const { name } of sockets) {
+    if (names.has(name)) {
+      throw new ZeroMqOptionsError(
+        `Invalid ZeroMqClient options: two sockets are named "${name}" (one per endpoint of a route is "<route>#<n>", the dead-letter socket "${DEAD_LETTER_SOCKET_NAME}"); give each route a unique name`,
+      );
+    }
+    names.add(name);
+  }
+  return { ...rest, curve: resolveClientCurve(curve), routes: routePlans, sockets };
 }

@@ -1,6 +1,7 @@
 import type { PacketMetadata } from '@nestjs/microservices';
 import { describeBadHeader, FIELDS_PER_RECORD, kindOf } from './headers.js';
-import { unpackFrames } from './packing.js';
+import { FrameFields, PackedFields, type Fields } from './fields.js';
+import { packedBounds } from './packing.js';
 import { REPLY_STATUSES, type ReplyStatus } from './records.js';
 import { parsePeerJson } from './safe-json.js';
 
@@ -52,13 +53,13 @@ export type DecodedMessage =
   | { kind: 'plain'; frame: Buffer }
   | { kind: 'malformed'; reason: string };
 
-type RecordDecoder = (frames: Buffer[], at: number, limits: DecodeLimits) => object;
+type RecordDecoder = (fields: Fields, at: number, limits: DecodeLimits) => object;
 
 const DECODERS: Record<'events' | 'requests' | 'replies' | 'deliveries', RecordDecoder> = {
-  events: (f, i, limits) => decodeRecord(f[i], f[i + 1], f[i + 2], limits),
-  requests: (f, i, limits) => decodeRequest(f[i], f[i + 1], f[i + 2], f[i + 3], limits),
-  replies: (f, i) => decodeReply(f[i], f[i + 1], f[i + 2], f[i + 3]),
-  deliveries: (f, i, limits) => decodeDelivery(f[i], f[i + 1], f[i + 2], f[i + 3], f[i + 4], limits),
+  events: (f, i, limits) => decodeRecord(f, i, limits),
+  requests: (f, i, limits) => decodeRequest(f, i, limits),
+  replies: (f, i) => decodeReply(f, i),
+  deliveries: (f, i, limits) => decodeDelivery(f, i, limits),
 };
 
 /**
@@ -75,37 +76,38 @@ export function decodeMessage(received: Buffer[], limits: DecodeLimits, offset =
   }
   const { kind } = found;
   const perRecord = FIELDS_PER_RECORD[kind];
-  let frames = received;
-  let start = offset + 1;
+  let fields: Fields;
   if (found.packed) {
     if (received.length - offset !== 2) {
       return { kind: 'malformed', reason: `packed message of ${received.length - offset} frames (2 expected)` };
     }
-    const unpacked = unpackFrames(received[offset + 1], limits.maxRecordsPerMessage * perRecord);
-    if (typeof unpacked === 'string') {
-      return { kind: 'malformed', reason: unpacked };
+    const body = received[offset + 1];
+    const bounds = packedBounds(body, limits.maxRecordsPerMessage * perRecord);
+    if (typeof bounds === 'string') {
+      return { kind: 'malformed', reason: bounds };
     }
-    frames = unpacked;
-    start = 0;
+    fields = new PackedFields(body, bounds);
+  } else {
+    fields = new FrameFields(received, offset + 1);
   }
   if (kind === 'hello' || kind === 'credit') {
-    return decodeControl(kind, frames.slice(start));
+    return decodeControl(kind, fields);
   }
-  const recordFrames = frames.length - start;
-  if (recordFrames === 0 || recordFrames % perRecord !== 0) {
-    return { kind: 'malformed', reason: `${recordFrames + 1} frames: expected the header and a multiple of ${perRecord} frames` };
+  const recordFields = fields.count;
+  if (recordFields === 0 || recordFields % perRecord !== 0) {
+    return { kind: 'malformed', reason: `${recordFields + 1} frames: expected the header and a multiple of ${perRecord} frames` };
   }
-  if (recordFrames / perRecord > limits.maxRecordsPerMessage) {
+  if (recordFields / perRecord > limits.maxRecordsPerMessage) {
     return {
       kind: 'malformed',
-      reason: `${recordFrames / perRecord} records in one message, above maxRecordsPerMessage (${limits.maxRecordsPerMessage})`,
+      reason: `${recordFields / perRecord} records in one message, above maxRecordsPerMessage (${limits.maxRecordsPerMessage})`,
     };
   }
   const decode = DECODERS[kind];
   const records: object[] = [];
   const rejected: RejectedRecord[] = [];
-  for (let i = start; i < frames.length; i += perRecord) {
-    const result = decode(frames, i, limits);
+  for (let i = 0; i < recordFields; i += perRecord) {
+    const result = decode(fields, i, limits);
     if (isRejected(result)) {
       rejected.push(result);
     } else {
@@ -115,11 +117,11 @@ export function decodeMessage(received: Buffer[], limits: DecodeLimits, offset =
   return { kind, records, rejected } as DecodedMessage;
 }
 
-function decodeControl(kind: 'hello' | 'credit', body: Buffer[]): DecodedMessage {
-  if (body.length !== 1) {
-    return { kind: 'malformed', reason: `${kind} message with ${body.length} frames after the header (1 expected)` };
+function decodeControl(kind: 'hello' | 'credit', fields: Fields): DecodedMessage {
+  if (fields.count !== 1) {
+    return { kind: 'malformed', reason: `${kind} message with ${fields.count} frames after the header (1 expected)` };
   }
-  const text = body[0].toString('latin1');
+  const text = fields.text(0, 'latin1');
   if (kind === 'hello') {
     return text.length > 0 && text.length <= MAX_ID_LENGTH
       ? { kind, producerId: text }
@@ -133,69 +135,82 @@ function isRejected(value: object): value is RejectedRecord {
   return typeof (value as RejectedRecord).reason === 'string';
 }
 
-function decodeDelivery(idFrame: Buffer, attemptFrame: Buffer, patternFrame: Buffer, info: Buffer, payload: Buffer, limits: DecodeLimits) {
-  const request = decodeRequest(idFrame, patternFrame, info, payload, limits);
-  const match = /^(\d{1,4})\/(\d{1,4})$/.exec(attemptFrame.toString('latin1'));
-  if (match === null) {
-    return { reason: 'delivery attempt is not "n/max"', id: (request as { id?: string }).id };
+/** A delivery: id, attempt ("n/max"), then a request's pattern, info and payload. */
+function decodeDelivery(fields: Fields, at: number, limits: DecodeLimits) {
+  const id = readId(fields, at);
+  const match = /^(\d{1,4})\/(\d{1,4})$/.exec(fields.text(at + 1, 'latin1'));
+  if (typeof id !== 'string') {
+    return id;
   }
-  return isRejected(request) ? request : { ...request, attempt: Number(match[1]), maxAttempts: Number(match[2]) };
+  if (match === null) {
+    return { reason: 'delivery attempt is not "n/max"', id };
+  }
+  const record = decodeRecord(fields, at + 2, limits);
+  return isRejected(record) ? { reason: record.reason, id } : { id, ...record, attempt: Number(match[1]), maxAttempts: Number(match[2]) };
 }
 
-function decodeRequest(idFrame: Buffer, patternFrame: Buffer, info: Buffer, payload: Buffer, limits: DecodeLimits): DecodedRequest | RejectedRecord {
-  if (idFrame.length === 0 || idFrame.length > MAX_ID_LENGTH) {
-    return { reason: `request id of ${idFrame.length} bytes (1 to ${MAX_ID_LENGTH} allowed)` };
+function readId(fields: Fields, at: number): string | RejectedRecord {
+  const length = fields.length(at);
+  return length === 0 || length > MAX_ID_LENGTH ? { reason: `request id of ${length} bytes (1 to ${MAX_ID_LENGTH} allowed)` } : fields.text(at, 'latin1');
+}
+
+function decodeRequest(fields: Fields, at: number, limits: DecodeLimits): DecodedRequest | RejectedRecord {
+  const id = readId(fields, at);
+  if (typeof id !== 'string') {
+    return id;
   }
-  const id = idFrame.toString('latin1');
-  const record = decodeRecord(patternFrame, info, payload, limits);
+  const record = decodeRecord(fields, at + 1, limits);
   return isRejected(record) ? { reason: record.reason, id } : { id, ...record };
 }
 
-function decodeReply(idFrame: Buffer, statusFrame: Buffer, info: Buffer, payload: Buffer): DecodedReply | RejectedRecord {
-  const id = idFrame.toString('latin1');
-  const status = statusFrame.toString('latin1');
+function decodeReply(fields: Fields, at: number): DecodedReply | RejectedRecord {
+  const id = fields.text(at, 'latin1');
+  const status = fields.text(at + 1, 'latin1');
   if (!REPLY_STATUSES.has(status)) {
     return { reason: `reply ${id}: unknown status "${status}"`, id };
   }
-  const decoded = decodePayload(info, payload);
+  const decoded = decodePayload(fields, at + 2);
   return typeof decoded === 'string' ? { reason: `reply ${id}: ${decoded}`, id } : { id, status: status as ReplyStatus, data: decoded.data };
 }
 
-function decodeRecord(patternFrame: Buffer, info: Buffer, payload: Buffer, limits: DecodeLimits): DecodedRecord | RejectedRecord {
-  if (patternFrame.length === 0) {
+/** Pattern, info and payload at `at`; returns the record, or why it was rejected. */
+function decodeRecord(fields: Fields, at: number, limits: DecodeLimits): DecodedRecord | RejectedRecord {
+  const patternLength = fields.length(at);
+  if (patternLength === 0) {
     return { reason: 'empty pattern' };
   }
-  if (patternFrame.length > limits.maxPatternLength) {
-    return { reason: `pattern of ${patternFrame.length} bytes, above maxPatternLength (${limits.maxPatternLength})` };
+  if (patternLength > limits.maxPatternLength) {
+    return { reason: `pattern of ${patternLength} bytes, above maxPatternLength (${limits.maxPatternLength})` };
   }
-  const pattern = patternFrame.toString('utf8');
-  const decoded = decodePayload(info, payload);
+  const pattern = fields.text(at, 'utf8');
+  const decoded = decodePayload(fields, at + 1);
   return typeof decoded === 'string' ? { reason: `pattern "${pattern}": ${decoded}` } : { pattern, data: decoded.data, metadata: decoded.metadata };
 }
 
-/** Decodes info and payload frames; returns why not as a string. */
-function decodePayload(info: Buffer, payload: Buffer): { data: unknown; metadata: PacketMetadata | undefined } | string {
-  if (info.length === 0) {
+/** Decodes the info field at `at` and the payload after it; returns why not as a string. */
+function decodePayload(fields: Fields, at: number): { data: unknown; metadata: PacketMetadata | undefined } | string {
+  const infoLength = fields.length(at);
+  if (infoLength === 0) {
     return 'empty info frame';
   }
   let metadata: PacketMetadata | undefined;
-  if (info.length > 1) {
-    metadata = parseMetadata(info.toString('utf8', 1));
+  if (infoLength > 1) {
+    metadata = parseMetadata(fields.text(at, 'utf8', 1));
     if (metadata === undefined) {
       return 'metadata is not a JSON object of strings';
     }
   }
-  const encoding = info[0];
+  const encoding = fields.firstByte(at);
   if (encoding === ENCODING_BYTES_CODE) {
-    return { data: payload, metadata };
+    return { data: fields.bytes(at + 1), metadata };
   }
   if (encoding !== ENCODING_JSON_CODE) {
     return `unknown payload encoding "${String.fromCharCode(encoding)}"`;
   }
-  if (payload.length === 0) {
+  if (fields.length(at + 1) === 0) {
     return { data: undefined, metadata };
   }
-  const parsed = parsePeerJson(payload.toString('utf8'));
+  const parsed = parsePeerJson(fields.text(at + 1, 'utf8'));
   return 'error' in parsed ? `payload ${parsed.error}` : { data: parsed.value, metadata };
 }
 

@@ -94,12 +94,15 @@ export function packFrames(frames: readonly Frame[]): Frame[] {
   return [header.slice(0, 3) + header[3].toLowerCase(), Buffer.from(body)];
 }
 
-/** The frames a packed body holds (views into it), or why it is not a valid body. */
-export function unpackFrames(body: Buffer, maxFrames: number): Buffer[] | string {
-  const frames: Buffer[] = [];
+/**
+ * Where the frames of a packed body lie: `[start, end]` byte offsets, two numbers per frame (no
+ * Buffer per frame: a batch of small records would make hundreds), or why it is not a valid body.
+ */
+export function packedBounds(body: Buffer, maxFrames: number): number[] | string {
+  const bounds: number[] = [];
   let offset = 0;
   while (offset < body.length) {
-    if (frames.length >= maxFrames) {
+    if (bounds.length >= maxFrames * 2) {
       return `packed body with more than ${maxFrames} frames`;
     }
     if (offset + LENGTH_BYTES > body.length) {
@@ -110,8 +113,21 @@ export function unpackFrames(body: Buffer, maxFrames: number): Buffer[] | string
     if (length > body.length - start) {
       return `packed body: a frame of ${length} bytes runs past its end`;
     }
-    frames.push(body.subarray(start, start + length));
+    bounds.push(start, start + length);
     offset = start + length;
+  }
+  return bounds;
+}
+
+/** The frames a packed body holds (views into it), or why it is not a valid body. */
+export function unpackFrames(body: Buffer, maxFrames: number): Buffer[] | string {
+  const bounds = packedBounds(body, maxFrames);
+  if (typeof bounds === 'string') {
+    return bounds;
+  }
+  const frames: Buffer[] = [];
+  for (let i = 0; i < bounds.length; i += 2) {
+    frames.push(body.subarray(bounds[i], bounds[i + 1]));
   }
   return frames;
 }

@@ -31,8 +31,9 @@ export class ReplyWriter {
       maxBatchBytes: CLIENT_DEFAULTS.maxBatchBytes,
       sendTimeout: 0,
       sizeOf: (item) => (item.fragment === undefined ? 8 : item.fragment.end - item.fragment.start),
-      // A credit travels alone; replies to one peer share messages.
-      batchKey: (item) => (item.fragment === undefined ? 'C' : 'R') + item.key,
+      // A credit travels alone (every one of them: the last one sent is the window that holds);
+      // replies to one peer share messages.
+      batchKey: (item) => (item.fragment === undefined ? item : item.key),
       toError: (item, code, detail, cause) =>
         new Error(`Cannot send ${item.fragment ? `reply ${item.id}` : 'credit'} on socket "${socketName}" (${code}): ${detail}`, { cause }),
       transmit: (batch) =>

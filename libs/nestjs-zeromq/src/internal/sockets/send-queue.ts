@@ -16,8 +16,8 @@ export interface SendQueueOptions<T> {
   transmit: (batch: T[]) => Promise<void>;
   /** Size of an item in bytes, for `maxBatchBytes`. */
   sizeOf: (item: T) => number;
-  /** Items batch together only while this is equal (for example the peer a reply goes to). */
-  batchKey?: (item: T) => string;
+  /** Items batch together only while this is the same value (`===`: the peer a reply goes to, a slab). */
+  batchKey?: (item: T) => unknown;
   /** Builds the error an item's promise rejects with. */
   toError: (item: T, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
 }

@@ -1,0 +1,266 @@
+import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
+import type { EncodedRecord } from '../protocol/wire.js';
+import { DeliveryTracker, type Delivery, type DeliveryTrackerOptions } from './delivery-tracker.js';
+
+const timers = import.meta.jest;
+
+type Coded = Error & { code: string };
+const coded = (code: string, pattern: string): Coded => Object.assign(new Error(`${code}: ${pattern}`), { code });
+
+const record = (pattern: string, size = 10): EncodedRecord => ({ pattern, info: 'j', payload: '1', size });
+
+/** A tracker over links a and b whose transmits are recorded, and succeed unless a link is made to refuse. */
+function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
+  const sent: Array<[link: string, pattern: string, attempt: number]> = [];
+  const deadLetters: ZeroMqDeadLetter[] = [];
+  const creditRequests: string[] = [];
+  const refusing = new Set<string>();
+  const ids = new Map<string, string>();
+  const instance = new DeliveryTracker(['a', 'b'], {
+    maxQueueSize: 100,
+    maxQueueBytes: 10_000,
+    ackTimeout: 60_000,
+    maxAttempts: 5,
+    retryDelay: 100,
+    maxRetryDelay: 10_000,
+    transmit: (link: string, delivery: Delivery) => {
+      sent.push([link, delivery.pattern, delivery.attempt]);
+      ids.set(delivery.pattern, delivery.id);
+      return refusing.has(link) ? Promise.reject(new Error('EAGAIN')) : Promise.resolve();
+    },
+    onDeadLetter: (letter) => deadLetters.push(letter),
+    requestCredit: (link) => creditRequests.push(link),
+    errors: {
+      queueFull: (pattern) => coded('QUEUE_FULL', pattern),
+      deadLetter: (letter) => coded('DEAD_LETTER', `${letter.pattern} after ${letter.attempts}: ${letter.reason}`),
+      closed: (pattern) => coded('CLOSED', pattern),
+    },
+    ...options,
+  });
+  /** Submits a message by pattern; its outcome is 'acked' or the rejection's message. */
+  const submit = (pattern: string, size?: number) =>
+    instance.submit(pattern, record(pattern, size), { of: pattern }).then(
+      () => 'acked',
+      (error: Coded) => error.message,
+    );
+  const idOf = (pattern: string) => ids.get(pattern)!;
+  return { tracker: instance, sent, deadLetters, creditRequests, refusing, submit, idOf };
+}
+
+/** Lets rejected transmits run their catch handlers. */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('DeliveryTracker', () => {
+  afterEach(() => timers.useRealTimers());
+
+  it('sends nothing before a worker announces credit, then at most its window', async () => {
+    const { tracker: t, sent, submit } = tracker();
+    void submit('m1');
+    void submit('m2');
+    void submit('m3');
+    expect(sent).toEqual([]);
+    t.credit('a', 2);
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['a', 'm2', 1],
+    ]);
+    expect(t.outstanding).toBe(3);
+    t.credit('unknown-link', 5);
+    expect(sent).toHaveLength(2);
+    await t.drain(0);
+  });
+
+  it('sends each message to the link with the most free credit (the first listed on a tie)', async () => {
+    const { tracker: t, sent, submit } = tracker();
+    t.credit('a', 1);
+    t.credit('b', 3);
+    ['m1', 'm2', 'm3', 'm4'].forEach((pattern) => void submit(pattern));
+    expect(sent.map(([link]) => link)).toEqual(['b', 'b', 'a', 'b']);
+    await t.drain(0);
+  });
+
+  it('settles on an ack: the emit resolves and the freed credit takes the next message', async () => {
+    const { tracker: t, sent, submit, idOf } = tracker();
+    t.credit('a', 1);
+    const first = submit('m1');
+    void submit('m2');
+    expect(sent).toEqual([['a', 'm1', 1]]);
+    expect(t.settle(idOf('m1'), 'a', '')).toBe(true);
+    expect(await first).toBe('acked');
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['a', 'm2', 1],
+    ]);
+    expect(t.counters).toEqual({ acked: 1, redelivered: 0, deadLettered: 0 });
+    expect(t.outstanding).toBe(1);
+    // An ack that comes again, or for an id never sent, settles nothing.
+    expect(t.settle(idOf('m1'), 'a', '')).toBe(false);
+    expect(t.settle(`${t.producerId}.zz`, 'a', '')).toBe(false);
+    expect(idOf('m1').startsWith(`${t.producerId}.`)).toBe(true);
+    expect(idOf('m2')).not.toBe(idOf('m1'));
+    await t.drain(0);
+  });
+
+  it("retries an 'f' after a doubling back-off capped at maxRetryDelay, then dead-letters at maxAttempts", async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, deadLetters, submit, idOf } = tracker({ retryDelay: 100, maxRetryDelay: 250, maxAttempts: 4 });
+    t.credit('a', 5);
+    const outcome = submit('m1');
+    const attempts = () => sent.map(([, , attempt]) => attempt);
+    for (const [delay, attempt] of [
+      [100, 2],
+      [200, 3],
+      [250, 4],
+    ]) {
+      expect(t.settle(idOf('m1'), 'f', 'handler threw')).toBe(true);
+      timers.advanceTimersByTime(delay - 1);
+      expect(attempts()).toEqual(Array.from({ length: attempt - 1 }, (_, i) => i + 1));
+      timers.advanceTimersByTime(1);
+      expect(attempts().at(-1)).toBe(attempt);
+    }
+    expect(t.counters.redelivered).toBe(3);
+    expect(t.settle(idOf('m1'), 'f', 'handler threw again')).toBe(true);
+    expect(deadLetters).toEqual([{ pattern: 'm1', messageId: idOf('m1'), attempts: 4, reason: 'handler threw again', data: { of: 'm1' } }]);
+    expect(await outcome).toBe('DEAD_LETTER: m1 after 4: handler threw again');
+    expect(t.counters).toEqual({ acked: 0, redelivered: 3, deadLettered: 1 });
+    expect(t.outstanding).toBe(0);
+    timers.advanceTimersByTime(10_000);
+    expect(sent).toHaveLength(4);
+    expect(await t.drain(0)).toBe(0);
+  });
+
+  it("dead-letters an 'x' at once, whatever attempts are left", async () => {
+    const { tracker: t, sent, deadLetters, submit, idOf } = tracker({ maxAttempts: 5 });
+    t.credit('b', 1);
+    const outcome = submit('m1');
+    const next = submit('m2');
+    t.settle(idOf('m1'), 'x', 'no handler for pattern "m1"');
+    expect(await outcome).toBe('DEAD_LETTER: m1 after 1: no handler for pattern "m1"');
+    expect(deadLetters.map(({ messageId, attempts }) => [messageId, attempts])).toEqual([[idOf('m1'), 1]]);
+    // The refused message freed its credit for the next one.
+    expect(sent).toEqual([
+      ['b', 'm1', 1],
+      ['b', 'm2', 1],
+    ]);
+    t.settle(idOf('m2'), 'a', '');
+    expect(await next).toBe('acked');
+    expect(await t.drain(0)).toBe(0);
+  });
+
+  it('sends a delivery again when its ack is later than ackTimeout, and dead-letters it at maxAttempts', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, deadLetters, submit } = tracker({ ackTimeout: 1_000, maxAttempts: 2 });
+    t.credit('a', 1);
+    const outcome = submit('m1');
+    timers.advanceTimersByTime(999);
+    expect(sent).toEqual([['a', 'm1', 1]]);
+    timers.advanceTimersByTime(1);
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['a', 'm1', 2],
+    ]);
+    expect(t.counters.redelivered).toBe(1);
+    timers.advanceTimersByTime(1_000);
+    expect(deadLetters.map(({ attempts, reason }) => [attempts, reason])).toEqual([[2, 'not acknowledged within 1000 ms (ackTimeout)']]);
+    expect(await outcome).toBe('DEAD_LETTER: m1 after 2: not acknowledged within 1000 ms (ackTimeout)');
+    expect(sent).toHaveLength(2);
+    expect(await t.drain(0)).toBe(0);
+  });
+
+  it("requeues a lost link's deliveries ahead of the waiting ones and voids its credit", async () => {
+    const { tracker: t, sent, submit } = tracker();
+    t.credit('a', 2);
+    ['m1', 'm2', 'm3'].forEach((pattern) => void submit(pattern));
+    t.linkLost('a');
+    t.linkLost('unknown-link');
+    expect(sent).toHaveLength(2);
+    t.credit('b', 3);
+    expect(sent.slice(2)).toEqual([
+      ['b', 'm1', 2],
+      ['b', 'm2', 2],
+      ['b', 'm3', 1],
+    ]);
+    // Link a's deliveries were released: once it announces credit again, all of it is free.
+    t.credit('a', 1);
+    void submit('m4');
+    expect(sent.at(-1)).toEqual(['a', 'm4', 1]);
+    expect(t.counters.redelivered).toBe(2);
+    await t.drain(0);
+  });
+
+  it('gives a message the socket refused to another link, voids the refusing link and asks it for credit', async () => {
+    const { tracker: t, sent, creditRequests, refusing, submit, idOf } = tracker();
+    refusing.add('a');
+    t.credit('a', 1);
+    const outcome = submit('m1');
+    await flush();
+    expect(creditRequests).toEqual(['a']);
+    expect(sent).toEqual([['a', 'm1', 1]]);
+    t.credit('b', 1);
+    // The refused send does not count as an attempt.
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['b', 'm1', 1],
+    ]);
+    expect(t.counters.redelivered).toBe(0);
+    t.settle(idOf('m1'), 'a', '');
+    expect(await outcome).toBe('acked');
+    expect(await t.drain(0)).toBe(0);
+  });
+
+  it('bounds outstanding messages by maxQueueSize and maxQueueBytes; a lone large message is still taken', async () => {
+    const counted = tracker({ maxQueueSize: 2 });
+    void counted.submit('m1');
+    void counted.submit('m2');
+    expect(await counted.submit('m3')).toBe('QUEUE_FULL: m3');
+    expect(counted.tracker.outstanding).toBe(2);
+    await counted.tracker.drain(0);
+
+    const sized = tracker({ maxQueueBytes: 100 });
+    sized.tracker.credit('a', 10);
+    const large = sized.submit('large', 150);
+    expect(await sized.submit('small', 1)).toBe('QUEUE_FULL: small');
+    sized.tracker.settle(sized.idOf('large'), 'a', '');
+    expect(await large).toBe('acked');
+    void sized.submit('m1', 60);
+    expect(await sized.submit('m2', 60)).toBe('QUEUE_FULL: m2');
+    void sized.submit('m3', 40);
+    expect(sized.tracker.outstanding).toBe(2);
+    await sized.tracker.drain(0);
+  });
+
+  it('drain() stops new messages and resolves with 0 once every outstanding one is acked', async () => {
+    const { tracker: t, sent, submit, idOf } = tracker();
+    t.credit('a', 1);
+    const outcomes = [submit('m1'), submit('m2')];
+    let drained: number | undefined;
+    const draining = t.drain(30_000).then((left) => (drained = left));
+    expect(await submit('m3')).toBe('CLOSED: m3');
+    t.settle(idOf('m1'), 'a', '');
+    expect(sent.at(-1)).toEqual(['a', 'm2', 1]);
+    await flush();
+    expect(drained).toBeUndefined();
+    t.settle(idOf('m2'), 'a', '');
+    await draining;
+    expect(drained).toBe(0);
+    expect(await Promise.all(outcomes)).toEqual(['acked', 'acked']);
+  });
+
+  it('drain() fails what is still outstanding at its timeout with closed, counts it, and retries nothing after', async () => {
+    const { tracker: t, sent, creditRequests, refusing, submit, idOf } = tracker({ retryDelay: 60_000 });
+    t.credit('a', 1);
+    const backingOff = submit('m1');
+    t.settle(idOf('m1'), 'f', 'busy');
+    refusing.add('a');
+    const refused = submit('m2');
+    expect(sent.at(-1)).toEqual(['a', 'm2', 1]);
+    // The socket's refusal arrives after the close: a closed tracker asks no worker for credit.
+    const drained = t.drain(5);
+    await flush();
+    expect(creditRequests).toEqual([]);
+    expect(await drained).toBe(2);
+    expect(await Promise.all([backingOff, refused])).toEqual(['CLOSED: m1', 'CLOSED: m2']);
+    expect(t.outstanding).toBe(0);
+    expect(sent).toHaveLength(2);
+  });
+});

@@ -1,0 +1,207 @@
+import type { MsPattern } from '@nestjs/microservices';
+import { ZeroMqOptionsError } from '../../zeromq.errors.js';
+import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
+import { resolveClientOptions, resolveServerOptions } from './resolve-options.js';
+
+/** Nest's normalizePattern, as the owners pass it: strings as they are, objects as JSON. */
+const normalize = (pattern: MsPattern) => (typeof pattern === 'string' ? pattern : JSON.stringify(pattern));
+const server = (options: ZeroMqServerOptions) => resolveServerOptions(options, normalize);
+const client = (options: ZeroMqClientOptions) => resolveClientOptions(options, normalize);
+
+/** The error a resolution throws, checked to be a ZeroMqOptionsError. */
+function optionsError(resolve: () => unknown): string {
+  try {
+    resolve();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ZeroMqOptionsError);
+    expect((error as Error).name).toBe('ZeroMqOptionsError');
+    return (error as Error).message;
+  }
+  throw new Error('no ZeroMqOptionsError was thrown');
+}
+
+const A = 'tcp://127.0.0.1:7001';
+const B = 'tcp://127.0.0.1:7002';
+const TUNING_DEFAULTS = {
+  linger: 1_000,
+  heartbeat: { interval: 1_000, timeout: 3_000 },
+  reconnectInterval: 100,
+  reconnectMaxInterval: 5_000,
+  logInterval: 5_000,
+  curve: undefined,
+};
+
+describe('resolveServerOptions', () => {
+  it('fills in every default and binds the default socket', () => {
+    expect(server({ endpoints: [A] })).toEqual({
+      ...TUNING_DEFAULTS,
+      sockets: [{ name: 'default', kind: 'push-pull', endpoints: [{ address: A, bind: true }], patterns: [], concurrency: 100 }],
+      prefetch: 1_000,
+      maxMessageSize: 8 * 1024 * 1024,
+      maxPatternLength: 1_024,
+      maxRecordsPerMessage: 4_096,
+      receiveHighWaterMark: 1_000,
+      closeTimeout: 10_000,
+      dedupeWindow: 100_000,
+      plainMessages: undefined,
+    });
+  });
+
+  it('keeps what is set: tuning, prefetch, per-route concurrency, endpoint bind, plain messages', () => {
+    const resolved = server({
+      endpoints: [{ address: A, bind: false }],
+      kind: 'dealer-router',
+      concurrency: 8,
+      prefetch: 16,
+      heartbeat: false,
+      linger: 0,
+      plainMessages: { pattern: 'plain' },
+      routes: [{ name: 'audit', patterns: ['audit.*', { cmd: 'audit' }], endpoints: [B], concurrency: 2 }],
+    });
+    expect(resolved.sockets).toEqual([
+      { name: 'default', kind: 'dealer-router', endpoints: [{ address: A, bind: false }], patterns: [], concurrency: 8 },
+      { name: 'audit', kind: 'dealer-router', endpoints: [{ address: B, bind: true }], patterns: ['audit.*', '{"cmd":"audit"}'], concurrency: 2 },
+    ]);
+    expect([resolved.prefetch, resolved.heartbeat, resolved.linger]).toEqual([16, false, 0]);
+    expect(resolved.plainMessages).toEqual({ pattern: 'plain', decoding: 'utf8' });
+  });
+
+  it('names an unnamed route after its first pattern', () => {
+    const resolved = server({ routes: [{ patterns: [{ cmd: 'sum' }, 'other'], endpoints: [A] }] });
+    expect(resolved.sockets.map(({ name, patterns }) => [name, patterns])).toEqual([['{"cmd":"sum"}', ['{"cmd":"sum"}', 'other']]]);
+  });
+
+  it('rejects two sockets of one name, a pattern in two routes, and nothing to open', () => {
+    expect(optionsError(() => server({ endpoints: [A], routes: [{ name: 'default', patterns: ['x'], endpoints: [B] }] }))).toBe(
+      'Invalid ZeroMqServer options: two sockets are named "default"; give each route a unique name',
+    );
+    expect(optionsError(() => server({ routes: [{ patterns: ['x'], endpoints: [A] }, { patterns: ['x', 'y'], endpoints: [B] }] }))).toBe(
+      'Invalid ZeroMqServer options: two sockets are named "x"; give each route a unique name',
+    );
+    expect(
+      optionsError(() =>
+        server({ routes: [{ name: 'one', patterns: [{ cmd: 'a' }], endpoints: [A] }, { name: 'two', patterns: ['b', { cmd: 'a' }], endpoints: [B] }] }),
+      ),
+    ).toBe('Invalid ZeroMqServer options: pattern "{"cmd":"a"}" is in two routes ("one" and "two"); a pattern can have one route');
+    expect(optionsError(() => server({}))).toBe(
+      'Invalid ZeroMqServer options: no socket to open; set "endpoints" (for example ["tcp://127.0.0.1:5557"]) or "routes"',
+    );
+  });
+
+  it('says which option is wrong and why', () => {
+    expect(optionsError(() => server({ endpoints: ['tcp://0.0.0.0'] }))).toBe(
+      'Invalid ZeroMqServer options:\n✖ must be tcp://host:port, ipc://path or inproc://name\n  → at endpoints[0].address',
+    );
+    expect(optionsError(() => server({ endpoints: [A], prefetch: 0, bogus: 1 } as ZeroMqServerOptions))).toBe(
+      'Invalid ZeroMqServer options:\n✖ Unrecognized key: "bogus"\n✖ Too small: expected number to be >0\n  → at prefetch',
+    );
+  });
+});
+
+describe('resolveClientOptions', () => {
+  it('fills in every default and connects the default socket', () => {
+    const route = { name: 'default', kind: 'push-pull', endpoints: [{ address: A, bind: false }], patterns: [], bare: false, delivery: 'at-most-once' };
+    expect(client({ endpoints: [A] })).toEqual({
+      ...TUNING_DEFAULTS,
+      routes: [route],
+      sockets: [{ ...route, route: 'default' }],
+      ackTimeout: 30_000,
+      maxAttempts: 5,
+      retryDelay: 200,
+      maxRetryDelay: 10_000,
+      maxQueueSize: 10_000,
+      maxQueueBytes: 64 * 1024 * 1024,
+      overflow: 'reject',
+      sendTimeout: 5_000,
+      immediate: true,
+      maxBatchSize: 256,
+      maxBatchBytes: 256 * 1024,
+      sendHighWaterMark: 1_000,
+      closeTimeout: 5_000,
+      requestTimeout: 30_000,
+    });
+  });
+
+  it('makes at-least-once routes dealer-router, with one socket per worker endpoint named name#n', () => {
+    const resolved = client({
+      endpoints: [A],
+      routes: [
+        { name: 'orders', delivery: 'at-least-once', patterns: ['orders.created'], endpoints: [A, B] },
+        { name: 'one', delivery: 'at-least-once', patterns: ['one'], endpoints: [B] },
+      ],
+    });
+    expect(resolved.routes.map(({ name, kind, delivery }) => [name, kind, delivery])).toEqual([
+      ['default', 'push-pull', 'at-most-once'],
+      ['orders', 'dealer-router', 'at-least-once'],
+      ['one', 'dealer-router', 'at-least-once'],
+    ]);
+    expect(resolved.sockets.map(({ name, route, endpoints }) => [name, route, endpoints.map(({ address }) => address)])).toEqual([
+      ['default', 'default', [A]],
+      ['orders#1', 'orders', [A]],
+      ['orders#2', 'orders', [B]],
+      ['one', 'one', [B]],
+    ]);
+    // The top-level delivery applies to the default socket too.
+    expect(client({ delivery: 'at-least-once', endpoints: [A, B] }).sockets.map(({ name, kind }) => [name, kind])).toEqual([
+      ['default#1', 'dealer-router'],
+      ['default#2', 'dealer-router'],
+    ]);
+  });
+
+  it('keeps the endpoints of a push-pull route on one socket', () => {
+    expect(client({ endpoints: [A, B] }).sockets.map(({ name, endpoints }) => [name, endpoints.length])).toEqual([['default', 2]]);
+  });
+
+  it('adds the dead-letter PUSH socket for deadLetterEndpoints', () => {
+    const resolved = client({ endpoints: [A], delivery: 'at-least-once', deadLetterEndpoints: [B] });
+    expect(resolved.sockets.at(-1)).toEqual({
+      name: 'dead-letter',
+      kind: 'push-pull',
+      endpoints: [{ address: B, bind: false }],
+      patterns: [],
+      bare: false,
+      delivery: 'at-most-once',
+      route: '',
+    });
+    expect(resolved.routes.map(({ name }) => name)).toEqual(['default']);
+  });
+
+  it('rejects at-least-once without dealer-router or with bound endpoints, and bare without push-pull', () => {
+    expect(optionsError(() => client({ kind: 'push-pull', delivery: 'at-least-once', endpoints: [A] }))).toBe(
+      `Invalid ZeroMqClient options: socket "default" is at-least-once, which needs kind 'dealer-router' (acks travel back); it has 'push-pull'`,
+    );
+    expect(optionsError(() => client({ delivery: 'at-least-once', endpoints: [{ address: A, bind: true }] }))).toBe(
+      'Invalid ZeroMqClient options: socket "default" is at-least-once, which needs the client to connect to each worker endpoint (bind: false) so that credits and acks are per worker',
+    );
+    expect(optionsError(() => client({ routes: [{ name: 'raw', bare: true, kind: 'dealer-router', patterns: ['raw'], endpoints: [A] }] }))).toBe(
+      `Invalid ZeroMqClient options: socket "raw" is bare, which needs kind 'push-pull' (a plain PULL peer); it has 'dealer-router'`,
+    );
+    expect(client({ routes: [{ name: 'raw', bare: true, patterns: ['raw'], endpoints: [A] }] }).sockets[0]).toMatchObject({ name: 'raw', bare: true, kind: 'push-pull' });
+  });
+
+  it('gives every socket a unique name, per-endpoint sockets included', () => {
+    expect(
+      optionsError(() =>
+        client({
+          routes: [
+            { name: 'orders', kind: 'dealer-router', patterns: ['orders'], endpoints: [A, B] },
+            { name: 'orders#1', patterns: ['audit'], endpoints: [A] },
+          ],
+        }),
+      ),
+    ).toMatch(/two sockets are named "orders#1"/);
+  });
+
+  it('keeps the dead-letter socket name for the dead-letter socket', () => {
+    expect(
+      optionsError(() => client({ routes: [{ name: 'dead-letter', patterns: ['failed'], endpoints: [A] }], deadLetterEndpoints: [B] })),
+    ).toMatch(/two sockets are named "dead-letter"/);
+  });
+
+  it('says which option is wrong and why', () => {
+    expect(optionsError(() => client({ routes: [{ patterns: [], endpoints: [] }] }))).toBe(
+      'Invalid ZeroMqClient options:\n✖ a route needs at least one pattern\n  → at routes[0].patterns\n✖ a route needs at least one endpoint\n  → at routes[0].endpoints',
+    );
+    expect(optionsError(() => client({ endpoints: [A], maxAttempts: 10_000 }))).toMatch(/^Invalid ZeroMqClient options:\n✖ Too big: .*\n {2}→ at maxAttempts$/);
+  });
+});
