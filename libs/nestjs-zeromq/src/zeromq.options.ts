@@ -151,6 +151,7 @@ export interface ZeroMqClientRoute {
   /**
    * Send only the payload frame (no pattern, no framing) so that a plain ZeroMQ PULL peer can read
    * it: Buffers go as they are, strings as UTF-8 text, anything else as JSON text. No batching.
+   * On a `'pub-sub'` route the message is `[topic, payload]`, for plain SUB peers.
    * @default false
    */
   bare?: boolean;
@@ -223,7 +224,9 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
   dedupeWindow?: number;
   /**
    * Accept single-frame messages from plain ZeroMQ producers and hand them to one pattern's
-   * handler. Without it such messages are rejected and counted as malformed.
+   * handler. Without it such messages are rejected and counted as malformed. On a `'pub-sub'`
+   * socket a plain message is `[topic, payload]` and goes to the handler of its topic (`pattern`
+   * is not used there; `decoding` is).
    * @default undefined
    */
   plainMessages?: ZeroMqPlainMessageOptions;
