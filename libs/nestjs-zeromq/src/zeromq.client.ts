@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import type { Observable } from 'rxjs';
 import * as zmq from 'zeromq';
 import { DEAD_LETTER_SOCKET_NAME } from './constants.js';
 import { Counters } from './internal/counters.js';
@@ -143,7 +144,9 @@ interface Route {
  * ```
  * @publicApi
  */
-export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> {
+// Status stays `string` in the base class: a ZeroMqStatus there makes `customClass: ZeroMqClient`
+// fail to compile under strictFunctionTypes (TS2322; Nest types customClass as Type<ClientProxy>).
+export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   protected readonly logger = new Logger(ZeroMqClient.name);
 
   private readonly config: ResolvedClientOptions;
@@ -169,6 +172,11 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     );
     this.sockets.on(ZeroMqSocketEventType.DISCONNECT, (event: ZeroMqSocketEvent) => this.onDisconnect(event));
     this.sockets.on(ZeroMqSocketEventType.HANDSHAKE, (event: ZeroMqSocketEvent) => this.sayHello(event.socket));
+  }
+
+  /** Status changes: `connecting`, then `connected` / `disconnected` as peers come and go, `closed` at the end. */
+  override get status(): Observable<ZeroMqStatus> {
+    return super.status as Observable<ZeroMqStatus>;
   }
 
   /** Opens the sockets once; `emit()` and `send()` call it for you. A failed open is retried by the next call. */
