@@ -6,10 +6,15 @@ import {
   type ReadPacket,
   type WritePacket,
 } from '@nestjs/microservices';
-import { NO_MESSAGE_HANDLER } from '@nestjs/microservices/constants.js';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import * as zmq from 'zeromq';
-import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_SIZE, MAX_REMEMBERED_PRODUCERS, ZEROMQ_TRANSPORT } from './constants.js';
+import {
+  DEFAULT_MAX_BATCH_BYTES,
+  DEFAULT_MAX_BATCH_SIZE,
+  MAX_REMEMBERED_PRODUCERS,
+  NO_MESSAGE_HANDLER,
+  ZEROMQ_TRANSPORT,
+} from './constants.js';
 import { BoundedMap } from './internal/bounded-map.js';
 import { DeliveryLedger } from './internal/delivery-ledger.js';
 import { ClientAuthorization } from './internal/client-authorization.js';
