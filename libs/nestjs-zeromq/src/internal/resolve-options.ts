@@ -1,7 +1,7 @@
 import type { MsPattern } from '@nestjs/microservices';
-import { transformPatternToRoute } from '@nestjs/microservices/utils/transform-pattern.utils.js';
 import { z } from 'zod';
 import * as defaults from '../constants.js';
+import { normalizePattern } from './nest-pattern.js';
 import { clientCurveSchema, resolveClientCurve, resolveServerCurve, serverCurveSchema, type ResolvedCurve } from './curve.js';
 import { ZeroMqOptionsError } from '../zeromq.errors.js';
 import type {
@@ -226,7 +226,7 @@ function planSockets<R extends RouteInput>(
   }
   const seenPatterns = new Map<string, string>();
   for (const route of routes ?? []) {
-    const patterns = route.patterns.map((pattern) => transformPatternToRoute(pattern));
+    const patterns = route.patterns.map((pattern) => normalizePattern(pattern));
     const name = route.name ?? patterns[0];
     if (plans.some((plan) => plan.name === name)) {
       throw new ZeroMqOptionsError(`Invalid ${owner} options: two sockets are named "${name}"; give each route a unique name`);
