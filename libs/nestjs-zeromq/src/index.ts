@@ -24,6 +24,7 @@ export type {
   ZeroMqClientRoute,
   ZeroMqCurveClient,
   ZeroMqCurveKey,
+  ZeroMqDeliveryMode,
   ZeroMqEndpoint,
   ZeroMqEndpointOptions,
   ZeroMqHeartbeatOptions,
