@@ -32,6 +32,7 @@ export const DEFAULT_MAX_QUEUE_SIZE = 10_000;
 export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_QUEUE_OVERFLOW = 'reject';
 export const DEFAULT_SEND_TIMEOUT = 5_000;
+export const DEFAULT_CONNECT_TIMEOUT = 1_000;
 export const DEFAULT_IMMEDIATE = true;
 export const DEFAULT_MAX_BATCH_SIZE = 256;
 export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024;

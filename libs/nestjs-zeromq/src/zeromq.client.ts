@@ -179,7 +179,11 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     return super.status as Observable<ZeroMqStatus>;
   }
 
-  /** Opens the sockets once; `emit()` and `send()` call it for you. A failed open is retried by the next call. */
+  /**
+   * Opens the sockets once and resolves when each socket that connects has a peer connected, or
+   * after `connectTimeout` ms (then with `status` `disconnected`); `emit()` and `send()` call it
+   * for you. A failed open (bad address, bind error) rejects and is retried by the next call.
+   */
   connect(): Promise<void> {
     this.connection ??= this.open().catch((error: unknown) => {
       this.connection = undefined;
@@ -321,6 +325,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
 
   private async open(): Promise<void> {
     const opened = await this.sockets.open(this.linkPlans(), (plan) => this.createSocket(plan));
+    // Usable means connected: wait (bounded) for a peer on each socket that connects.
+    const connecting = opened.filter((socket) => socket.plan.endpoints.some((endpoint) => !endpoint.bind));
+    await this.sockets.waitForPeers(connecting.map((socket) => socket.name), this.config.connectTimeout);
     const plans = this.config.sockets;
     const dealerPlans = this.linkPlans().filter((plan) => plan.kind === 'dealer-router');
     const routes: Route[] = plans.map((plan) => ({

@@ -59,6 +59,7 @@ export interface ResolvedClientOptions extends ResolvedTuning {
   maxQueueBytes: number;
   overflow: 'reject' | 'drop-oldest';
   sendTimeout: number;
+  connectTimeout: number;
   immediate: boolean;
   maxBatchSize: number;
   maxBatchBytes: number;
@@ -153,6 +154,7 @@ const clientSchema = z.strictObject({
   maxQueueBytes: positiveInt.optional(),
   overflow: z.enum(['reject', 'drop-oldest']).optional(),
   sendTimeout: nonNegativeInt.optional(),
+  connectTimeout: nonNegativeInt.optional(),
   immediate: z.boolean().optional(),
   maxBatchSize: positiveInt.optional(),
   maxBatchBytes: positiveInt.optional(),
@@ -305,6 +307,7 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined): Re
     maxQueueBytes: options.maxQueueBytes ?? defaults.DEFAULT_MAX_QUEUE_BYTES,
     overflow: options.overflow ?? defaults.DEFAULT_QUEUE_OVERFLOW,
     sendTimeout: options.sendTimeout ?? defaults.DEFAULT_SEND_TIMEOUT,
+    connectTimeout: options.connectTimeout ?? defaults.DEFAULT_CONNECT_TIMEOUT,
     immediate: options.immediate ?? defaults.DEFAULT_IMMEDIATE,
     maxBatchSize: options.maxBatchSize ?? defaults.DEFAULT_MAX_BATCH_SIZE,
     maxBatchBytes: options.maxBatchBytes ?? defaults.DEFAULT_MAX_BATCH_BYTES,

@@ -31,6 +31,8 @@ export function tuningSocketOptions(tuning: ResolvedTuning) {
 export class SocketGroup<S extends zmq.Socket> {
   private readonly sockets = new Map<string, ManagedSocket<S>>();
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Checks of pending `waitForPeers()` calls, run on every socket event. */
+  private readonly peerWaits = new Set<() => void>();
   private closed = false;
 
   constructor(
@@ -65,6 +67,31 @@ export class SocketGroup<S extends zmq.Socket> {
     }
     this.updateStatus();
     return opened;
+  }
+
+  /**
+   * Resolves once each named socket has a live connection, after `timeout` ms, or on close,
+   * whichever comes first; never rejects (ZeroMQ goes on reconnecting).
+   */
+  waitForPeers(names: readonly string[], timeout: number): Promise<void> {
+    const ready = () => this.closed || names.every((name) => this.sockets.get(name)?.connected ?? true);
+    if (timeout <= 0 || ready()) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const check = () => {
+        if (ready()) {
+          done();
+        }
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.peerWaits.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(done, timeout);
+      this.peerWaits.add(check);
+    });
   }
 
   on(event: string, listener: Listener): void {
@@ -124,6 +151,7 @@ export class SocketGroup<S extends zmq.Socket> {
     }
     this.sockets.clear();
     this.setStatus(ZeroMqStatus.CLOSED);
+    this.checkPeerWaits();
   }
 
   /**
@@ -140,7 +168,14 @@ export class SocketGroup<S extends zmq.Socket> {
       this.problems?.warn('handshake', `Socket "${event.socket}": handshake with ${event.address} failed: ${event.reason}`);
     }
     this.updateStatus();
+    this.checkPeerWaits();
     this.emit(event.type, event);
+  }
+
+  private checkPeerWaits(): void {
+    for (const check of [...this.peerWaits]) {
+      check();
+    }
   }
 
   private updateStatus(): void {
