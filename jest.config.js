@@ -4,6 +4,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nestjs-zeromq$': '<rootDir>/libs/nestjs-zeromq/src/index.ts',
+    '^nestjs-zeromq/testing$': '<rootDir>/libs/nestjs-zeromq/src/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {
