@@ -1,3 +1,7 @@
+/**
+ * Helpers for end-to-end tests of your handlers over ZeroMQ, in one process.
+ * @module nestjs-zeromq/testing
+ */
 export {
   createZeroMqTestingPair,
   type ZeroMqTestingModuleRef,
