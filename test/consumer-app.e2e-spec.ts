@@ -147,7 +147,7 @@ describe('nestjs-zeromq installed from its tarball into a fresh Nest 12 app', ()
       if (!existsSync(join(app!.dir, 'dist', 'orders.e2e.js'))) {
         await run('tsc build', process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], app!.dir);
       }
-      const output = await run('node --test', process.execPath, ['--test', 'dist/orders.e2e.js'], app!.dir);
+      const output = await run('node --test', process.execPath, ['--test', '--test-reporter=tap', 'dist/orders.e2e.js'], app!.dir);
       expect(output).toMatch(/^# pass 1$/m);
     },
     STEP_TIMEOUT,
