@@ -7,6 +7,7 @@ export default {
     '^nestjs-zeromq/terminus$': '<rootDir>/libs/nestjs-zeromq/src/health/index.ts',
     '^nestjs-zeromq/prometheus$': '<rootDir>/libs/nestjs-zeromq/src/metrics/index.ts',
     '^nestjs-zeromq/opentelemetry$': '<rootDir>/libs/nestjs-zeromq/src/tracing/index.ts',
+    '^nestjs-zeromq/testing$': '<rootDir>/libs/nestjs-zeromq/src/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

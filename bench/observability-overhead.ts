@@ -43,7 +43,7 @@ let onHandled: (() => void) | undefined;
 
 @Controller()
 class CountingController {
-  @EventPattern('bench.event')
+  @EventPattern<string>('bench.event')
   count(): void {
     handled++;
     onHandled?.();

@@ -45,7 +45,7 @@ class PriceController {
   static delayMs = 0;
   constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
 
-  @EventPattern('prices.*')
+  @EventPattern<string>('prices.*')
   async onPrice(@Payload() data: unknown, @Ctx() context: ZeroMqContext): Promise<void> {
     if (PriceController.delayMs > 0 && context.getSocketName() === 'slow') {
       await new Promise((resolve) => setTimeout(resolve, PriceController.delayMs));

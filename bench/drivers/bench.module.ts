@@ -10,7 +10,7 @@ const SINK = Symbol('BENCH_SINK');
 class BenchController {
   constructor(@Inject(SINK) private readonly sink: MessageSink) {}
 
-  @EventPattern(BENCH_PATTERN)
+  @EventPattern<string>(BENCH_PATTERN)
   handle(@Payload() message: BenchMessage): void {
     this.sink(message);
   }

@@ -24,6 +24,8 @@ export interface AppProcessOptions {
   netns?: string;
   /** Prints each line, prefixed with the name, as it arrives. */
   echo?: boolean;
+  /** Working directory of the command (default: this process's). */
+  cwd?: string;
 }
 
 type Waiter = { test: (line: OutputLine) => boolean; resolve: (line: OutputLine) => void; reject: (error: Error) => void };
@@ -47,7 +49,7 @@ export class AppProcess {
     options: AppProcessOptions = {},
   ) {
     const [file, argv] = options.netns === undefined ? [command, args] : ['ip', ['netns', 'exec', options.netns, command, ...args]];
-    this.child = spawn(file, argv, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(file, argv, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: this.child[stream]!, crlfDelay: Infinity }).on('line', (text) => {
         this.add(parseLine(stream, text), options.echo === true);

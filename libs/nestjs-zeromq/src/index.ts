@@ -1,3 +1,7 @@
+/**
+ * ZeroMQ transport for NestJS microservices: ZeroMqServer, ZeroMqClient, their options and events.
+ * @module nestjs-zeromq
+ */
 export { ZEROMQ_TRANSPORT } from './constants.js';
 export { ZeroMqClient, type ZeroMqClientMetrics, type ZeroMqClientQueueState } from './zeromq.client.js';
 export { ZeroMqContext, type ZeroMqContextArgs, type ZeroMqMessageInfo } from './zeromq.context.js';

@@ -26,7 +26,7 @@ interface Job {
 class JobsController {
   constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
 
-  @EventPattern('jobs')
+  @EventPattern<string>('jobs')
   async job(@Payload() job: Job, @Ctx() context: ZeroMqContext): Promise<void> {
     if (job.work) {
       await new Promise((resolve) => setTimeout(resolve, job.work));
@@ -44,7 +44,7 @@ function pacedJobsController(ms: number) {
   class PacedJobsController {
     constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
 
-    @EventPattern('jobs')
+    @EventPattern<string>('jobs')
     async job(@Payload() job: Job, @Ctx() context: ZeroMqContext): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, ms));
       this.received.add({ pattern: 'jobs', data: job, context });

@@ -90,7 +90,9 @@ interface Route {
  * socket's kind (internal/kinds) creates; routes pick the outbox a pattern goes to.
  * @publicApi
  */
-export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> {
+// Status stays `string` in the base class: a ZeroMqStatus there makes `customClass: ZeroMqClient`
+// fail to compile under strictFunctionTypes (TS2322; Nest types customClass as Type<ClientProxy>).
+export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   protected readonly logger = new Logger(ZeroMqClient.name);
 
   private readonly config: ResolvedClientOptions;
@@ -118,7 +120,16 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
     );
   }
 
-  /** Opens the sockets once; `emit()` and `send()` call it for you. A failed open is retried by the next call. */
+  /** Status changes: `connecting`, then `connected` / `disconnected` as peers come and go, `closed` at the end. */
+  override get status(): Observable<ZeroMqStatus> {
+    return super.status as Observable<ZeroMqStatus>;
+  }
+
+  /**
+   * Opens the sockets once and resolves when each socket that connects has a peer connected, or
+   * after `connectTimeout` ms (then with `status` `disconnected`); `emit()` and `send()` call it
+   * for you. A failed open (bad address, bind error) rejects and is retried by the next call.
+   */
   connect(): Promise<void> {
     this.connection ??= this.open().catch((error: unknown) => {
       this.connection = undefined;
@@ -353,6 +364,12 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents, ZeroMqStatus> 
 
   private async open(): Promise<void> {
     const opened = await this.sockets.open(this.config.sockets, (plan) => socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config)));
+    // Usable means connected: wait (bounded) for a peer on each socket that connects.
+    const connecting = opened.filter((managed) => managed.plan.endpoints.some((endpoint) => !endpoint.bind));
+    await this.sockets.waitForPeers(
+      connecting.map((managed) => managed.name),
+      this.config.connectTimeout,
+    );
     const outboxes = opened.map((managed) =>
       socketKind(managed.kind).createOutbox(managed, this.config, (item, code, detail, cause) =>
         this.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, managed.plan.endpoints.map((e) => e.address)),

@@ -7,7 +7,14 @@ import type { ZeroMqContext } from './zeromq.context.js';
 export enum ZeroMqStatus {
   /** Sockets are being opened (bound or connected). */
   CONNECTING = 'connecting',
-  /** Sockets are open and at least one peer is connected. */
+  /**
+   * Sockets are open and at least one socket has a live connection: a peer it accepted, or an
+   * endpoint it connected to (the socket monitor's `accept` / `connect`; an inproc endpoint counts
+   * from the start). For a PUSH socket that connects, this means a TCP (or ipc) connection to at
+   * least one of its endpoints is up; its ZMTP handshake (and CURVE's) may still be under way, and
+   * other endpoints may be down. Counts follow the monitor's events, which arrive when the event
+   * loop polls for I/O.
+   */
   CONNECTED = 'connected',
   /** Sockets are open but no peer is connected (all peers left, or none came yet). */
   DISCONNECTED = 'disconnected',

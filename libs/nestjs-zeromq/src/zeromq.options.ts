@@ -331,6 +331,14 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    */
   overflow?: ZeroMqOverflowPolicy;
   /**
+   * Milliseconds `connect()` waits for each socket that connects to its endpoints to have a peer
+   * connected (the socket monitor's `connect` event; inproc counts at once). It then resolves
+   * anyway, with `status` `disconnected`: ZeroMQ keeps reconnecting and emits wait for a peer
+   * up to `sendTimeout`. Sockets that bind are not waited for. `0`: do not wait.
+   * @default 1000
+   */
+  connectTimeout?: number;
+  /**
    * Milliseconds an emit may wait for a peer to accept it (no peer connected, or every peer at
    * its high-water mark) before it fails with an error naming the pattern and the socket.
    * @default 5000

@@ -74,7 +74,7 @@ class MathController {
     return seq;
   }
 
-  @EventPattern('noted')
+  @EventPattern<string>('noted')
   noted(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
     this.received.add({ pattern: context.getPattern(), data, context });
   }

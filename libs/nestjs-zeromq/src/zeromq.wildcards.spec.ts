@@ -16,17 +16,17 @@ class WildcardController {
     this.received.add({ pattern: `${handler} <- ${context.getPattern()}`, data, context });
   }
 
-  @EventPattern('orders.created')
+  @EventPattern<string>('orders.created')
   exact(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
     this.record('orders.created', data, context);
   }
 
-  @EventPattern('orders.*')
+  @EventPattern<string>('orders.*')
   oneToken(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
     this.record('orders.*', data, context);
   }
 
-  @EventPattern('prices.>')
+  @EventPattern<string>('prices.>')
   rest(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
     this.record('prices.>', data, context);
   }

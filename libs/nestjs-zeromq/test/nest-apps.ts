@@ -17,7 +17,7 @@ export const RECEIVED = Symbol('RECEIVED');
 export class RecordingController {
   constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
 
-  @EventPattern('orders.created')
+  @EventPattern<string>('orders.created')
   onOrder(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
     this.received.add({ pattern: context.getPattern(), data, context });
   }
@@ -27,12 +27,12 @@ export class RecordingController {
     this.received.add({ pattern: context.getPattern(), data, context });
   }
 
-  @EventPattern('payments.settled')
+  @EventPattern<string>('payments.settled')
   onPayment(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
     this.received.add({ pattern: context.getPattern(), data, context });
   }
 
-  @EventPattern('plain')
+  @EventPattern<string>('plain')
   onPlain(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
     this.received.add({ pattern: context.getPattern(), data, context });
   }

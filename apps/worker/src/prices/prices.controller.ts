@@ -9,7 +9,7 @@ export class PricesController {
   constructor(private readonly book: PriceBook) {}
 
   /** Every `prices.*` broadcast (WORKER_BROADCAST_ENDPOINTS): each worker applies each change. */
-  @EventPattern(PRICE_EVENTS)
+  @EventPattern<string>(PRICE_EVENTS)
   onPriceChanged(@Payload({ schema: priceChangedSchema }) change: PriceChangedEvent, @Ctx() context: ZeroMqContext): void {
     this.book.apply(context.getPattern(), change);
   }

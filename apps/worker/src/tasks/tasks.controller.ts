@@ -9,7 +9,7 @@ export class TasksController {
   constructor(private readonly tasks: TasksService) {}
 
   /** Receives every single-frame message (server option `plainMessages`), decoded as UTF-8 text. */
-  @EventPattern(PLAIN_TASK)
+  @EventPattern<string>(PLAIN_TASK)
   async onPlainTask(@Payload({ schema: plainTaskSchema }) text: string, @Ctx() context: ZeroMqContext): Promise<void> {
     await this.tasks.process(text, context.getSocketName());
   }

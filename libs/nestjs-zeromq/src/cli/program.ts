@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { writeKeyPair } from './keygen.js';
+import { packageVersion } from './package-version.js';
 import { runProxy, type ProxyCommandOptions } from './proxy.js';
 
 /** Where the CLI prints; tests capture it. */
@@ -9,7 +10,9 @@ export interface CliOutput {
 
 /** The `nestjs-zeromq` command line. */
 export function createProgram(output: CliOutput = { log: (line) => console.log(line) }): Command {
-  const program = new Command('nestjs-zeromq').description('Tools for the nestjs-zeromq transport');
+  const program = new Command('nestjs-zeromq')
+    .description('Tools for the nestjs-zeromq transport')
+    .version(packageVersion(), '-V, --version', 'print the nestjs-zeromq version');
   program
     .command('keygen')
     .description('Write a new CURVE key pair: <out>.key (secret, mode 0600) and <out>.pub (public)')

@@ -13,10 +13,10 @@ import { registerZeroMqServerMetrics } from './server-metrics.js';
 
 @Controller()
 class OrdersController {
-  @EventPattern('orders.created')
+  @EventPattern<string>('orders.created')
   onCreated(@Payload() _order: unknown, @Ctx() _context: ZeroMqContext): void {}
 
-  @EventPattern('orders.fail')
+  @EventPattern<string>('orders.fail')
   onFail(): never {
     throw new Error('this order cannot be processed');
   }

@@ -13,12 +13,12 @@ import { ZeroMqRecord, ZeroMqRecordBuilder } from './zeromq.record-builder.js';
 class RecordsController {
   constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
 
-  @EventPattern('noted')
+  @EventPattern<string>('noted')
   noted(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
     this.received.add({ pattern: context.getPattern(), data, context });
   }
 
-  @EventPattern('flaky')
+  @EventPattern<string>('flaky')
   flaky(@Payload() data: unknown, @Ctx() context: ZeroMqContext): never {
     this.received.add({ pattern: context.getPattern(), data, context });
     throw new Error('flaky handler failed');

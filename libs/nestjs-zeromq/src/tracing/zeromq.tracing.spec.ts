@@ -19,7 +19,7 @@ import { tracingEnabled } from './tracing-support.js';
 class TracedController {
   constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
 
-  @EventPattern('noted')
+  @EventPattern<string>('noted')
   noted(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
     this.received.add({ pattern: context.getPattern(), data, context });
   }

@@ -39,6 +39,7 @@ export const CLIENT_DEFAULTS = {
   maxQueueBytes: 64 * 1024 * 1024,
   overflow: 'reject',
   sendTimeout: 5_000,
+  connectTimeout: 1_000,
   immediate: true,
   maxBatchSize: 256,
   maxBatchBytes: 256 * 1024,

@@ -99,6 +99,7 @@ export const clientSchema = z.strictObject({
   maxQueueBytes: positiveInt.default(CLIENT_DEFAULTS.maxQueueBytes),
   overflow: z.enum(['reject', 'drop-oldest']).default(CLIENT_DEFAULTS.overflow),
   sendTimeout: nonNegativeInt.default(CLIENT_DEFAULTS.sendTimeout),
+  connectTimeout: nonNegativeInt.default(CLIENT_DEFAULTS.connectTimeout),
   immediate: z.boolean().default(CLIENT_DEFAULTS.immediate),
   maxBatchSize: positiveInt.default(CLIENT_DEFAULTS.maxBatchSize),
   maxBatchBytes: positiveInt.default(CLIENT_DEFAULTS.maxBatchBytes),

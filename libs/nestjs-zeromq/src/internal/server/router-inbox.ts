@@ -1,7 +1,7 @@
 import type { WritePacket } from '@nestjs/microservices';
 import { tap } from 'rxjs';
 import type * as zmq from 'zeromq';
-import { MAX_REMEMBERED_PRODUCERS } from '../../constants.js';
+import { MAX_REMEMBERED_PRODUCERS, NO_MESSAGE_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import { encodeReply, replyOf, type DecodedDelivery, type DecodedMessage, type DecodedRequest, type EncodedReply } from '../protocol/wire.js';
@@ -12,9 +12,6 @@ import { DeliveryLedger } from './delivery-ledger.js';
 import { describeError, Inbox } from './inbox.js';
 import type { InboxHost } from './inbox-host.js';
 import { ReplyWriter } from './reply-writer.js';
-
-/** Nest's reply to a request for a pattern without handler. */
-const NO_MESSAGE_HANDLER = 'There is no matching message handler defined in the remote service.';
 
 /**
  * A ROUTER socket's inbox: events as any inbox, plus `send()` requests (answered through the

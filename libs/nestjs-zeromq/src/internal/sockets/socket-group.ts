@@ -42,6 +42,8 @@ export function clientSocketOptions(config: ResolvedClientOptions) {
  */
 export class SocketGroup<S extends zmq.Socket> {
   private readonly sockets = new Map<string, ManagedSocket<S>>();
+  /** Checks of pending `waitForPeers()` calls, run on every socket event. */
+  private readonly peerWaits = new Set<() => void>();
   private closed = false;
 
   constructor(
@@ -74,6 +76,31 @@ export class SocketGroup<S extends zmq.Socket> {
     }
     this.updateStatus();
     return opened;
+  }
+
+  /**
+   * Resolves once each named socket has a live connection, after `timeout` ms, or on close,
+   * whichever comes first; never rejects (ZeroMQ goes on reconnecting).
+   */
+  waitForPeers(names: readonly string[], timeout: number): Promise<void> {
+    const ready = () => this.closed || names.every((name) => this.sockets.get(name)?.connected ?? true);
+    if (timeout <= 0 || ready()) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const check = () => {
+        if (ready()) {
+          done();
+        }
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.peerWaits.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(done, timeout);
+      this.peerWaits.add(check);
+    });
   }
 
   /** Sockets by name, for `unwrap()`; throws `notOpen` (Nest's wording for the owner) before open. */
@@ -113,6 +140,7 @@ export class SocketGroup<S extends zmq.Socket> {
     }
     this.sockets.clear();
     this.setStatus(ZeroMqStatus.CLOSED);
+    this.checkPeerWaits();
   }
 
   /**
@@ -129,7 +157,14 @@ export class SocketGroup<S extends zmq.Socket> {
       this.problems.warn('handshake', `Socket "${event.socket}": handshake with ${event.address} failed: ${event.reason}`);
     }
     this.updateStatus();
+    this.checkPeerWaits();
     this.onEvent(event);
+  }
+
+  private checkPeerWaits(): void {
+    for (const check of [...this.peerWaits]) {
+      check();
+    }
   }
 
   private updateStatus(): void {
