@@ -119,9 +119,7 @@ const BROADCAST_TRANSPORTS: ReadonlyArray<Omit<RowDefinition, 'broadcast'>> = [
   {
     id: 'nestjs-zeromq-broadcast',
     label: 'nestjs-zeromq broadcast (PUB/SUB)',
-    // Its driver: a ZeroMqServer socket and a ZeroMqClient route of kind 'pub-sub', the client
-    // waiting in `ready` until every subscriber's subscription has reached it (see ProducerPeers).
-    notImplemented: 'not implemented yet (issue 12: pub-sub socket kind)',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqBroadcast,
   },
   {
     id: NEST_REDIS_BROADCAST_ROW,

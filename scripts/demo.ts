@@ -2,24 +2,32 @@
  * `npm run demo`: the sample apps working together on this machine, no broker, no setup.
  *
  * Starts N workers and the HTTP producer as child processes on OS-chosen loopback ports, posts a
- * few thousand orders to `POST /orders`, waits until the workers have processed every one, stops
- * everything with SIGTERM and prints how the workers shared the orders. Exits 0 only if every
- * accepted order was processed exactly once and every process exited cleanly.
+ * few thousand orders to `POST /orders`, waits until the workers have processed every one,
+ * broadcasts a price change (`POST /prices`, PUB/SUB) that every worker applies, stops everything
+ * with SIGTERM and prints how the workers shared the orders. Exits 0 only if every accepted order
+ * was processed exactly once, every worker applied the price change and every process exited
+ * cleanly.
  *
  *   npm run demo -- --workers 3 --orders 5000
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError } from 'commander';
 import { sampleOrder } from '../apps/producer/src/load/sample-orders.js';
 import type { AppProcess } from './lib/app-process.js';
 import {
+  appliedPrices,
   assertAppsBuilt,
   postOrders,
+  postPrice,
   processedOrderIds,
   startProducer,
   startWorker,
   waitForConnections,
+  waitForPriceSubscribers,
   workerSummary,
   type RunningApp,
 } from './lib/sample-apps.js';
@@ -33,6 +41,8 @@ interface DemoOptions {
 
 /** Bound on the wait for the workers to finish after the last order was accepted. */
 const PROCESSING_TIMEOUT = 60_000;
+/** The price change the demo broadcasts. */
+const PRICE_CHANGE = { sku: 'KB-101', unitPrice: 19.99 };
 
 function wholeNumber(value: string): number {
   const number = Number(value);
@@ -66,12 +76,14 @@ async function until(done: () => boolean, timeoutMs: number, what: () => string)
   }
 }
 
-async function runDemo(options: DemoOptions, started: AppProcess[]): Promise<void> {
+async function runDemo(options: DemoOptions, started: AppProcess[], ipcDir: string): Promise<void> {
   console.log(`nestjs-zeromq demo: ${options.workers} worker(s) and 1 producer on this machine, ${options.orders} orders\n`);
 
+  // The producer binds the price broadcast socket; the workers connect to it (and retry until it is there).
+  const prices = `ipc://${join(ipcDir, 'prices.sock')}`;
   const workers: RunningApp[] = await Promise.all(
     Array.from({ length: options.workers }, (_, index) =>
-      startWorker({ name: `worker-${index + 1}`, endpoints: ['tcp://127.0.0.1:*'], echo: options.verbose }).then((worker) => {
+      startWorker({ name: `worker-${index + 1}`, endpoints: ['tcp://127.0.0.1:*'], broadcastEndpoints: [prices], echo: options.verbose }).then((worker) => {
         started.push(worker.process);
         return worker;
       }),
@@ -81,10 +93,11 @@ async function runDemo(options: DemoOptions, started: AppProcess[]): Promise<voi
   for (const worker of workers) {
     console.log(`  ${worker.process.name}  pid ${worker.process.pid}  PULL bound on ${worker.sockets.default.join(', ')}`);
   }
-  const producer = await startProducer({ endpoints: workerAddresses, echo: options.verbose });
+  const producer = await startProducer({ endpoints: workerAddresses, broadcastEndpoints: [prices], echo: options.verbose });
   started.push(producer.process);
-  console.log(`  producer  pid ${producer.process.pid}  HTTP on ${producer.url}, PUSH connected to every worker`);
+  console.log(`  producer  pid ${producer.process.pid}  HTTP on ${producer.url}, PUSH connected to every worker, PUB bound on ${prices}`);
   await waitForConnections(producer.url, options.workers);
+  await waitForPriceSubscribers(producer.url, options.workers);
 
   console.log(`\nPosting ${options.orders} orders to ${producer.url}/orders, ${options.parallel} at a time...`);
   const bar = new SingleBar({ format: '  [{bar}] {value}/{total} accepted', stream: process.stderr, clearOnComplete: true });
@@ -103,6 +116,18 @@ async function runDemo(options: DemoOptions, started: AppProcess[]): Promise<voi
   await until(() => processed() >= accepted.length, PROCESSING_TIMEOUT, () => `${accepted.length} processed orders (have ${processed()})`);
   const processingTime = performance.now() - postingStarted;
 
+  // One broadcast: every worker applies the new price.
+  const broadcast = await postPrice(producer.url, PRICE_CHANGE.sku, PRICE_CHANGE.unitPrice);
+  if (broadcast.status !== 202) {
+    throw new Error(`POST /prices answered ${broadcast.status}: ${JSON.stringify(broadcast.body)}`);
+  }
+  const priceAt = (worker: RunningApp) => appliedPrices(worker.process.lines).find((change) => change.sku === PRICE_CHANGE.sku)?.unitPrice;
+  await until(
+    () => workers.every((worker) => priceAt(worker) === PRICE_CHANGE.unitPrice),
+    PROCESSING_TIMEOUT,
+    () => `every worker to apply the price change (${workers.filter((worker) => priceAt(worker) !== undefined).length} did)`,
+  );
+
   // Graceful stop: each worker finishes what it runs and logs its summary; the producer closes its client.
   const apps = [...workers.map((worker) => worker.process), producer.process];
   const exits = await Promise.all(apps.map((app) => app.stop()));
@@ -119,21 +144,24 @@ async function runDemo(options: DemoOptions, started: AppProcess[]): Promise<voi
   }
 
   const table = new Table({
-    head: ['worker', 'pid', 'orders', 'share', 'failed'],
-    colAligns: ['left', 'right', 'right', 'right', 'right'],
+    head: ['worker', 'pid', 'orders', 'share', 'failed', `${PRICE_CHANGE.sku} price`],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
     style: { head: [], border: [] }, // plain text: readable in CI logs too
   });
   const summaries = workers.map((worker) => workerSummary(worker.process));
   const share = (handled: number) => `${((handled / accepted.length) * 100).toFixed(1)}%`;
+  // Orders per worker from its log: its summary's `handled` counts the price change too.
+  const orders = workers.map((worker) => processedOrderIds(worker.process.lines).length);
   workers.forEach((worker, index) => {
-    const { handled, failed } = summaries[index];
-    table.push([worker.process.name, worker.process.pid, handled, share(handled), failed]);
+    table.push([worker.process.name, worker.process.pid, orders[index], share(orders[index]), summaries[index].failed, priceAt(worker) ?? '-']);
   });
-  const total = (key: 'handled' | 'failed') => summaries.reduce((sum, summary) => sum + summary[key], 0);
-  table.push(['total', '', total('handled'), share(total('handled')), total('failed')]);
+  const totalOrders = orders.reduce((sum, count) => sum + count, 0);
+  const totalFailed = summaries.reduce((sum, summary) => sum + summary.failed, 0);
+  table.push(['total', '', totalOrders, share(totalOrders), totalFailed, '']);
   console.log(`\n${table.toString()}\n`);
   console.log(`${accepted.length} orders accepted over HTTP in ${seconds(postingTime)} (${Math.round((accepted.length * 1000) / postingTime)}/s);`);
   console.log(`all processed ${seconds(processingTime)} after the first POST, each exactly once.`);
+  console.log(`Price of ${PRICE_CHANGE.sku} set to ${PRICE_CHANGE.unitPrice} with one POST /prices: broadcast to ${options.workers} worker(s), applied by every one.`);
   console.log(`Every process stopped on SIGTERM with exit code 0.`);
 }
 
@@ -141,10 +169,11 @@ async function main(): Promise<void> {
   const options = parseArguments();
   assertAppsBuilt();
   const started: AppProcess[] = [];
+  const ipcDir = mkdtempSync(join(tmpdir(), 'nzmq-demo-'));
   const abort = () => void Promise.all(started.map((child) => child.kill())).then(() => process.exit(130));
   process.once('SIGINT', abort);
   try {
-    await runDemo(options, started);
+    await runDemo(options, started, ipcDir);
   } catch (error) {
     console.error(`\nDemo failed: ${(error as Error).message}`);
     for (const child of started) {
@@ -154,6 +183,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   } finally {
     process.removeListener('SIGINT', abort);
+    rmSync(ipcDir, { recursive: true, force: true });
   }
 }
 

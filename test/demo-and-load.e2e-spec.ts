@@ -26,6 +26,8 @@ describe('npm run demo and npm run produce (child processes)', () => {
     expect(rows[3].orders).toBe(400);
     expect(text).toContain('all processed');
     expect(text).toContain('each exactly once');
+    expect(text).toContain('Price of KB-101 set to 19.99 with one POST /prices: broadcast to 3 worker(s), applied by every one.');
+    expect([...text.matchAll(/│ worker-\d +│ +\d+ │ +\d+ │ +[\d.]+% │ +0 │ +19\.99 │/g)]).toHaveLength(3);
   }, 90_000);
 
   it('produce sends orders straight over ZeroMQ and prints sent, failed and msg/s', async () => {

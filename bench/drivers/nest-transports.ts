@@ -6,6 +6,7 @@ import { ZeroMqClient, ZeroMqServer } from 'nestjs-zeromq';
 import { registerZeroMqClientMetrics, registerZeroMqServerMetrics } from 'nestjs-zeromq/prometheus';
 import { Registry } from 'prom-client';
 import { benchCurveKeys } from '../curve-keys.js';
+import { BENCH_PATTERN } from '../message.js';
 import { nestTransportDriver } from './nest-transport.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -77,6 +78,23 @@ export const nestjsZeroMqRequestResponse = nestTransportDriver({
     return { options: { strategy: server }, endpoint: () => server.getAddresses().default[0] };
   },
   client: (endpoint) => new ZeroMqClient({ kind: 'dealer-router', endpoints: [endpoint] }),
+});
+
+/** How long a broadcast producer waits for its subscribers' subscriptions. */
+const SUBSCRIBE_TIMEOUT_MS = 10_000;
+
+/**
+ * nestjs-zeromq broadcast: every subscriber a ZeroMqServer of kind 'pub-sub' (a bound SUB socket);
+ * the publisher a ZeroMqClient of that kind (an XPUB) connected to all of them, which starts once
+ * every subscriber's subscription has reached it (`waitForSubscribers`).
+ */
+export const nestjsZeroMqBroadcast = nestTransportDriver({
+  server: async () => {
+    const server = new ZeroMqServer({ kind: 'pub-sub', endpoints: [`tcp://${LOOPBACK}:*`] });
+    return { options: { strategy: server }, endpoint: () => server.getAddresses().default[0] };
+  },
+  client: (_endpoint, peers) => new ZeroMqClient({ kind: 'pub-sub', endpoints: peers.endpoints }),
+  ready: (client, peers) => client.waitForSubscribers(BENCH_PATTERN, peers.subscribers, SUBSCRIBE_TIMEOUT_MS),
 });
 
 /** Nest's built-in TCP transport, for events (`call: 'emit'`) or requests (`'send'`). */

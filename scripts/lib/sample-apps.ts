@@ -38,6 +38,8 @@ export interface WorkerSettings {
   name: string;
   endpoints: string[];
   tasksEndpoints?: string[];
+  /** Producers' broadcast addresses to subscribe to (price changes). */
+  broadcastEndpoints?: string[];
   bind?: boolean;
   concurrency?: number;
   hashIterations?: number;
@@ -55,6 +57,8 @@ export interface ProducerSettings {
   endpoints: string[];
   bind?: boolean;
   exportEndpoints?: string[];
+  /** Addresses the producer's price broadcast socket binds. */
+  broadcastEndpoints?: string[];
   sendTimeout?: number;
   netns?: string;
   echo?: boolean;
@@ -88,6 +92,9 @@ export function startWorker(settings: WorkerSettings): Promise<RunningApp> {
   if (settings.tasksEndpoints !== undefined) {
     env.WORKER_TASKS_ENDPOINTS = settings.tasksEndpoints.join(',');
   }
+  if (settings.broadcastEndpoints !== undefined) {
+    env.WORKER_BROADCAST_ENDPOINTS = settings.broadcastEndpoints.join(',');
+  }
   if (settings.concurrency !== undefined) {
     env.WORKER_CONCURRENCY = String(settings.concurrency);
   }
@@ -112,6 +119,9 @@ export function startProducer(settings: ProducerSettings, name = 'producer'): Pr
   };
   if (settings.exportEndpoints !== undefined) {
     env.PRODUCER_EXPORT_ENDPOINTS = settings.exportEndpoints.join(',');
+  }
+  if (settings.broadcastEndpoints !== undefined) {
+    env.PRODUCER_BROADCAST_ENDPOINTS = settings.broadcastEndpoints.join(',');
   }
   if (settings.sendTimeout !== undefined) {
     env.PRODUCER_SEND_TIMEOUT = String(settings.sendTimeout);
@@ -166,6 +176,34 @@ export function processedPlainTasks(lines: readonly OutputLine[]): string[] {
     .map((text) => JSON.parse(text) as string);
 }
 
+/** The price changes a worker logged as applied, in order. */
+export function appliedPrices(lines: readonly OutputLine[]): Array<{ sku: string; unitPrice: number }> {
+  return lines
+    .filter((line) => line.context === 'PriceBook')
+    .map((line) => /^Price of (\S+) is now (\S+) /.exec(line.message))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => ({ sku: match[1], unitPrice: Number(match[2]) }));
+}
+
+/** POST /prices on the producer: broadcasts a price change to every subscribed worker. */
+export function postPrice(url: string, sku: string, unitPrice: number): Promise<PostResult> {
+  return postJson(`${url}/prices`, { sku, unitPrice });
+}
+
+/** Polls GET /prices/subscribers (every 50 ms, at most `timeoutMs`) until `count` workers are subscribed. */
+export async function waitForPriceSubscribers(url: string, count: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let subscribers = 0;
+  while (Date.now() < deadline) {
+    subscribers = ((await (await fetch(`${url}/prices/subscribers`)).json()) as { subscribers: number }).subscribers;
+    if (subscribers >= count) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`Only ${subscribers} of ${count} workers subscribed to price changes within ${timeoutMs} ms`);
+}
+
 export interface WorkerSummary {
   signal: string;
   received: number;
@@ -205,8 +243,12 @@ export interface PostResult {
   body: unknown;
 }
 
-export async function postOrder(url: string, body: unknown): Promise<PostResult> {
-  const response = await fetch(`${url}/orders`, {
+export function postOrder(url: string, body: unknown): Promise<PostResult> {
+  return postJson(`${url}/orders`, body);
+}
+
+async function postJson(url: string, body: unknown): Promise<PostResult> {
+  const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),

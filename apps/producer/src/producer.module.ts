@@ -13,6 +13,8 @@ import { HealthController } from './health/health.controller.js';
 import { ordersClientOptions, ORDERS_CLIENT } from './orders/orders-client.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
+import { PricesController } from './prices/prices.controller.js';
+import { PricesService } from './prices/prices.service.js';
 
 @Module({
   imports: [
@@ -29,6 +31,7 @@ import { OrdersService } from './orders/orders.service.js';
             endpoints: config.get('PRODUCER_ENDPOINTS', { infer: true }),
             bind: config.get('PRODUCER_BIND', { infer: true }),
             exportEndpoints: config.get('PRODUCER_EXPORT_ENDPOINTS', { infer: true }),
+            broadcastEndpoints: config.get('PRODUCER_BROADCAST_ENDPOINTS', { infer: true }),
             sendTimeout: config.get('PRODUCER_SEND_TIMEOUT', { infer: true }),
             curve: curveOptions(config),
           }),
@@ -36,7 +39,7 @@ import { OrdersService } from './orders/orders.service.js';
       },
     ]),
   ],
-  controllers: [OrdersController, HealthController, MetricsController],
+  controllers: [OrdersController, PricesController, HealthController, MetricsController],
   providers: [
     {
       provide: ConsoleLogger,
@@ -48,6 +51,7 @@ import { OrdersService } from './orders/orders.service.js';
         }),
     },
     OrdersService,
+    PricesService,
     ClientConnections,
     ZeroMqHealthIndicator,
     metricsRegistryProvider,

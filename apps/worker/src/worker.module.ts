@@ -11,6 +11,8 @@ import { HealthController } from './health/health.controller.js';
 import { WorkerLifecycle } from './lifecycle/worker-lifecycle.service.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
+import { PriceBook } from './prices/price-book.service.js';
+import { PricesController } from './prices/prices.controller.js';
 import { TasksController } from './tasks/tasks.controller.js';
 import { TasksService } from './tasks/tasks.service.js';
 import { HasherService } from './work/hasher.service.js';
@@ -19,7 +21,7 @@ import { WorkStats } from './work/work-stats.service.js';
 @Module({
   imports: [ConfigModule.forRoot({ isGlobal: true, validationSchema: workerEnvSchema }), TerminusModule],
   // Health and metrics answer on the HTTP port, when WORKER_HTTP_PORT makes the worker a hybrid app.
-  controllers: [OrdersController, TasksController, HealthController, MetricsController],
+  controllers: [OrdersController, TasksController, PricesController, HealthController, MetricsController],
   providers: [
     metricsRegistryProvider,
     zeroMqServerProvider,
@@ -36,6 +38,7 @@ import { WorkStats } from './work/work-stats.service.js';
     HasherService,
     WorkStats,
     OrdersService,
+    PriceBook,
     TasksService,
     WorkerLifecycle,
   ],

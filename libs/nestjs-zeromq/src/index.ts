@@ -20,6 +20,7 @@ export {
   type ZeroMqDeadLetter,
   type ZeroMqServerEvents,
   type ZeroMqSocketEvent,
+  type ZeroMqSubscriptionEvent,
   type ZeroMqUnauthorizedClient,
 } from './zeromq.events.js';
 export type {
@@ -42,5 +43,7 @@ export type {
   ZeroMqSocketKind,
   ZeroMqSocketTuningOptions,
 } from './zeromq.options.js';
+export { ZeroMqBroadcastProxy } from './proxy/zeromq-broadcast-proxy.js';
+export type { ZeroMqBroadcastProxyCurveOptions, ZeroMqBroadcastProxyOptions } from './proxy/zeromq-broadcast-proxy.options.js';
 export { ZeroMqRecord, ZeroMqRecordBuilder, type ZeroMqRecordOptions } from './record-builders/zeromq.record-builder.js';
 export { ZeroMqServer, type ZeroMqServerMetrics, type ZeroMqServerSocketState } from './zeromq.server.js';

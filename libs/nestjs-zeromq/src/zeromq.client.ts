@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { DealerOutbox } from './internal/client/dealer-outbox.js';
@@ -7,6 +7,7 @@ import { trackDeliveries } from './internal/client/delivery-routing.js';
 import type { DeliveryTracker } from './internal/client/delivery-tracker.js';
 import { EmitResult } from './internal/client/emit-result.js';
 import type { Outbox } from './internal/client/outbox.js';
+import { PubSubOutbox } from './internal/client/pub-sub-outbox.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
 import { RouteTable } from './internal/client/route-table.js';
 import { serializedPacket } from './internal/client/serialized-packet.js';
@@ -54,6 +55,8 @@ export interface ZeroMqClientMetrics {
   pendingRequests: number;
   /** Live connections per socket name, from the socket monitor. */
   connections: Record<string, number>;
+  /** `'pub-sub'` sockets by name: subscribers per subscribed prefix. */
+  subscriptions: Record<string, Record<string, number>>;
 }
 
 /** One send queue of a ZeroMqClient, from `getQueueStates()`: its depth against its bound. */
@@ -173,8 +176,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.listeners.on(event, callback);
   }
 
-  /** The PUSH / DEALER sockets by name (`'default'`, each route's name; `name#n` per endpoint of a DEALER route). */
-  unwrap<T = Record<string, zmq.Push | zmq.Dealer>>(): T {
+  /** The PUSH / DEALER / XPUB sockets by name (`'default'`, each route's name; `name#n` per endpoint of a DEALER route). */
+  unwrap<T = Record<string, zmq.Push | zmq.Dealer | zmq.XPublisher>>(): T {
     return this.sockets.unwrap('Not initialized. Please call the "connect" method first.') as T;
   }
 
@@ -185,7 +188,11 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
 
   getMetrics(): ZeroMqClientMetrics {
     const metrics = { ...this.counters.snapshot(), batches: 0, lateReplies: 0, malformedReplies: 0, queued: 0 };
+    const subscriptions: Record<string, Record<string, number>> = {};
     for (const outbox of this.table.links()) {
+      if (outbox instanceof PubSubOutbox) {
+        subscriptions[outbox.name] = outbox.subscriptions.snapshot();
+      }
       metrics.batches += outbox.batches;
       metrics.sent += outbox.sent;
       metrics.queued += outbox.load;
@@ -203,7 +210,23 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
         delivery.unacked += tracker.outstanding;
       }
     }
-    return { ...metrics, ...delivery, pendingRequests: this.requests.size, connections: this.sockets.connections() };
+    return { ...metrics, ...delivery, pendingRequests: this.requests.size, connections: this.sockets.connections(), subscriptions };
+  }
+
+  /**
+   * Resolves once `count` subscribers hold a subscription that lets `pattern` through on the
+   * `'pub-sub'` socket `pattern` is routed to (connecting first); rejects after `timeout` ms.
+   * ZeroMQ drops what is published before a subscription has reached the publisher: wait for the
+   * subscribers you expect before the first emit that must not be lost.
+   */
+  async waitForSubscribers(pattern: MsPattern, count = 1, timeout = this.config.sendTimeout): Promise<void> {
+    await this.connect();
+    const normalized = this.normalizePattern(pattern);
+    const outbox = this.routeFor(normalized).links[0];
+    if (!(outbox instanceof PubSubOutbox)) {
+      throw new ZeroMqSendError('SEND_FAILED', normalized, outbox.name, [], `waitForSubscribers() needs a socket of kind 'pub-sub'; this one is '${outbox.managed.kind}'`);
+    }
+    await outbox.waitForSubscribers(normalized, count, timeout);
   }
 
   /** Per socket name (as in `connections`): how full its send queue is. Empty before `connect()`. */
@@ -363,6 +386,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     for (const outbox of outboxes) {
       if (outbox instanceof DealerOutbox) {
         outbox.startReading(handling);
+      } else if (outbox instanceof PubSubOutbox) {
+        outbox.watchSubscriptions((change) => this.listeners.emit('subscription', { socket: outbox.name, ...change }), this.problems);
       }
     }
     this.deadLetters = outboxes.find((outbox) => outbox.managed.plan.route === '');

@@ -91,6 +91,18 @@ export type ZeroMqServerEvents = {
   'handler-error': (error: unknown, context: ZeroMqContext) => void;
 };
 
+/** A subscriber subscribed to or left a prefix of a `'pub-sub'` socket, as `on('subscription')` reports it. */
+export interface ZeroMqSubscriptionEvent {
+  /** Name of the client's socket. */
+  socket: string;
+  /** The subscribed prefix (a subscriber's pattern, or what precedes its first wildcard). */
+  prefix: string;
+  /** True for a subscription, false when a subscriber dropped it (or went away). */
+  subscribed: boolean;
+  /** Subscribers holding the prefix now. */
+  count: number;
+}
+
 /**
  * Events of a ZeroMqClient, for `client.on(event, listener)`.
  * @publicApi
@@ -102,4 +114,6 @@ export type ZeroMqClientEvents = {
   error: (error: Error) => void;
   /** An at-least-once message given up on; its emit() rejects too. */
   'dead-letter': (letter: ZeroMqDeadLetter) => void;
+  /** A `'pub-sub'` socket saw a subscriber subscribe or leave. */
+  subscription: (event: ZeroMqSubscriptionEvent) => void;
 };

@@ -42,8 +42,12 @@ export interface ZeroMqHeartbeatOptions {
  * - `'dealer-router'`: requests (`send()` → `@MessagePattern`, replies streamed back) and events;
  *   the client opens one DEALER per endpoint and sends each request to the connected server with
  *   the fewest requests pending, so it can tell which requests a lost server took with it.
+ * - `'pub-sub'`: broadcast (`emit()` → the `@EventPattern` handlers of every subscribed server);
+ *   the client's socket is an XPUB (it counts subscribers: `waitForSubscribers()`), the server's a
+ *   SUB subscribed to its handlers' patterns. At most once; a slow subscriber loses what is past
+ *   its high-water mark (docs/delivery.md).
  */
-export type ZeroMqSocketKind = 'push-pull' | 'dealer-router';
+export type ZeroMqSocketKind = 'push-pull' | 'dealer-router' | 'pub-sub';
 
 /**
  * What an emit() is promised:
@@ -147,6 +151,7 @@ export interface ZeroMqClientRoute {
   /**
    * Send only the payload frame (no pattern, no framing) so that a plain ZeroMQ PULL peer can read
    * it: Buffers go as they are, strings as UTF-8 text, anything else as JSON text. No batching.
+   * On a `'pub-sub'` route the message is `[topic, payload]`, for plain SUB peers.
    * @default false
    */
   bare?: boolean;
@@ -219,7 +224,9 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
   dedupeWindow?: number;
   /**
    * Accept single-frame messages from plain ZeroMQ producers and hand them to one pattern's
-   * handler. Without it such messages are rejected and counted as malformed.
+   * handler. Without it such messages are rejected and counted as malformed. On a `'pub-sub'`
+   * socket a plain message is `[topic, payload]` and goes to the handler of its topic (`pattern`
+   * is not used there; `decoding` is).
    * @default undefined
    */
   plainMessages?: ZeroMqPlainMessageOptions;

@@ -14,6 +14,7 @@ import { socketKind } from './internal/kinds/kinds.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerSocketPlan } from './internal/options/resolve-options.js';
 import type { DecodedRecord } from './internal/protocol/wire.js';
 import { ClientAuthorization } from './internal/security/client-authorization.js';
+import { HandlerLookup } from './internal/server/handler-lookup.js';
 import type { Inbox } from './internal/server/inbox.js';
 import type { InboxHost } from './internal/server/inbox-host.js';
 import type { ServerCounter } from './internal/server/server-counters.js';
@@ -35,6 +36,8 @@ export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
   queued: number;
   /** Live connections per socket name, from the socket monitor. */
   connections: Record<string, number>;
+  /** `'pub-sub'` sockets: broadcast records that never arrived (gaps in a publisher's sequence: dropped at a high-water mark). */
+  missed: number;
 }
 
 /** One socket of a ZeroMqServer, from `getSocketStates()`: what a readiness probe looks at. */
@@ -75,6 +78,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   /** `curve.allowClients`, enforced through ZAP; undefined without an allow-list. */
   private readonly authorization: ClientAuthorization | undefined;
   private readonly defaultStartHook = this.onProcessingStartHook;
+  private readonly handlers = new HandlerLookup(this.messageHandlers);
   private inboxes: Inbox[] = [];
   private unauthorized = 0;
   private closing: Promise<void> | undefined;
@@ -131,8 +135,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     this.listeners.on(event, callback);
   }
 
-  /** The PULL / ROUTER sockets by name (`'default'` and each route's name). */
-  unwrap<T = Record<string, zmq.Pull | zmq.Router>>(): T {
+  /** The PULL / ROUTER / SUB sockets by name (`'default'` and each route's name). */
+  unwrap<T = Record<string, zmq.Pull | zmq.Router | zmq.Subscriber>>(): T {
     return this.sockets.unwrap(NOT_LISTENING) as T;
   }
 
@@ -166,9 +170,12 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     );
   }
 
-  /** Exact lookup first: patterns arrive normalized, so Nest's JSON re-parsing is the fallback. */
+  /**
+   * Exact lookup first, then wildcard handlers (`orders.*`, `prices.>`; exact ones win); patterns
+   * arrive normalized, so Nest's JSON re-parsing is the last resort.
+   */
   override getHandlerByPattern(pattern: string): MessageHandler | null {
-    return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
+    return this.handlers.find(pattern) ?? super.getHandlerByPattern(pattern);
   }
 
   /** What the inboxes may use of this server (InboxHost); bound once, shared by all of them. */
@@ -185,6 +192,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         return server.onProcessingStartHook !== server.defaultStartHook;
       },
       handlerFor: (pattern: string) => this.getHandlerByPattern(pattern),
+      eventPatterns: () => [...this.messageHandlers].filter(([, handler]) => handler.isEventHandler).map(([pattern]) => pattern),
       normalizePattern: (pattern: MsPattern) => this.normalizePattern(pattern),
       deserialize: (record: DecodedRecord) => this.deserializer.deserialize(record, { channel: record.pattern }) as ReadPacket | Promise<ReadPacket>,
       serialize: (response: WritePacket & { id: string }) => this.serializer.serialize(response),

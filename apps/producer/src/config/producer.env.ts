@@ -15,6 +15,8 @@ export const producerEnvSchema = z
   PRODUCER_ENDPOINTS: addressListSchema,
   /** Bind the addresses (workers connect) instead of connecting to them (workers bind). */
   PRODUCER_BIND: z.stringbool().default(false),
+  /** Addresses the producer's broadcast (PUB) socket binds for `POST /prices`; workers subscribe there (WORKER_BROADCAST_ENDPOINTS). Optional. */
+  PRODUCER_BROADCAST_ENDPOINTS: addressListSchema.optional(),
   /** Plain ZeroMQ PULL consumers that get each order as bare JSON; optional. */
   PRODUCER_EXPORT_ENDPOINTS: addressListSchema.optional(),
   /** Milliseconds an order may wait for a worker to take it before POST /orders answers 503. */

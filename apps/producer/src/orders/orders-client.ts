@@ -1,7 +1,11 @@
-import type { ZeroMqClientOptions } from 'nestjs-zeromq';
+import type { ZeroMqClientOptions, ZeroMqClientRoute } from 'nestjs-zeromq';
+import { PRICE_CHANGED } from '../../../common/src/prices.contract.js';
 
 /** Injection token of the producer's ZeroMqClient (ClientsModule). */
 export const ORDERS_CLIENT = Symbol('ORDERS_CLIENT');
+
+/** Name of the broadcast socket (price changes). */
+export const PRICES_SOCKET = 'prices';
 
 /** Routing key of the bare export route; it never travels, plain consumers get the payload only. */
 export const ORDER_EXPORT = 'orders.export';
@@ -13,6 +17,8 @@ export interface OrdersClientSettings {
   bind: boolean;
   /** Plain PULL consumers that get each order as bare JSON, if any. */
   exportEndpoints?: string[];
+  /** Addresses the price broadcast socket binds (workers connect), if any. */
+  broadcastEndpoints?: string[];
   /** Milliseconds an emit may wait for a peer. */
   sendTimeout: number;
   /** CURVE keys, when the workers run CURVE. */
@@ -21,16 +27,22 @@ export interface OrdersClientSettings {
 
 /**
  * Options of the ZeroMqClient that sends orders: framed `orders.created` events to the workers
- * and, when export endpoints are set, the same order as a bare JSON frame for plain consumers.
+ * and, when export endpoints are set, the same order as a bare JSON frame for plain consumers;
+ * when broadcast endpoints are set, price changes to every worker (a `'pub-sub'` route, bound).
  */
 export function ordersClientOptions(settings: OrdersClientSettings): ZeroMqClientOptions {
   const endpoints = (addresses: string[]) => addresses.map((address) => ({ address, bind: settings.bind }));
+  const routes: ZeroMqClientRoute[] = [];
+  if (settings.exportEndpoints !== undefined) {
+    routes.push({ name: 'export', patterns: [ORDER_EXPORT], endpoints: endpoints(settings.exportEndpoints), bare: true });
+  }
+  if (settings.broadcastEndpoints !== undefined) {
+    const bound = settings.broadcastEndpoints.map((address) => ({ address, bind: true }));
+    routes.push({ name: PRICES_SOCKET, kind: 'pub-sub', patterns: [PRICE_CHANGED], endpoints: bound });
+  }
   return {
     endpoints: endpoints(settings.endpoints),
-    routes:
-      settings.exportEndpoints === undefined
-        ? []
-        : [{ name: 'export', patterns: [ORDER_EXPORT], endpoints: endpoints(settings.exportEndpoints), bare: true }],
+    routes,
     sendTimeout: settings.sendTimeout,
     ...(settings.curve === undefined ? {} : { curve: settings.curve }),
   };

@@ -13,6 +13,8 @@ export const workerEnvSchema = z.object({
   WORKER_ENDPOINTS: addressListSchema,
   /** Addresses of the socket for plain-text tasks from non-Nest ZeroMQ producers; optional. */
   WORKER_TASKS_ENDPOINTS: addressListSchema.optional(),
+  /** Producers' broadcast addresses to subscribe to (price changes; always connected to); optional. */
+  WORKER_BROADCAST_ENDPOINTS: addressListSchema.optional(),
   /** Bind the addresses (producers connect) or connect to them (producers bind). */
   WORKER_BIND: z.stringbool().default(true),
   /** Jobs handled at once per socket. */

@@ -1,9 +1,10 @@
 import type { FactoryProvider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ZeroMqServer, type ZeroMqServerOptions } from 'nestjs-zeromq';
+import { ZeroMqServer, type ZeroMqServerOptions, type ZeroMqServerRoute } from 'nestjs-zeromq';
 import { registerZeroMqServerMetrics } from 'nestjs-zeromq/prometheus';
 import type { Registry } from 'prom-client';
 import { METRICS_REGISTRY } from '../../../common/src/observability/metrics-registry.js';
+import { PRICE_EVENTS } from '../../../common/src/prices.contract.js';
 import { PLAIN_TASK } from '../tasks/plain-task.js';
 import type { WorkerEnv } from './worker.env.js';
 
@@ -11,6 +12,7 @@ import type { WorkerEnv } from './worker.env.js';
  * The worker's transport, built from the environment. Orders arrive on the default socket;
  * plain-text tasks from non-Nest producers get a socket of their own (so that they never take
  * the orders' concurrency slots), and every single-frame message goes to the PLAIN_TASK handler.
+ * Price changes arrive as broadcasts on a `'pub-sub'` socket connected to the producers.
  * Its metrics go to the app's registry (served on `/metrics` when the worker has an HTTP port).
  */
 export const zeroMqServerProvider: FactoryProvider<ZeroMqServer> = {
@@ -20,9 +22,18 @@ export const zeroMqServerProvider: FactoryProvider<ZeroMqServer> = {
     const bind = config.get('WORKER_BIND', { infer: true });
     const endpoints = (addresses: string[]) => addresses.map((address) => ({ address, bind }));
     const tasks = config.get('WORKER_TASKS_ENDPOINTS', { infer: true });
+    const broadcasts = config.get('WORKER_BROADCAST_ENDPOINTS', { infer: true });
+    const routes: ZeroMqServerRoute[] = [];
+    if (tasks !== undefined) {
+      routes.push({ name: 'tasks', patterns: [PLAIN_TASK], endpoints: endpoints(tasks) });
+    }
+    if (broadcasts !== undefined) {
+      const connect = broadcasts.map((address) => ({ address, bind: false }));
+      routes.push({ name: 'prices', kind: 'pub-sub', patterns: [PRICE_EVENTS], endpoints: connect });
+    }
     const server = new ZeroMqServer({
       endpoints: endpoints(config.get('WORKER_ENDPOINTS', { infer: true })),
-      routes: tasks === undefined ? [] : [{ name: 'tasks', patterns: [PLAIN_TASK], endpoints: endpoints(tasks) }],
+      routes,
       concurrency: config.get('WORKER_CONCURRENCY', { infer: true }),
       plainMessages: { pattern: PLAIN_TASK, decoding: 'utf8' },
       curve: curveOptions(config),

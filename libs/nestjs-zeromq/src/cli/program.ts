@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { writeKeyPair } from './keygen.js';
 import { packageVersion } from './package-version.js';
+import { runProxy, type ProxyCommandOptions } from './proxy.js';
 
 /** Where the CLI prints; tests capture it. */
 export interface CliOutput {
@@ -23,5 +24,15 @@ export function createProgram(output: CliOutput = { log: (line) => console.log(l
       output.log(`Public key: ${pair.publicKeyFile}`);
       output.log(pair.publicKey);
     });
+  program
+    .command('proxy')
+    .description('Forward broadcasts from many publishers to many subscribers (XSUB/XPUB) until SIGINT or SIGTERM')
+    .requiredOption('--frontend <address...>', 'address(es) to bind for publishers, e.g. tcp://0.0.0.0:5560')
+    .requiredOption('--backend <address...>', 'address(es) to bind for subscribers, e.g. tcp://0.0.0.0:5561')
+    .option('--secret-key-file <path>', "CURVE: the proxy's secret key file (mode 0600); turns CURVE on for both sides")
+    .option('--subscriber-public-key <key-or-file>', "CURVE: the subscribers' public key (Z85 text or a file)")
+    .option('--allow-publisher <key-or-file...>', 'CURVE: public keys of the publishers allowed in (default: any with the proxy key)')
+    .option('--high-water-mark <messages>', 'messages queued per subscriber before the proxy drops for it', '1000')
+    .action((options: ProxyCommandOptions) => runProxy(options, output));
   return program;
 }

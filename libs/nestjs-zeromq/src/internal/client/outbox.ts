@@ -55,12 +55,11 @@ export class Outbox {
       maxBatchBytes: config.maxBatchBytes,
       sendTimeout: config.sendTimeout,
       sizeOf,
-      // One kind per message; packed records of one slab only, so that a batch is one view of it.
-      batchKey: (item) => (item.kind === 'bare' || item.kind === 'hello' ? item.kind : item.fragment.slab),
+      batchKey: (item) => this.batchKeyOf(item),
       toError,
       transmit: async (batch) => {
         this.batches++;
-        await (managed.socket as zmq.Push).send(framesOf(batch));
+        await (managed.socket as zmq.Push).send(this.framesOf(batch));
         if (batch[0].kind === 'events' || batch[0].kind === 'bare') {
           this.sent += batch.length;
         }
@@ -93,6 +92,19 @@ export class Outbox {
 
   protected write(kind: keyof Outbox['writers'], fields: readonly Frame[]): Fragment {
     return this.writers[kind].write(fields);
+  }
+
+  /**
+   * Items batch together while this is equal: one kind per message, packed records of one slab
+   * only, so that a batch is one view of it (a broadcast outbox: one pattern per message).
+   */
+  protected batchKeyOf(item: Outgoing): unknown {
+    return item.kind === 'bare' || item.kind === 'hello' ? item.kind : item.fragment.slab;
+  }
+
+  /** The ZeroMQ message of a batch. */
+  protected framesOf(batch: Outgoing[]): Frame | Frame[] {
+    return framesOf(batch);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ZeroMqSocketKind } from '../../zeromq.options.js';
 import { DEALER_ROUTER } from './dealer-router.kind.js';
+import { PUB_SUB } from './pub-sub.kind.js';
 import { PUSH_PULL } from './push-pull.kind.js';
 import type { SocketKind } from './socket-kind.js';
 
@@ -7,6 +8,7 @@ import type { SocketKind } from './socket-kind.js';
 export const SOCKET_KINDS: Readonly<Record<ZeroMqSocketKind, SocketKind>> = {
   'push-pull': PUSH_PULL,
   'dealer-router': DEALER_ROUTER,
+  'pub-sub': PUB_SUB,
 };
 
 export const SOCKET_KIND_NAMES = Object.keys(SOCKET_KINDS) as [ZeroMqSocketKind, ...ZeroMqSocketKind[]];

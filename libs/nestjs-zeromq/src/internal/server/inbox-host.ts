@@ -17,6 +17,8 @@ export interface InboxHost {
   /** True once `close()` was called: nothing new starts. */
   readonly closing: boolean;
   handlerFor(pattern: string): MessageHandler | null;
+  /** The patterns of the server's `@EventPattern` handlers (what a SUB socket subscribes to). */
+  eventPatterns(): string[];
   normalizePattern(pattern: MsPattern): string;
   deserialize(record: DecodedRecord): ReadPacket | Promise<ReadPacket>;
   serialize(response: WritePacket & { id: string }): unknown;

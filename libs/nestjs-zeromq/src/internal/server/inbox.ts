@@ -2,7 +2,7 @@ import type { MessageHandler, ReadPacket } from '@nestjs/microservices';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
-import { decodeMessage, type DecodedMessage, type DecodedRecord } from '../protocol/wire.js';
+import { decodeMessage, type DecodedMessage, type DecodedRecord, type DecodeLimits } from '../protocol/wire.js';
 import { parsePeerJson } from '../protocol/safe-json.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
@@ -74,6 +74,16 @@ export class Inbox {
     this.host.problems.warn(kind, message);
   }
 
+  /** What a received message is; a kind whose messages carry more in front (a broadcast's topic) checks that here. */
+  protected decode(frames: Buffer[], limits: DecodeLimits, offset: number): DecodedMessage {
+    return decodeMessage(frames, limits, offset);
+  }
+
+  /** The pattern of a plain message: `plainMessages.pattern` (a broadcast: its topic). */
+  protected plainPattern(_frames: Buffer[], configured: string): string {
+    return configured;
+  }
+
   /** Messages of a kind this socket does not take; subclasses take theirs and call this for the rest. */
   protected receiveOther(message: Exclude<DecodedMessage, { kind: 'events' | 'plain' | 'malformed' }>, _frames: Buffer[]): void {
     this.reject('malformed', `Dropped a ${message.kind} message on socket "${this.name}": a '${this.managed.kind}' socket does not take those`);
@@ -143,7 +153,7 @@ export class Inbox {
     this.reading = true;
     try {
       for await (const frames of receiveLoop(this.managed.socket as zmq.Socket & { receive(): Promise<Buffer[]> })) {
-        const message = decodeMessage(frames, limits, offset);
+        const message = this.decode(frames, limits, offset);
         switch (message.kind) {
           case 'malformed':
             this.reject('malformed', `Dropped a malformed message on socket "${this.name}": ${message.reason}`);
@@ -155,7 +165,7 @@ export class Inbox {
             }
             break;
           case 'plain': {
-            const record = this.plainRecord(message.frame);
+            const record = this.plainRecord(message.frame, frames);
             if (record !== undefined) {
               this.submit(record, this.plainInfo);
             }
@@ -214,7 +224,7 @@ export class Inbox {
     this.counters.add(outcome.ok ? 'handled' : 'failed');
   }
 
-  private plainRecord(frame: Buffer): DecodedRecord | undefined {
+  private plainRecord(frame: Buffer, frames: Buffer[]): DecodedRecord | undefined {
     const plain = this.host.config.plainMessages;
     if (plain === undefined) {
       this.reject(
@@ -223,19 +233,20 @@ export class Inbox {
       );
       return undefined;
     }
+    const pattern = this.plainPattern(frames, plain.pattern);
     if (plain.decoding === 'buffer') {
-      return { pattern: plain.pattern, data: frame, metadata: undefined };
+      return { pattern, data: frame, metadata: undefined };
     }
     const text = frame.toString('utf8');
     if (plain.decoding === 'utf8') {
-      return { pattern: plain.pattern, data: text, metadata: undefined };
+      return { pattern, data: text, metadata: undefined };
     }
     const parsed = parsePeerJson(text);
     if ('error' in parsed) {
       this.reject('undecodable', `Dropped a plain message on socket "${this.name}": it ${parsed.error} (plainMessages.decoding is 'json')`);
       return undefined;
     }
-    return { pattern: plain.pattern, data: parsed.value, metadata: undefined };
+    return { pattern, data: parsed.value, metadata: undefined };
   }
 
   private undeserializable(record: DecodedRecord, error: unknown): undefined {

@@ -12,6 +12,7 @@ export const SERVER_COUNTERS = [
   'repliesFailed',
   'duplicates',
   'deadLettered',
+  'missed',
 ] as const;
 
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

@@ -19,6 +19,10 @@ export class BoundedMap<K, V> {
     return this.entries.size;
   }
 
+  get(key: K): V | undefined {
+    return this.entries.get(key);
+  }
+
   has(key: K): boolean {
     return this.entries.has(key);
   }

@@ -1,0 +1,54 @@
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { ZeroMqBroadcastProxy } from '../proxy/zeromq-broadcast-proxy.js';
+import type { ZeroMqBroadcastProxyOptions } from '../proxy/zeromq-broadcast-proxy.options.js';
+import type { ZeroMqCurveKey } from '../zeromq.options.js';
+import type { CliOutput } from './program.js';
+
+/** The `proxy` command's options, as commander parses them. */
+export interface ProxyCommandOptions {
+  frontend: string[];
+  backend: string[];
+  secretKeyFile?: string;
+  subscriberPublicKey?: string;
+  allowPublisher?: string[];
+  highWaterMark?: string;
+}
+
+/** A public key on the command line: the path of a file holding it, else the Z85 text itself (checked later). */
+function keyOrFile(value: string): ZeroMqCurveKey {
+  return existsSync(value) ? { file: value } : value;
+}
+
+/** The proxy's options from the command line; CURVE needs both the secret key file and the subscribers' key. */
+export function proxyOptions(options: ProxyCommandOptions): ZeroMqBroadcastProxyOptions {
+  const curveFlags = [options.secretKeyFile, options.subscriberPublicKey, options.allowPublisher].filter((flag) => flag !== undefined);
+  if (curveFlags.length > 0 && (options.secretKeyFile === undefined || options.subscriberPublicKey === undefined)) {
+    throw new Error('CURVE needs both --secret-key-file and --subscriber-public-key');
+  }
+  return {
+    frontend: options.frontend,
+    backend: options.backend,
+    ...(options.highWaterMark === undefined ? {} : { highWaterMark: Number(options.highWaterMark) }),
+    ...(options.secretKeyFile === undefined
+      ? {}
+      : {
+          curve: {
+            secretKey: { file: options.secretKeyFile },
+            subscriberPublicKey: keyOrFile(options.subscriberPublicKey!),
+            ...(options.allowPublisher === undefined ? {} : { allowPublishers: options.allowPublisher.map(keyOrFile) }),
+          },
+        }),
+  };
+}
+
+/** Runs a broadcast proxy until SIGINT or SIGTERM, then closes it. */
+export async function runProxy(options: ProxyCommandOptions, output: CliOutput): Promise<void> {
+  const proxy = new ZeroMqBroadcastProxy(proxyOptions(options));
+  await proxy.start();
+  const { frontend, backend } = proxy.getAddresses();
+  output.log(`Broadcast proxy: publishers connect to ${frontend.join(', ')}; subscribers to ${backend.join(', ')}`);
+  const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+  output.log(`Stopping the proxy (${String(signal[0] ?? 'signal')})`);
+  await proxy.close();
+}

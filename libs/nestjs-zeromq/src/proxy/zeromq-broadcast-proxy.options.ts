@@ -1,0 +1,54 @@
+import type { ZeroMqClientAuthorizer, ZeroMqCurveKey } from '../zeromq.options.js';
+
+/**
+ * CURVE on a broadcast proxy. The side that receives is the CURVE server and decides who may send
+ * to it, as everywhere in this library: the proxy's frontend is the CURVE server for publishers;
+ * subscribers (ZeroMqServers) are CURVE servers for the proxy's backend, which connects to them
+ * as a CURVE client and lists nothing itself.
+ */
+export interface ZeroMqBroadcastProxyCurveOptions {
+  /**
+   * The proxy's secret key. Publishers set its public key as `curve.serverPublicKey`; subscribers
+   * list its public key in `curve.allowClients`.
+   */
+  secretKey: ZeroMqCurveKey;
+  /**
+   * Publishers allowed to connect to the frontend: their public keys, or a callback. Without it,
+   * any publisher that knows the proxy's public key gets in.
+   * @default undefined (every CURVE publisher with the proxy's public key)
+   */
+  allowPublishers?: ZeroMqCurveKey[] | ZeroMqClientAuthorizer;
+  /**
+   * The subscribers' public key (their `curve.secretKey`'s public half): the backend completes no
+   * handshake, and so sends nothing, to a subscriber that does not hold the matching secret key.
+   */
+  subscriberPublicKey: ZeroMqCurveKey;
+}
+
+/**
+ * A forwarder for many-to-many broadcast: publishers connect to its frontend, subscribers to its
+ * backend; every message goes to each subscriber whose subscription matches, and subscriptions
+ * travel back to the publishers (so that their `waitForSubscribers()` works through it).
+ */
+export interface ZeroMqBroadcastProxyOptions {
+  /** Addresses the frontend (an XSUB socket) binds, for publishers (`kind: 'pub-sub'` clients) to connect to. */
+  frontend: string[];
+  /** Addresses the backend (an XPUB socket) binds, for subscribers (`kind: 'pub-sub'` servers) to connect to. */
+  backend: string[];
+  /**
+   * CURVE on both sides.
+   * @default undefined (plaintext)
+   */
+  curve?: ZeroMqBroadcastProxyCurveOptions;
+  /**
+   * Messages queued per subscriber on the backend (and per publisher on the frontend) before
+   * the proxy drops more for that subscriber: a slow subscriber never slows the others.
+   * @default 1000
+   */
+  highWaterMark?: number;
+  /**
+   * Milliseconds the sockets keep trying to deliver queued messages after `close()`.
+   * @default 1000
+   */
+  linger?: number;
+}
