@@ -13,7 +13,8 @@ import { describeRun } from './meta.js';
 import { FULL_PLAN, QUICK_PLAN, scaledPlan } from './plan.js';
 import { profileMarkdown, summarizeProfiles } from './profile.js';
 import { markdownReport, throughputChart, type BenchReport } from './report.js';
-import { BROADCAST_ROWS, findRow, ROWS, type RowDefinition } from './rows.js';
+import { BASELINE_ENV } from './drivers/baseline-release.js';
+import { BASELINE_ROWS, BROADCAST_ROWS, findRow, ROWS, type RowDefinition } from './rows.js';
 import { runRows, type RowResult } from './runner.js';
 import { shareBenchCurveKeys } from './curve-keys.js';
 import { Services } from './services.js';
@@ -40,6 +41,8 @@ interface CliOptions {
   verbose: boolean;
   scale?: number;
   repeats?: number;
+  /** Also measure the build NESTJS_ZEROMQ_BASELINE names. */
+  baseline: boolean;
   /** Undefined unless `--guard` or `--no-guard` was given. */
   guard?: boolean;
 }
@@ -73,6 +76,7 @@ const program = new Command()
     `fail the run when ${GUARDED_ROW} (${GUARD_MODE}, ~${GUARD_PAYLOAD_BYTES} B) is below ${GUARD_MIN_RATIO_TO_NEST_TCP}× Nest TCP in the same run (default: ${GUARD_ON_BY_DEFAULT ? 'on' : 'off'})`,
   )
   .option('--no-guard', 'do not check the guard (for local runs on a busy machine)')
+  .option('--baseline', `also measure the earlier build that ${BASELINE_ENV} names (before/after rows in the same run)`, false)
   .parse();
 
 const options = program.opts<CliOptions>();
@@ -84,7 +88,10 @@ async function main(): Promise<number> {
   }
   const basePlan = options.quick ? QUICK_PLAN : FULL_PLAN;
   const plan = options.scale === undefined && options.repeats === undefined ? basePlan : scaledPlan(basePlan, options.scale ?? 1, options.repeats);
-  const rows: RowDefinition[] = options.rows?.map(findRow) ?? [...ROWS, ...BROADCAST_ROWS];
+  if (options.baseline && process.env[BASELINE_ENV] === undefined) {
+    throw new Error(`--baseline needs ${BASELINE_ENV}: the dist folder of the build to compare with`);
+  }
+  const rows: RowDefinition[] = options.rows?.map(findRow) ?? [...ROWS, ...BROADCAST_ROWS, ...(options.baseline ? BASELINE_ROWS : [])];
   const profiled = (row: RowDefinition) => options.profile && row.id.startsWith('nestjs-zeromq');
   if (options.profile) {
     mkdirSync(options.profileDir, { recursive: true });

@@ -144,7 +144,29 @@ export const BROADCAST_ROWS: readonly RowDefinition[] = BROADCAST_TRANSPORTS.fla
   })),
 );
 
-const ALL_ROWS: readonly RowDefinition[] = [...ROWS, ...BROADCAST_ROWS];
+/**
+ * The library as it was before this release (bench/drivers/baseline-release.ts), measured in the
+ * same run: only when NESTJS_ZEROMQ_BASELINE names its build, and only when asked for by --rows.
+ */
+export const BASELINE_ROWS: readonly RowDefinition[] = [
+  {
+    id: 'baseline-at-most-once',
+    label: 'before: nestjs-zeromq 0.1 at-most-once',
+    driver: async () => (await import('./drivers/baseline-release.js')).baselineAtMostOnce(),
+  },
+  {
+    id: 'baseline-at-least-once',
+    label: 'before: nestjs-zeromq 0.1 at-least-once',
+    driver: async () => (await import('./drivers/baseline-release.js')).baselineAtLeastOnce(),
+  },
+  {
+    id: 'baseline-request-response',
+    label: 'before: nestjs-zeromq 0.1 request-response',
+    driver: async () => (await import('./drivers/baseline-release.js')).baselineRequestResponse(),
+  },
+];
+
+const ALL_ROWS: readonly RowDefinition[] = [...ROWS, ...BROADCAST_ROWS, ...BASELINE_ROWS];
 
 /** The event pattern of a row's processes: `bench.event.NN`, NN its place in the list (the same length for every row). */
 export function rowPattern(id: string): string {

@@ -113,6 +113,7 @@ describe('resolveClientOptions', () => {
       maxQueueBytes: 64 * 1024 * 1024,
       overflow: 'reject',
       sendTimeout: 5_000,
+      connectTimeout: 1_000,
       immediate: true,
       maxBatchSize: 256,
       maxBatchBytes: 256 * 1024,
