@@ -1,41 +1,14 @@
-import { Controller, Inject } from '@nestjs/common';
-import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import * as zmq from 'zeromq';
 import { ZeroMqClient } from './zeromq.client.js';
-import type { ZeroMqContext } from './zeromq.context.js';
 import type { ZeroMqSubscriptionEvent } from './zeromq.events.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from './zeromq.options.js';
-import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
+import { boundAddress, startWorker, type Worker } from '../test/nest-apps.js';
+import { WildcardController } from '../test/wildcard-controller.js';
 import { inprocAddress, ipcDir, LOOPBACK_ANY_PORT } from '../test/endpoints.js';
-import { Collector, eventually, within } from '../test/waiting.js';
+import { eventually, within } from '../test/waiting.js';
 
 const emit = (client: ZeroMqClient, pattern: string, data: unknown) => firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
-
-/** Records which handler got which pattern (exact, one-token and rest wildcards). */
-@Controller()
-class BroadcastController {
-  constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
-
-  private record(handler: string, data: unknown, context: ZeroMqContext): void {
-    this.received.add({ pattern: `${handler} <- ${context.getPattern()}`, data, context });
-  }
-
-  @EventPattern<string>('orders.created')
-  exact(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
-    this.record('orders.created', data, context);
-  }
-
-  @EventPattern<string>('orders.*')
-  oneToken(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
-    this.record('orders.*', data, context);
-  }
-
-  @EventPattern<string>('prices.>')
-  rest(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
-    this.record('prices.>', data, context);
-  }
-}
 
 describe("kind 'pub-sub': broadcast to every subscriber", () => {
   const workers: Worker[] = [];
@@ -44,7 +17,7 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
   const ipc = ipcDir();
 
   const subscriber = async (options: Omit<ZeroMqServerOptions, 'kind'>) => {
-    const worker = await startWorker({ kind: 'pub-sub', ...options }, [BroadcastController]);
+    const worker = await startWorker({ kind: 'pub-sub', ...options }, [WildcardController]);
     workers.push(worker);
     return worker;
   };
@@ -126,7 +99,7 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
         endpoints: [LOOPBACK_ANY_PORT],
         routes: [{ name: 'broadcast', kind: 'pub-sub', patterns: ['prices.>'], endpoints: [LOOPBACK_ANY_PORT] }],
       },
-      [BroadcastController],
+      [WildcardController],
     );
     workers.push(worker);
     const client = new ZeroMqClient({

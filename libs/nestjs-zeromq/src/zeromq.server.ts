@@ -175,7 +175,9 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
    * arrive normalized, so Nest's JSON re-parsing is the last resort.
    */
   override getHandlerByPattern(pattern: string): MessageHandler | null {
-    return this.handlers.find(pattern) ?? super.getHandlerByPattern(pattern);
+    // Nest's fallback re-parses the pattern as JSON (an object pattern written another way): only
+    // worth it for what looks like JSON; for any other unknown pattern it throws and costs ~11 µs.
+    return this.handlers.find(pattern) ?? (pattern.startsWith('{') ? super.getHandlerByPattern(pattern) : null);
   }
 
   /** What the inboxes may use of this server (InboxHost); bound once, shared by all of them. */

@@ -1,36 +1,9 @@
-import { Controller, Inject } from '@nestjs/common';
-import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient } from './zeromq.client.js';
-import type { ZeroMqContext } from './zeromq.context.js';
-import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
+import { boundAddress, startWorker, type Worker } from '../test/nest-apps.js';
+import { WildcardController } from '../test/wildcard-controller.js';
 import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
-import { Collector, eventually } from '../test/waiting.js';
-
-/** Records which handler got which pattern. */
-@Controller()
-class WildcardController {
-  constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
-
-  private record(handler: string, data: unknown, context: ZeroMqContext): void {
-    this.received.add({ pattern: `${handler} <- ${context.getPattern()}`, data, context });
-  }
-
-  @EventPattern<string>('orders.created')
-  exact(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
-    this.record('orders.created', data, context);
-  }
-
-  @EventPattern<string>('orders.*')
-  oneToken(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
-    this.record('orders.*', data, context);
-  }
-
-  @EventPattern<string>('prices.>')
-  rest(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
-    this.record('prices.>', data, context);
-  }
-}
+import { eventually } from '../test/waiting.js';
 
 describe('wildcard @EventPattern handlers', () => {
   const workers: Worker[] = [];
