@@ -27,6 +27,8 @@ export interface DeliveryLink {
   window: number;
   /** Deliveries in flight on it. */
   unacked: number;
+  /** Its worker left DNS: it gets no more deliveries, whatever credit it announces. */
+  retired?: boolean;
 }
 
 export interface DeliveryTrackerOptions {
@@ -120,7 +122,7 @@ export class DeliveryTracker {
   /** A worker announced its window (0 withdraws it: it is closing). */
   credit(linkName: string, window: number): void {
     const link = this.links.get(linkName);
-    if (link !== undefined) {
+    if (link !== undefined && link.retired !== true) {
       link.window = window;
       this.pump();
     }
@@ -163,6 +165,39 @@ export class DeliveryTracker {
       this.release(delivery);
     }
     this.requeue(...lost);
+  }
+
+  /** A new worker connection (DNS discovery found it), or a retired one back in DNS; it gets work once it announces its credit. */
+  addLink(linkName: string): void {
+    const link = this.links.get(linkName);
+    if (link === undefined) {
+      this.links.set(linkName, { name: linkName, window: 0, unacked: 0 });
+    } else {
+      link.retired = false;
+    }
+  }
+
+  /**
+   * Sends no more to a link (its worker left DNS) while what it has in flight may still be acked;
+   * `unackedOn()` tells when none is left, `removeLink()` then forgets it.
+   */
+  retireLink(linkName: string): void {
+    const link = this.links.get(linkName);
+    if (link !== undefined) {
+      link.retired = true;
+      link.window = 0;
+    }
+  }
+
+  /** Deliveries in flight on a link. */
+  unackedOn(linkName: string): number {
+    return this.links.get(linkName)?.unacked ?? 0;
+  }
+
+  /** Forgets a link: what it still had in flight goes to the others. */
+  removeLink(linkName: string): void {
+    this.linkLost(linkName);
+    this.links.delete(linkName);
   }
 
   /**
