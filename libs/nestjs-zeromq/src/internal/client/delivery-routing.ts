@@ -5,6 +5,9 @@ import type { EncodedRecord } from '../protocol/wire.js';
 import type { DealerOutbox } from './dealer-outbox.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
+/** Milliseconds a lost worker's acks already received may still be read before its deliveries are resent. */
+const LOST_LINK_GRACE = 300;
+
 /** What an at-least-once route reports to its client. */
 export interface DeliveryEvents {
   onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void;
@@ -35,6 +38,7 @@ export function trackDeliveries(
     maxAttempts,
     retryDelay: config.retryDelay,
     maxRetryDelay: config.maxRetryDelay,
+    lostLinkGrace: LOST_LINK_GRACE,
     transmit: (name, delivery) =>
       events.outboxNamed(name)?.deliver(delivery, maxAttempts) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
     onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, delivery.record),

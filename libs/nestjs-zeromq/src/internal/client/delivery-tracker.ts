@@ -39,6 +39,12 @@ export interface DeliveryTrackerOptions {
   maxAttempts: number;
   retryDelay: number;
   maxRetryDelay: number;
+  /**
+   * Milliseconds between a link's loss and the resend of what it had in flight: acks its worker
+   * sent before it went may still wait in the socket (the monitor reports the disconnect apart
+   * from the data), and a delivery acked meanwhile is not sent twice.
+   */
+  lostLinkGrace: number;
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
@@ -153,18 +159,29 @@ export class DeliveryTracker {
     return true;
   }
 
-  /** A worker's connection dropped: what it had in flight goes to others, its credit is void. */
+  /**
+   * A worker's connection dropped: its credit is void at once; what it had in flight then goes to
+   * others, after `lostLinkGrace` (unless acked meanwhile).
+   */
   linkLost(linkName: string): void {
     const link = this.links.get(linkName);
     if (link === undefined) {
       return;
     }
     link.window = 0;
-    const lost = [...this.deliveries.values()].filter((delivery) => delivery.link === linkName);
-    for (const delivery of lost) {
-      this.release(delivery);
-    }
-    this.requeue(...lost);
+    const lostAt = Date.now();
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      // Only what was sent before the loss: the link may be back and busy again by now.
+      const lost = [...this.deliveries.values()].filter(
+        (delivery) => delivery.link === linkName && delivery.ackDeadline - this.options.ackTimeout <= lostAt,
+      );
+      for (const delivery of lost) {
+        this.release(delivery);
+      }
+      this.requeue(...lost);
+    }, this.options.lostLinkGrace);
+    this.timers.add(timer);
   }
 
   /** A new worker connection (DNS discovery found it), or a retired one back in DNS; it gets work once it announces its credit. */
