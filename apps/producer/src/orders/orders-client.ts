@@ -1,4 +1,4 @@
-import type { ZeroMqClientOptions } from 'nestjs-zeromq';
+import type { ZeroMqClientOptions, ZeroMqDeliveryMode, ZeroMqDiscoveryOptions } from 'nestjs-zeromq';
 
 /** Injection token of the producer's ZeroMqClient (ClientsModule). */
 export const ORDERS_CLIENT = Symbol('ORDERS_CLIENT');
@@ -15,6 +15,10 @@ export interface OrdersClientSettings {
   exportEndpoints?: string[];
   /** Milliseconds an emit may wait for a peer. */
   sendTimeout: number;
+  /** Of the orders (the export route is always at-most-once). */
+  delivery?: ZeroMqDeliveryMode;
+  /** How tcp+dns:// and tcp+srv:// endpoints are resolved, if the defaults do not do. */
+  discovery?: ZeroMqDiscoveryOptions;
   /** CURVE keys, when the workers run CURVE. */
   curve?: ZeroMqClientOptions['curve'];
 }
@@ -30,8 +34,10 @@ export function ordersClientOptions(settings: OrdersClientSettings): ZeroMqClien
     routes:
       settings.exportEndpoints === undefined
         ? []
-        : [{ name: 'export', patterns: [ORDER_EXPORT], endpoints: endpoints(settings.exportEndpoints), bare: true }],
+        : [{ name: 'export', patterns: [ORDER_EXPORT], endpoints: endpoints(settings.exportEndpoints), bare: true, delivery: 'at-most-once' }],
     sendTimeout: settings.sendTimeout,
+    ...(settings.delivery === undefined ? {} : { delivery: settings.delivery }),
+    ...(settings.discovery === undefined ? {} : { discovery: settings.discovery }),
     ...(settings.curve === undefined ? {} : { curve: settings.curve }),
   };
 }

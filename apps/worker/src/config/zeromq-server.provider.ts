@@ -22,7 +22,9 @@ export const zeroMqServerProvider: FactoryProvider<ZeroMqServer> = {
     const tasks = config.get('WORKER_TASKS_ENDPOINTS', { infer: true });
     const server = new ZeroMqServer({
       endpoints: endpoints(config.get('WORKER_ENDPOINTS', { infer: true })),
-      routes: tasks === undefined ? [] : [{ name: 'tasks', patterns: [PLAIN_TASK], endpoints: endpoints(tasks) }],
+      kind: config.get('WORKER_KIND', { infer: true }),
+      // Plain producers push: the tasks socket is a PULL whatever the orders socket is.
+      routes: tasks === undefined ? [] : [{ name: 'tasks', patterns: [PLAIN_TASK], endpoints: endpoints(tasks), kind: 'push-pull' }],
       concurrency: config.get('WORKER_CONCURRENCY', { infer: true }),
       plainMessages: { pattern: PLAIN_TASK, decoding: 'utf8' },
       curve: curveOptions(config),
