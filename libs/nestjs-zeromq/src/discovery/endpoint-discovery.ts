@@ -131,8 +131,11 @@ export class EndpointDiscovery {
     clearTimeout(this.timer);
     this.timerDueAt = at;
     this.timer = setTimeout(() => void this.resolve(), Math.max(0, at - Date.now()));
-    // The sockets keep the process alive, not their discovery.
-    this.timer.unref();
+    // The sockets keep the process alive, not their discovery; but a caller awaiting start() or
+    // refresh() does (a client whose every peer comes from DNS has no socket before the first answer).
+    if (this.waiting.length === 0) {
+      this.timer.unref();
+    }
   }
 
   private async resolve(): Promise<void> {
