@@ -7,6 +7,7 @@ import type { ClientRoutePlan, ClientSocketPlan, ResolvedClientOptions } from '.
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { clientSocketOptions, type SocketGroup } from '../sockets/socket-group.js';
 import { DealerOutbox } from './dealer-outbox.js';
+import { LOST_LINK_GRACE } from './delivery-routing.js';
 import type { DeliveryTracker } from './delivery-tracker.js';
 import type { Outbox } from './outbox.js';
 import type { RouteTable } from './route-table.js';
@@ -40,8 +41,9 @@ export interface ClientDiscoveryHost {
 interface PeerLink {
   readonly route: DiscoveredRoute;
   readonly outbox: Outbox;
-  /** Set while the peer, gone from DNS, finishes what it holds: polled until then or a deadline. */
+  /** Set while the peer, gone from DNS, finishes what it holds: polled until then or `deadline`. */
   retiring?: NodeJS.Timeout;
+  deadline?: number;
 }
 
 /** How often a retiring link is checked for work still owed to or by its peer. */
@@ -52,9 +54,9 @@ const RETIRE_CHECK_INTERVAL = 100;
  * PUSH) connect to and disconnect from the addresses their names list. Routes with a socket per
  * peer (DEALER) get a DEALER outbox per address: it joins the route table (and the at-least-once
  * tracker) when the address appears. When it disappears, the outbox leaves the rotation at once and
- * is closed once nothing is owed on it (deliveries acked, requests answered, queue sent), when its
- * peer disconnects, or after `ackTimeout` (or `requestTimeout` if longer); deliveries still in
- * flight then go to the other workers. A socket that loses a peer makes its name resolve again.
+ * is closed once nothing is owed on it (deliveries acked, requests answered, queue sent), shortly
+ * after its peer disconnects, or after `ackTimeout` (or `requestTimeout` if longer); deliveries
+ * still in flight then go to the other workers. A socket that loses a peer makes its name resolve again.
  */
 export class ClientDiscovery {
   private readonly registry: DiscoveryRegistry;
@@ -99,8 +101,11 @@ export class ClientDiscovery {
 
   onSocketEvent(event: ZeroMqSocketEvent): void {
     this.registry.onSocketEvent(event);
-    if (event.type === ZeroMqSocketEventType.DISCONNECT && this.links.get(event.socket)?.retiring !== undefined) {
-      this.finish(event.socket, `the server at ${event.address} left DNS and disconnected before the last reply`);
+    const link = this.links.get(event.socket);
+    if (event.type === ZeroMqSocketEventType.DISCONNECT && link?.retiring !== undefined) {
+      // Its last acks and replies may still wait in the socket (the monitor reports the
+      // disconnect apart from the data): read them for a moment before closing it.
+      link.deadline = Math.min(link.deadline!, Date.now() + LOST_LINK_GRACE);
     }
   }
 
@@ -130,6 +135,7 @@ export class ClientDiscovery {
         // Back in DNS before it was closed (a readiness flap): back in rotation.
         clearInterval(existing.retiring);
         existing.retiring = undefined;
+        existing.deadline = undefined;
         route.tracker?.addLink(name);
         this.host.table().addLink(route, existing.outbox);
         this.host.sayHello(name);
@@ -157,13 +163,13 @@ export class ClientDiscovery {
     }
     this.host.table().removeLink(route, name);
     route.tracker?.retireLink(name);
-    const deadline = Date.now() + this.retireTimeout;
-    link.retiring = setInterval(() => this.checkRetiring(name, deadline), RETIRE_CHECK_INTERVAL);
+    link.deadline = Date.now() + this.retireTimeout;
+    link.retiring = setInterval(() => this.checkRetiring(name), RETIRE_CHECK_INTERVAL);
     link.retiring.unref();
-    this.checkRetiring(name, deadline);
+    this.checkRetiring(name);
   }
 
-  private checkRetiring(name: string, deadline: number): void {
+  private checkRetiring(name: string): void {
     const link = this.links.get(name);
     if (link === undefined || this.closed) {
       return;
@@ -171,8 +177,8 @@ export class ClientDiscovery {
     const owed = (link.route.tracker?.unackedOn(name) ?? 0) + this.host.requestsOn(name) + link.outbox.load;
     if (owed === 0) {
       this.finish(name, 'its server left DNS');
-    } else if (Date.now() >= deadline) {
-      this.finish(name, `its server left DNS and still owed ${owed} answer(s) after ${this.retireTimeout} ms`);
+    } else if (Date.now() >= link.deadline!) {
+      this.finish(name, `its server left DNS (or disconnected) still owing ${owed} answer(s)`);
     }
   }
 

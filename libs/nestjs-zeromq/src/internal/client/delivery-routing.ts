@@ -6,7 +6,7 @@ import type { DealerOutbox } from './dealer-outbox.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
 /** Milliseconds a lost worker's acks already received may still be read before its deliveries are resent. */
-const LOST_LINK_GRACE = 300;
+export const LOST_LINK_GRACE = 300;
 
 /** What an at-least-once route reports to its client. */
 export interface DeliveryEvents {
