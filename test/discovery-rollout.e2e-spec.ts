@@ -140,7 +140,7 @@ describe('DNS discovery with worker processes on 127.0.0.x (rolling update, scal
     // The drained workers handled each of their messages once: every duplicate went through the killed one.
     expect(twice.filter(([, by]) => !by.some((handler) => handler.startsWith(`${old[killedIndex].name}#`)))).toEqual([]);
     expect(metrics.discovery?.peers).toBe(5);
-  });
+  }, 240_000);
 
   it('scaling 2 → 8 → 2 while emitting: the share moves to the new workers within the interval, and off the removed ones', async () => {
     // Started a few at a time: eight Nest processes starting at once take long on two cores.
@@ -201,7 +201,7 @@ describe('DNS discovery with worker processes on 127.0.0.x (rolling update, scal
     expect(emitter.failures).toEqual([]);
     expect(handledCounts(all.slice(2))).toEqual(removedBefore);
     expect(client.getMetrics()).toMatchObject({ acked: SCALE_PHASE_MESSAGES * 3, unacked: 0, redelivered: 0 });
-  });
+  }, 120_000);
 });
 
 describe('sample apps on DNS discovery: a worker draining on SIGTERM', () => {
@@ -263,5 +263,5 @@ describe('sample apps on DNS discovery: a worker draining on SIGTERM', () => {
     console.log(`draining worker: ${processedOrderIds(leaving.process.lines).length} order(s) finished after the signal or before; the other: ${processedOrderIds(staying.process.lines).length}`);
     await expectCleanExit(staying.process, staying.process.stop());
     await expectCleanExit(producer.process, producer.process.stop());
-  });
+  }, 60_000);
 });

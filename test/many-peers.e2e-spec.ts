@@ -120,5 +120,5 @@ describe('many peers: one producer, 64 workers on loopback addresses, found thro
       }
     }
     expect(handled).toBe(MESSAGES * rows.length);
-  });
+  }, 240_000);
 });

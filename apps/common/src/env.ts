@@ -17,7 +17,7 @@ export const addressListSchema = z
       .array(
         z
           .string()
-          .regex(/^(tcp|ipc|inproc|tcp\+dns|tcp\+srv):\/\/\S+$/, 'must be tcp://host:port, ipc://path, inproc://name, tcp+dns://host:port or tcp+srv://_service._tcp.name'),
+          .regex(/^(tcp|ipc|inproc|tcp\+dns|tcp\+srv):\/\/\S+$/, 'must be tcp://host:port, ipc://path or inproc://name (or, to connect, tcp+dns://host:port or tcp+srv://_service._tcp.name)'),
       )
       .min(1, 'must list at least one address'),
   );
