@@ -19,8 +19,8 @@ const APPS: AppFacts[] = [
   { main: 'dist/apps/worker/src/main.js', envNames: Object.keys(workerEnvSchema.shape), closeTimeout: SERVER_DEFAULTS.closeTimeout },
   { main: 'dist/apps/producer/src/main.js', envNames: Object.keys(producerEnvSchema.shape), closeTimeout: CLIENT_DEFAULTS.closeTimeout },
 ];
-/** Set in the manifests ahead of the app: the worker's HTTP health port comes with the observability work. */
-const PENDING_ENV_NAMES = ['WORKER_HTTP_PORT'];
+/** Variables the manifests may set ahead of the apps reading them: none now. */
+const PENDING_ENV_NAMES: string[] = [];
 
 /** One at a time: Jest's ESM loader fails when the same schema modules are imported concurrently. */
 async function allSchemaProblems(manifests: Manifest[]): Promise<string[]> {
@@ -71,6 +71,22 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
 
     it('the objects fit together and fit the apps (selectors, named ports, Secrets, env, probes, grace period)', () => {
       expect(consistencyProblems(manifests, APPS, PENDING_ENV_NAMES)).toEqual([]);
+    });
+
+    it('the apps accept the environment the manifests set (the SRV discovery endpoint, at-least-once, dealer-router)', () => {
+      // Values from fieldRefs and Secrets are left out; $(POD_NAMESPACE) is expanded as the kubelet would.
+      const envOf = (name: string): Record<string, string> => {
+        const deployment = manifests.find(({ object }) => object.kind === 'Deployment' && object.metadata.name === name)!.object as unknown as {
+          spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+        };
+        const [container] = deployment.spec.template.spec.containers;
+        return Object.fromEntries(
+          container.env.filter((variable) => variable.value !== undefined).map((variable) => [variable.name, variable.value!.replace('$(POD_NAMESPACE)', 'orders')]),
+        );
+      };
+      const producer = producerEnvSchema.parse(envOf('orders-producer'));
+      expect(producer).toMatchObject({ PRODUCER_ENDPOINTS: ['tcp+srv://_zmq._tcp.orders-worker.orders.svc.cluster.local'], PRODUCER_DELIVERY: 'at-least-once' });
+      expect(workerEnvSchema.parse(envOf('orders-worker'))).toMatchObject({ WORKER_KIND: 'dealer-router', WORKER_HTTP_PORT: 8080 });
     });
 
     it('the worker Service is headless and names the port the SRV records carry', () => {

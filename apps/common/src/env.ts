@@ -6,14 +6,19 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as cons
 
 /**
  * A comma-separated list of ZeroMQ addresses in an environment variable, for example
- * `tcp://127.0.0.1:5557,ipc:///run/orders.sock`.
+ * `tcp://127.0.0.1:5557,ipc:///run/orders.sock`; a connecting socket may also name its peers
+ * through DNS (`tcp+dns://host:port`, `tcp+srv://_service._tcp.name`).
  */
 export const addressListSchema = z
   .string()
   .transform((value) => value.split(',').map((address) => address.trim()).filter((address) => address.length > 0))
   .pipe(
     z
-      .array(z.string().regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be tcp://host:port, ipc://path or inproc://name'))
+      .array(
+        z
+          .string()
+          .regex(/^(tcp|ipc|inproc|tcp\+dns|tcp\+srv):\/\/\S+$/, 'must be tcp://host:port, ipc://path or inproc://name (or, to connect, tcp+dns://host:port or tcp+srv://_service._tcp.name)'),
+      )
       .min(1, 'must list at least one address'),
   );
 
@@ -23,6 +28,9 @@ const commaList = (item: z.ZodString) =>
     .string()
     .transform((value) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0))
     .pipe(z.array(item));
+
+/** Addresses of DNS servers (`ip` or `ip:port`), comma-separated. */
+export const dnsServerListSchema = commaList(z.string().min(1));
 
 /** CURVE public keys as `npx nestjs-zeromq keygen` writes them (40 characters of Z85), comma-separated. */
 export const curveKeyListSchema = commaList(z.string().length(40, 'must be a 40-character Z85 CURVE key'));

@@ -33,6 +33,8 @@ import { PricesService } from './prices/prices.service.js';
             exportEndpoints: config.get('PRODUCER_EXPORT_ENDPOINTS', { infer: true }),
             broadcastEndpoints: config.get('PRODUCER_BROADCAST_ENDPOINTS', { infer: true }),
             sendTimeout: config.get('PRODUCER_SEND_TIMEOUT', { infer: true }),
+            delivery: config.get('PRODUCER_DELIVERY', { infer: true }),
+            discovery: discoveryOptions(config),
             curve: curveOptions(config),
           }),
         }),
@@ -58,6 +60,13 @@ import { PricesService } from './prices/prices.service.js';
   ],
 })
 export class ProducerModule {}
+
+/** How tcp+dns:// and tcp+srv:// endpoints are resolved: the system's resolver unless set. */
+function discoveryOptions(config: ConfigService<ProducerEnv, true>): ZeroMqClientOptions['discovery'] {
+  const servers = config.get('PRODUCER_DISCOVERY_SERVERS', { infer: true });
+  const interval = config.get('PRODUCER_DISCOVERY_INTERVAL', { infer: true });
+  return { ...(servers === undefined ? {} : { servers }), ...(interval === undefined ? {} : { interval }) };
+}
 
 /** CURVE from the environment: on when a secret key file is set (the schema checks the server key is given once). */
 function curveOptions(config: ConfigService<ProducerEnv, true>): ZeroMqClientOptions['curve'] {

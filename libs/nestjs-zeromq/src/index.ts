@@ -5,6 +5,7 @@
 export { ZEROMQ_TRANSPORT } from './constants.js';
 export { ZeroMqClient, type ZeroMqClientMetrics, type ZeroMqClientQueueState } from './zeromq.client.js';
 export { ZeroMqContext, type ZeroMqContextArgs, type ZeroMqMessageInfo } from './zeromq.context.js';
+export type { ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
 export {
   ZeroMqOptionsError,
   ZeroMqRequestError,
@@ -31,6 +32,7 @@ export type {
   ZeroMqCurveClient,
   ZeroMqCurveKey,
   ZeroMqDeliveryMode,
+  ZeroMqDiscoveryOptions,
   ZeroMqEndpoint,
   ZeroMqEndpointOptions,
   ZeroMqHeartbeatOptions,

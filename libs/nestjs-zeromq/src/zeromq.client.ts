@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
+import type { ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
+import { ClientDiscovery, type ClientDiscoveryHost } from './internal/client/client-discovery.js';
 import { DealerOutbox } from './internal/client/dealer-outbox.js';
 import { trackDeliveries } from './internal/client/delivery-routing.js';
 import type { DeliveryTracker } from './internal/client/delivery-tracker.js';
@@ -12,8 +14,9 @@ import { PendingRequests } from './internal/client/pending-requests.js';
 import { RouteTable } from './internal/client/route-table.js';
 import { serializedPacket } from './internal/client/serialized-packet.js';
 import { socketKind } from './internal/kinds/kinds.js';
-import { resolveClientOptions, type ClientRoutePlan, type ResolvedClientOptions } from './internal/options/resolve-options.js';
+import { resolveClientOptions, type ClientRoutePlan, type ClientSocketPlan, type ResolvedClientOptions } from './internal/options/resolve-options.js';
 import { encodeBareRecord, encodeRecord, type EncodedRecord } from './internal/protocol/wire.js';
+import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
 import { clientSocketOptions, SocketGroup } from './internal/sockets/socket-group.js';
 import { Counters } from './internal/util/counters.js';
@@ -57,6 +60,8 @@ export interface ZeroMqClientMetrics {
   connections: Record<string, number>;
   /** `'pub-sub'` sockets by name: subscribers per subscribed prefix. */
   subscriptions: Record<string, Record<string, number>>;
+  /** DNS discovery (`tcp+dns://`, `tcp+srv://` endpoints), when a socket or route follows a name. */
+  discovery?: ZeroMqDiscoveryMetrics;
 }
 
 /** One send queue of a ZeroMqClient, from `getQueueStates()`: its depth against its bound. */
@@ -106,6 +111,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   private ready = false;
   private table = new RouteTable<Outbox, Route>([]);
   private deadLetters: Outbox | undefined;
+  /** Follows the DNS endpoints (`tcp+dns://`, `tcp+srv://`), if any. */
+  private discovery: ClientDiscovery | undefined;
 
   constructor(options: ZeroMqClientOptions) {
     super();
@@ -155,10 +162,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     await new Promise((resolve) => setImmediate(resolve));
     const deadline = Date.now() + this.config.closeTimeout;
     const remaining = () => Math.max(0, deadline - Date.now());
+    // No socket is added or removed by DNS from here on; links leaving DNS are drained with the rest.
+    const retiring = this.discovery?.close() ?? [];
+    this.discovery = undefined;
     const table = this.table;
     // At-least-once messages are done when acked: wait for the acks first, within the deadline.
     const unacked = await Promise.all(table.routes.map((route) => route.tracker?.drain(remaining()) ?? 0));
-    const outboxes = [...table.links(), ...(this.deadLetters ? [this.deadLetters] : [])];
+    const outboxes = [...table.links(), ...retiring, ...(this.deadLetters ? [this.deadLetters] : [])];
     this.table = new RouteTable<Outbox, Route>([]);
     this.deadLetters = undefined;
     const unsent = await Promise.all(outboxes.map((outbox) => outbox.drain(remaining())));
@@ -210,7 +220,15 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
         delivery.unacked += tracker.outstanding;
       }
     }
-    return { ...metrics, ...delivery, pendingRequests: this.requests.size, connections: this.sockets.connections(), subscriptions };
+    const discovery = this.discovery?.metrics();
+    return {
+      ...metrics,
+      ...delivery,
+      pendingRequests: this.requests.size,
+      connections: this.sockets.connections(),
+      subscriptions,
+      ...(discovery === undefined ? {} : { discovery }),
+    };
   }
 
   /**
@@ -278,6 +296,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
           `send() needs a socket of kind 'dealer-router'; this one is '${route.plan.kind}' (set kind: 'dealer-router' on the client and server socket or route)`,
         );
       }
+      if (route.links.length === 0) {
+        throw new ZeroMqRequestError('SEND_TIMEOUT', pattern, route.name, noPeerYet(route));
+      }
     } catch (error) {
       this.counters.add('requestsFailed');
       callback({ err: error, isDisposed: true });
@@ -305,6 +326,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       tracker = options.delivery === 'at-most-once' ? undefined : route.tracker;
       if (options.delivery === 'at-least-once' && tracker === undefined) {
         throw new ZeroMqSendError('SEND_FAILED', pattern, route.name, [], "delivery 'at-least-once' needs a route with delivery: 'at-least-once'");
+      }
+      if (tracker === undefined && route.links.length === 0) {
+        throw new ZeroMqSendError('SEND_TIMEOUT', pattern, route.name, [], noPeerYet(route));
       }
     } catch (error) {
       this.failEmit(done, error);
@@ -364,40 +388,69 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
 
   private async open(): Promise<void> {
     const opened = await this.sockets.open(this.config.sockets, (plan) => socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config)));
+    const outboxes = opened.map((managed) => this.outboxFor(managed));
+    const routes: Route[] = this.config.routes.map((plan) => {
+      const links = outboxes.filter((outbox) => outbox.managed.plan.route === plan.name);
+      const dealers = links.filter((outbox): outbox is DealerOutbox => outbox instanceof DealerOutbox);
+      const tracker =
+        plan.delivery === 'at-least-once'
+          ? trackDeliveries(plan.name, dealers, this.config, {
+              onDeadLetter: (letter, record) => this.onDeadLetter(letter, record),
+              outboxNamed: (name) => {
+                const outbox = this.table.link(name);
+                return outbox instanceof DealerOutbox ? outbox : undefined;
+              },
+            })
+          : undefined;
+      return { name: plan.name, patterns: plan.patterns, plan, links, tracker };
+    });
+    this.deadLetters = outboxes.find((outbox) => outbox.managed.plan.route === '');
+    this.table = new RouteTable<Outbox, Route>(routes);
+    const discovery = new ClientDiscovery(this.discoveryHost(), opened, routes);
+    if (!discovery.isEmpty) {
+      // The first resolution: the routes have their peers before the first emit goes out.
+      this.discovery = discovery;
+      await discovery.start();
+    }
     // Usable means connected: wait (bounded) for a peer on each socket that connects.
     const connecting = opened.filter((managed) => managed.plan.endpoints.some((endpoint) => !endpoint.bind));
     await this.sockets.waitForPeers(
       connecting.map((managed) => managed.name),
       this.config.connectTimeout,
     );
-    const outboxes = opened.map((managed) =>
-      socketKind(managed.kind).createOutbox(managed, this.config, (item, code, detail, cause) =>
-        this.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, managed.plan.endpoints.map((e) => e.address)),
-      ),
-    );
-    const handling = { requests: this.requests, deserializer: this.deserializer, problems: this.problems, isOpen: () => this.connection !== undefined };
-    const routes: Route[] = this.config.routes.map((plan) => {
-      const links = outboxes.filter((outbox) => outbox.managed.plan.route === plan.name);
-      const dealers = links.filter((outbox): outbox is DealerOutbox => outbox instanceof DealerOutbox);
-      const tracker =
-        plan.delivery === 'at-least-once' ? trackDeliveries(plan.name, dealers, this.config, { onDeadLetter: (letter, record) => this.onDeadLetter(letter, record) }) : undefined;
-      return { name: plan.name, patterns: plan.patterns, plan, links, tracker };
-    });
-    for (const outbox of outboxes) {
-      if (outbox instanceof DealerOutbox) {
-        outbox.startReading(handling);
-      } else if (outbox instanceof PubSubOutbox) {
-        outbox.watchSubscriptions((change) => this.listeners.emit('subscription', { socket: outbox.name, ...change }), this.problems);
-      }
-    }
-    this.deadLetters = outboxes.find((outbox) => outbox.managed.plan.route === '');
-    this.table = new RouteTable<Outbox, Route>(routes);
     this.ready = true;
     // Greet every at-least-once worker at once too: a handshake may have come before the tracker
     // existed, and inproc has none. The send waits for the connection; a second hello only repeats the credit.
     for (const outbox of this.table.links()) {
       this.sayHello(outbox.name);
     }
+  }
+
+  /** The outbox of an opened socket, made by its kind; a DEALER's starts reading its replies. */
+  private outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox {
+    const outbox = socketKind(managed.kind).createOutbox(managed, this.config, (item, code, detail, cause) =>
+      this.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, managed.plan.endpoints.map((e) => e.address)),
+    );
+    if (outbox instanceof DealerOutbox) {
+      outbox.startReading({ requests: this.requests, deserializer: this.deserializer, problems: this.problems, isOpen: () => this.connection !== undefined });
+    } else if (outbox instanceof PubSubOutbox) {
+      outbox.watchSubscriptions((change) => this.listeners.emit('subscription', { socket: outbox.name, ...change }), this.problems);
+    }
+    return outbox;
+  }
+
+  /** What DNS discovery may use of this client (ClientDiscoveryHost). */
+  private discoveryHost(): ClientDiscoveryHost {
+    return {
+      config: this.config,
+      sockets: this.sockets,
+      table: () => this.table,
+      outboxFor: (managed) => this.outboxFor(managed),
+      sayHello: (name) => this.sayHello(name),
+      requestsOn: (name) => this.requests.countOn(name),
+      failRequests: (name, detail) =>
+        this.counters.add('requestsFailed', this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail))),
+    };
   }
 
   private onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void {
@@ -421,6 +474,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   private onSocketEvent(event: ZeroMqSocketEvent): void {
+    this.discovery?.onSocketEvent(event);
     if (event.type === ZeroMqSocketEventType.HANDSHAKE) {
       this.sayHello(event.socket);
     } else if (event.type === ZeroMqSocketEventType.DISCONNECT) {
@@ -491,4 +545,10 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.problems.error('send', (error as Error).message);
     this.listeners.emit('error', error);
   }
+}
+
+/** Why a route that follows DNS names has nowhere to send yet. */
+function noPeerYet(route: Route): string {
+  const names = route.plan.endpoints.map((endpoint) => endpoint.address).join(', ');
+  return `no peer yet: ${names} resolved to no address (see the discovery option; the resolution is retried every interval)`;
 }

@@ -1,5 +1,6 @@
 import type { ConsumerDeserializer, ConsumerSerializer, MsPattern } from '@nestjs/microservices';
 import type { ProducerDeserializer, ProducerSerializer } from '@nestjs/microservices';
+import type { EndpointDiscoveryOptions } from './discovery/endpoint-discovery.options.js';
 
 /**
  * Where a socket binds or connects.
@@ -11,7 +12,9 @@ export interface ZeroMqEndpointOptions {
   /**
    * ZeroMQ address: `tcp://127.0.0.1:5557`, `tcp://*:5557`, `ipc:///run/app/orders.sock` or
    * `inproc://orders`. A bound tcp address may use port `*` for an OS-chosen port; read the
-   * actual address from `addresses` after start.
+   * actual address from `addresses` after start. A connecting socket may also name its peers
+   * through DNS: `tcp+dns://host:port` (every A/AAAA record of host) or
+   * `tcp+srv://_service._tcp.name` (every SRV record), followed as they change (`discovery`).
    */
   address: string;
   /**
@@ -101,7 +104,16 @@ export interface ZeroMqSocketTuningOptions {
    * @default 5000
    */
   logInterval?: number;
+  /**
+   * How `tcp+dns://` and `tcp+srv://` endpoints are resolved and followed: DNS servers,
+   * re-resolution interval and jitter, what an empty answer means (docs/kubernetes.md).
+   * @default the system's resolver, every 5000 ms give or take 20%
+   */
+  discovery?: ZeroMqDiscoveryOptions;
 }
+
+/** DNS discovery settings of a server or client (`tcp+dns://`, `tcp+srv://` endpoints). */
+export type ZeroMqDiscoveryOptions = EndpointDiscoveryOptions;
 
 /** A group of patterns that a server reads from a socket of its own. */
 export interface ZeroMqServerRoute {

@@ -10,6 +10,7 @@ import {
 import type { Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ZEROMQ_TRANSPORT } from './constants.js';
+import { DiscoveryRegistry, type ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
 import { socketKind } from './internal/kinds/kinds.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerSocketPlan } from './internal/options/resolve-options.js';
 import type { DecodedRecord } from './internal/protocol/wire.js';
@@ -38,6 +39,8 @@ export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
   connections: Record<string, number>;
   /** `'pub-sub'` sockets: broadcast records that never arrived (gaps in a publisher's sequence: dropped at a high-water mark). */
   missed: number;
+  /** DNS discovery (`tcp+dns://`, `tcp+srv://` endpoints), when a socket follows a name. */
+  discovery?: ZeroMqDiscoveryMetrics;
 }
 
 /** One socket of a ZeroMqServer, from `getSocketStates()`: what a readiness probe looks at. */
@@ -80,6 +83,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private readonly defaultStartHook = this.onProcessingStartHook;
   private readonly handlers = new HandlerLookup(this.messageHandlers);
   private inboxes: Inbox[] = [];
+  private discovery = new DiscoveryRegistry();
   private unauthorized = 0;
   private closing: Promise<void> | undefined;
 
@@ -91,7 +95,10 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
     this.sockets = new SocketGroup(
       (status) => this._status$.next(status),
-      (event) => this.listeners.emit(event.type, event),
+      (event) => {
+        this.discovery.onSocketEvent(event);
+        this.listeners.emit(event.type, event);
+      },
       this.problems,
     );
     this.authorization = ClientAuthorization.of(this.config.curve, (client) => {
@@ -115,6 +122,9 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       for (const inbox of this.inboxes) {
         inbox.start();
       }
+      // Connecting sockets that name their peers through DNS connect to what the names list now.
+      this.discovery = DiscoveryRegistry.following(opened, this.config.discovery);
+      await this.discovery.start();
       callback();
     } catch (error) {
       this.authorization?.stop();
@@ -154,7 +164,13 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       totals.inFlight += inbox.dispatcher.size;
       totals.queued += inbox.dispatcher.queued;
     }
-    return { ...totals, unauthorized: this.unauthorized, connections: this.sockets.connections() } as ZeroMqServerMetrics;
+    const discovery = this.discovery.metrics();
+    return {
+      ...totals,
+      unauthorized: this.unauthorized,
+      connections: this.sockets.connections(),
+      ...(discovery === undefined ? {} : { discovery }),
+    } as ZeroMqServerMetrics;
   }
 
   /** Per open socket: whether it is reading, and its handlers in flight against `concurrency`. Empty once closed. */
@@ -223,6 +239,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     const deadline = Date.now() + this.config.closeTimeout;
     const remaining = () => Math.max(0, deadline - Date.now());
     const inboxes = this.inboxes;
+    // No peer found through DNS is connected (or disconnected) from here on.
+    this.discovery.close();
     for (const inbox of inboxes) {
       inbox.stopTaking();
     }

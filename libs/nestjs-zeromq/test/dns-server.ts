@@ -1,4 +1,5 @@
 import dns2 from 'dns2';
+import type { Socket } from 'node:net';
 import { Collector } from './waiting.js';
 
 const { Packet } = dns2;
@@ -29,7 +30,8 @@ const SERVFAIL = 2;
 const NXDOMAIN = 3;
 
 /**
- * A real DNS server over UDP on 127.0.0.1 (dns2) with records the test changes as it goes, for
+ * A real DNS server over UDP and TCP (same port) on 127.0.0.1 (dns2) with records the test
+ * changes as it goes (TCP for answers too large for UDP, as with 64 SRV records), for
  * testing DNS discovery against actual DNS packets. Names are matched without case and without a
  * trailing dot; an unknown name gets NXDOMAIN, a known name without records of the asked type an
  * empty NOERROR answer.
@@ -41,11 +43,21 @@ export class TestDnsServer {
   private readonly records = new Map<string, Records>();
   private held: Array<() => void> = [];
   private readonly server = dns2.createUDPServer((request, send) => this.handle(request, send));
+  private readonly tcp = dns2.createTCPServer((request, send) => this.handle(request, async (response) => send(response)));
+  private readonly tcpConnections = new Set<Socket>();
 
-  /** Starts on a free port of 127.0.0.1. */
+  /** Starts on a free port of 127.0.0.1 (UDP, then TCP on the same port). */
   static async start(): Promise<TestDnsServer> {
     const server = new TestDnsServer();
     await server.server.listen(0, '127.0.0.1');
+    server.tcp.on('connection', (socket: Socket) => {
+      server.tcpConnections.add(socket);
+      socket.once('close', () => server.tcpConnections.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.tcp.once('error', reject);
+      server.tcp.listen(server.server.address().port, '127.0.0.1', () => resolve());
+    });
     return server;
   }
 
@@ -88,7 +100,12 @@ export class TestDnsServer {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const tcp = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    // Lingering TCP connections (resolvers keep them for reuse) must not hold the close.
+    for (const socket of this.tcpConnections) {
+      socket.destroy();
+    }
+    return Promise.all([new Promise<void>((resolve) => this.server.close(() => resolve())), tcp]).then(() => undefined);
   }
 
   private entry(name: string): Records {
@@ -101,7 +118,7 @@ export class TestDnsServer {
     return entry;
   }
 
-  private handle(request: dns2.Packet, send: (response: dns2.Packet) => Promise<Buffer>): void {
+  private handle(request: dns2.Packet, send: (response: dns2.Packet) => Promise<unknown>): void {
     const [question] = request.questions;
     const name = normalize(question.name);
     const type = Object.entries(Packet.TYPE).find(([, code]) => code === question.type)?.[0] ?? String(question.type);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressListSchema, loggingEnvShape } from '../../../common/src/env.js';
+import { addressListSchema, dnsServerListSchema, loggingEnvShape } from '../../../common/src/env.js';
 
 /**
  * The producer's environment, checked at start by ConfigModule: a bad or missing variable stops
@@ -17,6 +17,15 @@ export const producerEnvSchema = z
   PRODUCER_BIND: z.stringbool().default(false),
   /** Addresses the producer's broadcast (PUB) socket binds for `POST /prices`; workers subscribe there (WORKER_BROADCAST_ENDPOINTS). Optional. */
   PRODUCER_BROADCAST_ENDPOINTS: addressListSchema.optional(),
+  /**
+   * `at-least-once`: an order counts as placed once a worker has handled it, and is sent again if
+   * its worker goes first (the workers need WORKER_KIND=dealer-router). `at-most-once`: once ZeroMQ took it.
+   */
+  PRODUCER_DELIVERY: z.enum(['at-most-once', 'at-least-once']).default('at-most-once'),
+  /** DNS servers for tcp+dns:// and tcp+srv:// endpoints, comma-separated; unset: the system's. */
+  PRODUCER_DISCOVERY_SERVERS: dnsServerListSchema.optional(),
+  /** Milliseconds between two resolutions of a tcp+dns:// or tcp+srv:// endpoint (default 5000). */
+  PRODUCER_DISCOVERY_INTERVAL: z.coerce.number().int().positive().optional(),
   /** Plain ZeroMQ PULL consumers that get each order as bare JSON; optional. */
   PRODUCER_EXPORT_ENDPOINTS: addressListSchema.optional(),
   /** Milliseconds an order may wait for a worker to take it before POST /orders answers 503. */

@@ -1,4 +1,4 @@
-import type { ZeroMqClientOptions, ZeroMqClientRoute } from 'nestjs-zeromq';
+import type { ZeroMqClientOptions, ZeroMqClientRoute, ZeroMqDeliveryMode, ZeroMqDiscoveryOptions } from 'nestjs-zeromq';
 import { PRICE_CHANGED } from '../../../common/src/prices.contract.js';
 
 /** Injection token of the producer's ZeroMqClient (ClientsModule). */
@@ -21,6 +21,10 @@ export interface OrdersClientSettings {
   broadcastEndpoints?: string[];
   /** Milliseconds an emit may wait for a peer. */
   sendTimeout: number;
+  /** Of the orders (the export route is always at-most-once). */
+  delivery?: ZeroMqDeliveryMode;
+  /** How tcp+dns:// and tcp+srv:// endpoints are resolved, if the defaults do not do. */
+  discovery?: ZeroMqDiscoveryOptions;
   /** CURVE keys, when the workers run CURVE. */
   curve?: ZeroMqClientOptions['curve'];
 }
@@ -34,7 +38,7 @@ export function ordersClientOptions(settings: OrdersClientSettings): ZeroMqClien
   const endpoints = (addresses: string[]) => addresses.map((address) => ({ address, bind: settings.bind }));
   const routes: ZeroMqClientRoute[] = [];
   if (settings.exportEndpoints !== undefined) {
-    routes.push({ name: 'export', patterns: [ORDER_EXPORT], endpoints: endpoints(settings.exportEndpoints), bare: true });
+    routes.push({ name: 'export', patterns: [ORDER_EXPORT], endpoints: endpoints(settings.exportEndpoints), bare: true, delivery: 'at-most-once' });
   }
   if (settings.broadcastEndpoints !== undefined) {
     const bound = settings.broadcastEndpoints.map((address) => ({ address, bind: true }));
@@ -44,6 +48,8 @@ export function ordersClientOptions(settings: OrdersClientSettings): ZeroMqClien
     endpoints: endpoints(settings.endpoints),
     routes,
     sendTimeout: settings.sendTimeout,
+    ...(settings.delivery === undefined ? {} : { delivery: settings.delivery }),
+    ...(settings.discovery === undefined ? {} : { discovery: settings.discovery }),
     ...(settings.curve === undefined ? {} : { curve: settings.curve }),
   };
 }

@@ -19,8 +19,9 @@ export class OrdersService {
   }
 
   /**
-   * Emits the order to the workers (and to the export consumers) and resolves once ZeroMQ has
-   * taken it. At most once: a worker that dies with the order in its queue loses it.
+   * Emits the order to the workers (and to the export consumers). At most once (the default), it
+   * resolves once ZeroMQ has taken it, and a worker that dies with the order in its queue loses it;
+   * at least once (PRODUCER_DELIVERY), once a worker has handled it.
    */
   async place(request: CreateOrderRequest): Promise<OrderCreatedEvent> {
     const order = toOrderCreatedEvent(request);

@@ -7,6 +7,7 @@ describe('worker environment', () => {
       WORKER_NAME: 'w1',
       WORKER_ENDPOINTS: ['tcp://127.0.0.1:5557', 'ipc:///tmp/orders.sock'],
       WORKER_BIND: true,
+      WORKER_KIND: 'push-pull',
       WORKER_CONCURRENCY: 8,
       WORKER_HASH_ITERATIONS: 1_000,
       WORKER_HTTP_HOST: '127.0.0.1',

@@ -17,6 +17,11 @@ export const workerEnvSchema = z.object({
   WORKER_BROADCAST_ENDPOINTS: addressListSchema.optional(),
   /** Bind the addresses (producers connect) or connect to them (producers bind). */
   WORKER_BIND: z.stringbool().default(true),
+  /**
+   * The orders socket: `push-pull` (PULL, at-most-once producers) or `dealer-router` (ROUTER: also
+   * at-least-once producers, which it acks and tells its credit, and "credit 0" when it stops).
+   */
+  WORKER_KIND: z.enum(['push-pull', 'dealer-router']).default('push-pull'),
   /** Jobs handled at once per socket. */
   WORKER_CONCURRENCY: z.coerce.number().int().positive().default(8),
   /** File with the worker's CURVE secret key (`npx nestjs-zeromq keygen`): turns CURVE on for every socket. */

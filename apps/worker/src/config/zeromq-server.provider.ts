@@ -25,7 +25,8 @@ export const zeroMqServerProvider: FactoryProvider<ZeroMqServer> = {
     const broadcasts = config.get('WORKER_BROADCAST_ENDPOINTS', { infer: true });
     const routes: ZeroMqServerRoute[] = [];
     if (tasks !== undefined) {
-      routes.push({ name: 'tasks', patterns: [PLAIN_TASK], endpoints: endpoints(tasks) });
+      // Plain producers push: the tasks socket is a PULL whatever the orders socket is.
+      routes.push({ name: 'tasks', patterns: [PLAIN_TASK], endpoints: endpoints(tasks), kind: 'push-pull' });
     }
     if (broadcasts !== undefined) {
       const connect = broadcasts.map((address) => ({ address, bind: false }));
@@ -33,6 +34,7 @@ export const zeroMqServerProvider: FactoryProvider<ZeroMqServer> = {
     }
     const server = new ZeroMqServer({
       endpoints: endpoints(config.get('WORKER_ENDPOINTS', { infer: true })),
+      kind: config.get('WORKER_KIND', { infer: true }),
       routes,
       concurrency: config.get('WORKER_CONCURRENCY', { infer: true }),
       plainMessages: { pattern: PLAIN_TASK, decoding: 'utf8' },

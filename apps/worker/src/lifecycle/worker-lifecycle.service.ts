@@ -7,13 +7,18 @@ import { WorkStats } from '../work/work-stats.service.js';
 
 /**
  * Says when the worker is ready and, at shutdown, how many jobs were still running and what it
- * did in all. Nest calls `beforeApplicationShutdown` before it closes the server (which lets
- * running handlers finish) and `onApplicationShutdown` after.
+ * did in all. On SIGTERM, `beforeApplicationShutdown` marks the worker as draining (readiness
+ * turns false) and closes the ZeroMQ server itself: it stops taking jobs (at-least-once producers
+ * are told "credit 0"), lets running ones finish within closeTimeout, and all that while `/health`
+ * still answers (Nest closes the HTTP server before the microservice, and closing twice is one
+ * close). `onApplicationShutdown` comes after.
  */
 @Injectable()
 export class WorkerLifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Worker');
   private readonly startedAt = Date.now();
+  /** True from the shutdown signal on: not ready for new work. */
+  draining = false;
 
   constructor(
     private readonly server: ZeroMqServer,
@@ -29,9 +34,11 @@ export class WorkerLifecycle implements BeforeApplicationShutdown, OnApplication
     this.logger.log(`Ready: ${sockets} (${mode}); concurrency ${this.config.get('WORKER_CONCURRENCY', { infer: true })}${http}`);
   }
 
-  beforeApplicationShutdown(signal?: string): void {
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.draining = true;
     const { inFlight } = this.server.getMetrics();
     this.logger.log(`${signal ?? 'Shutdown'}: no new jobs; waiting for ${inFlight} job(s) in flight`);
+    await this.server.close();
   }
 
   onApplicationShutdown(signal?: string): void {

@@ -3,6 +3,7 @@ import { Resolver } from 'node:dns/promises';
 import { z } from 'zod';
 import { RateLimitedLog } from '../internal/util/rate-limited-log.js';
 import { ZeroMqOptionsError } from '../zeromq.errors.js';
+import { discoveryOptionsSchema, type ResolvedDiscoveryOptions } from './discovery-options.schema.js';
 import { parseDnsEndpoint, type DnsEndpoint } from './dns-endpoint.js';
 import type { EndpointDiscoveryOptions } from './endpoint-discovery.options.js';
 import { resolveDnsEndpoint } from './resolve-dns-endpoint.js';
@@ -14,19 +15,6 @@ export interface EndpointDiscoveryListener {
   /** A peer address that DNS no longer lists: disconnect from it (and resend what it owed). */
   onRemoved(address: string): void;
 }
-
-const optionsSchema = z.object({
-  servers: z.array(z.string().min(1)).min(1).optional(),
-  interval: z.number().int().positive().default(5_000),
-  jitter: z.number().min(0).max(0.5).default(0.2),
-  minRefreshInterval: z.number().int().nonnegative().default(1_000),
-  queryTimeout: z.number().int().positive().default(2_000),
-  queryTries: z.number().int().positive().default(2),
-  emptyAnswer: z.enum(['keep', 'apply']).default('keep'),
-  logInterval: z.number().int().nonnegative().default(10_000),
-});
-
-type ResolvedOptions = z.output<typeof optionsSchema>;
 
 /** Thrown into the failure path for an empty answer under `emptyAnswer: 'keep'`. */
 class EmptyAnswerError extends Error {}
@@ -40,7 +28,7 @@ class EmptyAnswerError extends Error {}
  */
 export class EndpointDiscovery {
   readonly endpoint: DnsEndpoint;
-  private readonly options: ResolvedOptions;
+  private readonly options: ResolvedDiscoveryOptions;
   private readonly resolver: Resolver;
   private readonly logger: LoggerService;
   private readonly failureLog: RateLimitedLog;
@@ -62,13 +50,12 @@ export class EndpointDiscovery {
     options: EndpointDiscoveryOptions = {},
   ) {
     this.endpoint = typeof endpoint === 'string' ? parseDnsEndpoint(endpoint) : endpoint;
-    const { logger, ...rest } = options;
-    const parsed = optionsSchema.safeParse(rest);
+    const parsed = discoveryOptionsSchema.safeParse(options);
     if (!parsed.success) {
       throw new ZeroMqOptionsError(`Invalid discovery options for ${this.endpoint.endpoint}: ${z.prettifyError(parsed.error)}`);
     }
     this.options = parsed.data;
-    this.logger = logger ?? new Logger('ZeroMqDiscovery');
+    this.logger = this.options.logger ?? new Logger('ZeroMqDiscovery');
     this.failureLog = new RateLimitedLog(this.logger, this.options.logInterval);
     this.resolver = new Resolver({ timeout: this.options.queryTimeout, tries: this.options.queryTries });
     if (this.options.servers !== undefined) {
@@ -144,8 +131,11 @@ export class EndpointDiscovery {
     clearTimeout(this.timer);
     this.timerDueAt = at;
     this.timer = setTimeout(() => void this.resolve(), Math.max(0, at - Date.now()));
-    // The sockets keep the process alive, not their discovery.
-    this.timer.unref();
+    // The sockets keep the process alive, not their discovery; but a caller awaiting start() or
+    // refresh() does (a client whose every peer comes from DNS has no socket before the first answer).
+    if (this.waiting.length === 0) {
+      this.timer.unref();
+    }
   }
 
   private async resolve(): Promise<void> {

@@ -49,11 +49,16 @@ export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options:
   if (status === 'not-started' || status === ZeroMqStatus.CONNECTING || status === ZeroMqStatus.CLOSED) {
     problems.push(`status is ${status}`);
   }
+  // A route that follows a DNS name has a socket per peer (`<route>@<ip:port>`): it is checked as
+  // one socket, connected if any peer is (a peer that left, or that DNS still lists, is not a fault).
+  const discovered = discoveredConnections(sockets);
   for (const [name, socket] of Object.entries(sockets)) {
-    if (options.sockets !== undefined && !options.sockets.includes(name)) {
+    const route = routeOf(name);
+    if (options.sockets !== undefined && !options.sockets.includes(name) && !options.sockets.includes(route)) {
       continue;
     }
-    if (requireConnected && socket.connections === 0) {
+    const connections = route === name ? socket.connections : discovered.get(route)!;
+    if (requireConnected && connections === 0) {
       problems.push(`socket "${name}" has no connected peer`);
     }
     if (socket.reading === false) {
@@ -64,8 +69,8 @@ export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options:
     }
   }
   for (const name of options.sockets ?? []) {
-    if (sockets[name] === undefined && status !== 'not-started') {
-      problems.push(`socket "${name}" does not exist`);
+    if (sockets[name] === undefined && !discovered.has(name) && status !== 'not-started') {
+      problems.push(`socket "${name}" does not exist (or, following a DNS name, has no peer)`);
     }
   }
   return { status, sockets, problems };
@@ -89,4 +94,22 @@ function clientSockets(client: ZeroMqClient): Record<string, ZeroMqSocketHealth>
   const { connections } = client.getMetrics();
   const queues = client.getQueueStates();
   return Object.fromEntries(Object.entries(connections).map(([name, count]) => [name, { connections: count, ...queues[name] }]));
+}
+
+/** The route a socket belongs to: `default@10.1.2.3:5557` (a peer found through DNS) → `default`. */
+function routeOf(socketName: string): string {
+  const at = socketName.indexOf('@');
+  return at < 0 ? socketName : socketName.slice(0, at);
+}
+
+/** Live connections per route over its DNS-discovered peer sockets. */
+function discoveredConnections(sockets: Record<string, ZeroMqSocketHealth>): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const [name, socket] of Object.entries(sockets)) {
+    const route = routeOf(name);
+    if (route !== name) {
+      totals.set(route, (totals.get(route) ?? 0) + socket.connections);
+    }
+  }
+  return totals;
 }

@@ -10,7 +10,7 @@ import { DEFAULT_BUCKETS, METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetric
 const PREFIX = `${METRIC_PREFIX}server_`;
 
 /** getMetrics() totals exported as counters (`nestjs_zeromq_server_<name>_total`). */
-const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' | 'connections'>, string> = {
+const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' | 'connections' | 'discovery'>, string> = {
   received: 'Records received (events and requests) and passed to the deserializer.',
   handled: 'Handlers that completed.',
   failed: 'Handlers that threw, rejected or errored.',

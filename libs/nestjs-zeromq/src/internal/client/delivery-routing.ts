@@ -5,9 +5,14 @@ import type { EncodedRecord } from '../protocol/wire.js';
 import type { DealerOutbox } from './dealer-outbox.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
+/** Milliseconds a lost worker's acks already received may still be read before its deliveries are resent. */
+export const LOST_LINK_GRACE = 300;
+
 /** What an at-least-once route reports to its client. */
 export interface DeliveryEvents {
   onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void;
+  /** The route's outbox of that name, if it still has it (DNS discovery adds and removes outboxes). */
+  outboxNamed(name: string): DealerOutbox | undefined;
 }
 
 /**
@@ -21,20 +26,21 @@ export function trackDeliveries(
   config: ResolvedClientOptions,
   events: DeliveryEvents,
 ): DeliveryTracker {
-  const byName = new Map(outboxes.map((outbox) => [outbox.name, outbox]));
   const { maxAttempts } = config;
   const greet = (name: string) => {
-    const outbox = byName.get(name);
+    const outbox = events.outboxNamed(name);
     outbox?.hello(tracker.producerId).catch(() => undefined);
   };
-  const tracker: DeliveryTracker = new DeliveryTracker([...byName.keys()], {
+  const tracker: DeliveryTracker = new DeliveryTracker(outboxes.map((outbox) => outbox.name), {
     maxQueueSize: config.maxQueueSize,
     ackTimeout: config.ackTimeout,
     maxQueueBytes: config.maxQueueBytes,
     maxAttempts,
     retryDelay: config.retryDelay,
     maxRetryDelay: config.maxRetryDelay,
-    transmit: (name, delivery) => byName.get(name)!.deliver(delivery, maxAttempts),
+    lostLinkGrace: LOST_LINK_GRACE,
+    transmit: (name, delivery) =>
+      events.outboxNamed(name)?.deliver(delivery, maxAttempts) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
     onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, delivery.record),
     requestCredit: greet,
     errors: {

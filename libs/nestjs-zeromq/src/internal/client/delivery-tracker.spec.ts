@@ -23,6 +23,7 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
     maxAttempts: 5,
     retryDelay: 100,
     maxRetryDelay: 10_000,
+    lostLinkGrace: 0,
     transmit: (link: string, delivery: Delivery) => {
       sent.push([link, delivery.pattern, delivery.attempt]);
       ids.set(delivery.pattern, delivery.id);

@@ -27,6 +27,8 @@ export interface DeliveryLink {
   window: number;
   /** Deliveries in flight on it. */
   unacked: number;
+  /** Its worker left DNS: it gets no more deliveries, whatever credit it announces. */
+  retired?: boolean;
 }
 
 export interface DeliveryTrackerOptions {
@@ -37,6 +39,12 @@ export interface DeliveryTrackerOptions {
   maxAttempts: number;
   retryDelay: number;
   maxRetryDelay: number;
+  /**
+   * Milliseconds between a link's loss and the resend of what it had in flight: acks its worker
+   * sent before it went may still wait in the socket (the monitor reports the disconnect apart
+   * from the data), and a delivery acked meanwhile is not sent twice.
+   */
+  lostLinkGrace: number;
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
@@ -120,7 +128,7 @@ export class DeliveryTracker {
   /** A worker announced its window (0 withdraws it: it is closing). */
   credit(linkName: string, window: number): void {
     const link = this.links.get(linkName);
-    if (link !== undefined) {
+    if (link !== undefined && link.retired !== true) {
       link.window = window;
       this.pump();
     }
@@ -151,18 +159,62 @@ export class DeliveryTracker {
     return true;
   }
 
-  /** A worker's connection dropped: what it had in flight goes to others, its credit is void. */
+  /**
+   * A worker's connection dropped: its credit is void at once; what it had in flight then goes to
+   * others, after `lostLinkGrace` (unless acked meanwhile).
+   */
   linkLost(linkName: string): void {
     const link = this.links.get(linkName);
     if (link === undefined) {
       return;
     }
     link.window = 0;
-    const lost = [...this.deliveries.values()].filter((delivery) => delivery.link === linkName);
-    for (const delivery of lost) {
-      this.release(delivery);
+    const lostAt = Date.now();
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      // Only what was sent before the loss: the link may be back and busy again by now.
+      const lost = [...this.deliveries.values()].filter(
+        (delivery) => delivery.link === linkName && delivery.ackDeadline - this.options.ackTimeout <= lostAt,
+      );
+      for (const delivery of lost) {
+        this.release(delivery);
+      }
+      this.requeue(...lost);
+    }, this.options.lostLinkGrace);
+    this.timers.add(timer);
+  }
+
+  /** A new worker connection (DNS discovery found it), or a retired one back in DNS; it gets work once it announces its credit. */
+  addLink(linkName: string): void {
+    const link = this.links.get(linkName);
+    if (link === undefined) {
+      this.links.set(linkName, { name: linkName, window: 0, unacked: 0 });
+    } else {
+      link.retired = false;
     }
-    this.requeue(...lost);
+  }
+
+  /**
+   * Sends no more to a link (its worker left DNS) while what it has in flight may still be acked;
+   * `unackedOn()` tells when none is left, `removeLink()` then forgets it.
+   */
+  retireLink(linkName: string): void {
+    const link = this.links.get(linkName);
+    if (link !== undefined) {
+      link.retired = true;
+      link.window = 0;
+    }
+  }
+
+  /** Deliveries in flight on a link. */
+  unackedOn(linkName: string): number {
+    return this.links.get(linkName)?.unacked ?? 0;
+  }
+
+  /** Forgets a link: what it still had in flight goes to the others. */
+  removeLink(linkName: string): void {
+    this.linkLost(linkName);
+    this.links.delete(linkName);
   }
 
   /**

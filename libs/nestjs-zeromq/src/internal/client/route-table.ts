@@ -44,6 +44,21 @@ export class RouteTable<L extends { readonly name: string }, R extends TableRout
     return [...this.byLink.values()];
   }
 
+  /** A new link of `route` (a peer that DNS discovery found): picked from now on. */
+  addLink(route: R, link: L): void {
+    route.links.push(link);
+    this.byLink.set(link.name, link);
+  }
+
+  /** Takes a link of `route` out of rotation and out of the table (its peer left DNS). */
+  removeLink(route: R, name: string): void {
+    const index = route.links.findIndex((link) => link.name === name);
+    if (index >= 0) {
+      route.links.splice(index, 1);
+    }
+    this.byLink.delete(name);
+  }
+
   pick(route: R, connected: (link: L) => boolean, load: (link: L) => number): L {
     const { links } = route;
     if (links.length === 1) {

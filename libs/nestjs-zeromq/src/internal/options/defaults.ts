@@ -46,3 +46,14 @@ export const CLIENT_DEFAULTS = {
   sendHighWaterMark: 1_000,
   closeTimeout: 5_000,
 } as const;
+
+/** Defaults of `discovery` (EndpointDiscoveryOptions), the same on either side. */
+export const DISCOVERY_DEFAULTS = {
+  interval: 5_000,
+  jitter: 0.2,
+  minRefreshInterval: 1_000,
+  queryTimeout: 2_000,
+  queryTries: 2,
+  emptyAnswer: 'keep',
+  logInterval: 10_000,
+} as const;

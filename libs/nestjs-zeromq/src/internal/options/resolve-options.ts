@@ -7,6 +7,7 @@ import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.opti
 import { socketKind } from '../kinds/kinds.js';
 import { resolveClientCurve, resolveServerCurve, type ResolvedCurve } from '../security/curve.js';
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './defaults.js';
+import { checkDiscoveryEndpoints, fixedEndpoints, usesDiscovery } from './discovery-endpoints.js';
 import { clientSchema, serverSchema, type ParsedClientOptions, type ParsedServerOptions } from './schemas.js';
 
 export interface ResolvedEndpoint {
@@ -139,6 +140,7 @@ function planSockets<R extends RouteInput>(
 export function resolveServerOptions(input: ZeroMqServerOptions | undefined, normalize: PatternNormalizer): ResolvedServerOptions {
   const { endpoints, routes, kind, concurrency, curve, serializer: _s, deserializer: _d, ...rest } = parse(serverSchema, input, 'ZeroMqServer');
   const plans = planSockets('ZeroMqServer', normalize, { endpoints, routes, kind }, SERVER_DEFAULTS);
+  checkDiscoveryEndpoints('ZeroMqServer', plans);
   return {
     ...rest,
     curve: resolveServerCurve(curve),
@@ -152,8 +154,9 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined, nor
  */
 function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: ResolvedEndpoint[]): ClientSocketPlan[] {
   const sockets: ClientSocketPlan[] = routes.flatMap((plan) =>
-    socketKind(plan.kind).socketPerEndpoint && plan.endpoints.length > 1
-      ? plan.endpoints.map((endpoint, index) => ({ ...plan, name: `${plan.name}#${index + 1}`, endpoints: [endpoint], route: plan.name }))
+    // DNS endpoints of such a route get their sockets at run time, one per address (ClientDiscovery).
+    socketKind(plan.kind).socketPerEndpoint && (plan.endpoints.length > 1 || usesDiscovery([plan]))
+      ? fixedEndpoints(plan.endpoints).map((endpoint, index) => ({ ...plan, name: `${plan.name}#${index + 1}`, endpoints: [endpoint], route: plan.name }))
       : [{ ...plan, route: plan.name }],
   );
   if (deadLetterEndpoints.length > 0) {
@@ -213,5 +216,6 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined, nor
     }
     names.add(name);
   }
+  checkDiscoveryEndpoints('ZeroMqClient', [...routePlans, ...sockets]);
   return { ...rest, curve: resolveClientCurve(curve), routes: routePlans, sockets };
 }

@@ -1,17 +1,18 @@
 import type { MsPattern } from '@nestjs/microservices';
 import { z } from 'zod';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
+import { discoveryOptionsSchema } from '../../discovery/discovery-options.schema.js';
 import { SOCKET_KIND_NAMES } from '../kinds/kinds.js';
 import { clientCurveSchema, serverCurveSchema } from '../security/curve.js';
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, TUNING_DEFAULTS } from './defaults.js';
 
-const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;
+const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+|tcp\+(dns|srv):\/\/\S+)$/;
 
 // A string endpoint is shorthand for { address }; validating the object form gives precise messages.
 const endpointSchema = z.preprocess(
   (value) => (typeof value === 'string' ? { address: value } : value),
   z.strictObject({
-    address: z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name'),
+    address: z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name (or, to connect, tcp+dns://host:port or tcp+srv://_service._tcp.name)'),
     bind: z.boolean().optional(),
   }),
 );
@@ -47,6 +48,7 @@ const tuningShape = {
   reconnectInterval: positiveInt.default(TUNING_DEFAULTS.reconnectInterval),
   reconnectMaxInterval: nonNegativeInt.default(TUNING_DEFAULTS.reconnectMaxInterval),
   logInterval: nonNegativeInt.default(TUNING_DEFAULTS.logInterval),
+  discovery: discoveryOptionsSchema.optional(),
 };
 
 const kindSchema = z.enum(SOCKET_KIND_NAMES);

@@ -1,4 +1,5 @@
 import type * as zmq from 'zeromq';
+import { isDnsEndpoint } from '../../discovery/dns-endpoint.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
 import { bindRetrying } from './bind-retrying.js';
 import { explainHandshakeFailure, securityOf, type SocketSecurity } from '../security/handshake-failure.js';
@@ -29,6 +30,8 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
   /** The last failed handshake since the last successful one: the likely cause of a stalled send. */
   lastHandshakeFailure: { address: string; reason: string } | undefined;
   private connections = 0;
+  /** Connected-to addresses with a live connection: `disconnectPeer()` must count one down itself. */
+  private readonly connectedPeers = new Set<string>();
   private readonly security: SocketSecurity;
 
   constructor(
@@ -67,8 +70,12 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
     return this.endpoints.map((endpoint) => endpoint.address);
   }
 
+  /** Binds and connects the endpoints; DNS discovery endpoints are left to `connectPeer()`. */
   async open(): Promise<void> {
     for (const endpoint of this.endpoints) {
+      if (isDnsEndpoint(endpoint.address)) {
+        continue;
+      }
       let address = endpoint.address;
       if (endpoint.bind) {
         await this.bind(address);
@@ -82,6 +89,32 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
       if (endpoint.address.startsWith('inproc://')) {
         this.connections++;
       }
+    }
+  }
+
+  /** Connects to a peer that DNS discovery found (a `tcp://ip:port` address). */
+  connectPeer(address: string): void {
+    this.socket.connect(address);
+    this.addresses.push(address);
+    this.attached.push({ address, bind: false });
+  }
+
+  /** Disconnects from a peer that DNS no longer lists. */
+  disconnectPeer(address: string): void {
+    const index = this.attached.findIndex((endpoint) => endpoint.address === address && !endpoint.bind);
+    if (index < 0) {
+      return;
+    }
+    this.attached.splice(index, 1);
+    this.addresses.splice(this.addresses.indexOf(address), 1);
+    // libzmq reports no disconnect for a connection the socket itself drops.
+    if (this.connectedPeers.delete(address) && this.connections > 0) {
+      this.connections--;
+    }
+    try {
+      this.socket.disconnect(address);
+    } catch {
+      // Already gone (socket closed): nothing to disconnect.
     }
   }
 
@@ -137,12 +170,16 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
   }
 
   private forward(type: ZeroMqSocketEventType, event: zmq.Event): void {
+    const address = 'address' in event ? event.address : '';
     if (type === ZeroMqSocketEventType.ACCEPT || type === ZeroMqSocketEventType.CONNECT) {
       this.connections++;
+      if (type === ZeroMqSocketEventType.CONNECT) {
+        this.connectedPeers.add(address);
+      }
     } else if (type === ZeroMqSocketEventType.DISCONNECT && this.connections > 0) {
       this.connections--;
+      this.connectedPeers.delete(address);
     }
-    const address = 'address' in event ? event.address : '';
     const error = 'error' in event ? event.error : undefined;
     let reason: string | undefined;
     if (type === ZeroMqSocketEventType.HANDSHAKE_ERROR) {

@@ -103,6 +103,29 @@ export class SocketGroup<S extends zmq.Socket> {
     });
   }
 
+  /**
+   * Adds one connecting socket to the open group (a DEALER for a peer that DNS discovery found)
+   * and connects it to the plan's endpoints.
+   */
+  add<P extends SocketPlan>(plan: P, socket: S): ManagedSocket<S, P> {
+    const managed = new ManagedSocket<S, P>(plan, socket, (event) => this.onSocketEvent(event));
+    this.sockets.set(plan.name, managed);
+    for (const endpoint of plan.endpoints) {
+      managed.connectPeer(endpoint.address);
+    }
+    return managed;
+  }
+
+  /** Closes and forgets one socket (its peer left DNS). */
+  remove(name: string): void {
+    const managed = this.sockets.get(name);
+    if (managed !== undefined) {
+      this.sockets.delete(name);
+      managed.close();
+      this.updateStatus();
+    }
+  }
+
   /** Sockets by name, for `unwrap()`; throws `notOpen` (Nest's wording for the owner) before open. */
   unwrap(notOpen: string): Record<string, S> {
     if (!this.isOpen) {
