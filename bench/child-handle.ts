@@ -67,7 +67,11 @@ export class ChildHandle {
   }
 
   /** The next reply of `type` (matching `accepts`), or an error after `timeoutMs` or on exit. */
-  next<T extends ChildMessage['type']>(type: T, timeoutMs: number, accepts: (message: Reply<T>) => boolean = () => true): Promise<Reply<T>> {
+  next<T extends ChildMessage['type']>(
+    type: T,
+    timeoutMs: number,
+    accepts: (message: Reply<T>) => boolean = () => true,
+  ): Promise<Reply<T>> {
     const matches = (message: ChildMessage): boolean => message.type === type && accepts(message as Reply<T>);
     const index = this.unclaimed.findIndex(matches);
     if (index >= 0) {

@@ -23,7 +23,10 @@ export function mib(bytes: number | undefined): string {
 }
 
 export function lossNote(lost: number, failed: number): string {
-  const parts = [lost > 0 ? `lost ${lost.toLocaleString('en-US')}` : '', failed > 0 ? `${failed.toLocaleString('en-US')} sends failed` : ''];
+  const parts = [
+    lost > 0 ? `lost ${lost.toLocaleString('en-US')}` : '',
+    failed > 0 ? `${failed.toLocaleString('en-US')} sends failed` : '',
+  ];
   const text = parts.filter(Boolean).join(', ');
   return text === '' ? '' : ` (${text})`;
 }
@@ -33,4 +36,3 @@ export function statusCells(row: RowResult, width: number): string[] {
   const note = row.status === 'failed' ? `failed: ${(row.note ?? '').split('\n')[0]}` : (row.note ?? row.status);
   return [note, ...Array<string>(width - 1).fill(DASH)];
 }
-

@@ -60,7 +60,11 @@ export function checkGuard(report: BenchReport): GuardOutcome {
   const nestTcp = figure(report, NEST_TCP_ROW, GUARD_PAYLOAD_BYTES, GUARD_MODE);
   const where = `${GUARD_MODE}, ${sizeLabel(GUARD_PAYLOAD_BYTES)}`;
   if (own === undefined || nestTcp === undefined || nestTcp <= 0) {
-    return { checked: false, passed: true, detail: `not checked: the run has no ${where} figure of both ${GUARDED_ROW} and ${NEST_TCP_ROW}` };
+    return {
+      checked: false,
+      passed: true,
+      detail: `not checked: the run has no ${where} figure of both ${GUARDED_ROW} and ${NEST_TCP_ROW}`,
+    };
   }
   const ratio = own / nestTcp;
   const passed = ratio >= GUARD_MIN_RATIO_TO_NEST_TCP;

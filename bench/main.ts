@@ -19,7 +19,15 @@ import { runRows, type RowResult } from './runner.js';
 import { shareBenchCurveKeys } from './curve-keys.js';
 import { Services } from './services.js';
 import { runSoak } from './soak.js';
-import { checkGuard, GUARD_MIN_RATIO_TO_NEST_TCP, GUARD_MODE, GUARD_ON_BY_DEFAULT, GUARD_PAYLOAD_BYTES, GUARDED_ROW, ratioSummary } from './guard.js';
+import {
+  checkGuard,
+  GUARD_MIN_RATIO_TO_NEST_TCP,
+  GUARD_MODE,
+  GUARD_ON_BY_DEFAULT,
+  GUARD_PAYLOAD_BYTES,
+  GUARDED_ROW,
+  ratioSummary,
+} from './guard.js';
 
 // One CURVE key pair per side for the whole run, handed to the forked producer and consumer.
 shareBenchCurveKeys();
@@ -59,15 +67,32 @@ const program = new Command()
   .name('npm run bench --')
   .description('Throughput, latency and memory of nestjs-zeromq next to raw zeromq.js and Nest TCP/Redis/NATS, in one run.')
   .option('--quick', 'small counts: checks that every row runs (CI); results go to a .tmp file', false)
-  .option('--soak', 'long-run memory checks instead of the table: worker RSS over 1,000,000 messages, producer with the worker down or frozen', false)
-  .addOption(
-    new Option('--rows <ids>', `comma-separated rows (${[...ROWS, ...BROADCAST_ROWS].map((row) => row.id).join(', ')})`).argParser((value) => value.split(',')),
+  .option(
+    '--soak',
+    'long-run memory checks instead of the table: worker RSS over 1,000,000 messages, producer with the worker down or frozen',
+    false,
   )
-  .addOption(new Option('--scale <factor>', 'multiply every count and paced time of the plan by this (a check at reduced counts; does not touch the docs)').argParser(positive))
-  .addOption(new Option('--repeats <n>', 'runs per measurement (median reported) instead of the plan\'s').argParser(positive))
-  .option('--out <file>', 'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp; --scale/--repeats: bench/results/scaled.json.tmp)')
+  .addOption(
+    new Option('--rows <ids>', `comma-separated rows (${[...ROWS, ...BROADCAST_ROWS].map((row) => row.id).join(', ')})`).argParser(
+      (value) => value.split(','),
+    ),
+  )
+  .addOption(
+    new Option(
+      '--scale <factor>',
+      'multiply every count and paced time of the plan by this (a check at reduced counts; does not touch the docs)',
+    ).argParser(positive),
+  )
+  .addOption(new Option('--repeats <n>', "runs per measurement (median reported) instead of the plan's").argParser(positive))
+  .option(
+    '--out <file>',
+    'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp; --scale/--repeats: bench/results/scaled.json.tmp)',
+  )
   .option('--no-docs', 'do not update docs/performance.md and its chart (a full run of all rows does by default)')
-  .option('--no-start-services', 'use only Redis/NATS servers already answering on 127.0.0.1:6379/4222 (default: start redis-server/nats-server on a free port when installed)')
+  .option(
+    '--no-start-services',
+    'use only Redis/NATS servers already answering on 127.0.0.1:6379/4222 (default: start redis-server/nats-server on a free port when installed)',
+  )
   .option('--profile', "run nestjs-zeromq's producer and consumer under node --cpu-prof and summarize the hot functions", false)
   .option('--profile-dir <dir>', 'where --profile writes .cpuprofile files', join(RESULTS_DIR, 'profiles'))
   .option('--verbose', "echo the child processes' output", false)
@@ -84,10 +109,17 @@ const log = (line: string) => console.log(line);
 
 async function main(): Promise<number> {
   if (options.soak) {
-    return runSoak({ quick: options.quick, resultsDir: RESULTS_DIR, doc: options.docs && !options.quick ? DOC : undefined, verbose: options.verbose, log });
+    return runSoak({
+      quick: options.quick,
+      resultsDir: RESULTS_DIR,
+      doc: options.docs && !options.quick ? DOC : undefined,
+      verbose: options.verbose,
+      log,
+    });
   }
   const basePlan = options.quick ? QUICK_PLAN : FULL_PLAN;
-  const plan = options.scale === undefined && options.repeats === undefined ? basePlan : scaledPlan(basePlan, options.scale ?? 1, options.repeats);
+  const plan =
+    options.scale === undefined && options.repeats === undefined ? basePlan : scaledPlan(basePlan, options.scale ?? 1, options.repeats);
   if (options.baseline && process.env[BASELINE_ENV] === undefined) {
     throw new Error(`--baseline needs ${BASELINE_ENV}: the dist folder of the build to compare with`);
   }
@@ -102,7 +134,9 @@ async function main(): Promise<number> {
 
   const startedAt = Date.now();
   const loadBefore = loadavg();
-  log(`nestjs-zeromq bench, ${plan.mode} mode${plan.scale === undefined ? '' : ` scaled ×${plan.scale}, ${plan.repeats} run(s)`}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`);
+  log(
+    `nestjs-zeromq bench, ${plan.mode} mode${plan.scale === undefined ? '' : ` scaled ×${plan.scale}, ${plan.repeats} run(s)`}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
+  );
   const services = new Services(options.startServices);
   const stop = () => void services.stopAll().finally(() => process.exit(130));
   process.once('SIGINT', stop);
@@ -116,7 +150,9 @@ async function main(): Promise<number> {
       verbose: options.verbose,
       log,
       execArgv: (candidate, role) =>
-        profiled(candidate) ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${candidate.id}-${role}.cpuprofile`] : [],
+        profiled(candidate)
+          ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${candidate.id}-${role}.cpuprofile`]
+          : [],
     });
   } finally {
     await services.stopAll();
@@ -126,7 +162,8 @@ async function main(): Promise<number> {
   if (options.profile) {
     report.profiles = summarizeProfiles(options.profileDir);
   }
-  const out = options.out ?? join(RESULTS_DIR, options.quick ? 'quick.json.tmp' : plan.scale !== undefined ? 'scaled.json.tmp' : 'latest.json');
+  const out =
+    options.out ?? join(RESULTS_DIR, options.quick ? 'quick.json.tmp' : plan.scale !== undefined ? 'scaled.json.tmp' : 'latest.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 

@@ -81,7 +81,9 @@ async function run(configuration: Configuration, emits: number): Promise<{ rate:
   if (configuration.tracing) {
     traceZeroMqClient(client);
   }
-  const provider = configuration.sdk ? new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new DiscardingExporter())] }) : undefined;
+  const provider = configuration.sdk
+    ? new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new DiscardingExporter())] })
+    : undefined;
   if (provider !== undefined) {
     trace.setGlobalTracerProvider(provider);
   }
@@ -91,7 +93,11 @@ async function run(configuration: Configuration, emits: number): Promise<{ rate:
       const done = new Promise<void>((resolve) => (onHandled = () => handled >= target && resolve()));
       for (let sent = 0; sent < count; sent += WINDOW) {
         const window = Math.min(WINDOW, count - sent);
-        await Promise.all(Array.from({ length: window }, (_, i) => firstValueFrom(client.emit('bench.event', { seq: sent + i, payload: 'x'.repeat(64) }), { defaultValue: undefined })));
+        await Promise.all(
+          Array.from({ length: window }, (_, i) =>
+            firstValueFrom(client.emit('bench.event', { seq: sent + i, payload: 'x'.repeat(64) }), { defaultValue: undefined }),
+          ),
+        );
       }
       await done;
     };
@@ -124,12 +130,16 @@ async function main(): Promise<void> {
     .option('--rounds <count>', 'runs per configuration', (value) => Number(value), 3)
     .parse()
     .opts<{ emits: number; rounds: number }>();
-  const results = new Map<string, Array<{ rate: number; cpuMicros: number }>>(CONFIGURATIONS.map((configuration) => [configuration.name, []]));
+  const results = new Map<string, Array<{ rate: number; cpuMicros: number }>>(
+    CONFIGURATIONS.map((configuration) => [configuration.name, []]),
+  );
   for (let round = 1; round <= rounds; round++) {
     for (const configuration of CONFIGURATIONS) {
       const result = await run(configuration, emits);
       results.get(configuration.name)!.push(result);
-      console.log(`round ${round}: ${configuration.name}: ${Math.round(result.rate).toLocaleString('en')} msg/s, ${result.cpuMicros.toFixed(1)} µs CPU/msg`);
+      console.log(
+        `round ${round}: ${configuration.name}: ${Math.round(result.rate).toLocaleString('en')} msg/s, ${result.cpuMicros.toFixed(1)} µs CPU/msg`,
+      );
     }
   }
   const rateOf = (name: string) => median(results.get(name)!.map((result) => result.rate));
@@ -140,9 +150,14 @@ async function main(): Promise<void> {
     (rateOf(name) / rateOf('off')).toFixed(2),
     cpuOf(name).toFixed(1),
     (cpuOf('off') / cpuOf(name)).toFixed(2),
-    results.get(name)!.map((result) => Math.round(result.rate / 1000) + 'k').join(', '),
+    results
+      .get(name)!
+      .map((result) => Math.round(result.rate / 1000) + 'k')
+      .join(', '),
   ]);
-  console.log(`\n${emits.toLocaleString('en')} emits per run (~100 B JSON), windows of ${WINDOW}, ${rounds} round(s), one process, tcp loopback\n`);
+  console.log(
+    `\n${emits.toLocaleString('en')} emits per run (~100 B JSON), windows of ${WINDOW}, ${rounds} round(s), one process, tcp loopback\n`,
+  );
   console.log(
     markdownTable([['configuration', 'median msg/s', 'vs off', 'CPU µs/msg', 'vs off (CPU)', 'msg/s runs'], ...rows], {
       align: ['l', 'r', 'r', 'r', 'r', 'l'],

@@ -31,8 +31,12 @@ export interface PhaseResult {
 export function describe(phase: PhaseResult): string {
   const lost = phase.lost > 0 ? `, lost ${phase.lost}` : '';
   const failed = phase.failed > 0 ? `, ${phase.failed} failed sends ${JSON.stringify(phase.errors)}` : '';
-  const latency = phase.latency === undefined ? '' : `, p50 ${phase.latency.p50} µs, p99 ${phase.latency.p99} µs, p999 ${phase.latency.p999} µs`;
-  const each = phase.perSubscriber === undefined ? '' : ` per subscriber (${phase.perSubscriber.map((value) => Math.round(value).toLocaleString('en-US')).join(', ')})`;
+  const latency =
+    phase.latency === undefined ? '' : `, p50 ${phase.latency.p50} µs, p99 ${phase.latency.p99} µs, p999 ${phase.latency.p999} µs`;
+  const each =
+    phase.perSubscriber === undefined
+      ? ''
+      : ` per subscriber (${phase.perSubscriber.map((value) => Math.round(value).toLocaleString('en-US')).join(', ')})`;
   return `${Math.round(phase.msgsPerSec).toLocaleString('en-US')} msg/s${each}${latency}${lost}${failed}`;
 }
 
@@ -50,7 +54,12 @@ export class PhaseRunner {
     private readonly broadcast: boolean,
   ) {}
 
-  async run(kind: PhaseSpec['kind'], payloadBytes: number, count: number, pace: Pick<PhaseSpec, 'rate' | 'burst'> = {}): Promise<PhaseResult> {
+  async run(
+    kind: PhaseSpec['kind'],
+    payloadBytes: number,
+    count: number,
+    pace: Pick<PhaseSpec, 'rate' | 'burst'> = {},
+  ): Promise<PhaseResult> {
     const phase: PhaseSpec = { id: this.nextId++, kind, payloadBytes, count, ...pace, sendTimeoutMs: this.plan.sendTimeoutMs };
     if (this.broadcast) {
       phase.endMarkers = true;
@@ -59,7 +68,11 @@ export class PhaseRunner {
     // Registered before the run: a fast phase completes before 'sent' arrives.
     const reported = new Set<ChildHandle>();
     const received = this.consumers.map((consumer) => {
-      const report = consumer.next('received', this.plan.sendTimeoutMs + this.plan.graceMs + REPLY_TIMEOUT_MS, (reply) => reply.report.phaseId === phase.id);
+      const report = consumer.next(
+        'received',
+        this.plan.sendTimeoutMs + this.plan.graceMs + REPLY_TIMEOUT_MS,
+        (reply) => reply.report.phaseId === phase.id,
+      );
       report.then(
         () => reported.add(consumer),
         () => undefined,
@@ -78,7 +91,11 @@ export class PhaseRunner {
     return result;
   }
 
-  private async measure(phase: PhaseSpec, received: Array<Promise<{ report: ReceiveReport }>>, reported: Set<ChildHandle>): Promise<PhaseResult> {
+  private async measure(
+    phase: PhaseSpec,
+    received: Array<Promise<{ report: ReceiveReport }>>,
+    reported: Set<ChildHandle>,
+  ): Promise<PhaseResult> {
     const sent: SendReport = (await this.sender.request({ type: 'run', phase }, 'sent', this.plan.sendTimeoutMs + REPLY_TIMEOUT_MS)).report;
     // A consumer still short of the count after the grace time reports what it has: the phase lost messages.
     const collect = setTimeout(() => {
@@ -87,7 +104,10 @@ export class PhaseRunner {
       }
     }, this.plan.graceMs);
     try {
-      return combine(sent, (await Promise.all(received)).map((reply) => reply.report));
+      return combine(
+        sent,
+        (await Promise.all(received)).map((reply) => reply.report),
+      );
     } finally {
       clearTimeout(collect);
     }

@@ -50,7 +50,10 @@ function area(url: string, functionName: string): string {
 }
 
 function location(url: string, lineNumber: number): string {
-  const short = url.replace(/^file:\/\//, '').replace(/^.*?\/node_modules\//, '').replace(/^.*?\/(libs|dist)\//, '$1/');
+  const short = url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*?\/node_modules\//, '')
+    .replace(/^.*?\/(libs|dist)\//, '$1/');
   return short === '' ? '' : `${short}:${lineNumber + 1}`;
 }
 
@@ -93,9 +96,12 @@ export function summarizeProfiles(dir: string): ProfileSummary[] {
 
 export function profileMarkdown(summary: ProfileSummary): string {
   const table = (entries: SelfTime[], title: string) =>
-    markdownTable([[title, 'self ms', '% of busy'], ...entries.map((entry) => [entry.name, entry.ms.toFixed(0), entry.percent.toFixed(1)])], {
-      align: ['l', 'r', 'r'],
-    });
+    markdownTable(
+      [[title, 'self ms', '% of busy'], ...entries.map((entry) => [entry.name, entry.ms.toFixed(0), entry.percent.toFixed(1)])],
+      {
+        align: ['l', 'r', 'r'],
+      },
+    );
   return [
     `### ${summary.file}: ${summary.busyMs.toFixed(0)} ms busy, ${summary.idleMs.toFixed(0)} ms idle`,
     '',

@@ -103,7 +103,9 @@ export function completionTable(report: BenchReport): string {
   const rates = report.meta.plan.latencyRates.map((entry) => entry.rate);
   const header = ['Row', ...pacedHeaders(rates)];
   const lines = pointToPoint(report).map((row) =>
-    row.status === 'ok' ? [row.label, ...pacedCells(row, rates, (entry) => entry.completion)] : [row.label, ...statusCells(row, rates.length)],
+    row.status === 'ok'
+      ? [row.label, ...pacedCells(row, rates, (entry) => entry.completion)]
+      : [row.label, ...statusCells(row, rates.length)],
   );
   return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
 }
@@ -121,7 +123,9 @@ export function machineLine(meta: RunMeta): string {
 }
 
 function burstSection(report: BenchReport): string[] {
-  const counts = report.meta.plan.throughputCounts.map((entry) => `${entry.burstCount.toLocaleString('en-US')} × ${sizeLabel(entry.payloadBytes)}`).join(', ');
+  const counts = report.meta.plan.throughputCounts
+    .map((entry) => `${entry.burstCount.toLocaleString('en-US')} × ${sizeLabel(entry.payloadBytes)}`)
+    .join(', ');
   return [
     '',
     `**Throughput, burst** (median of ${report.meta.plan.repeats} run(s) of ${counts}, sent in bursts: up to ${BURST_MAX_SENDS.toLocaleString('en-US')} emits and ` +
@@ -137,7 +141,9 @@ function burstSection(report: BenchReport): string[] {
 /** The whole result as markdown: what the bench prints and what docs/performance.md embeds. */
 export function markdownReport(report: BenchReport, chartPath?: string): string {
   const plan = report.meta.plan;
-  const counts = plan.throughputCounts.map((entry) => `${entry.count.toLocaleString('en-US')} × ${sizeLabel(entry.payloadBytes)}`).join(', ');
+  const counts = plan.throughputCounts
+    .map((entry) => `${entry.count.toLocaleString('en-US')} × ${sizeLabel(entry.payloadBytes)}`)
+    .join(', ');
   const paced = plan.latencyRates.map((entry) => `${entry.rate.toLocaleString('en-US')} msg/s for ${entry.seconds} s`).join(', ');
   const parts = [`Measured ${machineLine(report.meta)}.`];
   if (pointToPoint(report).length > 0) {

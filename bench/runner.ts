@@ -75,13 +75,22 @@ class RowSession {
     for (const consumer of this.consumers) {
       endpoints.push((await consumer.request({ type: 'open', endpoint: service }, 'opened', OPEN_TIMEOUT_MS)).endpoint!);
     }
-    await this.producer?.request({ type: 'open', endpoint: endpoints[0], endpoints, subscribers: this.consumers.length }, 'opened', OPEN_TIMEOUT_MS);
+    await this.producer?.request(
+      { type: 'open', endpoint: endpoints[0], endpoints, subscribers: this.consumers.length },
+      'opened',
+      OPEN_TIMEOUT_MS,
+    );
     this.phases = new PhaseRunner(this.consumers, this.producer ?? this.consumers[0], this.options.plan, this.broadcast);
     await this.phases.run('warmup', 100, this.options.plan.warmupCount);
   }
 
   async throughput(mode: ThroughputMode, payloadBytes: number, count: number): Promise<void> {
-    const run = await this.phases!.run('throughput', payloadBytes, count, mode === 'burst' ? { burst: burstSize(payloadBytes, count) } : {});
+    const run = await this.phases!.run(
+      'throughput',
+      payloadBytes,
+      count,
+      mode === 'burst' ? { burst: burstSize(payloadBytes, count) } : {},
+    );
     const runs = this.runs[mode];
     runs.set(payloadBytes, [...(runs.get(payloadBytes) ?? []), run]);
     this.options.log(`  ${this.row.id}: ${payloadBytes} B ${describe(run)}`);
@@ -98,7 +107,11 @@ class RowSession {
     for (const mode of ['windowed', 'burst'] as const) {
       for (const [payloadBytes, runs] of this.runs[mode]) {
         const median = [...runs].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor(runs.length / 2)];
-        this.result[mode === 'windowed' ? 'throughput' : 'burst'].push({ ...median, payloadBytes, runs: runs.map((run) => run.msgsPerSec) });
+        this.result[mode === 'windowed' ? 'throughput' : 'burst'].push({
+          ...median,
+          payloadBytes,
+          runs: runs.map((run) => run.msgsPerSec),
+        });
       }
     }
     this.result.producerPeakRssBytes = await this.producer?.close(CLOSE_TIMEOUT_MS);
@@ -134,7 +147,15 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
   const results: RowResult[] = [];
   const sessions: RowSession[] = [];
   for (const row of rows) {
-    const result: RowResult = { id: row.id, label: row.label, status: 'ok', throughput: [], burst: [], latency: [], subscribers: row.broadcast?.subscribers };
+    const result: RowResult = {
+      id: row.id,
+      label: row.label,
+      status: 'ok',
+      throughput: [],
+      burst: [],
+      latency: [],
+      subscribers: row.broadcast?.subscribers,
+    };
     results.push(result);
     options.log(row.label);
     if (row.driver === undefined) {
@@ -157,7 +178,10 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
     const session = new RowSession(
       row,
       result,
-      Array.from({ length: row.broadcast?.subscribers ?? 1 }, () => new ChildHandle('consumer', row.id, options.execArgv(row, 'consumer'), options.verbose)),
+      Array.from(
+        { length: row.broadcast?.subscribers ?? 1 },
+        () => new ChildHandle('consumer', row.id, options.execArgv(row, 'consumer'), options.verbose),
+      ),
       hasProducer ? new ChildHandle('producer', row.id, options.execArgv(row, 'producer'), options.verbose) : undefined,
       options,
     );
@@ -166,7 +190,9 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
   }
 
   const each = async (broadcast: boolean | undefined, step: (session: RowSession) => Promise<void>) => {
-    for (const session of sessions.filter((candidate) => !candidate.failed && (broadcast === undefined || candidate.broadcast === broadcast))) {
+    for (const session of sessions.filter(
+      (candidate) => !candidate.failed && (broadcast === undefined || candidate.broadcast === broadcast),
+    )) {
       await attempt(session, () => step(session), options);
     }
   };

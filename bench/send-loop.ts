@@ -55,7 +55,7 @@ export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: num
  * (until `deadline` at most), then the transport relieved, and again until `phase.count`.
  */
 async function sendBursts(sender: Sender, phase: PhaseSpec, messages: MessageFactory, report: SendReport, deadline: number): Promise<void> {
-  for (let sequence = 0; sequence < phase.count && Date.now() < deadline; ) {
+  for (let sequence = 0; sequence < phase.count && Date.now() < deadline;) {
     const pending: Array<Promise<unknown>> = [];
     for (const end = Math.min(phase.count, sequence + phase.burst!); sequence < end; sequence++) {
       pending.push(sender.send(messages.next(sequence)));
@@ -76,10 +76,16 @@ async function sendBursts(sender: Sender, phase: PhaseSpec, messages: MessageFac
 }
 
 /** Every promise's outcome, or undefined if they have not all settled by `deadline`. */
-async function settledBefore(pending: Array<Promise<unknown>>, deadline: number): Promise<Array<PromiseSettledResult<unknown>> | undefined> {
+async function settledBefore(
+  pending: Array<Promise<unknown>>,
+  deadline: number,
+): Promise<Array<PromiseSettledResult<unknown>> | undefined> {
   const timeout = new AbortController();
   try {
-    return await Promise.race([Promise.allSettled(pending), sleep(Math.max(0, deadline - Date.now()), undefined, { signal: timeout.signal })]);
+    return await Promise.race([
+      Promise.allSettled(pending),
+      sleep(Math.max(0, deadline - Date.now()), undefined, { signal: timeout.signal }),
+    ]);
   } finally {
     timeout.abort();
   }

@@ -73,7 +73,9 @@ async function workerRssFlat(total: number, options: SoakOptions): Promise<SoakC
       handled += (await received).report.received;
       const usage = await memory(consumer);
       checkpoints.push({ handled, rssBytes: usage.rssBytes, heapUsedBytes: usage.heapUsedBytes });
-      options.log(`  worker after ${handled.toLocaleString('en-US')} messages: RSS ${mib(usage.rssBytes)}, heap ${mib(usage.heapUsedBytes)}`);
+      options.log(
+        `  worker after ${handled.toLocaleString('en-US')} messages: RSS ${mib(usage.rssBytes)}, heap ${mib(usage.heapUsedBytes)}`,
+      );
     }
     const first = checkpoints[0].rssBytes;
     const max = Math.max(...checkpoints.map((point) => point.rssBytes));
@@ -97,7 +99,13 @@ async function workerRssFlat(total: number, options: SoakOptions): Promise<SoakC
  * waves of `waveSize` emits at once: emits must fail (QUEUE_FULL / SEND_TIMEOUT) and the
  * producer's RSS and live heap must not grow from wave to wave (within 20% of their size after the first wave).
  */
-async function producerBounded(worker: 'down' | 'frozen', waves: number, waveSize: number, payloadBytes: number, options: SoakOptions): Promise<SoakCheck> {
+async function producerBounded(
+  worker: 'down' | 'frozen',
+  waves: number,
+  waveSize: number,
+  payloadBytes: number,
+  options: SoakOptions,
+): Promise<SoakCheck> {
   const consumer = worker === 'frozen' ? new ChildHandle('consumer', SOAK_ROW, SOAK_EXEC_ARGV, options.verbose) : undefined;
   const producer = new ChildHandle('producer', SOAK_ROW, SOAK_EXEC_ARGV, options.verbose);
   try {
@@ -157,7 +165,9 @@ export async function runSoak(options: SoakOptions): Promise<number> {
   const total = options.quick ? 100_000 : 1_000_000;
   const waves = options.quick ? 3 : 8;
   const waveSize = 2 * DOCUMENTED_MAX_QUEUE_SIZE;
-  options.log(`nestjs-zeromq soak${options.quick ? ' (quick)' : ''}: sendTimeout ${DOCUMENTED_SEND_TIMEOUT_MS} ms, maxQueueSize ${DOCUMENTED_MAX_QUEUE_SIZE} (defaults)`);
+  options.log(
+    `nestjs-zeromq soak${options.quick ? ' (quick)' : ''}: sendTimeout ${DOCUMENTED_SEND_TIMEOUT_MS} ms, maxQueueSize ${DOCUMENTED_MAX_QUEUE_SIZE} (defaults)`,
+  );
   const checks: SoakCheck[] = [];
   const attempt = async (name: string, run: () => Promise<SoakCheck>) => {
     options.log(name);
@@ -174,14 +184,21 @@ export async function runSoak(options: SoakOptions): Promise<number> {
   }
   await attempt('producer, worker frozen, 4096 B', () => producerBounded('frozen', waves, waveSize, 4096, options));
 
-  const table = markdownTable([['check', 'result', 'detail'], ...checks.map((check) => [check.name, check.passed ? 'pass' : 'FAIL', check.detail])]);
+  const table = markdownTable([
+    ['check', 'result', 'detail'],
+    ...checks.map((check) => [check.name, check.passed ? 'pass' : 'FAIL', check.detail]),
+  ]);
   options.log(`\n${table}\n`);
   mkdirSync(options.resultsDir, { recursive: true });
   const out = join(options.resultsDir, options.quick ? 'soak.json.tmp' : 'soak.json');
   writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), quick: options.quick, checks }, null, 2)}\n`);
   options.log(`JSON: ${relative(process.cwd(), out)}`);
   if (options.doc !== undefined) {
-    replaceDocSection(options.doc, 'soak:results', `Soak of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${machineSummary()}):\n\n${table}`);
+    replaceDocSection(
+      options.doc,
+      'soak:results',
+      `Soak of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${machineSummary()}):\n\n${table}`,
+    );
     options.log(`Updated ${relative(process.cwd(), options.doc)}`);
   }
   return checks.every((check) => check.passed) ? 0 : 1;

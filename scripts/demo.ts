@@ -83,7 +83,12 @@ async function runDemo(options: DemoOptions, started: AppProcess[], ipcDir: stri
   const prices = `ipc://${join(ipcDir, 'prices.sock')}`;
   const workers: RunningApp[] = await Promise.all(
     Array.from({ length: options.workers }, (_, index) =>
-      startWorker({ name: `worker-${index + 1}`, endpoints: ['tcp://127.0.0.1:*'], broadcastEndpoints: [prices], echo: options.verbose }).then((worker) => {
+      startWorker({
+        name: `worker-${index + 1}`,
+        endpoints: ['tcp://127.0.0.1:*'],
+        broadcastEndpoints: [prices],
+        echo: options.verbose,
+      }).then((worker) => {
         started.push(worker.process);
         return worker;
       }),
@@ -113,7 +118,11 @@ async function runDemo(options: DemoOptions, started: AppProcess[], ipcDir: stri
   }
 
   const processed = () => workers.reduce((sum, worker) => sum + processedOrderIds(worker.process.lines).length, 0);
-  await until(() => processed() >= accepted.length, PROCESSING_TIMEOUT, () => `${accepted.length} processed orders (have ${processed()})`);
+  await until(
+    () => processed() >= accepted.length,
+    PROCESSING_TIMEOUT,
+    () => `${accepted.length} processed orders (have ${processed()})`,
+  );
   const processingTime = performance.now() - postingStarted;
 
   // One broadcast: every worker applies the new price.
@@ -153,15 +162,26 @@ async function runDemo(options: DemoOptions, started: AppProcess[], ipcDir: stri
   // Orders per worker from its log: its summary's `handled` counts the price change too.
   const orders = workers.map((worker) => processedOrderIds(worker.process.lines).length);
   workers.forEach((worker, index) => {
-    table.push([worker.process.name, worker.process.pid, orders[index], share(orders[index]), summaries[index].failed, priceAt(worker) ?? '-']);
+    table.push([
+      worker.process.name,
+      worker.process.pid,
+      orders[index],
+      share(orders[index]),
+      summaries[index].failed,
+      priceAt(worker) ?? '-',
+    ]);
   });
   const totalOrders = orders.reduce((sum, count) => sum + count, 0);
   const totalFailed = summaries.reduce((sum, summary) => sum + summary.failed, 0);
   table.push(['total', '', totalOrders, share(totalOrders), totalFailed, '']);
   console.log(`\n${table.toString()}\n`);
-  console.log(`${accepted.length} orders accepted over HTTP in ${seconds(postingTime)} (${Math.round((accepted.length * 1000) / postingTime)}/s);`);
+  console.log(
+    `${accepted.length} orders accepted over HTTP in ${seconds(postingTime)} (${Math.round((accepted.length * 1000) / postingTime)}/s);`,
+  );
   console.log(`all processed ${seconds(processingTime)} after the first POST, each exactly once.`);
-  console.log(`Price of ${PRICE_CHANGE.sku} set to ${PRICE_CHANGE.unitPrice} with one POST /prices: broadcast to ${options.workers} worker(s), applied by every one.`);
+  console.log(
+    `Price of ${PRICE_CHANGE.sku} set to ${PRICE_CHANGE.unitPrice} with one POST /prices: broadcast to ${options.workers} worker(s), applied by every one.`,
+  );
   console.log(`Every process stopped on SIGTERM with exit code 0.`);
 }
 

@@ -44,7 +44,10 @@ function durationChart(workers: Array<[string, Map<string, PrometheusFamily>]>):
       (sample) => sample.name.endsWith('_bucket') && sample.labels.pattern === 'orders.created' && sample.labels.outcome === 'success',
     );
     // Cumulative counts per `le` → count per bucket.
-    return { name, counts: buckets.map((sample, i) => ({ le: sample.labels.le, count: sample.value - (i > 0 ? buckets[i - 1].value : 0) })) };
+    return {
+      name,
+      counts: buckets.map((sample, i) => ({ le: sample.labels.le, count: sample.value - (i > 0 ? buckets[i - 1].value : 0) })),
+    };
   });
   const max = Math.max(1, ...series.flatMap((s) => s.counts.map((c) => c.count)));
   const bucketCount = series[0]?.counts.length ?? 0;
@@ -57,7 +60,9 @@ function durationChart(workers: Array<[string, Map<string, PrometheusFamily>]>):
       return `<rect x="${x}" y="${height - 20 - h}" width="${barWidth - 2}" height="${h}" fill="${colours[si % colours.length]}"><title>${s.name} ≤ ${c.le} s: ${c.count}</title></rect>`;
     }),
   );
-  const ticks = (series[0]?.counts ?? []).map((c, i) => `<text x="${i * (width / bucketCount) + 4}" y="${height - 4}" font-size="11">≤${c.le}</text>`);
+  const ticks = (series[0]?.counts ?? []).map(
+    (c, i) => `<text x="${i * (width / bucketCount) + 4}" y="${height - 4}" font-size="11">≤${c.le}</text>`,
+  );
   const legend = series.map((s, si) => `<span style="color:${colours[si % colours.length]}">■ ${escape(s.name)}</span>`).join(' ');
   return `<h2>Handler duration of orders.created (seconds, per bucket)</h2><p>${legend}</p><svg width="${width}" height="${height}">${bars.join('')}${ticks.join('')}</svg>`;
 }

@@ -36,7 +36,9 @@ describe('At-least-once across processes', () => {
   }
 
   const emitJobs = (client: ZeroMqClient, from: number, count: number) =>
-    Promise.all(Array.from({ length: count }, (_, i) => firstValueFrom(client.emit('jobs', { seq: from + i }), { defaultValue: undefined })));
+    Promise.all(
+      Array.from({ length: count }, (_, i) => firstValueFrom(client.emit('jobs', { seq: from + i }), { defaultValue: undefined })),
+    );
 
   const handledBy = (...workers: AppProcess[]) => workers.flatMap((worker) => worker.matching(isHandled).map(seqOf));
 
@@ -45,7 +47,11 @@ describe('At-least-once across processes', () => {
    * overtake the worker's stdout line for the same job, so the last lines may still be on their way.
    */
   const handledLines = async (total: number, ...workers: AppProcess[]) => {
-    await eventually(() => new Set(handledBy(...workers)).size, (distinct) => distinct >= total, 10_000).catch(() => undefined);
+    await eventually(
+      () => new Set(handledBy(...workers)).size,
+      (distinct) => distinct >= total,
+      10_000,
+    ).catch(() => undefined);
     return handledBy(...workers);
   };
 
@@ -113,25 +119,30 @@ describe('At-least-once across processes', () => {
       host = undefined;
     });
 
-    withNetns(`loses nothing when the link goes down for a few seconds mid-stream${unavailable ? ' [SKIPPED: no netns]' : ''}`, async () => {
-      host = createTestHost();
-      const worker = await startWorker('worker-netns', `tcp://${host.address}:5570`, 8, 2, host.name);
-      const client = producer([worker.address], { ackTimeout: 3_000 });
-      const disconnected = new Promise<void>((resolve) => client.on('disconnect', () => resolve()));
-      const total = 3_000;
-      const done = emitJobs(client, 0, total);
-      let seen = 0;
-      await worker.child.waitFor((line) => isHandled(line) && ++seen >= 500, 30_000, '500 jobs before the partition');
-      host.setLink(false);
-      await within(disconnected, 10_000, 'the producer to notice the partition (heartbeats)');
-      // The partition lasts a few seconds on purpose: that is the scenario, not a wait for a result.
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
-      host.setLink(true);
-      await within(done, 60_000, 'every job acknowledged after the link came back');
-      const handled = await handledLines(total, worker.child);
-      console.log(`partition: ${new Set(handled).size}/${total} distinct, ${handled.length - total} handled twice, redelivered ${client.getMetrics().redelivered}`);
-      expect(new Set(handled).size).toBe(total);
-      expect(client.getMetrics()).toMatchObject({ acked: total, unacked: 0 });
-    });
+    withNetns(
+      `loses nothing when the link goes down for a few seconds mid-stream${unavailable ? ' [SKIPPED: no netns]' : ''}`,
+      async () => {
+        host = createTestHost();
+        const worker = await startWorker('worker-netns', `tcp://${host.address}:5570`, 8, 2, host.name);
+        const client = producer([worker.address], { ackTimeout: 3_000 });
+        const disconnected = new Promise<void>((resolve) => client.on('disconnect', () => resolve()));
+        const total = 3_000;
+        const done = emitJobs(client, 0, total);
+        let seen = 0;
+        await worker.child.waitFor((line) => isHandled(line) && ++seen >= 500, 30_000, '500 jobs before the partition');
+        host.setLink(false);
+        await within(disconnected, 10_000, 'the producer to notice the partition (heartbeats)');
+        // The partition lasts a few seconds on purpose: that is the scenario, not a wait for a result.
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        host.setLink(true);
+        await within(done, 60_000, 'every job acknowledged after the link came back');
+        const handled = await handledLines(total, worker.child);
+        console.log(
+          `partition: ${new Set(handled).size}/${total} distinct, ${handled.length - total} handled twice, redelivered ${client.getMetrics().redelivered}`,
+        );
+        expect(new Set(handled).size).toBe(total);
+        expect(client.getMetrics()).toMatchObject({ acked: total, unacked: 0 });
+      },
+    );
   });
 });

@@ -76,7 +76,8 @@ describe('broadcast (pub-sub) across processes', () => {
     clients.push(client);
     return client;
   };
-  const emit = (client: ZeroMqClient, pattern: string, data: unknown) => firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
+  const emit = (client: ZeroMqClient, pattern: string, data: unknown) =>
+    firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
 
   it('3 worker processes (one a hybrid app) each apply every one of N price broadcasts from the producer, in order', async () => {
     const producer = await apps.producer({ endpoints: [ANY_LOOPBACK_PORT], bind: true, broadcastEndpoints: [ANY_LOOPBACK_PORT] });
@@ -100,19 +101,33 @@ describe('broadcast (pub-sub) across processes', () => {
       expect(answer).toEqual({ status: 202, body: expect.objectContaining({ sku: 'sku-1', unitPrice: price, subscribers: 3 }) });
     }
     for (const worker of workerApps) {
-      await worker.process.waitFor((line) => line.message.startsWith(`Price of sku-1 is now ${count} `), 15_000, `the last price at ${worker.process.name}`);
-      expect(appliedPrices(worker.process.lines).map((change) => change.unitPrice)).toEqual(Array.from({ length: count }, (_, index) => index + 1));
+      await worker.process.waitFor(
+        (line) => line.message.startsWith(`Price of sku-1 is now ${count} `),
+        15_000,
+        `the last price at ${worker.process.name}`,
+      );
+      expect(appliedPrices(worker.process.lines).map((change) => change.unitPrice)).toEqual(
+        Array.from({ length: count }, (_, index) => index + 1),
+      );
     }
     for (const worker of workerApps) {
       await expectCleanExit(worker.process, worker.process.stop());
-      expect(workerSummary(worker.process)).toMatchObject({ received: count, handled: count, byPattern: `prices.changed ${count}`, failed: 0 });
+      expect(workerSummary(worker.process)).toMatchObject({
+        received: count,
+        handled: count,
+        byPattern: `prices.changed ${count}`,
+        failed: 0,
+      });
     }
   });
 
   it('a slow subscriber loses what is past its high-water mark (counted) and slows neither the publisher nor the fast ones', async () => {
     const tight = { receiveHighWaterMark: 5, prefetch: 5, concurrency: 1 };
     const fast = [await subscriber({ endpoints: [ANY_LOOPBACK_PORT] }), await subscriber({ endpoints: [ANY_LOOPBACK_PORT] })];
-    const slow = await subscriber({ routes: [{ name: 'slow', patterns: ['prices.*'], endpoints: [ANY_LOOPBACK_PORT], kind: 'pub-sub' }], ...tight });
+    const slow = await subscriber({
+      routes: [{ name: 'slow', patterns: ['prices.*'], endpoints: [ANY_LOOPBACK_PORT], kind: 'pub-sub' }],
+      ...tight,
+    });
     PriceController.delayMs = 50;
     const endpoints = [...fast.map((worker) => worker.server.getAddresses().default[0]), slow.server.getAddresses().slow[0]];
     const client = publisher(new ZeroMqClient({ kind: 'pub-sub', endpoints, maxBatchSize: 1 }));
@@ -126,13 +141,19 @@ describe('broadcast (pub-sub) across processes', () => {
     // own would not need that). The slow one is not waited for.
     const fastBehind = (start: number) => Math.max(...fast.map(({ received }) => start - received.items.length));
     for (let start = 0; start < count; start += 50) {
-      await eventually(() => fastBehind(start), (behind) => behind <= 200, 10_000);
+      await eventually(
+        () => fastBehind(start),
+        (behind) => behind <= 200,
+        10_000,
+      );
       await Promise.all(Array.from({ length: 50 }, (_, index) => emit(client, 'prices.changed', { seq: start + index, payload })));
     }
     // Every emit was taken: a publisher never waits for, nor fails because of, a slow subscriber.
     expect(client.getMetrics()).toMatchObject({ sent: count, failed: 0, queued: 0 });
     for (const { received } of fast) {
-      expect((await received.waitFor(count)).map((item) => (item.data as { seq: number }).seq)).toEqual(Array.from({ length: count }, (_, seq) => seq));
+      expect((await received.waitFor(count)).map((item) => (item.data as { seq: number }).seq)).toEqual(
+        Array.from({ length: count }, (_, seq) => seq),
+      );
     }
     // The slow one catches up with what reached it. Its pipe at the publisher stays full until it
     // has: markers are sent (at most 400, 50 ms apart) until one gets through, and the last one
@@ -146,7 +167,10 @@ describe('broadcast (pub-sub) across processes', () => {
     }
     const lastMarker = marker - 1;
     await eventually(lastSeen, (seq) => seq === lastMarker, 10_000);
-    await eventually(() => slow.server.getMetrics(), (metrics) => metrics.inFlight === 0 && metrics.handled === slow.received.items.length);
+    await eventually(
+      () => slow.server.getMetrics(),
+      (metrics) => metrics.inFlight === 0 && metrics.handled === slow.received.items.length,
+    );
     const { handled, missed } = slow.server.getMetrics();
     expect(missed).toBeGreaterThan(0);
     expect(handled).toBeLessThan(count);
@@ -155,7 +179,9 @@ describe('broadcast (pub-sub) across processes', () => {
   });
 
   it('the CLI proxy (nestjs-zeromq proxy, CURVE both sides) carries 2 publishers to 3 subscribers; an unlisted publisher gets nothing through', async () => {
-    const [proxyKeys, subscriberKeys, publisherKeys, strangerKeys] = ['proxy', 'subscriber', 'publisher', 'stranger'].map((name) => writeKeyPair(join(dir, name)));
+    const [proxyKeys, subscriberKeys, publisherKeys, strangerKeys] = ['proxy', 'subscriber', 'publisher', 'stranger'].map((name) =>
+      writeKeyPair(join(dir, name)),
+    );
     const proxy = apps.command('proxy', process.execPath, [
       CLI,
       'proxy',
@@ -172,8 +198,13 @@ describe('broadcast (pub-sub) across processes', () => {
     ]);
     const ready = await proxy.waitFor((line) => line.message.startsWith('Broadcast proxy: '), 10_000, 'the proxy to bind');
     const [, frontend, backend] = /publishers connect to (\S+); subscribers to (\S+)$/.exec(ready.message)!;
-    const curveTo = (keys: { secretKeyFile: string }) => ({ secretKey: { file: keys.secretKeyFile }, serverPublicKey: proxyKeys.publicKey });
-    const publishers = [0, 1].map(() => publisher(new ZeroMqClient({ kind: 'pub-sub', endpoints: [frontend], curve: curveTo(publisherKeys) })));
+    const curveTo = (keys: { secretKeyFile: string }) => ({
+      secretKey: { file: keys.secretKeyFile },
+      serverPublicKey: proxyKeys.publicKey,
+    });
+    const publishers = [0, 1].map(() =>
+      publisher(new ZeroMqClient({ kind: 'pub-sub', endpoints: [frontend], curve: curveTo(publisherKeys) })),
+    );
     const stranger = publisher(new ZeroMqClient({ kind: 'pub-sub', endpoints: [frontend], curve: curveTo(strangerKeys) }));
     // Publishers first: one that connects after the subscribers hears each prefix once (docs/topologies.md).
     const connected = async (client: ZeroMqClient) => {
@@ -183,18 +214,24 @@ describe('broadcast (pub-sub) across processes', () => {
     };
     await Promise.all(publishers.map(connected));
     const subscriberCurve = { secretKey: { file: subscriberKeys.secretKeyFile }, allowClients: [proxyKeys.publicKey] };
-    const subscribers = await Promise.all([0, 1, 2].map(() => subscriber({ endpoints: [{ address: backend, bind: false }], curve: subscriberCurve })));
+    const subscribers = await Promise.all(
+      [0, 1, 2].map(() => subscriber({ endpoints: [{ address: backend, bind: false }], curve: subscriberCurve })),
+    );
     await Promise.all(publishers.map((client) => client.waitForSubscribers('prices.changed', 3, 5_000)));
     await stranger.connect();
     const count = 200;
     await Promise.all([
       emit(stranger, 'prices.changed', { from: 'stranger', seq: 0 }),
-      ...publishers.flatMap((client, p) => Array.from({ length: count }, (_, seq) => emit(client, 'prices.changed', { from: `p${p}`, seq }))),
+      ...publishers.flatMap((client, p) =>
+        Array.from({ length: count }, (_, seq) => emit(client, 'prices.changed', { from: `p${p}`, seq })),
+      ),
     ]);
     for (const { received } of subscribers) {
       const changes = (await received.waitFor(2 * count)).map((item) => item.data as { from: string; seq: number });
       for (const from of ['p0', 'p1']) {
-        expect(changes.filter((change) => change.from === from).map((change) => change.seq)).toEqual(Array.from({ length: count }, (_, seq) => seq));
+        expect(changes.filter((change) => change.from === from).map((change) => change.seq)).toEqual(
+          Array.from({ length: count }, (_, seq) => seq),
+        );
       }
       expect(changes.filter((change) => change.from === 'stranger')).toEqual([]);
     }
@@ -203,7 +240,14 @@ describe('broadcast (pub-sub) across processes', () => {
   });
 
   withPyzmq(needsPyzmq('a Python pyzmq publisher feeds our subscriber: [topic, payload] routed by its topic (plainMessages)'), async () => {
-    const feed = apps.command('price_feed.py', PYTHON, [join(PYTHON_EXAMPLES, 'price_feed.py'), ANY_LOOPBACK_PORT, '--count', '20', '--subscribers', '1']);
+    const feed = apps.command('price_feed.py', PYTHON, [
+      join(PYTHON_EXAMPLES, 'price_feed.py'),
+      ANY_LOOPBACK_PORT,
+      '--count',
+      '20',
+      '--subscribers',
+      '1',
+    ]);
     const listening = await feed.waitFor((line) => line.message.startsWith('listening on '), 10_000, 'the feed to bind');
     const { received, server } = await subscriber({
       endpoints: [{ address: listening.message.slice('listening on '.length), bind: false }],
@@ -211,13 +255,20 @@ describe('broadcast (pub-sub) across processes', () => {
     });
     await expectCleanExit(feed);
     const items = await received.waitFor(20);
-    expect(items.map((item) => (item.data as { unitPrice: number }).unitPrice)).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
+    expect(items.map((item) => (item.data as { unitPrice: number }).unitPrice)).toEqual(
+      Array.from({ length: 20 }, (_, index) => index + 1),
+    );
     expect(items.every((item) => item.pattern === 'prices.changed' && item.context.isPlainMessage())).toBe(true);
     expect(server.getMetrics()).toMatchObject({ malformed: 0, undecodable: 0 });
   });
 
   withPyzmq(needsPyzmq('our publisher feeds a Python pyzmq subscriber: single records, packed batches and a bare route'), async () => {
-    const listener = apps.command('price_listener.py', PYTHON, [join(PYTHON_EXAMPLES, 'price_listener.py'), ANY_LOOPBACK_PORT, '--count', '12']);
+    const listener = apps.command('price_listener.py', PYTHON, [
+      join(PYTHON_EXAMPLES, 'price_listener.py'),
+      ANY_LOOPBACK_PORT,
+      '--count',
+      '12',
+    ]);
     const listening = await listener.waitFor((line) => line.message.startsWith('listening on '), 10_000, 'the listener to bind');
     const address = listening.message.slice('listening on '.length);
     const client = publisher(
@@ -234,10 +285,14 @@ describe('broadcast (pub-sub) across processes', () => {
     await Promise.all(Array.from({ length: 10 }, (_, index) => emit(client, 'prices.changed', { seq: index + 1 })));
     await emit(client, 'prices.bare', { seq: 11 });
     await expectCleanExit(listener);
-    const lines = listener.lines.slice(1).map((line) => JSON.parse(line.message) as { topic: string; pattern: string; data: { seq: number } });
+    const lines = listener.lines
+      .slice(1)
+      .map((line) => JSON.parse(line.message) as { topic: string; pattern: string; data: { seq: number } });
     const seen = lines.map((line) => `${line.topic} ${line.pattern} ${line.data.seq}`);
     // In order per socket; the bare route is a socket of its own, so its message may come first.
-    expect(seen.filter((line) => line.startsWith('prices.changed'))).toEqual(Array.from({ length: 11 }, (_, seq) => `prices.changed prices.changed ${seq}`));
+    expect(seen.filter((line) => line.startsWith('prices.changed'))).toEqual(
+      Array.from({ length: 11 }, (_, seq) => `prices.changed prices.changed ${seq}`),
+    );
     expect(seen.filter((line) => line.startsWith('prices.bare'))).toEqual(['prices.bare prices.bare 11']);
     expect(client.getMetrics().batches).toBeLessThan(12);
   });

@@ -95,7 +95,9 @@ describe('nestjs-zeromq installed from its tarball into a fresh Nest 12 app', ()
 
   withApp('ships JS, type declarations, README, LICENSE and CHANGELOG; no source maps, no build info', async () => {
     const files = (await run('tar', 'tar', ['-tzf', app!.tarball], app!.dir)).split('\n').map((file) => file.replace(/^package\//, ''));
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.d.ts']));
+    expect(files).toEqual(
+      expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.d.ts']),
+    );
     expect(files).toEqual(expect.arrayContaining(['dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/cli/main.js']));
     expect(files.filter((file) => /\.map$|tsbuildinfo|\.spec\.|(^|\/)src\//.test(file))).toEqual([]);
   });

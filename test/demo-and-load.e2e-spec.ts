@@ -57,7 +57,9 @@ describe('npm run demo and npm run produce (child processes)', () => {
       ]);
       expect(await produce.exited).toEqual({ code: 1, signal: null });
       expect(output(produce)).toMatch(/^sent 0, failed 5 in /m);
-      expect(output(produce)).toMatch(/^first failure: Cannot emit "orders.created" on socket "default" .*no peer accepted it within 200 ms/m);
+      expect(output(produce)).toMatch(
+        /^first failure: Cannot emit "orders.created" on socket "default" .*no peer accepted it within 200 ms/m,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

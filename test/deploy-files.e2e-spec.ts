@@ -76,16 +76,22 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
     it('the apps accept the environment the manifests set (the SRV discovery endpoint, at-least-once, dealer-router)', () => {
       // Values from fieldRefs and Secrets are left out; $(POD_NAMESPACE) is expanded as the kubelet would.
       const envOf = (name: string): Record<string, string> => {
-        const deployment = manifests.find(({ object }) => object.kind === 'Deployment' && object.metadata.name === name)!.object as unknown as {
+        const deployment = manifests.find(({ object }) => object.kind === 'Deployment' && object.metadata.name === name)!
+          .object as unknown as {
           spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
         };
         const [container] = deployment.spec.template.spec.containers;
         return Object.fromEntries(
-          container.env.filter((variable) => variable.value !== undefined).map((variable) => [variable.name, variable.value!.replace('$(POD_NAMESPACE)', 'orders')]),
+          container.env
+            .filter((variable) => variable.value !== undefined)
+            .map((variable) => [variable.name, variable.value!.replace('$(POD_NAMESPACE)', 'orders')]),
         );
       };
       const producer = producerEnvSchema.parse(envOf('orders-producer'));
-      expect(producer).toMatchObject({ PRODUCER_ENDPOINTS: ['tcp+srv://_zmq._tcp.orders-worker.orders.svc.cluster.local'], PRODUCER_DELIVERY: 'at-least-once' });
+      expect(producer).toMatchObject({
+        PRODUCER_ENDPOINTS: ['tcp+srv://_zmq._tcp.orders-worker.orders.svc.cluster.local'],
+        PRODUCER_DELIVERY: 'at-least-once',
+      });
       expect(workerEnvSchema.parse(envOf('orders-worker'))).toMatchObject({ WORKER_KIND: 'dealer-router', WORKER_HTTP_PORT: 8080 });
     });
 
@@ -96,10 +102,15 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
 
     it('schema validation catches a wrong type, a missing required field and an unknown kind', async () => {
       const broken = [
-        ...withEdit(manifests, 'Deployment', 'orders-worker', (object) => (object.spec.replicas = 'two')).filter(({ object }) => object.kind === 'Deployment'),
-        ...withEdit(manifests, 'HorizontalPodAutoscaler', 'orders-worker', (object) => delete object.spec.metrics[0].resource.target.type).filter(
-          ({ object }) => object.kind === 'HorizontalPodAutoscaler',
+        ...withEdit(manifests, 'Deployment', 'orders-worker', (object) => (object.spec.replicas = 'two')).filter(
+          ({ object }) => object.kind === 'Deployment',
         ),
+        ...withEdit(
+          manifests,
+          'HorizontalPodAutoscaler',
+          'orders-worker',
+          (object) => delete object.spec.metrics[0].resource.target.type,
+        ).filter(({ object }) => object.kind === 'HorizontalPodAutoscaler'),
         { file: 'made-up.yaml', object: { apiVersion: 'apps/v1', kind: 'Deployoment', metadata: { name: 'typo' } } },
       ];
       const problems = await allSchemaProblems(broken);
@@ -131,7 +142,10 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
     it('refuses to render a kustomization that uses more than plain resources', async () => {
       const directory = await mkdtemp(join(tmpdir(), 'nzmq-kustomize-'));
       try {
-        await writeFile(join(directory, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\npatches: []\n');
+        await writeFile(
+          join(directory, 'kustomization.yaml'),
+          'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\npatches: []\n',
+        );
         await expect(renderKustomizeBase(directory)).rejects.toThrow('kustomization.yaml uses patches');
       } finally {
         await rm(directory, { recursive: true, force: true });
@@ -174,7 +188,10 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
 
       const runHealthcheck = (env: Record<string, string>) =>
         new Promise<number>((resolve) => {
-          const child = execFile(process.execPath, ['dist/apps/common/src/healthcheck.js'], { env: { PATH: process.env.PATH, ...env }, timeout: 10_000 });
+          const child = execFile(process.execPath, ['dist/apps/common/src/healthcheck.js'], {
+            env: { PATH: process.env.PATH, ...env },
+            timeout: 10_000,
+          });
           child.on('exit', (code) => resolve(code ?? -1));
         });
       const port = () => String((server.address() as AddressInfo).port);

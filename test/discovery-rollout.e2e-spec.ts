@@ -67,7 +67,12 @@ describe('DNS discovery with worker processes on 127.0.0.x (rolling update, scal
   /** Handled lines of `all`, once `total` distinct seqs show (stdout may trail the acks a little). */
   async function handledSeqs(all: readonly LabWorker[], total: number): Promise<number[]> {
     const seqs = () => all.flatMap((w) => w.process.matching(isHandled).map(seqOf));
-    await eventually(() => new Set(seqs()).size, (distinct) => distinct >= total, 15_000, 100).catch(() => undefined);
+    await eventually(
+      () => new Set(seqs()).size,
+      (distinct) => distinct >= total,
+      15_000,
+      100,
+    ).catch(() => undefined);
     return seqs();
   }
 
@@ -106,7 +111,9 @@ describe('DNS discovery with worker processes on 127.0.0.x (rolling update, scal
       } else {
         await expectCleanExit(leaving.process, leaving.process.stop('SIGTERM', 20_000));
       }
-      timeline.push(`${leaving.name} → ${arriving.name}: in rotation after ${inRotation} ms; ${leaving.name} ${index === killedIndex ? 'SIGKILLed' : 'drained, exit 0'}`);
+      timeline.push(
+        `${leaving.name} → ${arriving.name}: in rotation after ${inRotation} ms; ${leaving.name} ${index === killedIndex ? 'SIGKILLed' : 'drained, exit 0'}`,
+      );
     }
     emitter.allow(ROLLOUT_MESSAGES);
     await within(emitter.finished, 120_000, 'every message acknowledged');
@@ -130,7 +137,14 @@ describe('DNS discovery with worker processes on 127.0.0.x (rolling update, scal
         `  handled per worker: ${everyone.map((w, i) => `${w.name} ${handledCounts(everyone)[i]}`).join(', ')}`,
         `  distinct ${distinct.size}, handled twice ${duplicates} (bound: credit ${credit} of the killed worker), redelivered ${metrics.redelivered}, failed ${emitter.failures.length}`,
         `  discovery: ${JSON.stringify(metrics.discovery)}`,
-        ...(twice.length === 0 ? [] : [`  handled twice: ${twice.slice(0, 20).map(([seq, by]) => `${seq} (${by.join(', ')})`).join('; ')}`]),
+        ...(twice.length === 0
+          ? []
+          : [
+              `  handled twice: ${twice
+                .slice(0, 20)
+                .map(([seq, by]) => `${seq} (${by.join(', ')})`)
+                .join('; ')}`,
+            ]),
       ].join('\n'),
     );
     expect(emitter.failures).toEqual([]);
@@ -145,7 +159,11 @@ describe('DNS discovery with worker processes on 127.0.0.x (rolling update, scal
   it('scaling 2 → 8 → 2 while emitting: the share moves to the new workers within the interval, and off the removed ones', async () => {
     // Started a few at a time: eight Nest processes starting at once take long on two cores.
     const all: LabWorker[] = [];
-    for (const batch of [[2, 3, 4], [5, 6, 7], [8, 9]]) {
+    for (const batch of [
+      [2, 3, 4],
+      [5, 6, 7],
+      [8, 9],
+    ]) {
       all.push(...(await Promise.all(batch.map((n) => worker(`w-${n}`, `127.0.0.${n}`, 8, 1)))));
     }
     const [first, second] = all;
@@ -158,7 +176,12 @@ describe('DNS discovery with worker processes on 127.0.0.x (rolling update, scal
     const phase = async (name: string, before: number[]) => {
       await emitter.settledAtLeast(allowed, 60_000);
       // The workers' stdout trails their acks: wait until every settled message shows.
-      await eventually(() => handledCounts(all).reduce((sum, count) => sum + count, 0), (total) => total >= emitter.settled, 10_000, 100);
+      await eventually(
+        () => handledCounts(all).reduce((sum, count) => sum + count, 0),
+        (total) => total >= emitter.settled,
+        10_000,
+        100,
+      );
       const after = handledCounts(all);
       shares.push(`  ${name.padEnd(10)} ${after.map((count, i) => String(count - before[i]).padStart(6)).join(' ')}`);
       return after;
@@ -183,7 +206,11 @@ describe('DNS discovery with worker processes on 127.0.0.x (rolling update, scal
     // Down: the six leave DNS; their DEALERs close once they owe nothing, and they get no more work.
     const downAt = Date.now();
     publishPeers(dns, [first, second]);
-    await eventually(() => Object.keys(client.getAddresses()).length, (sockets) => sockets === 2, 5 * INTERVAL + 10_000);
+    await eventually(
+      () => Object.keys(client.getAddresses()).length,
+      (sockets) => sockets === 2,
+      5 * INTERVAL + 10_000,
+    );
     const outOfRotation = Date.now() - downAt;
     const removedBefore = handledCounts(all.slice(2));
     allow();
@@ -258,9 +285,15 @@ describe('sample apps on DNS discovery: a worker draining on SIGTERM', () => {
     expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(202));
     const ids = answers.map((answer) => (answer.body as { id: string }).id).sort();
     const processed = () => [...processedOrderIds(leaving.process.lines), ...processedOrderIds(staying.process.lines)];
-    await eventually(() => processed().length, (count) => count >= 8, 10_000);
+    await eventually(
+      () => processed().length,
+      (count) => count >= 8,
+      10_000,
+    );
     expect(processed().sort()).toEqual(ids);
-    console.log(`draining worker: ${processedOrderIds(leaving.process.lines).length} order(s) finished after the signal or before; the other: ${processedOrderIds(staying.process.lines).length}`);
+    console.log(
+      `draining worker: ${processedOrderIds(leaving.process.lines).length} order(s) finished after the signal or before; the other: ${processedOrderIds(staying.process.lines).length}`,
+    );
     await expectCleanExit(staying.process, staying.process.stop());
     await expectCleanExit(producer.process, producer.process.stop());
   }, 60_000);

@@ -41,7 +41,12 @@ describe('interop with plain ZeroMQ peers (sample apps as child processes)', () 
 
   withPyzmq(needsPyzmq('the worker handles plain strings from a Python pyzmq PUSH producer (tasks socket, plainMessages)'), async () => {
     const worker = await apps.worker({ name: 'worker-pyzmq', endpoints: [ANY_LOOPBACK_PORT], tasksEndpoints: [ANY_LOOPBACK_PORT] });
-    const ventilator = apps.command('ventilator.py', PYTHON, [join(PYTHON_EXAMPLES, 'ventilator.py'), worker.sockets.tasks[0], '--count', '50']);
+    const ventilator = apps.command('ventilator.py', PYTHON, [
+      join(PYTHON_EXAMPLES, 'ventilator.py'),
+      worker.sockets.tasks[0],
+      '--count',
+      '50',
+    ]);
     await expectCleanExit(ventilator);
     expect(ventilator.lines.map((line) => line.message)).toEqual([`sent 50 tasks to ${worker.sockets.tasks[0]}`]);
 

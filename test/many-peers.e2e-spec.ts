@@ -71,10 +71,12 @@ describe('many peers: one producer, 64 workers on loopback addresses, found thro
         processes.map(async (child) => {
           let count = 0;
           await child.waitFor((line) => line.message.startsWith('ready ') && ++count === SERVERS_PER_PROCESS, 60_000, 'every server ready');
-          return child.matching((line) => line.message.startsWith('ready ')).map((line) => {
-            const [, ip, port] = line.message.split(' ');
-            return { ip, port: Number(port) };
-          });
+          return child
+            .matching((line) => line.message.startsWith('ready '))
+            .map((line) => {
+              const [, ip, port] = line.message.split(' ');
+              return { ip, port: Number(port) };
+            });
         }),
       )
     ).flat();
@@ -93,7 +95,12 @@ describe('many peers: one producer, 64 workers on loopback addresses, found thro
         child.signal('SIGTERM');
         const line = await child.waitFor((output) => output.message.startsWith('stats '), 15_000, 'the stats line');
         await within(child.exited, 15_000, `${child.name} to exit`);
-        return JSON.parse(line.message.slice('stats '.length)) as { servers: number; rssBefore: number; rss: number; handled: Record<string, number> };
+        return JSON.parse(line.message.slice('stats '.length)) as {
+          servers: number;
+          rssBefore: number;
+          rss: number;
+          handled: Record<string, number>;
+        };
       }),
     );
     const handled = stats.reduce((sum, stat) => sum + Object.values(stat.handled).reduce((a, b) => a + b, 0), 0);
@@ -114,7 +121,12 @@ describe('many peers: one producer, 64 workers on loopback addresses, found thro
       ].join('\n'),
     );
     for (const { peers: count, delivery, result } of rows) {
-      expect({ count, delivery, connections: result.connections, failed: result.failed }).toEqual({ count, delivery, connections: count, failed: 0 });
+      expect({ count, delivery, connections: result.connections, failed: result.failed }).toEqual({
+        count,
+        delivery,
+        connections: count,
+        failed: 0,
+      });
       if (delivery === 'at-least-once') {
         expect(result.acked).toBe(MESSAGES);
       }

@@ -36,7 +36,9 @@ describe('sample apps: /health through terminus and /metrics, as child processes
     expect(await appHealth(producer.url, '/health/live')).toMatchObject({ httpStatus: 200, status: 'ok' });
     expect(await appHealth(worker.url!)).toMatchObject({
       httpStatus: 200,
-      details: { zeromq: { status: 'up', state: 'connected', sockets: { default: { connections: 1, reading: true, inFlight: 0, concurrency: 8 } } } },
+      details: {
+        zeromq: { status: 'up', state: 'connected', sockets: { default: { connections: 1, reading: true, inFlight: 0, concurrency: 8 } } },
+      },
     });
 
     for (let i = 0; i < 3; i++) {
@@ -54,13 +56,21 @@ describe('sample apps: /health through terminus and /metrics, as child processes
 
     // The handler logs before it returns, and counts once it has: scrape until the count is there.
     let workerMetrics = await scrape(worker.url!);
-    for (let attempt = 0; attempt < 100 && valueOf(workerMetrics, 'nestjs_zeromq_server_handled_total', { server: 'worker-obs' }) !== 3; attempt++) {
+    for (
+      let attempt = 0;
+      attempt < 100 && valueOf(workerMetrics, 'nestjs_zeromq_server_handled_total', { server: 'worker-obs' }) !== 3;
+      attempt++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       workerMetrics = await scrape(worker.url!);
     }
     expect(valueOf(workerMetrics, 'nestjs_zeromq_server_handled_total', { server: 'worker-obs' })).toBe(3);
     expect(
-      valueOf(workerMetrics, 'nestjs_zeromq_server_handler_duration_seconds_count', { server: 'worker-obs', pattern: 'orders.created', outcome: 'success' }),
+      valueOf(workerMetrics, 'nestjs_zeromq_server_handler_duration_seconds_count', {
+        server: 'worker-obs',
+        pattern: 'orders.created',
+        outcome: 'success',
+      }),
     ).toBe(3);
 
     await expectCleanExit(worker.process, worker.process.stop());

@@ -73,7 +73,10 @@ describe('sample apps as child processes: producer HTTP API → worker', () => {
         status: 503,
         body: expect.objectContaining({ message: 'No worker took the order (SEND_TIMEOUT); try again later' }),
       });
-      expect(await appHealth(producer.url)).toMatchObject({ httpStatus: 503, details: { orders: { status: 'down', state: 'disconnected' } } });
+      expect(await appHealth(producer.url)).toMatchObject({
+        httpStatus: 503,
+        details: { orders: { status: 'down', state: 'disconnected' } },
+      });
       expect(await producerCounters(producer.url)).toEqual({ sent: 0, failed: 1 });
       await expectCleanExit(producer.process, producer.process.stop());
     } finally {
@@ -90,7 +93,11 @@ describe('sample apps as child processes: producer HTTP API → worker', () => {
     });
     expect(await worker.exited).toEqual({ code: 1, signal: null });
     expect(await producer.exited).toEqual({ code: 1, signal: null });
-    const errors = (app: typeof worker) => app.matching((line) => line.stream === 'stderr').map((line) => line.message).join('\n');
+    const errors = (app: typeof worker) =>
+      app
+        .matching((line) => line.stream === 'stderr')
+        .map((line) => line.message)
+        .join('\n');
     expect(errors(worker)).toMatch(/^Worker failed to start: Config validation error: /);
     expect(errors(worker)).toContain('WORKER_ENDPOINTS.0: must be tcp://host:port, ipc://path or inproc://name');
     expect(errors(worker)).toContain('WORKER_CONCURRENCY: Too small');

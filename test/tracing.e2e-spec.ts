@@ -101,7 +101,11 @@ describe('OpenTelemetry across two processes: producer here, traced worker in a 
     const server = spanOf(await worker.waitFor(isSpan('process quote'), 10_000, 'the server span'));
     const requester = exporter.getFinishedSpans().find((span) => span.name === 'send quote')!;
     expect(requester.kind).toBe(SpanKind.CLIENT);
-    expect(server).toMatchObject({ kind: SpanKind.SERVER, traceId: requester.spanContext().traceId, parentSpanId: requester.spanContext().spanId });
+    expect(server).toMatchObject({
+      kind: SpanKind.SERVER,
+      traceId: requester.spanContext().traceId,
+      parentSpanId: requester.spanContext().spanId,
+    });
   });
 
   it('a plain ZeroMQ peer without metadata still gets through, in a trace of its own', async () => {

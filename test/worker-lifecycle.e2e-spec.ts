@@ -84,7 +84,10 @@ describe('sample worker as a child process: shutdown, crash, restart', () => {
     expect(last.status).toBe(202);
     const lastId = (last.body as { id: string }).id;
     await survivor.process.waitFor((line) => line.message.startsWith(`Order ${lastId} processed`), 60_000, 'the last order');
-    expect(await appHealth(producer.url)).toMatchObject({ status: 'ok', details: { orders: { sockets: { default: { connections: 1 } } } } });
+    expect(await appHealth(producer.url)).toMatchObject({
+      status: 'ok',
+      details: { orders: { sockets: { default: { connections: 1 } } } },
+    });
     expect(await producerCounters(producer.url)).toEqual({ sent: total + 1, failed: 0 });
     await expectCleanExit(survivor.process, survivor.process.stop());
     await expectCleanExit(producer.process, producer.process.stop());
@@ -127,7 +130,11 @@ describe('sample worker as a child process: shutdown, crash, restart', () => {
       const { accepted, refused } = await postOrders(producer.url, 100, 4, sampleOrder);
       expect(refused).toEqual([]);
       const ids = accepted.map((order) => order.id);
-      await eventually(() => new Set(processedBy(...workers)), (seen) => ids.every((id) => seen.has(id)), 20_000);
+      await eventually(
+        () => new Set(processedBy(...workers)),
+        (seen) => ids.every((id) => seen.has(id)),
+        20_000,
+      );
       return ids;
     };
 

@@ -11,7 +11,7 @@ const SUBSCRIBE = 1;
 /** Reads subscription messages until `subscribers` have subscribed to `topic`, or fails after the timeout. */
 async function awaitSubscribers(publisher: zmq.XPublisher, topic: string, subscribers: number): Promise<void> {
   const deadline = Date.now() + SUBSCRIBE_TIMEOUT_MS;
-  for (let seen = 0; seen < subscribers; ) {
+  for (let seen = 0; seen < subscribers;) {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -213,8 +213,7 @@ export interface WorkerSummary {
   droppedOnClose: number;
 }
 
-const SUMMARY =
-  /^Stopped after (\S+), up [\d.]+ s: received (\d+), handled (\d+) \((.*)\), failed (\d+), dropped on close (\d+)$/;
+const SUMMARY = /^Stopped after (\S+), up [\d.]+ s: received (\d+), handled (\d+) \((.*)\), failed (\d+), dropped on close (\d+)$/;
 
 /** The worker's shutdown summary line, once it has exited. */
 export function workerSummary(worker: AppProcess): WorkerSummary {

@@ -46,7 +46,9 @@ export function dockerfileProblems(text: string): string[] {
   for (const keyword of ['ENTRYPOINT', 'CMD']) {
     const instruction = last(keyword);
     if (instruction !== undefined && !instruction.getArgumentsContent()?.trim().startsWith('[')) {
-      problems.push(`line ${lineOf(instruction)}: ${keyword} in shell form: the app would not be PID 1 and would miss SIGTERM; use the JSON form`);
+      problems.push(
+        `line ${lineOf(instruction)}: ${keyword} in shell form: the app would not be PID 1 and would miss SIGTERM; use the JSON form`,
+      );
     }
   }
   return problems;

@@ -37,7 +37,11 @@ async function modelFor(apiVersion: string, kind: string): Promise<ModelClass | 
   try {
     group = (await import(`kubernetes-models/${apiVersion}`)) as Record<string, unknown>;
   } catch (error) {
-    if (/Cannot find module|ERR_PACKAGE_PATH_NOT_EXPORTED/.test(String((error as Error).message) + String((error as NodeJS.ErrnoException).code))) {
+    if (
+      /Cannot find module|ERR_PACKAGE_PATH_NOT_EXPORTED/.test(
+        String((error as Error).message) + String((error as NodeJS.ErrnoException).code),
+      )
+    ) {
       return undefined;
     }
     throw error;

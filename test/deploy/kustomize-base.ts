@@ -29,7 +29,9 @@ export async function renderKustomizeBase(directory: string): Promise<Manifest[]
   const [root] = kustomization;
   const unsupported = Object.keys(root).filter((field) => !SUPPORTED_FIELDS.has(field));
   if (unsupported.length > 0) {
-    throw new Error(`kustomization.yaml uses ${unsupported.join(', ')}: this renderer only reads resources (test/deploy/kustomize-base.ts)`);
+    throw new Error(
+      `kustomization.yaml uses ${unsupported.join(', ')}: this renderer only reads resources (test/deploy/kustomize-base.ts)`,
+    );
   }
   if (root.kind !== 'Kustomization' || !Array.isArray(root.resources)) {
     throw new Error('kustomization.yaml must be a Kustomization with a resources list');

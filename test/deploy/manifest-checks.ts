@@ -67,7 +67,11 @@ export function consistencyProblems(manifests: Manifest[], apps: readonly AppFac
           `${here}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds ?? 30} must exceed preStop ${preStop} s + closeTimeout ${app.closeTimeout / 1000} s`,
         );
       }
-      if (container.resources?.requests?.cpu === undefined || container.resources.requests.memory === undefined || container.resources.limits?.memory === undefined) {
+      if (
+        container.resources?.requests?.cpu === undefined ||
+        container.resources.requests.memory === undefined ||
+        container.resources.limits?.memory === undefined
+      ) {
         problems.push(`${here}: needs cpu and memory requests and a memory limit`);
       }
     }
@@ -83,12 +87,20 @@ export function consistencyProblems(manifests: Manifest[], apps: readonly AppFac
       }
       for (const port of (spec?.ports as Array<{ name?: string; targetPort?: string | number }>) ?? []) {
         const named = typeof port.targetPort === 'string' ? port.targetPort : undefined;
-        if (named !== undefined && !targets.every((deployment) => deployment.spec.template.spec?.containers.some((container) => container.ports?.some((p) => p.name === named)))) {
+        if (
+          named !== undefined &&
+          !targets.every((deployment) =>
+            deployment.spec.template.spec?.containers.some((container) => container.ports?.some((p) => p.name === named)),
+          )
+        ) {
           problems.push(`${where}: targetPort ${named} is not a named container port of the pods it selects`);
         }
       }
     }
-    if (object.kind === 'PodDisruptionBudget' && selects((spec?.selector as { matchLabels?: Record<string, string> })?.matchLabels).length === 0) {
+    if (
+      object.kind === 'PodDisruptionBudget' &&
+      selects((spec?.selector as { matchLabels?: Record<string, string> })?.matchLabels).length === 0
+    ) {
       problems.push(`${where}: its selector matches no Deployment's pods`);
     }
     if (object.kind === 'HorizontalPodAutoscaler') {
@@ -107,7 +119,9 @@ function labelsMatch(selector: Record<string, string>, labels: Record<string, st
 
 function securityProblems(where: string, container: IContainer): string[] {
   const context = container.securityContext;
-  return context?.allowPrivilegeEscalation === false && context.readOnlyRootFilesystem === true && context.capabilities?.drop?.includes('ALL')
+  return context?.allowPrivilegeEscalation === false &&
+    context.readOnlyRootFilesystem === true &&
+    context.capabilities?.drop?.includes('ALL')
     ? []
     : [`${where}: needs allowPrivilegeEscalation false, readOnlyRootFilesystem true and capabilities drop ALL`];
 }
@@ -115,7 +129,10 @@ function securityProblems(where: string, container: IContainer): string[] {
 /** Readiness and liveness probes on a named port of the container. */
 function probeProblems(where: string, container: IContainer): string[] {
   const problems: string[] = [];
-  for (const [kind, probe] of [['readinessProbe', container.readinessProbe], ['livenessProbe', container.livenessProbe]] as const) {
+  for (const [kind, probe] of [
+    ['readinessProbe', container.readinessProbe],
+    ['livenessProbe', container.livenessProbe],
+  ] as const) {
     const port = probe?.httpGet?.port;
     if (probe === undefined) {
       problems.push(`${where}: no ${kind}`);
@@ -129,7 +146,9 @@ function probeProblems(where: string, container: IContainer): string[] {
 /** Every variable is one the app reads, or a helper that another value refers to as $(NAME). */
 function envNameProblems(where: string, container: IContainer, known: readonly string[]): string[] {
   const env = container.env ?? [];
-  const referenced = new Set(env.flatMap((variable) => [...(variable.value ?? '').matchAll(/\$\(([A-Z0-9_]+)\)/g)].map((match) => match[1])));
+  const referenced = new Set(
+    env.flatMap((variable) => [...(variable.value ?? '').matchAll(/\$\(([A-Z0-9_]+)\)/g)].map((match) => match[1])),
+  );
   return env
     .filter((variable) => !known.includes(variable.name) && !referenced.has(variable.name))
     .map((variable) => `${where}: ${variable.name} is not an environment variable the app reads`);

@@ -41,7 +41,10 @@ export function publishPeers(dns: TestDnsServer, peers: ReadonlyArray<{ ip: stri
   for (const { ip } of peers) {
     dns.setA(targetName(ip), [ip]);
   }
-  dns.setSrv(SRV_NAME, peers.map(({ ip, port }) => ({ target: targetName(ip), port })));
+  dns.setSrv(
+    SRV_NAME,
+    peers.map(({ ip, port }) => ({ target: targetName(ip), port })),
+  );
 }
 
 /** The client's socket name for a discovered DEALER peer (route `default`). */
@@ -93,7 +96,10 @@ export class PacedEmitter {
     const reached = new Promise<void>((resolve) => (this.settled >= count ? resolve() : this.watchers.push({ count, resolve })));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${count} emits did not settle within ${ms} ms (settled ${this.settled}, emitted ${this.emitted})`)), ms);
+      timer = setTimeout(
+        () => reject(new Error(`${count} emits did not settle within ${ms} ms (settled ${this.settled}, emitted ${this.emitted})`)),
+        ms,
+      );
     });
     return Promise.race([reached, late]).finally(() => clearTimeout(timer));
   }

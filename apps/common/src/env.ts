@@ -11,13 +11,21 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as cons
  */
 export const addressListSchema = z
   .string()
-  .transform((value) => value.split(',').map((address) => address.trim()).filter((address) => address.length > 0))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((address) => address.trim())
+      .filter((address) => address.length > 0),
+  )
   .pipe(
     z
       .array(
         z
           .string()
-          .regex(/^(tcp|ipc|inproc|tcp\+dns|tcp\+srv):\/\/\S+$/, 'must be tcp://host:port, ipc://path or inproc://name (or, to connect, tcp+dns://host:port or tcp+srv://_service._tcp.name)'),
+          .regex(
+            /^(tcp|ipc|inproc|tcp\+dns|tcp\+srv):\/\/\S+$/,
+            'must be tcp://host:port, ipc://path or inproc://name (or, to connect, tcp+dns://host:port or tcp+srv://_service._tcp.name)',
+          ),
       )
       .min(1, 'must list at least one address'),
   );
@@ -26,7 +34,12 @@ export const addressListSchema = z
 const commaList = (item: z.ZodString) =>
   z
     .string()
-    .transform((value) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0),
+    )
     .pipe(z.array(item));
 
 /** Addresses of DNS servers (`ip` or `ip:port`), comma-separated. */

@@ -10,9 +10,7 @@ export const ORDER_CREATED = 'orders.created';
 export const orderCreatedSchema = z.object({
   id: z.uuid(),
   customerId: z.string().min(1),
-  items: z
-    .array(z.object({ sku: z.string().min(1), quantity: z.number().int().positive(), unitPrice: z.number().nonnegative() }))
-    .min(1),
+  items: z.array(z.object({ sku: z.string().min(1), quantity: z.number().int().positive(), unitPrice: z.number().nonnegative() })).min(1),
   currency: z.string().length(3),
   /** Sum of quantity × unitPrice, rounded to cents. */
   total: z.number().nonnegative(),

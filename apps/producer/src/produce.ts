@@ -50,7 +50,11 @@ function parseArguments(argv: string[]): ProduceOptions {
   return new Command('produce')
     .description('Send sample orders.created events to the workers over ZeroMQ, paced, and report the outcome.')
     .addOption(new Option('-n, --count <orders>', 'orders to send').argParser(wholeNumber(1)).default(10_000))
-    .addOption(new Option('-r, --rate <perSecond>', 'orders started per second; 0 = as fast as workers take them').argParser(wholeNumber(0)).default(0))
+    .addOption(
+      new Option('-r, --rate <perSecond>', 'orders started per second; 0 = as fast as workers take them')
+        .argParser(wholeNumber(0))
+        .default(0),
+    )
     .addOption(new Option('-w, --window <orders>', 'orders waiting for ZeroMQ at most').argParser(wholeNumber(1)).default(1_000))
     .addOption(
       new Option('-e, --endpoints <addresses>', 'comma-separated worker addresses')
@@ -96,7 +100,8 @@ async function main(): Promise<number> {
     hideCursor: true,
   });
   const startedAt = performance.now();
-  const render = () => bar.update(run.sent + run.failed, { failed: run.failed, speed: formatRate(run.sent, performance.now() - startedAt) });
+  const render = () =>
+    bar.update(run.sent + run.failed, { failed: run.failed, speed: formatRate(run.sent, performance.now() - startedAt) });
   if (options.progress) {
     bar.start(options.count, 0, { failed: 0, speed: '-' });
   }
@@ -113,9 +118,7 @@ async function main(): Promise<number> {
   const target = options.rate > 0 ? ` (asked ${options.rate}/s)` : '';
   const stopped = stop.signal.aborted ? `, stopped by SIGINT after ${run.started} of ${options.count}` : '';
   console.log(`${ORDER_CREATED} to ${options.endpoints.join(', ')}${stopped}`);
-  console.log(
-    `sent ${run.sent}, failed ${run.failed} in ${(elapsed / 1000).toFixed(2)} s: ${formatRate(run.sent, elapsed)}${target}`,
-  );
+  console.log(`sent ${run.sent}, failed ${run.failed} in ${(elapsed / 1000).toFixed(2)} s: ${formatRate(run.sent, elapsed)}${target}`);
   if (run.firstError !== undefined) {
     console.log(`first failure: ${(run.firstError as Error)?.message ?? String(run.firstError)}`);
   }

@@ -104,7 +104,10 @@ describe('At-least-once delivery', () => {
       c.on('dead-letter', (letter) => clientLetters.push(letter));
       const outcomes = await Promise.all(
         [{ seq: 1 }, { seq: 2, poison: true }, { seq: 3, failUntil: 2 }, { seq: 4 }].map((job) =>
-          emit(c, job).then(() => 'acked', (error: ZeroMqSendError) => error.code),
+          emit(c, job).then(
+            () => 'acked',
+            (error: ZeroMqSendError) => error.code,
+          ),
         ),
       );
       expect(outcomes).toEqual(['acked', 'DEAD_LETTER', 'acked', 'acked']);

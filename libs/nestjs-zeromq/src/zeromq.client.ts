@@ -14,7 +14,12 @@ import { PendingRequests } from './internal/client/pending-requests.js';
 import { RouteTable } from './internal/client/route-table.js';
 import { serializedPacket } from './internal/client/serialized-packet.js';
 import { socketKind } from './internal/kinds/kinds.js';
-import { resolveClientOptions, type ClientRoutePlan, type ClientSocketPlan, type ResolvedClientOptions } from './internal/options/resolve-options.js';
+import {
+  resolveClientOptions,
+  type ClientRoutePlan,
+  type ClientSocketPlan,
+  type ResolvedClientOptions,
+} from './internal/options/resolve-options.js';
 import { encodeBareRecord, encodeRecord, type EncodedRecord } from './internal/protocol/wire.js';
 import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
@@ -23,7 +28,13 @@ import { Counters } from './internal/util/counters.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
 import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from './zeromq.errors.js';
-import { ZeroMqSocketEventType, type ZeroMqClientEvents, type ZeroMqDeadLetter, type ZeroMqSocketEvent, type ZeroMqStatus } from './zeromq.events.js';
+import {
+  ZeroMqSocketEventType,
+  type ZeroMqClientEvents,
+  type ZeroMqDeadLetter,
+  type ZeroMqSocketEvent,
+  type ZeroMqStatus,
+} from './zeromq.events.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
 import { InvalidMessageException } from './internal/client/invalid-message.js';
 import { unwrapRecord } from './record-builders/unwrap-record.js';
@@ -120,10 +131,19 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
-    this.sockets = new SocketGroup((status) => this._status$.next(status), (event) => this.onSocketEvent(event), this.problems);
+    this.sockets = new SocketGroup(
+      (status) => this._status$.next(status),
+      (event) => this.onSocketEvent(event),
+      this.problems,
+    );
     this.requests = new PendingRequests(
       (pattern, link, timeout) =>
-        new ZeroMqRequestError('TIMEOUT', pattern, link, `no complete answer within ${timeout} ms (requestTimeout, or the record's timeout)`),
+        new ZeroMqRequestError(
+          'TIMEOUT',
+          pattern,
+          link,
+          `no complete answer within ${timeout} ms (requestTimeout, or the record's timeout)`,
+        ),
     );
   }
 
@@ -177,7 +197,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.sockets.close();
     await Promise.all(outboxes.map((outbox) => (outbox instanceof DealerOutbox ? outbox.stopped() : undefined)));
     if (dropped > 0) {
-      this.logger.warn(`Closed with ${dropped} emit(s)/request(s) not sent or not acknowledged within closeTimeout (${this.config.closeTimeout} ms)`);
+      this.logger.warn(
+        `Closed with ${dropped} emit(s)/request(s) not sent or not acknowledged within closeTimeout (${this.config.closeTimeout} ms)`,
+      );
     }
     return dropped;
   }
@@ -242,7 +264,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     const normalized = this.normalizePattern(pattern);
     const outbox = this.routeFor(normalized).links[0];
     if (!(outbox instanceof PubSubOutbox)) {
-      throw new ZeroMqSendError('SEND_FAILED', normalized, outbox.name, [], `waitForSubscribers() needs a socket of kind 'pub-sub'; this one is '${outbox.managed.kind}'`);
+      throw new ZeroMqSendError(
+        'SEND_FAILED',
+        normalized,
+        outbox.name,
+        [],
+        `waitForSubscribers() needs a socket of kind 'pub-sub'; this one is '${outbox.managed.kind}'`,
+      );
     }
     await outbox.waitForSubscribers(normalized, count, timeout);
   }
@@ -325,7 +353,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       // A record may ask for at-most-once on an at-least-once route, not the other way round.
       tracker = options.delivery === 'at-most-once' ? undefined : route.tracker;
       if (options.delivery === 'at-least-once' && tracker === undefined) {
-        throw new ZeroMqSendError('SEND_FAILED', pattern, route.name, [], "delivery 'at-least-once' needs a route with delivery: 'at-least-once'");
+        throw new ZeroMqSendError(
+          'SEND_FAILED',
+          pattern,
+          route.name,
+          [],
+          "delivery 'at-least-once' needs a route with delivery: 'at-least-once'",
+        );
       }
       if (tracker === undefined && route.links.length === 0) {
         throw new ZeroMqSendError('SEND_TIMEOUT', pattern, route.name, [], noPeerYet(route));
@@ -371,7 +405,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
         }
         record = route.plan.bare ? encodeBareRecord(pattern, result.data) : encodeRecord(pattern, result.data, result.metadata);
       } catch (error) {
-        done.reject(this.failure(role, pattern, route.name, 'SEND_FAILED', `cannot serialize the payload: ${(error as Error).message}`, error));
+        done.reject(
+          this.failure(role, pattern, route.name, 'SEND_FAILED', `cannot serialize the payload: ${(error as Error).message}`, error),
+        );
         return;
       }
       send(record);
@@ -387,7 +423,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   private async open(): Promise<void> {
-    const opened = await this.sockets.open(this.config.sockets, (plan) => socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config)));
+    const opened = await this.sockets.open(this.config.sockets, (plan) =>
+      socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config)),
+    );
     const outboxes = opened.map((managed) => this.outboxFor(managed));
     const routes: Route[] = this.config.routes.map((plan) => {
       const links = outboxes.filter((outbox) => outbox.managed.plan.route === plan.name);
@@ -429,10 +467,23 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   /** The outbox of an opened socket, made by its kind; a DEALER's starts reading its replies. */
   private outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox {
     const outbox = socketKind(managed.kind).createOutbox(managed, this.config, (item, code, detail, cause) =>
-      this.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, managed.plan.endpoints.map((e) => e.address)),
+      this.failure(
+        item.kind === 'requests' ? 'request' : 'event',
+        item.pattern,
+        managed.name,
+        code,
+        detail,
+        cause,
+        managed.plan.endpoints.map((e) => e.address),
+      ),
     );
     if (outbox instanceof DealerOutbox) {
-      outbox.startReading({ requests: this.requests, deserializer: this.deserializer, problems: this.problems, isOpen: () => this.connection !== undefined });
+      outbox.startReading({
+        requests: this.requests,
+        deserializer: this.deserializer,
+        problems: this.problems,
+        isOpen: () => this.connection !== undefined,
+      });
     } else if (outbox instanceof PubSubOutbox) {
       outbox.watchSubscriptions((change) => this.listeners.emit('subscription', { socket: outbox.name, ...change }), this.problems);
     }
@@ -449,12 +500,18 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       sayHello: (name) => this.sayHello(name),
       requestsOn: (name) => this.requests.countOn(name),
       failRequests: (name, detail) =>
-        this.counters.add('requestsFailed', this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail))),
+        this.counters.add(
+          'requestsFailed',
+          this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail)),
+        ),
     };
   }
 
   private onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void {
-    this.problems.warn('deadLetter', `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`);
+    this.problems.warn(
+      'deadLetter',
+      `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`,
+    );
     this.listeners.emit('dead-letter', letter);
     if (this.deadLetters !== undefined) {
       const metadata = { deadLetterReason: letter.reason, deadLetterAttempts: String(letter.attempts), messageId: letter.messageId };
@@ -490,7 +547,10 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     if (outbox instanceof DealerOutbox && plan?.endpoints.length === 1 && !plan.endpoints[0].bind) {
       outbox.tracker?.linkLost(outbox.name);
       const detail = this.sockets.withHandshakeFailure(outbox.name, `the server at ${event.address} disconnected before the last reply`);
-      this.counters.add('requestsFailed', this.requests.failLink(outbox.name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, outbox.name, detail)));
+      this.counters.add(
+        'requestsFailed',
+        this.requests.failLink(outbox.name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, outbox.name, detail)),
+      );
     }
   }
 
@@ -498,7 +558,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     const route = this.table.routeFor(pattern);
     if (route === undefined) {
       const closed = this.table.routes.length === 0;
-      throw new ZeroMqSendError('NO_ROUTE', pattern, '-', [], closed ? 'the client is closed' : 'no route lists this pattern and the client has no default endpoints');
+      throw new ZeroMqSendError(
+        'NO_ROUTE',
+        pattern,
+        '-',
+        [],
+        closed ? 'the client is closed' : 'no route lists this pattern and the client has no default endpoints',
+      );
     }
     return route;
   }

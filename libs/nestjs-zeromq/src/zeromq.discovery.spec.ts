@@ -37,11 +37,26 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
   const workers: Worker[] = [];
   const clients: ZeroMqClient[] = [];
 
-  const discovery = (): ZeroMqDiscoveryOptions => ({ servers: [dns.address], interval: INTERVAL, jitter: 0.1, minRefreshInterval: 50, queryTimeout: 300, queryTries: 1 });
+  const discovery = (): ZeroMqDiscoveryOptions => ({
+    servers: [dns.address],
+    interval: INTERVAL,
+    jitter: 0.1,
+    minRefreshInterval: 50,
+    queryTimeout: 300,
+    queryTries: 1,
+  });
 
   /** A worker bound on `ip` (port `port`, or an OS-chosen one), running JobsController. */
-  async function worker(ip: string, port: number | '*', kind: 'push-pull' | 'dealer-router' = 'push-pull', concurrency = 8): Promise<Worker> {
-    const started = await startWorker({ endpoints: [`tcp://${ip}:${port}`], kind, concurrency, heartbeat: { interval: 100, timeout: 500 } }, [JobsController]);
+  async function worker(
+    ip: string,
+    port: number | '*',
+    kind: 'push-pull' | 'dealer-router' = 'push-pull',
+    concurrency = 8,
+  ): Promise<Worker> {
+    const started = await startWorker(
+      { endpoints: [`tcp://${ip}:${port}`], kind, concurrency, heartbeat: { interval: 100, timeout: 500 } },
+      [JobsController],
+    );
     workers.push(started);
     return started;
   }
@@ -53,7 +68,9 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
   }
 
   const emit = (producer: ZeroMqClient, from: number, count: number, work = 0) =>
-    Promise.all(Array.from({ length: count }, (_, i) => firstValueFrom(producer.emit('jobs', { seq: from + i, work }), { defaultValue: undefined })));
+    Promise.all(
+      Array.from({ length: count }, (_, i) => firstValueFrom(producer.emit('jobs', { seq: from + i, work }), { defaultValue: undefined })),
+    );
 
   beforeEach(async () => {
     dns = await TestDnsServer.start();
@@ -71,7 +88,9 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
         /socket "default" would bind tcp\+dns:\/\/workers.orders.test:5557; a discovery endpoint names peers to connect to: set bind: false/,
       );
       expect(() => new ZeroMqServer({ endpoints: [`tcp+srv://${SRV_NAME}`] })).toThrow(ZeroMqOptionsError);
-      expect(() => new ZeroMqClient({ endpoints: ['tcp+srv://workers.orders.test'] })).toThrow(/socket "default": Invalid discovery endpoint .*_<service>\._tcp\./);
+      expect(() => new ZeroMqClient({ endpoints: ['tcp+srv://workers.orders.test'] })).toThrow(
+        /socket "default": Invalid discovery endpoint .*_<service>\._tcp\./,
+      );
       expect(() => new ZeroMqClient({ endpoints: ['tcp+dns://workers:port'] })).toThrow(ZeroMqOptionsError);
     });
 
@@ -92,33 +111,57 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
       const producer = client({ endpoints: [`tcp+dns://${NAME}:${port}`], maxBatchSize: 1 });
       await producer.connect();
       expect(producer.getAddresses().default.sort()).toEqual([`tcp://127.0.0.2:${port}`, `tcp://127.0.0.3:${port}`]);
-      await eventually(() => producer.getMetrics().connections.default, (count) => count === 2);
+      await eventually(
+        () => producer.getMetrics().connections.default,
+        (count) => count === 2,
+      );
       await emit(producer, 0, 200);
       await w2.received.waitFor(1);
       await w3.received.waitFor(1);
 
       // Added: in rotation at the next resolution.
       dns.setA(NAME, ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
-      await eventually(() => producer.getMetrics().connections.default, (count) => count === 3, 5 * INTERVAL + 2_000);
+      await eventually(
+        () => producer.getMetrics().connections.default,
+        (count) => count === 3,
+        5 * INTERVAL + 2_000,
+      );
       await emit(producer, 200, 300);
       await within(w4.received.waitFor(1), 5_000, 'the added worker to get jobs');
 
       // Removed: out of rotation at the next resolution.
       dns.setA(NAME, ['127.0.0.3', '127.0.0.4']);
-      await eventually(() => producer.getAddresses().default.length, (count) => count === 2, 5 * INTERVAL + 2_000);
-      await eventually(() => producer.getMetrics().connections.default, (count) => count === 2);
+      await eventually(
+        () => producer.getAddresses().default.length,
+        (count) => count === 2,
+        5 * INTERVAL + 2_000,
+      );
+      await eventually(
+        () => producer.getMetrics().connections.default,
+        (count) => count === 2,
+      );
       const w2Before = w2.received.items.length;
       await emit(producer, 500, 300);
-      await eventually(() => w3.received.items.length + w4.received.items.length + w2.received.items.length, (total) => total >= 800);
+      await eventually(
+        () => w3.received.items.length + w4.received.items.length + w2.received.items.length,
+        (total) => total >= 800,
+      );
       expect(w2.received.items.length).toBe(w2Before);
       expect(producer.getMetrics().discovery).toEqual({ resolutionFailures: 0, peers: 2 });
 
       // DNS fails: the last set is kept and the failures counted.
       dns.mode = 'servfail';
-      await eventually(() => producer.getMetrics().discovery!.resolutionFailures, (failures) => failures >= 2, 5 * INTERVAL + 2_000);
+      await eventually(
+        () => producer.getMetrics().discovery!.resolutionFailures,
+        (failures) => failures >= 2,
+        5 * INTERVAL + 2_000,
+      );
       const [w3Before, w4Before] = [w3.received.items.length, w4.received.items.length];
       await emit(producer, 800, 300);
-      await eventually(() => w3.received.items.length + w4.received.items.length - w3Before - w4Before, (total) => total === 300);
+      await eventually(
+        () => w3.received.items.length + w4.received.items.length - w3Before - w4Before,
+        (total) => total === 300,
+      );
       expect(w3.received.items.length).toBeGreaterThan(w3Before);
       expect(w4.received.items.length).toBeGreaterThan(w4Before);
       expect(producer.getMetrics().discovery!.peers).toBe(2);
@@ -131,12 +174,19 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
       dns.setA(NAME, ['127.0.0.2']);
       const producer = client({ endpoints: [`tcp+dns://${NAME}:${port}`], discovery: { ...discovery(), interval: 60_000 } });
       await producer.connect();
-      await eventually(() => producer.getMetrics().connections.default, (count) => count === 1);
+      await eventually(
+        () => producer.getMetrics().connections.default,
+        (count) => count === 1,
+      );
       const queries = dns.queryCount('A', NAME);
       await w2.app.close();
       workers.splice(workers.indexOf(w2), 1);
       // The interval is a minute: only the disconnect can make it ask again.
-      await eventually(() => dns.queryCount('A', NAME), (count) => count > queries, 5_000);
+      await eventually(
+        () => dns.queryCount('A', NAME),
+        (count) => count > queries,
+        5_000,
+      );
     });
   });
 
@@ -145,7 +195,10 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
       for (const { ip } of workers) {
         dns.setA(`w-${ip}.test`, [ip]);
       }
-      dns.setSrv(SRV_NAME, workers.map(({ ip, port }) => ({ target: `w-${ip}.test`, port })));
+      dns.setSrv(
+        SRV_NAME,
+        workers.map(({ ip, port }) => ({ target: `w-${ip}.test`, port })),
+      );
     };
     const portOf = (started: Worker) => Number(/:(\d+)$/.exec(started.server.getAddresses().default[0])![1]);
 
@@ -165,7 +218,11 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
       await within(w4.received.waitFor(1), 5 * INTERVAL + 5_000, 'the added worker to get deliveries');
       // w2 leaves DNS with deliveries in flight: it finishes them (no resend), then its DEALER closes.
       srv(at(w3, '127.0.0.3'), at(w4, '127.0.0.4'));
-      await eventually(() => Object.keys(producer.getAddresses()), (names) => !names.some((name) => name.includes('127.0.0.2')), 5 * INTERVAL + 5_000);
+      await eventually(
+        () => Object.keys(producer.getAddresses()),
+        (names) => !names.some((name) => name.includes('127.0.0.2')),
+        5 * INTERVAL + 5_000,
+      );
       const w2Count = w2.received.items.length;
       await within(first, 20_000, 'every job acked');
       await within(emit(producer, 400, 200, 1), 20_000, 'more jobs acked');
@@ -180,7 +237,9 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
       dns.setSrv(SRV_NAME, []);
       const producer = client({ endpoints: [`tcp+srv://${SRV_NAME}`], kind: 'dealer-router' });
       await producer.connect();
-      await expect(firstValueFrom(producer.emit('jobs', { seq: 1 }))).rejects.toThrow(/no peer yet: tcp\+srv:\/\/_zmq\._tcp\.workers\.orders\.test resolved to no address/);
+      await expect(firstValueFrom(producer.emit('jobs', { seq: 1 }))).rejects.toThrow(
+        /no peer yet: tcp\+srv:\/\/_zmq\._tcp\.workers\.orders\.test resolved to no address/,
+      );
       await expect(firstValueFrom(producer.send('jobs', { seq: 1 }))).rejects.toThrow(/no peer yet/);
       expect(producer.getMetrics().discovery).toEqual({ resolutionFailures: 1, peers: 0 });
     });
@@ -188,18 +247,29 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
 
   it('a connecting server follows a name too (the producers bind)', async () => {
     const port = await getPort({ host: '127.0.0.2' });
-    const producers = [client({ endpoints: [{ address: `tcp://127.0.0.2:${port}`, bind: true }] }), client({ endpoints: [{ address: `tcp://127.0.0.3:${port}`, bind: true }] })];
+    const producers = [
+      client({ endpoints: [{ address: `tcp://127.0.0.2:${port}`, bind: true }] }),
+      client({ endpoints: [{ address: `tcp://127.0.0.3:${port}`, bind: true }] }),
+    ];
     await Promise.all(producers.map((producer) => producer.connect()));
     dns.setA(NAME, ['127.0.0.2']);
     const consumer = await startWorker(
-      { endpoints: [{ address: `tcp+dns://${NAME}:${port}`, bind: false }], discovery: discovery(), heartbeat: { interval: 100, timeout: 500 } },
+      {
+        endpoints: [{ address: `tcp+dns://${NAME}:${port}`, bind: false }],
+        discovery: discovery(),
+        heartbeat: { interval: 100, timeout: 500 },
+      },
       [JobsController],
     );
     workers.push(consumer);
     expect(consumer.server.getAddresses().default).toEqual([`tcp://127.0.0.2:${port}`]);
     await within(emit(producers[0], 0, 10), 5_000, 'the first producer to reach the worker');
     dns.setA(NAME, ['127.0.0.2', '127.0.0.3']);
-    await eventually(() => consumer.server.getMetrics().connections.default, (count) => count === 2, 5 * INTERVAL + 2_000);
+    await eventually(
+      () => consumer.server.getMetrics().connections.default,
+      (count) => count === 2,
+      5 * INTERVAL + 2_000,
+    );
     await within(emit(producers[1], 10, 10), 5_000, 'the second producer to reach the worker');
     await consumer.received.waitFor(20);
     expect(consumer.server.getMetrics().discovery).toEqual({ resolutionFailures: 0, peers: 2 });

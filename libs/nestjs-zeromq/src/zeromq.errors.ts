@@ -17,10 +17,7 @@ export class ZeroMqSendError extends Error {
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(
-      `Cannot emit "${pattern}" on socket "${socket}" (${endpoints.join(', ') || 'no endpoints'}): ${detail}`,
-      options,
-    );
+    super(`Cannot emit "${pattern}" on socket "${socket}" (${endpoints.join(', ') || 'no endpoints'}): ${detail}`, options);
   }
 }
 

@@ -72,7 +72,11 @@ class Fuzzer {
     const r = this.random;
     const hostile: Array<() => Shot> = [
       () => this.shot([this.garbage(64)], { malformed: 1 }),
-      () => this.shot(Array.from({ length: r.int(2, 6) }, () => this.garbage(32)), { malformed: 1 }),
+      () =>
+        this.shot(
+          Array.from({ length: r.int(2, 6) }, () => this.garbage(32)),
+          { malformed: 1 },
+        ),
       () => this.shot([r.pick(WRONG_VERSION_HEADERS), 'orders.created', 'j', '{"seq":-1}'], { malformed: 1 }),
       () => this.shot([r.pick(OTHER_KIND_HEADERS), ...Array.from({ length: r.int(0, 4) }, () => this.garbage(8))], { malformed: 1 }),
       () => this.shot(['NZ1E', ...Array.from({ length: r.pick([1, 2, 4, 5, 7]) }, () => 'x')], { malformed: 1 }),
@@ -264,7 +268,10 @@ describe.each(MODES)('Hostile input ($name)', (mode) => {
     clients.push(client);
     await firstValueFrom(client.emit('orders.created', { after: 'garbage' }), { defaultValue: undefined });
     expect((await worker.received.waitFor(1))[0].data).toEqual({ after: 'garbage' });
-    const metrics = await eventually(() => worker!.server.getMetrics(), (m) => m.handled === 1);
+    const metrics = await eventually(
+      () => worker!.server.getMetrics(),
+      (m) => m.handled === 1,
+    );
     expect(worker.received.items).toHaveLength(1);
     expect(metrics.failed).toBe(0);
     // Whatever got through as legacy frames was rejected and counted, never handled.

@@ -76,9 +76,7 @@ describe('Interop with plain ZeroMQ peers and bad input', () => {
     expect(bare[0].toString()).toBe('just text');
     expect(JSON.parse(bare[1].toString())).toEqual({ a: 1 });
     expect(bare[2]).toEqual(Buffer.from([1, 2, 3]));
-    expect(framedMessages.map((frames) => frames.map((frame) => frame.toString()))).toEqual([
-      ['NZ1E', 'orders.created', 'j', '{"id":8}'],
-    ]);
+    expect(framedMessages.map((frames) => frames.map((frame) => frame.toString()))).toEqual([['NZ1E', 'orders.created', 'j', '{"id":8}']]);
   });
 
   it('survives garbage interleaved with valid messages, delivers every valid one and counts the rest', async () => {
@@ -114,7 +112,10 @@ describe('Interop with plain ZeroMQ peers and bad input', () => {
     const messages = await worker.received.waitFor(valid);
     expect(messages.map((m) => (m.data as { seq: number }).seq)).toEqual(Array.from({ length: valid }, (_, i) => i));
     const expected = (kind: string) => garbage.filter((bad) => bad.counts === kind).length;
-    await eventually(() => worker!.server.getMetrics(), (m) => m.handled === valid);
+    await eventually(
+      () => worker!.server.getMetrics(),
+      (m) => m.handled === valid,
+    );
     expect(worker.server.getMetrics()).toMatchObject({
       handled: valid,
       malformed: expected('malformed'),

@@ -18,7 +18,10 @@ let deadCount = 0;
 /** An endpoint nobody will ever listen on (an OS-chosen tcp port could be reused by a parallel test). */
 const deadEndpoint = async (): Promise<string> => ipc.address(`nobody-${deadCount++}`);
 
-function nextEvent(owner: { on(event: 'connect' | 'disconnect' | 'accept' | 'handshake', cb: (e: ZeroMqSocketEvent) => void): void }, type: 'connect' | 'disconnect' | 'accept' | 'handshake') {
+function nextEvent(
+  owner: { on(event: 'connect' | 'disconnect' | 'accept' | 'handshake', cb: (e: ZeroMqSocketEvent) => void): void },
+  type: 'connect' | 'disconnect' | 'accept' | 'handshake',
+) {
   return within(new Promise<ZeroMqSocketEvent>((resolve) => owner.on(type, resolve)), 5_000, `a "${type}" event`);
 }
 
@@ -79,7 +82,7 @@ describe('Lifecycle: status, events, close and failures', () => {
     expect(statuses.at(-1)).toBe(ZeroMqStatus.CLOSED);
   });
 
-  it('unwrap() throws Nest\'s error before start and returns the sockets after', async () => {
+  it("unwrap() throws Nest's error before start and returns the sockets after", async () => {
     const server = new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT] });
     expect(() => server.unwrap()).toThrow('Not initialized. Please call the "listen"/"startAllMicroservices" method');
     const client = track(new ZeroMqClient({ endpoints: ['tcp://127.0.0.1:1'] }));
@@ -122,13 +125,19 @@ describe('Lifecycle: status, events, close and failures', () => {
   it('rejects emits beyond maxQueueSize, or drops the oldest with overflow: drop-oldest', async () => {
     const address = await deadEndpoint();
     const rejecting = track(new ZeroMqClient({ endpoints: [address], maxQueueSize: 3, sendTimeout: 10_000, closeTimeout: 0 }));
-    const dropping = track(new ZeroMqClient({ endpoints: [address], maxQueueSize: 3, sendTimeout: 10_000, closeTimeout: 0, overflow: 'drop-oldest' }));
+    const dropping = track(
+      new ZeroMqClient({ endpoints: [address], maxQueueSize: 3, sendTimeout: 10_000, closeTimeout: 0, overflow: 'drop-oldest' }),
+    );
     for (const client of [rejecting, dropping]) {
       await client.connect();
     }
     // One emit is in the pending send (to nobody), three wait in the queue, the fifth overflows.
     const outcome = async (client: ZeroMqClient) => {
-      const settle = (seq: number) => emit(client, 'orders.created', { seq }).then(() => 'sent', (e: ZeroMqSendError) => e.code);
+      const settle = (seq: number) =>
+        emit(client, 'orders.created', { seq }).then(
+          () => 'sent',
+          (e: ZeroMqSendError) => e.code,
+        );
       const first = settle(0);
       await new Promise((resolve) => setImmediate(resolve));
       expect(client.getMetrics().queued).toBe(1);
@@ -178,7 +187,15 @@ describe('Lifecycle: status, events, close and failures', () => {
     [{ endpoints: ['tcp://127.0.0.1:1'], linger: -1 }, 'linger'],
     [{ endpoints: ['tcp://127.0.0.1:1'], concurrency: 0 }, 'concurrency'],
     [{ endpoints: ['tcp://127.0.0.1:1'], colour: 'blue' }, 'colour'],
-    [{ routes: [{ patterns: ['a'], endpoints: ['tcp://127.0.0.1:1'] }, { patterns: ['a'], endpoints: ['tcp://127.0.0.1:2'], name: 'b' }] }, 'pattern "a" is in two routes'],
+    [
+      {
+        routes: [
+          { patterns: ['a'], endpoints: ['tcp://127.0.0.1:1'] },
+          { patterns: ['a'], endpoints: ['tcp://127.0.0.1:2'], name: 'b' },
+        ],
+      },
+      'pattern "a" is in two routes',
+    ],
   ])('refuses invalid server options %j', (options, message) => {
     expect(() => new ZeroMqServer(options as never)).toThrow(ZeroMqOptionsError);
     expect(() => new ZeroMqServer(options as never)).toThrow(message);

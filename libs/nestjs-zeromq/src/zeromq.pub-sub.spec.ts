@@ -8,7 +8,8 @@ import { WildcardController } from '../test/wildcard-controller.js';
 import { inprocAddress, ipcDir, LOOPBACK_ANY_PORT } from '../test/endpoints.js';
 import { eventually, within } from '../test/waiting.js';
 
-const emit = (client: ZeroMqClient, pattern: string, data: unknown) => firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
+const emit = (client: ZeroMqClient, pattern: string, data: unknown) =>
+  firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
 
 describe("kind 'pub-sub': broadcast to every subscriber", () => {
   const workers: Worker[] = [];
@@ -46,7 +47,10 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
     }
     expect(client.getMetrics().subscriptions).toEqual({ default: { 'orders.': 2, 'prices.': 2 } });
     for (const { server } of subscribers) {
-      await eventually(() => server.getMetrics(), (metrics) => metrics.handled === count);
+      await eventually(
+        () => server.getMetrics(),
+        (metrics) => metrics.handled === count,
+      );
       expect(server.getMetrics()).toMatchObject({ received: count, missed: 0, malformed: 0, unknownPattern: 0 });
     }
   });
@@ -54,26 +58,37 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
   it.each([
     ['tcp', () => LOOPBACK_ANY_PORT],
     ['inproc', () => inprocAddress('publisher-binds')],
-  ])('works with the publisher bound and subscribers connecting (%s); the first message after the wait arrives', async (_transport, address) => {
-    const client = publisher({ endpoints: [{ address: address(), bind: true }] });
-    await client.connect();
-    const endpoint = boundAddress(client);
-    const events: ZeroMqSubscriptionEvent[] = [];
-    client.on('subscription', (event) => events.push(event));
-    const subscribers = [await subscriber({ endpoints: [{ address: endpoint, bind: false }] }), await subscriber({ endpoints: [{ address: endpoint, bind: false }] })];
-    await client.waitForSubscribers('prices.eu', 2, 5_000);
-    await emit(client, 'prices.eu', 'first');
-    for (const { received } of subscribers) {
-      expect((await received.waitFor(1))[0]).toMatchObject({ pattern: 'prices.> <- prices.eu', data: 'first' });
-    }
-    await workers.pop()!.app.close();
-    await eventually(() => client.getMetrics().subscriptions.default, (counts) => counts['prices.'] === 1);
-    expect(events).toContainEqual({ socket: 'default', prefix: 'prices.', subscribed: false, count: 1 });
-  });
+  ])(
+    'works with the publisher bound and subscribers connecting (%s); the first message after the wait arrives',
+    async (_transport, address) => {
+      const client = publisher({ endpoints: [{ address: address(), bind: true }] });
+      await client.connect();
+      const endpoint = boundAddress(client);
+      const events: ZeroMqSubscriptionEvent[] = [];
+      client.on('subscription', (event) => events.push(event));
+      const subscribers = [
+        await subscriber({ endpoints: [{ address: endpoint, bind: false }] }),
+        await subscriber({ endpoints: [{ address: endpoint, bind: false }] }),
+      ];
+      await client.waitForSubscribers('prices.eu', 2, 5_000);
+      await emit(client, 'prices.eu', 'first');
+      for (const { received } of subscribers) {
+        expect((await received.waitFor(1))[0]).toMatchObject({ pattern: 'prices.> <- prices.eu', data: 'first' });
+      }
+      await workers.pop()!.app.close();
+      await eventually(
+        () => client.getMetrics().subscriptions.default,
+        (counts) => counts['prices.'] === 1,
+      );
+      expect(events).toContainEqual({ socket: 'default', prefix: 'prices.', subscribed: false, count: 1 });
+    },
+  );
 
   it('fails waitForSubscribers after its timeout, saying how many it saw', async () => {
     const client = publisher({ endpoints: [{ address: LOOPBACK_ANY_PORT, bind: true }] });
-    await expect(client.waitForSubscribers('orders.created', 1, 200)).rejects.toThrow('0 of 1 subscribers hold "orders.created" after 200 ms');
+    await expect(client.waitForSubscribers('orders.created', 1, 200)).rejects.toThrow(
+      '0 of 1 subscribers hold "orders.created" after 200 ms',
+    );
   });
 
   it('subscribes to prefixes, matches on receipt: exact wins, no handler runs for a record no pattern matches', async () => {
@@ -84,7 +99,10 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
       await emit(client, pattern, pattern);
     }
     // 'prices' and 'other' are filtered out by the publisher: they never reach this subscriber.
-    await eventually(() => server.getMetrics(), (metrics) => metrics.received === 4);
+    await eventually(
+      () => server.getMetrics(),
+      (metrics) => metrics.received === 4,
+    );
     expect(received.items.map((item) => item.pattern)).toEqual([
       'orders.created <- orders.created',
       'orders.* <- orders.shipped',
@@ -119,7 +137,12 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
   });
 
   it('with CURVE: only listed publishers feed a subscriber, and a subscriber without the key gets nothing', async () => {
-    const [subscriberKeys, impostorKeys, publisherKeys, strangerKeys] = [zmq.curveKeyPair(), zmq.curveKeyPair(), zmq.curveKeyPair(), zmq.curveKeyPair()];
+    const [subscriberKeys, impostorKeys, publisherKeys, strangerKeys] = [
+      zmq.curveKeyPair(),
+      zmq.curveKeyPair(),
+      zmq.curveKeyPair(),
+      zmq.curveKeyPair(),
+    ];
     const genuine = await subscriber({
       endpoints: [LOOPBACK_ANY_PORT],
       curve: { secretKey: subscriberKeys.secretKey, allowClients: [publisherKeys.publicKey] },
@@ -181,7 +204,10 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
     }
     await received.waitFor(1);
     expect(received.items[0]).toMatchObject({ pattern: 'orders.created <- orders.created', data: { ok: true } });
-    await eventually(() => server.getMetrics(), (metrics) => metrics.handled === 1);
+    await eventually(
+      () => server.getMetrics(),
+      (metrics) => metrics.handled === 1,
+    );
     expect(server.getMetrics()).toMatchObject({ malformed: 6, undecodable: 1, unknownPattern: 1, missed: 4 });
     expect(server.getSocketStates().default.reading).toBe(true);
   });

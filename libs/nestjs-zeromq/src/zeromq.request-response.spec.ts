@@ -93,7 +93,8 @@ describe('Request-response over DEALER/ROUTER', () => {
     clients.push(created);
     return created;
   };
-  const ask = <T>(c: ClientProxy, pattern: unknown, data: unknown) => within(lastValueFrom(c.send<T>(pattern, data)), 5_000, `reply to ${JSON.stringify(pattern)}`);
+  const ask = <T>(c: ClientProxy, pattern: unknown, data: unknown) =>
+    within(lastValueFrom(c.send<T>(pattern, data)), 5_000, `reply to ${JSON.stringify(pattern)}`);
 
   beforeEach(() => {
     parked = { started: new Collector<number>(), release: new Set<() => void>() };
@@ -137,7 +138,10 @@ describe('Request-response over DEALER/ROUTER', () => {
     const c = client({ endpoints: [boundAddress(server)] });
     await expect(ask(c, 'fail.rpc', {})).rejects.toEqual({ status: 'error', message: 'Order 7 is not yours', code: 'FORBIDDEN' });
     await expect(ask(c, 'fail.error', {})).rejects.toEqual({ status: 'error', message: 'Internal server error' });
-    await eventually(() => server.getMetrics(), (m) => m.failed === 2);
+    await eventually(
+      () => server.getMetrics(),
+      (m) => m.failed === 2,
+    );
   });
 
   it("answers an unknown pattern with Nest's no-handler error", async () => {
@@ -153,12 +157,17 @@ describe('Request-response over DEALER/ROUTER', () => {
     const failure = (await ask(c, 'parked', 1).catch((e: unknown) => e)) as ZeroMqRequestError;
     expect(failure.code).toBe('TIMEOUT');
     expect(failure.message).toContain('"parked"');
-    await expect(within(lastValueFrom(c.send('parked', 2).pipe(timeout(50))), 5_000, 'rxjs timeout')).rejects.toThrow('Timeout has occurred');
+    await expect(within(lastValueFrom(c.send('parked', 2).pipe(timeout(50))), 5_000, 'rxjs timeout')).rejects.toThrow(
+      'Timeout has occurred',
+    );
     expect(c.getMetrics().pendingRequests).toBe(0);
     // The handlers answer later: those replies are counted as late, not delivered.
     await parked.started.waitFor(2);
     releaseParked();
-    await eventually(() => c.getMetrics(), (m) => m.lateReplies === 2);
+    await eventually(
+      () => c.getMetrics(),
+      (m) => m.lateReplies === 2,
+    );
   });
 
   it('fails pending requests at once when their server goes away', async () => {
@@ -187,13 +196,19 @@ describe('Request-response over DEALER/ROUTER', () => {
     const second = await rpcWorker();
     const c = client({ endpoints: [boundAddress(first.server), boundAddress(second.server)] });
     await c.connect();
-    await eventually(() => Object.values(c.unwrap<Record<string, zmq.Dealer>>()).length, (n) => n === 2);
+    await eventually(
+      () => Object.values(c.unwrap<Record<string, zmq.Dealer>>()).length,
+      (n) => n === 2,
+    );
     await Promise.all(Array.from({ length: 200 }, (_, i) => lastValueFrom(c.send<number>('sum', [i]))));
     const handled = [first, second].map((w) => w.server.getMetrics().handled);
     expect(handled[0] + handled[1]).toBe(200);
     expect(Math.min(...handled)).toBeGreaterThan(40);
     await firstValueFrom(c.emit('noted', { hello: 'router' }), { defaultValue: undefined });
-    await eventually(() => first.received.items.length + second.received.items.length, (n) => n === 1);
+    await eventually(
+      () => first.received.items.length + second.received.items.length,
+      (n) => n === 1,
+    );
   });
 
   it('serves send() from a hybrid HTTP app through ClientsModule', async () => {

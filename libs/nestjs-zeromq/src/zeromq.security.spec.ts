@@ -64,7 +64,13 @@ describe('Security: CURVE encryption and client authentication', () => {
     return worker;
   };
   const connect = (worker: Worker, curve: ZeroMqClientOptions['curve'], extra: Partial<ZeroMqClientOptions> = {}) => {
-    const client = new ZeroMqClient({ endpoints: [boundAddress(worker.server)], sendTimeout: SEND_TIMEOUT, logInterval: 60_000, curve, ...extra });
+    const client = new ZeroMqClient({
+      endpoints: [boundAddress(worker.server)],
+      sendTimeout: SEND_TIMEOUT,
+      logInterval: 60_000,
+      curve,
+      ...extra,
+    });
     clients.push(client);
     return client;
   };
@@ -122,7 +128,10 @@ describe('Security: CURVE encryption and client authentication', () => {
     await emit(friend, { from: 'friend' });
     await worker.received.waitFor(1);
     expect(worker.received.items.map((item) => item.data)).toEqual([{ from: 'friend' }]);
-    await eventually(() => worker.server.getMetrics(), (metrics) => metrics.handled === 1);
+    await eventually(
+      () => worker.server.getMetrics(),
+      (metrics) => metrics.handled === 1,
+    );
     expect(worker.server.getMetrics()).toMatchObject({ handled: 1, unauthorized: 1 });
   });
 
@@ -239,7 +248,12 @@ describe('Security: CURVE encryption and client authentication', () => {
 
   it('answers requests over DEALER/ROUTER with CURVE, and never answers an unlisted client', async () => {
     const worker = await startWorker(
-      { endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', logInterval: 60_000, curve: { secretKey: serverKeys.secretKey, allowClients: [clientKeys.publicKey] } },
+      {
+        endpoints: [LOOPBACK_ANY_PORT],
+        kind: 'dealer-router',
+        logInterval: 60_000,
+        curve: { secretKey: serverKeys.secretKey, allowClients: [clientKeys.publicKey] },
+      },
       [SumController],
     );
     workers.push(worker);

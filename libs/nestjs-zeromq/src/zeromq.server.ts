@@ -177,12 +177,17 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   getSocketStates(): Record<string, ZeroMqServerSocketState> {
     const open = this.sockets.connections();
     return Object.fromEntries(
-      this.inboxes.filter((inbox) => inbox.name in open).map((inbox) => [inbox.name, {
-        reading: inbox.reading,
-        inFlight: inbox.dispatcher.size,
-        queued: inbox.dispatcher.queued,
-        concurrency: inbox.dispatcher.concurrency,
-      }]),
+      this.inboxes
+        .filter((inbox) => inbox.name in open)
+        .map((inbox) => [
+          inbox.name,
+          {
+            reading: inbox.reading,
+            inFlight: inbox.dispatcher.size,
+            queued: inbox.dispatcher.queued,
+            concurrency: inbox.dispatcher.concurrency,
+          },
+        ]),
     );
   }
 
@@ -212,7 +217,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       handlerFor: (pattern: string) => this.getHandlerByPattern(pattern),
       eventPatterns: () => [...this.messageHandlers].filter(([, handler]) => handler.isEventHandler).map(([pattern]) => pattern),
       normalizePattern: (pattern: MsPattern) => this.normalizePattern(pattern),
-      deserialize: (record: DecodedRecord) => this.deserializer.deserialize(record, { channel: record.pattern }) as ReadPacket | Promise<ReadPacket>,
+      deserialize: (record: DecodedRecord) =>
+        this.deserializer.deserialize(record, { channel: record.pattern }) as ReadPacket | Promise<ReadPacket>,
       serialize: (response: WritePacket & { id: string }) => this.serializer.serialize(response),
       runWithProcessingHooks: (context: ZeroMqContext, run: (runEndHook: () => void) => Promise<void>) =>
         this.runWithProcessingHooks(context, run),

@@ -119,7 +119,10 @@ describe('ZeroMqServer + ZeroMqClient: emit to @EventPattern', () => {
     expect(metrics).toMatchObject({ sent: total, failed: 0, queued: 0 });
     // Queued emits leave in shared ZeroMQ messages.
     expect(metrics.batches).toBeLessThan(total / 10);
-    await eventually(() => server.getMetrics(), (m) => m.handled === total);
+    await eventually(
+      () => server.getMetrics(),
+      (m) => m.handled === total,
+    );
     expect(server.getMetrics()).toMatchObject({ received: total, handled: total, failed: 0, malformed: 0, undecodable: 0 });
   });
 
@@ -132,7 +135,11 @@ describe('ZeroMqServer + ZeroMqClient: emit to @EventPattern', () => {
     await producer.connect();
     await connected;
     await Promise.all(Array.from({ length: total }, (_, seq) => emit(producer, 'orders.created', { seq })));
-    await eventually(() => first.received.items.length + second.received.items.length, (n) => n === total, 10_000);
+    await eventually(
+      () => first.received.items.length + second.received.items.length,
+      (n) => n === total,
+      10_000,
+    );
     const shares = [first.received.items.length, second.received.items.length];
     expect(shares[0] + shares[1]).toBe(total);
     for (const share of shares) {
@@ -198,7 +205,10 @@ describe('ZeroMqServer + ZeroMqClient: emit to @EventPattern', () => {
       await emit(producer, 'payments.settled', { amount: 1 });
       await emit(producer, 'orders.created', { id: 9 });
       expect((await received.waitFor(1)).map((m) => m.pattern)).toEqual(['orders.created']);
-      await eventually(() => server.getMetrics().unknownPattern, (n) => n === 1);
+      await eventually(
+        () => server.getMetrics().unknownPattern,
+        (n) => n === 1,
+      );
     } finally {
       await app.close();
     }

@@ -21,7 +21,10 @@ describe('wildcard @EventPattern handlers', () => {
     for (const pattern of ['orders.created', 'orders.shipped', 'orders.eu.shipped', 'prices.eu', 'prices.eu.sku-1', 'prices', 'other']) {
       await firstValueFrom(client.emit(pattern, pattern), { defaultValue: undefined });
     }
-    await eventually(() => worker.server.getMetrics(), (metrics) => metrics.handled + metrics.unknownPattern === 7);
+    await eventually(
+      () => worker.server.getMetrics(),
+      (metrics) => metrics.handled + metrics.unknownPattern === 7,
+    );
     expect(worker.received.items.map((item) => item.pattern)).toEqual([
       'orders.created <- orders.created',
       'orders.* <- orders.shipped',

@@ -154,7 +154,9 @@ export class TestDnsServer {
         response.answers.push(...entry.aaaa.map((address) => answer({ type: Packet.TYPE.AAAA, address })));
       } else if (question.type === Packet.TYPE.SRV) {
         response.answers.push(
-          ...entry.srv.map(({ target, port, priority = 10, weight = 10 }) => answer({ type: Packet.TYPE.SRV, target, port, priority, weight })),
+          ...entry.srv.map(({ target, port, priority = 10, weight = 10 }) =>
+            answer({ type: Packet.TYPE.SRV, target, port, priority, weight }),
+          ),
         );
       }
     }

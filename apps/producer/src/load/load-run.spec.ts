@@ -9,11 +9,14 @@ function controllableSends() {
 
 describe('LoadRun', () => {
   it('counts sent and failed sends, keeps the first error and resolves when all have settled', async () => {
-    const run = new LoadRun(async (index) => {
-      if (index % 4 === 0) {
-        throw new Error(`send ${index} failed`);
-      }
-    }, { count: 10, rate: 0, window: 3 });
+    const run = new LoadRun(
+      async (index) => {
+        if (index % 4 === 0) {
+          throw new Error(`send ${index} failed`);
+        }
+      },
+      { count: 10, rate: 0, window: 3 },
+    );
     await run.run();
     expect({ started: run.started, sent: run.sent, failed: run.failed }).toEqual({ started: 10, sent: 7, failed: 3 });
     expect((run.firstError as Error).message).toBe('send 0 failed');
@@ -36,9 +39,12 @@ describe('LoadRun', () => {
 
   it('paces the starts at `rate` per second', async () => {
     const starts: number[] = [];
-    const run = new LoadRun(async () => {
-      starts.push(performance.now());
-    }, { count: 41, rate: 400, window: 100 });
+    const run = new LoadRun(
+      async () => {
+        starts.push(performance.now());
+      },
+      { count: 41, rate: 400, window: 100 },
+    );
     await run.run();
     // 40 intervals of 2.5 ms: the last start cannot come before 100 ms after the first.
     expect(starts[40] - starts[0]).toBeGreaterThanOrEqual(95);

@@ -38,7 +38,13 @@ export function ordersClientOptions(settings: OrdersClientSettings): ZeroMqClien
   const endpoints = (addresses: string[]) => addresses.map((address) => ({ address, bind: settings.bind }));
   const routes: ZeroMqClientRoute[] = [];
   if (settings.exportEndpoints !== undefined) {
-    routes.push({ name: 'export', patterns: [ORDER_EXPORT], endpoints: endpoints(settings.exportEndpoints), bare: true, delivery: 'at-most-once' });
+    routes.push({
+      name: 'export',
+      patterns: [ORDER_EXPORT],
+      endpoints: endpoints(settings.exportEndpoints),
+      bare: true,
+      delivery: 'at-most-once',
+    });
   }
   if (settings.broadcastEndpoints !== undefined) {
     const bound = settings.broadcastEndpoints.map((address) => ({ address, bind: true }));

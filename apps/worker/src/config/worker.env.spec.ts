@@ -24,7 +24,12 @@ describe('worker environment', () => {
       WORKER_CONCURRENCY: '32',
       LOG_FORMAT: 'json',
     });
-    expect(env).toMatchObject({ WORKER_TASKS_ENDPOINTS: ['tcp://10.0.0.5:5558'], WORKER_BIND: false, WORKER_CONCURRENCY: 32, LOG_FORMAT: 'json' });
+    expect(env).toMatchObject({
+      WORKER_TASKS_ENDPOINTS: ['tcp://10.0.0.5:5558'],
+      WORKER_BIND: false,
+      WORKER_CONCURRENCY: 32,
+      LOG_FORMAT: 'json',
+    });
   });
 
   it('names every bad variable', () => {

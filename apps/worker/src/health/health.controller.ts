@@ -1,5 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthCheckResult,
+  type HealthIndicatorResult,
+} from '@nestjs/terminus';
 import { ZeroMqServer } from 'nestjs-zeromq';
 import { ZeroMqHealthIndicator } from 'nestjs-zeromq/terminus';
 import { WorkerLifecycle } from '../lifecycle/worker-lifecycle.service.js';
@@ -34,6 +40,8 @@ export class HealthController {
 
   private takingWork(): HealthIndicatorResult<'worker'> {
     const indicator = this.indicators.check('worker');
-    return this.lifecycle.draining ? indicator.down({ message: 'draining: stopped taking jobs, finishing those in flight' }) : indicator.up();
+    return this.lifecycle.draining
+      ? indicator.down({ message: 'draining: stopped taking jobs, finishing those in flight' })
+      : indicator.up();
   }
 }

@@ -17,8 +17,6 @@ export class OrdersService {
     this.logger.verbose(`Order ${order.id} received`);
     const receipt = await this.hasher.digest(JSON.stringify(order));
     this.stats.record(ORDER_CREATED);
-    this.logger.debug(
-      `Order ${order.id} processed: ${order.items.length} item(s), ${order.total} ${order.currency}, receipt ${receipt}`,
-    );
+    this.logger.debug(`Order ${order.id} processed: ${order.items.length} item(s), ${order.total} ${order.currency}, receipt ${receipt}`);
   }
 }

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { createProgram } from './program.js';
 import { publicKeyOf } from '../internal/security/curve.js';
 
-const keyIn = (path: string) => readFileSync(path, 'utf8').split('\n').find((line) => line.length > 0 && !line.startsWith('#'))!;
+const keyIn = (path: string) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .find((line) => line.length > 0 && !line.startsWith('#'))!;
 
 describe('nestjs-zeromq keygen', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nzmq-keygen-'));

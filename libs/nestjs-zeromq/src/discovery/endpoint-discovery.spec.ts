@@ -15,7 +15,10 @@ const FAST = { interval: 50, jitter: 0.2, minRefreshInterval: 0, queryTimeout: 2
 class Recorder {
   readonly changes = new Collector<string>();
   readonly logs: Array<{ level: string; message: string }> = [];
-  readonly listener = { onAdded: (address: string) => this.changes.add(`+${address}`), onRemoved: (address: string) => this.changes.add(`-${address}`) };
+  readonly listener = {
+    onAdded: (address: string) => this.changes.add(`+${address}`),
+    onRemoved: (address: string) => this.changes.add(`-${address}`),
+  };
   readonly logger: LoggerService = {
     log: (message: string) => this.logs.push({ level: 'log', message }),
     warn: (message: string) => this.logs.push({ level: 'warn', message }),
@@ -37,7 +40,12 @@ describe('EndpointDiscovery against a DNS server on 127.0.0.1', () => {
   const discoveries: EndpointDiscovery[] = [];
 
   const discover = (endpoint: string, recorder: Recorder, options: EndpointDiscoveryOptions = {}) => {
-    const discovery = new EndpointDiscovery(endpoint, recorder.listener, { servers: [dns.address], logger: recorder.logger, ...FAST, ...options });
+    const discovery = new EndpointDiscovery(endpoint, recorder.listener, {
+      servers: [dns.address],
+      logger: recorder.logger,
+      ...FAST,
+      ...options,
+    });
     discoveries.push(discovery);
     return discovery;
   };
@@ -117,7 +125,10 @@ describe('EndpointDiscovery against a DNS server on 127.0.0.1', () => {
     expect(discovery.addresses).toEqual(['tcp://127.0.0.2:5557', 'tcp://127.0.0.3:5557']);
     const warnings = recorder.logs.filter((line) => line.level === 'warn');
     expect(warnings).toEqual([
-      { level: 'warn', message: expect.stringMatching(/could not be resolved \(ESERVFAIL\); keeping the last 2 address\(es\); 1 failed resolution/) },
+      {
+        level: 'warn',
+        message: expect.stringMatching(/could not be resolved \(ESERVFAIL\); keeping the last 2 address\(es\); 1 failed resolution/),
+      },
     ]);
 
     dns.mode = 'answer';
@@ -175,7 +186,11 @@ describe('EndpointDiscovery against a DNS server on 127.0.0.1', () => {
     dns.setA(NAME, ['127.0.0.2']);
     dns.mode = 'hold';
     // A long query timeout: the held queries must not time out, however slow the machine.
-    const discovery = discover(`tcp+dns://${NAME}:${PORT}`, new Recorder(), { interval: 3_600_000, minRefreshInterval: 20, queryTimeout: 60_000 });
+    const discovery = discover(`tcp+dns://${NAME}:${PORT}`, new Recorder(), {
+      interval: 3_600_000,
+      minRefreshInterval: 20,
+      queryTimeout: 60_000,
+    });
     const first = discovery.start();
     await dns.queries.waitFor(2); // A and AAAA asked, not answered
     const second = discovery.refresh();
@@ -230,7 +245,11 @@ describe('EndpointDiscovery against a DNS server on 127.0.0.1', () => {
       },
       onRemoved: () => undefined,
     };
-    const discovery = new EndpointDiscovery(`tcp+dns://${NAME}:${PORT}`, listener, { servers: [dns.address], logger: recorder.logger, ...FAST });
+    const discovery = new EndpointDiscovery(`tcp+dns://${NAME}:${PORT}`, listener, {
+      servers: [dns.address],
+      logger: recorder.logger,
+      ...FAST,
+    });
     discoveries.push(discovery);
     await discovery.start();
     expect(added).toEqual(['tcp://127.0.0.2:5557', 'tcp://127.0.0.3:5557']);
@@ -243,7 +262,9 @@ describe('EndpointDiscovery against a DNS server on 127.0.0.1', () => {
     const listener = new Recorder().listener;
     expect(() => new EndpointDiscovery(`tcp+dns://${NAME}:${PORT}`, listener, { jitter: 0.9 })).toThrow(ZeroMqOptionsError);
     expect(() => new EndpointDiscovery(`tcp+dns://${NAME}:${PORT}`, listener, { interval: 0 })).toThrow('interval');
-    expect(() => new EndpointDiscovery(`tcp+dns://${NAME}:${PORT}`, listener, { servers: ['not an address'] })).toThrow('Invalid discovery servers');
+    expect(() => new EndpointDiscovery(`tcp+dns://${NAME}:${PORT}`, listener, { servers: ['not an address'] })).toThrow(
+      'Invalid discovery servers',
+    );
     expect(() => new EndpointDiscovery('tcp://127.0.0.1:5557', listener)).toThrow('Invalid discovery endpoint');
   });
 });

@@ -58,25 +58,36 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     const [first, second] = [await worker(), await worker()];
     const producer = client({ endpoints: [boundAddress(first.server), boundAddress(second.server)] });
     await producer.connect();
-    await eventually(() => producer.getMetrics().connections.default, (count) => count === 2);
+    await eventually(
+      () => producer.getMetrics().connections.default,
+      (count) => count === 2,
+    );
     const check = () =>
-      checkHealth(health, () =>
-        health.check([() => indicator.check('producer', producer), () => indicator.check('worker', first.server)]),
-      );
+      checkHealth(health, () => health.check([() => indicator.check('producer', producer), () => indicator.check('worker', first.server)]));
 
     const healthy = await check();
     expect(healthy.status).toBe('ok');
     expect(healthy.details).toEqual({
       producer: { status: 'up', state: 'connected', sockets: { default: { connections: 2, queued: 0, maxQueueSize: 10_000 } } },
-      worker: { status: 'up', state: 'connected', sockets: { default: { connections: 1, reading: true, inFlight: 0, queued: 0, concurrency: 100 } } },
+      worker: {
+        status: 'up',
+        state: 'connected',
+        sockets: { default: { connections: 1, reading: true, inFlight: 0, queued: 0, concurrency: 100 } },
+      },
     });
 
     await second.app.close();
-    await eventually(() => producer.getMetrics().connections.default, (count) => count === 1);
+    await eventually(
+      () => producer.getMetrics().connections.default,
+      (count) => count === 1,
+    );
     expect((await check()).status).toBe('ok');
 
     await first.app.close();
-    await eventually(() => producer.getMetrics().connections.default, (count) => count === 0);
+    await eventually(
+      () => producer.getMetrics().connections.default,
+      (count) => count === 0,
+    );
     const unhealthy = await check();
     expect(unhealthy.status).toBe('error');
     expect(unhealthy.error).toEqual({
@@ -101,14 +112,22 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     // The first emit is handed to ZeroMQ (and waits there); the next ones queue behind it.
     emit(0);
     // It leaves the queue on the next turn of the event loop (the send queue batches per turn).
-    await eventually(() => producer.getQueueStates().default.queued, (queued) => queued === 0);
+    await eventually(
+      () => producer.getQueueStates().default.queued,
+      (queued) => queued === 0,
+    );
     expect(producer.getMetrics().queued).toBe(1);
     for (let i = 1; i <= 4; i++) {
       emit(i);
     }
-    await eventually(() => failures.length, (count) => count === 1);
+    await eventually(
+      () => failures.length,
+      (count) => count === 1,
+    );
     expect(producer.getQueueStates().default.queued).toBe(3);
-    const result = await checkHealth(health, () => health.check([() => indicator.check('producer', producer, { requireConnected: false })]));
+    const result = await checkHealth(health, () =>
+      health.check([() => indicator.check('producer', producer, { requireConnected: false })]),
+    );
     expect(result.error?.producer).toMatchObject({
       status: 'down',
       message: 'socket "default" has a full send queue (3 of maxQueueSize 3)',
@@ -122,4 +141,3 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     expect(result.error?.producer).toMatchObject({ status: 'down', state: 'not-started', message: 'status is not-started' });
   });
 });
-

@@ -21,7 +21,11 @@ import { assessZeroMqHealth, type ZeroMqHealthOptions } from './zeromq-health.as
 export class ZeroMqHealthIndicator {
   constructor(private readonly healthIndicatorService: HealthIndicatorService) {}
 
-  check<const Key extends string>(key: Key, target: ZeroMqServer | ZeroMqClient, options?: ZeroMqHealthOptions): HealthIndicatorResult<Key> {
+  check<const Key extends string>(
+    key: Key,
+    target: ZeroMqServer | ZeroMqClient,
+    options?: ZeroMqHealthOptions,
+  ): HealthIndicatorResult<Key> {
     const indicator = this.healthIndicatorService.check(key);
     const { status, sockets, problems } = assessZeroMqHealth(target, options);
     return problems.length === 0

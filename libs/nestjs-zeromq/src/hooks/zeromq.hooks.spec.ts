@@ -31,7 +31,10 @@ describe('addProcessingHooks / addDispatchHook: hooks that add up instead of rep
       await firstValueFrom(client.emit('orders.created', { id: 1 }), { defaultValue: undefined });
       await received.waitFor(1);
       // The handler recorded the message; the end hooks run once it has returned.
-      await eventually(() => calls.length, (count) => count === 4);
+      await eventually(
+        () => calls.length,
+        (count) => count === 4,
+      );
       expect(calls).toEqual(['nest start', 'added start orders.created 1+2', 'added end', 'nest end']);
     } finally {
       await client.close();

@@ -61,8 +61,16 @@ export function registerZeroMqClientMetrics(client: ZeroMqClient, options: ZeroM
   const queues = () => Object.entries(client.getQueueStates());
   const gauges: Array<[string, string, () => Record<string, number>]> = [
     ['connections', 'Live connections (peers) per socket.', () => client.getMetrics().connections],
-    ['queued', 'Emits and requests waiting in the send queue per socket.', () => Object.fromEntries(queues().map(([socket, state]) => [socket, state.queued]))],
-    ['max_queue_size', 'The bound of each send queue (maxQueueSize).', () => Object.fromEntries(queues().map(([socket, state]) => [socket, state.maxQueueSize]))],
+    [
+      'queued',
+      'Emits and requests waiting in the send queue per socket.',
+      () => Object.fromEntries(queues().map(([socket, state]) => [socket, state.queued])),
+    ],
+    [
+      'max_queue_size',
+      'The bound of each send queue (maxQueueSize).',
+      () => Object.fromEntries(queues().map(([socket, state]) => [socket, state.maxQueueSize])),
+    ],
   ];
   for (const [gauge, help, read] of gauges) {
     registerPulled(registry, { kind: 'gauge', name: `${PREFIX}${gauge}`, help, labelNames: ['client', 'socket'] }, perSocket(read));

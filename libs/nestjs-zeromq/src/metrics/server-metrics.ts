@@ -44,10 +44,26 @@ export function registerZeroMqServerMetrics(server: ZeroMqServer, options: ZeroM
   const states = () => Object.entries(server.getSocketStates());
   const gauges: Array<[string, string, () => Record<string, number>]> = [
     ['connections', 'Live connections (peers) per socket.', () => server.getMetrics().connections],
-    ['in_flight', 'Handlers running now per socket.', () => Object.fromEntries(states().map(([socket, state]) => [socket, state.inFlight]))],
-    ['queued', 'Records read ahead of their handlers per socket (at most about prefetch).', () => Object.fromEntries(states().map(([socket, state]) => [socket, state.queued]))],
-    ['concurrency', "The socket's concurrency: most handlers running at once.", () => Object.fromEntries(states().map(([socket, state]) => [socket, state.concurrency]))],
-    ['reading', 'Whether the socket reads messages (1) or its read loop stopped (0).', () => Object.fromEntries(states().map(([socket, state]) => [socket, Number(state.reading)]))],
+    [
+      'in_flight',
+      'Handlers running now per socket.',
+      () => Object.fromEntries(states().map(([socket, state]) => [socket, state.inFlight])),
+    ],
+    [
+      'queued',
+      'Records read ahead of their handlers per socket (at most about prefetch).',
+      () => Object.fromEntries(states().map(([socket, state]) => [socket, state.queued])),
+    ],
+    [
+      'concurrency',
+      "The socket's concurrency: most handlers running at once.",
+      () => Object.fromEntries(states().map(([socket, state]) => [socket, state.concurrency])),
+    ],
+    [
+      'reading',
+      'Whether the socket reads messages (1) or its read loop stopped (0).',
+      () => Object.fromEntries(states().map(([socket, state]) => [socket, Number(state.reading)])),
+    ],
   ];
   for (const [gauge, help, read] of gauges) {
     registerPulled(registry, { kind: 'gauge', name: `${PREFIX}${gauge}`, help, labelNames: ['server', 'socket'] }, perSocket(read));

@@ -81,7 +81,10 @@ describe('Prometheus metrics (nestjs-zeromq/prometheus)', () => {
         await firstValueFrom(client.emit(pattern, { i }), { defaultValue: undefined });
       }
     }
-    await eventually(() => worker.server.getMetrics(), (metrics) => metrics.handled + metrics.failed + metrics.unknownPattern === 10);
+    await eventually(
+      () => worker.server.getMetrics(),
+      (metrics) => metrics.handled + metrics.failed + metrics.unknownPattern === 10,
+    );
 
     const families = await scrape(registry);
     expect(samples(families, 'nestjs_zeromq_client_sent_total')).toEqual({ 'client=orders': 10 });
@@ -133,7 +136,11 @@ describe('Prometheus metrics (nestjs-zeromq/prometheus)', () => {
       await Promise.all(sends);
     }
     await firstValueFrom(client.emit('orders.created', {}), { defaultValue: undefined });
-    await eventually(() => worker.server.getMetrics(), (metrics) => metrics.unknownPattern === 10_000 && metrics.handled === 1, 20_000);
+    await eventually(
+      () => worker.server.getMetrics(),
+      (metrics) => metrics.unknownPattern === 10_000 && metrics.handled === 1,
+      20_000,
+    );
 
     const families = await scrape(registry);
     const dispatched = samples(families, 'nestjs_zeromq_client_dispatched_total');
@@ -158,7 +165,10 @@ describe('Prometheus metrics (nestjs-zeromq/prometheus)', () => {
     const client = new ZeroMqClient({ endpoints: [boundAddress(second.server)] });
     clients.push(client);
     await firstValueFrom(client.emit('orders.created', {}), { defaultValue: undefined });
-    await eventually(() => second.server.getMetrics().handled, (handled) => handled === 1);
+    await eventually(
+      () => second.server.getMetrics().handled,
+      (handled) => handled === 1,
+    );
     const families = await scrape(registry);
     expect(samples(families, 'nestjs_zeromq_server_handled_total')).toEqual({ 'server=a': 0, 'server=b': 1 });
   });

@@ -64,7 +64,9 @@ describe('ZeroMqBroadcastProxy', () => {
     const count = 300;
     await Promise.all(
       publishers.flatMap((client, p) =>
-        Array.from({ length: count }, (_, seq) => firstValueFrom(client.emit('ticks.eu', { from: `p${p}`, seq }), { defaultValue: undefined })),
+        Array.from({ length: count }, (_, seq) =>
+          firstValueFrom(client.emit('ticks.eu', { from: `p${p}`, seq }), { defaultValue: undefined }),
+        ),
       ),
     );
     for (const { received } of subscribers) {
@@ -87,7 +89,11 @@ describe('ZeroMqBroadcastProxy', () => {
     await proxy.start();
     const { frontend, backend } = proxy.getAddresses();
     const listed = await publisher(frontend[0], { secretKey: publisherKeys.secretKey, serverPublicKey: proxyKeys.publicKey });
-    const stranger = new ZeroMqClient({ kind: 'pub-sub', endpoints: [frontend[0]], curve: { secretKey: strangerKeys.secretKey, serverPublicKey: proxyKeys.publicKey } });
+    const stranger = new ZeroMqClient({
+      kind: 'pub-sub',
+      endpoints: [frontend[0]],
+      curve: { secretKey: strangerKeys.secretKey, serverPublicKey: proxyKeys.publicKey },
+    });
     clients.push(stranger);
     const genuine = await subscriber(backend[0], { secretKey: subscriberKeys.secretKey, allowClients: [proxyKeys.publicKey] });
     const impostor = await subscriber(backend[0], { secretKey: impostorKeys.secretKey });
@@ -102,9 +108,16 @@ describe('ZeroMqBroadcastProxy', () => {
   });
 
   it('refuses options it cannot use, naming them', () => {
-    expect(() => new ZeroMqBroadcastProxy({ frontend: ['tcp://nowhere'], backend: [] })).toThrow(/needs at least one address\n {2}→ at backend\n✖ must be tcp:\/\/host:port, ipc:\/\/path or inproc:\/\/name\n {2}→ at frontend\[0\]/);
+    expect(() => new ZeroMqBroadcastProxy({ frontend: ['tcp://nowhere'], backend: [] })).toThrow(
+      /needs at least one address\n {2}→ at backend\n✖ must be tcp:\/\/host:port, ipc:\/\/path or inproc:\/\/name\n {2}→ at frontend\[0\]/,
+    );
     expect(
-      () => new ZeroMqBroadcastProxy({ frontend: [LOOPBACK_ANY_PORT], backend: [LOOPBACK_ANY_PORT], curve: { secretKey: 'short', subscriberPublicKey: 'x' } }),
+      () =>
+        new ZeroMqBroadcastProxy({
+          frontend: [LOOPBACK_ANY_PORT],
+          backend: [LOOPBACK_ANY_PORT],
+          curve: { secretKey: 'short', subscriberPublicKey: 'x' },
+        }),
     ).toThrow(/secretKey[\s\S]*40-character Z85 key/);
   });
 });

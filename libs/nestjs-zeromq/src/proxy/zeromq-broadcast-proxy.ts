@@ -18,7 +18,9 @@ import type { ZeroMqBroadcastProxyOptions } from './zeromq-broadcast-proxy.optio
 
 const DEFAULT_HIGH_WATER_MARK = 1_000;
 const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;
-const addresses = z.array(z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name')).min(1, 'needs at least one address');
+const addresses = z
+  .array(z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name'))
+  .min(1, 'needs at least one address');
 
 const optionsSchema = z.strictObject({
   frontend: addresses,
@@ -66,10 +68,18 @@ export class ZeroMqBroadcastProxy {
     const curve = this.config.curve;
     if (curve !== undefined) {
       this.frontendCurve = resolveServerCurve(
-        parse(serverCurveSchema, { secretKey: curve.secretKey, allowClients: curve.allowPublishers }, 'curve options (secretKey, allowPublishers)'),
+        parse(
+          serverCurveSchema,
+          { secretKey: curve.secretKey, allowClients: curve.allowPublishers },
+          'curve options (secretKey, allowPublishers)',
+        ),
       );
       this.backendCurve = resolveClientCurve(
-        parse(clientCurveSchema, { secretKey: curve.secretKey, serverPublicKey: curve.subscriberPublicKey }, 'curve options (subscriberPublicKey)'),
+        parse(
+          clientCurveSchema,
+          { secretKey: curve.secretKey, serverPublicKey: curve.subscriberPublicKey },
+          'curve options (subscriberPublicKey)',
+        ),
       );
     }
     this.authorization = ClientAuthorization.of(this.frontendCurve, (publisher) => {
@@ -92,7 +102,12 @@ export class ZeroMqBroadcastProxy {
     await this.authorization?.start();
     const frontend = new zmq.XSubscriber({ linger, receiveHighWaterMark: highWaterMark, ...curveSocketOptions(this.frontendCurve) });
     // Every subscriber's (un)subscription goes upstream, not only a topic's first and last.
-    const backend = new zmq.XPublisher({ linger, sendHighWaterMark: highWaterMark, verbosity: 'allSubsUnsubs', ...curveSocketOptions(this.backendCurve) });
+    const backend = new zmq.XPublisher({
+      linger,
+      sendHighWaterMark: highWaterMark,
+      verbosity: 'allSubsUnsubs',
+      ...curveSocketOptions(this.backendCurve),
+    });
     try {
       await this.bindAll(frontend, this.config.frontend, this.bound.frontend);
       await this.bindAll(backend, this.config.backend, this.bound.backend);

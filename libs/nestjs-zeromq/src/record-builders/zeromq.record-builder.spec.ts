@@ -81,12 +81,17 @@ describe('ZeroMqRecordBuilder: per-message headers and options', () => {
   it("emit(): delivery 'at-most-once' sends one message of an at-least-once client without ack or retry", async () => {
     const { worker, client } = await setup({ delivery: 'at-least-once', maxAttempts: 3, retryDelay: 10 });
     // At least once: the failing handler runs maxAttempts times and the emit is dead-lettered.
-    await expect(firstValueFrom(client.emit('flaky', { n: 1 }), { defaultValue: undefined })).rejects.toMatchObject({ code: 'DEAD_LETTER' });
+    await expect(firstValueFrom(client.emit('flaky', { n: 1 }), { defaultValue: undefined })).rejects.toMatchObject({
+      code: 'DEAD_LETTER',
+    });
     expect(worker.received.items).toHaveLength(3);
     // At most once for this one: handed to ZeroMQ, run once, failure not retried.
     const once = new ZeroMqRecordBuilder({ n: 2 }).setOptions({ delivery: 'at-most-once' }).build();
     await firstValueFrom(client.emit('flaky', once), { defaultValue: undefined });
-    await eventually(() => worker.server.getMetrics().failed, (failed) => failed === 4);
+    await eventually(
+      () => worker.server.getMetrics().failed,
+      (failed) => failed === 4,
+    );
     expect(worker.received.items.map((item) => [item.data, item.context.getMessageId() === undefined])).toEqual([
       [{ n: 1 }, false],
       [{ n: 1 }, false],

@@ -46,7 +46,10 @@ export function traceZeroMqClient(client: ZeroMqClient, options: ZeroMqTracingOp
     });
     const headers: PacketMetadata = {};
     propagation.inject(trace.setSpan(context.active(), span), headers);
-    const record = data instanceof ZeroMqRecord ? new ZeroMqRecord(data.data, { ...data.headers, ...headers }, data.options) : new ZeroMqRecord(data, headers);
+    const record =
+      data instanceof ZeroMqRecord
+        ? new ZeroMqRecord(data.data, { ...data.headers, ...headers }, data.options)
+        : new ZeroMqRecord(data, headers);
     return { span, record };
   };
 

@@ -90,7 +90,10 @@ describe('OpenTelemetry tracing (nestjs-zeromq/opentelemetry) in one process', (
         tenant: 'acme',
         traceparent: `00-${producer.spanContext().traceId}-${producer.spanContext().spanId}-01`,
       });
-      await eventually(() => finished('process noted'), (span) => span !== undefined);
+      await eventually(
+        () => finished('process noted'),
+        (span) => span !== undefined,
+      );
       expect(finished('process noted')!.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
     });
 
@@ -100,8 +103,14 @@ describe('OpenTelemetry tracing (nestjs-zeromq/opentelemetry) in one process', (
       const requester = finished('send refuse')!;
       expect(requester.kind).toBe(SpanKind.CLIENT);
       expect(requester.status).toEqual({ code: SpanStatusCode.ERROR, message: 'not allowed' });
-      await eventually(() => finished('process refuse'), (span) => span !== undefined);
-      expect(finished('process refuse')).toMatchObject({ kind: SpanKind.SERVER, status: { code: SpanStatusCode.ERROR, message: 'not allowed' } });
+      await eventually(
+        () => finished('process refuse'),
+        (span) => span !== undefined,
+      );
+      expect(finished('process refuse')).toMatchObject({
+        kind: SpanKind.SERVER,
+        status: { code: SpanStatusCode.ERROR, message: 'not allowed' },
+      });
 
       const lonely = new ZeroMqClient({ endpoints: [ipc.address('nobody')], sendTimeout: 100 });
       clients.push(lonely);

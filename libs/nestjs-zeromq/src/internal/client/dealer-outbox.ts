@@ -35,7 +35,10 @@ export class DealerOutbox extends Outbox {
 
   /** Queues a request; its replies come back through `ReplyHandling.requests`. */
   request(id: string, record: EncodedRecord, done: Settle): void {
-    this.queue.push({ kind: 'requests', pattern: record.pattern, fragment: this.write('requests', recordFields.request(id, record)) }, done);
+    this.queue.push(
+      { kind: 'requests', pattern: record.pattern, fragment: this.write('requests', recordFields.request(id, record)) },
+      done,
+    );
   }
 
   /** Queues one delivery of an at-least-once message; resolves when ZeroMQ took it. */

@@ -31,32 +31,41 @@ export function trackDeliveries(
     const outbox = events.outboxNamed(name);
     outbox?.hello(tracker.producerId).catch(() => undefined);
   };
-  const tracker: DeliveryTracker = new DeliveryTracker(outboxes.map((outbox) => outbox.name), {
-    maxQueueSize: config.maxQueueSize,
-    ackTimeout: config.ackTimeout,
-    maxQueueBytes: config.maxQueueBytes,
-    maxAttempts,
-    retryDelay: config.retryDelay,
-    maxRetryDelay: config.maxRetryDelay,
-    lostLinkGrace: LOST_LINK_GRACE,
-    transmit: (name, delivery) =>
-      events.outboxNamed(name)?.deliver(delivery, maxAttempts) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
-    onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, delivery.record),
-    requestCredit: greet,
-    errors: {
-      queueFull: (pattern) =>
-        new ZeroMqSendError(
-          'QUEUE_FULL',
-          pattern,
-          routeName,
-          [],
-          `too many messages not acknowledged yet (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`,
-        ),
-      deadLetter: (letter) =>
-        new ZeroMqSendError('DEAD_LETTER', letter.pattern, routeName, [], `dead-lettered after ${letter.attempts} attempt(s): ${letter.reason}`),
-      closed: (pattern) => new ZeroMqSendError('CLOSED', pattern, routeName, [], 'the client closed before a worker acknowledged it'),
+  const tracker: DeliveryTracker = new DeliveryTracker(
+    outboxes.map((outbox) => outbox.name),
+    {
+      maxQueueSize: config.maxQueueSize,
+      ackTimeout: config.ackTimeout,
+      maxQueueBytes: config.maxQueueBytes,
+      maxAttempts,
+      retryDelay: config.retryDelay,
+      maxRetryDelay: config.maxRetryDelay,
+      lostLinkGrace: LOST_LINK_GRACE,
+      transmit: (name, delivery) =>
+        events.outboxNamed(name)?.deliver(delivery, maxAttempts) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
+      onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, delivery.record),
+      requestCredit: greet,
+      errors: {
+        queueFull: (pattern) =>
+          new ZeroMqSendError(
+            'QUEUE_FULL',
+            pattern,
+            routeName,
+            [],
+            `too many messages not acknowledged yet (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`,
+          ),
+        deadLetter: (letter) =>
+          new ZeroMqSendError(
+            'DEAD_LETTER',
+            letter.pattern,
+            routeName,
+            [],
+            `dead-lettered after ${letter.attempts} attempt(s): ${letter.reason}`,
+          ),
+        closed: (pattern) => new ZeroMqSendError('CLOSED', pattern, routeName, [], 'the client closed before a worker acknowledged it'),
+      },
     },
-  });
+  );
   for (const outbox of outboxes) {
     outbox.tracker = tracker;
   }

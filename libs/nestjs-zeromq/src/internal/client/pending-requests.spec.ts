@@ -56,7 +56,7 @@ describe('PendingRequests', () => {
     expect(pending.countOn('a')).toBe(0);
   });
 
-  it("times a request out after its timeout with the timeout error, and never when it is 0", () => {
+  it('times a request out after its timeout with the timeout error, and never when it is 0', () => {
     timers.useFakeTimers();
     const { pending, received, open, errors } = requests();
     open('timed', 'a', 100);

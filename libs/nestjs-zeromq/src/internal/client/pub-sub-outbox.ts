@@ -78,7 +78,10 @@ export class PubSubOutbox extends Outbox {
       for await (const [message] of receiveLoop(this.managed.socket as zmq.XPublisher)) {
         const change = this.subscriptions.apply(message);
         if (change === undefined) {
-          problems.warn('subscription', `Socket "${this.name}" got a message that is not a subscription (${message.length} bytes); ignored`);
+          problems.warn(
+            'subscription',
+            `Socket "${this.name}" got a message that is not a subscription (${message.length} bytes); ignored`,
+          );
         } else {
           onChange(change);
         }

@@ -7,7 +7,12 @@ describe('RouteTable', () => {
   const orders = { name: 'orders', patterns: ['orders.created', '{"cmd":"audit"}'], links: [link('orders#1'), link('orders#2')] };
   const fallback = { name: 'default', patterns: [], links: [link('default')] };
   const table = new RouteTable<Link>([fallback, orders]);
-  const pick = (route: typeof orders) => table.pick(route, (l) => l.up, (l) => l.load).name;
+  const pick = (route: typeof orders) =>
+    table.pick(
+      route,
+      (l) => l.up,
+      (l) => l.load,
+    ).name;
 
   it('sends listed patterns to their route and the rest to the default route', () => {
     expect(table.routeFor('orders.created')).toBe(orders);

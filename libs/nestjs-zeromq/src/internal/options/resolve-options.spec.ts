@@ -60,7 +60,13 @@ describe('resolveServerOptions', () => {
     });
     expect(resolved.sockets).toEqual([
       { name: 'default', kind: 'dealer-router', endpoints: [{ address: A, bind: false }], patterns: [], concurrency: 8 },
-      { name: 'audit', kind: 'dealer-router', endpoints: [{ address: B, bind: true }], patterns: ['audit.*', '{"cmd":"audit"}'], concurrency: 2 },
+      {
+        name: 'audit',
+        kind: 'dealer-router',
+        endpoints: [{ address: B, bind: true }],
+        patterns: ['audit.*', '{"cmd":"audit"}'],
+        concurrency: 2,
+      },
     ]);
     expect([resolved.prefetch, resolved.heartbeat, resolved.linger]).toEqual([16, false, 0]);
     expect(resolved.plainMessages).toEqual({ pattern: 'plain', decoding: 'utf8' });
@@ -75,12 +81,24 @@ describe('resolveServerOptions', () => {
     expect(optionsError(() => server({ endpoints: [A], routes: [{ name: 'default', patterns: ['x'], endpoints: [B] }] }))).toBe(
       'Invalid ZeroMqServer options: two sockets are named "default"; give each route a unique name',
     );
-    expect(optionsError(() => server({ routes: [{ patterns: ['x'], endpoints: [A] }, { patterns: ['x', 'y'], endpoints: [B] }] }))).toBe(
-      'Invalid ZeroMqServer options: two sockets are named "x"; give each route a unique name',
-    );
     expect(
       optionsError(() =>
-        server({ routes: [{ name: 'one', patterns: [{ cmd: 'a' }], endpoints: [A] }, { name: 'two', patterns: ['b', { cmd: 'a' }], endpoints: [B] }] }),
+        server({
+          routes: [
+            { patterns: ['x'], endpoints: [A] },
+            { patterns: ['x', 'y'], endpoints: [B] },
+          ],
+        }),
+      ),
+    ).toBe('Invalid ZeroMqServer options: two sockets are named "x"; give each route a unique name');
+    expect(
+      optionsError(() =>
+        server({
+          routes: [
+            { name: 'one', patterns: [{ cmd: 'a' }], endpoints: [A] },
+            { name: 'two', patterns: ['b', { cmd: 'a' }], endpoints: [B] },
+          ],
+        }),
       ),
     ).toBe('Invalid ZeroMqServer options: pattern "{"cmd":"a"}" is in two routes ("one" and "two"); a pattern can have one route');
     expect(optionsError(() => server({}))).toBe(
@@ -100,7 +118,14 @@ describe('resolveServerOptions', () => {
 
 describe('resolveClientOptions', () => {
   it('fills in every default and connects the default socket', () => {
-    const route = { name: 'default', kind: 'push-pull', endpoints: [{ address: A, bind: false }], patterns: [], bare: false, delivery: 'at-most-once' };
+    const route = {
+      name: 'default',
+      kind: 'push-pull',
+      endpoints: [{ address: A, bind: false }],
+      patterns: [],
+      bare: false,
+      delivery: 'at-most-once',
+    };
     expect(client({ endpoints: [A] })).toEqual({
       ...TUNING_DEFAULTS,
       routes: [route],
@@ -174,10 +199,14 @@ describe('resolveClientOptions', () => {
     expect(optionsError(() => client({ delivery: 'at-least-once', endpoints: [{ address: A, bind: true }] }))).toBe(
       'Invalid ZeroMqClient options: socket "default" is at-least-once, which needs the client to connect to each worker endpoint (bind: false) so that credits and acks are per worker',
     );
-    expect(optionsError(() => client({ routes: [{ name: 'raw', bare: true, kind: 'dealer-router', patterns: ['raw'], endpoints: [A] }] }))).toBe(
-      `Invalid ZeroMqClient options: socket "raw" is bare, which needs kind 'push-pull' (a plain PULL peer); it has 'dealer-router'`,
-    );
-    expect(client({ routes: [{ name: 'raw', bare: true, patterns: ['raw'], endpoints: [A] }] }).sockets[0]).toMatchObject({ name: 'raw', bare: true, kind: 'push-pull' });
+    expect(
+      optionsError(() => client({ routes: [{ name: 'raw', bare: true, kind: 'dealer-router', patterns: ['raw'], endpoints: [A] }] })),
+    ).toBe(`Invalid ZeroMqClient options: socket "raw" is bare, which needs kind 'push-pull' (a plain PULL peer); it has 'dealer-router'`);
+    expect(client({ routes: [{ name: 'raw', bare: true, patterns: ['raw'], endpoints: [A] }] }).sockets[0]).toMatchObject({
+      name: 'raw',
+      bare: true,
+      kind: 'push-pull',
+    });
   });
 
   it('gives every socket a unique name, per-endpoint sockets included', () => {
@@ -203,6 +232,8 @@ describe('resolveClientOptions', () => {
     expect(optionsError(() => client({ routes: [{ patterns: [], endpoints: [] }] }))).toBe(
       'Invalid ZeroMqClient options:\n✖ a route needs at least one pattern\n  → at routes[0].patterns\n✖ a route needs at least one endpoint\n  → at routes[0].endpoints',
     );
-    expect(optionsError(() => client({ endpoints: [A], maxAttempts: 10_000 }))).toMatch(/^Invalid ZeroMqClient options:\n✖ Too big: .*\n {2}→ at maxAttempts$/);
+    expect(optionsError(() => client({ endpoints: [A], maxAttempts: 10_000 }))).toMatch(
+      /^Invalid ZeroMqClient options:\n✖ Too big: .*\n {2}→ at maxAttempts$/,
+    );
   });
 });

@@ -50,7 +50,10 @@ type Tuning = 'linger' | 'heartbeat' | 'reconnectInterval' | 'reconnectMaxInterv
 export type ResolvedTuning = Pick<ParsedServerOptions, Tuning> & { curve: ResolvedCurve | undefined };
 
 /** A server's options with every default applied: the schema's output, sockets planned. */
-export type ResolvedServerOptions = Omit<ParsedServerOptions, 'endpoints' | 'routes' | 'kind' | 'concurrency' | 'curve' | 'serializer' | 'deserializer'> &
+export type ResolvedServerOptions = Omit<
+  ParsedServerOptions,
+  'endpoints' | 'routes' | 'kind' | 'concurrency' | 'curve' | 'serializer' | 'deserializer'
+> &
   ResolvedTuning & { sockets: ServerSocketPlan[] };
 
 /** A client's options with every default applied: the schema's output, routes and sockets planned. */
@@ -74,7 +77,9 @@ function parse<T extends z.ZodType>(schema: T, options: unknown, owner: string):
 
 function resolveEndpoints(endpoints: ZeroMqEndpoint[], defaultBind: boolean): ResolvedEndpoint[] {
   return endpoints.map((endpoint) =>
-    typeof endpoint === 'string' ? { address: endpoint, bind: defaultBind } : { address: endpoint.address, bind: endpoint.bind ?? defaultBind },
+    typeof endpoint === 'string'
+      ? { address: endpoint, bind: defaultBind }
+      : { address: endpoint.address, bind: endpoint.bind ?? defaultBind },
   );
 }
 
@@ -132,13 +137,24 @@ function planSockets<R extends RouteInput>(
     });
   }
   if (plans.length === 0) {
-    throw new ZeroMqOptionsError(`Invalid ${owner} options: no socket to open; set "endpoints" (for example ["tcp://127.0.0.1:5557"]) or "routes"`);
+    throw new ZeroMqOptionsError(
+      `Invalid ${owner} options: no socket to open; set "endpoints" (for example ["tcp://127.0.0.1:5557"]) or "routes"`,
+    );
   }
   return plans;
 }
 
 export function resolveServerOptions(input: ZeroMqServerOptions | undefined, normalize: PatternNormalizer): ResolvedServerOptions {
-  const { endpoints, routes, kind, concurrency, curve, serializer: _s, deserializer: _d, ...rest } = parse(serverSchema, input, 'ZeroMqServer');
+  const {
+    endpoints,
+    routes,
+    kind,
+    concurrency,
+    curve,
+    serializer: _s,
+    deserializer: _d,
+    ...rest
+  } = parse(serverSchema, input, 'ZeroMqServer');
   const plans = planSockets('ZeroMqServer', normalize, { endpoints, routes, kind }, SERVER_DEFAULTS);
   checkDiscoveryEndpoints('ZeroMqServer', plans);
   return {
@@ -156,7 +172,12 @@ function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: Reso
   const sockets: ClientSocketPlan[] = routes.flatMap((plan) =>
     // DNS endpoints of such a route get their sockets at run time, one per address (ClientDiscovery).
     socketKind(plan.kind).socketPerEndpoint && (plan.endpoints.length > 1 || usesDiscovery([plan]))
-      ? fixedEndpoints(plan.endpoints).map((endpoint, index) => ({ ...plan, name: `${plan.name}#${index + 1}`, endpoints: [endpoint], route: plan.name }))
+      ? fixedEndpoints(plan.endpoints).map((endpoint, index) => ({
+          ...plan,
+          name: `${plan.name}#${index + 1}`,
+          endpoints: [endpoint],
+          route: plan.name,
+        }))
       : [{ ...plan, route: plan.name }],
   );
   if (deadLetterEndpoints.length > 0) {
@@ -189,11 +210,17 @@ function routeProblem(plan: ClientRoutePlan): string | undefined {
 }
 
 export function resolveClientOptions(input: ZeroMqClientOptions | undefined, normalize: PatternNormalizer): ResolvedClientOptions {
-  const { endpoints, routes, kind, delivery, deadLetterEndpoints, curve, serializer: _s, deserializer: _d, ...rest } = parse(
-    clientSchema,
-    input,
-    'ZeroMqClient',
-  );
+  const {
+    endpoints,
+    routes,
+    kind,
+    delivery,
+    deadLetterEndpoints,
+    curve,
+    serializer: _s,
+    deserializer: _d,
+    ...rest
+  } = parse(clientSchema, input, 'ZeroMqClient');
   const plans = planSockets('ZeroMqClient', normalize, { endpoints, routes, kind, delivery }, CLIENT_DEFAULTS);
   const routePlans: ClientRoutePlan[] = plans.map(({ route, ...plan }) => ({
     ...plan,

@@ -12,7 +12,12 @@ const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+|tcp\+(dns
 const endpointSchema = z.preprocess(
   (value) => (typeof value === 'string' ? { address: value } : value),
   z.strictObject({
-    address: z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name (or, to connect, tcp+dns://host:port or tcp+srv://_service._tcp.name)'),
+    address: z
+      .string()
+      .regex(
+        ADDRESS,
+        'must be tcp://host:port, ipc://path or inproc://name (or, to connect, tcp+dns://host:port or tcp+srv://_service._tcp.name)',
+      ),
     bind: z.boolean().optional(),
   }),
 );

@@ -24,7 +24,10 @@ export function subscriptionPrefix(pattern: string): string {
     return pattern;
   }
   const tokens = pattern.split(SEPARATOR);
-  const literal = tokens.slice(0, tokens.findIndex((token) => token === ONE || token === REST));
+  const literal = tokens.slice(
+    0,
+    tokens.findIndex((token) => token === ONE || token === REST),
+  );
   return literal.length === 0 ? '' : literal.join(SEPARATOR) + SEPARATOR;
 }
 

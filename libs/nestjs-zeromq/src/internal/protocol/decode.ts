@@ -128,7 +128,9 @@ function decodeControl(kind: 'hello' | 'credit', fields: Fields): DecodedMessage
       : { kind: 'malformed', reason: `hello with a producer id of ${text.length} bytes` };
   }
   const window = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
-  return window <= MAX_WINDOW ? { kind, window } : { kind: 'malformed', reason: `credit "${text.slice(0, 20)}" is not a number from 0 to ${MAX_WINDOW}` };
+  return window <= MAX_WINDOW
+    ? { kind, window }
+    : { kind: 'malformed', reason: `credit "${text.slice(0, 20)}" is not a number from 0 to ${MAX_WINDOW}` };
 }
 
 function isRejected(value: object): value is RejectedRecord {
@@ -151,7 +153,9 @@ function decodeDelivery(fields: Fields, at: number, limits: DecodeLimits) {
 
 function readId(fields: Fields, at: number): string | RejectedRecord {
   const length = fields.length(at);
-  return length === 0 || length > MAX_ID_LENGTH ? { reason: `request id of ${length} bytes (1 to ${MAX_ID_LENGTH} allowed)` } : fields.text(at, 'latin1');
+  return length === 0 || length > MAX_ID_LENGTH
+    ? { reason: `request id of ${length} bytes (1 to ${MAX_ID_LENGTH} allowed)` }
+    : fields.text(at, 'latin1');
 }
 
 function decodeRequest(fields: Fields, at: number, limits: DecodeLimits): DecodedRequest | RejectedRecord {
@@ -170,7 +174,9 @@ function decodeReply(fields: Fields, at: number): DecodedReply | RejectedRecord 
     return { reason: `reply ${id}: unknown status "${status}"`, id };
   }
   const decoded = decodePayload(fields, at + 2);
-  return typeof decoded === 'string' ? { reason: `reply ${id}: ${decoded}`, id } : { id, status: status as ReplyStatus, data: decoded.data };
+  return typeof decoded === 'string'
+    ? { reason: `reply ${id}: ${decoded}`, id }
+    : { id, status: status as ReplyStatus, data: decoded.data };
 }
 
 /** Pattern, info and payload at `at`; returns the record, or why it was rejected. */
@@ -184,7 +190,9 @@ function decodeRecord(fields: Fields, at: number, limits: DecodeLimits): Decoded
   }
   const pattern = fields.text(at, 'utf8');
   const decoded = decodePayload(fields, at + 1);
-  return typeof decoded === 'string' ? { reason: `pattern "${pattern}": ${decoded}` } : { pattern, data: decoded.data, metadata: decoded.metadata };
+  return typeof decoded === 'string'
+    ? { reason: `pattern "${pattern}": ${decoded}` }
+    : { pattern, data: decoded.data, metadata: decoded.metadata };
 }
 
 /** Decodes the info field at `at` and the payload after it; returns why not as a string. */
@@ -231,4 +239,3 @@ function parseMetadata(text: string): PacketMetadata | undefined {
   }
   return value as PacketMetadata;
 }
-

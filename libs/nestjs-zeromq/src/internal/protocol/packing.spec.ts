@@ -8,7 +8,11 @@ const sharesSlab = (view: Buffer, fragment: Fragment) => view.buffer === fragmen
 describe('FragmentWriter and joinFragments', () => {
   it('lays consecutive records side by side, so that a batch of them is one view of the slab', () => {
     const writer = new FragmentWriter();
-    const fragments = [writer.write(['orders', 'j', '{"n":1}']), writer.write(['orders', 'j', '{"n":2}']), writer.write(['audit', 'b', Buffer.from([0, 255])])];
+    const fragments = [
+      writer.write(['orders', 'j', '{"n":1}']),
+      writer.write(['orders', 'j', '{"n":2}']),
+      writer.write(['audit', 'b', Buffer.from([0, 255])]),
+    ];
     expect(fragments[1].start).toBe(fragments[0].end);
     expect(fragments[2].start).toBe(fragments[1].end);
     const body = joinFragments(fragments);
@@ -85,7 +89,7 @@ describe('packFrames and unpackFrames', () => {
   });
 
   it('reads an empty body as no frames and refuses bodies that break the limits or the layout', () => {
-    const body = Buffer.from((packFrames(['NZ1E', 'a', 'b', 'c'])[1] as Buffer));
+    const body = Buffer.from(packFrames(['NZ1E', 'a', 'b', 'c'])[1] as Buffer);
     expect(unpackFrames(Buffer.alloc(0), 1)).toEqual([]);
     expect(text(unpackFrames(body, 3) as Buffer[])).toEqual(['a', 'b', 'c']);
     expect(unpackFrames(body, 2)).toBe('packed body with more than 2 frames');

@@ -75,7 +75,7 @@ export function joinFragments(fragments: readonly Fragment[]): Buffer {
 export function fragmentFields(fragment: Fragment): Buffer[] {
   const fields: Buffer[] = [];
   const { slab } = fragment;
-  for (let offset = fragment.start; offset < fragment.end; ) {
+  for (let offset = fragment.start; offset < fragment.end;) {
     const start = offset + LENGTH_BYTES;
     const end = start + slab.readUInt32BE(offset);
     fields.push(slab.subarray(start, end));

@@ -63,13 +63,7 @@ describe('wire format', () => {
 
   it('rejects bad records one by one and keeps the good ones', () => {
     const decoded = decodeMessage(
-      toBuffers([
-        'NZ1E',
-        ...['ok', 'j', '1'],
-        ...['p'.repeat(65), 'j', '1'],
-        ...['bad', 'j["x"]', '1'],
-        ...['ok', 'b', 'raw'],
-      ]),
+      toBuffers(['NZ1E', ...['ok', 'j', '1'], ...['p'.repeat(65), 'j', '1'], ...['bad', 'j["x"]', '1'], ...['ok', 'b', 'raw']]),
       { ...limits, maxRecordsPerMessage: 4 },
     );
     expect(decoded).toEqual({
@@ -86,7 +80,10 @@ describe('wire format', () => {
   });
 
   it('round-trips requests and replies, past routing frames', () => {
-    const requests = encodeRequestsMessage([{ id: '1', record: encodeRecord('sum', [1, 2]) }, { id: '2', record: encodeRecord('x', null) }]);
+    const requests = encodeRequestsMessage([
+      { id: '1', record: encodeRecord('sum', [1, 2]) },
+      { id: '2', record: encodeRecord('x', null) },
+    ]);
     expect(decodeMessage(toBuffers(['peer-id', ...requests]), limits, 1)).toEqual({
       kind: 'requests',
       rejected: [],
@@ -95,7 +92,10 @@ describe('wire format', () => {
         { id: '2', pattern: 'x', data: null, metadata: undefined },
       ],
     });
-    const replies = encodeRepliesMessage(['peer-id'], [encodeReply('1', 'n', 3), encodeReply('1', 'c', undefined), encodeReply('2', 'e', { status: 'error' })]);
+    const replies = encodeRepliesMessage(
+      ['peer-id'],
+      [encodeReply('1', 'n', 3), encodeReply('1', 'c', undefined), encodeReply('2', 'e', { status: 'error' })],
+    );
     expect(decodeMessage(toBuffers(replies), limits, 1)).toEqual({
       kind: 'replies',
       rejected: [],
@@ -123,7 +123,13 @@ describe('wire format', () => {
     expect(decodeMessage(toBuffers(packed), limits)).toEqual(decodeMessage(toBuffers(encodeEventsMessage(records)), limits));
     const replies = encodeRepliesMessage(['peer'], [encodeReply('1', 'a', undefined), encodeReply('2', 'f', 'boom')]);
     expect(replies.map((frame) => (typeof frame === 'string' ? frame : 'body'))).toEqual(['peer', 'NZ1r', 'body']);
-    expect(decodeMessage(toBuffers(replies), limits, 1)).toMatchObject({ kind: 'replies', records: [{ id: '1', status: 'a' }, { id: '2', status: 'f', data: 'boom' }] });
+    expect(decodeMessage(toBuffers(replies), limits, 1)).toMatchObject({
+      kind: 'replies',
+      records: [
+        { id: '1', status: 'a' },
+        { id: '2', status: 'f', data: 'boom' },
+      ],
+    });
   });
 
   it.each([

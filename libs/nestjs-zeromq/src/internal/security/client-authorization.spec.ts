@@ -13,7 +13,14 @@ type ZapAnswer = { status: string; text: string; userId: string };
 /** A server's CURVE settings with `allowClients`, under a fresh ZAP domain. */
 function serverCurve(allowClients: ResolvedServerCurve['allowClients'], authTimeout = 5_000): ResolvedServerCurve {
   const keys = zmq.curveKeyPair();
-  return { role: 'server', secretKey: keys.secretKey, publicKey: keys.publicKey, allowClients, authTimeout, zapDomain: `${ZAP_DOMAIN_PREFIX}${randomUUID()}` };
+  return {
+    role: 'server',
+    secretKey: keys.secretKey,
+    publicKey: keys.publicKey,
+    allowClients,
+    authTimeout,
+    zapDomain: `${ZAP_DOMAIN_PREFIX}${randomUUID()}`,
+  };
 }
 
 /** A started authorization whose rejections are collected; `stop()` also stops it. */
@@ -85,7 +92,8 @@ describe('ClientAuthorization', () => {
     const { auth, rejected } = await authorization(curve);
     const server = new zmq.Pull({ linger: 0, ...curveSocketOptions(curve) });
     const clients = [allowed, unlisted].map(
-      (keys) => new zmq.Push({ linger: 0, curveServerKey: curve.publicKey, curvePublicKey: keys.publicKey, curveSecretKey: keys.secretKey }),
+      (keys) =>
+        new zmq.Push({ linger: 0, curveServerKey: curve.publicKey, curvePublicKey: keys.publicKey, curveSecretKey: keys.secretKey }),
     );
     try {
       await server.bind('tcp://127.0.0.1:*');
@@ -177,13 +185,19 @@ describe('ClientAuthorization', () => {
     const key = zmq.curveKeyPair().publicKey;
     try {
       const timedOut = await Promise.all(Array.from({ length: MAX_PENDING_AUTHORIZATIONS }, () => zap.ask(curve.zapDomain!, key)));
-      expect(new Set(timedOut.map(({ text }) => text))).toEqual(new Set(['the curve.allowClients callback did not answer within 50 ms (authTimeout)']));
+      expect(new Set(timedOut.map(({ text }) => text))).toEqual(
+        new Set(['the curve.allowClients callback did not answer within 50 ms (authTimeout)']),
+      );
       expect(stuck).toHaveLength(MAX_PENDING_AUTHORIZATIONS);
       stall = false;
       const full = `${MAX_PENDING_AUTHORIZATIONS} curve.allowClients callbacks are still pending`;
       expect(await zap.ask(curve.zapDomain!, key)).toEqual({ status: '400', text: full, userId: '' });
       expect(stuck).toHaveLength(MAX_PENDING_AUTHORIZATIONS);
-      expect((await rejected.waitFor(MAX_PENDING_AUTHORIZATIONS + 1)).at(-1)).toEqual({ publicKey: key, address: '127.0.0.1', reason: full });
+      expect((await rejected.waitFor(MAX_PENDING_AUTHORIZATIONS + 1)).at(-1)).toEqual({
+        publicKey: key,
+        address: '127.0.0.1',
+        reason: full,
+      });
       // One stuck callback answers at last: its slot is free for the next client.
       stuck[0](false);
       await new Promise((resolve) => setImmediate(resolve));

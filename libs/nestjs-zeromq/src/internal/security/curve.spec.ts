@@ -37,14 +37,20 @@ describe('CURVE options', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('gives every socket of a server and of a client the CURVE options', () => {
-    const serverConfig = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [client.publicKey] } }, String);
+    const serverConfig = resolveServerOptions(
+      { endpoints, curve: { secretKey: server.secretKey, allowClients: [client.publicKey] } },
+      String,
+    );
     expect(tuningSocketOptions(serverConfig)).toMatchObject({
       curveServer: true,
       curveSecretKey: server.secretKey,
       zapDomain: expect.stringMatching(/^nestjs-zeromq\//),
       zapEnforceDomain: true,
     });
-    const clientConfig = resolveClientOptions({ endpoints, curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey } }, String);
+    const clientConfig = resolveClientOptions(
+      { endpoints, curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey } },
+      String,
+    );
     expect(tuningSocketOptions(clientConfig)).toMatchObject({
       curvePublicKey: client.publicKey,
       curveSecretKey: client.secretKey,
@@ -64,10 +70,13 @@ describe('CURVE options', () => {
   it('reads keys from files, skipping comment lines', () => {
     const secretKeyFile = file('server.key', `# comment\n\n${server.secretKey}\n`, 0o600);
     const publicKeyFile = file('server.pub', `${server.publicKey}\n`, 0o644);
-    const curve = resolveClientOptions({
-      endpoints,
-      curve: { secretKey: { file: secretKeyFile }, publicKey: { file: publicKeyFile }, serverPublicKey: { file: publicKeyFile } },
-    }, String).curve;
+    const curve = resolveClientOptions(
+      {
+        endpoints,
+        curve: { secretKey: { file: secretKeyFile }, publicKey: { file: publicKeyFile }, serverPublicKey: { file: publicKeyFile } },
+      },
+      String,
+    ).curve;
     expect(curve).toMatchObject({ secretKey: server.secretKey, publicKey: server.publicKey, serverPublicKey: server.publicKey });
   });
 
@@ -76,10 +85,25 @@ describe('CURVE options', () => {
     ['a key outside the Z85 alphabet', { secretKey: '~'.repeat(40) }, 'curve.secretKey', 'is not Z85 text'],
     ['a missing secret key', {}, 'curve.secretKey', 'is required'],
     ['a key of the wrong type', { secretKey: 42 }, 'curve.secretKey', "must be a 40-character Z85 key or { file: '/path/to/key' }"],
-    ['a public key of another pair', { secretKey: server.secretKey, publicKey: client.publicKey }, 'curve.publicKey', 'different key pairs'],
-    ['a bad allow-list entry', { secretKey: server.secretKey, allowClients: [client.publicKey, 'short'] }, 'curve.allowClients[1]', 'must be'],
+    [
+      'a public key of another pair',
+      { secretKey: server.secretKey, publicKey: client.publicKey },
+      'curve.publicKey',
+      'different key pairs',
+    ],
+    [
+      'a bad allow-list entry',
+      { secretKey: server.secretKey, allowClients: [client.publicKey, 'short'] },
+      'curve.allowClients[1]',
+      'must be',
+    ],
     ['an allow-list of the wrong type', { secretKey: server.secretKey, allowClients: 'everyone' }, 'curve.allowClients', 'a callback'],
-    ['a missing key file', { secretKey: { file: '/nonexistent/server.key' } }, 'curve.secretKey', 'cannot read key file /nonexistent/server.key'],
+    [
+      'a missing key file',
+      { secretKey: { file: '/nonexistent/server.key' } },
+      'curve.secretKey',
+      'cannot read key file /nonexistent/server.key',
+    ],
     ['an unknown option', { secretKey: server.secretKey, serverPublicKey: server.publicKey }, 'curve', 'serverPublicKey'],
   ])('refuses %s on a server, naming the option and never echoing a key', (_what, curve, path, message) => {
     const text = serverError(curve);
@@ -100,7 +124,9 @@ describe('CURVE options', () => {
     expect(serverError({ secretKey: { file: dir } })).toContain('is not a key file');
     // A public key file may be readable by anyone.
     const pub = file('client.pub', client.publicKey, 0o644);
-    expect(resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [{ file: pub }] } }, String).curve).toMatchObject({
+    expect(
+      resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [{ file: pub }] } }, String).curve,
+    ).toMatchObject({
       allowClients: new Set([client.publicKey]),
     });
   });

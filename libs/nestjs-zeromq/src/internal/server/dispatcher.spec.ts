@@ -8,7 +8,12 @@ function tasks() {
     started.push(name);
     return new Promise<void>((resolve, reject) => controls.set(name, { resolve, reject }));
   };
-  return { started, task, finish: (name: string) => controls.get(name)!.resolve(), fail: (name: string) => controls.get(name)!.reject(new Error(name)) };
+  return {
+    started,
+    task,
+    finish: (name: string) => controls.get(name)!.resolve(),
+    fail: (name: string) => controls.get(name)!.reject(new Error(name)),
+  };
 }
 
 /** Lets settled tasks release their slots. */

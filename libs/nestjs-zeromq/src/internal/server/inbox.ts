@@ -86,7 +86,10 @@ export class Inbox {
 
   /** Messages of a kind this socket does not take; subclasses take theirs and call this for the rest. */
   protected receiveOther(message: Exclude<DecodedMessage, { kind: 'events' | 'plain' | 'malformed' }>, _frames: Buffer[]): void {
-    this.reject('malformed', `Dropped a ${message.kind} message on socket "${this.name}": a '${this.managed.kind}' socket does not take those`);
+    this.reject(
+      'malformed',
+      `Dropped a ${message.kind} message on socket "${this.name}": a '${this.managed.kind}' socket does not take those`,
+    );
   }
 
   /** Deserializes a record into a Nest packet; undefined (counted and logged) if the deserializer throws. */

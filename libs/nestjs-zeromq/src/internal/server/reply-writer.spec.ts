@@ -7,7 +7,11 @@ import { ReplyWriter } from './reply-writer.js';
 const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: 1_000 };
 
 /** A ROUTER bound to a fresh inproc address, and DEALERs that announced themselves to it. */
-async function routerWithPeers(names: readonly string[], routerOptions: zmq.SocketOptions<zmq.Router> = {}, dealerOptions: zmq.SocketOptions<zmq.Dealer> = {}) {
+async function routerWithPeers(
+  names: readonly string[],
+  routerOptions: zmq.SocketOptions<zmq.Router> = {},
+  dealerOptions: zmq.SocketOptions<zmq.Dealer> = {},
+) {
   const address = `inproc://reply-writer-${randomUUID()}`;
   const router = new zmq.Router({ linger: 0, ...routerOptions });
   await router.bind(address);

@@ -2,7 +2,17 @@ import type * as zmq from 'zeromq';
 import { REPLY_QUEUE_SIZE } from '../../constants.js';
 import { CLIENT_DEFAULTS } from '../options/defaults.js';
 import { SendQueue } from '../sockets/send-queue.js';
-import { encodeCredit, fragmentFields, FragmentWriter, HEADERS, joinFragments, PACKED_HEADERS, recordFields, type EncodedReply, type Fragment } from '../protocol/wire.js';
+import {
+  encodeCredit,
+  fragmentFields,
+  FragmentWriter,
+  HEADERS,
+  joinFragments,
+  PACKED_HEADERS,
+  recordFields,
+  type EncodedReply,
+  type Fragment,
+} from '../protocol/wire.js';
 
 /** A packed reply (or ack), or a credit announcement, for one peer. */
 type OutgoingReply = {

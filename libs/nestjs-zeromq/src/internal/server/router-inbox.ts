@@ -4,7 +4,14 @@ import type * as zmq from 'zeromq';
 import { MAX_REMEMBERED_PRODUCERS, NO_MESSAGE_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import { encodeReply, replyOf, type DecodedDelivery, type DecodedMessage, type DecodedRequest, type EncodedReply } from '../protocol/wire.js';
+import {
+  encodeReply,
+  replyOf,
+  type DecodedDelivery,
+  type DecodedMessage,
+  type DecodedRequest,
+  type EncodedReply,
+} from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { ServerSocketPlan } from '../options/resolve-options.js';
 import { BoundedMap } from '../util/bounded-map.js';
@@ -178,7 +185,10 @@ export class RouterInbox extends Inbox {
 
   private deadLetter(letter: ZeroMqDeadLetter): void {
     this.counters.add('deadLettered');
-    this.host.problems.warn('deadLetter', `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`);
+    this.host.problems.warn(
+      'deadLetter',
+      `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`,
+    );
     this.host.emit('dead-letter', letter);
   }
 

@@ -28,7 +28,10 @@ export class SubInbox extends Inbox {
     super(managed, host, concurrency);
     this.prefixes = coveringPrefixes(subscribedPatterns(managed.plan, host).map(subscriptionPrefix));
     if (this.prefixes.length === 0) {
-      host.problems.warn('subscribe', `Socket "${this.name}" (kind 'pub-sub') has no @EventPattern handler to subscribe to: it receives nothing`);
+      host.problems.warn(
+        'subscribe',
+        `Socket "${this.name}" (kind 'pub-sub') has no @EventPattern handler to subscribe to: it receives nothing`,
+      );
     } else {
       // subscribe() without arguments would subscribe to everything.
       (managed.socket as zmq.Subscriber).subscribe(...this.prefixes);

@@ -44,7 +44,10 @@ describe('SendQueue', () => {
     expect(wire.batches).toEqual([[1, 2, 3]]);
     wire.complete();
     await flush();
-    expect(wire.batches).toEqual([[1, 2, 3], [4, 5]]);
+    expect(wire.batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
     wire.complete();
     await Promise.all(sent);
   });
@@ -64,7 +67,12 @@ describe('SendQueue', () => {
   it('fails the batch on a send timeout and expires items queued as long', async () => {
     const wire = controlledTransmit();
     const q = queue(wire.transmit, { maxBatchSize: 1, sendTimeout: 0 });
-    const results = [1, 2, 3].map((id) => q.enqueue(item(id)).then(() => 'sent', (e: { code: string }) => e.code));
+    const results = [1, 2, 3].map((id) =>
+      q.enqueue(item(id)).then(
+        () => 'sent',
+        (e: { code: string }) => e.code,
+      ),
+    );
     await flush();
     wire.fail(Object.assign(new Error('Socket temporarily unavailable'), { code: 'EAGAIN' }));
     expect(await Promise.all(results)).toEqual(['SEND_TIMEOUT', 'SEND_TIMEOUT', 'SEND_TIMEOUT']);
@@ -92,7 +100,12 @@ describe('SendQueue', () => {
   it('drain() waits for the queue, then fails what is left and counts it', async () => {
     const wire = controlledTransmit();
     const q = queue(wire.transmit);
-    const results = [1, 2, 3, 4].map((id) => q.enqueue(item(id)).then(() => 'sent', (e: { code: string }) => e.code));
+    const results = [1, 2, 3, 4].map((id) =>
+      q.enqueue(item(id)).then(
+        () => 'sent',
+        (e: { code: string }) => e.code,
+      ),
+    );
     await flush();
     const drained = q.drain(20);
     await expect(q.enqueue(item(5))).rejects.toMatchObject({ code: 'CLOSED' });

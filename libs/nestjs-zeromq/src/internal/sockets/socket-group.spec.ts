@@ -6,7 +6,12 @@ import type { SocketPlan } from '../options/resolve-options.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { SocketGroup } from './socket-group.js';
 
-const pullPlan = (name: string): SocketPlan => ({ name, kind: 'push-pull', endpoints: [{ address: 'tcp://127.0.0.1:*', bind: true }], patterns: [] });
+const pullPlan = (name: string): SocketPlan => ({
+  name,
+  kind: 'push-pull',
+  endpoints: [{ address: 'tcp://127.0.0.1:*', bind: true }],
+  patterns: [],
+});
 
 /** A group of PULL sockets that records its statuses, events and warnings. */
 function group(socketOptions: zmq.SocketOptions<zmq.Pull> = {}) {
@@ -61,13 +66,22 @@ describe('SocketGroup', () => {
     const orders = pushers(addresses.orders[0], 2);
     const audit = pushers(addresses.audit[0], 1);
     try {
-      await eventually(() => sockets.connections(), (counts) => counts.orders === 2 && counts.audit === 1);
+      await eventually(
+        () => sockets.connections(),
+        (counts) => counts.orders === 2 && counts.audit === 1,
+      );
       orders.sockets[0].close();
-      const counts = await eventually(() => sockets.connections(), (now) => now.orders === 1);
+      const counts = await eventually(
+        () => sockets.connections(),
+        (now) => now.orders === 1,
+      );
       expect(counts).toEqual({ orders: 1, audit: 1 });
       const accepts = events.filter((event) => event.type === ZeroMqSocketEventType.ACCEPT).map((event) => event.socket);
       expect(accepts.sort()).toEqual(['audit', 'orders', 'orders']);
-      expect(events.find((event) => event.type === ZeroMqSocketEventType.BIND)).toMatchObject({ socket: 'orders', address: addresses.orders[0] });
+      expect(events.find((event) => event.type === ZeroMqSocketEventType.BIND)).toMatchObject({
+        socket: 'orders',
+        address: addresses.orders[0],
+      });
       expect(events.some((event) => event.type === ZeroMqSocketEventType.DISCONNECT && event.socket === 'orders')).toBe(true);
     } finally {
       orders.close();
@@ -122,7 +136,10 @@ describe('SocketGroup', () => {
     expect(sockets.withHandshakeFailure('secured', 'no peer took it')).toBe('no peer took it');
     const plaintext = pushers(address, 1);
     try {
-      await eventually(() => warnings.length, (count) => count > 0);
+      await eventually(
+        () => warnings.length,
+        (count) => count > 0,
+      );
       const reason = 'the peer does not use CURVE (a plaintext peer, or one without the curve option)';
       expect(warnings[0]).toBe(`Socket "secured": handshake with ${address} failed: ${reason}`);
       expect(sockets.withHandshakeFailure('secured', 'no peer took it')).toBe(
@@ -132,10 +149,17 @@ describe('SocketGroup', () => {
 
       // A successful handshake clears it.
       const client = zmq.curveKeyPair();
-      const secured = pushers(address, 1, { curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey });
+      const secured = pushers(address, 1, {
+        curveServerKey: server.publicKey,
+        curvePublicKey: client.publicKey,
+        curveSecretKey: client.secretKey,
+      });
       try {
         await within(secured.sockets[0].send('hello'), 5_000, 'a CURVE send');
-        await eventually(() => sockets.withHandshakeFailure('secured', 'detail'), (detail) => detail === 'detail');
+        await eventually(
+          () => sockets.withHandshakeFailure('secured', 'detail'),
+          (detail) => detail === 'detail',
+        );
       } finally {
         secured.close();
       }

@@ -15,9 +15,7 @@ export function tuningSocketOptions(tuning: ResolvedTuning) {
     linger: tuning.linger,
     reconnectInterval: tuning.reconnectInterval,
     reconnectMaxInterval: tuning.reconnectMaxInterval,
-    ...(tuning.heartbeat === false
-      ? {}
-      : { heartbeatInterval: tuning.heartbeat.interval, heartbeatTimeout: tuning.heartbeat.timeout }),
+    ...(tuning.heartbeat === false ? {} : { heartbeatInterval: tuning.heartbeat.interval, heartbeatTimeout: tuning.heartbeat.timeout }),
   };
 }
 

@@ -5,7 +5,11 @@ const timers = import.meta.jest;
 
 function log(interval: number) {
   const lines: string[] = [];
-  const logger: LoggerService = { log: () => undefined, warn: (line: string) => lines.push(`warn ${line}`), error: (line: string) => lines.push(`error ${line}`) };
+  const logger: LoggerService = {
+    log: () => undefined,
+    warn: (line: string) => lines.push(`warn ${line}`),
+    error: (line: string) => lines.push(`error ${line}`),
+  };
   return { lines, limited: new RateLimitedLog(logger, interval) };
 }
 
