@@ -2,9 +2,10 @@ import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import getPort from 'get-port';
 import { firstValueFrom } from 'rxjs';
-import { TestDnsServer } from '../../../test/helpers/dns-server.js';
-import { RECEIVED, startWorker, type Received, type Worker } from '../../../test/helpers/nest-apps.js';
-import { Collector, eventually, within } from '../../../test/helpers/waiting.js';
+import { TestDnsServer } from '../test/dns-server.js';
+import { RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
+import { Collector, eventually, within } from '../test/waiting.js';
+import { WildcardController } from '../test/wildcard-controller.js';
 import { ZeroMqClient } from './zeromq.client.js';
 import type { ZeroMqContext } from './zeromq.context.js';
 import { ZeroMqOptionsError } from './zeromq.errors.js';
@@ -243,6 +244,25 @@ describe('DNS discovery on sockets (workers on 127.0.0.x, a DNS server on 127.0.
       await expect(firstValueFrom(producer.send('jobs', { seq: 1 }))).rejects.toThrow(/no peer yet/);
       expect(producer.getMetrics().discovery).toEqual({ resolutionFailures: 1, peers: 0 });
     });
+  });
+
+  it("'pub-sub': a publisher connects to the subscribers its name lists, and reaches an added one", async () => {
+    const port = await getPort({ host: '127.0.0.2' });
+    const subscribers: Worker[] = [];
+    for (const ip of ['127.0.0.2', '127.0.0.3']) {
+      subscribers.push(await startWorker({ kind: 'pub-sub', endpoints: [`tcp://${ip}:${port}`] }, [WildcardController]));
+    }
+    workers.push(...subscribers);
+    dns.setA(NAME, ['127.0.0.2']);
+    const publisher = client({ kind: 'pub-sub', endpoints: [`tcp+dns://${NAME}:${port}`] });
+    await publisher.waitForSubscribers('prices.eu', 1, 5_000);
+    dns.setA(NAME, ['127.0.0.2', '127.0.0.3']);
+    await publisher.waitForSubscribers('prices.eu', 2, 5 * INTERVAL + 5_000);
+    await firstValueFrom(publisher.emit('prices.eu', 'both'), { defaultValue: undefined });
+    for (const { received } of subscribers) {
+      expect((await received.waitFor(1))[0]).toMatchObject({ data: 'both' });
+    }
+    expect(publisher.getMetrics().discovery).toEqual({ resolutionFailures: 0, peers: 2 });
   });
 
   it('a connecting server follows a name too (the producers bind)', async () => {

@@ -44,6 +44,8 @@ interface PeerLink {
   /** Set while the peer, gone from DNS, finishes what it holds: polled until then or `deadline`. */
   retiring?: NodeJS.Timeout;
   deadline?: number;
+  /** When it is closed whatever it still holds. */
+  giveUpAt?: number;
 }
 
 /** How often a retiring link is checked for work still owed to or by its peer. */
@@ -163,7 +165,8 @@ export class ClientDiscovery {
     }
     this.host.table().removeLink(route, name);
     route.tracker?.retireLink(name);
-    link.deadline = Date.now() + this.retireTimeout;
+    link.giveUpAt = Date.now() + this.retireTimeout;
+    link.deadline = link.giveUpAt;
     link.retiring = setInterval(() => this.checkRetiring(name), RETIRE_CHECK_INTERVAL);
     link.retiring.unref();
     this.checkRetiring(name);
@@ -177,7 +180,8 @@ export class ClientDiscovery {
     const owed = (link.route.tracker?.unackedOn(name) ?? 0) + this.host.requestsOn(name) + link.outbox.load;
     if (owed === 0) {
       this.finish(name, 'its server left DNS');
-    } else if (Date.now() >= link.deadline!) {
+    } else if (Date.now() >= link.deadline! && (!link.outbox.managed.socket.readable || Date.now() >= link.giveUpAt!)) {
+      // Past its deadline with nothing left unread in the socket (acks are read first), or given up on.
       this.finish(name, `its server left DNS (or disconnected) still owing ${owed} answer(s)`);
     }
   }

@@ -41,6 +41,7 @@ export function trackDeliveries(
       retryDelay: config.retryDelay,
       maxRetryDelay: config.maxRetryDelay,
       lostLinkGrace: LOST_LINK_GRACE,
+      unread: (name) => events.outboxNamed(name)?.managed.socket.readable ?? false,
       transmit: (name, delivery) =>
         events.outboxNamed(name)?.deliver(delivery, maxAttempts) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
       onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, delivery.record),

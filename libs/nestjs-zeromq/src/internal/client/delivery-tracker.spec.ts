@@ -189,6 +189,32 @@ describe('DeliveryTracker', () => {
     await t.drain(0);
   });
 
+  it("with lostLinkGrace, resends a lost link's deliveries only after it, not those acked meanwhile, and not while acks wait unread", async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    let unread = false;
+    const { tracker: t, sent, submit, idOf } = tracker({ lostLinkGrace: 300, unread: () => unread });
+    t.credit('a', 2);
+    t.credit('b', 1);
+    const acked = submit('m1');
+    ['m2', 'm3'].forEach((pattern) => void submit(pattern));
+    expect(sent.map(([link, pattern]) => `${link} ${pattern}`)).toEqual(['a m1', 'a m2', 'b m3']);
+    t.linkLost('a');
+    // The ack a sent before it went arrives during the grace: m1 is done, never resent.
+    t.settle(idOf('m1'), 'a', '');
+    expect(await acked).toBe('acked');
+    // b has room again, yet m2 waits: the grace, then as long as a's socket holds unread messages.
+    t.settle(idOf('m3'), 'a', '');
+    unread = true;
+    timers.advanceTimersByTime(900);
+    expect(sent).toHaveLength(3);
+    unread = false;
+    timers.advanceTimersByTime(300);
+    expect(sent.at(-1)).toEqual(['b', 'm2', 2]);
+    expect(t.counters.redelivered).toBe(1);
+    t.settle(idOf('m2'), 'a', '');
+    expect(await t.drain(0)).toBe(0);
+  });
+
   it('gives a message the socket refused to another link, voids the refusing link and asks it for credit', async () => {
     const { tracker: t, sent, creditRequests, refusing, submit, idOf } = tracker();
     refusing.add('a');

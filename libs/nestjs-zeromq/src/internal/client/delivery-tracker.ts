@@ -45,6 +45,12 @@ export interface DeliveryTrackerOptions {
    * from the data), and a delivery acked meanwhile is not sent twice.
    */
   lostLinkGrace: number;
+  /**
+   * Whether a link's socket still holds messages not read yet: after `lostLinkGrace` the resend
+   * waits while it does (acks may be among them; a busy event loop reads late), `ackTimeout` at most.
+   * @default nothing is ever unread
+   */
+  unread?: (link: string) => boolean;
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
@@ -170,8 +176,7 @@ export class DeliveryTracker {
     }
     link.window = 0;
     const lostAt = Date.now();
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
+    const resend = () => {
       // Only what was sent before the loss: the link may be back and busy again by now.
       const lost = [...this.deliveries.values()].filter(
         (delivery) => delivery.link === linkName && delivery.ackDeadline - this.options.ackTimeout <= lostAt,
@@ -180,8 +185,24 @@ export class DeliveryTracker {
         this.release(delivery);
       }
       this.requeue(...lost);
-    }, this.options.lostLinkGrace);
-    this.timers.add(timer);
+    };
+    if (this.options.lostLinkGrace === 0) {
+      resend();
+      return;
+    }
+    const later = () => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        const unread = this.options.unread?.(linkName) === true && Date.now() - lostAt < this.options.ackTimeout;
+        if (unread) {
+          later();
+        } else {
+          resend();
+        }
+      }, this.options.lostLinkGrace);
+      this.timers.add(timer);
+    };
+    later();
   }
 
   /** A new worker connection (DNS discovery found it), or a retired one back in DNS; it gets work once it announces its credit. */
