@@ -3,7 +3,8 @@
  * @module nestjs-zeromq
  */
 export { ZEROMQ_TRANSPORT } from './constants.js';
-export { ZeroMqClient, type ZeroMqClientMetrics, type ZeroMqClientQueueState } from './zeromq.client.js';
+export { ZeroMqClient } from './zeromq.client.js';
+export type { ZeroMqClientMetrics, ZeroMqClientQueueState, ZeroMqServerMetrics, ZeroMqServerSocketState } from './zeromq.metrics.js';
 export { ZeroMqContext, type ZeroMqContextArgs, type ZeroMqMessageInfo } from './zeromq.context.js';
 export type { ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
 export {
@@ -48,4 +49,4 @@ export type {
 export { ZeroMqBroadcastProxy } from './proxy/zeromq-broadcast-proxy.js';
 export type { ZeroMqBroadcastProxyCurveOptions, ZeroMqBroadcastProxyOptions } from './proxy/zeromq-broadcast-proxy.options.js';
 export { ZeroMqRecord, ZeroMqRecordBuilder, type ZeroMqRecordOptions } from './record-builders/zeromq.record-builder.js';
-export { ZeroMqServer, type ZeroMqServerMetrics, type ZeroMqServerSocketState } from './zeromq.server.js';
+export { ZeroMqServer } from './zeromq.server.js';

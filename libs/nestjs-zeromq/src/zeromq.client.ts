@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
-import type { ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
 import { ClientDiscovery, type ClientDiscoveryHost } from './internal/client/client-discovery.js';
 import { DealerOutbox } from './internal/client/dealer-outbox.js';
 import { trackDeliveries } from './internal/client/delivery-routing.js';
@@ -35,53 +34,10 @@ import {
   type ZeroMqSocketEvent,
   type ZeroMqStatus,
 } from './zeromq.events.js';
+import type { ZeroMqClientMetrics, ZeroMqClientQueueState } from './zeromq.metrics.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
 import { InvalidMessageException } from './internal/client/invalid-message.js';
 import { unwrapRecord } from './record-builders/unwrap-record.js';
-
-/** Counters of a ZeroMqClient, from `getMetrics()`. */
-export interface ZeroMqClientMetrics {
-  /** Emits handed to ZeroMQ (at-least-once: acknowledged by a worker). */
-  sent: number;
-  /** Emits that failed (timeout, full queue, dropped, closed, no route, serialization). */
-  failed: number;
-  /** ZeroMQ messages sent; `(sent + requests) / batches` is the mean batch size. */
-  batches: number;
-  /** Requests (`send()`) handed to ZeroMQ. */
-  requests: number;
-  /** Requests that failed before their last reply (timeout, lost server, closed, send failure). */
-  requestsFailed: number;
-  /** Replies for requests nobody waits for any more (timed out or unsubscribed). */
-  lateReplies: number;
-  /** Messages from servers that could not be read as replies. */
-  malformedReplies: number;
-  /** At-least-once messages acked by a worker. */
-  acked: number;
-  /** At-least-once deliveries that were repeats (after a failure, lost ack or lost worker). */
-  redelivered: number;
-  /** At-least-once messages given up on (their emits rejected with DEAD_LETTER). */
-  deadLettered: number;
-  /** At-least-once messages not acked yet (waiting, in flight or backing off). */
-  unacked: number;
-  /** Emits and requests waiting in the queues now. */
-  queued: number;
-  /** Requests waiting for replies now. */
-  pendingRequests: number;
-  /** Live connections per socket name, from the socket monitor. */
-  connections: Record<string, number>;
-  /** `'pub-sub'` sockets by name: subscribers per subscribed prefix. */
-  subscriptions: Record<string, Record<string, number>>;
-  /** DNS discovery (`tcp+dns://`, `tcp+srv://` endpoints), when a socket or route follows a name. */
-  discovery?: ZeroMqDiscoveryMetrics;
-}
-
-/** One send queue of a ZeroMqClient, from `getQueueStates()`: its depth against its bound. */
-export interface ZeroMqClientQueueState {
-  /** Emits and requests waiting (not counting the batch being handed to ZeroMQ). */
-  queued: number;
-  /** The bound: at this many, emits fail with QUEUE_FULL (or drop the oldest, per `overflow`). */
-  maxQueueSize: number;
-}
 
 /** The socket(s) a pattern is sent over: one PUSH socket, or one DEALER per endpoint. */
 interface Route {

@@ -10,7 +10,7 @@ import {
 import type { Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ZEROMQ_TRANSPORT } from './constants.js';
-import { DiscoveryRegistry, type ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
+import { DiscoveryRegistry } from './discovery/discovery-registry.js';
 import { socketKind } from './internal/kinds/kinds.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerSocketPlan } from './internal/options/resolve-options.js';
 import type { DecodedRecord } from './internal/protocol/wire.js';
@@ -18,42 +18,14 @@ import { ClientAuthorization } from './internal/security/client-authorization.js
 import { HandlerLookup } from './internal/server/handler-lookup.js';
 import type { Inbox } from './internal/server/inbox.js';
 import type { InboxHost } from './internal/server/inbox-host.js';
-import type { ServerCounter } from './internal/server/server-counters.js';
 import { serverSocketOptions, SocketGroup } from './internal/sockets/socket-group.js';
 import { settlesWithin } from './internal/util/deadline.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
 import type { ZeroMqContext } from './zeromq.context.js';
 import { ZeroMqStatus, type ZeroMqServerEvents } from './zeromq.events.js';
+import type { ZeroMqServerMetrics, ZeroMqServerSocketState } from './zeromq.metrics.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';
-
-/** Counters of a ZeroMqServer, from `getMetrics()`. */
-export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
-  /** CURVE clients rejected by `curve.allowClients` (each rejected connection attempt). */
-  unauthorized: number;
-  /** Handlers running now. */
-  inFlight: number;
-  /** Records read ahead of their handlers now (at most about `prefetch` per socket). */
-  queued: number;
-  /** Live connections per socket name, from the socket monitor. */
-  connections: Record<string, number>;
-  /** `'pub-sub'` sockets: broadcast records that never arrived (gaps in a publisher's sequence: dropped at a high-water mark). */
-  missed: number;
-  /** DNS discovery (`tcp+dns://`, `tcp+srv://` endpoints), when a socket follows a name. */
-  discovery?: ZeroMqDiscoveryMetrics;
-}
-
-/** One socket of a ZeroMqServer, from `getSocketStates()`: what a readiness probe looks at. */
-export interface ZeroMqServerSocketState {
-  /** Whether its read loop runs (false once it stopped on an error, or after `close()`). */
-  reading: boolean;
-  /** Handlers running now for this socket. */
-  inFlight: number;
-  /** Records read ahead of their handlers (at most about `prefetch`). */
-  queued: number;
-  /** The socket's `concurrency`: at this many handlers it stops reading until one ends. */
-  concurrency: number;
-}
 
 const NOT_LISTENING = 'Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.';
 

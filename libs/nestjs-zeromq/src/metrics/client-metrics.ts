@@ -1,7 +1,8 @@
 import type { ReadPacket } from '@nestjs/microservices';
 import { Counter, register } from 'prom-client';
 import { addDispatchHook } from '../hooks/zeromq.hooks.js';
-import type { ZeroMqClient, ZeroMqClientMetrics } from '../zeromq.client.js';
+import type { ZeroMqClient } from '../zeromq.client.js';
+import type { ZeroMqClientMetrics } from '../zeromq.metrics.js';
 import { PatternLabels } from './pattern-labels.js';
 import { registerPulled, snakeCase, type Sample } from './pulled-metrics.js';
 import { METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetricsOptions } from './zeromq-metrics.options.js';

@@ -1,7 +1,8 @@
 import { register, type Histogram } from 'prom-client';
 import { addProcessingHooks } from '../hooks/zeromq.hooks.js';
 import type { ZeroMqContext } from '../zeromq.context.js';
-import type { ZeroMqServer, ZeroMqServerMetrics } from '../zeromq.server.js';
+import type { ZeroMqServerMetrics } from '../zeromq.metrics.js';
+import type { ZeroMqServer } from '../zeromq.server.js';
 import { sharedHistogram } from './histograms.js';
 import { PatternLabels } from './pattern-labels.js';
 import { registerPulled, snakeCase, type Sample } from './pulled-metrics.js';

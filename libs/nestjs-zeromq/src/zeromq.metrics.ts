@@ -1,0 +1,79 @@
+import type { ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
+import type { ServerCounter } from './internal/server/server-counters.js';
+
+/*
+ * What `getMetrics()`, `getSocketStates()` and `getQueueStates()` of a ZeroMqServer and a
+ * ZeroMqClient return: the numbers health checks, dashboards and tests read.
+ */
+
+/** Counters of a ZeroMqServer, from `getMetrics()`. */
+export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
+  /** CURVE clients rejected by `curve.allowClients` (each rejected connection attempt). */
+  unauthorized: number;
+  /** Handlers running now. */
+  inFlight: number;
+  /** Records read ahead of their handlers now (at most about `prefetch` per socket). */
+  queued: number;
+  /** Live connections per socket name, from the socket monitor. */
+  connections: Record<string, number>;
+  /** `'pub-sub'` sockets: broadcast records that never arrived (gaps in a publisher's sequence: dropped at a high-water mark). */
+  missed: number;
+  /** DNS discovery (`tcp+dns://`, `tcp+srv://` endpoints), when a socket follows a name. */
+  discovery?: ZeroMqDiscoveryMetrics;
+}
+
+/** One socket of a ZeroMqServer, from `getSocketStates()`: what a readiness probe looks at. */
+export interface ZeroMqServerSocketState {
+  /** Whether its read loop runs (false once it stopped on an error, or after `close()`). */
+  reading: boolean;
+  /** Handlers running now for this socket. */
+  inFlight: number;
+  /** Records read ahead of their handlers (at most about `prefetch`). */
+  queued: number;
+  /** The socket's `concurrency`: at this many handlers it stops reading until one ends. */
+  concurrency: number;
+}
+
+/** Counters of a ZeroMqClient, from `getMetrics()`. */
+export interface ZeroMqClientMetrics {
+  /** Emits handed to ZeroMQ (at-least-once: acknowledged by a worker). */
+  sent: number;
+  /** Emits that failed (timeout, full queue, dropped, closed, no route, serialization). */
+  failed: number;
+  /** ZeroMQ messages sent; `(sent + requests) / batches` is the mean batch size. */
+  batches: number;
+  /** Requests (`send()`) handed to ZeroMQ. */
+  requests: number;
+  /** Requests that failed before their last reply (timeout, lost server, closed, send failure). */
+  requestsFailed: number;
+  /** Replies for requests nobody waits for any more (timed out or unsubscribed). */
+  lateReplies: number;
+  /** Messages from servers that could not be read as replies. */
+  malformedReplies: number;
+  /** At-least-once messages acked by a worker. */
+  acked: number;
+  /** At-least-once deliveries that were repeats (after a failure, lost ack or lost worker). */
+  redelivered: number;
+  /** At-least-once messages given up on (their emits rejected with DEAD_LETTER). */
+  deadLettered: number;
+  /** At-least-once messages not acked yet (waiting, in flight or backing off). */
+  unacked: number;
+  /** Emits and requests waiting in the queues now. */
+  queued: number;
+  /** Requests waiting for replies now. */
+  pendingRequests: number;
+  /** Live connections per socket name, from the socket monitor. */
+  connections: Record<string, number>;
+  /** `'pub-sub'` sockets by name: subscribers per subscribed prefix. */
+  subscriptions: Record<string, Record<string, number>>;
+  /** DNS discovery (`tcp+dns://`, `tcp+srv://` endpoints), when a socket or route follows a name. */
+  discovery?: ZeroMqDiscoveryMetrics;
+}
+
+/** One send queue of a ZeroMqClient, from `getQueueStates()`: its depth against its bound. */
+export interface ZeroMqClientQueueState {
+  /** Emits and requests waiting (not counting the batch being handed to ZeroMQ). */
+  queued: number;
+  /** The bound: at this many, emits fail with QUEUE_FULL (or drop the oldest, per `overflow`). */
+  maxQueueSize: number;
+}
