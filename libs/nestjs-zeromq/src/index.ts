@@ -50,3 +50,4 @@ export { ZeroMqBroadcastProxy } from './proxy/zeromq-broadcast-proxy.js';
 export type { ZeroMqBroadcastProxyCurveOptions, ZeroMqBroadcastProxyOptions } from './proxy/zeromq-broadcast-proxy.options.js';
 export { ZeroMqRecord, ZeroMqRecordBuilder, type ZeroMqRecordOptions } from './record-builders/zeromq.record-builder.js';
 export { ZeroMqServer } from './zeromq.server.js';
+export type { EndpointDiscoveryOptions } from './discovery/endpoint-discovery.options.js';
