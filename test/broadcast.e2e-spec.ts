@@ -1,6 +1,5 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,22 +15,13 @@ import {
   workerSummary,
 } from '../scripts/lib/sample-apps.js';
 import { childApps, expectCleanExit } from './helpers/child-apps.js';
+import { PYTHON, PYTHON_EXAMPLES, pyzmqMissing } from './helpers/pyzmq.js';
 import { RECEIVED, startWorker, type Received, type Worker } from './helpers/nest-apps.js';
 import { Collector, eventually, within } from './helpers/waiting.js';
 
-const PYTHON = process.env.PYZMQ_PYTHON ?? '/usr/bin/python3';
-const PYTHON_EXAMPLES = join(REPO_ROOT, 'examples/interop/python');
 const CLI = join(REPO_ROOT, 'libs/nestjs-zeromq/dist/cli/main.js');
 const ANY_LOOPBACK_PORT = 'tcp://127.0.0.1:*';
 
-function pyzmqMissing(): string | undefined {
-  try {
-    execFileSync(PYTHON, ['-c', 'import zmq'], { stdio: 'pipe', timeout: 10_000 });
-    return undefined;
-  } catch (error) {
-    return `${PYTHON} cannot import zmq (${(error as Error).message.split('\n')[0]}); install python3-zmq or set PYZMQ_PYTHON`;
-  }
-}
 const noPyzmq = pyzmqMissing();
 if (noPyzmq !== undefined) {
   console.warn(`SKIPPING the pyzmq broadcast tests: ${noPyzmq}`);

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import {
@@ -6,27 +5,15 @@ import {
   postOrder,
   processedOrderIds,
   processedPlainTasks,
-  REPO_ROOT,
   waitForConnections,
   workerSummary,
 } from '../scripts/lib/sample-apps.js';
 import { sampleOrder } from '../apps/producer/src/load/sample-orders.js';
 import { childApps, expectCleanExit } from './helpers/child-apps.js';
+import { PYTHON, PYTHON_EXAMPLES, pyzmqMissing } from './helpers/pyzmq.js';
 import { within } from './helpers/waiting.js';
 
-/** Debian's python3-zmq installs into the system Python; a pyenv `python3` on PATH may lack it. */
-const PYTHON = process.env.PYZMQ_PYTHON ?? '/usr/bin/python3';
-const PYTHON_EXAMPLES = join(REPO_ROOT, 'examples/interop/python');
 const ANY_LOOPBACK_PORT = 'tcp://127.0.0.1:*';
-
-function pyzmqMissing(): string | undefined {
-  try {
-    execFileSync(PYTHON, ['-c', 'import zmq'], { stdio: 'pipe', timeout: 10_000 });
-    return undefined;
-  } catch (error) {
-    return `${PYTHON} cannot import zmq (${(error as Error).message.split('\n')[0]}); install python3-zmq (.ci/run does) or set PYZMQ_PYTHON`;
-  }
-}
 
 const noPyzmq = pyzmqMissing();
 if (noPyzmq !== undefined) {
