@@ -108,7 +108,7 @@ describe('resolveServerOptions', () => {
 
   it('says which option is wrong and why', () => {
     expect(optionsError(() => server({ endpoints: ['tcp://0.0.0.0'] }))).toBe(
-      'Invalid ZeroMqServer options:\n✖ must be tcp://host:port, ipc://path or inproc://name\n  → at endpoints[0].address',
+      'Invalid ZeroMqServer options:\n✖ must be tcp://host:port, ipc://path or inproc://name (or, to connect, tcp+dns://host:port or tcp+srv://_service._tcp.name)\n  → at endpoints[0].address',
     );
     expect(optionsError(() => server({ endpoints: [A], prefetch: 0, bogus: 1 } as ZeroMqServerOptions))).toBe(
       'Invalid ZeroMqServer options:\n✖ Unrecognized key: "bogus"\n✖ Too small: expected number to be >0\n  → at prefetch',
