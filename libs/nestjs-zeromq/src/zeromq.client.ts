@@ -7,7 +7,7 @@ import { DealerOutbox } from './internal/client/dealer-outbox.js';
 import { trackDeliveries } from './internal/client/delivery-routing.js';
 import type { DeliveryTracker } from './internal/client/delivery-tracker.js';
 import { EmitResult } from './internal/client/emit-result.js';
-import type { Outbox } from './internal/client/outbox.js';
+import type { Outbox, OutboxHost } from './internal/client/outbox.js';
 import { PubSubOutbox } from './internal/client/pub-sub-outbox.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
 import { RouteTable } from './internal/client/route-table.js';
@@ -78,6 +78,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   private ready = false;
   private table = new RouteTable<Outbox, Route>([]);
   private deadLetters: Outbox | undefined;
+  /** What the outboxes that read their sockets report to: replies and credit, subscription changes. */
+  private readonly outboxHost: OutboxHost;
   /** Follows the DNS endpoints (`tcp+dns://`, `tcp+srv://`), if any. */
   private discovery: ClientDiscovery | undefined;
 
@@ -101,6 +103,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
           `no complete answer within ${timeout} ms (requestTimeout, or the record's timeout)`,
         ),
     );
+    this.outboxHost = {
+      requests: this.requests,
+      deserializer: this.deserializer,
+      problems: this.problems,
+      isOpen: () => this.connection !== undefined,
+      subscriptionChanged: (socket, change) => this.listeners.emit('subscription', { socket, ...change }),
+    };
   }
 
   /** Status changes: `connecting`, then `connected` / `disconnected` as peers come and go, `closed` at the end. */
@@ -151,7 +160,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     const dropped = [...unsent, ...unacked].reduce((sum, count) => sum + count, 0);
     this.requests.failAll((pattern, link) => new ZeroMqRequestError('CLOSED', pattern, link, 'the client closed before the last reply'));
     this.sockets.close();
-    await Promise.all(outboxes.map((outbox) => (outbox instanceof DealerOutbox ? outbox.stopped() : undefined)));
+    await Promise.all(outboxes.map((outbox) => outbox.stopped()));
     if (dropped > 0) {
       this.logger.warn(
         `Closed with ${dropped} emit(s)/request(s) not sent or not acknowledged within closeTimeout (${this.config.closeTimeout} ms)`,
@@ -433,16 +442,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
         managed.plan.endpoints.map((e) => e.address),
       ),
     );
-    if (outbox instanceof DealerOutbox) {
-      outbox.startReading({
-        requests: this.requests,
-        deserializer: this.deserializer,
-        problems: this.problems,
-        isOpen: () => this.connection !== undefined,
-      });
-    } else if (outbox instanceof PubSubOutbox) {
-      outbox.watchSubscriptions((change) => this.listeners.emit('subscription', { socket: outbox.name, ...change }), this.problems);
-    }
+    outbox.start(this.outboxHost);
     return outbox;
   }
 

@@ -5,7 +5,7 @@ import type { Settle } from '../sockets/send-queue.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { Delivery, DeliveryTracker } from './delivery-tracker.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type OutboxHost } from './outbox.js';
 import type { PendingRequests } from './pending-requests.js';
 
 const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER };
@@ -52,11 +52,11 @@ export class DealerOutbox extends Outbox {
     return this.queue.enqueue({ kind: 'hello', pattern: '(hello)', producerId });
   }
 
-  startReading(handling: ReplyHandling): void {
-    this.reading = this.read(handling);
+  override start(host: OutboxHost): void {
+    this.reading = this.read(host);
   }
 
-  stopped(): Promise<void> {
+  override stopped(): Promise<void> {
     return this.reading ?? Promise.resolve();
   }
 

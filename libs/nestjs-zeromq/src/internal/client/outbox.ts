@@ -16,6 +16,8 @@ import {
 } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { SendQueue, type Settle } from '../sockets/send-queue.js';
+import type { ReplyHandling } from './dealer-outbox.js';
+import type { SubscriptionChange } from './subscription-counts.js';
 
 /** What an outbox's queue carries: packed records of one kind, a bare payload, or a hello. */
 export type Outgoing =
@@ -25,6 +27,14 @@ export type Outgoing =
 
 /** Builds the error an outgoing item fails with: a send error for emits, a request error for requests. */
 export type OutgoingError = (item: Outgoing, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
+
+/**
+ * What an outbox that also reads its socket hands what it reads to: replies and credit (a DEALER),
+ * subscription changes (an XPUB). The client implements it; an outbox that only writes ignores it.
+ */
+export interface OutboxHost extends ReplyHandling {
+  subscriptionChanged(socket: string, change: SubscriptionChange): void;
+}
 
 /**
  * One client socket and its writer. Records are packed the moment they are emitted (their
@@ -83,6 +93,14 @@ export class Outbox {
     } else {
       this.queue.push({ kind: 'events', pattern: record.pattern, fragment: this.write('events', recordFields.event(record)) }, done);
     }
+  }
+
+  /** Starts reading the socket, for the kinds whose peers answer (nothing to read here). */
+  start(_host: OutboxHost): void {}
+
+  /** Resolves once the read loop `start()` began has ended (at once here). */
+  stopped(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Sends what is queued, at most `timeout` ms; resolves with the number of items not sent. */

@@ -4,7 +4,7 @@ import { broadcastFrames, encodeStamp } from '../protocol/broadcast.js';
 import type { Fragment, Frame } from '../protocol/wire.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import { Outbox, type Outgoing } from './outbox.js';
+import { Outbox, type Outgoing, type OutboxHost } from './outbox.js';
 import { SubscriptionCounts, type SubscriptionChange } from './subscription-counts.js';
 
 /**
@@ -24,8 +24,9 @@ export class PubSubOutbox extends Outbox {
   private readonly batchKeys = new WeakMap<Buffer, Map<string, object>>();
 
   /** Reads subscriptions until the socket closes, telling `onChange` about each. */
-  watchSubscriptions(onChange: (change: SubscriptionChange) => void, problems: RateLimitedLog): void {
-    void this.readSubscriptions(onChange, problems);
+  /** Reads subscriptions (XPUB), counting them and telling the client of each change. */
+  override start(host: OutboxHost): void {
+    void this.readSubscriptions((change) => host.subscriptionChanged(this.name, change), host.problems);
   }
 
   /** Resolves once `count` subscribers hold a subscription that lets `pattern` through. */
