@@ -225,6 +225,12 @@ describe('broadcast (pub-sub) across processes', () => {
       }
       expect(changes.filter((change) => change.from === 'stranger')).toEqual([]);
     }
+    // The proxy logs the rejection when ZAP answers, which may come after the others' messages arrived.
+    await proxy.waitFor(
+      (line) => line.message.includes('Rejected CURVE publisher'),
+      10_000,
+      "the proxy's rejection of the unlisted publisher",
+    );
     expect(proxy.matching((line) => line.message.includes('Rejected CURVE publisher')).length).toBeGreaterThan(0);
     await expectCleanExit(proxy, proxy.stop());
   });
