@@ -431,16 +431,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
 
   /** The outbox of an opened socket, made by its kind; a DEALER's starts reading its replies. */
   private outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox {
+    const endpoints = managed.plan.endpoints.map((e) => e.address);
     const outbox = socketKind(managed.kind).createOutbox(managed, this.config, (item, code, detail, cause) =>
-      this.failure(
-        item.kind === 'requests' ? 'request' : 'event',
-        item.pattern,
-        managed.name,
-        code,
-        detail,
-        cause,
-        managed.plan.endpoints.map((e) => e.address),
-      ),
+      // A delivery or hello that did not go out is not an emit that failed: the at-least-once
+      // tracker sends the delivery elsewhere (or dead-letters it), and greets the worker again.
+      item.kind === 'deliveries' || item.kind === 'hello'
+        ? new ZeroMqSendError(code, item.pattern, managed.name, endpoints, detail, { cause })
+        : this.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, endpoints),
     );
     outbox.start(this.outboxHost);
     return outbox;
