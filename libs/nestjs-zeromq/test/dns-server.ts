@@ -28,6 +28,8 @@ const TTL = 1;
 /** Response codes (RFC 1035 4.1.1); dns2's typings leave out its RCODE table. */
 const SERVFAIL = 2;
 const NXDOMAIN = 3;
+/** Ports tried by `start()` before it gives up. */
+const START_ATTEMPTS = 20;
 
 /**
  * A real DNS server over UDP and TCP (same port) on 127.0.0.1 (dns2) with records the test
@@ -45,20 +47,38 @@ export class TestDnsServer {
   private readonly server = dns2.createUDPServer((request, send) => this.handle(request, send));
   private readonly tcp = dns2.createTCPServer((request, send) => this.handle(request, async (response) => send(response)));
   private readonly tcpConnections = new Set<Socket>();
+  private udpListening = false;
 
-  /** Starts on a free port of 127.0.0.1 (UDP, then TCP on the same port). */
+  /**
+   * Starts on a free port of 127.0.0.1: UDP on port 0, then TCP on the same port. Another suite may
+   * hold that port for TCP; then both are closed and another port is tried (bounded).
+   */
   static async start(): Promise<TestDnsServer> {
-    const server = new TestDnsServer();
-    await server.server.listen(0, '127.0.0.1');
-    server.tcp.on('connection', (socket: Socket) => {
-      server.tcpConnections.add(socket);
-      socket.once('close', () => server.tcpConnections.delete(socket));
+    let lastError: unknown;
+    for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+      const server = new TestDnsServer();
+      try {
+        await server.listen();
+        return server;
+      } catch (error) {
+        lastError = error;
+        await server.close();
+      }
+    }
+    throw new Error(`TestDnsServer: no port of 127.0.0.1 free for both UDP and TCP in ${START_ATTEMPTS} attempts: ${String(lastError)}`);
+  }
+
+  private async listen(): Promise<void> {
+    await this.server.listen(0, '127.0.0.1');
+    this.udpListening = true;
+    this.tcp.on('connection', (socket: Socket) => {
+      this.tcpConnections.add(socket);
+      socket.once('close', () => this.tcpConnections.delete(socket));
     });
     await new Promise<void>((resolve, reject) => {
-      server.tcp.once('error', reject);
-      server.tcp.listen(server.server.address().port, '127.0.0.1', () => resolve());
+      this.tcp.once('error', reject);
+      this.tcp.listen(this.server.address().port, '127.0.0.1', () => resolve());
     });
-    return server;
   }
 
   /** `127.0.0.1:port`, as a resolver's server list takes it. */
@@ -99,13 +119,16 @@ export class TestDnsServer {
     held.forEach((answer) => answer());
   }
 
+  /** Closes whatever of UDP and TCP is listening; safe to call twice. */
   close(): Promise<void> {
-    const tcp = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    const tcp = this.tcp.listening ? new Promise<void>((resolve) => this.tcp.close(() => resolve())) : Promise.resolve();
     // Lingering TCP connections (resolvers keep them for reuse) must not hold the close.
     for (const socket of this.tcpConnections) {
       socket.destroy();
     }
-    return Promise.all([new Promise<void>((resolve) => this.server.close(() => resolve())), tcp]).then(() => undefined);
+    const udp = this.udpListening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : Promise.resolve();
+    this.udpListening = false;
+    return Promise.all([udp, tcp]).then(() => undefined);
   }
 
   private entry(name: string): Records {
