@@ -2,24 +2,17 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
-import { ClientDiscovery, type ClientDiscoveryHost } from './internal/client/client-discovery.js';
-import { DealerOutbox } from './internal/client/dealer-outbox.js';
-import { trackDeliveries } from './internal/client/delivery-routing.js';
+import { ClientRoutes, type ClientRoute } from './internal/client/client-routes.js';
+import type { DealerOutbox } from './internal/client/dealer-outbox.js';
 import type { DeliveryTracker } from './internal/client/delivery-tracker.js';
 import { EmitResult } from './internal/client/emit-result.js';
 import type { Outbox, OutboxHost } from './internal/client/outbox.js';
 import { PubSubOutbox } from './internal/client/pub-sub-outbox.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
-import { RouteTable } from './internal/client/route-table.js';
-import { serializedPacket } from './internal/client/serialized-packet.js';
+import { encodePacket } from './internal/client/serialized-packet.js';
 import { socketKind } from './internal/kinds/kinds.js';
-import {
-  resolveClientOptions,
-  type ClientRoutePlan,
-  type ClientSocketPlan,
-  type ResolvedClientOptions,
-} from './internal/options/resolve-options.js';
-import { encodeBareRecord, encodeRecord, type EncodedRecord } from './internal/protocol/wire.js';
+import { resolveClientOptions, type ClientSocketPlan, type ResolvedClientOptions } from './internal/options/resolve-options.js';
+import type { EncodedRecord } from './internal/protocol/wire.js';
 import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
 import { clientSocketOptions, SocketGroup } from './internal/sockets/socket-group.js';
@@ -27,27 +20,11 @@ import { Counters } from './internal/util/counters.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
 import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from './zeromq.errors.js';
-import {
-  ZeroMqSocketEventType,
-  type ZeroMqClientEvents,
-  type ZeroMqDeadLetter,
-  type ZeroMqSocketEvent,
-  type ZeroMqStatus,
-} from './zeromq.events.js';
+import type { ZeroMqClientEvents, ZeroMqSocketEvent, ZeroMqStatus } from './zeromq.events.js';
 import type { ZeroMqClientMetrics, ZeroMqClientQueueState } from './zeromq.metrics.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
 import { InvalidMessageException } from './internal/client/invalid-message.js';
 import { unwrapRecord } from './record-builders/unwrap-record.js';
-
-/** The socket(s) a pattern is sent over: one PUSH socket, or one DEALER per endpoint. */
-interface Route {
-  name: string;
-  patterns: readonly string[];
-  plan: ClientRoutePlan;
-  links: Outbox[];
-  /** At-least-once routes: the messages not acked yet. */
-  tracker: DeliveryTracker | undefined;
-}
 
 /**
  * NestJS client that sends `emit()` calls over ZeroMQ PUSH sockets, and `send()` requests over
@@ -76,12 +53,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   private connection: Promise<void> | undefined;
   /** True while the sockets are open: emits skip `connect()`. */
   private ready = false;
-  private table = new RouteTable<Outbox, Route>([]);
-  private deadLetters: Outbox | undefined;
+  private readonly routes: ClientRoutes;
   /** What the outboxes that read their sockets report to: replies and credit, subscription changes. */
   private readonly outboxHost: OutboxHost;
-  /** Follows the DNS endpoints (`tcp+dns://`, `tcp+srv://`), if any. */
-  private discovery: ClientDiscovery | undefined;
 
   constructor(options: ZeroMqClientOptions) {
     super();
@@ -110,6 +84,25 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       isOpen: () => this.connection !== undefined,
       subscriptionChanged: (socket, change) => this.listeners.emit('subscription', { socket, ...change }),
     };
+    this.routes = new ClientRoutes({
+      config: this.config,
+      sockets: this.sockets,
+      problems: this.problems,
+      outboxFor: (managed) => this.outboxFor(managed),
+      deadLettered: (letter) => {
+        this.problems.warn(
+          'deadLetter',
+          `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`,
+        );
+        this.listeners.emit('dead-letter', letter);
+      },
+      requestsOn: (name) => this.requests.countOn(name),
+      failRequests: (name, detail) =>
+        this.counters.add(
+          'requestsFailed',
+          this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail)),
+        ),
+    });
   }
 
   /** Status changes: `connecting`, then `connected` / `disconnected` as peers come and go, `closed` at the end. */
@@ -146,18 +139,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     // Emits made before close() reach their queue within microtasks: let them, so they are flushed.
     await new Promise((resolve) => setImmediate(resolve));
     const deadline = Date.now() + this.config.closeTimeout;
-    const remaining = () => Math.max(0, deadline - Date.now());
-    // No socket is added or removed by DNS from here on; links leaving DNS are drained with the rest.
-    const retiring = this.discovery?.close() ?? [];
-    this.discovery = undefined;
-    const table = this.table;
-    // At-least-once messages are done when acked: wait for the acks first, within the deadline.
-    const unacked = await Promise.all(table.routes.map((route) => route.tracker?.drain(remaining()) ?? 0));
-    const outboxes = [...table.links(), ...retiring, ...(this.deadLetters ? [this.deadLetters] : [])];
-    this.table = new RouteTable<Outbox, Route>([]);
-    this.deadLetters = undefined;
-    const unsent = await Promise.all(outboxes.map((outbox) => outbox.drain(remaining())));
-    const dropped = [...unsent, ...unacked].reduce((sum, count) => sum + count, 0);
+    const { dropped, outboxes } = await this.routes.close(() => Math.max(0, deadline - Date.now()));
     this.requests.failAll((pattern, link) => new ZeroMqRequestError('CLOSED', pattern, link, 'the client closed before the last reply'));
     this.sockets.close();
     await Promise.all(outboxes.map((outbox) => outbox.stopped()));
@@ -184,37 +166,11 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   getMetrics(): ZeroMqClientMetrics {
-    const metrics = { ...this.counters.snapshot(), batches: 0, lateReplies: 0, malformedReplies: 0, queued: 0 };
-    const subscriptions: Record<string, Record<string, number>> = {};
-    for (const outbox of this.table.links()) {
-      if (outbox instanceof PubSubOutbox) {
-        subscriptions[outbox.name] = outbox.subscriptions.snapshot();
-      }
-      metrics.batches += outbox.batches;
-      metrics.sent += outbox.sent;
-      metrics.queued += outbox.load;
-      if (outbox instanceof DealerOutbox) {
-        metrics.lateReplies += outbox.lateReplies;
-        metrics.malformedReplies += outbox.malformedReplies;
-      }
-    }
-    const delivery = { acked: 0, redelivered: 0, deadLettered: 0, unacked: 0 };
-    for (const { tracker } of this.table.routes) {
-      if (tracker !== undefined) {
-        delivery.acked += tracker.counters.acked;
-        delivery.redelivered += tracker.counters.redelivered;
-        delivery.deadLettered += tracker.counters.deadLettered;
-        delivery.unacked += tracker.outstanding;
-      }
-    }
-    const discovery = this.discovery?.metrics();
     return {
-      ...metrics,
-      ...delivery,
+      ...this.counters.snapshot(),
+      ...this.routes.totals(),
       pendingRequests: this.requests.size,
       connections: this.sockets.connections(),
-      subscriptions,
-      ...(discovery === undefined ? {} : { discovery }),
     };
   }
 
@@ -227,7 +183,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   async waitForSubscribers(pattern: MsPattern, count = 1, timeout = this.config.sendTimeout): Promise<void> {
     await this.connect();
     const normalized = this.normalizePattern(pattern);
-    const outbox = this.routeFor(normalized).links[0];
+    const outbox = this.routes.routeFor(normalized).links[0];
     if (!(outbox instanceof PubSubOutbox)) {
       throw new ZeroMqSendError(
         'SEND_FAILED',
@@ -243,7 +199,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   /** Per socket name (as in `connections`): how full its send queue is. Empty before `connect()`. */
   getQueueStates(): Record<string, ZeroMqClientQueueState> {
     const states: Record<string, ZeroMqClientQueueState> = {};
-    for (const outbox of this.table.links()) {
+    for (const outbox of this.routes.links()) {
       states[outbox.name] = { queued: outbox.queue.length, maxQueueSize: this.config.maxQueueSize };
     }
     return states;
@@ -278,26 +234,15 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   protected publish(record: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const pattern = this.normalizePattern(record.pattern);
     const { packet, options } = unwrapRecord(record);
-    let route: Route;
+    let route: ClientRoute;
     try {
-      route = this.routeFor(pattern);
-      if (!socketKind(route.plan.kind).carriesReplies) {
-        throw new ZeroMqRequestError(
-          'WRONG_SOCKET_KIND',
-          pattern,
-          route.name,
-          `send() needs a socket of kind 'dealer-router'; this one is '${route.plan.kind}' (set kind: 'dealer-router' on the client and server socket or route)`,
-        );
-      }
-      if (route.links.length === 0) {
-        throw new ZeroMqRequestError('SEND_TIMEOUT', pattern, route.name, noPeerYet(route));
-      }
+      route = this.routes.requestRoute(pattern);
     } catch (error) {
       this.counters.add('requestsFailed');
       callback({ err: error, isDisposed: true });
       return () => undefined;
     }
-    const outbox = this.pickLink(route) as DealerOutbox;
+    const outbox = this.routes.pick(route) as DealerOutbox;
     const id = this.requests.open(pattern, outbox.name, callback, options.timeout ?? this.config.requestTimeout);
     const sent: Settle = {
       resolve: () => this.counters.add('requests'),
@@ -311,24 +256,10 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   private dispatch(record: ReadPacket, done: Settle): void {
     const pattern = this.normalizePattern(record.pattern);
     const { packet, options } = unwrapRecord(record);
-    let route: Route;
+    let route: ClientRoute;
     let tracker: DeliveryTracker | undefined;
     try {
-      route = this.routeFor(pattern);
-      // A record may ask for at-most-once on an at-least-once route, not the other way round.
-      tracker = options.delivery === 'at-most-once' ? undefined : route.tracker;
-      if (options.delivery === 'at-least-once' && tracker === undefined) {
-        throw new ZeroMqSendError(
-          'SEND_FAILED',
-          pattern,
-          route.name,
-          [],
-          "delivery 'at-least-once' needs a route with delivery: 'at-least-once'",
-        );
-      }
-      if (tracker === undefined && route.links.length === 0) {
-        throw new ZeroMqSendError('SEND_TIMEOUT', pattern, route.name, [], noPeerYet(route));
-      }
+      ({ route, tracker } = this.routes.eventRoute(pattern, options.delivery));
     } catch (error) {
       this.failEmit(done, error);
       return;
@@ -339,7 +270,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       packet,
       route,
       tracker === undefined
-        ? (encoded) => this.pickLink(route).emit(encoded, done)
+        ? (encoded) => this.routes.pick(route).emit(encoded, done)
         : (encoded) =>
             tracker.submit(pattern, encoded, packet.data).then(
               () => {
@@ -357,64 +288,20 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     role: 'event' | 'request',
     pattern: string,
     packet: ReadPacket,
-    route: Route,
+    route: ClientRoute,
     send: (record: EncodedRecord) => void,
     done: Settle,
   ): void {
-    const frame = (serialized: unknown) => {
-      const result = serializedPacket(serialized, packet);
-      let record: EncodedRecord;
-      try {
-        if (typeof result === 'string') {
-          throw new Error(result);
-        }
-        record = route.plan.bare ? encodeBareRecord(pattern, result.data) : encodeRecord(pattern, result.data, result.metadata);
-      } catch (error) {
-        done.reject(
-          this.failure(role, pattern, route.name, 'SEND_FAILED', `cannot serialize the payload: ${(error as Error).message}`, error),
-        );
-        return;
-      }
-      send(record);
-    };
-    const serialized: unknown = this.serializer.serialize(packet);
-    if (serialized instanceof Promise) {
-      serialized.then(frame, (error: unknown) =>
-        done.reject(this.failure(role, pattern, route.name, 'SEND_FAILED', `the serializer failed: ${(error as Error)?.message}`, error)),
-      );
-    } else {
-      frame(serialized);
-    }
+    encodePacket(this.serializer, pattern, packet, route.plan.bare, send, (detail, cause) =>
+      done.reject(this.failure(role, pattern, route.name, 'SEND_FAILED', detail, cause)),
+    );
   }
 
   private async open(): Promise<void> {
     const opened = await this.sockets.open(this.config.sockets, (plan) =>
       socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config)),
     );
-    const outboxes = opened.map((managed) => this.outboxFor(managed));
-    const routes: Route[] = this.config.routes.map((plan) => {
-      const links = outboxes.filter((outbox) => outbox.managed.plan.route === plan.name);
-      const dealers = links.filter((outbox): outbox is DealerOutbox => outbox instanceof DealerOutbox);
-      const tracker =
-        plan.delivery === 'at-least-once'
-          ? trackDeliveries(plan.name, dealers, this.config, {
-              onDeadLetter: (letter, record) => this.onDeadLetter(letter, record),
-              outboxNamed: (name) => {
-                const outbox = this.table.link(name);
-                return outbox instanceof DealerOutbox ? outbox : undefined;
-              },
-            })
-          : undefined;
-      return { name: plan.name, patterns: plan.patterns, plan, links, tracker };
-    });
-    this.deadLetters = outboxes.find((outbox) => outbox.managed.plan.route === '');
-    this.table = new RouteTable<Outbox, Route>(routes);
-    const discovery = new ClientDiscovery(this.discoveryHost(), opened, routes);
-    if (!discovery.isEmpty) {
-      // The first resolution: the routes have their peers before the first emit goes out.
-      this.discovery = discovery;
-      await discovery.start();
-    }
+    await this.routes.open(opened);
     // Usable means connected: wait (bounded) for a peer on each socket that connects.
     const connecting = opened.filter((managed) => managed.plan.endpoints.some((endpoint) => !endpoint.bind));
     await this.sockets.waitForPeers(
@@ -422,11 +309,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       this.config.connectTimeout,
     );
     this.ready = true;
-    // Greet every at-least-once worker at once too: a handshake may have come before the tracker
-    // existed, and inproc has none. The send waits for the connection; a second hello only repeats the credit.
-    for (const outbox of this.table.links()) {
-      this.sayHello(outbox.name);
-    }
+    // The send of a hello waits for the connection; a second hello only repeats the credit.
+    this.routes.greetAll();
   }
 
   /** The outbox of an opened socket, made by its kind; a DEALER's starts reading its replies. */
@@ -443,92 +327,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     return outbox;
   }
 
-  /** What DNS discovery may use of this client (ClientDiscoveryHost). */
-  private discoveryHost(): ClientDiscoveryHost {
-    return {
-      config: this.config,
-      sockets: this.sockets,
-      table: () => this.table,
-      outboxFor: (managed) => this.outboxFor(managed),
-      sayHello: (name) => this.sayHello(name),
-      requestsOn: (name) => this.requests.countOn(name),
-      failRequests: (name, detail) =>
-        this.counters.add(
-          'requestsFailed',
-          this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail)),
-        ),
-    };
-  }
-
-  private onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void {
-    this.problems.warn(
-      'deadLetter',
-      `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`,
-    );
-    this.listeners.emit('dead-letter', letter);
-    if (this.deadLetters !== undefined) {
-      const metadata = { deadLetterReason: letter.reason, deadLetterAttempts: String(letter.attempts), messageId: letter.messageId };
-      const info = record.info[0] + JSON.stringify(metadata);
-      this.deadLetters.emit({ ...record, info, size: record.size + info.length }, { resolve: () => undefined, reject: () => undefined });
-    }
-  }
-
-  /** Greets the worker behind an at-least-once outbox so that it announces its credit (after every (re)connect). */
-  private sayHello(name: string): void {
-    const outbox = this.table.link(name);
-    if (outbox instanceof DealerOutbox && outbox.tracker !== undefined) {
-      outbox
-        .hello(outbox.tracker.producerId)
-        .catch((error: unknown) => this.problems.warn('hello', `No hello to the worker on "${name}" yet: ${(error as Error).message}`));
-    }
-  }
-
   private onSocketEvent(event: ZeroMqSocketEvent): void {
-    this.discovery?.onSocketEvent(event);
-    if (event.type === ZeroMqSocketEventType.HANDSHAKE) {
-      this.sayHello(event.socket);
-    } else if (event.type === ZeroMqSocketEventType.DISCONNECT) {
-      this.onDisconnect(event);
-    }
+    this.routes.onSocketEvent(event);
     this.listeners.emit(event.type, event);
-  }
-
-  /** A DEALER connected to one server lost it: its requests fail now, its deliveries go elsewhere. */
-  private onDisconnect(event: ZeroMqSocketEvent): void {
-    const outbox = this.table.link(event.socket);
-    const { plan } = outbox?.managed ?? {};
-    if (outbox instanceof DealerOutbox && plan?.endpoints.length === 1 && !plan.endpoints[0].bind) {
-      outbox.tracker?.linkLost(outbox.name);
-      const detail = this.sockets.withHandshakeFailure(outbox.name, `the server at ${event.address} disconnected before the last reply`);
-      this.counters.add(
-        'requestsFailed',
-        this.requests.failLink(outbox.name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, outbox.name, detail)),
-      );
-    }
-  }
-
-  private routeFor(pattern: string): Route {
-    const route = this.table.routeFor(pattern);
-    if (route === undefined) {
-      const closed = this.table.routes.length === 0;
-      throw new ZeroMqSendError(
-        'NO_ROUTE',
-        pattern,
-        '-',
-        [],
-        closed ? 'the client is closed' : 'no route lists this pattern and the client has no default endpoints',
-      );
-    }
-    return route;
-  }
-
-  /** The connected outbox with the least work waiting (queued + unanswered); round-robin among equals. */
-  private pickLink(route: Route): Outbox {
-    return this.table.pick(
-      route,
-      (outbox) => outbox.managed.connected,
-      (outbox) => outbox.load + this.requests.countOn(outbox.name),
-    );
   }
 
   /**
@@ -564,10 +365,4 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.problems.error('send', (error as Error).message);
     this.listeners.emit('error', error);
   }
-}
-
-/** Why a route that follows DNS names has nowhere to send yet. */
-function noPeerYet(route: Route): string {
-  const names = route.plan.endpoints.map((endpoint) => endpoint.address).join(', ');
-  return `no peer yet: ${names} resolved to no address (see the discovery option; the resolution is retried every interval)`;
 }

@@ -3,30 +3,21 @@ import { DiscoveryRegistry, type ZeroMqDiscoveryMetrics } from '../../discovery/
 import { PeerDiscovery } from '../../discovery/peer-discovery.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
 import { socketKind } from '../kinds/kinds.js';
-import type { ClientRoutePlan, ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
+import type { ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { clientSocketOptions, type SocketGroup } from '../sockets/socket-group.js';
 import { DealerOutbox } from './dealer-outbox.js';
 import { LOST_LINK_GRACE } from './delivery-routing.js';
-import type { DeliveryTracker } from './delivery-tracker.js';
+import type { ClientRoute } from './client-routes.js';
 import type { Outbox } from './outbox.js';
 import type { RouteTable } from './route-table.js';
-
-/** A client route as discovery sees it (ZeroMqClient's routes have this shape). */
-export interface DiscoveredRoute {
-  readonly name: string;
-  readonly patterns: readonly string[];
-  readonly plan: ClientRoutePlan;
-  readonly links: Outbox[];
-  readonly tracker: DeliveryTracker | undefined;
-}
 
 /** What ClientDiscovery needs from the ZeroMqClient that owns it. */
 export interface ClientDiscoveryHost {
   readonly config: ResolvedClientOptions;
   readonly sockets: SocketGroup<zmq.Socket>;
   /** The client's current route table. */
-  table(): RouteTable<Outbox, DiscoveredRoute>;
+  table(): RouteTable<Outbox, ClientRoute>;
   /** The outbox of a socket opened for a discovered peer, reading its replies if it has any. */
   outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox;
   /** Greets the worker behind an at-least-once outbox, which answers with its credit. */
@@ -39,7 +30,7 @@ export interface ClientDiscoveryHost {
 
 /** A DEALER opened for one discovered peer of a route. */
 interface PeerLink {
-  readonly route: DiscoveredRoute;
+  readonly route: ClientRoute;
   readonly outbox: Outbox;
   /** Set while the peer, gone from DNS, finishes what it holds: polled until then or `deadline`. */
   retiring?: NodeJS.Timeout;
@@ -69,7 +60,7 @@ export class ClientDiscovery {
   constructor(
     private readonly host: ClientDiscoveryHost,
     opened: ReadonlyArray<ManagedSocket<zmq.Socket, ClientSocketPlan>>,
-    routes: readonly DiscoveredRoute[],
+    routes: readonly ClientRoute[],
   ) {
     const options = host.config.discovery;
     this.retireTimeout = Math.max(host.config.ackTimeout, host.config.requestTimeout);
@@ -129,7 +120,7 @@ export class ClientDiscovery {
     return retiring;
   }
 
-  private added(route: DiscoveredRoute, address: string, discovery: PeerDiscovery): void {
+  private added(route: ClientRoute, address: string, discovery: PeerDiscovery): void {
     const name = linkName(route, address);
     const existing = this.links.get(name);
     if (existing !== undefined) {
@@ -157,7 +148,7 @@ export class ClientDiscovery {
     this.host.sayHello(name);
   }
 
-  private removed(route: DiscoveredRoute, address: string): void {
+  private removed(route: ClientRoute, address: string): void {
     const name = linkName(route, address);
     const link = this.links.get(name);
     if (link === undefined || link.retiring !== undefined) {
@@ -203,6 +194,6 @@ export class ClientDiscovery {
 }
 
 /** `default@10.1.2.3:5557`: the route's name and the peer's address. */
-function linkName(route: DiscoveredRoute, address: string): string {
+function linkName(route: ClientRoute, address: string): string {
   return `${route.name}@${address.replace(/^tcp:\/\//, '')}`;
 }

@@ -5,7 +5,7 @@ import type { Settle } from '../sockets/send-queue.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { Delivery, DeliveryTracker } from './delivery-tracker.js';
-import { Outbox, type OutboxHost } from './outbox.js';
+import { Outbox, type OutboxHost, type OutboxTotals } from './outbox.js';
 import type { PendingRequests } from './pending-requests.js';
 
 const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER };
@@ -50,6 +50,12 @@ export class DealerOutbox extends Outbox {
   /** Greets the worker so that it announces its credit (after every (re)connect). */
   hello(producerId: string): Promise<void> {
     return this.queue.enqueue({ kind: 'hello', pattern: '(hello)', producerId });
+  }
+
+  override addTo(totals: OutboxTotals): void {
+    super.addTo(totals);
+    totals.lateReplies += this.lateReplies;
+    totals.malformedReplies += this.malformedReplies;
   }
 
   override start(host: OutboxHost): void {

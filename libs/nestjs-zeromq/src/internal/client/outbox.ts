@@ -36,6 +36,20 @@ export interface OutboxHost extends ReplyHandling {
   subscriptionChanged(socket: string, change: SubscriptionChange): void;
 }
 
+/** What the outboxes add up to in `getMetrics()` (see ZeroMqClientMetrics). */
+export interface OutboxTotals {
+  batches: number;
+  sent: number;
+  queued: number;
+  lateReplies: number;
+  malformedReplies: number;
+  subscriptions: Record<string, Record<string, number>>;
+}
+
+export function emptyOutboxTotals(): OutboxTotals {
+  return { batches: 0, sent: 0, queued: 0, lateReplies: 0, malformedReplies: 0, subscriptions: {} };
+}
+
 /**
  * One client socket and its writer. Records are packed the moment they are emitted (their
  * strings die young; the queue holds bytes), wait in the socket's SendQueue, and leave in
@@ -93,6 +107,13 @@ export class Outbox {
     } else {
       this.queue.push({ kind: 'events', pattern: record.pattern, fragment: this.write('events', recordFields.event(record)) }, done);
     }
+  }
+
+  /** Adds this outbox's counters to the client's metrics. */
+  addTo(totals: OutboxTotals): void {
+    totals.batches += this.batches;
+    totals.sent += this.sent;
+    totals.queued += this.load;
   }
 
   /** Starts reading the socket, for the kinds whose peers answer (nothing to read here). */

@@ -4,7 +4,7 @@ import { broadcastFrames, encodeStamp } from '../protocol/broadcast.js';
 import type { Fragment, Frame } from '../protocol/wire.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import { Outbox, type Outgoing, type OutboxHost } from './outbox.js';
+import { Outbox, type Outgoing, type OutboxHost, type OutboxTotals } from './outbox.js';
 import { SubscriptionCounts, type SubscriptionChange } from './subscription-counts.js';
 
 /**
@@ -22,11 +22,20 @@ export class PubSubOutbox extends Outbox {
   private readonly sequences = new Map<string, number>();
   /** Batch keys by slab and pattern (a slab's keys go with it). */
   private readonly batchKeys = new WeakMap<Buffer, Map<string, object>>();
+  private reading: Promise<void> | undefined;
 
-  /** Reads subscriptions until the socket closes, telling `onChange` about each. */
+  override addTo(totals: OutboxTotals): void {
+    super.addTo(totals);
+    totals.subscriptions[this.name] = this.subscriptions.snapshot();
+  }
+
   /** Reads subscriptions (XPUB), counting them and telling the client of each change. */
   override start(host: OutboxHost): void {
-    void this.readSubscriptions((change) => host.subscriptionChanged(this.name, change), host.problems);
+    this.reading = this.readSubscriptions((change) => host.subscriptionChanged(this.name, change), host.problems);
+  }
+
+  override stopped(): Promise<void> {
+    return this.reading ?? Promise.resolve();
   }
 
   /** Resolves once `count` subscribers hold a subscription that lets `pattern` through. */

@@ -1,5 +1,5 @@
-import type { PacketMetadata, ReadPacket } from '@nestjs/microservices';
-import { isBinary } from '../protocol/wire.js';
+import type { PacketMetadata, ProducerSerializer, ReadPacket } from '@nestjs/microservices';
+import { encodeBareRecord, encodeRecord, isBinary, type EncodedRecord } from '../protocol/wire.js';
 
 /**
  * The serializer contract of a ZeroMqClient: `serialize(packet)` returns the packet to put on
@@ -22,6 +22,46 @@ export function serializedPacket(value: unknown, original: ReadPacket): ZeroMqSe
   }
   const { data, metadata } = value as ZeroMqSerializedPacket;
   return { data, metadata: metadata ?? original.metadata };
+}
+
+/**
+ * Serializes `packet` with the client's serializer (sync or async) and frames it as a record of
+ * `pattern` (`bare`: the payload alone); `fail` hears a serializer that threw or broke the contract.
+ */
+export function encodePacket(
+  serializer: ProducerSerializer,
+  pattern: string,
+  packet: ReadPacket,
+  bare: boolean,
+  send: (record: EncodedRecord) => void,
+  fail: (detail: string, cause: unknown) => void,
+): void {
+  const frame = (serialized: unknown) => {
+    const result = serializedPacket(serialized, packet);
+    let record: EncodedRecord;
+    try {
+      if (typeof result === 'string') {
+        throw new Error(result);
+      }
+      record = bare ? encodeBareRecord(pattern, result.data) : encodeRecord(pattern, result.data, result.metadata);
+    } catch (error) {
+      fail(`cannot serialize the payload: ${(error as Error).message}`, error);
+      return;
+    }
+    send(record);
+  };
+  let serialized: unknown;
+  try {
+    serialized = serializer.serialize(packet);
+  } catch (error) {
+    fail(`the serializer failed: ${(error as Error)?.message}`, error);
+    return;
+  }
+  if (serialized instanceof Promise) {
+    serialized.then(frame, (error: unknown) => fail(`the serializer failed: ${(error as Error)?.message}`, error));
+  } else {
+    frame(serialized);
+  }
 }
 
 function describe(value: unknown): string {

@@ -1,0 +1,265 @@
+import type * as zmq from 'zeromq';
+import type { ZeroMqDiscoveryMetrics } from '../../discovery/discovery-registry.js';
+import { ZeroMqRequestError, ZeroMqSendError } from '../../zeromq.errors.js';
+import type { ZeroMqDeliveryMode } from '../../zeromq.options.js';
+import { socketKind } from '../kinds/kinds.js';
+import { ZeroMqSocketEventType, type ZeroMqDeadLetter, type ZeroMqSocketEvent } from '../../zeromq.events.js';
+import type { ClientRoutePlan, ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
+import type { EncodedRecord } from '../protocol/wire.js';
+import type { ManagedSocket } from '../sockets/managed-socket.js';
+import type { SocketGroup } from '../sockets/socket-group.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
+import { ClientDiscovery } from './client-discovery.js';
+import { DealerOutbox } from './dealer-outbox.js';
+import { trackDeliveries } from './delivery-routing.js';
+import type { DeliveryTracker } from './delivery-tracker.js';
+import { emptyOutboxTotals, type Outbox, type OutboxTotals } from './outbox.js';
+import { RouteTable } from './route-table.js';
+
+/** The socket(s) a pattern is sent over: one PUSH or XPUB socket, or one DEALER per endpoint. */
+export interface ClientRoute {
+  readonly name: string;
+  readonly patterns: readonly string[];
+  readonly plan: ClientRoutePlan;
+  readonly links: Outbox[];
+  /** At-least-once routes: the messages not acked yet. */
+  readonly tracker: DeliveryTracker | undefined;
+}
+
+/** What ClientRoutes needs from the ZeroMqClient that owns it. */
+export interface ClientRoutesHost {
+  readonly config: ResolvedClientOptions;
+  readonly sockets: SocketGroup<zmq.Socket>;
+  readonly problems: RateLimitedLog;
+  /** The outbox of an opened socket (made by its kind, reading its socket if it has replies). */
+  outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox;
+  /** A message given up on: the client logs it and emits `dead-letter`. */
+  deadLettered(letter: ZeroMqDeadLetter): void;
+  /** Requests waiting for replies on a socket. */
+  requestsOn(name: string): number;
+  /** Fails the requests still waiting on a socket whose peer is gone. */
+  failRequests(name: string, detail: string): void;
+}
+
+/** The at-least-once totals of `getMetrics()`. */
+export interface DeliveryTotals {
+  acked: number;
+  redelivered: number;
+  deadLettered: number;
+  unacked: number;
+}
+
+/**
+ * The client's routes once its sockets are open: which outbox a pattern goes to, the at-least-once
+ * trackers around DEALER outboxes, the dead-letter socket, DNS discovery adding and removing
+ * outboxes, and the order things stop in on close.
+ */
+export class ClientRoutes {
+  private table = new RouteTable<Outbox, ClientRoute>([]);
+  private deadLetters: Outbox | undefined;
+  private discovery: ClientDiscovery | undefined;
+
+  constructor(private readonly host: ClientRoutesHost) {}
+
+  /** Builds the routes over the opened sockets and resolves their DNS names once. */
+  async open(opened: ManagedSocket<zmq.Socket, ClientSocketPlan>[]): Promise<void> {
+    const outboxes = opened.map((managed) => this.host.outboxFor(managed));
+    const routes: ClientRoute[] = this.host.config.routes.map((plan) => {
+      const links = outboxes.filter((outbox) => outbox.managed.plan.route === plan.name);
+      const dealers = links.filter((outbox): outbox is DealerOutbox => outbox instanceof DealerOutbox);
+      const tracker =
+        plan.delivery === 'at-least-once'
+          ? trackDeliveries(plan.name, dealers, this.host.config, {
+              onDeadLetter: (letter, record) => this.deadLetter(letter, record),
+              outboxNamed: (name) => {
+                const outbox = this.table.link(name);
+                return outbox instanceof DealerOutbox ? outbox : undefined;
+              },
+            })
+          : undefined;
+      return { name: plan.name, patterns: plan.patterns, plan, links, tracker };
+    });
+    this.deadLetters = outboxes.find((outbox) => outbox.managed.plan.route === '');
+    this.table = new RouteTable<Outbox, ClientRoute>(routes);
+    const discovery = new ClientDiscovery(
+      {
+        config: this.host.config,
+        sockets: this.host.sockets,
+        table: () => this.table,
+        outboxFor: (managed) => this.host.outboxFor(managed),
+        sayHello: (name) => this.sayHello(name),
+        requestsOn: (name) => this.host.requestsOn(name),
+        failRequests: (name, detail) => this.host.failRequests(name, detail),
+      },
+      opened,
+      routes,
+    );
+    if (!discovery.isEmpty) {
+      // The first resolution: the routes have their peers before the first emit goes out.
+      this.discovery = discovery;
+      await discovery.start();
+    }
+  }
+
+  /** The route of `pattern`: the route that lists it, else the default one. */
+  routeFor(pattern: string): ClientRoute {
+    const route = this.table.routeFor(pattern);
+    if (route === undefined) {
+      const closed = this.table.routes.length === 0;
+      throw new ZeroMqSendError(
+        'NO_ROUTE',
+        pattern,
+        '-',
+        [],
+        closed ? 'the client is closed' : 'no route lists this pattern and the client has no default endpoints',
+      );
+    }
+    return route;
+  }
+
+  /** The route of a request: one whose kind carries replies, with a peer to send to. */
+  requestRoute(pattern: string): ClientRoute {
+    const route = this.routeFor(pattern);
+    if (!socketKind(route.plan.kind).carriesReplies) {
+      throw new ZeroMqRequestError(
+        'WRONG_SOCKET_KIND',
+        pattern,
+        route.name,
+        `send() needs a socket of kind 'dealer-router'; this one is '${route.plan.kind}' (set kind: 'dealer-router' on the client and server socket or route)`,
+      );
+    }
+    if (route.links.length === 0) {
+      throw new ZeroMqRequestError('SEND_TIMEOUT', pattern, route.name, noPeerYet(route));
+    }
+    return route;
+  }
+
+  /**
+   * The route of an emit, and its at-least-once tracker unless the record asked for at-most-once
+   * (a record may ask for less than its route gives, not more). Without a tracker, a peer is needed now.
+   */
+  eventRoute(pattern: string, delivery: ZeroMqDeliveryMode | undefined): { route: ClientRoute; tracker: DeliveryTracker | undefined } {
+    const route = this.routeFor(pattern);
+    const tracker = delivery === 'at-most-once' ? undefined : route.tracker;
+    if (delivery === 'at-least-once' && tracker === undefined) {
+      throw new ZeroMqSendError(
+        'SEND_FAILED',
+        pattern,
+        route.name,
+        [],
+        "delivery 'at-least-once' needs a route with delivery: 'at-least-once'",
+      );
+    }
+    if (tracker === undefined && route.links.length === 0) {
+      throw new ZeroMqSendError('SEND_TIMEOUT', pattern, route.name, [], noPeerYet(route));
+    }
+    return { route, tracker };
+  }
+
+  /** The connected outbox of `route` with the least work waiting (queued + unanswered); round-robin among equals. */
+  pick(route: ClientRoute): Outbox {
+    return this.table.pick(
+      route,
+      (outbox) => outbox.managed.connected,
+      (outbox) => outbox.load + this.host.requestsOn(outbox.name),
+    );
+  }
+
+  links(): Outbox[] {
+    return this.table.links();
+  }
+
+  /** Greets every at-least-once worker: a handshake may have come before the tracker existed, and inproc has none. */
+  greetAll(): void {
+    for (const outbox of this.table.links()) {
+      this.sayHello(outbox.name);
+    }
+  }
+
+  /** Socket events: DNS discovery follows connections, a handshake is greeted, a lost server fails what waits on it. */
+  onSocketEvent(event: ZeroMqSocketEvent): void {
+    this.discovery?.onSocketEvent(event);
+    if (event.type === ZeroMqSocketEventType.HANDSHAKE) {
+      this.sayHello(event.socket);
+    } else if (event.type === ZeroMqSocketEventType.DISCONNECT) {
+      this.onDisconnect(event);
+    }
+  }
+
+  /** The outboxes' and trackers' share of `getMetrics()`. */
+  totals(): OutboxTotals & DeliveryTotals & { discovery?: ZeroMqDiscoveryMetrics } {
+    const totals = emptyOutboxTotals();
+    for (const outbox of this.table.links()) {
+      outbox.addTo(totals);
+    }
+    const delivery: DeliveryTotals = { acked: 0, redelivered: 0, deadLettered: 0, unacked: 0 };
+    for (const { tracker } of this.table.routes) {
+      if (tracker !== undefined) {
+        delivery.acked += tracker.counters.acked;
+        delivery.redelivered += tracker.counters.redelivered;
+        delivery.deadLettered += tracker.counters.deadLettered;
+        delivery.unacked += tracker.outstanding;
+      }
+    }
+    const discovery = this.discovery?.metrics();
+    return { ...totals, ...delivery, ...(discovery === undefined ? {} : { discovery }) };
+  }
+
+  /**
+   * Stops discovery, waits for the at-least-once acks, then sends what is queued, all within
+   * `remaining()` ms. Resolves with the number of messages not sent or not acked, and the outboxes
+   * whose read loops end once the sockets close.
+   */
+  async close(remaining: () => number): Promise<{ dropped: number; outboxes: Outbox[] }> {
+    // No socket is added or removed by DNS from here on; links leaving DNS are drained with the rest.
+    const retiring = this.discovery?.close() ?? [];
+    this.discovery = undefined;
+    const table = this.table;
+    const unacked = await Promise.all(table.routes.map((route) => route.tracker?.drain(remaining()) ?? 0));
+    const outboxes = [...table.links(), ...retiring, ...(this.deadLetters ? [this.deadLetters] : [])];
+    this.table = new RouteTable<Outbox, ClientRoute>([]);
+    this.deadLetters = undefined;
+    const unsent = await Promise.all(outboxes.map((outbox) => outbox.drain(remaining())));
+    return { dropped: [...unsent, ...unacked].reduce((sum, count) => sum + count, 0), outboxes };
+  }
+
+  private deadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void {
+    this.host.deadLettered(letter);
+    if (this.deadLetters !== undefined) {
+      const metadata = { deadLetterReason: letter.reason, deadLetterAttempts: String(letter.attempts), messageId: letter.messageId };
+      const info = record.info[0] + JSON.stringify(metadata);
+      this.deadLetters.emit({ ...record, info, size: record.size + info.length }, { resolve: () => undefined, reject: () => undefined });
+    }
+  }
+
+  /** Greets the worker behind an at-least-once outbox so that it announces its credit (after every (re)connect). */
+  private sayHello(name: string): void {
+    const outbox = this.table.link(name);
+    if (outbox instanceof DealerOutbox && outbox.tracker !== undefined) {
+      outbox
+        .hello(outbox.tracker.producerId)
+        .catch((error: unknown) =>
+          this.host.problems.warn('hello', `No hello to the worker on "${name}" yet: ${(error as Error).message}`),
+        );
+    }
+  }
+
+  /** A DEALER connected to one server lost it: its requests fail now, its deliveries go elsewhere. */
+  private onDisconnect(event: ZeroMqSocketEvent): void {
+    const outbox = this.table.link(event.socket);
+    const { plan } = outbox?.managed ?? {};
+    if (outbox instanceof DealerOutbox && plan?.endpoints.length === 1 && !plan.endpoints[0].bind) {
+      outbox.tracker?.linkLost(outbox.name);
+      this.host.failRequests(
+        outbox.name,
+        this.host.sockets.withHandshakeFailure(outbox.name, `the server at ${event.address} disconnected before the last reply`),
+      );
+    }
+  }
+}
+
+/** Why a route that follows DNS names has nowhere to send yet. */
+function noPeerYet(route: ClientRoute): string {
+  const names = route.plan.endpoints.map((endpoint) => endpoint.address).join(', ');
+  return `no peer yet: ${names} resolved to no address (see the discovery option; the resolution is retried every interval)`;
+}
