@@ -149,12 +149,12 @@ describe('DNS discovery with worker processes on 127.0.0.x (rolling update, scal
     );
     expect(emitter.failures).toEqual([]);
     expect(distinct.size).toBe(ROLLOUT_MESSAGES);
-    // Known race (issue 15 stays open): a drained worker's last acks are sometimes read after its
-    // deliveries were resent, so duplicates are bounded by the credit of every replaced worker.
-    expect(duplicates).toBeLessThanOrEqual(credit * old.length);
+    expect(duplicates).toBeLessThanOrEqual(credit);
     expect(metrics).toMatchObject({ acked: ROLLOUT_MESSAGES, unacked: 0, deadLettered: 0, failed: 0 });
-    // The drained workers handled each of their messages once: every duplicate went through the killed one.
-
+    // The drained workers handled each of their messages once: every duplicate went through the
+    // killed one. (Their last acks arrive just before they disconnect: at-least-once sockets do
+    // not use ZMQ_IMMEDIATE, which would drop them unread; 3 of 8 runs failed here with it.)
+    expect(twice.filter(([, by]) => !by.some((handler) => handler.startsWith(`${old[killedIndex].name}#`)))).toEqual([]);
     expect(metrics.discovery?.peers).toBe(5);
   }, 240_000);
 

@@ -7,6 +7,7 @@ import type { ZeroMqContext } from './zeromq.context.js';
 import type { ZeroMqSendError } from './zeromq.errors.js';
 import type { ZeroMqDeadLetter } from './zeromq.events.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from './zeromq.options.js';
+import { decodeMessage, encodeCredit, encodeReply, HEADERS, recordFields } from './internal/protocol/wire.js';
 import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
 import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
 import { Collector, within } from '../test/waiting.js';
@@ -203,6 +204,35 @@ describe('At-least-once delivery', () => {
     await Promise.all(emits);
     expect(new Set(seqs(w)).size).toBe(total);
     expect(c.getMetrics().unacked).toBe(0);
+  });
+
+  it('reads the acks a worker sent just before it disconnected, however late it reads them', async () => {
+    // A raw worker that acks and closes at once, while the client's event loop is blocked: the
+    // ack and the disconnect both reach the client's ZeroMQ before it reads anything. With
+    // ZMQ_IMMEDIATE on, ZeroMQ dropped the unread ack with the connection.
+    const router = new zmq.Router({ linger: 1_000 });
+    await router.bind('tcp://127.0.0.1:*');
+    const c = new ZeroMqClient({ endpoints: [router.lastEndpoint!], delivery: 'at-least-once', ackTimeout: 30_000 });
+    clients.push(c);
+    const acked = emit(c, { seq: 1 });
+    const limits = { maxPatternLength: 1_000, maxRecordsPerMessage: 10 };
+    for (;;) {
+      const [peer, ...frames] = await within(router.receive(), 5_000, 'a message from the client');
+      const message = decodeMessage(frames, limits);
+      if (message.kind === 'hello') {
+        await router.send(encodeCredit([peer], 1));
+      } else if (message.kind === 'deliveries') {
+        await router.send([peer, HEADERS.replies, ...recordFields.reply(encodeReply(message.records[0].id, 'a', undefined))]);
+        break;
+      }
+    }
+    router.close();
+    const blockedUntil = Date.now() + 500;
+    while (Date.now() < blockedUntil) {
+      // Busy: ZeroMQ's I/O threads take the ack and then the disconnect meanwhile.
+    }
+    await within(acked, 3_000, 'the ack read after the disconnect');
+    expect(c.getMetrics()).toMatchObject({ acked: 1, redelivered: 0, unacked: 0 });
   });
 
   it('finishes and acks in-flight work when the worker closes, and the rest goes to another worker', async () => {

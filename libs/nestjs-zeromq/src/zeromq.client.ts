@@ -299,7 +299,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
 
   private async open(): Promise<void> {
     const opened = await this.sockets.open(this.config.sockets, (plan) =>
-      socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config)),
+      socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config, plan)),
     );
     await this.routes.open(opened);
     // Usable means connected: wait (bounded) for a peer on each socket that connects.

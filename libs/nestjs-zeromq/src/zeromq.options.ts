@@ -358,7 +358,9 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
   sendTimeout?: number;
   /**
    * On connecting sockets, queue messages only to completed connections so that nothing is
-   * parked for an endpoint that is down.
+   * parked for an endpoint that is down. At-least-once sockets never use it: credit already keeps
+   * deliveries off a worker that is down, and ZeroMQ drops the acks a worker sent just before
+   * disconnecting (a graceful drain) unread when it is on.
    * @default true
    */
   immediate?: boolean;
