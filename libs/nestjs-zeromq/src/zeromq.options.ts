@@ -376,8 +376,10 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    */
   maxBatchBytes?: number;
   /**
-   * Messages ZeroMQ queues per connection before sends block.
-   * @default 1000
+   * Messages ZeroMQ queues per connection before sends block. A message is a batch of up to
+   * `maxBatchBytes`, so the default bounds what a connection whose peer stopped reading holds
+   * (outside the JavaScript heap) by `maxQueueBytes`.
+   * @default maxQueueBytes / maxBatchBytes (256 with the defaults), at least 16
    */
   sendHighWaterMark?: number;
   /**

@@ -43,9 +43,21 @@ export const CLIENT_DEFAULTS = {
   immediate: true,
   maxBatchSize: 256,
   maxBatchBytes: 256 * 1024,
-  sendHighWaterMark: 1_000,
   closeTimeout: 5_000,
 } as const;
+
+/** Fewest ZeroMQ messages a client socket queues per connection, whatever the byte bounds. */
+const MIN_SEND_HIGH_WATER_MARK = 16;
+
+/**
+ * The default `sendHighWaterMark`: ZeroMQ counts messages, and a message is a batch of up to
+ * `maxBatchBytes`, so a connection whose peer stopped reading holds up to this many batches
+ * outside the JavaScript heap. With `maxQueueBytes / maxBatchBytes` that is at most `maxQueueBytes`
+ * (256 batches of 256 KiB with the defaults), as much again as the send queue itself may hold.
+ */
+export function defaultSendHighWaterMark(maxQueueBytes: number, maxBatchBytes: number): number {
+  return Math.max(MIN_SEND_HIGH_WATER_MARK, Math.floor(maxQueueBytes / maxBatchBytes));
+}
 
 /** Defaults of `discovery` (EndpointDiscoveryOptions), the same on either side. */
 export const DISCOVERY_DEFAULTS = {

@@ -110,7 +110,8 @@ export const clientSchema = z.strictObject({
   immediate: z.boolean().default(CLIENT_DEFAULTS.immediate),
   maxBatchSize: positiveInt.default(CLIENT_DEFAULTS.maxBatchSize),
   maxBatchBytes: positiveInt.default(CLIENT_DEFAULTS.maxBatchBytes),
-  sendHighWaterMark: nonNegativeInt.default(CLIENT_DEFAULTS.sendHighWaterMark),
+  // Derived from maxQueueBytes and maxBatchBytes when not set (resolve-options.ts).
+  sendHighWaterMark: nonNegativeInt.optional(),
   closeTimeout: nonNegativeInt.default(CLIENT_DEFAULTS.closeTimeout),
   serializer: serializerSchema.optional(),
   deserializer: deserializerSchema.optional(),
