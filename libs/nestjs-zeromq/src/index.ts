@@ -20,6 +20,7 @@ export {
   ZeroMqStatus,
   type ZeroMqClientEvents,
   type ZeroMqDeadLetter,
+  type ZeroMqHandlerOutcome,
   type ZeroMqServerEvents,
   type ZeroMqSocketEvent,
   type ZeroMqSubscriptionEvent,

@@ -89,7 +89,16 @@ export type ZeroMqServerEvents = {
    * context; called before the processing end hook, so that instrumentation can mark the outcome.
    */
   'handler-error': (error: unknown, context: ZeroMqContext) => void;
+  /**
+   * A handler (for a request: its response stream) ended, after `durationMs` milliseconds. Handlers
+   * are timed only while something listens to this event; it is how the Prometheus metrics time
+   * them, without Nest's processing hooks.
+   */
+  'handler-end': (context: ZeroMqContext, durationMs: number, outcome: ZeroMqHandlerOutcome) => void;
 };
+
+/** How a handler ended, as `on('handler-end')` reports it. */
+export type ZeroMqHandlerOutcome = 'success' | 'error';
 
 /** A subscriber subscribed to or left a prefix of a `'pub-sub'` socket, as `on('subscription')` reports it. */
 export interface ZeroMqSubscriptionEvent {

@@ -186,6 +186,9 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       get hooked() {
         return server.onProcessingStartHook !== server.defaultStartHook;
       },
+      get timed() {
+        return server.listeners.has('handler-end');
+      },
       handlerFor: (pattern: string) => this.getHandlerByPattern(pattern),
       eventPatterns: () => [...this.messageHandlers].filter(([, handler]) => handler.isEventHandler).map(([pattern]) => pattern),
       normalizePattern: (pattern: MsPattern) => this.normalizePattern(pattern),

@@ -1,9 +1,9 @@
 import type { ReadPacket } from '@nestjs/microservices';
-import { Counter, register } from 'prom-client';
+import { register } from 'prom-client';
 import { addDispatchHook } from '../hooks/zeromq.hooks.js';
 import type { ZeroMqClient } from '../zeromq.client.js';
 import type { ZeroMqClientMetrics } from '../zeromq.metrics.js';
-import { PatternLabels } from './pattern-labels.js';
+import { OTHER_PATTERN, PatternLabels } from './pattern-labels.js';
 import { registerPulled, snakeCase, type Sample } from './pulled-metrics.js';
 import { METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetricsOptions } from './zeromq-metrics.options.js';
 
@@ -80,29 +80,33 @@ export function registerZeroMqClientMetrics(client: ZeroMqClient, options: ZeroM
 }
 
 function countDispatches(client: ZeroMqClient, name: string, options: ZeroMqClientMetricsOptions): void {
-  const registry = options.registry ?? register;
-  const metricName = `${PREFIX}dispatched_total`;
-  const dispatched =
-    (registry.getSingleMetric(metricName) as Counter<'client' | 'pattern'> | undefined) ??
-    new Counter({
-      name: metricName,
-      help: 'Emits and requests made, per pattern (before they are queued; see sent_total and failed_total for their fate).',
-      labelNames: ['client', 'pattern'],
-      registers: [registry],
-    });
   const known = new Set(options.patterns ?? []);
   const patterns = new PatternLabels((pattern) => known.has(pattern), options.learnPatterns ?? 50);
-  const byLabel = new Map<string, Counter.Internal>();
+  // Counted here, read when scraped: an emit pays a map lookup, not prom-client's label hashing.
+  const counts = new Map<string, number>();
+  const labelOf = new Map<unknown, string>();
+  registerPulled(
+    options.registry ?? register,
+    {
+      kind: 'counter',
+      name: `${PREFIX}dispatched_total`,
+      help: 'Emits and requests made, per pattern (before they are queued; see sent_total and failed_total for their fate).',
+      labelNames: ['client', 'pattern'],
+    },
+    () => [...counts].map(([pattern, value]) => ({ labels: { client: name, pattern }, value })),
+  );
   const normalize = (pattern: unknown) => (client as unknown as { normalizePattern(pattern: unknown): string }).normalizePattern(pattern);
   const stamp = options.stampSendTime === true;
   addDispatchHook(client, (packet: ReadPacket) => {
-    const label = patterns.label(typeof packet.pattern === 'string' ? packet.pattern : normalize(packet.pattern));
-    let counter = byLabel.get(label);
-    if (counter === undefined) {
-      counter = dispatched.labels({ client: name, pattern: label });
-      byLabel.set(label, counter);
+    let label = labelOf.get(packet.pattern);
+    if (label === undefined) {
+      label = patterns.label(typeof packet.pattern === 'string' ? packet.pattern : normalize(packet.pattern));
+      // String patterns with a label of their own are remembered; objects and `other` are not (unbounded).
+      if (typeof packet.pattern === 'string' && label !== OTHER_PATTERN) {
+        labelOf.set(packet.pattern, label);
+      }
     }
-    counter.inc();
+    counts.set(label, (counts.get(label) ?? 0) + 1);
     if (stamp) {
       packet.metadata = { ...packet.metadata, [SENT_AT_METADATA_KEY]: String(Date.now()) };
     }

@@ -1,10 +1,8 @@
-import { register, type Histogram } from 'prom-client';
-import { addProcessingHooks } from '../hooks/zeromq.hooks.js';
-import type { ZeroMqContext } from '../zeromq.context.js';
+import { register } from 'prom-client';
 import type { ZeroMqServerMetrics } from '../zeromq.metrics.js';
 import type { ZeroMqServer } from '../zeromq.server.js';
-import { sharedHistogram } from './histograms.js';
-import { PatternLabels } from './pattern-labels.js';
+import { OTHER_PATTERN, PatternLabels } from './pattern-labels.js';
+import { sharedHistogram, type HistogramCell } from './pulled-histogram.js';
 import { registerPulled, snakeCase, type Sample } from './pulled-metrics.js';
 import { DEFAULT_BUCKETS, METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetricsOptions } from './zeromq-metrics.options.js';
 
@@ -30,7 +28,7 @@ const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' 
  * Registers a ZeroMqServer's metrics on a prom-client registry. Totals, connections and handlers
  * in flight are read from the server when the registry is scraped; handler duration (per socket,
  * pattern and outcome) and, for messages a client with `stampSendTime` sent, emit-to-handler
- * latency are observed through the server's processing hooks. Call it before `listen()`.
+ * latency are observed from the server's `handler-end` event. Call it before `listen()`.
  */
 export function registerZeroMqServerMetrics(server: ZeroMqServer, options: ZeroMqMetricsOptions = {}): void {
   const registry = options.registry ?? register;
@@ -94,44 +92,38 @@ function observeHandlers(server: ZeroMqServer, name: string, options: ZeroMqMetr
     (pattern) => (known === undefined ? server.getHandlers().has(pattern) : known.has(pattern)),
     options.learnPatterns ?? 0,
   );
-  // prom-client hashes a label object on every observe: keep one child per label set instead.
-  const durationBy = new Map<string, Histogram.Internal<string>>();
-  const latencyBy = new Map<string, Histogram.Internal<string>>();
-  const child = <L extends string>(cache: Map<string, Histogram.Internal<string>>, histogram: Histogram<L>, labels: Record<L, string>) => {
-    const key = Object.values(labels).join('\u0000');
-    let found = cache.get(key);
+  // The cells of one socket and pattern, looked up without building a label key per message.
+  const cells = new Map<string, Map<string, { success: HistogramCell; error: HistogramCell; latency: HistogramCell }>>();
+  const cellsOf = (socket: string, pattern: string) => {
+    let bySocket = cells.get(socket);
+    if (bySocket === undefined) {
+      bySocket = new Map();
+      cells.set(socket, bySocket);
+    }
+    let found = bySocket.get(pattern);
     if (found === undefined) {
-      found = histogram.labels(labels) as Histogram.Internal<string>;
-      cache.set(key, found);
+      const label = patterns.label(pattern);
+      const labels = { server: name, socket, pattern: label };
+      found = {
+        success: duration.cell({ ...labels, outcome: 'success' }),
+        error: duration.cell({ ...labels, outcome: 'error' }),
+        latency: latency.cell(labels),
+      };
+      // Patterns without a label of their own share `other`; only labelled ones are remembered.
+      if (label !== OTHER_PATTERN) {
+        bySocket.set(pattern, found);
+      }
     }
     return found;
   };
-  const started = new WeakMap<ZeroMqContext, number>();
-  const failed = new WeakSet<ZeroMqContext>();
-  server.on('handler-error', (_error, context) => failed.add(context));
-  addProcessingHooks(server, {
-    start: (context, next) => {
-      started.set(context, performance.now());
-      const sentAt = Number(context.getMetadata()?.[SENT_AT_METADATA_KEY]);
-      if (sentAt > 0) {
-        // Clocks of two machines differ: a stamp from the future counts as no delay.
-        const seconds = Math.max(0, Date.now() - sentAt) / 1000;
-        const labels = { server: name, socket: context.getSocketName(), pattern: patterns.label(context.getPattern()) };
-        child(latencyBy, latency, labels).observe(seconds);
-      }
-      return next();
-    },
-    end: (context) => {
-      const start = started.get(context);
-      if (start !== undefined) {
-        const labels = {
-          server: name,
-          socket: context.getSocketName(),
-          pattern: patterns.label(context.getPattern()),
-          outcome: failed.has(context) ? 'error' : 'success',
-        };
-        child(durationBy, duration, labels).observe((performance.now() - start) / 1000);
-      }
-    },
+  // Timed by the server itself ('handler-end'): no processing hooks, so handlers keep being called directly.
+  server.on('handler-end', (context, durationMs, outcome) => {
+    const cell = cellsOf(context.getSocketName(), context.getPattern());
+    cell[outcome].observe(durationMs / 1000);
+    const sentAt = Number(context.getMetadata()?.[SENT_AT_METADATA_KEY]);
+    if (sentAt > 0) {
+      // Clocks of two machines differ: a stamp from the future counts as no delay.
+      cell.latency.observe(Math.max(0, Date.now() - durationMs - sentAt) / 1000);
+    }
   });
 }

@@ -1,7 +1,7 @@
 import type { MessageHandler, MsPattern, ReadPacket, WritePacket } from '@nestjs/microservices';
 import type { Observable } from 'rxjs';
 import type { ZeroMqContext } from '../../zeromq.context.js';
-import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
+import type { ZeroMqDeadLetter, ZeroMqHandlerOutcome } from '../../zeromq.events.js';
 import type { DecodedRecord } from '../protocol/wire.js';
 import type { ResolvedServerOptions } from '../options/resolve-options.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
@@ -31,8 +31,11 @@ export interface InboxHost {
     respond: (packet: WritePacket) => Promise<unknown> | void,
   ): unknown;
   toObservable(value: unknown): Observable<unknown>;
-  /** Emits one of the server's own (non-socket) events: 'error', 'dead-letter', 'handler-error'. */
+  /** Whether something listens to 'handler-end': only then are handlers timed. */
+  readonly timed: boolean;
+  /** Emits one of the server's own (non-socket) events: 'error', 'dead-letter', 'handler-error', 'handler-end'. */
   emit(event: 'error', error: unknown): void;
   emit(event: 'dead-letter', letter: ZeroMqDeadLetter): void;
   emit(event: 'handler-error', error: unknown, context: ZeroMqContext): void;
+  emit(event: 'handler-end', context: ZeroMqContext, durationMs: number, outcome: ZeroMqHandlerOutcome): void;
 }

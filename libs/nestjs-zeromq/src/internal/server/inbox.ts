@@ -119,6 +119,16 @@ export class Inbox {
    * A failure was already reported by Nest's exception filter; the outcome carries the error.
    */
   protected async run(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
+    if (!this.host.timed) {
+      return this.runOnce(handler, data, context);
+    }
+    const started = performance.now();
+    const outcome = await this.runOnce(handler, data, context);
+    this.host.emit('handler-end', context, performance.now() - started, outcome.ok ? 'success' : 'error');
+    return outcome;
+  }
+
+  private async runOnce(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
     if (!this.host.hooked) {
       try {
         await settle(handler(data, context));

@@ -113,11 +113,15 @@ export class RouterInbox extends Inbox {
       return;
     }
     const context = new ZeroMqContext([pattern, packet.metadata, this.requestInfo]);
+    const started = this.host.timed ? performance.now() : 0;
     await new Promise<void>((resolve) => {
       const respond = (response: WritePacket) => {
         const last = response.isDisposed === true || response.err !== undefined;
         if (last) {
           this.counters.add(response.err === undefined ? 'handled' : 'failed');
+          if (started > 0) {
+            this.host.emit('handler-end', context, performance.now() - started, response.err === undefined ? 'success' : 'error');
+          }
         }
         return this.reply(peer, request.id, response).finally(() => last && resolve());
       };

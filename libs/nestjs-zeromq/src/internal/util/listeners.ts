@@ -21,6 +21,11 @@ export class Listeners {
     set.add(listener);
   }
 
+  /** Whether `event` has a listener: a hot path measures only what someone listens to. */
+  has(event: string): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
   emit(event: string, ...args: unknown[]): void {
     for (const listener of this.listeners.get(event) ?? []) {
       try {
