@@ -21,6 +21,7 @@ import type { InboxHost } from './internal/server/inbox-host.js';
 import { serverSocketOptions, SocketGroup } from './internal/sockets/socket-group.js';
 import { settlesWithin } from './internal/util/deadline.js';
 import { Listeners } from './internal/util/listeners.js';
+import { GATE_PROCESSING_HOOKS, type GatedProcessingHooks } from './internal/server/hook-gates.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
 import type { ZeroMqContext } from './zeromq.context.js';
 import { ZeroMqStatus, type ZeroMqServerEvents } from './zeromq.events.js';
@@ -42,7 +43,7 @@ const NOT_LISTENING = 'Not initialized. Please call the "listen"/"startAllMicros
  * kind (internal/kinds) creates; the server gives them Nest's handlers, hooks and serializers.
  * @publicApi
  */
-export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> implements CustomTransportStrategy {
+export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> implements CustomTransportStrategy, GatedProcessingHooks {
   override transportId = ZEROMQ_TRANSPORT;
   protected override readonly logger = new Logger(ZeroMqServer.name);
 
@@ -52,7 +53,11 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private readonly problems: RateLimitedLog;
   /** `curve.allowClients`, enforced through ZAP; undefined without an allow-list. */
   private readonly authorization: ClientAuthorization | undefined;
-  private readonly defaultStartHook = this.onProcessingStartHook;
+  /** Gates of the processing hooks installed through addProcessingHooks({ active }). */
+  private readonly hookGates: Array<() => boolean> = [];
+  /** Whether a processing start hook was set without a gate: then handlers always run inside the hooks. */
+  private ungatedHooks = false;
+  private installingGatedHooks = false;
   private readonly handlers = new HandlerLookup(this.messageHandlers);
   private inboxes: Inbox[] = [];
   private discovery = new DiscoveryRegistry();
@@ -111,6 +116,25 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
+  }
+
+  /** Nest's processing start hook; once one is set, handlers run inside the hooks (addProcessingHooks can gate them). */
+  override setOnProcessingStartHook(hook: Parameters<Server['setOnProcessingStartHook']>[0]): void {
+    super.setOnProcessingStartHook(hook);
+    if (!this.installingGatedHooks) {
+      this.ungatedHooks = true;
+    }
+  }
+
+  /** See GatedProcessingHooks: used by addProcessingHooks, not meant to be called directly. */
+  [GATE_PROCESSING_HOOKS](active: () => boolean, install: () => void): void {
+    this.installingGatedHooks = true;
+    try {
+      install();
+    } finally {
+      this.installingGatedHooks = false;
+    }
+    this.hookGates.push(active);
   }
 
   on<K extends keyof ZeroMqServerEvents>(event: K, callback: ZeroMqServerEvents[K]): void {
@@ -184,7 +208,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         return server.closing !== undefined;
       },
       get hooked() {
-        return server.onProcessingStartHook !== server.defaultStartHook;
+        return server.ungatedHooks || server.hookGates.some((active) => active());
       },
       get timed() {
         return server.listeners.has('handler-end');

@@ -41,4 +41,36 @@ describe('addProcessingHooks / addDispatchHook: hooks that add up instead of rep
       await app.close();
     }
   });
+
+  it('skips hooks added with active() while it returns false: handlers run without them, and with them once it is true', async () => {
+    const calls: string[] = [];
+    let active = false;
+    const server = new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT] });
+    addProcessingHooks(server, {
+      active: () => active,
+      start: (context, next) => {
+        calls.push(`start ${(context.getMetadata()?.seq as string | undefined) ?? ''}`.trim());
+        return next();
+      },
+      end: () => calls.push('end'),
+    });
+    const { app, received } = await startWorker(server);
+    const client = new ZeroMqClient({ endpoints: [boundAddress(server)] });
+    try {
+      await firstValueFrom(client.emit('orders.created', { id: 1 }), { defaultValue: undefined });
+      await received.waitFor(1);
+      active = true;
+      await firstValueFrom(client.emit('orders.created', { id: 2 }), { defaultValue: undefined });
+      await received.waitFor(2);
+      await eventually(
+        () => calls.length,
+        (count) => count === 2,
+      );
+      expect(calls).toEqual(['start', 'end']);
+      expect(received.items.map((item) => (item.data as { id: number }).id)).toEqual([1, 2]);
+    } finally {
+      await client.close();
+      await app.close();
+    }
+  });
 });

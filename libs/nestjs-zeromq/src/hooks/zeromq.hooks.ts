@@ -1,5 +1,6 @@
 import type { ClientProxy, ReadPacket } from '@nestjs/microservices';
 import type { ZeroMqContext } from '../zeromq.context.js';
+import { GATE_PROCESSING_HOOKS } from '../internal/server/hook-gates.js';
 import type { ZeroMqServer } from '../zeromq.server.js';
 
 /** Observers of a ZeroMqServer's handler runs (Nest's processing hooks). */
@@ -11,6 +12,13 @@ export interface ZeroMqProcessingHooks {
   start?: (context: ZeroMqContext, next: () => Promise<unknown>) => unknown;
   /** Once the handler, and for a request its response stream, has ended; once per start. */
   end?: (context: ZeroMqContext) => void;
+  /**
+   * While this returns false the hooks are skipped: handlers are called directly, without the
+   * promise and closures of Nest's hooks (tracing passes "an SDK is registered"). Hooks set
+   * without it, here or through `setOnProcessingStartHook`, always run.
+   * @default always active
+   */
+  active?: () => boolean;
 }
 
 type StartHook = (transportId: unknown, context: unknown, done: () => Promise<unknown>) => unknown;
@@ -30,12 +38,18 @@ interface HookSlots {
  */
 export function addProcessingHooks(server: ZeroMqServer, hooks: ZeroMqProcessingHooks): void {
   const slots = server as unknown as HookSlots;
-  const { start, end } = hooks;
+  const { start, end, active } = hooks;
   if (start !== undefined) {
     const previous = slots.onProcessingStartHook;
-    server.setOnProcessingStartHook((transportId, context, done) =>
-      previous.call(server, transportId, context, () => start(context as ZeroMqContext, done) as Promise<unknown>),
-    );
+    const install = () =>
+      server.setOnProcessingStartHook((transportId, context, done) =>
+        previous.call(server, transportId, context, () => start(context as ZeroMqContext, done) as Promise<unknown>),
+      );
+    if (active === undefined) {
+      install();
+    } else {
+      server[GATE_PROCESSING_HOOKS](active, install);
+    }
   }
   if (end !== undefined) {
     const previous = slots.onProcessingEndHook;

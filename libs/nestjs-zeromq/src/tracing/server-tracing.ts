@@ -34,6 +34,7 @@ export function traceZeroMqServer(server: ZeroMqServer, options: ZeroMqTracingOp
     }
   });
   addProcessingHooks(server, {
+    active: tracingEnabled,
     start: (handlerContext, next) => {
       if (!tracingEnabled()) {
         return next();
