@@ -97,11 +97,12 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
         this.listeners.emit('dead-letter', letter);
       },
       requestsOn: (name) => this.requests.countOn(name),
-      failRequests: (name, detail) =>
+      failRequests: (name, detail, upTo) =>
         this.counters.add(
           'requestsFailed',
-          this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail)),
+          this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail), upTo),
         ),
+      requestMark: () => this.requests.mark,
     });
   }
 
@@ -299,7 +300,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
 
   private async open(): Promise<void> {
     const opened = await this.sockets.open(this.config.sockets, (plan) =>
-      socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config, plan)),
+      socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config)),
     );
     await this.routes.open(opened);
     // Usable means connected: wait (bounded) for a peer on each socket that connects.

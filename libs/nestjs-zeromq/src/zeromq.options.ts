@@ -358,9 +358,10 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
   sendTimeout?: number;
   /**
    * On connecting sockets, queue messages only to completed connections so that nothing is
-   * parked for an endpoint that is down. At-least-once sockets never use it: credit already keeps
-   * deliveries off a worker that is down, and ZeroMQ drops the acks a worker sent just before
-   * disconnecting (a graceful drain) unread when it is on.
+   * parked for an endpoint that is down. DEALER sockets (kind `'dealer-router'`) never use it:
+   * with it ZeroMQ drops, unread, the replies and acks a server sent just before disconnecting (a
+   * graceful drain); credit keeps deliveries off a worker that is down, and requests go to
+   * connected servers first (with every server down, a request waits for one up to its timeout).
    * @default true
    */
   immediate?: boolean;

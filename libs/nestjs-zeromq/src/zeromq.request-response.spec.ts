@@ -2,7 +2,8 @@ import { Controller, Get, Inject, Module, type INestApplication } from '@nestjs/
 import { NestFactory } from '@nestjs/core';
 import { ClientsModule, ClientProxy, Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { firstValueFrom, from, lastValueFrom, of, scan, timeout, toArray } from 'rxjs';
-import type * as zmq from 'zeromq';
+import * as zmq from 'zeromq';
+import { decodeMessage, encodeReply, HEADERS, recordFields } from './internal/protocol/wire.js';
 import { ZeroMqClient } from './zeromq.client.js';
 import type { ZeroMqContext } from './zeromq.context.js';
 import type { ZeroMqRequestError } from './zeromq.errors.js';
@@ -180,6 +181,27 @@ describe('Request-response over DEALER/ROUTER', () => {
     const failure = await pending;
     expect(failure).toMatchObject({ code: 'PEER_LOST' });
     expect(c.getMetrics().pendingRequests).toBe(0);
+  });
+
+  it('reads the reply a server sent just before it disconnected, however late it reads it', async () => {
+    // A raw server that answers and closes at once while the client's event loop is blocked: the
+    // reply and the disconnect both reach the client's ZeroMQ before it reads anything.
+    const router = new zmq.Router({ linger: 1_000 });
+    await router.bind('tcp://127.0.0.1:*');
+    const c = client({ endpoints: [router.lastEndpoint!] });
+    const answer = ask(c, 'sum', [1, 2]);
+    const [peer, ...frames] = await within(router.receive(), 5_000, 'the request');
+    const message = decodeMessage(frames, { maxPatternLength: 1_000, maxRecordsPerMessage: 10 });
+    expect(message.kind).toBe('requests');
+    const { id } = (message as { records: Array<{ id: string }> }).records[0];
+    await router.send([peer, HEADERS.replies, ...recordFields.reply(encodeReply(id, 'd', 3))]);
+    router.close();
+    const blockedUntil = Date.now() + 500;
+    while (Date.now() < blockedUntil) {
+      // Busy: ZeroMQ's I/O threads take the reply and then the disconnect meanwhile.
+    }
+    expect(await answer).toBe(3);
+    expect(c.getMetrics()).toMatchObject({ requestsFailed: 0, pendingRequests: 0 });
   });
 
   it('fails pending requests with CLOSED when the client closes', async () => {

@@ -21,7 +21,7 @@ import type { InboxHost } from './internal/server/inbox-host.js';
 import { serverSocketOptions, SocketGroup } from './internal/sockets/socket-group.js';
 import { settlesWithin } from './internal/util/deadline.js';
 import { Listeners } from './internal/util/listeners.js';
-import { GATE_PROCESSING_HOOKS, type GatedProcessingHooks } from './internal/server/hook-gates.js';
+import { GATE_PROCESSING_HOOKS } from './internal/server/hook-gates.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
 import type { ZeroMqContext } from './zeromq.context.js';
 import { ZeroMqStatus, type ZeroMqServerEvents } from './zeromq.events.js';
@@ -43,7 +43,7 @@ const NOT_LISTENING = 'Not initialized. Please call the "listen"/"startAllMicros
  * kind (internal/kinds) creates; the server gives them Nest's handlers, hooks and serializers.
  * @publicApi
  */
-export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> implements CustomTransportStrategy, GatedProcessingHooks {
+export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> implements CustomTransportStrategy {
   override transportId = ZEROMQ_TRANSPORT;
   protected override readonly logger = new Logger(ZeroMqServer.name);
 

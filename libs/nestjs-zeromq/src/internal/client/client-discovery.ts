@@ -136,7 +136,7 @@ export class ClientDiscovery {
       return;
     }
     const plan: ClientSocketPlan = { ...route.plan, name, endpoints: [{ address, bind: false }], route: route.name };
-    const managed = this.host.sockets.add(plan, socketKind(plan.kind).createClientSocket(clientSocketOptions(this.host.config, plan)));
+    const managed = this.host.sockets.add(plan, socketKind(plan.kind).createClientSocket(clientSocketOptions(this.host.config)));
     const outbox = this.host.outboxFor(managed);
     if (route.tracker !== undefined && outbox instanceof DealerOutbox) {
       outbox.tracker = route.tracker;

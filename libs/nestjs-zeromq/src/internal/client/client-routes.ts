@@ -11,10 +11,13 @@ import type { SocketGroup } from '../sockets/socket-group.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { ClientDiscovery } from './client-discovery.js';
 import { DealerOutbox } from './dealer-outbox.js';
-import { trackDeliveries } from './delivery-routing.js';
+import { LOST_LINK_GRACE, trackDeliveries } from './delivery-routing.js';
 import type { DeliveryTracker } from './delivery-tracker.js';
 import { emptyOutboxTotals, type Outbox, type OutboxTotals } from './outbox.js';
 import { RouteTable } from './route-table.js';
+
+/** Longest a lost server's unread replies are waited for before its requests fail. */
+const MAX_REPLY_GRACE = 10 * LOST_LINK_GRACE;
 
 /** The socket(s) a pattern is sent over: one PUSH or XPUB socket, or one DEALER per endpoint. */
 export interface ClientRoute {
@@ -37,8 +40,10 @@ export interface ClientRoutesHost {
   deadLettered(letter: ZeroMqDeadLetter): void;
   /** Requests waiting for replies on a socket. */
   requestsOn(name: string): number;
-  /** Fails the requests still waiting on a socket whose peer is gone. */
-  failRequests(name: string, detail: string): void;
+  /** Fails the requests still waiting on a socket whose peer is gone (those opened up to `upTo`, a `requestMark`). */
+  failRequests(name: string, detail: string, upTo?: number): void;
+  /** The last request opened so far (PendingRequests.mark). */
+  requestMark(): number;
 }
 
 /** The at-least-once totals of `getMetrics()`. */
@@ -58,6 +63,8 @@ export class ClientRoutes {
   private table = new RouteTable<Outbox, ClientRoute>([]);
   private deadLetters: Outbox | undefined;
   private discovery: ClientDiscovery | undefined;
+  /** Lost servers whose last replies are still being read before their requests fail. */
+  private readonly replyGraces = new Set<NodeJS.Timeout>();
 
   constructor(private readonly host: ClientRoutesHost) {}
 
@@ -211,6 +218,10 @@ export class ClientRoutes {
    * whose read loops end once the sockets close.
    */
   async close(remaining: () => number): Promise<{ dropped: number; outboxes: Outbox[] }> {
+    for (const timer of this.replyGraces) {
+      clearTimeout(timer);
+    }
+    this.replyGraces.clear();
     // No socket is added or removed by DNS from here on; links leaving DNS are drained with the rest.
     const retiring = this.discovery?.close() ?? [];
     this.discovery = undefined;
@@ -250,11 +261,37 @@ export class ClientRoutes {
     const { plan } = outbox?.managed ?? {};
     if (outbox instanceof DealerOutbox && plan?.endpoints.length === 1 && !plan.endpoints[0].bind) {
       outbox.tracker?.linkLost(outbox.name);
-      this.host.failRequests(
-        outbox.name,
-        this.host.sockets.withHandshakeFailure(outbox.name, `the server at ${event.address} disconnected before the last reply`),
-      );
+      if (this.host.requestsOn(outbox.name) > 0) {
+        this.failRequestsAfterGrace(outbox, `the server at ${event.address} disconnected before the last reply`);
+      }
     }
+  }
+
+  /**
+   * Fails the requests a lost server still owed, once the replies it sent before disconnecting
+   * (a draining server answers, then leaves) have been read: after LOST_LINK_GRACE, and for as
+   * long as the socket holds unread messages (bounded). Requests sent after the loss are not failed.
+   */
+  private failRequestsAfterGrace(outbox: DealerOutbox, reason: string): void {
+    const upTo = this.host.requestMark();
+    const giveUpAt = Date.now() + MAX_REPLY_GRACE;
+    const detail = this.host.sockets.withHandshakeFailure(outbox.name, reason);
+    const check = () => {
+      const socket = outbox.managed.socket;
+      if (!socket.closed && socket.readable && Date.now() < giveUpAt) {
+        wait();
+      } else {
+        this.host.failRequests(outbox.name, detail, upTo);
+      }
+    };
+    const wait = () => {
+      const timer = setTimeout(() => {
+        this.replyGraces.delete(timer);
+        check();
+      }, LOST_LINK_GRACE);
+      this.replyGraces.add(timer);
+    };
+    wait();
   }
 }
 

@@ -97,6 +97,16 @@ describe('PendingRequests', () => {
     expect(pending.deliver(other, { response: 'still here', isDisposed: true })).toBe(true);
   });
 
+  it('fails only the requests opened up to a mark (those sent after a server was lost stay)', () => {
+    const { pending, open, errors } = requests();
+    open('r1', 'a');
+    const mark = pending.mark;
+    open('r2', 'a');
+    expect(pending.failLink('a', (pattern) => new Error(`lost ${pattern}`), mark)).toBe(1);
+    expect(errors()).toEqual([['r1', 'lost pattern.r1', true]]);
+    expect(pending.countOn('a')).toBe(1);
+  });
+
   it('fails every request on close and counts them', () => {
     const { pending, open, errors } = requests();
     open('r1', 'a');

@@ -5,6 +5,8 @@ type ReplyCallback = (packet: WritePacket) => void;
 interface PendingRequest {
   pattern: string;
   link: string;
+  /** Its place in the order requests were opened (see `mark`). */
+  sequence: number;
   callback: ReplyCallback;
   timer: NodeJS.Timeout | undefined;
 }
@@ -25,6 +27,11 @@ export class PendingRequests {
     return this.entries.size;
   }
 
+  /** The last request opened so far: `failLink(link, toError, mark)` fails only requests up to it. */
+  get mark(): number {
+    return this.sequence;
+  }
+
   /** Requests waiting on `link`. */
   countOn(link: string): number {
     return this.perLink.get(link) ?? 0;
@@ -32,9 +39,10 @@ export class PendingRequests {
 
   /** Registers a request and returns its id; `timeout` 0 means no timeout. */
   open(pattern: string, link: string, callback: ReplyCallback, timeout: number): string {
-    const id = (++this.sequence).toString(36);
+    const sequence = ++this.sequence;
+    const id = sequence.toString(36);
     const timer = timeout > 0 ? setTimeout(() => this.fail(id, this.onTimeout(pattern, link, timeout)), timeout) : undefined;
-    this.entries.set(id, { pattern, link, callback, timer });
+    this.entries.set(id, { pattern, link, sequence, callback, timer });
     this.perLink.set(link, this.countOn(link) + 1);
     return id;
   }
@@ -61,10 +69,10 @@ export class PendingRequests {
   }
 
   /** Fails every request waiting on `link` with the error `toError` builds for it. */
-  failLink(link: string, toError: (pattern: string) => Error): number {
+  failLink(link: string, toError: (pattern: string) => Error, upTo = Infinity): number {
     let failed = 0;
     for (const [id, entry] of this.entries) {
-      if (entry.link === link) {
+      if (entry.link === link && entry.sequence <= upTo) {
         this.fail(id, toError(entry.pattern));
         failed++;
       }

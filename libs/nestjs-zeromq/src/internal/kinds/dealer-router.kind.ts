@@ -15,6 +15,9 @@ export const DEALER_ROUTER: SocketKind = {
   socketPerEndpoint: true,
   createServerSocket: (options) => new zmq.Router(options),
   createInbox: (managed, host) => new RouterInbox(managed, host, managed.plan.concurrency),
-  createClientSocket: (options) => new zmq.Dealer(options),
+  // Never `immediate`: with it, libzmq drops what a server sent but the DEALER has not read yet the
+  // moment that server disconnects, and a draining server's last replies and acks come just
+  // before it does. Credit keeps deliveries off a server that is down; requests prefer connected ones.
+  createClientSocket: (options) => new zmq.Dealer({ ...options, immediate: false }),
   createOutbox: (managed, config, toError) => new DealerOutbox(managed, config, toError),
 };

@@ -3,13 +3,7 @@ import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../
 import { curveSocketOptions } from '../security/curve.js';
 import { ManagedSocket } from './managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import type {
-  ClientSocketPlan,
-  ResolvedClientOptions,
-  ResolvedServerOptions,
-  ResolvedTuning,
-  SocketPlan,
-} from '../options/resolve-options.js';
+import type { ResolvedClientOptions, ResolvedServerOptions, ResolvedTuning, SocketPlan } from '../options/resolve-options.js';
 
 /**
  * zeromq.js constructor options every socket of a server or client gets, CURVE keys included:
@@ -30,18 +24,13 @@ export function serverSocketOptions(config: ResolvedServerOptions) {
   return { ...tuningSocketOptions(config), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: config.receiveHighWaterMark };
 }
 
-/**
- * Options of a client socket. `immediate` is off on at-least-once sockets: with it, libzmq drops
- * what a peer sent but the socket has not read yet the moment that peer disconnects, and a
- * draining worker's last acks arrive just before it does. Credit already keeps deliveries from
- * being parked for a worker that is down.
- */
-export function clientSocketOptions(config: ResolvedClientOptions, plan: Pick<ClientSocketPlan, 'delivery'>) {
+/** Options of every client socket (a kind may override some: see dealer-router.kind.ts). */
+export function clientSocketOptions(config: ResolvedClientOptions) {
   return {
     ...tuningSocketOptions(config),
     sendTimeout: config.sendTimeout,
     sendHighWaterMark: config.sendHighWaterMark,
-    immediate: config.immediate && plan.delivery !== 'at-least-once',
+    immediate: config.immediate,
   };
 }
 
