@@ -201,7 +201,9 @@ describe('resolveClientOptions', () => {
     );
     expect(
       optionsError(() => client({ routes: [{ name: 'raw', bare: true, kind: 'dealer-router', patterns: ['raw'], endpoints: [A] }] })),
-    ).toBe(`Invalid ZeroMqClient options: socket "raw" is bare, which needs kind 'push-pull' (a plain PULL peer); it has 'dealer-router'`);
+    ).toBe(
+      `Invalid ZeroMqClient options: socket "raw" is bare, which needs kind 'push-pull' or 'pub-sub' (a plain PULL or SUB peer); it has 'dealer-router'`,
+    );
     expect(client({ routes: [{ name: 'raw', bare: true, patterns: ['raw'], endpoints: [A] }] }).sockets[0]).toMatchObject({
       name: 'raw',
       bare: true,

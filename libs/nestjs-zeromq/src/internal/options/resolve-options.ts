@@ -4,7 +4,7 @@ import { DEAD_LETTER_SOCKET_NAME, DEFAULT_SOCKET_NAME } from '../../constants.js
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type { ZeroMqDeliveryMode, ZeroMqEndpoint, ZeroMqSocketKind } from '../../zeromq.options.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
-import { socketKind } from '../kinds/kinds.js';
+import { SOCKET_KIND_NAMES, socketKind } from '../kinds/kinds.js';
 import { resolveClientCurve, resolveServerCurve, type ResolvedCurve } from '../security/curve.js';
 import { CLIENT_DEFAULTS, defaultSendHighWaterMark, SERVER_DEFAULTS } from './defaults.js';
 import { checkDiscoveryEndpoints, fixedEndpoints, usesDiscovery } from './discovery-endpoints.js';
@@ -199,7 +199,10 @@ function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: Reso
 function routeProblem(plan: ClientRoutePlan): string | undefined {
   const kind = socketKind(plan.kind);
   if (plan.bare && !kind.sendsBare) {
-    return `is bare, which needs kind 'push-pull' (a plain PULL peer); it has '${plan.kind}'`;
+    const bareKinds = SOCKET_KIND_NAMES.filter((name) => socketKind(name).sendsBare)
+      .map((name) => `'${name}'`)
+      .join(' or ');
+    return `is bare, which needs kind ${bareKinds} (a plain PULL or SUB peer); it has '${plan.kind}'`;
   }
   if (plan.delivery === 'at-least-once' && !kind.carriesReplies) {
     return `is at-least-once, which needs kind 'dealer-router' (acks travel back); it has '${plan.kind}'`;
