@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { TestDnsServer } from '../../test/dns-server.js';
 import { Collector } from '../../test/waiting.js';
 import { ZeroMqOptionsError } from '../zeromq.errors.js';
+import { PeerDiscovery } from './peer-discovery.js';
 import { EndpointDiscovery } from './endpoint-discovery.js';
 import type { EndpointDiscoveryOptions } from './endpoint-discovery.options.js';
 
@@ -75,6 +76,33 @@ describe('EndpointDiscovery against a DNS server on 127.0.0.1', () => {
     expect(await recorder.next(1)).toEqual(['-tcp://127.0.0.2:5557']);
     expect(discovery.addresses).toEqual(['tcp://127.0.0.3:5557', 'tcp://127.0.0.4:5557']);
     expect(discovery.resolutionFailures).toBe(0);
+  });
+
+  it('two names listing the same address make one peer, connected once and removed with the last name', async () => {
+    dns.setA(NAME, ['127.0.0.2', '127.0.0.3']);
+    dns.setA(`other.${NAME}`, ['127.0.0.3']);
+    const recorder = new Recorder();
+    const peers = new PeerDiscovery([`tcp+dns://${NAME}:${PORT}`, `tcp+dns://other.${NAME}:${PORT}`], recorder.listener, {
+      servers: [dns.address],
+      logger: recorder.logger,
+      ...FAST,
+    });
+    try {
+      await peers.start();
+      expect(await recorder.next(2)).toEqual(['+tcp://127.0.0.2:5557', '+tcp://127.0.0.3:5557']);
+      expect(peers.peers).toBe(2);
+      // Both names drop 127.0.0.3 (the other one moves to 127.0.0.4): one removal, not two.
+      dns.setA(NAME, ['127.0.0.2']);
+      dns.setA(`other.${NAME}`, ['127.0.0.4']);
+      expect(await recorder.next(2)).toEqual(['+tcp://127.0.0.4:5557', '-tcp://127.0.0.3:5557']);
+      // Two more resolutions of each name after that: no second removal came.
+      const queries = dns.queries.items.length;
+      await dns.queries.waitFor(queries + 4, 5_000);
+      expect(recorder.changes.items).toHaveLength(4);
+      expect(peers.peers).toBe(2);
+    } finally {
+      peers.close();
+    }
   });
 
   it('AAAA records come with the A records, IPv6 in brackets', async () => {

@@ -5,13 +5,34 @@ import type { EndpointDiscoveryOptions } from './endpoint-discovery.options.js';
 
 /**
  * The peers that the DNS endpoints of one socket (or one DEALER route) list, followed together
- * and told to one listener. A socket may name several DNS endpoints; each is resolved on its own.
+ * and told to one listener. A socket may name several DNS endpoints; each is resolved on its own,
+ * and an address several of them list is one peer (connected once).
  */
 export class PeerDiscovery {
   private readonly discoveries: EndpointDiscovery[];
+  /** How many of the names list each address: a peer two names share is added once, removed with the last. */
+  private readonly listedBy = new Map<string, number>();
 
   constructor(endpoints: readonly string[], listener: EndpointDiscoveryListener, options: EndpointDiscoveryOptions = {}) {
-    this.discoveries = endpoints.map((endpoint) => new EndpointDiscovery(endpoint, listener, options));
+    const shared: EndpointDiscoveryListener = {
+      onAdded: (address) => {
+        const count = this.listedBy.get(address) ?? 0;
+        this.listedBy.set(address, count + 1);
+        if (count === 0) {
+          listener.onAdded(address);
+        }
+      },
+      onRemoved: (address) => {
+        const count = this.listedBy.get(address) ?? 0;
+        if (count <= 1) {
+          this.listedBy.delete(address);
+          listener.onRemoved(address);
+        } else {
+          this.listedBy.set(address, count - 1);
+        }
+      },
+    };
+    this.discoveries = endpoints.map((endpoint) => new EndpointDiscovery(endpoint, shared, options));
   }
 
   /** The DNS endpoints among `addresses`. */
@@ -35,9 +56,9 @@ export class PeerDiscovery {
     return this.discoveries.reduce((sum, discovery) => sum + discovery.resolutionFailures, 0);
   }
 
-  /** Addresses the names list now. */
+  /** Distinct addresses the names list now. */
   get peers(): number {
-    return this.discoveries.reduce((sum, discovery) => sum + discovery.addresses.length, 0);
+    return this.listedBy.size;
   }
 
   close(): void {
