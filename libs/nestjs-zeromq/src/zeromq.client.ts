@@ -9,6 +9,7 @@ import { EmitResult } from './internal/client/emit-result.js';
 import type { Outbox, OutboxHost } from './internal/client/outbox.js';
 import { PubSubOutbox } from './internal/client/pub-sub-outbox.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
+import { SEND_COUNTERS, SendOutcomes } from './internal/client/send-outcomes.js';
 import { encodePacket } from './internal/client/serialized-packet.js';
 import { socketKind } from './internal/kinds/kinds.js';
 import { resolveClientOptions, type ClientSocketPlan, type ResolvedClientOptions } from './internal/options/resolve-options.js';
@@ -19,7 +20,7 @@ import { clientSocketOptions, SocketGroup } from './internal/sockets/socket-grou
 import { Counters } from './internal/util/counters.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
-import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from './zeromq.errors.js';
+import { ZeroMqRequestError, ZeroMqSendError } from './zeromq.errors.js';
 import type { ZeroMqClientEvents, ZeroMqSocketEvent, ZeroMqStatus } from './zeromq.events.js';
 import type { ZeroMqClientMetrics, ZeroMqClientQueueState } from './zeromq.metrics.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
@@ -48,7 +49,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   private readonly listeners = new Listeners(this.logger);
   private readonly sockets: SocketGroup<zmq.Socket>;
   private readonly problems: RateLimitedLog;
-  private readonly counters = new Counters(['sent', 'failed', 'requests', 'requestsFailed'] as const);
+  private readonly outcomes: SendOutcomes;
   private readonly requests: PendingRequests;
   private connection: Promise<void> | undefined;
   /** True while the sockets are open: emits skip `connect()`. */
@@ -68,6 +69,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       (event) => this.onSocketEvent(event),
       this.problems,
     );
+    this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.sockets, this.problems, this.listeners);
     this.requests = new PendingRequests(
       (pattern, link, timeout) =>
         new ZeroMqRequestError(
@@ -98,7 +100,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       },
       requestsOn: (name) => this.requests.countOn(name),
       failRequests: (name, detail, upTo) =>
-        this.counters.add(
+        this.outcomes.counters.add(
           'requestsFailed',
           this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail), upTo),
         ),
@@ -168,7 +170,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
 
   getMetrics(): ZeroMqClientMetrics {
     return {
-      ...this.counters.snapshot(),
+      ...this.outcomes.counters.snapshot(),
       ...this.routes.totals(),
       pendingRequests: this.requests.size,
       connections: this.sockets.connections(),
@@ -222,7 +224,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     } else {
       this.connect().then(
         () => this.dispatch(packet, result),
-        (error: unknown) => this.failEmit(result, error),
+        (error: unknown) => result.reject(this.outcomes.emitFailed(error)),
       );
     }
     return result as unknown as Observable<TResult>;
@@ -239,14 +241,14 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     try {
       route = this.routes.requestRoute(pattern);
     } catch (error) {
-      this.counters.add('requestsFailed');
+      this.outcomes.counters.add('requestsFailed');
       callback({ err: error, isDisposed: true });
       return () => undefined;
     }
     const outbox = this.routes.pick(route) as DealerOutbox;
     const id = this.requests.open(pattern, outbox.name, callback, options.timeout ?? this.config.requestTimeout);
     const sent: Settle = {
-      resolve: () => this.counters.add('requests'),
+      resolve: () => this.outcomes.counters.add('requests'),
       reject: (error) => this.requests.fail(id, error),
     };
     this.encode('request', pattern, packet, route, (record) => outbox.request(id, record, sent), sent);
@@ -262,7 +264,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     try {
       ({ route, tracker } = this.routes.eventRoute(pattern, options.delivery));
     } catch (error) {
-      this.failEmit(done, error);
+      done.reject(this.outcomes.emitFailed(error));
       return;
     }
     this.encode(
@@ -275,10 +277,10 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
         : (encoded) =>
             tracker.submit(pattern, encoded, packet.data).then(
               () => {
-                this.counters.add('sent');
+                this.outcomes.counters.add('sent');
                 done.resolve();
               },
-              (error: unknown) => this.failEmit(done, error),
+              (error: unknown) => done.reject(this.outcomes.emitFailed(error)),
             ),
       done,
     );
@@ -294,7 +296,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     done: Settle,
   ): void {
     encodePacket(this.serializer, pattern, packet, route.plan.bare, send, (detail, cause) =>
-      done.reject(this.failure(role, pattern, route.name, 'SEND_FAILED', detail, cause)),
+      done.reject(this.outcomes.failure(role, pattern, route.name, 'SEND_FAILED', detail, cause)),
     );
   }
 
@@ -322,7 +324,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       // tracker sends the delivery elsewhere (or dead-letters it), and greets the worker again.
       item.kind === 'deliveries' || item.kind === 'hello'
         ? new ZeroMqSendError(code, item.pattern, managed.name, endpoints, detail, { cause })
-        : this.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, endpoints),
+        : this.outcomes.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, endpoints),
     );
     outbox.start(this.outboxHost);
     return outbox;
@@ -331,39 +333,5 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   private onSocketEvent(event: ZeroMqSocketEvent): void {
     this.routes.onSocketEvent(event);
     this.listeners.emit(event.type, event);
-  }
-
-  /**
-   * The error an emit or request fails with, counted, logged and emitted as an `error` event:
-   * Nest drops an emit's error when nobody subscribed, so it must be visible another way.
-   */
-  private failure(
-    role: 'event' | 'request',
-    pattern: string,
-    socket: string,
-    code: ZeroMqSendErrorCode,
-    detail: string,
-    cause?: unknown,
-    endpoints: string[] = [],
-  ): Error {
-    const why = code === 'SEND_TIMEOUT' ? this.sockets.withHandshakeFailure(socket, detail) : detail;
-    const error =
-      role === 'request'
-        ? new ZeroMqRequestError(code, pattern, socket, why, { cause })
-        : new ZeroMqSendError(code, pattern, socket, endpoints, why, { cause });
-    this.counters.add(role === 'request' ? 'requestsFailed' : 'failed');
-    this.report(error);
-    return error;
-  }
-
-  private failEmit(done: Settle, error: unknown): void {
-    this.counters.add('failed');
-    this.report(error);
-    done.reject(error as Error);
-  }
-
-  private report(error: unknown): void {
-    this.problems.error('send', (error as Error).message);
-    this.listeners.emit('error', error);
   }
 }

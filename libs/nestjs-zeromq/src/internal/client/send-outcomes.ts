@@ -1,0 +1,55 @@
+import type * as zmq from 'zeromq';
+import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from '../../zeromq.errors.js';
+import type { SocketGroup } from '../sockets/socket-group.js';
+import type { Counters } from '../util/counters.js';
+import type { Listeners } from '../util/listeners.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
+
+/** The client's own counters: emits and requests that went out or failed. */
+export const SEND_COUNTERS = ['sent', 'failed', 'requests', 'requestsFailed'] as const;
+export type SendCounter = (typeof SEND_COUNTERS)[number];
+
+/**
+ * How a ZeroMqClient's emits and requests end: counted, and a failure logged and emitted as an
+ * `error` event as well, since Nest drops an emit's error when nobody subscribed to it.
+ */
+export class SendOutcomes {
+  constructor(
+    readonly counters: Counters<SendCounter>,
+    private readonly sockets: SocketGroup<zmq.Socket>,
+    private readonly problems: RateLimitedLog,
+    private readonly listeners: Listeners,
+  ) {}
+
+  /** The error an emit (`'event'`) or request fails with, counted and reported; a send timeout names the last failed handshake. */
+  failure(
+    role: 'event' | 'request',
+    pattern: string,
+    socket: string,
+    code: ZeroMqSendErrorCode,
+    detail: string,
+    cause?: unknown,
+    endpoints: string[] = [],
+  ): Error {
+    const why = code === 'SEND_TIMEOUT' ? this.sockets.withHandshakeFailure(socket, detail) : detail;
+    const error =
+      role === 'request'
+        ? new ZeroMqRequestError(code, pattern, socket, why, { cause })
+        : new ZeroMqSendError(code, pattern, socket, endpoints, why, { cause });
+    this.counters.add(role === 'request' ? 'requestsFailed' : 'failed');
+    this.report(error);
+    return error;
+  }
+
+  /** An emit failed with an error made elsewhere (routing, the at-least-once tracker): counted and reported. */
+  emitFailed(error: unknown): Error {
+    this.counters.add('failed');
+    this.report(error);
+    return error as Error;
+  }
+
+  private report(error: unknown): void {
+    this.problems.error('send', (error as Error).message);
+    this.listeners.emit('error', error);
+  }
+}
