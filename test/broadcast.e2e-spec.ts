@@ -123,7 +123,7 @@ describe('broadcast (pub-sub) across processes', () => {
     const client = publisher(new ZeroMqClient({ kind: 'pub-sub', endpoints, maxBatchSize: 1 }));
     await client.waitForSubscribers('prices.changed', 3, 5_000);
     // More than the slow subscriber's share of buffers can hold: its pipe at the publisher
-    // (sendHighWaterMark, 256 messages by default), the kernel's socket buffers and its own small queues.
+    // (sendHighWaterMark, 1000 messages by default for a publisher), the kernel's socket buffers and its own small queues.
     const count = 4_000;
     const payload = 'x'.repeat(8 * 1024);
     // In windows: the fast subscribers share this process's event loop with the publisher, so

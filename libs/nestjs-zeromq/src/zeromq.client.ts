@@ -11,12 +11,12 @@ import { PubSubOutbox } from './internal/client/pub-sub-outbox.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
 import { SEND_COUNTERS, SendOutcomes } from './internal/client/send-outcomes.js';
 import { encodePacket } from './internal/client/serialized-packet.js';
-import { socketKind } from './internal/kinds/kinds.js';
+import { createClientSocket, socketKind } from './internal/kinds/kinds.js';
 import { resolveClientOptions, type ClientSocketPlan, type ResolvedClientOptions } from './internal/options/resolve-options.js';
 import type { EncodedRecord } from './internal/protocol/wire.js';
 import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
-import { clientSocketOptions, SocketGroup } from './internal/sockets/socket-group.js';
+import { SocketGroup } from './internal/sockets/socket-group.js';
 import { Counters } from './internal/util/counters.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
@@ -301,9 +301,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   private async open(): Promise<void> {
-    const opened = await this.sockets.open(this.config.sockets, (plan) =>
-      socketKind(plan.kind).createClientSocket(clientSocketOptions(this.config)),
-    );
+    const opened = await this.sockets.open(this.config.sockets, (plan) => createClientSocket(this.config, plan));
     await this.routes.open(opened);
     // Usable means connected: wait (bounded) for a peer on each socket that connects.
     const connecting = opened.filter((managed) => managed.plan.endpoints.some((endpoint) => !endpoint.bind));

@@ -377,10 +377,11 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    */
   maxBatchBytes?: number;
   /**
-   * Messages ZeroMQ queues per connection before sends block. A message is a batch of up to
-   * `maxBatchBytes`, so the default bounds what a connection whose peer stopped reading holds
-   * (outside the JavaScript heap) by `maxQueueBytes`.
-   * @default maxQueueBytes / maxBatchBytes (256 with the defaults), at least 16
+   * Messages ZeroMQ queues per connection before sends block (a `pub-sub` publisher drops past it
+   * instead). A message is a batch of up to `maxBatchBytes`, so the default bounds what a connection
+   * whose peer stopped reading holds (outside the JavaScript heap) by `maxQueueBytes`; a publisher,
+   * which would only drop more of a burst with less, keeps ZeroMQ's 1000.
+   * @default maxQueueBytes / maxBatchBytes (256 with the defaults, at least 16); 1000 for 'pub-sub'
    */
   sendHighWaterMark?: number;
   /**

@@ -2,10 +2,10 @@ import type * as zmq from 'zeromq';
 import { DiscoveryRegistry, type ZeroMqDiscoveryMetrics } from '../../discovery/discovery-registry.js';
 import { PeerDiscovery } from '../../discovery/peer-discovery.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import { socketKind } from '../kinds/kinds.js';
+import { createClientSocket, socketKind } from '../kinds/kinds.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import { clientSocketOptions, type SocketGroup } from '../sockets/socket-group.js';
+import type { SocketGroup } from '../sockets/socket-group.js';
 import { DealerOutbox } from './dealer-outbox.js';
 import { LOST_LINK_GRACE } from './delivery-routing.js';
 import type { ClientRoute } from './client-routes.js';
@@ -136,7 +136,7 @@ export class ClientDiscovery {
       return;
     }
     const plan: ClientSocketPlan = { ...route.plan, name, endpoints: [{ address, bind: false }], route: route.name };
-    const managed = this.host.sockets.add(plan, socketKind(plan.kind).createClientSocket(clientSocketOptions(this.host.config)));
+    const managed = this.host.sockets.add(plan, createClientSocket(this.host.config, plan));
     const outbox = this.host.outboxFor(managed);
     if (route.tracker !== undefined && outbox instanceof DealerOutbox) {
       outbox.tracker = route.tracker;

@@ -13,6 +13,7 @@ export const DEALER_ROUTER: SocketKind = {
   sendsBare: false,
   carriesReplies: true,
   socketPerEndpoint: true,
+  dropsPastHighWaterMark: false,
   createServerSocket: (options) => new zmq.Router(options),
   createInbox: (managed, host) => new RouterInbox(managed, host, managed.plan.concurrency),
   // Never `immediate`: with it, libzmq drops what a server sent but the DEALER has not read yet the

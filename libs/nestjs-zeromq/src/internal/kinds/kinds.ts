@@ -1,4 +1,7 @@
+import type * as zmq from 'zeromq';
 import type { ZeroMqSocketKind } from '../../zeromq.options.js';
+import type { ResolvedClientOptions, SocketPlan } from '../options/resolve-options.js';
+import { clientSocketOptions } from '../sockets/socket-group.js';
 import { DEALER_ROUTER } from './dealer-router.kind.js';
 import { PUB_SUB } from './pub-sub.kind.js';
 import { PUSH_PULL } from './push-pull.kind.js';
@@ -12,6 +15,12 @@ export const SOCKET_KINDS: Readonly<Record<ZeroMqSocketKind, SocketKind>> = {
 };
 
 export const SOCKET_KIND_NAMES = Object.keys(SOCKET_KINDS) as [ZeroMqSocketKind, ...ZeroMqSocketKind[]];
+
+/** A client socket for `plan`, made by its kind with the client's socket options. */
+export function createClientSocket(config: ResolvedClientOptions, plan: Pick<SocketPlan, 'kind'>): zmq.Socket {
+  const kind = socketKind(plan.kind);
+  return kind.createClientSocket(clientSocketOptions(config, kind));
+}
 
 export function socketKind(name: ZeroMqSocketKind): SocketKind {
   return SOCKET_KINDS[name];

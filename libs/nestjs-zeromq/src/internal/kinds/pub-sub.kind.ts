@@ -14,6 +14,7 @@ export const PUB_SUB: SocketKind = {
   sendsBare: true,
   carriesReplies: false,
   socketPerEndpoint: false,
+  dropsPastHighWaterMark: true,
   createServerSocket: (options) => new zmq.Subscriber(options),
   createInbox: (managed, host) => new SubInbox(managed, host, managed.plan.concurrency),
   // Every subscription and unsubscription reaches the publisher (not only a topic's first and last).

@@ -12,6 +12,7 @@ export const PUSH_PULL: SocketKind = {
   sendsBare: true,
   carriesReplies: false,
   socketPerEndpoint: false,
+  dropsPastHighWaterMark: false,
   createServerSocket: (options) => new zmq.Pull(options),
   createInbox: (managed, host) => new Inbox(managed, host, managed.plan.concurrency),
   createClientSocket: (options) => new zmq.Push(options),

@@ -23,6 +23,12 @@ export interface SocketKind {
   readonly sendsBare: boolean;
   /** Whether the client opens one socket per endpoint, to tell the servers behind them apart. */
   readonly socketPerEndpoint: boolean;
+  /**
+   * Whether the client socket drops what is past its high-water mark (PUB) instead of blocking.
+   * Its default `sendHighWaterMark` then stays ZeroMQ's 1000 messages: a smaller pipe would only
+   * drop more of a burst, and there is no send queue behind it to bound.
+   */
+  readonly dropsPastHighWaterMark: boolean;
   createServerSocket(options: SocketOptions): zmq.Socket;
   createInbox(managed: ManagedSocket<zmq.Socket, ServerSocketPlan>, host: InboxHost): Inbox;
   createClientSocket(options: SocketOptions): zmq.Socket;

@@ -46,6 +46,9 @@ export const CLIENT_DEFAULTS = {
   closeTimeout: 5_000,
 } as const;
 
+/** ZeroMQ's own default high-water mark, which PUB sockets keep (see SocketKind.dropsPastHighWaterMark). */
+export const ZEROMQ_SEND_HIGH_WATER_MARK = 1_000;
+
 /** Fewest ZeroMQ messages a client socket queues per connection, whatever the byte bounds. */
 const MIN_SEND_HIGH_WATER_MARK = 16;
 

@@ -142,7 +142,6 @@ describe('resolveClientOptions', () => {
       immediate: true,
       maxBatchSize: 256,
       maxBatchBytes: 256 * 1024,
-      sendHighWaterMark: 256,
       closeTimeout: 5_000,
       requestTimeout: 30_000,
     });

@@ -6,7 +6,7 @@ import type { ZeroMqDeliveryMode, ZeroMqEndpoint, ZeroMqSocketKind } from '../..
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
 import { SOCKET_KIND_NAMES, socketKind } from '../kinds/kinds.js';
 import { resolveClientCurve, resolveServerCurve, type ResolvedCurve } from '../security/curve.js';
-import { CLIENT_DEFAULTS, defaultSendHighWaterMark, SERVER_DEFAULTS } from './defaults.js';
+import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './defaults.js';
 import { checkDiscoveryEndpoints, fixedEndpoints, usesDiscovery } from './discovery-endpoints.js';
 import { clientSchema, serverSchema, type ParsedClientOptions, type ParsedServerOptions } from './schemas.js';
 
@@ -59,10 +59,9 @@ export type ResolvedServerOptions = Omit<
 /** A client's options with every default applied: the schema's output, routes and sockets planned. */
 export type ResolvedClientOptions = Omit<
   ParsedClientOptions,
-  'endpoints' | 'routes' | 'kind' | 'delivery' | 'deadLetterEndpoints' | 'curve' | 'serializer' | 'deserializer' | 'sendHighWaterMark'
+  'endpoints' | 'routes' | 'kind' | 'delivery' | 'deadLetterEndpoints' | 'curve' | 'serializer' | 'deserializer'
 > &
   ResolvedTuning & {
-    sendHighWaterMark: number;
     routes: ClientRoutePlan[];
     /** The sockets to open for the routes, and the dead-letter socket if there is one. */
     sockets: ClientSocketPlan[];
@@ -250,7 +249,6 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined, nor
   checkDiscoveryEndpoints('ZeroMqClient', [...routePlans, ...sockets]);
   return {
     ...rest,
-    sendHighWaterMark: rest.sendHighWaterMark ?? defaultSendHighWaterMark(rest.maxQueueBytes, rest.maxBatchBytes),
     curve: resolveClientCurve(curve),
     routes: routePlans,
     sockets,

@@ -1,5 +1,7 @@
 import type * as zmq from 'zeromq';
 import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../../zeromq.events.js';
+import type { SocketKind } from '../kinds/socket-kind.js';
+import { defaultSendHighWaterMark, ZEROMQ_SEND_HIGH_WATER_MARK } from '../options/defaults.js';
 import { curveSocketOptions } from '../security/curve.js';
 import { ManagedSocket } from './managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
@@ -24,12 +26,14 @@ export function serverSocketOptions(config: ResolvedServerOptions) {
   return { ...tuningSocketOptions(config), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: config.receiveHighWaterMark };
 }
 
-/** Options of every client socket (a kind may override some: see dealer-router.kind.ts). */
-export function clientSocketOptions(config: ResolvedClientOptions) {
+/** Options of a client socket of `kind` (a kind may override some: see dealer-router.kind.ts). */
+export function clientSocketOptions(config: ResolvedClientOptions, kind: Pick<SocketKind, 'dropsPastHighWaterMark'>) {
   return {
     ...tuningSocketOptions(config),
     sendTimeout: config.sendTimeout,
-    sendHighWaterMark: config.sendHighWaterMark,
+    sendHighWaterMark:
+      config.sendHighWaterMark ??
+      (kind.dropsPastHighWaterMark ? ZEROMQ_SEND_HIGH_WATER_MARK : defaultSendHighWaterMark(config.maxQueueBytes, config.maxBatchBytes)),
     immediate: config.immediate,
   };
 }
