@@ -120,15 +120,15 @@ export class Inbox {
    */
   protected async run(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
     if (!this.host.timed) {
-      return this.runOnce(handler, data, context);
+      return this.callHandler(handler, data, context);
     }
     const started = performance.now();
-    const outcome = await this.runOnce(handler, data, context);
+    const outcome = await this.callHandler(handler, data, context);
     this.host.emit('handler-end', context, performance.now() - started, outcome.ok ? 'success' : 'error');
     return outcome;
   }
 
-  private async runOnce(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
+  private async callHandler(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
     if (!this.host.hooked) {
       try {
         await settle(handler(data, context));
