@@ -3,7 +3,7 @@ import { register } from 'prom-client';
 import { addDispatchHook } from '../hooks/zeromq.hooks.js';
 import type { ZeroMqClient } from '../zeromq.client.js';
 import type { ZeroMqClientMetrics } from '../zeromq.metrics.js';
-import { OTHER_PATTERN, PatternLabels } from './pattern-labels.js';
+import { PatternLabels } from './pattern-labels.js';
 import { registerPulled, snakeCase, type Sample } from './pulled-metrics.js';
 import { METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetricsOptions } from './zeromq-metrics.options.js';
 
@@ -84,7 +84,6 @@ function countDispatches(client: ZeroMqClient, name: string, options: ZeroMqClie
   const patterns = new PatternLabels((pattern) => known.has(pattern), options.learnPatterns ?? 50);
   // Counted here, read when scraped: an emit pays a map lookup, not prom-client's label hashing.
   const counts = new Map<string, number>();
-  const labelOf = new Map<unknown, string>();
   registerPulled(
     options.registry ?? register,
     {
@@ -98,14 +97,7 @@ function countDispatches(client: ZeroMqClient, name: string, options: ZeroMqClie
   const normalize = (pattern: unknown) => (client as unknown as { normalizePattern(pattern: unknown): string }).normalizePattern(pattern);
   const stamp = options.stampSendTime === true;
   addDispatchHook(client, (packet: ReadPacket) => {
-    let label = labelOf.get(packet.pattern);
-    if (label === undefined) {
-      label = patterns.label(typeof packet.pattern === 'string' ? packet.pattern : normalize(packet.pattern));
-      // String patterns with a label of their own are remembered; objects and `other` are not (unbounded).
-      if (typeof packet.pattern === 'string' && label !== OTHER_PATTERN) {
-        labelOf.set(packet.pattern, label);
-      }
-    }
+    const label = patterns.label(typeof packet.pattern === 'string' ? packet.pattern : normalize(packet.pattern));
     counts.set(label, (counts.get(label) ?? 0) + 1);
     if (stamp) {
       packet.metadata = { ...packet.metadata, [SENT_AT_METADATA_KEY]: String(Date.now()) };
