@@ -1,7 +1,7 @@
 import { register } from 'prom-client';
 import type { ZeroMqServerMetrics } from '../zeromq.metrics.js';
 import type { ZeroMqServer } from '../zeromq.server.js';
-import { OTHER_PATTERN, PatternLabels } from './pattern-labels.js';
+import { PatternLabels } from './pattern-labels.js';
 import { sharedHistogram, type HistogramCell } from './pulled-histogram.js';
 import { registerPulled, snakeCase, type Sample } from './pulled-metrics.js';
 import { DEFAULT_BUCKETS, METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetricsOptions } from './zeromq-metrics.options.js';
@@ -92,7 +92,7 @@ function observeHandlers(server: ZeroMqServer, name: string, options: ZeroMqMetr
     (pattern) => (known === undefined ? server.getHandlers().has(pattern) : known.has(pattern)),
     options.learnPatterns ?? 0,
   );
-  // The cells of one socket and pattern, looked up without building a label key per message.
+  // The cells of one socket and pattern label (a bounded set), looked up without building a label key per message.
   const cells = new Map<string, Map<string, { success: HistogramCell; error: HistogramCell; latency: HistogramCell }>>();
   const cellsOf = (socket: string, pattern: string) => {
     let bySocket = cells.get(socket);
@@ -100,19 +100,16 @@ function observeHandlers(server: ZeroMqServer, name: string, options: ZeroMqMetr
       bySocket = new Map();
       cells.set(socket, bySocket);
     }
-    let found = bySocket.get(pattern);
+    const label = patterns.label(pattern);
+    let found = bySocket.get(label);
     if (found === undefined) {
-      const label = patterns.label(pattern);
       const labels = { server: name, socket, pattern: label };
       found = {
         success: duration.cell({ ...labels, outcome: 'success' }),
         error: duration.cell({ ...labels, outcome: 'error' }),
         latency: latency.cell(labels),
       };
-      // Patterns without a label of their own share `other`; only labelled ones are remembered.
-      if (label !== OTHER_PATTERN) {
-        bySocket.set(pattern, found);
-      }
+      bySocket.set(label, found);
     }
     return found;
   };

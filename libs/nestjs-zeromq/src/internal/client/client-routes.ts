@@ -15,6 +15,7 @@ import { LOST_LINK_GRACE, trackDeliveries } from './delivery-routing.js';
 import type { DeliveryTracker } from './delivery-tracker.js';
 import { emptyOutboxTotals, type Outbox, type OutboxTotals } from './outbox.js';
 import { RouteTable } from './route-table.js';
+import { afterUnreadIsRead } from '../util/unread-grace.js';
 
 /** Longest a lost server's unread replies are waited for before its requests fail. */
 const MAX_REPLY_GRACE = 10 * LOST_LINK_GRACE;
@@ -274,24 +275,15 @@ export class ClientRoutes {
    */
   private failRequestsAfterGrace(outbox: DealerOutbox, reason: string): void {
     const upTo = this.host.requestMark();
-    const giveUpAt = Date.now() + MAX_REPLY_GRACE;
     const detail = this.host.sockets.withHandshakeFailure(outbox.name, reason);
-    const check = () => {
-      const socket = outbox.managed.socket;
-      if (!socket.closed && socket.readable && Date.now() < giveUpAt) {
-        wait();
-      } else {
-        this.host.failRequests(outbox.name, detail, upTo);
-      }
-    };
-    const wait = () => {
-      const timer = setTimeout(() => {
-        this.replyGraces.delete(timer);
-        check();
-      }, LOST_LINK_GRACE);
-      this.replyGraces.add(timer);
-    };
-    wait();
+    const socket = outbox.managed.socket;
+    afterUnreadIsRead(
+      () => !socket.closed && socket.readable,
+      LOST_LINK_GRACE,
+      MAX_REPLY_GRACE,
+      this.replyGraces,
+      () => this.host.failRequests(outbox.name, detail, upTo),
+    );
   }
 }
 

@@ -31,7 +31,6 @@ export class DealerOutbox extends Outbox {
   malformedReplies = 0;
   /** The at-least-once route's tracker, which this outbox's worker acks to. */
   tracker: DeliveryTracker | undefined;
-  private reading: Promise<void> | undefined;
 
   /** Queues a request; its replies come back through `ReplyHandling.requests`. */
   request(id: string, record: EncodedRecord, done: Settle): void {
@@ -58,15 +57,8 @@ export class DealerOutbox extends Outbox {
     totals.malformedReplies += this.malformedReplies;
   }
 
-  override start(host: OutboxHost): void {
-    this.reading = this.read(host);
-  }
-
-  override stopped(): Promise<void> {
-    return this.reading ?? Promise.resolve();
-  }
-
-  private async read(handling: ReplyHandling): Promise<void> {
+  /** Reads replies, acks and credit until the socket closes. */
+  protected override async readFrom(handling: OutboxHost): Promise<void> {
     try {
       for await (const frames of receiveLoop(this.managed.socket as zmq.Dealer)) {
         const message = decodeMessage(frames, REPLY_LIMITS);

@@ -3,6 +3,7 @@ import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import { settlesWithin } from '../util/deadline.js';
 import { Deque } from '../util/deque.js';
 import type { EncodedRecord } from '../protocol/wire.js';
+import { afterUnreadIsRead } from '../util/unread-grace.js';
 
 /** A message the producer holds until a worker acks it. */
 export interface Delivery {
@@ -190,19 +191,13 @@ export class DeliveryTracker {
       resend();
       return;
     }
-    const later = () => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        const unread = this.options.unread?.(linkName) === true && Date.now() - lostAt < this.options.ackTimeout;
-        if (unread) {
-          later();
-        } else {
-          resend();
-        }
-      }, this.options.lostLinkGrace);
-      this.timers.add(timer);
-    };
-    later();
+    afterUnreadIsRead(
+      () => this.options.unread?.(linkName) === true,
+      this.options.lostLinkGrace,
+      this.options.ackTimeout,
+      this.timers,
+      resend,
+    );
   }
 
   /** A new worker connection (DNS discovery found it), or a retired one back in DNS; it gets work once it announces its credit. */

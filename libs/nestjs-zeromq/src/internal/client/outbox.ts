@@ -61,6 +61,8 @@ export class Outbox {
   /** At-most-once emits ZeroMQ took. */
   sent = 0;
   readonly queue: SendQueue<Outgoing>;
+  /** The read loop `start()` began, for the kinds whose peers answer. */
+  private reading: Promise<void> | undefined;
   /** One writer per record kind: records of one kind lie next to each other in their slabs. */
   private readonly writers = { events: new FragmentWriter(), requests: new FragmentWriter(), deliveries: new FragmentWriter() };
 
@@ -116,17 +118,24 @@ export class Outbox {
     totals.queued += this.load;
   }
 
-  /** Starts reading the socket, for the kinds whose peers answer (nothing to read here). */
-  start(_host: OutboxHost): void {}
+  /** Starts reading the socket, for the kinds whose peers answer (`readFrom`). */
+  start(host: OutboxHost): void {
+    this.reading = this.readFrom(host);
+  }
 
-  /** Resolves once the read loop `start()` began has ended (at once here). */
+  /** Resolves once the read loop `start()` began has ended (at once for a socket nobody reads). */
   stopped(): Promise<void> {
-    return Promise.resolve();
+    return this.reading ?? Promise.resolve();
   }
 
   /** Sends what is queued, at most `timeout` ms; resolves with the number of items not sent. */
   drain(timeout: number): Promise<number> {
     return this.queue.drain(timeout);
+  }
+
+  /** The read loop of a kind whose peers answer, until the socket closes; none here (a PUSH only writes). */
+  protected readFrom(_host: OutboxHost): Promise<void> | undefined {
+    return undefined;
   }
 
   protected write(kind: keyof Outbox['writers'], fields: readonly Frame[]): Fragment {

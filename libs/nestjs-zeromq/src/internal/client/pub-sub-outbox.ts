@@ -22,7 +22,6 @@ export class PubSubOutbox extends Outbox {
   private readonly sequences = new Map<string, number>();
   /** Batch keys by slab and pattern (a slab's keys go with it). */
   private readonly batchKeys = new WeakMap<Buffer, Map<string, object>>();
-  private reading: Promise<void> | undefined;
 
   override addTo(totals: OutboxTotals): void {
     super.addTo(totals);
@@ -30,12 +29,8 @@ export class PubSubOutbox extends Outbox {
   }
 
   /** Reads subscriptions (XPUB), counting them and telling the client of each change. */
-  override start(host: OutboxHost): void {
-    this.reading = this.readSubscriptions((change) => host.subscriptionChanged(this.name, change), host.problems);
-  }
-
-  override stopped(): Promise<void> {
-    return this.reading ?? Promise.resolve();
+  protected override readFrom(host: OutboxHost): Promise<void> {
+    return this.readSubscriptions((change) => host.subscriptionChanged(this.name, change), host.problems);
   }
 
   /** Resolves once `count` subscribers hold a subscription that lets `pattern` through. */
