@@ -91,8 +91,12 @@ export class PacedEmitter {
     }
   }
 
-  /** Resolves once `count` emits have settled (acked or failed); rejects after `ms`. */
-  settledAtLeast(count: number, ms: number): Promise<void> {
+  /**
+   * Resolves once `count` emits have settled (acked or failed), or every emit allowed so far (more
+   * cannot settle: a fast run may have settled the whole allowance already); rejects after `ms`.
+   */
+  settledAtLeast(wanted: number, ms: number): Promise<void> {
+    const count = Math.min(wanted, this.allowance);
     const reached = new Promise<void>((resolve) => (this.settled >= count ? resolve() : this.watchers.push({ count, resolve })));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
