@@ -17,6 +17,8 @@ import type { EncodedRecord } from './internal/protocol/wire.js';
 import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
 import { SocketGroup } from './internal/sockets/socket-group.js';
+import { ClientAuthorization } from './internal/security/client-authorization.js';
+import { serverRoleOf } from './internal/security/curve.js';
 import { Counters } from './internal/util/counters.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
@@ -57,6 +59,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   private readonly routes: ClientRoutes;
   /** What the outboxes that read their sockets report to: replies and credit, subscription changes. */
   private readonly outboxHost: OutboxHost;
+  /** `curve.allowSubscribers`, enforced through ZAP on the `'pub-sub'` sockets; undefined without it. */
+  private readonly authorization: ClientAuthorization | undefined;
 
   constructor(options: ZeroMqClientOptions) {
     super();
@@ -69,6 +73,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       (event) => this.onSocketEvent(event),
       this.problems,
     );
+    this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'subscriber');
     this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.sockets, this.problems, this.listeners);
     this.requests = new PendingRequests(
       (pattern, link, timeout) =>
@@ -121,6 +126,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   connect(): Promise<void> {
     this.connection ??= this.open().catch((error: unknown) => {
       this.connection = undefined;
+      this.authorization?.stop();
       throw error;
     });
     return this.connection;
@@ -145,6 +151,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     const { dropped, outboxes } = await this.routes.close(() => Math.max(0, deadline - Date.now()));
     this.requests.failAll((pattern, link) => new ZeroMqRequestError('CLOSED', pattern, link, 'the client closed before the last reply'));
     this.sockets.close();
+    this.authorization?.stop();
     await Promise.all(outboxes.map((outbox) => outbox.stopped()));
     if (dropped > 0) {
       this.logger.warn(
@@ -174,6 +181,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       ...this.routes.totals(),
       pendingRequests: this.requests.size,
       connections: this.sockets.connections(),
+      unauthorized: this.authorization?.rejections ?? 0,
     };
   }
 
@@ -301,6 +309,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   private async open(): Promise<void> {
+    // Before the sockets open: no subscriber may connect while nobody checks it.
+    await this.authorization?.start();
     const opened = await this.sockets.open(this.config.sockets, (plan) => createClientSocket(this.config, plan));
     await this.routes.open(opened);
     // Usable means connected: wait (bounded) for a peer on each socket that connects.

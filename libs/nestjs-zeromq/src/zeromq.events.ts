@@ -125,4 +125,6 @@ export type ZeroMqClientEvents = {
   'dead-letter': (letter: ZeroMqDeadLetter) => void;
   /** A `'pub-sub'` socket saw a subscriber subscribe or leave. */
   subscription: (event: ZeroMqSubscriptionEvent) => void;
+  /** A subscriber rejected by `curve.allowSubscribers`; it is also counted (`unauthorized`) and logged. */
+  unauthorized: (subscriber: ZeroMqUnauthorizedClient) => void;
 };

@@ -16,6 +16,11 @@ export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
   queued: number;
   /** Live connections per socket name, from the socket monitor. */
   connections: Record<string, number>;
+  /**
+   * Connections that ended, from the socket monitor: peers that went away, and connections ZeroMQ
+   * reset itself, for example for a frame above `maxMessageSize` (which never reaches the library).
+   */
+  disconnects: number;
   /** `'pub-sub'` sockets: broadcast records that never arrived (gaps in a publisher's sequence: dropped at a high-water mark). */
   missed: number;
   /** DNS discovery (`tcp+dns://`, `tcp+srv://` endpoints), when a socket follows a name. */
@@ -66,6 +71,8 @@ export interface ZeroMqClientMetrics {
   connections: Record<string, number>;
   /** `'pub-sub'` sockets by name: subscribers per subscribed prefix. */
   subscriptions: Record<string, Record<string, number>>;
+  /** Subscribers turned away by `curve.allowSubscribers` (0 without it). */
+  unauthorized: number;
   /** DNS discovery (`tcp+dns://`, `tcp+srv://` endpoints), when a socket or route follows a name. */
   discovery?: ZeroMqDiscoveryMetrics;
 }

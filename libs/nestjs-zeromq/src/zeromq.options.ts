@@ -436,6 +436,15 @@ export interface ZeroMqServerCurveOptions {
    * @default 5000
    */
   authTimeout?: number;
+  /**
+   * For `'pub-sub'` sockets: the publisher's public key (a ZeroMqClient's, or a proxy's). With it,
+   * those sockets are CURVE clients of a publisher that holds the matching secret key, and the
+   * publisher's `curve.allowSubscribers` lists this server's public key: the publisher decides who
+   * may read its broadcasts. Without it, `'pub-sub'` sockets are CURVE servers like the others and
+   * `allowClients` lists the publishers (docs/topologies.md, "CURVE on broadcasts").
+   * @default undefined ('pub-sub' sockets are CURVE servers)
+   */
+  publisherPublicKey?: ZeroMqCurveKey;
 }
 
 /** CURVE on a ZeroMqClient: its key pair and the public key of the servers it talks to. */
@@ -447,6 +456,25 @@ export interface ZeroMqClientCurveOptions {
    * @default derived from `secretKey`
    */
   publicKey?: ZeroMqCurveKey;
-  /** The servers' public key: the handshake fails with any server that does not hold its secret key. */
-  serverPublicKey: ZeroMqCurveKey;
+  /**
+   * The servers' public key: the handshake fails with any server that does not hold its secret key.
+   * Needed by every socket that is not a `'pub-sub'` socket with `allowSubscribers`.
+   * @default undefined (only valid when every socket is a 'pub-sub' socket and allowSubscribers is set)
+   */
+  serverPublicKey?: ZeroMqCurveKey;
+  /**
+   * Subscribers allowed to read this client's `'pub-sub'` sockets: their public keys, or a callback
+   * that decides per connection. With it, the `'pub-sub'` sockets are CURVE servers (subscribers set
+   * `curve.publisherPublicKey` to this client's public key); an unlisted subscriber completes no
+   * handshake and gets nothing, and is logged, counted (`unauthorized` in `getMetrics()`) and
+   * reported through `on('unauthorized')`.
+   * @default undefined ('pub-sub' sockets are CURVE clients of serverPublicKey)
+   */
+  allowSubscribers?: ZeroMqCurveKey[] | ZeroMqClientAuthorizer;
+  /**
+   * Milliseconds an `allowSubscribers` callback may take; a subscriber whose callback has not
+   * answered by then is rejected.
+   * @default 5000
+   */
+  authTimeout?: number;
 }

@@ -166,6 +166,35 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
     expect(genuine.server.getMetrics().unauthorized).toBeGreaterThan(0);
   });
 
+  it("with the publisher's allow-list (curve.allowSubscribers): an unlisted subscriber gets nothing and is counted", async () => {
+    const [publisherKeys, listedKeys, unlistedKeys] = [zmq.curveKeyPair(), zmq.curveKeyPair(), zmq.curveKeyPair()];
+    // Subscribers pin the publisher's key; their 'pub-sub' sockets are CURVE clients, whichever side binds.
+    const listed = await subscriber({
+      endpoints: [LOOPBACK_ANY_PORT],
+      curve: { secretKey: listedKeys.secretKey, publisherPublicKey: publisherKeys.publicKey },
+    });
+    const unlisted = await subscriber({
+      endpoints: [LOOPBACK_ANY_PORT],
+      curve: { secretKey: unlistedKeys.secretKey, publisherPublicKey: publisherKeys.publicKey },
+    });
+    const client = publisher({
+      endpoints: [boundAddress(listed.server), boundAddress(unlisted.server)],
+      curve: { secretKey: publisherKeys.secretKey, allowSubscribers: [listedKeys.publicKey] },
+    });
+    const rejected = within(
+      new Promise<{ publicKey: string }>((resolve) => client.on('unauthorized', resolve)),
+      5_000,
+      'the unlisted subscriber rejected',
+    );
+    await client.waitForSubscribers('orders.created', 1, 5_000);
+    expect((await rejected).publicKey).toBe(unlistedKeys.publicKey);
+    await emit(client, 'orders.created', 'for listed subscribers only');
+    expect((await listed.received.waitFor(1)).map((item) => item.data)).toEqual(['for listed subscribers only']);
+    expect(client.getMetrics().subscriptions.default).toEqual({ 'orders.': 1, 'prices.': 1 });
+    expect(client.getMetrics().unauthorized).toBeGreaterThan(0);
+    expect(unlisted.server.getMetrics().received).toBe(0);
+  });
+
   it('counts bad input and sequence gaps on a SUB socket, never crashes, and keeps delivering', async () => {
     const { server, received } = await subscriber({ endpoints: [LOOPBACK_ANY_PORT], maxMessageSize: 4096 });
     /** A raw publisher connected to the subscriber, once the subscriber's 'orders.' subscription reached it. */
@@ -184,8 +213,13 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
       await within(subscribed(), 5_000, 'the subscription');
       return raw;
     };
-    // Above maxMessageSize: ZeroMQ drops it and resets that connection (below the library).
+    // Above maxMessageSize: ZeroMQ drops it and resets that connection (below the library); the
+    // reset is counted as a disconnect.
     await (await rawPublisher()).send(['orders.created', 'big:0', 'NZ1E', 'orders.created', 'j', Buffer.alloc(10_000, 0x31)]);
+    await eventually(
+      () => server.getMetrics().disconnects,
+      (disconnects) => disconnects === 1,
+    );
     const raw = await rawPublisher();
     const shots: Array<Array<string | Buffer>> = [
       ['orders.created', 'plain without plainMessages'],

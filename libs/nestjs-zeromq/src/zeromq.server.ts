@@ -15,6 +15,7 @@ import { socketKind } from './internal/kinds/kinds.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerSocketPlan } from './internal/options/resolve-options.js';
 import type { DecodedRecord } from './internal/protocol/wire.js';
 import { ClientAuthorization } from './internal/security/client-authorization.js';
+import { serverRoleOf } from './internal/security/curve.js';
 import { HandlerLookup } from './internal/server/handler-lookup.js';
 import type { Inbox } from './internal/server/inbox.js';
 import type { InboxHost } from './internal/server/inbox-host.js';
@@ -61,7 +62,6 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private readonly handlers = new HandlerLookup(this.messageHandlers);
   private inboxes: Inbox[] = [];
   private discovery = new DiscoveryRegistry();
-  private unauthorized = 0;
   private closing: Promise<void> | undefined;
 
   constructor(options: ZeroMqServerOptions) {
@@ -78,11 +78,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       },
       this.problems,
     );
-    this.authorization = ClientAuthorization.of(this.config.curve, (client) => {
-      this.unauthorized++;
-      this.problems.warn('unauthorized', `Rejected CURVE client ${client.publicKey} from ${client.address}: ${client.reason}`);
-      this.listeners.emit('unauthorized', client);
-    });
+    this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'client');
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -91,7 +87,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       // Before the sockets open: no client may connect while nobody checks it.
       await this.authorization?.start();
       const opened = await this.sockets.open(this.config.sockets, (plan) =>
-        socketKind(plan.kind).createServerSocket(serverSocketOptions(this.config)),
+        socketKind(plan.kind).createServerSocket(serverSocketOptions(this.config, plan.kind)),
       );
       const host = this.inboxHost();
       this.inboxes = opened.map((managed) => socketKind(managed.kind).createInbox(managed, host));
@@ -163,8 +159,9 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     const discovery = this.discovery.metrics();
     return {
       ...totals,
-      unauthorized: this.unauthorized,
+      unauthorized: this.authorization?.rejections ?? 0,
       connections: this.sockets.connections(),
+      disconnects: this.sockets.disconnects(),
       ...(discovery === undefined ? {} : { discovery }),
     } as ZeroMqServerMetrics;
   }

@@ -30,7 +30,11 @@ export function createProgram(output: CliOutput = { log: (line) => console.log(l
     .requiredOption('--frontend <address...>', 'address(es) to bind for publishers, e.g. tcp://0.0.0.0:5560')
     .requiredOption('--backend <address...>', 'address(es) to bind for subscribers, e.g. tcp://0.0.0.0:5561')
     .option('--secret-key-file <path>', "CURVE: the proxy's secret key file (mode 0600); turns CURVE on for both sides")
-    .option('--subscriber-public-key <key-or-file>', "CURVE: the subscribers' public key (Z85 text or a file)")
+    .option(
+      '--subscriber-public-key <key-or-file>',
+      "CURVE: the subscribers' shared public key (Z85 text or a file); they are CURVE servers",
+    )
+    .option('--allow-subscriber <key-or-file...>', 'CURVE: public keys of the subscribers allowed in (instead of --subscriber-public-key)')
     .option('--allow-publisher <key-or-file...>', 'CURVE: public keys of the publishers allowed in (default: any with the proxy key)')
     .option('--high-water-mark <messages>', 'messages queued per subscriber before the proxy drops for it', '1000')
     .action((options: ProxyCommandOptions) => runProxy(options, output));

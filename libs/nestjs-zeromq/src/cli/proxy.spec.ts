@@ -29,9 +29,25 @@ describe('nestjs-zeromq proxy: options', () => {
     });
   });
 
-  it('refuses half a CURVE setup', () => {
-    expect(() => proxyOptions({ frontend: ['tcp://a:1'], backend: ['tcp://a:2'], allowPublisher: [key] })).toThrow(
-      'CURVE needs both --secret-key-file and --subscriber-public-key',
-    );
+  it('admits subscribers by list with --allow-subscriber', () => {
+    expect(
+      proxyOptions({ frontend: ['tcp://a:1'], backend: ['tcp://a:2'], secretKeyFile: '/run/secrets/proxy.key', allowSubscriber: [keyFile] })
+        .curve,
+    ).toEqual({ secretKey: { file: '/run/secrets/proxy.key' }, allowSubscribers: [{ file: keyFile }] });
+  });
+
+  it('refuses half a CURVE setup, and two ways to admit subscribers', () => {
+    const message = 'CURVE needs --secret-key-file and one of --subscriber-public-key or --allow-subscriber';
+    expect(() => proxyOptions({ frontend: ['tcp://a:1'], backend: ['tcp://a:2'], allowPublisher: [key] })).toThrow(message);
+    expect(() => proxyOptions({ frontend: ['tcp://a:1'], backend: ['tcp://a:2'], secretKeyFile: keyFile })).toThrow(message);
+    expect(() =>
+      proxyOptions({
+        frontend: ['tcp://a:1'],
+        backend: ['tcp://a:2'],
+        secretKeyFile: keyFile,
+        subscriberPublicKey: key,
+        allowSubscriber: [key],
+      }),
+    ).toThrow(message);
   });
 });

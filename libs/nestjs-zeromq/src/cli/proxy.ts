@@ -11,6 +11,7 @@ export interface ProxyCommandOptions {
   backend: string[];
   secretKeyFile?: string;
   subscriberPublicKey?: string;
+  allowSubscriber?: string[];
   allowPublisher?: string[];
   highWaterMark?: string;
 }
@@ -20,11 +21,15 @@ function keyOrFile(value: string): ZeroMqCurveKey {
   return existsSync(value) ? { file: value } : value;
 }
 
-/** The proxy's options from the command line; CURVE needs both the secret key file and the subscribers' key. */
+/**
+ * The proxy's options from the command line. CURVE needs the secret key file and one way to admit
+ * subscribers: their shared public key, or the list of those allowed in.
+ */
 export function proxyOptions(options: ProxyCommandOptions): ZeroMqBroadcastProxyOptions {
-  const curveFlags = [options.secretKeyFile, options.subscriberPublicKey, options.allowPublisher].filter((flag) => flag !== undefined);
-  if (curveFlags.length > 0 && (options.secretKeyFile === undefined || options.subscriberPublicKey === undefined)) {
-    throw new Error('CURVE needs both --secret-key-file and --subscriber-public-key');
+  const curveFlags = [options.secretKeyFile, options.subscriberPublicKey, options.allowSubscriber, options.allowPublisher];
+  const subscriberFlags = [options.subscriberPublicKey, options.allowSubscriber].filter((flag) => flag !== undefined).length;
+  if (curveFlags.some((flag) => flag !== undefined) && (options.secretKeyFile === undefined || subscriberFlags !== 1)) {
+    throw new Error('CURVE needs --secret-key-file and one of --subscriber-public-key or --allow-subscriber');
   }
   return {
     frontend: options.frontend,
@@ -35,7 +40,8 @@ export function proxyOptions(options: ProxyCommandOptions): ZeroMqBroadcastProxy
       : {
           curve: {
             secretKey: { file: options.secretKeyFile },
-            subscriberPublicKey: keyOrFile(options.subscriberPublicKey!),
+            ...(options.subscriberPublicKey === undefined ? {} : { subscriberPublicKey: keyOrFile(options.subscriberPublicKey) }),
+            ...(options.allowSubscriber === undefined ? {} : { allowSubscribers: options.allowSubscriber.map(keyOrFile) }),
             ...(options.allowPublisher === undefined ? {} : { allowPublishers: options.allowPublisher.map(keyOrFile) }),
           },
         }),

@@ -32,6 +32,7 @@ const COUNTERS: Partial<Record<keyof ZeroMqClientMetrics, string>> = {
   acked: 'At-least-once messages acked by a worker.',
   redelivered: 'At-least-once deliveries that were repeats.',
   deadLettered: 'At-least-once messages given up on.',
+  unauthorized: 'Subscribers turned away by curve.allowSubscribers.',
 };
 
 /**
@@ -76,6 +77,19 @@ export function registerZeroMqClientMetrics(client: ZeroMqClient, options: ZeroM
   for (const [gauge, help, read] of gauges) {
     registerPulled(registry, { kind: 'gauge', name: `${PREFIX}${gauge}`, help, labelNames: ['client', 'socket'] }, perSocket(read));
   }
+  registerPulled(
+    registry,
+    {
+      kind: 'gauge',
+      name: `${PREFIX}subscribers`,
+      help: "Subscribers holding each subscribed prefix of a 'pub-sub' socket.",
+      labelNames: ['client', 'socket', 'prefix'],
+    },
+    () =>
+      Object.entries(client.getMetrics().subscriptions).flatMap(([socket, prefixes]) =>
+        Object.entries(prefixes).map(([prefix, value]) => ({ labels: { client: name, socket, prefix }, value })),
+      ),
+  );
   countDispatches(client, name, options);
 }
 

@@ -22,6 +22,7 @@ const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' 
   droppedOnClose: 'Records read before close() whose handler had not started.',
   missed: 'Broadcast records a publisher sent that never arrived here (gaps in its sequence).',
   unauthorized: 'CURVE connection attempts rejected by curve.allowClients.',
+  disconnects: 'Connections that ended: peers that left, and connections ZeroMQ reset (a frame above maxMessageSize).',
 };
 
 /**

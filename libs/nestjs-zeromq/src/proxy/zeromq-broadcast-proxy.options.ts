@@ -1,15 +1,17 @@
 import type { ZeroMqClientAuthorizer, ZeroMqCurveKey } from '../zeromq.options.js';
 
 /**
- * CURVE on a broadcast proxy. The side that receives is the CURVE server and decides who may send
- * to it, as everywhere in this library: the proxy's frontend is the CURVE server for publishers;
- * subscribers (ZeroMqServers) are CURVE servers for the proxy's backend, which connects to them
- * as a CURVE client and lists nothing itself.
+ * CURVE on a broadcast proxy. The frontend is the CURVE server for publishers (`allowPublishers`
+ * says who may publish). On the backend, either the proxy is the CURVE server too and
+ * `allowSubscribers` says who may read (subscribers set `curve.publisherPublicKey` to the proxy's
+ * public key), or the subscribers are CURVE servers that share one key pair and the proxy connects
+ * to them as a client (`subscriberPublicKey`). Give exactly one of the two.
  */
 export interface ZeroMqBroadcastProxyCurveOptions {
   /**
    * The proxy's secret key. Publishers set its public key as `curve.serverPublicKey`; subscribers
-   * list its public key in `curve.allowClients`.
+   * set it as `curve.publisherPublicKey` (with `allowSubscribers`) or list it in `curve.allowClients`
+   * (with `subscriberPublicKey`).
    */
   secretKey: ZeroMqCurveKey;
   /**
@@ -19,10 +21,19 @@ export interface ZeroMqBroadcastProxyCurveOptions {
    */
   allowPublishers?: ZeroMqCurveKey[] | ZeroMqClientAuthorizer;
   /**
-   * The subscribers' public key (their `curve.secretKey`'s public half): the backend completes no
-   * handshake, and so sends nothing, to a subscriber that does not hold the matching secret key.
+   * Subscribers allowed to connect to the backend: their public keys, or a callback. An unlisted
+   * subscriber completes no handshake and gets nothing; it is logged and counted
+   * (`rejectedSubscribers`). Give this or `subscriberPublicKey`.
+   * @default undefined (use `subscriberPublicKey`)
    */
-  subscriberPublicKey: ZeroMqCurveKey;
+  allowSubscribers?: ZeroMqCurveKey[] | ZeroMqClientAuthorizer;
+  /**
+   * The subscribers' shared public key (their `curve.secretKey`'s public half): the backend completes
+   * no handshake, and so sends nothing, to a subscriber that does not hold the matching secret key.
+   * Give this or `allowSubscribers`.
+   * @default undefined (use `allowSubscribers`)
+   */
+  subscriberPublicKey?: ZeroMqCurveKey;
 }
 
 /**

@@ -107,6 +107,28 @@ describe('ZeroMqBroadcastProxy', () => {
     expect(proxy.rejectedPublishers).toBeGreaterThan(0);
   });
 
+  it("with CURVE and allowSubscribers: the proxy's allow-list says who reads; an unlisted subscriber gets nothing", async () => {
+    const [proxyKeys, publisherKeys, listedKeys, unlistedKeys] = Array.from({ length: 4 }, () => zmq.curveKeyPair());
+    const proxy = new ZeroMqBroadcastProxy({
+      frontend: [LOOPBACK_ANY_PORT],
+      backend: [LOOPBACK_ANY_PORT],
+      curve: { secretKey: proxyKeys.secretKey, allowPublishers: [publisherKeys.publicKey], allowSubscribers: [listedKeys.publicKey] },
+    });
+    proxies.push(proxy);
+    await proxy.start();
+    const { frontend, backend } = proxy.getAddresses();
+    const client = await publisher(frontend[0], { secretKey: publisherKeys.secretKey, serverPublicKey: proxyKeys.publicKey });
+    const listed = await subscriber(backend[0], { secretKey: listedKeys.secretKey, publisherPublicKey: proxyKeys.publicKey });
+    const unlisted = await subscriber(backend[0], { secretKey: unlistedKeys.secretKey, publisherPublicKey: proxyKeys.publicKey });
+    await client.waitForSubscribers('ticks.eu', 1, 5_000);
+    await firstValueFrom(client.emit('ticks.eu', { from: 'publisher', seq: 0 }), { defaultValue: undefined });
+    expect((await listed.received.waitFor(1)).map((item) => (item.data as Tick).from)).toEqual(['publisher']);
+    expect(client.getMetrics().subscriptions.default).toEqual({ 'ticks.': 1 });
+    expect(unlisted.server.getMetrics().received).toBe(0);
+    expect(proxy.rejectedSubscribers).toBeGreaterThan(0);
+    expect(proxy.rejectedPublishers).toBe(0);
+  });
+
   it('refuses options it cannot use, naming them', () => {
     expect(() => new ZeroMqBroadcastProxy({ frontend: ['tcp://nowhere'], backend: [] })).toThrow(
       /needs at least one address\n {2}→ at backend\n✖ must be tcp:\/\/host:port, ipc:\/\/path or inproc:\/\/name\n {2}→ at frontend\[0\]/,
@@ -119,5 +141,14 @@ describe('ZeroMqBroadcastProxy', () => {
           curve: { secretKey: 'short', subscriberPublicKey: 'x' },
         }),
     ).toThrow(/secretKey[\s\S]*40-character Z85 key/);
+    const keys = zmq.curveKeyPair();
+    expect(
+      () =>
+        new ZeroMqBroadcastProxy({
+          frontend: [LOOPBACK_ANY_PORT],
+          backend: [LOOPBACK_ANY_PORT],
+          curve: { secretKey: keys.secretKey, subscriberPublicKey: keys.publicKey, allowSubscribers: [keys.publicKey] },
+        }),
+    ).toThrow(/needs exactly one of subscriberPublicKey .* and allowSubscribers/);
   });
 });

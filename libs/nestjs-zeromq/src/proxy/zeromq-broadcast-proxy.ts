@@ -2,15 +2,16 @@ import { Logger } from '@nestjs/common';
 import * as zmq from 'zeromq';
 import { z } from 'zod';
 import { ZeroMqOptionsError } from '../zeromq.errors.js';
+import type { ZeroMqUnauthorizedClient } from '../zeromq.events.js';
 import { TUNING_DEFAULTS } from '../internal/options/defaults.js';
 import { ClientAuthorization } from '../internal/security/client-authorization.js';
 import {
   clientCurveSchema,
+  clientRole,
   curveSocketOptions,
-  resolveClientCurve,
-  resolveServerCurve,
   serverCurveSchema,
-  type ResolvedClientCurve,
+  serverRole,
+  type ResolvedCurve,
   type ResolvedServerCurve,
 } from '../internal/security/curve.js';
 import { bindRetrying } from '../internal/sockets/bind-retrying.js';
@@ -25,7 +26,18 @@ const addresses = z
 const optionsSchema = z.strictObject({
   frontend: addresses,
   backend: addresses,
-  curve: z.strictObject({ secretKey: z.unknown(), allowPublishers: z.unknown().optional(), subscriberPublicKey: z.unknown() }).optional(),
+  curve: z
+    .strictObject({
+      secretKey: z.unknown(),
+      allowPublishers: z.unknown().optional(),
+      subscriberPublicKey: z.unknown().optional(),
+      allowSubscribers: z.unknown().optional(),
+    })
+    .refine(
+      (curve) => (curve.subscriberPublicKey === undefined) !== (curve.allowSubscribers === undefined),
+      'needs exactly one of subscriberPublicKey (the subscribers are CURVE servers) and allowSubscribers (the backend is the CURVE server)',
+    )
+    .optional(),
   highWaterMark: z.number().int().nonnegative().default(DEFAULT_HIGH_WATER_MARK),
   linger: z.number().int().nonnegative().default(TUNING_DEFAULTS.linger),
 });
@@ -55,37 +67,48 @@ export class ZeroMqBroadcastProxy {
   private readonly logger = new Logger(ZeroMqBroadcastProxy.name);
   private readonly config: z.output<typeof optionsSchema>;
   private readonly frontendCurve: ResolvedServerCurve | undefined;
-  private readonly backendCurve: ResolvedClientCurve | undefined;
-  private readonly authorization: ClientAuthorization | undefined;
+  private readonly backendCurve: ResolvedCurve | undefined;
+  private readonly authorizations: ClientAuthorization[];
   private readonly bound: { frontend: string[]; backend: string[] } = { frontend: [], backend: [] };
   private proxy: zmq.Proxy<zmq.XSubscriber, zmq.XPublisher> | undefined;
   private running: Promise<void> | undefined;
   /** Publishers turned away by `curve.allowPublishers`. */
   rejectedPublishers = 0;
+  /** Subscribers turned away by `curve.allowSubscribers`. */
+  rejectedSubscribers = 0;
 
   constructor(options: ZeroMqBroadcastProxyOptions) {
     this.config = parse(optionsSchema, options, 'options');
     const curve = this.config.curve;
     if (curve !== undefined) {
-      this.frontendCurve = resolveServerCurve(
-        parse(
-          serverCurveSchema,
-          { secretKey: curve.secretKey, allowClients: curve.allowPublishers },
-          'curve options (secretKey, allowPublishers)',
-        ),
+      const front = parse(
+        serverCurveSchema,
+        { secretKey: curve.secretKey, allowClients: curve.allowPublishers },
+        'curve options (secretKey, allowPublishers)',
       );
-      this.backendCurve = resolveClientCurve(
-        parse(
-          clientCurveSchema,
-          { secretKey: curve.secretKey, serverPublicKey: curve.subscriberPublicKey },
-          'curve options (subscriberPublicKey)',
-        ),
+      this.frontendCurve = serverRole(front.secretKey, front.allowClients, 'curve.allowPublishers', undefined);
+      const back = parse(
+        clientCurveSchema,
+        { secretKey: curve.secretKey, serverPublicKey: curve.subscriberPublicKey, allowSubscribers: curve.allowSubscribers },
+        'curve options (subscriberPublicKey, allowSubscribers)',
       );
+      this.backendCurve =
+        back.serverPublicKey === undefined
+          ? serverRole(back.secretKey, back.allowSubscribers, 'curve.allowSubscribers', undefined)
+          : clientRole(back.secretKey, back.serverPublicKey);
     }
-    this.authorization = ClientAuthorization.of(this.frontendCurve, (publisher) => {
-      this.rejectedPublishers++;
-      this.logger.warn(`Rejected CURVE publisher ${publisher.publicKey} from ${publisher.address}: ${publisher.reason}`);
-    });
+    const rejected = (side: 'publisher' | 'subscriber') => (peer: ZeroMqUnauthorizedClient) => {
+      if (side === 'publisher') {
+        this.rejectedPublishers++;
+      } else {
+        this.rejectedSubscribers++;
+      }
+      this.logger.warn(`Rejected CURVE ${side} ${peer.publicKey} from ${peer.address}: ${peer.reason}`);
+    };
+    this.authorizations = [
+      ClientAuthorization.of(this.frontendCurve, rejected('publisher')),
+      ClientAuthorization.of(this.backendCurve?.role === 'server' ? this.backendCurve : undefined, rejected('subscriber')),
+    ].filter((authorization) => authorization !== undefined);
   }
 
   /** Actual addresses: a bound `tcp://127.0.0.1:*` shows its OS-chosen port. */
@@ -99,7 +122,7 @@ export class ZeroMqBroadcastProxy {
       return;
     }
     const { linger, highWaterMark } = this.config;
-    await this.authorization?.start();
+    await Promise.all(this.authorizations.map((authorization) => authorization.start()));
     const frontend = new zmq.XSubscriber({ linger, receiveHighWaterMark: highWaterMark, ...curveSocketOptions(this.frontendCurve) });
     // Every subscriber's (un)subscription goes upstream, not only a topic's first and last.
     const backend = new zmq.XPublisher({
@@ -114,7 +137,7 @@ export class ZeroMqBroadcastProxy {
     } catch (error) {
       frontend.close();
       backend.close();
-      this.authorization?.stop();
+      this.stopAuthorizing();
       throw error;
     }
     this.proxy = new zmq.Proxy(frontend, backend);
@@ -129,9 +152,15 @@ export class ZeroMqBroadcastProxy {
       proxy.terminate();
       await this.running;
     }
-    this.authorization?.stop();
+    this.stopAuthorizing();
     this.bound.frontend = [];
     this.bound.backend = [];
+  }
+
+  private stopAuthorizing(): void {
+    for (const authorization of this.authorizations) {
+      authorization.stop();
+    }
   }
 
   private async bindAll(socket: zmq.Socket, addresses: string[], bound: string[]): Promise<void> {

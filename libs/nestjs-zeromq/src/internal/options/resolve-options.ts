@@ -5,7 +5,7 @@ import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type { ZeroMqDeliveryMode, ZeroMqEndpoint, ZeroMqSocketKind } from '../../zeromq.options.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
 import { SOCKET_KIND_NAMES, socketKind } from '../kinds/kinds.js';
-import { resolveClientCurve, resolveServerCurve, type ResolvedCurve } from '../security/curve.js';
+import { curveFor, resolveClientCurve, resolveServerCurve, type SideCurve } from '../security/curve.js';
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './defaults.js';
 import { checkDiscoveryEndpoints, fixedEndpoints, usesDiscovery } from './discovery-endpoints.js';
 import { clientSchema, serverSchema, type ParsedClientOptions, type ParsedServerOptions } from './schemas.js';
@@ -46,8 +46,8 @@ export type PatternNormalizer = (pattern: MsPattern) => string;
 
 type Tuning = 'linger' | 'heartbeat' | 'reconnectInterval' | 'reconnectMaxInterval' | 'logInterval';
 
-/** Options every socket of either side gets; `curve` is resolved (keys read and checked). */
-export type ResolvedTuning = Pick<ParsedServerOptions, Tuning> & { curve: ResolvedCurve | undefined };
+/** Options every socket of either side gets; `curve` is resolved (keys read and checked, a role per socket kind). */
+export type ResolvedTuning = Pick<ParsedServerOptions, Tuning> & { curve: SideCurve | undefined };
 
 /** A server's options with every default applied: the schema's output, sockets planned. */
 export type ResolvedServerOptions = Omit<
@@ -157,9 +157,11 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined, nor
   } = parse(serverSchema, input, 'ZeroMqServer');
   const plans = planSockets('ZeroMqServer', normalize, { endpoints, routes, kind }, SERVER_DEFAULTS);
   checkDiscoveryEndpoints('ZeroMqServer', plans);
+  const sideCurve = resolveServerCurve(curve);
+  checkCurveRoles('ZeroMqServer', sideCurve, plans, curve?.publisherPublicKey === undefined ? undefined : 'curve.publisherPublicKey');
   return {
     ...rest,
-    curve: resolveServerCurve(curve),
+    curve: sideCurve,
     sockets: plans.map(({ route, ...plan }) => ({ ...plan, concurrency: route?.concurrency ?? concurrency })),
   };
 }
@@ -195,6 +197,30 @@ function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: Reso
 }
 
 /** Why a client route cannot work as configured, or undefined. */
+/**
+ * With CURVE, every socket needs its role's keys (a client's non-broadcast sockets need
+ * `curve.serverPublicKey`), and an option that only concerns `'pub-sub'` sockets needs one.
+ */
+function checkCurveRoles(
+  owner: string,
+  curve: SideCurve | undefined,
+  sockets: ReadonlyArray<{ name: string; kind: ZeroMqSocketKind }>,
+  broadcastOption: string | undefined,
+): void {
+  if (curve === undefined) {
+    return;
+  }
+  const keyless = sockets.find((socket) => curveFor(curve, socket.kind) === undefined);
+  if (keyless !== undefined) {
+    throw new ZeroMqOptionsError(
+      `Invalid ${owner} options: socket "${keyless.name}" (kind '${keyless.kind}') needs curve.serverPublicKey, the public key of the servers it talks to (curve.allowSubscribers only covers 'pub-sub' sockets)`,
+    );
+  }
+  if (broadcastOption !== undefined && !sockets.some((socket) => socket.kind === 'pub-sub')) {
+    throw new ZeroMqOptionsError(`Invalid ${owner} options: ${broadcastOption} applies to 'pub-sub' sockets, and this ${owner} has none`);
+  }
+}
+
 function routeProblem(plan: ClientRoutePlan): string | undefined {
   const kind = socketKind(plan.kind);
   if (plan.bare && !kind.sendsBare) {
@@ -247,9 +273,11 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined, nor
     names.add(name);
   }
   checkDiscoveryEndpoints('ZeroMqClient', [...routePlans, ...sockets]);
+  const sideCurve = resolveClientCurve(curve);
+  checkCurveRoles('ZeroMqClient', sideCurve, sockets, curve?.allowSubscribers === undefined ? undefined : 'curve.allowSubscribers');
   return {
     ...rest,
-    curve: resolveClientCurve(curve),
+    curve: sideCurve,
     routes: routePlans,
     sockets,
   };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
-import { curveSocketOptions } from './curve.js';
+import { serverRoleOf } from './curve.js';
 import { resolveClientOptions, resolveServerOptions } from '../options/resolve-options.js';
 import { tuningSocketOptions } from '../sockets/socket-group.js';
 
@@ -41,7 +41,7 @@ describe('CURVE options', () => {
       { endpoints, curve: { secretKey: server.secretKey, allowClients: [client.publicKey] } },
       String,
     );
-    expect(tuningSocketOptions(serverConfig)).toMatchObject({
+    expect(tuningSocketOptions(serverConfig, 'push-pull')).toMatchObject({
       curveServer: true,
       curveSecretKey: server.secretKey,
       zapDomain: expect.stringMatching(/^nestjs-zeromq\//),
@@ -51,18 +51,73 @@ describe('CURVE options', () => {
       { endpoints, curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey } },
       String,
     );
-    expect(tuningSocketOptions(clientConfig)).toMatchObject({
+    expect(tuningSocketOptions(clientConfig, 'push-pull')).toMatchObject({
       curvePublicKey: client.publicKey,
       curveSecretKey: client.secretKey,
       curveServerKey: server.publicKey,
     });
-    expect(curveSocketOptions(resolveServerOptions({ endpoints }, String).curve)).toEqual({});
+    expect(tuningSocketOptions(resolveServerOptions({ endpoints }, String), 'pub-sub')).not.toHaveProperty('curveSecretKey');
+  });
+
+  it("lets 'pub-sub' sockets take the other role: the publisher's allow-list says who may read", () => {
+    const routes = [{ name: 'prices', kind: 'pub-sub' as const, patterns: ['prices.>'], endpoints }];
+    // A publisher with an allow-list of subscribers: CURVE server on its 'pub-sub' sockets only.
+    const publisher = resolveClientOptions(
+      {
+        endpoints,
+        routes,
+        curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey, allowSubscribers: [server.publicKey] },
+      },
+      String,
+    );
+    expect(tuningSocketOptions(publisher, 'pub-sub')).toMatchObject({
+      curveServer: true,
+      curveSecretKey: client.secretKey,
+      zapDomain: expect.stringMatching(/^nestjs-zeromq\//),
+    });
+    expect(tuningSocketOptions(publisher, 'push-pull')).toMatchObject({ curveServerKey: server.publicKey });
+    expect(serverRoleOf(publisher.curve)).toMatchObject({ allowOption: 'curve.allowSubscribers' });
+    // A publisher with only broadcasts needs no serverPublicKey.
+    expect(() =>
+      resolveClientOptions({ endpoints, kind: 'pub-sub', curve: { secretKey: client.secretKey, allowSubscribers: [] } }, String),
+    ).not.toThrow();
+    // A subscriber that pins its publisher: CURVE client on 'pub-sub' sockets, server elsewhere.
+    const subscriber = resolveServerOptions(
+      { endpoints, routes, curve: { secretKey: server.secretKey, allowClients: [client.publicKey], publisherPublicKey: client.publicKey } },
+      String,
+    );
+    expect(tuningSocketOptions(subscriber, 'pub-sub')).toMatchObject({
+      curvePublicKey: server.publicKey,
+      curveSecretKey: server.secretKey,
+      curveServerKey: client.publicKey,
+    });
+    expect(tuningSocketOptions(subscriber, 'pub-sub')).not.toHaveProperty('curveServer');
+    expect(tuningSocketOptions(subscriber, 'push-pull')).toMatchObject({ curveServer: true });
+  });
+
+  it('says which socket lacks its keys, and refuses a broadcast-only option without a pub-sub socket', () => {
+    expect(() => resolveClientOptions({ endpoints, curve: { secretKey: client.secretKey, allowSubscribers: [] } }, String)).toThrow(
+      /socket "default" \(kind 'push-pull'\) needs curve.serverPublicKey/,
+    );
+    expect(() => resolveClientOptions({ endpoints, curve: { secretKey: client.secretKey } }, String)).toThrow(
+      /needs curve.serverPublicKey/,
+    );
+    expect(() =>
+      resolveClientOptions(
+        { endpoints, curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey, allowSubscribers: [] } },
+        String,
+      ),
+    ).toThrow(/curve.allowSubscribers applies to 'pub-sub' sockets, and this ZeroMqClient has none/);
+    expect(() =>
+      resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, publisherPublicKey: client.publicKey } }, String),
+    ).toThrow(/curve.publisherPublicKey applies to 'pub-sub' sockets, and this ZeroMqServer has none/);
   });
 
   it('gives each server its own ZAP domain, and none without an allow-list', () => {
-    const a = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [] } }, String).curve;
-    const b = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: () => true } }, String).curve;
-    const open = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey } }, String).curve;
+    const a = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [] } }, String).curve?.messaging;
+    const b = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: () => true } }, String).curve
+      ?.messaging;
+    const open = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey } }, String).curve?.messaging;
     expect(a?.role === 'server' && a.zapDomain).not.toBe(b?.role === 'server' && b.zapDomain);
     expect(open).toMatchObject({ role: 'server', zapDomain: undefined, allowClients: undefined });
   });
@@ -76,7 +131,7 @@ describe('CURVE options', () => {
         curve: { secretKey: { file: secretKeyFile }, publicKey: { file: publicKeyFile }, serverPublicKey: { file: publicKeyFile } },
       },
       String,
-    ).curve;
+    ).curve?.messaging;
     expect(curve).toMatchObject({ secretKey: server.secretKey, publicKey: server.publicKey, serverPublicKey: server.publicKey });
   });
 
@@ -113,7 +168,7 @@ describe('CURVE options', () => {
   });
 
   it('refuses a client without the server public key', () => {
-    expect(clientError({ secretKey: client.secretKey })).toMatch(/is required[\s\S]*at curve\.serverPublicKey/);
+    expect(clientError({ secretKey: client.secretKey })).toMatch(/socket "default" \(kind 'push-pull'\) needs curve\.serverPublicKey/);
   });
 
   it('refuses key files others can read, that hold more than a key, or that are no key files', () => {
@@ -125,7 +180,7 @@ describe('CURVE options', () => {
     // A public key file may be readable by anyone.
     const pub = file('client.pub', client.publicKey, 0o644);
     expect(
-      resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [{ file: pub }] } }, String).curve,
+      resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [{ file: pub }] } }, String).curve?.messaging,
     ).toMatchObject({
       allowClients: new Set([client.publicKey]),
     });

@@ -4,7 +4,7 @@ import * as zmq from 'zeromq';
 import { z } from 'zod';
 import { DEFAULT_AUTH_TIMEOUT, MAX_KEY_FILE_SIZE, ZAP_DOMAIN_PREFIX } from '../../constants.js';
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
-import type { ZeroMqClientAuthorizer, ZeroMqCurveKey } from '../../zeromq.options.js';
+import type { ZeroMqClientAuthorizer, ZeroMqCurveKey, ZeroMqSocketKind } from '../../zeromq.options.js';
 import { z85Decode, z85Encode } from './z85.js';
 
 /** Length of a Z85 CURVE key (32 bytes). */
@@ -21,6 +21,8 @@ export interface ResolvedServerCurve {
   publicKey: string;
   /** Public keys allowed in, a callback that decides, or undefined (anyone with the server's public key). */
   allowClients: ReadonlySet<string> | ZeroMqClientAuthorizer | undefined;
+  /** The option that set `allowClients`, as rejections name it (`curve.allowClients`, `curve.allowSubscribers`...). */
+  allowOption: string;
   authTimeout: number;
   /** This server's ZAP domain; set when `allowClients` is. */
   zapDomain: string | undefined;
@@ -34,6 +36,34 @@ export interface ResolvedClientCurve {
 }
 
 export type ResolvedCurve = ResolvedServerCurve | ResolvedClientCurve;
+
+/**
+ * The CURVE role of each socket of one ZeroMqServer or ZeroMqClient. The receiving side is the
+ * CURVE server by default; `'pub-sub'` sockets may take the other role, so that a publisher's
+ * allow-list says who may read its broadcasts (`curve.allowSubscribers` on the client,
+ * `curve.publisherPublicKey` on the server).
+ */
+export interface SideCurve {
+  /** `'push-pull'` and `'dealer-router'` sockets (and the dead-letter PUSH); undefined when no key for them was given. */
+  readonly messaging: ResolvedCurve | undefined;
+  /** `'pub-sub'` sockets. */
+  readonly broadcast: ResolvedCurve | undefined;
+}
+
+/** The CURVE role a socket of `kind` takes on this side (undefined: plaintext, or no role configured for it). */
+export function curveFor(curve: SideCurve | undefined, kind: ZeroMqSocketKind): ResolvedCurve | undefined {
+  return kind === 'pub-sub' ? curve?.broadcast : curve?.messaging;
+}
+
+/** The role of this side in which it is the CURVE server, if any: the one whose allow-list ZAP enforces. */
+export function serverRoleOf(curve: SideCurve | undefined): ResolvedServerCurve | undefined {
+  for (const role of [curve?.messaging, curve?.broadcast]) {
+    if (role?.role === 'server') {
+      return role;
+    }
+  }
+  return undefined;
+}
 
 /** The zeromq.js socket options that turn CURVE on; empty for plaintext. */
 export interface CurveSocketOptions {
@@ -172,12 +202,15 @@ function checkKeyPair(curve: { secretKey: string; publicKey?: string }, context:
   }
 }
 
+const authTimeoutSchema = z.number().int().positive().optional();
+
 export const serverCurveSchema = z
   .strictObject({
     secretKey: keySchema('secret'),
     publicKey: keySchema('public').optional(),
     allowClients: allowClientsSchema.optional(),
-    authTimeout: z.number().int().positive().optional(),
+    authTimeout: authTimeoutSchema,
+    publisherPublicKey: keySchema('public').optional(),
   })
   .superRefine(checkKeyPair);
 
@@ -185,7 +218,9 @@ export const clientCurveSchema = z
   .strictObject({
     secretKey: keySchema('secret'),
     publicKey: keySchema('public').optional(),
-    serverPublicKey: keySchema('public'),
+    serverPublicKey: keySchema('public').optional(),
+    allowSubscribers: allowClientsSchema.optional(),
+    authTimeout: authTimeoutSchema,
   })
   .superRefine(checkKeyPair);
 
@@ -198,30 +233,54 @@ function requireCurveSupport(owner: string): void {
   }
 }
 
-export function resolveServerCurve(curve: z.output<typeof serverCurveSchema> | undefined): ResolvedServerCurve | undefined {
+/** This side as the CURVE server of its sockets, admitting what `allow` (the option `allowOption`) lets in. */
+export function serverRole(
+  secretKey: string,
+  allow: ReadonlySet<string> | ZeroMqClientAuthorizer | undefined,
+  allowOption: string,
+  authTimeout: number | undefined,
+): ResolvedServerCurve {
+  return {
+    role: 'server',
+    secretKey,
+    publicKey: publicKeyOf(secretKey),
+    allowClients: allow,
+    allowOption,
+    authTimeout: authTimeout ?? DEFAULT_AUTH_TIMEOUT,
+    zapDomain: allow === undefined ? undefined : `${ZAP_DOMAIN_PREFIX}${randomUUID()}`,
+  };
+}
+
+/** This side as a CURVE client of the server that holds the secret key of `serverPublicKey`. */
+export function clientRole(secretKey: string, serverPublicKey: string): ResolvedClientCurve {
+  return { role: 'client', secretKey, publicKey: publicKeyOf(secretKey), serverPublicKey };
+}
+
+/** A ZeroMqServer's CURVE: a server to its clients; its `'pub-sub'` sockets a client of `publisherPublicKey` when set. */
+export function resolveServerCurve(curve: z.output<typeof serverCurveSchema> | undefined): SideCurve | undefined {
   if (curve === undefined) {
     return undefined;
   }
   requireCurveSupport('ZeroMqServer');
+  const messaging = serverRole(curve.secretKey, curve.allowClients, 'curve.allowClients', curve.authTimeout);
   return {
-    role: 'server',
-    secretKey: curve.secretKey,
-    publicKey: publicKeyOf(curve.secretKey),
-    allowClients: curve.allowClients,
-    authTimeout: curve.authTimeout ?? DEFAULT_AUTH_TIMEOUT,
-    zapDomain: curve.allowClients === undefined ? undefined : `${ZAP_DOMAIN_PREFIX}${randomUUID()}`,
+    messaging,
+    broadcast: curve.publisherPublicKey === undefined ? messaging : clientRole(curve.secretKey, curve.publisherPublicKey),
   };
 }
 
-export function resolveClientCurve(curve: z.output<typeof clientCurveSchema> | undefined): ResolvedClientCurve | undefined {
+/** A ZeroMqClient's CURVE: a client of `serverPublicKey`; its `'pub-sub'` sockets a server when `allowSubscribers` is set. */
+export function resolveClientCurve(curve: z.output<typeof clientCurveSchema> | undefined): SideCurve | undefined {
   if (curve === undefined) {
     return undefined;
   }
   requireCurveSupport('ZeroMqClient');
+  const messaging = curve.serverPublicKey === undefined ? undefined : clientRole(curve.secretKey, curve.serverPublicKey);
   return {
-    role: 'client',
-    secretKey: curve.secretKey,
-    publicKey: publicKeyOf(curve.secretKey),
-    serverPublicKey: curve.serverPublicKey,
+    messaging,
+    broadcast:
+      curve.allowSubscribers === undefined
+        ? messaging
+        : serverRole(curve.secretKey, curve.allowSubscribers, 'curve.allowSubscribers', curve.authTimeout),
   };
 }

@@ -30,6 +30,8 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
   /** The last failed handshake since the last successful one: the likely cause of a stalled send. */
   lastHandshakeFailure: { address: string; reason: string } | undefined;
   private connections = 0;
+  /** Connections that ended: peers that left, and those ZeroMQ reset (a frame above maxMessageSize, a protocol error). */
+  disconnects = 0;
   /** Connected-to addresses with a live connection: `disconnectPeer()` must count one down itself. */
   private readonly connectedPeers = new Set<string>();
   private readonly security: SocketSecurity;
@@ -176,9 +178,12 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
       if (type === ZeroMqSocketEventType.CONNECT) {
         this.connectedPeers.add(address);
       }
-    } else if (type === ZeroMqSocketEventType.DISCONNECT && this.connections > 0) {
-      this.connections--;
-      this.connectedPeers.delete(address);
+    } else if (type === ZeroMqSocketEventType.DISCONNECT) {
+      this.disconnects++;
+      if (this.connections > 0) {
+        this.connections--;
+        this.connectedPeers.delete(address);
+      }
     }
     const error = 'error' in event ? event.error : undefined;
     let reason: string | undefined;

@@ -1,19 +1,20 @@
 import type * as zmq from 'zeromq';
+import type { ZeroMqSocketKind } from '../../zeromq.options.js';
 import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../../zeromq.events.js';
 import type { SocketKind } from '../kinds/socket-kind.js';
 import { defaultSendHighWaterMark, ZEROMQ_SEND_HIGH_WATER_MARK } from '../options/defaults.js';
-import { curveSocketOptions } from '../security/curve.js';
+import { curveFor, curveSocketOptions } from '../security/curve.js';
 import { ManagedSocket } from './managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { ResolvedClientOptions, ResolvedServerOptions, ResolvedTuning, SocketPlan } from '../options/resolve-options.js';
 
 /**
- * zeromq.js constructor options every socket of a server or client gets, CURVE keys included:
- * every socket the library creates must take its options from here.
+ * zeromq.js constructor options every socket of a server or client gets, CURVE keys included
+ * (the role a socket of `kind` takes): every socket the library creates must take its options from here.
  */
-export function tuningSocketOptions(tuning: ResolvedTuning) {
+export function tuningSocketOptions(tuning: ResolvedTuning, kind: ZeroMqSocketKind) {
   return {
-    ...curveSocketOptions(tuning.curve),
+    ...curveSocketOptions(curveFor(tuning.curve, kind)),
     linger: tuning.linger,
     reconnectInterval: tuning.reconnectInterval,
     reconnectMaxInterval: tuning.reconnectMaxInterval,
@@ -21,15 +22,15 @@ export function tuningSocketOptions(tuning: ResolvedTuning) {
   };
 }
 
-/** Options of every server socket. */
-export function serverSocketOptions(config: ResolvedServerOptions) {
-  return { ...tuningSocketOptions(config), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: config.receiveHighWaterMark };
+/** Options of a server socket of `kind`. */
+export function serverSocketOptions(config: ResolvedServerOptions, kind: ZeroMqSocketKind) {
+  return { ...tuningSocketOptions(config, kind), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: config.receiveHighWaterMark };
 }
 
 /** Options of a client socket of `kind` (a kind may override some: see dealer-router.kind.ts). */
-export function clientSocketOptions(config: ResolvedClientOptions, kind: Pick<SocketKind, 'dropsPastHighWaterMark'>) {
+export function clientSocketOptions(config: ResolvedClientOptions, kind: Pick<SocketKind, 'name' | 'dropsPastHighWaterMark'>) {
   return {
-    ...tuningSocketOptions(config),
+    ...tuningSocketOptions(config, kind.name),
     sendTimeout: config.sendTimeout,
     sendHighWaterMark:
       config.sendHighWaterMark ??
@@ -139,6 +140,15 @@ export class SocketGroup<S extends zmq.Socket> {
   /** Live connections by socket name. */
   connections(): Record<string, number> {
     return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, managed.connectionCount]));
+  }
+
+  /** Connections of all the sockets that ended (see ManagedSocket.disconnects). */
+  disconnects(): number {
+    let total = 0;
+    for (const managed of this.sockets.values()) {
+      total += managed.disconnects;
+    }
+    return total;
   }
 
   /** Actual addresses by socket name (bound ports filled in). */
