@@ -1,4 +1,7 @@
-// Entry point `nestjs-zeromq/terminus`: needs the optional peer @nestjs/terminus.
+/**
+ * Health checks for @nestjs/terminus (an optional peer dependency): readiness and liveness of a ZeroMqServer or ZeroMqClient.
+ * @module nestjs-zeromq/terminus
+ */
 export {
   assessZeroMqHealth,
   type ZeroMqHealthAssessment,

@@ -1,4 +1,7 @@
-// Entry point `nestjs-zeromq/prometheus`: needs the optional peer prom-client.
+/**
+ * Prometheus metrics through prom-client (an optional peer dependency) for a ZeroMqServer or ZeroMqClient.
+ * @module nestjs-zeromq/prometheus
+ */
 export { registerZeroMqClientMetrics, type ZeroMqClientMetricsOptions } from './client-metrics.js';
 export { OTHER_PATTERN } from './pattern-labels.js';
 export { registerZeroMqServerMetrics } from './server-metrics.js';

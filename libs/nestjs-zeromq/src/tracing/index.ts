@@ -1,4 +1,7 @@
-// Entry point `nestjs-zeromq/opentelemetry`: needs the optional peer @opentelemetry/api (you bring the SDK).
+/**
+ * OpenTelemetry tracing through @opentelemetry/api (an optional peer dependency; you bring the SDK).
+ * @module nestjs-zeromq/opentelemetry
+ */
 export { traceZeroMqClient } from './client-tracing.js';
 export { traceZeroMqServer } from './server-tracing.js';
 export { tracingEnabled, type ZeroMqTracingOptions } from './tracing-support.js';
