@@ -13,9 +13,9 @@ describe('At-least-once across processes', () => {
   const clients: ZeroMqClient[] = [];
 
   /** Starts the fixture worker; resolves with it and the address it bound. */
-  async function startWorker(name: string, endpoint: string, concurrency: number, workMs: number, netns?: string) {
+  async function startWorker(name: string, endpoint: string, credit: number, workMs: number, netns?: string) {
     const child = new AppProcess(name, process.execPath, [ACK_WORKER], {
-      env: { ACK_WORKER_ENDPOINT: endpoint, ACK_WORKER_CONCURRENCY: String(concurrency), ACK_WORKER_WORK_MS: String(workMs) },
+      env: { ACK_WORKER_ENDPOINT: endpoint, ACK_WORKER_CREDIT: String(credit), ACK_WORKER_WORK_MS: String(workMs) },
       netns,
     });
     children.push(child);

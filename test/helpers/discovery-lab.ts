@@ -22,7 +22,7 @@ export const seqOf = (line: OutputLine) => Number(line.message.split(' ')[1]);
 /** Starts the ack-worker fixture (dealer-router, prints `handled <seq> <attempt>`) on `ip`, port chosen by the OS. */
 export async function startAckWorker(name: string, ip: string, credit: number, workMs: number): Promise<LabWorker> {
   const child = new AppProcess(name, process.execPath, [ACK_WORKER], {
-    env: { ACK_WORKER_ENDPOINT: `tcp://${ip}:*`, ACK_WORKER_CONCURRENCY: String(credit), ACK_WORKER_WORK_MS: String(workMs) },
+    env: { ACK_WORKER_ENDPOINT: `tcp://${ip}:*`, ACK_WORKER_CREDIT: String(credit), ACK_WORKER_WORK_MS: String(workMs) },
   });
   try {
     const ready = await child.waitFor((line) => line.message.startsWith('ready '), 20_000, 'the ready line');

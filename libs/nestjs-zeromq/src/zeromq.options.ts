@@ -137,6 +137,11 @@ export interface ZeroMqServerRoute {
    * @default the server's `concurrency`
    */
   concurrency?: number;
+  /**
+   * At-least-once credit of this socket (`'dealer-router'` only): see the server's `credit`.
+   * @default the server's `credit`, else twice this route's `concurrency`
+   */
+  credit?: number;
 }
 
 /** A group of patterns that a client sends over a socket of its own. */
@@ -193,6 +198,15 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    * @default 100
    */
   concurrency?: number;
+  /**
+   * At-least-once deliveries a producer may have unacknowledged at one `'dealer-router'` socket:
+   * the credit the socket announces. Above `concurrency`, the extra deliveries wait here (read
+   * ahead) while the running handlers finish, so that a fast worker always has the next ones
+   * instead of waiting a round trip for them; lower keeps work off a slow worker. It also bounds
+   * the messages one failure of this worker can leave handled but unacknowledged (duplicates).
+   * @default twice `concurrency` (200)
+   */
+  credit?: number;
   /**
    * Records a socket reads ahead of its running handlers, per socket. Reading ahead keeps the
    * handlers fed while ZeroMQ brings the next batch; when this many wait, the socket stops reading

@@ -15,7 +15,7 @@ export const DEALER_ROUTER: SocketKind = {
   socketPerEndpoint: true,
   dropsPastHighWaterMark: false,
   createServerSocket: (options) => new zmq.Router(options),
-  createInbox: (managed, host) => new RouterInbox(managed, host, managed.plan.concurrency),
+  createInbox: (managed, host) => new RouterInbox(managed, host),
   // Never `immediate`: with it, libzmq drops what a server sent but the DEALER has not read yet the
   // moment that server disconnects, and a draining server's last replies and acks come just
   // before it does. Credit keeps deliveries off a server that is down; requests prefer connected ones.

@@ -46,6 +46,17 @@ export const CLIENT_DEFAULTS = {
   closeTimeout: 5_000,
 } as const;
 
+/**
+ * The default at-least-once credit of a socket: twice its concurrency, so that the next deliveries
+ * are already waiting when handlers finish and a fast worker streams instead of waiting a round
+ * trip (producer → worker → ack → producer) for each window of work.
+ */
+export function defaultCredit(concurrency: number): number {
+  return CREDIT_PER_HANDLER * concurrency;
+}
+
+const CREDIT_PER_HANDLER = 2;
+
 /** ZeroMQ's own default high-water mark, which PUB sockets keep (see SocketKind.dropsPastHighWaterMark). */
 export const ZEROMQ_SEND_HIGH_WATER_MARK = 1_000;
 

@@ -22,6 +22,7 @@ function optionsError(resolve: () => unknown): string {
 
 const A = 'tcp://127.0.0.1:7001';
 const B = 'tcp://127.0.0.1:7002';
+const C = 'tcp://127.0.0.1:7003';
 const TUNING_DEFAULTS = {
   linger: 1_000,
   heartbeat: { interval: 1_000, timeout: 3_000 },
@@ -35,7 +36,9 @@ describe('resolveServerOptions', () => {
   it('fills in every default and binds the default socket', () => {
     expect(server({ endpoints: [A] })).toEqual({
       ...TUNING_DEFAULTS,
-      sockets: [{ name: 'default', kind: 'push-pull', endpoints: [{ address: A, bind: true }], patterns: [], concurrency: 100 }],
+      sockets: [
+        { name: 'default', kind: 'push-pull', endpoints: [{ address: A, bind: true }], patterns: [], concurrency: 100, credit: 200 },
+      ],
       prefetch: 1_000,
       maxMessageSize: 8 * 1024 * 1024,
       maxPatternLength: 1_024,
@@ -47,7 +50,7 @@ describe('resolveServerOptions', () => {
     });
   });
 
-  it('keeps what is set: tuning, prefetch, per-route concurrency, endpoint bind, plain messages', () => {
+  it('keeps what is set: tuning, prefetch, per-route concurrency and credit, endpoint bind, plain messages', () => {
     const resolved = server({
       endpoints: [{ address: A, bind: false }],
       kind: 'dealer-router',
@@ -56,18 +59,24 @@ describe('resolveServerOptions', () => {
       heartbeat: false,
       linger: 0,
       plainMessages: { pattern: 'plain' },
-      routes: [{ name: 'audit', patterns: ['audit.*', { cmd: 'audit' }], endpoints: [B], concurrency: 2 }],
+      routes: [
+        { name: 'audit', patterns: ['audit.*', { cmd: 'audit' }], endpoints: [B], concurrency: 2 },
+        { name: 'billing', patterns: ['billing'], endpoints: [C], concurrency: 3, credit: 5 },
+      ],
     });
     expect(resolved.sockets).toEqual([
-      { name: 'default', kind: 'dealer-router', endpoints: [{ address: A, bind: false }], patterns: [], concurrency: 8 },
+      { name: 'default', kind: 'dealer-router', endpoints: [{ address: A, bind: false }], patterns: [], concurrency: 8, credit: 16 },
       {
         name: 'audit',
         kind: 'dealer-router',
         endpoints: [{ address: B, bind: true }],
         patterns: ['audit.*', '{"cmd":"audit"}'],
         concurrency: 2,
+        credit: 4,
       },
+      { name: 'billing', kind: 'dealer-router', endpoints: [{ address: C, bind: true }], patterns: ['billing'], concurrency: 3, credit: 5 },
     ]);
+    expect(server({ endpoints: [A], concurrency: 8, credit: 10 }).sockets[0].credit).toBe(10);
     expect([resolved.prefetch, resolved.heartbeat, resolved.linger]).toEqual([16, false, 0]);
     expect(resolved.plainMessages).toEqual({ pattern: 'plain', decoding: 'utf8' });
   });

@@ -6,7 +6,7 @@ import type { ZeroMqDeliveryMode, ZeroMqEndpoint, ZeroMqSocketKind } from '../..
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
 import { SOCKET_KIND_NAMES, socketKind } from '../kinds/kinds.js';
 import { curveFor, resolveClientCurve, resolveServerCurve, type SideCurve } from '../security/curve.js';
-import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './defaults.js';
+import { CLIENT_DEFAULTS, defaultCredit, SERVER_DEFAULTS } from './defaults.js';
 import { checkDiscoveryEndpoints, fixedEndpoints, usesDiscovery } from './discovery-endpoints.js';
 import { clientSchema, serverSchema, type ParsedClientOptions, type ParsedServerOptions } from './schemas.js';
 
@@ -27,6 +27,8 @@ export interface SocketPlan {
 /** A server socket to open, with the handlers that may run at once for it. */
 export interface ServerSocketPlan extends SocketPlan {
   concurrency: number;
+  /** At-least-once deliveries a producer may have unacknowledged here (a `'dealer-router'` socket's credit). */
+  credit: number;
 }
 
 /** A client route: the patterns it lists (none: the default route) and its delivery guarantee. */
@@ -52,7 +54,7 @@ export type ResolvedTuning = Pick<ParsedServerOptions, Tuning> & { curve: SideCu
 /** A server's options with every default applied: the schema's output, sockets planned. */
 export type ResolvedServerOptions = Omit<
   ParsedServerOptions,
-  'endpoints' | 'routes' | 'kind' | 'concurrency' | 'curve' | 'serializer' | 'deserializer'
+  'endpoints' | 'routes' | 'kind' | 'concurrency' | 'credit' | 'curve' | 'serializer' | 'deserializer'
 > &
   ResolvedTuning & { sockets: ServerSocketPlan[] };
 
@@ -150,6 +152,7 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined, nor
     routes,
     kind,
     concurrency,
+    credit,
     curve,
     serializer: _s,
     deserializer: _d,
@@ -162,7 +165,10 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined, nor
   return {
     ...rest,
     curve: sideCurve,
-    sockets: plans.map(({ route, ...plan }) => ({ ...plan, concurrency: route?.concurrency ?? concurrency })),
+    sockets: plans.map(({ route, ...plan }) => {
+      const socketConcurrency = route?.concurrency ?? concurrency;
+      return { ...plan, concurrency: socketConcurrency, credit: route?.credit ?? credit ?? defaultCredit(socketConcurrency) };
+    }),
   };
 }
 

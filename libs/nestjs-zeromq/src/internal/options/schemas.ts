@@ -70,8 +70,10 @@ export const serverSchema = z.strictObject({
   ...tuningShape,
   endpoints: z.array(endpointSchema).default([]),
   kind: kindSchema.optional(),
-  routes: z.array(z.strictObject({ ...routeShape, concurrency: positiveInt.optional() })).default([]),
+  routes: z.array(z.strictObject({ ...routeShape, concurrency: positiveInt.optional(), credit: positiveInt.optional() })).default([]),
   concurrency: positiveInt.default(SERVER_DEFAULTS.concurrency),
+  // Derived from each socket's concurrency when not set (resolve-options.ts).
+  credit: positiveInt.optional(),
   prefetch: positiveInt.default(SERVER_DEFAULTS.prefetch),
   maxMessageSize: z.number().int().min(-1).default(SERVER_DEFAULTS.maxMessageSize),
   maxPatternLength: positiveInt.default(SERVER_DEFAULTS.maxPatternLength),

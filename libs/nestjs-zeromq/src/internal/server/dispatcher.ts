@@ -18,7 +18,7 @@ export class Dispatcher {
   private readonly release = () => this.finished();
 
   /**
-   * @param concurrency tasks that may run at once (a dealer-router socket also announces it as its credit)
+   * @param concurrency tasks that may run at once
    * @param prefetch tasks that may wait before the read loop pauses
    */
   constructor(

@@ -33,9 +33,12 @@ export class RouterInbox extends Inbox {
   /** Deliveries running and completed here: redeliveries are not run twice. */
   private readonly ledger: DeliveryLedger;
   private readonly requestInfo: ZeroMqMessageInfo;
+  /** At-least-once deliveries a producer may have unacknowledged here. */
+  private readonly credit: number;
 
-  constructor(managed: ManagedSocket<zmq.Socket, ServerSocketPlan>, host: InboxHost, concurrency: number) {
-    super(managed, host, concurrency);
+  constructor(managed: ManagedSocket<zmq.Socket, ServerSocketPlan>, host: InboxHost) {
+    super(managed, host, managed.plan.concurrency);
+    this.credit = managed.plan.credit;
     this.replies = new ReplyWriter(managed.socket as zmq.Router, managed.name);
     this.ledger = new DeliveryLedger(host.config.dedupeWindow);
     this.requestInfo = { socket: managed.name, plain: false };
@@ -62,7 +65,7 @@ export class RouterInbox extends Inbox {
     switch (message.kind) {
       case 'hello':
         this.producers.set(peer.toString('latin1'), peer);
-        void this.replies.sendCredit(peer, this.host.closing ? 0 : this.dispatcher.concurrency).catch((error: Error) => {
+        void this.replies.sendCredit(peer, this.host.closing ? 0 : this.credit).catch((error: Error) => {
           this.host.problems.warn('reply', error.message);
         });
         return;
