@@ -5,6 +5,7 @@ import type * as zmq from 'zeromq';
 import { ClientRoutes, type ClientRoute } from './internal/client/client-routes.js';
 import type { DealerOutbox } from './internal/client/dealer-outbox.js';
 import type { DeliveryTracker } from './internal/client/delivery-tracker.js';
+import { coldRequest } from './internal/client/cold-request.js';
 import { EmitResult } from './internal/client/emit-result.js';
 import type { Outbox, OutboxHost } from './internal/client/outbox.js';
 import { PubSubOutbox } from './internal/client/pub-sub-outbox.js';
@@ -236,6 +237,22 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       );
     }
     return result as unknown as Observable<TResult>;
+  }
+
+  /**
+   * Nest's `send()` contract (cold: one request per subscription; replies, errors and completion as
+   * Nest delivers them; serializer and dispatch hook apply) without the Observables Nest wraps
+   * around every request to await `connect()`: see coldRequest.
+   */
+  override send<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput): Observable<TResult> {
+    if (pattern === null || pattern === undefined || data === null || data === undefined) {
+      return throwError(() => new InvalidMessageException());
+    }
+    return coldRequest<TResult>(
+      () => this.ready,
+      () => this.connect(),
+      (subscriber) => this.publish(this.createPacket(pattern, data), this.createObserver(subscriber)),
+    );
   }
 
   protected dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {

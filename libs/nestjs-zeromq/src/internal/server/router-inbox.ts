@@ -1,5 +1,5 @@
 import type { WritePacket } from '@nestjs/microservices';
-import { tap } from 'rxjs';
+import { isObservable, tap } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { MAX_REMEMBERED_PRODUCERS, NO_MESSAGE_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
@@ -98,8 +98,8 @@ export class RouterInbox extends Inbox {
   }
 
   /**
-   * Runs a request's handler through Nest's `handleRequest` (processing hooks, response stream,
-   * ordered replies) and resolves once the stream has ended, so that it counts as in flight.
+   * Runs a request's handler and answers it (see `stream` for Nest's way) and resolves once the
+   * last reply is queued, so that it counts as in flight until then.
    */
   private async answer(request: DecodedRequest, peer: Buffer): Promise<void> {
     const maybePacket = this.packetOf(request);
@@ -117,6 +117,46 @@ export class RouterInbox extends Inbox {
     }
     const context = new ZeroMqContext([pattern, packet.metadata, this.requestInfo]);
     const started = this.host.timed ? performance.now() : 0;
+    if (!this.host.hooked) {
+      // Without processing hooks, a handler that returns a value (or a promise of one) is answered
+      // with one reply, as Nest's stream machinery would answer it (the value, disposed), without
+      // building that machinery. An Observable (a stream, an interceptor, an exception filter's
+      // error) goes Nest's way below.
+      let result: unknown;
+      try {
+        result = await handler(packet.data, context);
+      } catch (error) {
+        // As Nest's way would have it: a handler that throws past Nest's exception layer.
+        await this.stream(context, undefined, peer, request.id, started, () => Promise.reject(error));
+        return;
+      }
+      if (!isObservable(result)) {
+        this.counters.add('handled');
+        if (started > 0) {
+          this.host.emit('handler-end', context, performance.now() - started, 'success');
+        }
+        await this.reply(peer, request.id, { response: result, isDisposed: true });
+        return;
+      }
+      await this.stream(context, result, peer, request.id, started);
+      return;
+    }
+    await this.stream(context, undefined, peer, request.id, started, () => handler(packet.data, context));
+  }
+
+  /**
+   * Answers a request through Nest's `handleRequest` (processing hooks, response stream, replies in
+   * order, completion) and resolves once the stream has ended; `result` is the handler's result if
+   * it was called already, else `call` calls it.
+   */
+  private async stream(
+    context: ZeroMqContext,
+    result: unknown,
+    peer: Buffer,
+    id: string,
+    started: number,
+    call?: () => unknown,
+  ): Promise<void> {
     await new Promise<void>((resolve) => {
       const respond = (response: WritePacket) => {
         const last = response.isDisposed === true || response.err !== undefined;
@@ -126,11 +166,11 @@ export class RouterInbox extends Inbox {
             this.host.emit('handler-end', context, performance.now() - started, response.err === undefined ? 'success' : 'error');
           }
         }
-        return this.reply(peer, request.id, response).finally(() => last && resolve());
+        return this.reply(peer, id, response).finally(() => last && resolve());
       };
       const produce = async () =>
         this.host
-          .toObservable(await handler(packet.data, context))
+          .toObservable(call === undefined ? result : await call())
           .pipe(tap({ error: (error: unknown) => this.host.emit('handler-error', error, context) }));
       const run = this.host.handleRequest(context, produce, respond);
       if (run instanceof Promise) {
