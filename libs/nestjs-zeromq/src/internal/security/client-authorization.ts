@@ -50,15 +50,13 @@ export class ClientAuthorization {
     listeners: Listeners,
     peer: string,
   ): ClientAuthorization | undefined {
-    const authorization: ClientAuthorization | undefined = ClientAuthorization.of(curve, (client) => {
-      authorization!.rejections++;
+    return ClientAuthorization.of(curve, (client) => {
       problems.warn('unauthorized', `Rejected CURVE ${peer} ${client.publicKey} from ${client.address}: ${client.reason}`);
       listeners.emit('unauthorized', client);
     });
-    return authorization;
   }
 
-  /** Rejected peers so far, when made by `reporting()`. */
+  /** Peers rejected so far. */
   rejections = 0;
 
   /** Starts answering for this server; call before its sockets open. */
@@ -75,6 +73,7 @@ export class ClientAuthorization {
   private async decide(request: ZapRequest): Promise<ZapVerdict> {
     const verdict = await this.judge(request);
     if (!verdict.allowed) {
+      this.rejections++;
       this.onRejected({ publicKey: request.publicKey ?? '', address: request.address, reason: verdict.reason });
     }
     return verdict;
