@@ -202,7 +202,6 @@ function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: Reso
   return sockets;
 }
 
-/** Why a client route cannot work as configured, or undefined. */
 /**
  * With CURVE, every socket needs its role's keys (a client's non-broadcast sockets need
  * `curve.serverPublicKey`), and an option that only concerns `'pub-sub'` sockets needs one.
@@ -227,6 +226,7 @@ function checkCurveRoles(
   }
 }
 
+/** Why a client route cannot work as configured, or undefined. */
 function routeProblem(plan: ClientRoutePlan): string | undefined {
   const kind = socketKind(plan.kind);
   if (plan.bare && !kind.sendsBare) {

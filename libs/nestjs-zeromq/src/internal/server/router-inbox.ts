@@ -127,7 +127,7 @@ export class RouterInbox extends Inbox {
         result = await handler(packet.data, context);
       } catch (error) {
         // As Nest's way would have it: a handler that throws past Nest's exception layer.
-        await this.stream(context, undefined, peer, request.id, started, () => Promise.reject(error));
+        await this.stream(context, peer, request.id, started, () => Promise.reject(error));
         return;
       }
       if (!isObservable(result)) {
@@ -138,25 +138,18 @@ export class RouterInbox extends Inbox {
         await this.reply(peer, request.id, { response: result, isDisposed: true });
         return;
       }
-      await this.stream(context, result, peer, request.id, started);
+      await this.stream(context, peer, request.id, started, () => result);
       return;
     }
-    await this.stream(context, undefined, peer, request.id, started, () => handler(packet.data, context));
+    await this.stream(context, peer, request.id, started, () => handler(packet.data, context));
   }
 
   /**
    * Answers a request through Nest's `handleRequest` (processing hooks, response stream, replies in
-   * order, completion) and resolves once the stream has ended; `result` is the handler's result if
-   * it was called already, else `call` calls it.
+   * order, completion) and resolves once the stream has ended; `call` gives the handler's result
+   * (calls the handler, or hands over what it returned already).
    */
-  private async stream(
-    context: ZeroMqContext,
-    result: unknown,
-    peer: Buffer,
-    id: string,
-    started: number,
-    call?: () => unknown,
-  ): Promise<void> {
+  private async stream(context: ZeroMqContext, peer: Buffer, id: string, started: number, call: () => unknown): Promise<void> {
     await new Promise<void>((resolve) => {
       const respond = (response: WritePacket) => {
         const last = response.isDisposed === true || response.err !== undefined;
@@ -169,9 +162,7 @@ export class RouterInbox extends Inbox {
         return this.reply(peer, id, response).finally(() => last && resolve());
       };
       const produce = async () =>
-        this.host
-          .toObservable(call === undefined ? result : await call())
-          .pipe(tap({ error: (error: unknown) => this.host.emit('handler-error', error, context) }));
+        this.host.toObservable(await call()).pipe(tap({ error: (error: unknown) => this.host.emit('handler-error', error, context) }));
       const run = this.host.handleRequest(context, produce, respond);
       if (run instanceof Promise) {
         run.catch((error: unknown) => {
