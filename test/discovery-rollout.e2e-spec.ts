@@ -244,12 +244,13 @@ describe('sample apps on DNS discovery: a worker draining on SIGTERM', () => {
   afterEach(() => dns.close());
 
   it('turns not-ready, finishes the orders it holds and exits 0, while the producer sends the rest to the other worker', async () => {
-    // About half a second of hashing per order, two at a time: orders are in flight at the signal.
+    // About a second of hashing per order, two at a time: orders are in flight at the signal, and
+    // the drain lasts long enough for the health checks below to reach the worker before it exits.
     const workerSettings = (name: string, ip: string) => ({
       name,
       endpoints: [`tcp://${ip}:*`],
       concurrency: 2,
-      hashIterations: 300_000,
+      hashIterations: 600_000,
       httpPort: 0,
       logLevel: 'verbose' as const,
       env: { WORKER_KIND: 'dealer-router' },
@@ -274,13 +275,20 @@ describe('sample apps on DNS discovery: a worker draining on SIGTERM', () => {
     publishPeers(dns, [peer(staying, '127.0.0.3')]);
     leaving.process.signal('SIGTERM');
     // Readiness turns false at the signal, while the worker still finishes its orders.
+    // Liveness is read right after readiness turned: the worker exits (closing its HTTP server) once
+    // its orders are done.
     let ready: Awaited<ReturnType<typeof appHealth>> | undefined;
+    let live: Awaited<ReturnType<typeof appHealth>> | Error | undefined;
     for (let poll = 0; poll < 250 && ready?.httpStatus !== 503; poll++) {
       ready = await appHealth(leaving.url!, '/health/ready').catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (ready?.httpStatus === 503) {
+        live = await appHealth(leaving.url!, '/health/live').catch((error: Error) => error);
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     }
     expect(ready).toMatchObject({ httpStatus: 503, details: { worker: { status: 'down', message: expect.stringContaining('draining') } } });
-    expect(await appHealth(leaving.url!, '/health/live')).toMatchObject({ httpStatus: 200 });
+    expect(live).toMatchObject({ httpStatus: 200 });
     await expectCleanExit(leaving.process);
 
     const answers = await within(Promise.all(posts), 60_000, 'every order answered');
