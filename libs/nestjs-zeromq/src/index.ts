@@ -29,10 +29,13 @@ export {
 export type {
   ZeroMqClientAuthorizer,
   ZeroMqClientCurveOptions,
-  ZeroMqClientOptions,
-  ZeroMqClientRoute,
   ZeroMqCurveClient,
   ZeroMqCurveKey,
+  ZeroMqServerCurveOptions,
+} from './zeromq.curve.options.js';
+export type {
+  ZeroMqClientOptions,
+  ZeroMqClientRoute,
   ZeroMqDeliveryMode,
   ZeroMqDiscoveryOptions,
   ZeroMqEndpoint,
@@ -41,7 +44,6 @@ export type {
   ZeroMqOverflowPolicy,
   ZeroMqPlainDecoding,
   ZeroMqPlainMessageOptions,
-  ZeroMqServerCurveOptions,
   ZeroMqServerOptions,
   ZeroMqServerRoute,
   ZeroMqSocketKind,

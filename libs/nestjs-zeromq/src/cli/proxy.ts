@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { ZeroMqBroadcastProxy } from '../proxy/zeromq-broadcast-proxy.js';
 import type { ZeroMqBroadcastProxyOptions } from '../proxy/zeromq-broadcast-proxy.options.js';
-import type { ZeroMqCurveKey } from '../zeromq.options.js';
+import type { ZeroMqCurveKey } from '../zeromq.curve.options.js';
 import type { CliOutput } from './program.js';
 
 /** The `proxy` command's options, as commander parses them. */

@@ -1,4 +1,4 @@
-import type { ZeroMqClientAuthorizer, ZeroMqCurveKey } from '../zeromq.options.js';
+import type { ZeroMqClientAuthorizer, ZeroMqCurveKey } from '../zeromq.curve.options.js';
 
 /**
  * CURVE on a broadcast proxy. The frontend is the CURVE server for publishers (`allowPublishers`

@@ -3,7 +3,7 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import * as zmq from 'zeromq';
 import { ZeroMqClient } from '../zeromq.client.js';
-import type { ZeroMqClientCurveOptions, ZeroMqServerCurveOptions } from '../zeromq.options.js';
+import type { ZeroMqClientCurveOptions, ZeroMqServerCurveOptions } from '../zeromq.curve.options.js';
 import { ZeroMqBroadcastProxy } from './zeromq-broadcast-proxy.js';
 import type { ZeroMqBroadcastProxyOptions } from './zeromq-broadcast-proxy.options.js';
 import { RECEIVED, startWorker, type Received, type Worker } from '../../test/nest-apps.js';

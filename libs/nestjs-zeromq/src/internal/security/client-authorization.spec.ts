@@ -3,7 +3,7 @@ import * as zmq from 'zeromq';
 import { Collector, within } from '../../../test/waiting.js';
 import { MAX_PENDING_AUTHORIZATIONS, ZAP_DOMAIN_PREFIX, ZAP_ENDPOINT } from '../../constants.js';
 import type { ZeroMqUnauthorizedClient } from '../../zeromq.events.js';
-import type { ZeroMqClientAuthorizer } from '../../zeromq.options.js';
+import type { ZeroMqClientAuthorizer } from '../../zeromq.curve.options.js';
 import { ClientAuthorization } from './client-authorization.js';
 import { curveSocketOptions, type ResolvedServerCurve } from './curve.js';
 import { z85Decode } from './z85.js';

@@ -1,6 +1,6 @@
 import { MAX_PENDING_AUTHORIZATIONS } from '../../constants.js';
 import type { ZeroMqUnauthorizedClient } from '../../zeromq.events.js';
-import type { ZeroMqClientAuthorizer } from '../../zeromq.options.js';
+import type { ZeroMqClientAuthorizer } from '../../zeromq.curve.options.js';
 import type { ResolvedServerCurve } from './curve.js';
 import { settlesWithin } from '../util/deadline.js';
 import type { Listeners } from '../util/listeners.js';

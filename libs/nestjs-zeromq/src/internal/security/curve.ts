@@ -4,7 +4,8 @@ import * as zmq from 'zeromq';
 import { z } from 'zod';
 import { DEFAULT_AUTH_TIMEOUT, MAX_KEY_FILE_SIZE, ZAP_DOMAIN_PREFIX } from '../../constants.js';
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
-import type { ZeroMqClientAuthorizer, ZeroMqCurveKey, ZeroMqSocketKind } from '../../zeromq.options.js';
+import type { ZeroMqClientAuthorizer, ZeroMqCurveKey } from '../../zeromq.curve.options.js';
+import type { ZeroMqSocketKind } from '../../zeromq.options.js';
 import { z85Decode, z85Encode } from './z85.js';
 
 /** Length of a Z85 CURVE key (32 bytes). */
