@@ -9,6 +9,7 @@ import {
   clientCurveSchema,
   clientRole,
   curveSocketOptions,
+  requireCurveSupport,
   serverCurveSchema,
   serverRole,
   type ResolvedCurve,
@@ -68,19 +69,18 @@ export class ZeroMqBroadcastProxy {
   private readonly config: z.output<typeof optionsSchema>;
   private readonly frontendCurve: ResolvedServerCurve | undefined;
   private readonly backendCurve: ResolvedCurve | undefined;
-  private readonly authorizations: ClientAuthorization[];
+  /** `allowPublishers` on the frontend, `allowSubscribers` on the backend, when set. */
+  private readonly publisherAuthorization: ClientAuthorization | undefined;
+  private readonly subscriberAuthorization: ClientAuthorization | undefined;
   private readonly bound: { frontend: string[]; backend: string[] } = { frontend: [], backend: [] };
   private proxy: zmq.Proxy<zmq.XSubscriber, zmq.XPublisher> | undefined;
   private running: Promise<void> | undefined;
-  /** Publishers turned away by `curve.allowPublishers`. */
-  rejectedPublishers = 0;
-  /** Subscribers turned away by `curve.allowSubscribers`. */
-  rejectedSubscribers = 0;
 
   constructor(options: ZeroMqBroadcastProxyOptions) {
     this.config = parse(optionsSchema, options, 'options');
     const curve = this.config.curve;
     if (curve !== undefined) {
+      requireCurveSupport('ZeroMqBroadcastProxy');
       const front = parse(
         serverCurveSchema,
         { secretKey: curve.secretKey, allowClients: curve.allowPublishers },
@@ -97,18 +97,23 @@ export class ZeroMqBroadcastProxy {
           ? serverRole(back.secretKey, back.allowSubscribers, 'curve.allowSubscribers', undefined)
           : clientRole(back.secretKey, back.serverPublicKey);
     }
-    const rejected = (side: 'publisher' | 'subscriber') => (peer: ZeroMqUnauthorizedClient) => {
-      if (side === 'publisher') {
-        this.rejectedPublishers++;
-      } else {
-        this.rejectedSubscribers++;
-      }
+    const rejected = (side: 'publisher' | 'subscriber') => (peer: ZeroMqUnauthorizedClient) =>
       this.logger.warn(`Rejected CURVE ${side} ${peer.publicKey} from ${peer.address}: ${peer.reason}`);
-    };
-    this.authorizations = [
-      ClientAuthorization.of(this.frontendCurve, rejected('publisher')),
-      ClientAuthorization.of(this.backendCurve?.role === 'server' ? this.backendCurve : undefined, rejected('subscriber')),
-    ].filter((authorization) => authorization !== undefined);
+    this.publisherAuthorization = ClientAuthorization.of(this.frontendCurve, rejected('publisher'));
+    this.subscriberAuthorization = ClientAuthorization.of(
+      this.backendCurve?.role === 'server' ? this.backendCurve : undefined,
+      rejected('subscriber'),
+    );
+  }
+
+  /** Publishers turned away by `curve.allowPublishers`. */
+  get rejectedPublishers(): number {
+    return this.publisherAuthorization?.rejections ?? 0;
+  }
+
+  /** Subscribers turned away by `curve.allowSubscribers`. */
+  get rejectedSubscribers(): number {
+    return this.subscriberAuthorization?.rejections ?? 0;
   }
 
   /** Actual addresses: a bound `tcp://127.0.0.1:*` shows its OS-chosen port. */
@@ -122,7 +127,8 @@ export class ZeroMqBroadcastProxy {
       return;
     }
     const { linger, highWaterMark } = this.config;
-    await Promise.all(this.authorizations.map((authorization) => authorization.start()));
+    await this.publisherAuthorization?.start();
+    await this.subscriberAuthorization?.start();
     const frontend = new zmq.XSubscriber({ linger, receiveHighWaterMark: highWaterMark, ...curveSocketOptions(this.frontendCurve) });
     // Every subscriber's (un)subscription goes upstream, not only a topic's first and last.
     const backend = new zmq.XPublisher({
@@ -158,9 +164,8 @@ export class ZeroMqBroadcastProxy {
   }
 
   private stopAuthorizing(): void {
-    for (const authorization of this.authorizations) {
-      authorization.stop();
-    }
+    this.publisherAuthorization?.stop();
+    this.subscriberAuthorization?.stop();
   }
 
   private async bindAll(socket: zmq.Socket, addresses: string[], bound: string[]): Promise<void> {

@@ -226,7 +226,7 @@ export const clientCurveSchema = z
   .superRefine(checkKeyPair);
 
 /** Throws when CURVE is asked for and this zeromq build cannot do it. */
-function requireCurveSupport(owner: string): void {
+export function requireCurveSupport(owner: string): void {
   if (!zmq.capability.curve) {
     throw new ZeroMqOptionsError(
       `Invalid ${owner} options: curve needs a ZeroMQ library built with CURVE support; this zeromq build has none`,

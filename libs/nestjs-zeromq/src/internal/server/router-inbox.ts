@@ -131,10 +131,7 @@ export class RouterInbox extends Inbox {
         return;
       }
       if (!isObservable(result)) {
-        this.counters.add('handled');
-        if (started > 0) {
-          this.host.emit('handler-end', context, performance.now() - started, 'success');
-        }
+        this.requestEnded(context, started, true);
         await this.reply(peer, request.id, { response: result, isDisposed: true });
         return;
       }
@@ -154,10 +151,7 @@ export class RouterInbox extends Inbox {
       const respond = (response: WritePacket) => {
         const last = response.isDisposed === true || response.err !== undefined;
         if (last) {
-          this.counters.add(response.err === undefined ? 'handled' : 'failed');
-          if (started > 0) {
-            this.host.emit('handler-end', context, performance.now() - started, response.err === undefined ? 'success' : 'error');
-          }
+          this.requestEnded(context, started, response.err === undefined);
         }
         return this.reply(peer, id, response).finally(() => last && resolve());
       };
@@ -218,6 +212,14 @@ export class RouterInbox extends Inbox {
       await this.acknowledge(peer, id, 'f', reason);
     } finally {
       this.ledger.finish(id, succeeded);
+    }
+  }
+
+  /** Counts a request whose last reply is ready; reports its duration when it was timed (`started` > 0). */
+  private requestEnded(context: ZeroMqContext, started: number, ok: boolean): void {
+    this.counters.add(ok ? 'handled' : 'failed');
+    if (started > 0) {
+      this.host.emit('handler-end', context, performance.now() - started, ok ? 'success' : 'error');
     }
   }
 
