@@ -45,3 +45,25 @@ export class RssSampler {
     clearInterval(this.timer);
   }
 }
+
+/** What a process spent over a stretch of time: CPU (all threads, user and system) and page faults. */
+export interface ResourceUse {
+  /** CPU time in µs. */
+  cpuUs: number;
+  /** Minor page faults: first touches of memory the process had not used yet (or had given back). */
+  minorFaults: number;
+}
+
+function resourceUse(): ResourceUse {
+  const usage = process.resourceUsage();
+  return { cpuUs: usage.userCPUTime + usage.systemCPUTime, minorFaults: usage.minorPageFault };
+}
+
+/** Starts measuring this process's resource use; the function returned gives the use since. */
+export function measureResourceUse(): () => ResourceUse {
+  const start = resourceUse();
+  return () => {
+    const now = resourceUse();
+    return { cpuUs: now.cpuUs - start.cpuUs, minorFaults: now.minorFaults - start.minorFaults };
+  };
+}

@@ -1,4 +1,5 @@
 import type { ChildHandle } from './child-handle.js';
+import type { ResourceUse } from './clock.js';
 import type { BenchPlan } from './plan.js';
 import type { LatencySummary, PhaseSpec, ReceiveReport, SendReport } from './protocol.js';
 
@@ -25,6 +26,10 @@ export interface PhaseResult {
   latency?: LatencySummary;
   /** Producer side: from the call until its promise settled (paced phases). */
   completion?: LatencySummary;
+  /** The producer process's CPU time and page faults over the phase (absent for in-process rows). */
+  producerUse?: ResourceUse;
+  /** The consumer process's (broadcast rows: the mean of the subscribers'). */
+  consumerUse?: ResourceUse;
 }
 
 /** How fast a phase went, for the progress log. */
@@ -107,6 +112,7 @@ export class PhaseRunner {
       return combine(
         sent,
         (await Promise.all(received)).map((reply) => reply.report),
+        this.consumers.includes(this.sender),
       );
     } finally {
       clearTimeout(collect);
@@ -120,7 +126,7 @@ export class PhaseRunner {
   }
 }
 
-function combine(sent: SendReport, reports: ReceiveReport[]): PhaseResult {
+function combine(sent: SendReport, reports: ReceiveReport[], inProcess: boolean): PhaseResult {
   const each = reports.map((received) => {
     const seconds = Math.max(1e-6, (received.lastReceiveUs - sent.firstSendUs) / 1e6);
     return { received, seconds, msgsPerSec: received.received / seconds };
@@ -138,5 +144,10 @@ function combine(sent: SendReport, reports: ReceiveReport[]): PhaseResult {
     perSubscriber: each.length > 1 ? each.map((entry) => entry.msgsPerSec) : undefined,
     latency: reports.length === 1 ? reports[0].latency : undefined,
     completion: sent.completion,
+    producerUse: inProcess ? undefined : sent.use,
+    consumerUse: {
+      cpuUs: sum((entry) => entry.received.use.cpuUs) / each.length,
+      minorFaults: sum((entry) => entry.received.use.minorFaults) / each.length,
+    },
   };
 }

@@ -5,6 +5,8 @@
  * producer can be compared with a receive time taken by the consumer.
  */
 
+import type { ResourceUse } from './clock.js';
+
 /** One measured (or warm-up) stretch of traffic. */
 export interface PhaseSpec {
   id: number;
@@ -67,6 +69,8 @@ export interface ReceiveReport {
   lastReceiveUs: number;
   /** Emit-to-handler latency in µs (paced phases only). */
   latency?: LatencySummary;
+  /** The consumer process's CPU time and page faults from being armed until this report. */
+  use: ResourceUse;
 }
 
 export interface SendReport {
@@ -79,6 +83,8 @@ export interface SendReport {
   lastSendUs: number;
   /** Call-to-settle time of each send in µs, on the producer (paced phases only). */
   completion?: LatencySummary;
+  /** The producer process's CPU time and page faults from the first send until every send settled. */
+  use?: ResourceUse;
 }
 
 export type ChildMessage =

@@ -1,4 +1,4 @@
-import { nowUs } from './clock.js';
+import { measureResourceUse, nowUs, type ResourceUse } from './clock.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { END_MARKER_SEQUENCE, type BenchMessage } from './message.js';
 import type { PhaseSpec, ReceiveReport } from './protocol.js';
@@ -15,6 +15,7 @@ export class Recorder {
   private stray = 0;
   private lastReceiveUs = 0;
   private histogram: LatencyHistogram | undefined;
+  private used: () => ResourceUse = measureResourceUse();
 
   constructor(private readonly onComplete: (report: ReceiveReport) => void) {}
 
@@ -26,6 +27,7 @@ export class Recorder {
     this.stray = 0;
     this.lastReceiveUs = 0;
     this.histogram = phase.kind === 'latency' ? new LatencyHistogram() : undefined;
+    this.used = measureResourceUse();
   }
 
   /** The handler's sink. */
@@ -64,6 +66,7 @@ export class Recorder {
       stray: this.stray,
       lastReceiveUs: this.lastReceiveUs,
       latency: this.histogram?.summary(),
+      use: this.used(),
     };
   }
 }

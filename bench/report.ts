@@ -1,6 +1,7 @@
 import { markdownTable } from 'markdown-table';
 import { BURST_MAX_BYTES, BURST_MAX_SENDS, type BenchPlan, type ThroughputMode } from './plan.js';
 import { broadcastSection } from './broadcast-report.js';
+import { costTable } from './cost-report.js';
 import { figure, modeResults, nodeLimit } from './figures.js';
 import { DASH, lossNote, rate, ratio, mib, sizeLabel, statusCells } from './format.js';
 import type { ProfileSummary } from './profile.js';
@@ -157,6 +158,12 @@ export function markdownReport(report: BenchReport, chartPath?: string): string 
       '',
       nodeLimitNote(report, 'windowed'),
       ...(plan.throughputModes.includes('burst') ? burstSection(report) : []),
+      '',
+      `**Cost per message, windowed** (the median runs above; each cell: CPU time per message of that process, all its threads; ` +
+        `its CPU time as a share of the phase's wall time, so 100% is one core busy throughout and less is time spent waiting; ` +
+        `minor page faults per message, first touches of fresh memory. The dispatch ceiling runs in one process: consumer only):`,
+      '',
+      costTable(report, 'windowed'),
       '',
       `**Latency and memory** (emit-to-handler latency of ${sizeLabel(plan.latencyPayloadBytes)} messages at fixed offered rates: ${paced}; ` +
         `peak RSS of each process over the whole row):`,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
-import { nowUs } from './clock.js';
+import { measureResourceUse, nowUs } from './clock.js';
 import { MessageFactory } from './message.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { PhaseSpec, SendReport } from './protocol.js';
@@ -17,6 +17,7 @@ export interface Sender {
  */
 export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: number): Promise<SendReport> {
   const messages = new MessageFactory(phase.id, phase.payloadBytes);
+  const used = measureResourceUse();
   const report: SendReport = { phaseId: phase.id, sent: 0, failed: 0, errors: {}, firstSendUs: nowUs(), lastSendUs: 0 };
   const deadline = Date.now() + phase.sendTimeoutMs;
   // Paced phases also time each call until its promise settles (a send()'s round trip).
@@ -47,6 +48,7 @@ export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: num
   report.lastSendUs = nowUs();
   // Not destroyed: a send that settles after the deadline may still record into it.
   report.completion = completion?.summary();
+  report.use = used();
   return report;
 }
 
