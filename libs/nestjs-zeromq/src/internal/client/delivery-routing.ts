@@ -1,7 +1,7 @@
 import { ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import type { ResolvedClientOptions } from '../options/resolve-options.js';
-import type { EncodedRecord } from '../protocol/wire.js';
+import { deliveredRecord, fragmentFields, FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
 import type { DealerOutbox } from './dealer-outbox.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
@@ -27,6 +27,7 @@ export function trackDeliveries(
   events: DeliveryEvents,
 ): DeliveryTracker {
   const { maxAttempts } = config;
+  const writer = new FragmentWriter();
   const greet = (name: string) => {
     const outbox = events.outboxNamed(name);
     outbox?.hello(tracker.producerId).catch(() => undefined);
@@ -42,9 +43,10 @@ export function trackDeliveries(
       maxRetryDelay: config.maxRetryDelay,
       lostLinkGrace: LOST_LINK_GRACE,
       unread: (name) => events.outboxNamed(name)?.managed.socket.readable ?? false,
+      pack: (id, record) => writer.write(recordFields.delivery(id, 1, maxAttempts, record)),
       transmit: (name, delivery) =>
         events.outboxNamed(name)?.deliver(delivery, maxAttempts) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
-      onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, delivery.record),
+      onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, deliveredRecord(fragmentFields(delivery.packed))),
       requestCredit: greet,
       errors: {
         queueFull: (pattern) =>

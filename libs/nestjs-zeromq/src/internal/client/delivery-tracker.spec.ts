@@ -1,5 +1,5 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import type { EncodedRecord } from '../protocol/wire.js';
+import { FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
 import { DeliveryTracker, type Delivery, type DeliveryTrackerOptions } from './delivery-tracker.js';
 
 const timers = import.meta.jest;
@@ -16,6 +16,7 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
   const creditRequests: string[] = [];
   const refusing = new Set<string>();
   const ids = new Map<string, string>();
+  const writer = new FragmentWriter();
   const instance = new DeliveryTracker(['a', 'b'], {
     maxQueueSize: 100,
     maxQueueBytes: 10_000,
@@ -24,6 +25,7 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
     retryDelay: 100,
     maxRetryDelay: 10_000,
     lostLinkGrace: 0,
+    pack: (id, packed) => writer.write(recordFields.delivery(id, 1, 5, packed)),
     transmit: (link: string, delivery: Delivery) => {
       sent.push([link, delivery.pattern, delivery.attempt]);
       ids.set(delivery.pattern, delivery.id);

@@ -2,14 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import { settlesWithin } from '../util/deadline.js';
 import { Deque } from '../util/deque.js';
-import type { EncodedRecord } from '../protocol/wire.js';
+import type { EncodedRecord, Fragment } from '../protocol/wire.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
 
 /** A message the producer holds until a worker acks it. */
 export interface Delivery {
   readonly id: string;
   readonly pattern: string;
-  readonly record: EncodedRecord;
+  /**
+   * The delivery record as its first attempt sends it, packed once when the message is accepted:
+   * the producer keeps bytes outside the JavaScript heap until the ack, not the record's strings,
+   * which would outlive young-generation collections and be copied into the old generation.
+   */
+  readonly packed: Fragment;
+  /** The record's size in bytes, for `maxQueueBytes`. */
+  readonly size: number;
   readonly data: unknown;
   /** Deliveries made so far (the one in flight included). */
   attempt: number;
@@ -52,6 +59,8 @@ export interface DeliveryTrackerOptions {
    * @default nothing is ever unread
    */
   unread?: (link: string) => boolean;
+  /** Packs the delivery record of message `id` as its first attempt sends it. */
+  pack: (id: string, record: EncodedRecord) => Fragment;
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
@@ -125,7 +134,19 @@ export class DeliveryTracker {
     this.outstandingBytes += record.size;
     return new Promise<void>((resolve, reject) => {
       const id = `${this.producerId}.${(++this.sequence).toString(36)}`;
-      const delivery: Delivery = { id, pattern, record, data, attempt: 0, link: undefined, ackDeadline: 0, resolve, reject };
+      const packed = this.options.pack(id, record);
+      const delivery: Delivery = {
+        id,
+        pattern,
+        packed,
+        size: record.size,
+        data,
+        attempt: 0,
+        link: undefined,
+        ackDeadline: 0,
+        resolve,
+        reject,
+      };
       this.deliveries.set(id, delivery);
       this.waiting.push(delivery);
       this.pump();
@@ -349,7 +370,7 @@ export class DeliveryTracker {
 
   private forget(delivery: Delivery): void {
     this.deliveries.delete(delivery.id);
-    this.outstandingBytes -= delivery.record.size;
+    this.outstandingBytes -= delivery.size;
     if (this.deliveries.size === 0) {
       for (const resolve of this.idleWaiters.splice(0)) {
         resolve();

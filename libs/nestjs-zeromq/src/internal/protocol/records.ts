@@ -99,4 +99,17 @@ export const recordFields = {
     record.payload,
   ],
   reply: (reply: EncodedReply): Frame[] => [reply.id, reply.status, reply.info, reply.payload],
+  /** A delivery's fields (as `delivery` made them) with another attempt number: its redelivery. */
+  redelivery: (fields: readonly Frame[], attempt: number, maxAttempts: number): Frame[] => {
+    const again = [...fields];
+    again[1] = `${attempt}/${maxAttempts}`;
+    return again;
+  },
 };
+
+/** The record a delivery's fields (as `recordFields.delivery` made them) carry: for its dead letter. */
+export function deliveredRecord(fields: readonly Uint8Array[]): EncodedRecord {
+  const [, , pattern, info, payload] = fields;
+  const text = new TextDecoder();
+  return { pattern: text.decode(pattern), info: text.decode(info), payload, size: pattern.length + info.length + payload.length };
+}

@@ -1,4 +1,8 @@
 import {
+  deliveredRecord,
+  fragmentFields,
+  FragmentWriter,
+  recordFields,
   decodeMessage,
   encodeBareRecord,
   encodeEventsMessage,
@@ -149,5 +153,23 @@ describe('wire format', () => {
     expect(decoded).toMatchObject({ records: [{ metadata: { a: 'b' } }] });
     const metadata = (decoded as { records: Array<{ metadata: object }> }).records[0].metadata;
     expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+  });
+
+  describe('a delivery packed once', () => {
+    const record = encodeRecord('orders.created', { id: 7, note: 'ünïcode' }, { traceparent: 't' });
+    const packed = new FragmentWriter().write(recordFields.delivery('p.1', 1, 5, record));
+
+    it('is redelivered with only its attempt changed', () => {
+      const again = recordFields.redelivery(fragmentFields(packed), 3, 5).map((frame) => Buffer.from(frame).toString());
+      expect(again).toEqual(['p.1', '3/5', 'orders.created', record.info, record.payload]);
+    });
+
+    it('gives back the record it carries, for its dead letter', () => {
+      const back = deliveredRecord(fragmentFields(packed));
+      expect([back.pattern, back.info, Buffer.from(back.payload).toString()]).toEqual(['orders.created', record.info, record.payload]);
+      expect(back.size).toBe(
+        Buffer.byteLength(record.pattern) + Buffer.byteLength(record.info) + Buffer.byteLength(record.payload as string),
+      );
+    });
   });
 });
