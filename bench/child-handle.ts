@@ -34,10 +34,11 @@ export class ChildHandle {
     rowId: string,
     execArgv: string[],
     private readonly echo: boolean,
+    env: Readonly<Record<string, string>> = {},
   ) {
     this.child = fork(CHILD_SCRIPT, [role, rowId], {
       execArgv,
-      env: { ...process.env, BENCH_PATTERN: rowPattern(rowId) },
+      env: { ...process.env, ...env, BENCH_PATTERN: rowPattern(rowId) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });

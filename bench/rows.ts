@@ -19,6 +19,8 @@ export interface RowDefinition {
    * each of which gets every message; measured in the broadcast table only.
    */
   broadcast?: { subscribers: number };
+  /** Environment variables of the row's processes, besides the coordinator's. */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** Ratios in the table are against these rows. */
@@ -29,6 +31,11 @@ export const NEST_TCP_ROW = 'nest-tcp';
 export const NODE_LIMIT_ROWS: Readonly<Record<string, string>> = { [RAW_BATCHED_ROW]: 'batched', [RAW_BASELINE_ROW]: 'single sends' };
 /** nestjs-zeromq at-most-once with metrics on: compared with 'nestjs-zeromq' (issue 14). */
 export const METRICS_ON_ROW = 'nestjs-zeromq-metrics';
+/**
+ * glibc's allocator settings of the tuned row: freed memory stays with the process instead of going
+ * back to the kernel, so that reused memory is not faulted in again (docs/performance.md).
+ */
+export const GLIBC_TUNED = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864';
 /** Drawn off the chart's scale when it is faster than every transport. */
 export const DISPATCH_CEILING_ROW = 'dispatch-ceiling';
 
@@ -57,6 +64,12 @@ export const ROWS: readonly RowDefinition[] = [
     id: 'nestjs-zeromq-curve',
     label: 'nestjs-zeromq at-most-once, CURVE + allow-list',
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqCurve,
+  },
+  {
+    id: 'nestjs-zeromq-glibc-tuned',
+    label: 'nestjs-zeromq at-most-once, glibc malloc tuned',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtMostOnce,
+    env: { GLIBC_TUNABLES: GLIBC_TUNED },
   },
   {
     id: METRICS_ON_ROW,

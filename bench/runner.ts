@@ -180,9 +180,9 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
       result,
       Array.from(
         { length: row.broadcast?.subscribers ?? 1 },
-        () => new ChildHandle('consumer', row.id, options.execArgv(row, 'consumer'), options.verbose),
+        () => new ChildHandle('consumer', row.id, options.execArgv(row, 'consumer'), options.verbose, row.env),
       ),
-      hasProducer ? new ChildHandle('producer', row.id, options.execArgv(row, 'producer'), options.verbose) : undefined,
+      hasProducer ? new ChildHandle('producer', row.id, options.execArgv(row, 'producer'), options.verbose, row.env) : undefined,
       options,
     );
     await attempt(session, () => session.open(service), options);
