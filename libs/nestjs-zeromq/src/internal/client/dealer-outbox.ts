@@ -1,6 +1,6 @@
 import type { ProducerDeserializer, WritePacket } from '@nestjs/microservices';
 import type * as zmq from 'zeromq';
-import { decodeMessage, DELIVERY_STATUSES, fragmentFields, recordFields, type DecodedReply, type EncodedRecord } from '../protocol/wire.js';
+import { decodeMessage, DELIVERY_STATUSES, recordFields, type DecodedReply, type EncodedRecord } from '../protocol/wire.js';
 import type { Settle } from '../sockets/send-queue.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
@@ -40,13 +40,9 @@ export class DealerOutbox extends Outbox {
     );
   }
 
-  /** Queues one delivery of an at-least-once message; resolves when ZeroMQ took it. */
-  deliver(delivery: Delivery, maxAttempts: number): Promise<void> {
-    const fragment =
-      delivery.attempt === 1
-        ? delivery.packed
-        : this.write('deliveries', recordFields.redelivery(fragmentFields(delivery.packed), delivery.attempt, maxAttempts));
-    return this.queue.enqueue({ kind: 'deliveries', pattern: delivery.pattern, fragment });
+  /** Queues one delivery of an at-least-once message (packed by its tracker); resolves when ZeroMQ took it. */
+  deliver(delivery: Delivery): Promise<void> {
+    return this.queue.enqueue({ kind: 'deliveries', pattern: delivery.pattern, fragment: delivery.packed });
   }
 
   /** Greets the worker so that it announces its credit (after every (re)connect). */

@@ -5,6 +5,13 @@ import { deliveredRecord, fragmentFields, FragmentWriter, recordFields, type Enc
 import type { DealerOutbox } from './dealer-outbox.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
+/**
+ * Bytes of the slabs at-least-once messages are packed into. A slab stays allocated until every
+ * message in it is acked, so one message a slow worker holds keeps its whole slab: small slabs
+ * bound that (a worker holding its full credit of 200 pins at most 200 × 64 KiB).
+ */
+const DELIVERY_SLAB_BYTES = 64 * 1024;
+
 /** Milliseconds a lost worker's acks already received may still be read before its deliveries are resent. */
 export const LOST_LINK_GRACE = 300;
 
@@ -27,7 +34,7 @@ export function trackDeliveries(
   events: DeliveryEvents,
 ): DeliveryTracker {
   const { maxAttempts } = config;
-  const writer = new FragmentWriter();
+  const writer = new FragmentWriter(DELIVERY_SLAB_BYTES);
   const greet = (name: string) => {
     const outbox = events.outboxNamed(name);
     outbox?.hello(tracker.producerId).catch(() => undefined);
@@ -44,8 +51,9 @@ export function trackDeliveries(
       lostLinkGrace: LOST_LINK_GRACE,
       unread: (name) => events.outboxNamed(name)?.managed.socket.readable ?? false,
       pack: (id, record) => writer.write(recordFields.delivery(id, 1, maxAttempts, record)),
+      repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, maxAttempts)),
       transmit: (name, delivery) =>
-        events.outboxNamed(name)?.deliver(delivery, maxAttempts) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
+        events.outboxNamed(name)?.deliver(delivery) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
       onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, deliveredRecord(fragmentFields(delivery.packed))),
       requestCredit: greet,
       errors: {

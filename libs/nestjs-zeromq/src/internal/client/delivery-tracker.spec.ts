@@ -1,5 +1,5 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import { FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
+import { fragmentFields, FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
 import { DeliveryTracker, type Delivery, type DeliveryTrackerOptions } from './delivery-tracker.js';
 
 const timers = import.meta.jest;
@@ -16,6 +16,8 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
   const creditRequests: string[] = [];
   const refusing = new Set<string>();
   const ids = new Map<string, string>();
+  /** The attempt field of each transmitted delivery's packed record. */
+  const packedAttempts: string[] = [];
   const writer = new FragmentWriter();
   const instance = new DeliveryTracker(['a', 'b'], {
     maxQueueSize: 100,
@@ -26,8 +28,10 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
     maxRetryDelay: 10_000,
     lostLinkGrace: 0,
     pack: (id, packed) => writer.write(recordFields.delivery(id, 1, 5, packed)),
+    repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, 5)),
     transmit: (link: string, delivery: Delivery) => {
       sent.push([link, delivery.pattern, delivery.attempt]);
+      packedAttempts.push(fragmentFields(delivery.packed)[1].toString());
       ids.set(delivery.pattern, delivery.id);
       return refusing.has(link) ? Promise.reject(new Error('EAGAIN')) : Promise.resolve();
     },
@@ -47,7 +51,7 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
       (error: Coded) => error.message,
     );
   const idOf = (pattern: string) => ids.get(pattern)!;
-  return { tracker: instance, sent, deadLetters, creditRequests, refusing, submit, idOf };
+  return { tracker: instance, sent, packedAttempts, deadLetters, creditRequests, refusing, submit, idOf };
 }
 
 /** Lets rejected transmits run their catch handlers. */
@@ -106,7 +110,14 @@ describe('DeliveryTracker', () => {
 
   it("retries an 'f' after a doubling back-off capped at maxRetryDelay, then dead-letters at maxAttempts", async () => {
     timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    const { tracker: t, sent, deadLetters, submit, idOf } = tracker({ retryDelay: 100, maxRetryDelay: 250, maxAttempts: 4 });
+    const {
+      tracker: t,
+      sent,
+      packedAttempts,
+      deadLetters,
+      submit,
+      idOf,
+    } = tracker({ retryDelay: 100, maxRetryDelay: 250, maxAttempts: 4 });
     t.credit('a', 5);
     const outcome = submit('m1');
     const attempts = () => sent.map(([, , attempt]) => attempt);
@@ -122,6 +133,8 @@ describe('DeliveryTracker', () => {
       expect(attempts().at(-1)).toBe(attempt);
     }
     expect(t.counters.redelivered).toBe(3);
+    // Each redelivery is packed again with its own attempt number.
+    expect(packedAttempts).toEqual(['1/5', '2/5', '3/5', '4/5']);
     expect(t.settle(idOf('m1'), 'f', 'handler threw again')).toBe(true);
     expect(deadLetters).toEqual([{ pattern: 'm1', messageId: idOf('m1'), attempts: 4, reason: 'handler threw again', data: { of: 'm1' } }]);
     expect(await outcome).toBe('DEAD_LETTER: m1 after 4: handler threw again');

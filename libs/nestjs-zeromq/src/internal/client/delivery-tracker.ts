@@ -10,11 +10,12 @@ export interface Delivery {
   readonly id: string;
   readonly pattern: string;
   /**
-   * The delivery record as its first attempt sends it, packed once when the message is accepted:
-   * the producer keeps bytes outside the JavaScript heap until the ack, not the record's strings,
-   * which would outlive young-generation collections and be copied into the old generation.
+   * The delivery record as the next attempt sends it, packed once when the message is accepted
+   * and again, with its attempt number, for each redelivery: the producer keeps bytes outside the
+   * JavaScript heap until the ack, not the record's strings, which would outlive young-generation
+   * collections and be copied into the old generation.
    */
-  readonly packed: Fragment;
+  packed: Fragment;
   /** The record's size in bytes, for `maxQueueBytes`. */
   readonly size: number;
   readonly data: unknown;
@@ -61,6 +62,11 @@ export interface DeliveryTrackerOptions {
   unread?: (link: string) => boolean;
   /** Packs the delivery record of message `id` as its first attempt sends it. */
   pack: (id: string, record: EncodedRecord) => Fragment;
+  /**
+   * Packs a delivery record again with another attempt number. A redelivery moves into the
+   * current slab, so the one it was first packed into is freed once its other messages are acked.
+   */
+  repack: (packed: Fragment, attempt: number) => Fragment;
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
@@ -131,10 +137,10 @@ export class DeliveryTracker {
     if (full) {
       return Promise.reject(this.options.errors.queueFull(pattern));
     }
+    const id = `${this.producerId}.${(++this.sequence).toString(36)}`;
+    const packed = this.options.pack(id, record);
     this.outstandingBytes += record.size;
     return new Promise<void>((resolve, reject) => {
-      const id = `${this.producerId}.${(++this.sequence).toString(36)}`;
-      const packed = this.options.pack(id, record);
       const delivery: Delivery = {
         id,
         pattern,
@@ -291,6 +297,7 @@ export class DeliveryTracker {
       delivery.attempt++;
       if (delivery.attempt > 1) {
         this.counters.redelivered++;
+        delivery.packed = this.options.repack(delivery.packed, delivery.attempt);
       }
       delivery.link = link.name;
       delivery.ackDeadline = Date.now() + this.options.ackTimeout;

@@ -64,7 +64,7 @@ export class Outbox {
   /** The read loop `start()` began, for the kinds whose peers answer. */
   private reading: Promise<void> | undefined;
   /** One writer per record kind: records of one kind lie next to each other in their slabs. */
-  private readonly writers = { events: new FragmentWriter(), requests: new FragmentWriter(), deliveries: new FragmentWriter() };
+  private readonly writers = { events: new FragmentWriter(), requests: new FragmentWriter() };
 
   constructor(
     readonly managed: ManagedSocket<zmq.Socket, ClientSocketPlan>,

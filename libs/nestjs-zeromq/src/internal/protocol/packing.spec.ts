@@ -63,6 +63,17 @@ describe('FragmentWriter and joinFragments', () => {
     expect(joined.filter((_, i) => i % 2 === 0).map(String)).toEqual(['0', '1', '2', '3']);
   });
 
+  it('takes a smaller slab size: records fill slabs of that size, a larger one gets its own', () => {
+    const writer = new FragmentWriter(1024);
+    const chunk = Buffer.alloc(300, 1);
+    const fragments = Array.from({ length: 4 }, (_, i) => writer.write([String(i), chunk]));
+    expect(fragments.map((fragment) => fragment.slab.length)).toEqual([1024, 1024, 1024, 1024]);
+    expect(fragments.map((fragment) => fragment.slab === fragments[0].slab)).toEqual([true, true, true, false]);
+    const large = writer.write(['big', Buffer.alloc(2000, 2)]);
+    expect([large.slab === fragments[3].slab, large.start, large.slab.length >= 2000]).toEqual([false, 0, true]);
+    expect(fragmentFields(fragments[3])[0].toString()).toBe('3');
+  });
+
   it('writes non-ASCII text as UTF-8 with byte lengths', () => {
     const words = ['héllo wörld', '€'.repeat(1_000), '𝄞 clef', '日本語', ''];
     const fragment = new FragmentWriter().write(words);

@@ -29,13 +29,19 @@ export class FragmentWriter {
   private slab = Buffer.allocUnsafe(0);
   private used = 0;
 
+  /**
+   * @param slabBytes Bytes of each slab. A slab stays allocated while any fragment of it (or a
+   * view of one) lives, so a writer whose fragments may be held long uses small ones.
+   */
+  constructor(private readonly slabBytes = SLAB_BYTES) {}
+
   write(fields: readonly Frame[]): Fragment {
     let bound = 0;
     for (const field of fields) {
       bound += LENGTH_BYTES + (typeof field === 'string' ? field.length * MAX_UTF8_BYTES_PER_UNIT : field.byteLength);
     }
     if (this.slab.length - this.used < bound) {
-      this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bound));
+      this.slab = Buffer.allocUnsafe(Math.max(this.slabBytes, bound));
       this.used = 0;
     }
     const { slab } = this;
