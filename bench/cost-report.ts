@@ -1,10 +1,9 @@
-import { markdownTable } from 'markdown-table';
 import type { ResourceUse } from './clock.js';
-import { modeResults } from './figures.js';
-import { DASH, sizeLabel, statusCells } from './format.js';
+import { DASH } from './format.js';
 import type { ThroughputMode } from './plan.js';
 import type { BenchReport } from './report.js';
 import type { ThroughputResult } from './runner.js';
+import { sizeTable } from './size-table.js';
 
 /**
  * One process's cost of a phase: CPU µs per message, its share of the phase's wall time (how busy
@@ -24,23 +23,10 @@ function costCell(use: ResourceUse | undefined, entry: ThroughputResult, message
  * per message, how busy each was, and their page faults per message (the median run of each size).
  */
 export function costTable(report: BenchReport, mode: ThroughputMode): string {
-  const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
-  const header = ['Row', ...sizes.flatMap((bytes) => [`${sizeLabel(bytes)} producer`, `${sizeLabel(bytes)} consumer`])];
-  const lines = report.rows
-    .filter((row) => row.subscribers === undefined)
-    .map((row) => {
-      if (row.status !== 'ok') {
-        return [row.label, ...statusCells(row, sizes.length * 2)];
-      }
-      return [
-        row.label,
-        ...sizes.flatMap((bytes) => {
-          const entry = modeResults(row, mode).find((candidate) => candidate.payloadBytes === bytes);
-          return entry === undefined
-            ? [DASH, DASH]
-            : [costCell(entry.producerUse, entry, entry.sent), costCell(entry.consumerUse, entry, entry.received)];
-        }),
-      ];
-    });
-  return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
+  return sizeTable(
+    report,
+    mode,
+    (size) => [`${size} producer`, `${size} consumer`],
+    (entry) => [costCell(entry.producerUse, entry, entry.sent), costCell(entry.consumerUse, entry, entry.received)],
+  );
 }

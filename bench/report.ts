@@ -2,7 +2,8 @@ import { markdownTable } from 'markdown-table';
 import { BURST_MAX_BYTES, BURST_MAX_SENDS, type BenchPlan, type ThroughputMode } from './plan.js';
 import { broadcastSection } from './broadcast-report.js';
 import { costTable } from './cost-report.js';
-import { figure, modeResults, nodeLimit } from './figures.js';
+import { pointToPoint, sizeTable } from './size-table.js';
+import { figure, nodeLimit } from './figures.js';
 import { DASH, lossNote, rate, ratio, mib, sizeLabel, statusCells } from './format.js';
 import type { ProfileSummary } from './profile.js';
 import { DISPATCH_CEILING_ROW, NEST_TCP_ROW, NODE_LIMIT_ROWS, RAW_BASELINE_ROW } from './rows.js';
@@ -30,11 +31,6 @@ function ms(microseconds: number): string {
   return (microseconds / 1000).toFixed(microseconds < 10_000 ? 2 : 0);
 }
 
-/** The rows of the main tables: all but the broadcast rows. */
-function pointToPoint(report: BenchReport): RowResult[] {
-  return report.rows.filter((row) => row.subscribers === undefined);
-}
-
 /** Says which raw row was the Node limit at each payload size. */
 export function nodeLimitNote(report: BenchReport, mode: ThroughputMode): string {
   const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
@@ -46,29 +42,17 @@ export function nodeLimitNote(report: BenchReport, mode: ThroughputMode): string
 }
 
 export function throughputTable(report: BenchReport, mode: ThroughputMode): string {
-  const sizes = report.meta.plan.throughputCounts.map((entry) => entry.payloadBytes);
-  const header = ['Row', ...sizes.flatMap((bytes) => [`${sizeLabel(bytes)} msg/s`, '× raw', '× Node limit', '× Nest TCP'])];
-  const lines = pointToPoint(report).map((row) => {
-    if (row.status !== 'ok') {
-      return [row.label, ...statusCells(row, sizes.length * 4)];
-    }
-    return [
-      row.label,
-      ...sizes.flatMap((bytes) => {
-        const entry = modeResults(row, mode).find((candidate) => candidate.payloadBytes === bytes);
-        if (entry === undefined) {
-          return [DASH, DASH, DASH, DASH];
-        }
-        return [
-          rate(entry.msgsPerSec) + lossNote(entry.lost, entry.failed),
-          ratio(entry.msgsPerSec, figure(report, RAW_BASELINE_ROW, bytes, mode)),
-          ratio(entry.msgsPerSec, nodeLimit(report, bytes, mode)?.msgsPerSec),
-          ratio(entry.msgsPerSec, figure(report, NEST_TCP_ROW, bytes, mode)),
-        ];
-      }),
-    ];
-  });
-  return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
+  return sizeTable(
+    report,
+    mode,
+    (size) => [`${size} msg/s`, '× raw', '× Node limit', '× Nest TCP'],
+    (entry, bytes) => [
+      rate(entry.msgsPerSec) + lossNote(entry.lost, entry.failed),
+      ratio(entry.msgsPerSec, figure(report, RAW_BASELINE_ROW, bytes, mode)),
+      ratio(entry.msgsPerSec, nodeLimit(report, bytes, mode)?.msgsPerSec),
+      ratio(entry.msgsPerSec, figure(report, NEST_TCP_ROW, bytes, mode)),
+    ],
+  );
 }
 
 /** One cell per offered rate: p50 / p99 / p999 in ms of the summary `pick` takes from that rate's phase. */
