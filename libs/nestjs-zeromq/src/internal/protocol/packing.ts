@@ -41,7 +41,8 @@ export class FragmentWriter {
       bound += LENGTH_BYTES + (typeof field === 'string' ? field.length * MAX_UTF8_BYTES_PER_UNIT : field.byteLength);
     }
     if (this.slab.length - this.used < bound) {
-      this.slab = Buffer.allocUnsafe(Math.max(this.slabBytes, bound));
+      // A record that may not fit a slab gets one of its exact size (the bound can be 3× that).
+      this.slab = Buffer.allocUnsafe(bound > this.slabBytes ? Math.max(this.slabBytes, exactBytes(fields)) : this.slabBytes);
       this.used = 0;
     }
     const { slab } = this;
@@ -61,6 +62,15 @@ export class FragmentWriter {
     this.used = offset;
     return { slab, start, end: offset };
   }
+}
+
+/** The packed size of `fields`: their lengths and their bytes (text as UTF-8). */
+function exactBytes(fields: readonly Frame[]): number {
+  let bytes = 0;
+  for (const field of fields) {
+    bytes += LENGTH_BYTES + (typeof field === 'string' ? Buffer.byteLength(field, 'utf8') : field.byteLength);
+  }
+  return bytes;
 }
 
 /** The body of a batch: one view when its fragments are adjacent (the usual case), else a copy. */
