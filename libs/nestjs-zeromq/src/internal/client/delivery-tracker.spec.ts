@@ -1,6 +1,7 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import { fragmentFields, FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
-import { DeliveryTracker, type Delivery, type DeliveryTrackerOptions } from './delivery-tracker.js';
+import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
+import { DeliveryTracker } from './delivery-tracker.js';
 
 const timers = import.meta.jest;
 

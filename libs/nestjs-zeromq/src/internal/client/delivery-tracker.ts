@@ -2,89 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import { settlesWithin } from '../util/deadline.js';
 import { Deque } from '../util/deque.js';
-import type { EncodedRecord, Fragment } from '../protocol/wire.js';
+import type { EncodedRecord } from '../protocol/wire.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
-
-/** A message the producer holds until a worker acks it. */
-export interface Delivery {
-  readonly id: string;
-  readonly pattern: string;
-  /**
-   * The delivery record as the next attempt sends it, packed once when the message is accepted
-   * and again, with its attempt number, for each redelivery: the producer keeps bytes outside the
-   * JavaScript heap until the ack, not the record's strings, which would outlive young-generation
-   * collections and be copied into the old generation.
-   */
-  packed: Fragment;
-  /** The record's size in bytes, for `maxQueueBytes`. */
-  readonly size: number;
-  readonly data: unknown;
-  /** Deliveries made so far (the one in flight included). */
-  attempt: number;
-  /** The link it is in flight on, if any. */
-  link: string | undefined;
-  /** When it is given up on as unacknowledged (in flight only). */
-  ackDeadline: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
-/** One worker connection as the tracker sees it. */
-export interface DeliveryLink {
-  readonly name: string;
-  /** Deliveries the worker said it takes at once (0 until it says). */
-  window: number;
-  /** Deliveries in flight on it. */
-  unacked: number;
-  /** Its worker left DNS: it gets no more deliveries, whatever credit it announces. */
-  retired?: boolean;
-}
-
-export interface DeliveryTrackerOptions {
-  maxQueueSize: number;
-  /** Most payload bytes outstanding; a message that fits nothing else is still taken when none is. */
-  maxQueueBytes: number;
-  ackTimeout: number;
-  maxAttempts: number;
-  retryDelay: number;
-  maxRetryDelay: number;
-  /**
-   * Milliseconds between a link's loss and the resend of what it had in flight: acks its worker
-   * sent before it went may still wait in the socket (the monitor reports the disconnect apart
-   * from the data), and a delivery acked meanwhile is not sent twice.
-   */
-  lostLinkGrace: number;
-  /**
-   * Whether a link's socket still holds messages not read yet: after `lostLinkGrace` the resend
-   * waits while it does (acks may be among them; a busy event loop reads late), `ackTimeout` at most.
-   * @default nothing is ever unread
-   */
-  unread?: (link: string) => boolean;
-  /** Packs the delivery record of message `id` as its first attempt sends it. */
-  pack: (id: string, record: EncodedRecord) => Fragment;
-  /**
-   * Packs a delivery record again with another attempt number. A redelivery moves into the
-   * current slab, so the one it was first packed into is freed once its other messages are acked.
-   */
-  repack: (packed: Fragment, attempt: number) => Fragment;
-  /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
-  transmit: (link: string, delivery: Delivery) => Promise<void>;
-  onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
-  /** Asks the worker behind a link to announce its credit again (after the link lost it). */
-  requestCredit: (link: string) => void;
-  /** Errors the tracker rejects emits with. */
-  errors: {
-    queueFull: (pattern: string) => Error;
-    deadLetter: (letter: ZeroMqDeadLetter) => Error;
-    closed: (pattern: string) => Error;
-  };
-}
-
-export interface DeliveryCounters {
-  acked: number;
-  redelivered: number;
-  deadLettered: number;
-}
+import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
 
 /**
  * The producer side of at-least-once delivery for one route. It keeps every message until a
