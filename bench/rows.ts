@@ -35,7 +35,7 @@ export const METRICS_ON_ROW = 'nestjs-zeromq-metrics';
  * glibc's allocator settings of the tuned row: freed memory stays with the process instead of going
  * back to the kernel, so that reused memory is not faulted in again (docs/performance.md).
  */
-export const GLIBC_TUNED = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864';
+const GLIBC_TUNED = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864';
 /** Drawn off the chart's scale when it is faster than every transport. */
 export const DISPATCH_CEILING_ROW = 'dispatch-ceiling';
 
