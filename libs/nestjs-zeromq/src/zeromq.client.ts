@@ -4,7 +4,7 @@ import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ClientRoutes, type ClientRoute } from './internal/client/client-routes.js';
 import type { DealerOutbox } from './internal/client/dealer-outbox.js';
-import type { DeliveryTracker } from './internal/client/delivery-tracker.js';
+import type { DeliveryTracker } from './internal/at-least-once/delivery-tracker.js';
 import { coldRequest } from './internal/client/cold-request.js';
 import { EmitResult } from './internal/client/emit-result.js';
 import type { Outbox, OutboxHost } from './internal/client/outbox.js';

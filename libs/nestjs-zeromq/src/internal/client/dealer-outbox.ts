@@ -4,8 +4,8 @@ import { decodeMessage, DELIVERY_STATUSES, recordFields, type DecodedReply, type
 import type { Settle } from '../sockets/send-queue.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import type { Delivery } from './delivery.js';
-import type { DeliveryTracker } from './delivery-tracker.js';
+import type { Delivery } from '../at-least-once/delivery.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import { Outbox, type OutboxHost, type OutboxTotals } from './outbox.js';
 import type { PendingRequests } from './pending-requests.js';
 

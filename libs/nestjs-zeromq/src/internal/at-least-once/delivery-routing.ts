@@ -2,7 +2,7 @@ import { ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import type { ResolvedClientOptions } from '../options/resolve-options.js';
 import { deliveredRecord, fragmentFields, FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
-import type { DealerOutbox } from './dealer-outbox.js';
+import type { DealerOutbox } from '../client/dealer-outbox.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
 /**
