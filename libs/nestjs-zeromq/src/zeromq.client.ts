@@ -326,10 +326,17 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   private async open(): Promise<void> {
-    // Before the sockets open: no subscriber may connect while nobody checks it.
-    await this.authorization?.start();
-    const opened = await this.sockets.open(this.config.sockets, (plan) => createClientSocket(this.config, plan));
-    await this.routes.open(opened);
+    await this.routes.openOutboxes();
+    let opened: ManagedSocket<zmq.Socket, ClientSocketPlan>[];
+    try {
+      // Before the sockets open: no subscriber may connect while nobody checks it.
+      await this.authorization?.start();
+      opened = await this.sockets.open(this.config.sockets, (plan) => createClientSocket(this.config, plan));
+      await this.routes.open(opened);
+    } catch (error) {
+      await this.routes.closeOutboxes();
+      throw error;
+    }
     // Usable means connected: wait (bounded) for a peer on each socket that connects.
     const connecting = opened.filter((managed) => managed.plan.endpoints.some((endpoint) => !endpoint.bind));
     await this.sockets.waitForPeers(

@@ -8,7 +8,7 @@ import { SOCKET_KIND_NAMES, socketKind } from '../kinds/kinds.js';
 import { curveFor, resolveClientCurve, resolveServerCurve, type SideCurve } from '../security/curve.js';
 import { CLIENT_DEFAULTS, defaultCredit, SERVER_DEFAULTS } from './defaults.js';
 import { checkDiscoveryEndpoints, fixedEndpoints, usesDiscovery } from './discovery-endpoints.js';
-import { clientSchema, serverSchema, type ParsedClientOptions, type ParsedServerOptions } from './schemas.js';
+import { clientSchema, serverSchema, type ParsedClientOptions, type ParsedOutboxOptions, type ParsedServerOptions } from './schemas.js';
 
 export interface ResolvedEndpoint {
   address: string;
@@ -35,6 +35,8 @@ export interface ServerSocketPlan extends SocketPlan {
 export interface ClientRoutePlan extends SocketPlan {
   bare: boolean;
   delivery: ZeroMqDeliveryMode;
+  /** At-least-once routes with a durable outbox: where and how their messages are stored. */
+  outbox: ParsedOutboxOptions | undefined;
 }
 
 /** A client socket to open: one per route, or (kinds with `socketPerEndpoint`) one per endpoint of a route. */
@@ -196,6 +198,7 @@ function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: Reso
       patterns: [],
       bare: false,
       delivery: 'at-most-once',
+      outbox: undefined,
       route: '',
     });
   }
@@ -251,6 +254,7 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined, nor
     kind,
     delivery,
     deadLetterEndpoints,
+    outbox,
     curve,
     serializer: _s,
     deserializer: _d,
@@ -261,7 +265,14 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined, nor
     ...plan,
     bare: route?.bare ?? false,
     delivery: route?.delivery ?? delivery,
+    outbox: (route?.delivery ?? delivery) === 'at-least-once' ? (route?.outbox ?? outbox) : undefined,
   }));
+  const unused = routes.find((route) => route.outbox !== undefined && (route.delivery ?? delivery) !== 'at-least-once');
+  if (unused !== undefined || (outbox !== undefined && !routePlans.some((plan) => plan.outbox !== undefined))) {
+    throw new ZeroMqOptionsError(
+      `Invalid ZeroMqClient options: ${unused === undefined ? 'the client' : `route "${unused.name ?? unused.patterns.join(', ')}"`} has an outbox, which only at-least-once routes use (set delivery: 'at-least-once')`,
+    );
+  }
   for (const plan of routePlans) {
     const problem = routeProblem(plan);
     if (problem !== undefined) {
