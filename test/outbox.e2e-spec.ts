@@ -173,7 +173,9 @@ describe('Durable outbox across producer crashes', () => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', mountPoint], { stdio: 'pipe' });
     } catch (error) {
       if (process.env.CI === 'true') {
-        throw new Error(`CI=true and a small filesystem cannot be mounted for the disk-full test: ${(error as Error).message}`);
+        throw new Error(`CI=true and a small filesystem cannot be mounted for the disk-full test: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       console.warn(`SKIPPED: disk-full test needs root to mount a tmpfs: ${(error as Error).message}`);
       return;
