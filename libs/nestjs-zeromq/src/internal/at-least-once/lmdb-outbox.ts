@@ -5,6 +5,7 @@ import type { DeliveryStore, StoredDeadLetter, StoredDelivery } from './delivery
 import { ZeroMqOutboxError } from '../../zeromq.errors.js';
 import { DiskSpace } from './disk-space.js';
 import { OutboxLock } from './outbox-lock.js';
+import { checkStoreReadable } from './store-check.js';
 
 /** How sure "stored" is: committed (survives a process crash) or flushed (survives power loss). */
 export type OutboxDurability = 'commit' | 'flush';
@@ -17,7 +18,7 @@ export interface OutboxStoreOptions {
 }
 
 /** The part of lmdb-js this file uses (the package is an optional peer: its types are not required). */
-interface LmdbDatabase {
+export interface LmdbDatabase {
   put(key: number, value: unknown): Promise<boolean>;
   remove(key: number): Promise<boolean>;
   get(key: number): unknown;
@@ -29,6 +30,7 @@ interface LmdbDatabase {
   ifVersion?: unknown;
 }
 interface LmdbRoot extends LmdbDatabase {
+  getKeys(): Iterable<unknown>;
   openDB(options: { name: string; encoding?: string; keyEncoding?: string }): LmdbDatabase;
   transaction<T>(action: () => T): Promise<T>;
   readonly committed: Promise<unknown>;
@@ -75,6 +77,7 @@ export class LmdbOutbox {
     const lock = OutboxLock.acquire(path);
     let root: LmdbRoot;
     try {
+      await checkStoreReadable(path, import.meta.resolve('lmdb'));
       // No event-turn batching: with it, lmdb-js 3.5 leaves a promise of its own unhandled when a
       // commit fails (ENOSPC would end the process). Without it, writes queued while a commit runs
       // still share the next one (group commit), and the commit's failure reaches each write.
@@ -82,6 +85,9 @@ export class LmdbOutbox {
       root.getCount();
     } catch (error) {
       lock.release();
+      if (error instanceof ZeroMqOutboxError) {
+        throw error;
+      }
       throw new ZeroMqOutboxError(
         `the outbox at ${path} cannot be opened: ${(error as Error).message}. If the store is damaged, move the directory aside (its dead letters and messages are in it) and start again; docs/delivery.md, "Durable outbox"`,
         { cause: error },
@@ -101,6 +107,18 @@ export class LmdbOutbox {
     return store;
   }
 
+  /** The routes that have tables in this outbox (for the CLI). */
+  routeNames(): string[] {
+    const names = new Set<string>();
+    for (const key of this.root.getKeys()) {
+      const match = typeof key === 'string' ? /^(?:outbox|dead-letters)\/(.+)$/.exec(key) : null;
+      if (match !== null) {
+        names.add(match[1]);
+      }
+    }
+    return [...names].sort();
+  }
+
   /** Waits for the last writes (flushed), closes the environment and releases the lock. */
   async close(): Promise<void> {
     try {
@@ -118,9 +136,10 @@ export class LmdbRouteStore implements DeliveryStore {
   count = 0;
   bytes = 0;
   readonly maxBytes: number;
-  readonly lastKey: number;
-  private readonly messages: LmdbDatabase;
-  private readonly deadLetters: LmdbDatabase;
+  lastKey: number;
+  /** The tables, for the CLI's inspect / requeue / purge (outbox-admin.ts). */
+  readonly messages: LmdbDatabase;
+  readonly deadLetters: LmdbDatabase;
   /** Sizes of stored messages by key, for `bytes` when one is removed. */
   private readonly sizes = new Map<number, number>();
 
