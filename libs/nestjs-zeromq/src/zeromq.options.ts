@@ -256,6 +256,14 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    */
   dedupeWindow?: number;
   /**
+   * At-least-once: keep the ids of completed messages on disk too (the last `dedupeWindow` of
+   * them), written before each ack, so that a worker restarted after a crash acks a redelivery
+   * of a message it already handled instead of running it again. Needs the optional peer
+   * dependency `lmdb`; one worker process per path.
+   * @default none: completed ids are kept in memory only
+   */
+  ledger?: { path: string };
+  /**
    * Accept single-frame messages from plain ZeroMQ producers and hand them to one pattern's
    * handler. Without it such messages are rejected and counted as malformed. On a `'pub-sub'`
    * socket a plain message is `[topic, payload]` and goes to the handler of its topic (`pattern`

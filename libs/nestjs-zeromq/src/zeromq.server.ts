@@ -1,3 +1,4 @@
+import { LmdbLedger } from './internal/at-least-once/lmdb-ledger.js';
 import { Logger } from '@nestjs/common';
 import {
   Server,
@@ -63,6 +64,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private inboxes: Inbox[] = [];
   private discovery = new DiscoveryRegistry();
   private closing: Promise<void> | undefined;
+  private ledger: LmdbLedger | undefined;
 
   constructor(options: ZeroMqServerOptions) {
     super();
@@ -84,6 +86,9 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       this.closing = undefined;
+      if (this.config.ledger !== undefined) {
+        this.ledger ??= await LmdbLedger.open(this.config.ledger.path, this.config.dedupeWindow);
+      }
       // Before the sockets open: no client may connect while nobody checks it.
       await this.authorization?.start();
       const opened = await this.sockets.open(this.config.sockets, (plan) =>
@@ -101,6 +106,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       callback();
     } catch (error) {
       this.authorization?.stop();
+      await this.closeLedger();
       callback(error);
     }
   }
@@ -200,6 +206,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     const server = this;
     return {
       config: this.config,
+      completedIds: this.ledger,
       problems: this.problems,
       get closing() {
         return server.closing !== undefined;
@@ -222,6 +229,12 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       toObservable: (value: unknown) => this.transformToObservable(value) as Observable<unknown>,
       emit: (event: string, ...values: unknown[]) => this.listeners.emit(event, ...values),
     };
+  }
+
+  private async closeLedger(): Promise<void> {
+    const ledger = this.ledger;
+    this.ledger = undefined;
+    await ledger?.close();
   }
 
   private warnAboutRoutesWithoutHandlers(plans: readonly ServerSocketPlan[]): void {
@@ -250,6 +263,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     await Promise.all(inboxes.map((inbox) => inbox.flush(remaining())));
     this.sockets.close();
     this.authorization?.stop();
+    await this.closeLedger();
     const loopsEnded = await settlesWithin(Promise.all(inboxes.map((inbox) => inbox.stopped())), remaining());
     const { inFlight, droppedOnClose } = this.getMetrics();
     if (!loopsEnded || drained.includes(false)) {

@@ -1,11 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Fragment } from '../protocol/wire.js';
 import type { DeliveryStore, StoredDeadLetter, StoredDelivery } from './delivery-store.js';
-import { ZeroMqOutboxError } from '../../zeromq.errors.js';
 import { DiskSpace } from './disk-space.js';
-import { OutboxLock } from './outbox-lock.js';
-import { checkStoreReadable } from './store-check.js';
+import { LmdbEnvironment, type LmdbDatabase, type LmdbRoot } from './lmdb-environment.js';
 
 /** How sure "stored" is: committed (survives a process crash) or flushed (survives power loss). */
 export type OutboxDurability = 'commit' | 'flush';
@@ -17,35 +13,8 @@ export interface OutboxStoreOptions {
   onWriteError: (what: string, error: Error) => void;
 }
 
-/** The part of lmdb-js this file uses (the package is an optional peer: its types are not required). */
-export interface LmdbDatabase {
-  put(key: number, value: unknown): Promise<boolean>;
-  remove(key: number): Promise<boolean>;
-  get(key: number): unknown;
-  getRange(options: { start?: number; end?: number; limit?: number; reverse?: boolean; snapshot?: boolean }): Iterable<{
-    key: number;
-    value: unknown;
-  }>;
-  getCount(options?: object): number;
-  ifVersion?: unknown;
-}
-interface LmdbRoot extends LmdbDatabase {
-  getKeys(): Iterable<unknown>;
-  openDB(options: { name: string; encoding?: string; keyEncoding?: string }): LmdbDatabase;
-  transaction<T>(action: () => T): Promise<T>;
-  readonly committed: Promise<unknown>;
-  readonly flushed: Promise<unknown>;
-  close(): Promise<void>;
-}
-interface LmdbModule {
-  open(options: object): LmdbRoot;
-}
-
 /** Bytes before a stored message's packed fields: when it was accepted (float64, ms). */
 const HEADER_BYTES = 8;
-
-/** Outbox paths open in this process: the pid lock cannot tell two clients of one process apart. */
-const openPaths = new Set<string>();
 
 /**
  * A durable outbox on disk: an LMDB environment (lmdb-js) at `path` with, per at-least-once route,
@@ -58,43 +27,23 @@ export class LmdbOutbox {
   private readonly space: DiskSpace;
 
   private constructor(
-    readonly path: string,
-    private readonly root: LmdbRoot,
-    private readonly lock: OutboxLock,
+    private readonly environment: LmdbEnvironment,
     private readonly options: OutboxStoreOptions,
   ) {
-    this.space = new DiskSpace(path);
+    this.space = new DiskSpace(environment.path);
+  }
+
+  get path(): string {
+    return this.environment.path;
+  }
+
+  private get root(): LmdbRoot {
+    return this.environment.root;
   }
 
   /** Opens (or creates) the outbox; a clear error if lmdb is missing, the path is locked or the store is damaged. */
   static async open(options: OutboxStoreOptions): Promise<LmdbOutbox> {
-    const path = resolve(options.path);
-    if (openPaths.has(path)) {
-      throw new ZeroMqOutboxError(`the outbox at ${path} is already open in this process (one client per outbox path)`);
-    }
-    const lmdb = await loadLmdb();
-    mkdirSync(path, { recursive: true });
-    const lock = OutboxLock.acquire(path);
-    let root: LmdbRoot;
-    try {
-      await checkStoreReadable(path, import.meta.resolve('lmdb'));
-      // No event-turn batching: with it, lmdb-js 3.5 leaves a promise of its own unhandled when a
-      // commit fails (ENOSPC would end the process). Without it, writes queued while a commit runs
-      // still share the next one (group commit), and the commit's failure reaches each write.
-      root = lmdb.open({ path, maxDbs: 64, compression: false, eventTurnBatching: false });
-      root.getCount();
-    } catch (error) {
-      lock.release();
-      if (error instanceof ZeroMqOutboxError) {
-        throw error;
-      }
-      throw new ZeroMqOutboxError(
-        `the outbox at ${path} cannot be opened: ${(error as Error).message}. If the store is damaged, move the directory aside (its dead letters and messages are in it) and start again; docs/delivery.md, "Durable outbox"`,
-        { cause: error },
-      );
-    }
-    openPaths.add(path);
-    return new LmdbOutbox(path, root, lock, options);
+    return new LmdbOutbox(await LmdbEnvironment.open(options.path, 'outbox'), options);
   }
 
   /** The store of one route (its two tables), read once to count what it holds. */
@@ -119,15 +68,9 @@ export class LmdbOutbox {
     return [...names].sort();
   }
 
-  /** Waits for the last writes (flushed), closes the environment and releases the lock. */
-  async close(): Promise<void> {
-    try {
-      await this.root.flushed;
-      await this.root.close();
-    } finally {
-      openPaths.delete(this.path);
-      this.lock.release();
-    }
+  /** Waits for the last writes (flushed), closes the store and releases the lock. */
+  close(): Promise<void> {
+    return this.environment.close();
   }
 }
 
@@ -273,15 +216,4 @@ function withHeader(storedAt: number, packed: Fragment): Buffer {
   value.writeDoubleBE(storedAt, 0);
   packed.slab.copy(value, HEADER_BYTES, packed.start, packed.end);
   return value;
-}
-
-async function loadLmdb(): Promise<LmdbModule> {
-  try {
-    return (await import('lmdb')) as unknown as LmdbModule;
-  } catch (error) {
-    throw new ZeroMqOutboxError(
-      "the outbox option needs the package 'lmdb' (an optional peer dependency of nestjs-zeromq): npm install lmdb",
-      { cause: error },
-    );
-  }
 }

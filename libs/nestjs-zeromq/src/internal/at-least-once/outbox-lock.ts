@@ -15,7 +15,7 @@ const LOCK_FILE = 'producer.lock';
 export class OutboxLock {
   private constructor(private readonly file: string) {}
 
-  static acquire(directory: string): OutboxLock {
+  static acquire(directory: string, what = 'outbox'): OutboxLock {
     const file = join(directory, LOCK_FILE);
     // Bounded: one try, one takeover of a stale lock, one more try.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -32,13 +32,13 @@ export class OutboxLock {
       const owner = readOwner(file);
       if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
         throw new ZeroMqOutboxError(
-          `the outbox at ${directory} is in use by process ${owner} (one producer process per outbox path; stop it or give this one another path)`,
+          `the ${what} at ${directory} is in use by process ${owner} (one process per ${what} path; stop it or give this one another path)`,
         );
       }
       // The owner is gone (or was this pid before a restart in a new container): the lock is stale.
       rmSync(file, { force: true });
     }
-    throw new ZeroMqOutboxError(`the outbox at ${directory} could not be locked: ${file} keeps reappearing`);
+    throw new ZeroMqOutboxError(`the ${what} at ${directory} could not be locked: ${file} keeps reappearing`);
   }
 
   release(): void {

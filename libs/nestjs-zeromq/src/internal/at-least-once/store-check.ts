@@ -13,7 +13,7 @@ const CHECK_TIMEOUT_MS = 60_000;
  * into a ZeroMqOutboxError at `connect()` instead. It costs one Node start (~100 ms) per connect
  * of a client whose outbox already has a file.
  */
-export async function checkStoreReadable(path: string, lmdbUrl: string): Promise<void> {
+export async function checkStoreReadable(path: string, lmdbUrl: string, what: string): Promise<void> {
   if (!existsSync(join(path, 'data.mdb'))) {
     return;
   }
@@ -40,7 +40,7 @@ export async function checkStoreReadable(path: string, lmdbUrl: string): Promise
         : (lines.find((line) => /^\w*Error/.test(line)) ?? error.message);
       reject(
         new ZeroMqOutboxError(
-          `the outbox at ${path} cannot be opened: it is damaged or unreadable (${how}). Move the directory aside (its messages and dead letters are in it), start again with an empty one, and see docs/delivery.md, "Durable outbox"`,
+          `the ${what} at ${path} cannot be opened: it is damaged or unreadable (${how}). Move the directory aside (its messages and dead letters are in it), start again with an empty one, and see docs/delivery.md, "Durable outbox"`,
         ),
       );
     });

@@ -88,6 +88,7 @@ export const serverSchema = z.strictObject({
   receiveHighWaterMark: nonNegativeInt.default(SERVER_DEFAULTS.receiveHighWaterMark),
   closeTimeout: nonNegativeInt.default(SERVER_DEFAULTS.closeTimeout),
   dedupeWindow: positiveInt.default(SERVER_DEFAULTS.dedupeWindow),
+  ledger: z.strictObject({ path: z.string().min(1) }).optional(),
   plainMessages: z
     .strictObject({
       pattern: z.string().min(1),

@@ -40,7 +40,7 @@ export class RouterInbox extends Inbox {
     super(managed, host, managed.plan.concurrency);
     this.credit = managed.plan.credit;
     this.replies = new ReplyWriter(managed.socket as zmq.Router, managed.name);
-    this.ledger = new DeliveryLedger(host.config.dedupeWindow);
+    this.ledger = new DeliveryLedger(host.config.dedupeWindow, host.completedIds);
     this.requestInfo = { socket: managed.name, plain: false };
   }
 
@@ -201,6 +201,11 @@ export class RouterInbox extends Inbox {
       succeeded = outcome.ok;
       if (outcome.ok) {
         this.counters.add('handled');
+        await this.ledger
+          .persist(id)
+          ?.catch((error: unknown) =>
+            this.host.problems.error('ledger', `The ledger could not write ${id} (acked all the same): ${(error as Error).message}`),
+          );
         await this.acknowledge(peer, id, 'a');
         return;
       }
