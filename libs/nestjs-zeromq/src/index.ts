@@ -4,9 +4,14 @@
  */
 export { ZEROMQ_TRANSPORT } from './constants.js';
 export { ZeroMqClient } from './zeromq.client.js';
-export type { ZeroMqClientMetrics, ZeroMqClientQueueState, ZeroMqServerMetrics, ZeroMqServerSocketState } from './zeromq.metrics.js';
+export type {
+  ZeroMqClientMetrics,
+  ZeroMqClientQueueState,
+  ZeroMqDiscoveryMetrics,
+  ZeroMqServerMetrics,
+  ZeroMqServerSocketState,
+} from './zeromq.metrics.js';
 export { ZeroMqContext, type ZeroMqContextArgs, type ZeroMqMessageInfo } from './zeromq.context.js';
-export type { ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
 export {
   ZeroMqOptionsError,
   ZeroMqRequestError,

@@ -1,6 +1,6 @@
 import { ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import type { ResolvedClientOptions } from '../options/resolve-options.js';
+import type { ResolvedClientOptions } from '../options/plans.js';
 import { deliveredRecord, fragmentFields, FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
 import type { DealerOutbox } from './dealer-outbox.js';
 import { DeliveryTracker } from './delivery-tracker.js';

@@ -9,7 +9,7 @@ import { receiveLoop } from '../sockets/receive-loop.js';
 import type { Counters } from '../util/counters.js';
 import { Dispatcher } from './dispatcher.js';
 import type { InboxHost } from './inbox-host.js';
-import type { ServerSocketPlan } from '../options/resolve-options.js';
+import type { ServerSocketPlan } from '../options/plans.js';
 import { serverCounters, type ServerCounter } from './server-counters.js';
 
 /** How a handler run ended: Nest's exception filter turns a failure into an error value. */

@@ -13,7 +13,7 @@ import {
   type EncodedReply,
 } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import type { ServerSocketPlan } from '../options/resolve-options.js';
+import type { ServerSocketPlan } from '../options/plans.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { describeError, Inbox } from './inbox.js';
