@@ -13,7 +13,8 @@ export type SocketOptions = Record<string, unknown>;
  * Everything that differs between socket kinds, in one place: what the kind carries (its facts),
  * which ZeroMQ sockets each side opens, and which objects read and write them. The server, the
  * client, the options code and the CURVE roles ask the kind; none of them branches on its name. A
- * new kind is one module implementing this, listed in `kinds.ts`, plus its section in docs/protocol.md.
+ * new kind is one module implementing this, listed in `kinds.ts`, its name in `ZeroMqSocketKind` and
+ * `options/kind-names.ts` (the build fails until all three list it), plus its section in docs/protocol.md.
  */
 export interface SocketKind extends KindFacts {
   createServerSocket(options: SocketOptions): zmq.Socket;
