@@ -4,7 +4,7 @@ import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ClientRoutes } from './internal/client/client-routes.js';
 import type { DealerOutbox } from './internal/client/dealer-outbox.js';
-import type { DeliveryTracker } from './internal/client/delivery-tracker.js';
+import type { DeliveryTracker } from './internal/at-least-once/delivery-tracker.js';
 import { coldRequest } from './internal/client/cold-request.js';
 import { EmitResult } from './internal/client/emit-result.js';
 import type { Outbox, OutboxHost } from './internal/client/outbox.js';
@@ -330,10 +330,17 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   private async open(): Promise<void> {
-    // Before the sockets open: no subscriber may connect while nobody checks it.
-    await this.authorization?.start();
-    const opened = await this.sockets.open(this.config.sockets, (plan) => createClientSocket(this.config, plan));
-    await this.routes.open(opened);
+    await this.routes.openOutboxes();
+    let opened: ManagedSocket<zmq.Socket, ClientSocketPlan>[];
+    try {
+      // Before the sockets open: no subscriber may connect while nobody checks it.
+      await this.authorization?.start();
+      opened = await this.sockets.open(this.config.sockets, (plan) => createClientSocket(this.config, plan));
+      await this.routes.open(opened);
+    } catch (error) {
+      await this.routes.closeOutboxes();
+      throw error;
+    }
     // Usable means connected: wait (bounded) for a peer on each socket that connects.
     const connecting = opened.filter((managed) => managed.plan.endpoints.some((endpoint) => !endpoint.bind));
     await this.sockets.waitForPeers(

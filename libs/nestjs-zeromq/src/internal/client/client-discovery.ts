@@ -8,7 +8,7 @@ import type { ClientSocketPlan, ResolvedClientOptions } from '../options/plans.j
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { SocketGroup } from '../sockets/socket-group.js';
 import { DealerOutbox } from './dealer-outbox.js';
-import { LOST_LINK_GRACE } from './delivery-routing.js';
+import { LOST_LINK_GRACE } from '../at-least-once/delivery-routing.js';
 import type { Outbox } from './outbox.js';
 import type { ClientRoute, RouteTable } from './route-table.js';
 

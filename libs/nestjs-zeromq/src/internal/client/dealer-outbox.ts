@@ -3,8 +3,8 @@ import type * as zmq from 'zeromq';
 import { decodeMessage, DELIVERY_STATUSES, recordFields, type DecodedReply, type EncodedRecord } from '../protocol/wire.js';
 import type { Settle } from '../sockets/send-queue.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
-import type { Delivery } from './delivery.js';
-import type { DeliveryTracker } from './delivery-tracker.js';
+import type { Delivery } from '../at-least-once/delivery.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import { Outbox, type OutboxHost, type OutboxTotals, type ReplyHandling } from './outbox.js';
 
 const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER };

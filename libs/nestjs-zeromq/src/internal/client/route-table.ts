@@ -1,5 +1,5 @@
 import type { ClientRoutePlan } from '../options/plans.js';
-import type { DeliveryTracker } from './delivery-tracker.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import type { Outbox } from './outbox.js';
 
 /** A route as the table sees it: its name, the patterns it lists (none: the default route) and its links. */

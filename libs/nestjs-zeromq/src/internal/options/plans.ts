@@ -1,6 +1,6 @@
 import type { ZeroMqDeliveryMode, ZeroMqSocketKind } from '../../zeromq.options.js';
 import type { SideCurve } from '../security/curve.js';
-import type { ParsedClientOptions, ParsedServerOptions } from './schemas.js';
+import type { ParsedClientOptions, ParsedOutboxOptions, ParsedServerOptions } from './schemas.js';
 
 // What resolving the options plans: the sockets each side opens and the settings they share. The
 // sockets, inboxes, outboxes and kinds read these types; they stand below all of them.
@@ -30,6 +30,8 @@ export interface ServerSocketPlan extends SocketPlan {
 export interface ClientRoutePlan extends SocketPlan {
   bare: boolean;
   delivery: ZeroMqDeliveryMode;
+  /** At-least-once routes with a durable outbox: where and how their messages are stored. */
+  outbox: ParsedOutboxOptions | undefined;
 }
 
 /** A client socket to open: one per route, or (kinds with `socketPerEndpoint`) one per endpoint of a route. */

@@ -176,6 +176,7 @@ function socketsOf(kinds: KindLookup, routes: readonly ClientRoutePlan[], deadLe
       patterns: [],
       bare: false,
       delivery: 'at-most-once',
+      outbox: undefined,
       route: '',
     });
   }
@@ -238,6 +239,7 @@ export function resolveClientOptions(
     kind,
     delivery,
     deadLetterEndpoints,
+    outbox,
     curve,
     serializer: _s,
     deserializer: _d,
@@ -248,7 +250,14 @@ export function resolveClientOptions(
     ...plan,
     bare: route?.bare ?? false,
     delivery: route?.delivery ?? delivery,
+    outbox: (route?.delivery ?? delivery) === 'at-least-once' ? (route?.outbox ?? outbox) : undefined,
   }));
+  const unused = routes.find((route) => route.outbox !== undefined && (route.delivery ?? delivery) !== 'at-least-once');
+  if (unused !== undefined || (outbox !== undefined && !routePlans.some((plan) => plan.outbox !== undefined))) {
+    throw new ZeroMqOptionsError(
+      `Invalid ZeroMqClient options: ${unused === undefined ? 'the client' : `route "${unused.name ?? unused.patterns.join(', ')}"`} has an outbox, which only at-least-once routes use (set delivery: 'at-least-once')`,
+    );
+  }
   for (const plan of routePlans) {
     const problem = routeProblem(kinds, plan);
     if (problem !== undefined) {

@@ -113,3 +113,23 @@ export function deliveredRecord(fields: readonly Uint8Array[]): EncodedRecord {
   const text = new TextDecoder();
   return { pattern: text.decode(pattern), info: text.decode(info), payload, size: pattern.length + info.length + payload.length };
 }
+
+/**
+ * What a delivery's fields (as `recordFields.delivery` made them) say of the message: its id, the
+ * attempt it was packed as, its pattern and its data (for a dead letter). Read when the durable
+ * outbox gives a stored message back.
+ */
+export function storedDelivery(fields: readonly Uint8Array[]): { id: string; attempt: number; pattern: string; data: unknown } {
+  const [id, attempt, pattern, info, payload] = fields;
+  const text = new TextDecoder();
+  const encoding = text.decode(info).charAt(0);
+  let data: unknown = payload;
+  if (encoding === ENCODING_JSON && payload.length > 0) {
+    try {
+      data = JSON.parse(text.decode(payload)) as unknown;
+    } catch {
+      // The stored bytes are sent as they are; only the dead letter's copy of the data stays raw.
+    }
+  }
+  return { id: text.decode(id), attempt: Number.parseInt(text.decode(attempt), 10), pattern: text.decode(pattern), data };
+}

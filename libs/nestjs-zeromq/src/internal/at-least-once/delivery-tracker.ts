@@ -5,6 +5,10 @@ import { Deque } from '../util/deque.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
 import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
+import type { DeliveryStore } from './delivery-store.js';
+import { StoredBacklog, type EmitSettles } from './stored-backlog.js';
+
+const IGNORED: EmitSettles = { resolve: () => undefined, reject: () => undefined };
 
 /**
  * The producer side of at-least-once delivery for one route. It keeps every message until a
@@ -12,18 +16,24 @@ import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions }
  * the worker with the most free credit, and sends it again when the worker fails it (after a
  * back-off), when the ack does not come within `ackTimeout`, or when the worker's connection
  * drops. After `maxAttempts` deliveries, or when a worker refuses it for good, it dead-letters.
+ * With a durable outbox (`store`) every message is stored from acceptance to ack; the tracker
+ * holds in memory only what its bounds allow and reads the rest back in order (StoredBacklog).
  */
 export class DeliveryTracker {
   /** Unique per tracker: message ids are `<producerId>.<sequence>`. */
   readonly producerId = randomBytes(6).toString('base64url');
-  readonly counters: DeliveryCounters = { acked: 0, redelivered: 0, deadLettered: 0 };
+  readonly counters: DeliveryCounters = { acked: 0, redelivered: 0, deadLettered: 0, replayed: 0 };
 
   private readonly links = new Map<string, DeliveryLink>();
   private readonly deliveries = new Map<string, Delivery>();
   /** Deliveries waiting for credit, oldest first. */
   private readonly waiting = new Deque<Delivery>();
-  private sequence = 0;
+  private sequence: number;
   private outstandingBytes = 0;
+  /** Deliveries on a link, not acked yet. */
+  private inFlight = 0;
+  private readonly store: DeliveryStore | undefined;
+  private readonly backlog: StoredBacklog | undefined;
   private closed = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sweeper: NodeJS.Timeout;
@@ -36,14 +46,19 @@ export class DeliveryTracker {
     for (const name of linkNames) {
       this.links.set(name, { name, window: 0, unacked: 0 });
     }
+    this.store = options.store;
+    this.backlog = this.store === undefined ? undefined : new StoredBacklog(this.store);
+    this.sequence = this.store?.lastKey ?? 0;
+    // What an earlier process stored goes first, in its order.
+    this.refill();
     // Checks ack deadlines; unref'd: the sockets, not this timer, keep a process alive.
     this.sweeper = setInterval(() => this.expire(), Math.max(20, Math.min(1_000, options.ackTimeout / 4)));
     this.sweeper.unref();
   }
 
-  /** Messages not acked yet: waiting, in flight or backing off. */
+  /** Messages not acked yet: waiting, in flight, backing off or (with an outbox) stored only. */
   get outstanding(): number {
-    return this.deliveries.size;
+    return this.deliveries.size + (this.backlog?.count ?? 0);
   }
 
   /** Accepts a message; resolves when a worker has handled it, rejects when it is dead-lettered. */
@@ -51,32 +66,114 @@ export class DeliveryTracker {
     if (this.closed) {
       return Promise.reject(this.options.errors.closed(pattern));
     }
-    const full =
-      this.deliveries.size >= this.options.maxQueueSize ||
-      (this.deliveries.size > 0 && this.outstandingBytes + record.size > this.options.maxQueueBytes);
-    if (full) {
+    if (this.store !== undefined) {
+      return this.submitStored(this.store, pattern, record, data);
+    }
+    if (!this.fits(record.size)) {
       return Promise.reject(this.options.errors.queueFull(pattern));
     }
-    const id = `${this.producerId}.${(++this.sequence).toString(36)}`;
+    const key = ++this.sequence;
+    const id = this.idOf(key);
     const packed = this.options.pack(id, record);
-    this.outstandingBytes += record.size;
     return new Promise<void>((resolve, reject) => {
-      const delivery: Delivery = {
+      this.hold({ id, key, pattern, packed, size: record.size, data, attempt: 0, link: undefined, ackDeadline: 0, resolve, reject });
+    });
+  }
+
+  /**
+   * Stores the message, then resolves (`resolveOn: 'stored'`) or waits for its ack. It is sent at
+   * once when the tracker has room, before its write commits: a store that then fails rejects the
+   * emit although a worker may handle it (at least once, never silently lost).
+   */
+  private submitStored(store: DeliveryStore, pattern: string, record: EncodedRecord, data: unknown): Promise<void> {
+    if (store.count > 0 && store.bytes + record.size > store.maxBytes) {
+      return Promise.reject(this.options.errors.outboxFull(pattern, store));
+    }
+    const key = ++this.sequence;
+    const id = this.idOf(key);
+    const packed = this.options.pack(id, record);
+    const stored = store.add(key, packed);
+    let acked: Promise<void> | undefined;
+    let settles = IGNORED;
+    if (this.options.resolveOn === 'acked') {
+      acked = new Promise<void>((resolve, reject) => (settles = { resolve, reject }));
+      // Handled by the chain below; this only keeps an early rejection from being unhandled.
+      acked.catch(() => undefined);
+    }
+    let held: Delivery | undefined;
+    if (this.backlog!.count === 0 && this.fits(record.size)) {
+      this.backlog!.cursor = key;
+      held = { id, key, pattern, packed, size: record.size, data, attempt: 0, link: undefined, ackDeadline: 0, ...settles };
+      this.hold(held);
+    } else {
+      this.backlog!.park(key, acked === undefined ? undefined : settles);
+    }
+    return stored.then(
+      () => acked,
+      (error: unknown) => {
+        if (held === undefined) {
+          this.backlog!.drop(key);
+        } else if (this.deliveries.has(held.id)) {
+          this.release(held);
+          this.forget(held);
+        }
+        throw this.options.errors.notStored(pattern, error as Error);
+      },
+    );
+  }
+
+  private idOf(key: number): string {
+    return `${this.producerId}.${key.toString(36)}`;
+  }
+
+  /** Whether a message of `size` bytes fits in memory (a lone one always does). */
+  private fits(size: number): boolean {
+    return (
+      this.deliveries.size < this.options.maxQueueSize &&
+      (this.deliveries.size === 0 || this.outstandingBytes + size <= this.options.maxQueueBytes)
+    );
+  }
+
+  private hold(delivery: Delivery): void {
+    this.deliveries.set(delivery.id, delivery);
+    this.outstandingBytes += delivery.size;
+    this.waiting.push(delivery);
+    this.pump();
+  }
+
+  /** Takes stored messages back into memory while there is room, oldest first. */
+  private refill(): void {
+    if (this.backlog === undefined || this.closed) {
+      return;
+    }
+    const taken = this.backlog.read(
+      this.options.maxQueueSize - this.deliveries.size,
+      (size) => this.fits(size),
+      () => this.refill(),
+    );
+    for (const stored of taken) {
+      const packed = { slab: stored.packed, start: 0, end: stored.packed.length };
+      const { id, attempt, pattern, data } = this.options.readPacked(packed);
+      const replayed = stored.key <= this.backlog.replayUpTo;
+      if (replayed) {
+        this.counters.replayed++;
+      }
+      const settles = stored.settles ?? IGNORED;
+      this.hold({
         id,
+        key: stored.key,
         pattern,
         packed,
-        size: record.size,
+        size: packed.end,
         data,
-        attempt: 0,
+        attempt: replayed ? attempt - 1 : 0,
+        replayed,
         link: undefined,
         ackDeadline: 0,
-        resolve,
-        reject,
-      };
-      this.deliveries.set(id, delivery);
-      this.waiting.push(delivery);
-      this.pump();
-    });
+        resolve: settles.resolve,
+        reject: settles.reject,
+      });
+    }
   }
 
   /** A worker announced its window (0 withdraws it: it is closing). */
@@ -97,6 +194,7 @@ export class DeliveryTracker {
     this.release(delivery);
     if (status === 'a') {
       this.counters.acked++;
+      this.store?.remove(delivery.key);
       this.forget(delivery);
       delivery.resolve();
     } else if (status === 'x' || delivery.attempt >= this.options.maxAttempts) {
@@ -186,7 +284,7 @@ export class DeliveryTracker {
    */
   async drain(timeout: number): Promise<number> {
     this.closed = true;
-    if (this.deliveries.size > 0) {
+    if (!this.idle()) {
       await settlesWithin(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), timeout);
     }
     clearInterval(this.sweeper);
@@ -199,8 +297,10 @@ export class DeliveryTracker {
       this.forget(delivery);
       delivery.reject(this.options.errors.closed(delivery.pattern));
     }
+    this.backlog?.rejectAll(() => this.options.errors.closed('(stored)'));
     this.waiting.clear();
-    return left.length;
+    // Messages left in an outbox are not dropped: the next start replays them.
+    return this.store === undefined ? left.length : 0;
   }
 
   /** Sends waiting deliveries while some connected worker has free credit. */
@@ -215,13 +315,17 @@ export class DeliveryTracker {
         continue;
       }
       delivery.attempt++;
-      if (delivery.attempt > 1) {
+      if (delivery.replayed === true) {
+        delivery.replayed = false;
+      } else if (delivery.attempt > 1) {
         this.counters.redelivered++;
         delivery.packed = this.options.repack(delivery.packed, delivery.attempt);
+        this.store?.update(delivery.key, delivery.packed);
       }
       delivery.link = link.name;
       delivery.ackDeadline = Date.now() + this.options.ackTimeout;
       link.unacked++;
+      this.inFlight++;
       this.options.transmit(link.name, delivery).catch(() => {
         // The socket did not take it (send timeout, closing): the message never left. Its credit
         // is void until the worker announces it again; meanwhile others get the message.
@@ -278,11 +382,20 @@ export class DeliveryTracker {
         link.unacked--;
       }
       delivery.link = undefined;
+      this.inFlight--;
+      this.notifyIfIdle();
     }
   }
 
   private deadLetter(delivery: Delivery, reason: string): void {
     this.counters.deadLettered++;
+    this.store?.deadLetter(delivery.key, {
+      messageId: delivery.id,
+      pattern: delivery.pattern,
+      reason,
+      attempts: delivery.attempt,
+      deadAt: Date.now(),
+    });
     this.forget(delivery);
     const letter: ZeroMqDeadLetter = {
       pattern: delivery.pattern,
@@ -298,7 +411,20 @@ export class DeliveryTracker {
   private forget(delivery: Delivery): void {
     this.deliveries.delete(delivery.id);
     this.outstandingBytes -= delivery.size;
-    if (this.deliveries.size === 0) {
+    this.notifyIfIdle();
+    this.refill();
+  }
+
+  /**
+   * Nothing left to wait for at close: no message at all, or with an outbox none in flight (the
+   * stored ones wait for the next start; a close does not wait for a worker outage to end).
+   */
+  private idle(): boolean {
+    return this.store === undefined ? this.deliveries.size === 0 : this.inFlight === 0;
+  }
+
+  private notifyIfIdle(): void {
+    if (this.idleWaiters.length > 0 && this.idle()) {
       for (const resolve of this.idleWaiters.splice(0)) {
         resolve();
       }

@@ -1,0 +1,244 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Fragment } from '../protocol/wire.js';
+import type { DeliveryStore, StoredDeadLetter, StoredDelivery } from './delivery-store.js';
+import { ZeroMqOutboxError } from '../../zeromq.errors.js';
+import { OutboxLock } from './outbox-lock.js';
+
+/** How sure "stored" is: committed (survives a process crash) or flushed (survives power loss). */
+export type OutboxDurability = 'commit' | 'flush';
+
+export interface OutboxStoreOptions {
+  path: string;
+  durability: OutboxDurability;
+  /** Where a write that failed after its emit resolved is reported (an ack's removal, say). */
+  onWriteError: (what: string, error: Error) => void;
+}
+
+/** The part of lmdb-js this file uses (the package is an optional peer: its types are not required). */
+interface LmdbDatabase {
+  put(key: number, value: unknown): Promise<boolean>;
+  remove(key: number): Promise<boolean>;
+  get(key: number): unknown;
+  getRange(options: { start?: number; end?: number; limit?: number; reverse?: boolean; snapshot?: boolean }): Iterable<{
+    key: number;
+    value: unknown;
+  }>;
+  getCount(options?: object): number;
+  ifVersion?: unknown;
+}
+interface LmdbRoot extends LmdbDatabase {
+  openDB(options: { name: string; encoding?: string; keyEncoding?: string }): LmdbDatabase;
+  transaction<T>(action: () => T): Promise<T>;
+  readonly committed: Promise<unknown>;
+  readonly flushed: Promise<unknown>;
+  close(): Promise<void>;
+}
+interface LmdbModule {
+  open(options: object): LmdbRoot;
+}
+
+/** Bytes before a stored message's packed fields: when it was accepted (float64, ms). */
+const HEADER_BYTES = 8;
+
+/** Outbox paths open in this process: the pid lock cannot tell two clients of one process apart. */
+const openPaths = new Set<string>();
+
+/**
+ * A durable outbox on disk: an LMDB environment (lmdb-js) at `path` with, per at-least-once route,
+ * a table of messages not acked yet and a table of dead letters. lmdb-js commits on its own
+ * thread: the writes of one event turn share one transaction, so many emits share one commit (and
+ * one flush at the 'flush' level) without blocking the event loop.
+ */
+export class LmdbOutbox {
+  private readonly routes = new Map<string, LmdbRouteStore>();
+
+  private constructor(
+    readonly path: string,
+    private readonly root: LmdbRoot,
+    private readonly lock: OutboxLock,
+    private readonly options: OutboxStoreOptions,
+  ) {}
+
+  /** Opens (or creates) the outbox; a clear error if lmdb is missing, the path is locked or the store is damaged. */
+  static async open(options: OutboxStoreOptions): Promise<LmdbOutbox> {
+    const path = resolve(options.path);
+    if (openPaths.has(path)) {
+      throw new ZeroMqOutboxError(`the outbox at ${path} is already open in this process (one client per outbox path)`);
+    }
+    const lmdb = await loadLmdb();
+    mkdirSync(path, { recursive: true });
+    const lock = OutboxLock.acquire(path);
+    let root: LmdbRoot;
+    try {
+      root = lmdb.open({ path, maxDbs: 64, compression: false, noSubdir: false });
+      root.getCount();
+    } catch (error) {
+      lock.release();
+      throw new ZeroMqOutboxError(
+        `the outbox at ${path} cannot be opened: ${(error as Error).message}. If the store is damaged, move the directory aside (its dead letters and messages are in it) and start again; docs/delivery.md, "Durable outbox"`,
+        { cause: error },
+      );
+    }
+    openPaths.add(path);
+    return new LmdbOutbox(path, root, lock, options);
+  }
+
+  /** The store of one route (its two tables), read once to count what it holds. */
+  route(name: string, maxBytes: number): LmdbRouteStore {
+    let store = this.routes.get(name);
+    if (store === undefined) {
+      store = new LmdbRouteStore(this.root, name, maxBytes, this.options);
+      this.routes.set(name, store);
+    }
+    return store;
+  }
+
+  /** Waits for the last writes (flushed), closes the environment and releases the lock. */
+  async close(): Promise<void> {
+    try {
+      await this.root.flushed;
+      await this.root.close();
+    } finally {
+      openPaths.delete(this.path);
+      this.lock.release();
+    }
+  }
+}
+
+/** One route's messages and dead letters in an LmdbOutbox. */
+export class LmdbRouteStore implements DeliveryStore {
+  count = 0;
+  bytes = 0;
+  readonly maxBytes: number;
+  readonly lastKey: number;
+  private readonly messages: LmdbDatabase;
+  private readonly deadLetters: LmdbDatabase;
+  /** Sizes of stored messages by key, for `bytes` when one is removed. */
+  private readonly sizes = new Map<number, number>();
+
+  constructor(
+    private readonly root: LmdbRoot,
+    route: string,
+    maxBytes: number,
+    private readonly options: OutboxStoreOptions,
+  ) {
+    this.maxBytes = maxBytes;
+    this.messages = root.openDB({ name: `outbox/${route}`, encoding: 'binary', keyEncoding: 'ordered-binary' });
+    this.deadLetters = root.openDB({ name: `dead-letters/${route}`, keyEncoding: 'ordered-binary' });
+    let lastKey = 0;
+    for (const { key, value } of this.messages.getRange({ snapshot: false })) {
+      const size = (value as Buffer).length;
+      this.sizes.set(key, size);
+      this.bytes += size;
+      this.count++;
+      lastKey = key;
+    }
+    for (const { key } of this.deadLetters.getRange({ reverse: true, limit: 1 })) {
+      lastKey = Math.max(lastKey, key);
+    }
+    this.lastKey = lastKey;
+  }
+
+  async add(key: number, packed: Fragment): Promise<void> {
+    const value = withHeader(Date.now(), packed);
+    this.sizes.set(key, value.length);
+    this.bytes += value.length;
+    this.count++;
+    try {
+      await this.messages.put(key, value);
+      if (this.options.durability === 'flush') {
+        await this.root.flushed;
+      }
+    } catch (error) {
+      this.forget(key);
+      throw error;
+    }
+  }
+
+  update(key: number, packed: Fragment): void {
+    const value = this.messages.get(key) as Buffer | undefined;
+    if (value !== undefined) {
+      this.track('update', this.messages.put(key, withHeader(value.readDoubleBE(0), packed)));
+    }
+  }
+
+  remove(key: number): void {
+    if (this.forget(key)) {
+      this.track('remove', this.messages.remove(key));
+    }
+  }
+
+  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>): void {
+    const value = this.messages.get(key) as Buffer | undefined;
+    if (!this.forget(key) || value === undefined) {
+      return;
+    }
+    const stored: StoredDeadLetter = { ...letter, storedAt: value.readDoubleBE(0), packed: value.subarray(HEADER_BYTES) };
+    this.track(
+      'dead-letter',
+      this.root.transaction(() => {
+        void this.deadLetters.put(key, stored);
+        void this.messages.remove(key);
+      }),
+    );
+  }
+
+  readAfter(after: number, limit: number): StoredDelivery[] {
+    const read: StoredDelivery[] = [];
+    for (const { key, value } of this.messages.getRange({ start: after + 1, limit, snapshot: false })) {
+      const bytes = value as Buffer;
+      // Copied: the bytes outlive this read and are sent without another copy.
+      read.push({ key, storedAt: bytes.readDoubleBE(0), packed: Buffer.from(bytes.subarray(HEADER_BYTES)) });
+    }
+    return read;
+  }
+
+  async committed(): Promise<void> {
+    await this.root.committed;
+  }
+
+  oldestStoredAt(): number | undefined {
+    for (const { value } of this.messages.getRange({ limit: 1 })) {
+      return (value as Buffer).readDoubleBE(0);
+    }
+    return undefined;
+  }
+
+  deadLetterCount(): number {
+    return this.deadLetters.getCount();
+  }
+
+  private forget(key: number): boolean {
+    const size = this.sizes.get(key);
+    if (size === undefined) {
+      return false;
+    }
+    this.sizes.delete(key);
+    this.bytes -= size;
+    this.count--;
+    return true;
+  }
+
+  private track(what: string, write: Promise<unknown>): void {
+    write.catch((error: unknown) => this.options.onWriteError(what, error as Error));
+  }
+}
+
+function withHeader(storedAt: number, packed: Fragment): Buffer {
+  const value = Buffer.allocUnsafe(HEADER_BYTES + packed.end - packed.start);
+  value.writeDoubleBE(storedAt, 0);
+  packed.slab.copy(value, HEADER_BYTES, packed.start, packed.end);
+  return value;
+}
+
+async function loadLmdb(): Promise<LmdbModule> {
+  try {
+    return (await import('lmdb')) as unknown as LmdbModule;
+  } catch (error) {
+    throw new ZeroMqOutboxError(
+      "the outbox option needs the package 'lmdb' (an optional peer dependency of nestjs-zeromq): npm install lmdb",
+      { cause: error },
+    );
+  }
+}
