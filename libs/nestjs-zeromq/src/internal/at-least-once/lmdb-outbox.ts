@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Fragment } from '../protocol/wire.js';
 import type { DeliveryStore, StoredDeadLetter, StoredDelivery } from './delivery-store.js';
 import { ZeroMqOutboxError } from '../../zeromq.errors.js';
+import { DiskSpace } from './disk-space.js';
 import { OutboxLock } from './outbox-lock.js';
 
 /** How sure "stored" is: committed (survives a process crash) or flushed (survives power loss). */
@@ -52,13 +53,16 @@ const openPaths = new Set<string>();
  */
 export class LmdbOutbox {
   private readonly routes = new Map<string, LmdbRouteStore>();
+  private readonly space: DiskSpace;
 
   private constructor(
     readonly path: string,
     private readonly root: LmdbRoot,
     private readonly lock: OutboxLock,
     private readonly options: OutboxStoreOptions,
-  ) {}
+  ) {
+    this.space = new DiskSpace(path);
+  }
 
   /** Opens (or creates) the outbox; a clear error if lmdb is missing, the path is locked or the store is damaged. */
   static async open(options: OutboxStoreOptions): Promise<LmdbOutbox> {
@@ -71,7 +75,10 @@ export class LmdbOutbox {
     const lock = OutboxLock.acquire(path);
     let root: LmdbRoot;
     try {
-      root = lmdb.open({ path, maxDbs: 64, compression: false, noSubdir: false });
+      // No event-turn batching: with it, lmdb-js 3.5 leaves a promise of its own unhandled when a
+      // commit fails (ENOSPC would end the process). Without it, writes queued while a commit runs
+      // still share the next one (group commit), and the commit's failure reaches each write.
+      root = lmdb.open({ path, maxDbs: 64, compression: false, eventTurnBatching: false });
       root.getCount();
     } catch (error) {
       lock.release();
@@ -88,7 +95,7 @@ export class LmdbOutbox {
   route(name: string, maxBytes: number): LmdbRouteStore {
     let store = this.routes.get(name);
     if (store === undefined) {
-      store = new LmdbRouteStore(this.root, name, maxBytes, this.options);
+      store = new LmdbRouteStore(this.root, name, maxBytes, this.space, { ...this.options, path: this.path });
       this.routes.set(name, store);
     }
     return store;
@@ -121,6 +128,7 @@ export class LmdbRouteStore implements DeliveryStore {
     private readonly root: LmdbRoot,
     route: string,
     maxBytes: number,
+    private readonly space: DiskSpace,
     private readonly options: OutboxStoreOptions,
   ) {
     this.maxBytes = maxBytes;
@@ -142,6 +150,7 @@ export class LmdbRouteStore implements DeliveryStore {
 
   async add(key: number, packed: Fragment): Promise<void> {
     const value = withHeader(Date.now(), packed);
+    this.space.claim(value.length);
     this.sizes.set(key, value.length);
     this.bytes += value.length;
     this.count++;
@@ -152,13 +161,14 @@ export class LmdbRouteStore implements DeliveryStore {
       }
     } catch (error) {
       this.forget(key);
-      throw error;
+      throw writeFailure(this.options.path, error as Error);
     }
   }
 
   update(key: number, packed: Fragment): void {
     const value = this.messages.get(key) as Buffer | undefined;
-    if (value !== undefined) {
+    // A redelivery's attempt number is worth no disk space of the reserve: it is kept in memory.
+    if (value !== undefined && this.claimed(value.length)) {
       this.track('update', this.messages.put(key, withHeader(value.readDoubleBE(0), packed)));
     }
   }
@@ -209,6 +219,15 @@ export class LmdbRouteStore implements DeliveryStore {
     return this.deadLetters.getCount();
   }
 
+  private claimed(bytes: number): boolean {
+    try {
+      this.space.claim(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private forget(key: number): boolean {
     const size = this.sizes.get(key);
     if (size === undefined) {
@@ -221,8 +240,13 @@ export class LmdbRouteStore implements DeliveryStore {
   }
 
   private track(what: string, write: Promise<unknown>): void {
-    write.catch((error: unknown) => this.options.onWriteError(what, error as Error));
+    write.catch((error: unknown) => this.options.onWriteError(what, writeFailure(this.options.path, error as Error)));
   }
+}
+
+/** A failed write, with where it went. */
+function writeFailure(path: string, error: Error): Error {
+  return new Error(`${error.message} (writing to ${path})`, { cause: error });
 }
 
 function withHeader(storedAt: number, packed: Fragment): Buffer {
