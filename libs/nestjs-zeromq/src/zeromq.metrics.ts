@@ -1,10 +1,17 @@
-import type { ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
 import type { ServerCounter } from './internal/server/server-counters.js';
 
 /*
  * What `getMetrics()`, `getSocketStates()` and `getQueueStates()` of a ZeroMqServer and a
  * ZeroMqClient return: the numbers health checks, dashboards and tests read.
  */
+
+/** DNS discovery of a server or client, in `getMetrics()` when it follows a name. */
+export interface ZeroMqDiscoveryMetrics {
+  /** Resolutions that failed (the last good set was kept), over every followed name. */
+  resolutionFailures: number;
+  /** Peer addresses the followed names list now. */
+  peers: number;
+}
 
 /** Counters of a ZeroMqServer, from `getMetrics()`. */
 export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {

@@ -11,16 +11,17 @@ import {
 import type { Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ZEROMQ_TRANSPORT } from './constants.js';
-import { DiscoveryRegistry } from './discovery/discovery-registry.js';
-import { socketKind } from './internal/kinds/kinds.js';
-import { resolveServerOptions, type ResolvedServerOptions, type ServerSocketPlan } from './internal/options/resolve-options.js';
+import { DiscoveryRegistry } from './internal/discovery/discovery-registry.js';
+import { createServerSocket, socketKind } from './internal/kinds/kinds.js';
+import type { ResolvedServerOptions, ServerSocketPlan } from './internal/options/plans.js';
+import { resolveServerOptions } from './internal/options/resolve-options.js';
 import type { DecodedRecord } from './internal/protocol/wire.js';
 import { ClientAuthorization } from './internal/security/client-authorization.js';
 import { serverRoleOf } from './internal/security/curve.js';
 import { HandlerLookup } from './internal/server/handler-lookup.js';
 import type { Inbox } from './internal/server/inbox.js';
 import type { InboxHost } from './internal/server/inbox-host.js';
-import { serverSocketOptions, SocketGroup } from './internal/sockets/socket-group.js';
+import { SocketGroup } from './internal/sockets/socket-group.js';
 import { settlesWithin } from './internal/util/deadline.js';
 import { Listeners } from './internal/util/listeners.js';
 import { GATE_PROCESSING_HOOKS } from './internal/server/hook-gates.js';
@@ -68,7 +69,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
 
   constructor(options: ZeroMqServerOptions) {
     super();
-    this.config = resolveServerOptions(options, (pattern) => this.normalizePattern(pattern));
+    this.config = resolveServerOptions(options, (pattern) => this.normalizePattern(pattern), socketKind);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
@@ -91,9 +92,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       }
       // Before the sockets open: no client may connect while nobody checks it.
       await this.authorization?.start();
-      const opened = await this.sockets.open(this.config.sockets, (plan) =>
-        socketKind(plan.kind).createServerSocket(serverSocketOptions(this.config, plan.kind)),
-      );
+      const opened = await this.sockets.open(this.config.sockets, (plan) => createServerSocket(this.config, plan));
       const host = this.inboxHost();
       this.inboxes = opened.map((managed) => socketKind(managed.kind).createInbox(managed, host));
       this.warnAboutRoutesWithoutHandlers(this.config.sockets);

@@ -1,6 +1,6 @@
 import { ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import type { ResolvedClientOptions } from '../options/resolve-options.js';
+import type { ResolvedClientOptions } from '../options/plans.js';
 import type { ParsedOutboxOptions } from '../options/schemas.js';
 import { deliveredRecord, fragmentFields, FragmentWriter, recordFields, storedDelivery, type EncodedRecord } from '../protocol/wire.js';
 import type { DeliveryStore } from './delivery-store.js';

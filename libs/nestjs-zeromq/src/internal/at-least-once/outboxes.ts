@@ -1,5 +1,5 @@
 import type { ZeroMqOutboxMetrics } from '../../zeromq.metrics.js';
-import type { ClientRoutePlan } from '../options/resolve-options.js';
+import type { ClientRoutePlan } from '../options/plans.js';
 import type { ParsedOutboxOptions } from '../options/schemas.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { LmdbOutbox } from './lmdb-outbox.js';

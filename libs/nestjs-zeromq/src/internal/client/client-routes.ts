@@ -1,20 +1,18 @@
 import type * as zmq from 'zeromq';
-import type { ZeroMqDiscoveryMetrics } from '../../discovery/discovery-registry.js';
+import type { ZeroMqDiscoveryMetrics } from '../../zeromq.metrics.js';
 import { ZeroMqRequestError, ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeliveryMode } from '../../zeromq.options.js';
-import { socketKind } from '../kinds/kinds.js';
 import { ZeroMqSocketEventType, type ZeroMqDeadLetter, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import type { ClientRoutePlan, ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
+import type { ClientSocketPlan } from '../options/plans.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import type { SocketGroup } from '../sockets/socket-group.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import { ClientDiscovery } from './client-discovery.js';
+import { ClientDiscovery, type ClientLinksHost } from './client-discovery.js';
 import { DealerOutbox } from './dealer-outbox.js';
 import { LOST_LINK_GRACE, trackDeliveries } from '../at-least-once/delivery-routing.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import { emptyOutboxTotals, type Outbox, type OutboxTotals } from './outbox.js';
-import { RouteTable } from './route-table.js';
+import { RouteTable, type ClientRoute } from './route-table.js';
 import { ClientOutboxes } from '../at-least-once/outboxes.js';
 import type { ZeroMqOutboxMetrics } from '../../zeromq.metrics.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
@@ -22,29 +20,11 @@ import { afterUnreadIsRead } from '../util/unread-grace.js';
 /** Longest a lost server's unread replies are waited for before its requests fail. */
 const MAX_REPLY_GRACE = 10 * LOST_LINK_GRACE;
 
-/** The socket(s) a pattern is sent over: one PUSH or XPUB socket, or one DEALER per endpoint. */
-export interface ClientRoute {
-  readonly name: string;
-  readonly patterns: readonly string[];
-  readonly plan: ClientRoutePlan;
-  readonly links: Outbox[];
-  /** At-least-once routes: the messages not acked yet. */
-  readonly tracker: DeliveryTracker | undefined;
-}
-
 /** What ClientRoutes needs from the ZeroMqClient that owns it. */
-export interface ClientRoutesHost {
-  readonly config: ResolvedClientOptions;
-  readonly sockets: SocketGroup<zmq.Socket>;
+export interface ClientRoutesHost extends ClientLinksHost {
   readonly problems: RateLimitedLog;
-  /** The outbox of an opened socket (made by its kind, reading its socket if it has replies). */
-  outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox;
   /** A message given up on: the client logs it and emits `dead-letter`. */
   deadLettered(letter: ZeroMqDeadLetter): void;
-  /** Requests waiting for replies on a socket. */
-  requestsOn(name: string): number;
-  /** Fails the requests still waiting on a socket whose peer is gone (those opened up to `upTo`, a `requestMark`). */
-  failRequests(name: string, detail: string, upTo?: number): void;
   /** The last request opened so far (PendingRequests.mark). */
   requestMark(): number;
 }
@@ -123,6 +103,8 @@ export class ClientRoutes {
       {
         config: this.host.config,
         sockets: this.host.sockets,
+        kinds: this.host.kinds,
+        createSocket: (plan) => this.host.createSocket(plan),
         table: () => this.table,
         outboxFor: (managed) => this.host.outboxFor(managed),
         sayHello: (name) => this.sayHello(name),
@@ -158,7 +140,7 @@ export class ClientRoutes {
   /** The route of a request: one whose kind carries replies, with a peer to send to. */
   requestRoute(pattern: string): ClientRoute {
     const route = this.routeFor(pattern);
-    if (!socketKind(route.plan.kind).carriesReplies) {
+    if (!this.host.kinds(route.plan.kind).carriesReplies) {
       throw new ZeroMqRequestError(
         'WRONG_SOCKET_KIND',
         pattern,

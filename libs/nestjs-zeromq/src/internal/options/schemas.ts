@@ -1,10 +1,10 @@
 import type { MsPattern } from '@nestjs/microservices';
 import { z } from 'zod';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
-import { discoveryOptionsSchema } from '../../discovery/discovery-options.schema.js';
-import { SOCKET_KIND_NAMES } from '../kinds/kinds.js';
+import { discoveryOptionsSchema } from './discovery-options.schema.js';
 import { clientCurveSchema, serverCurveSchema } from '../security/curve.js';
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, TUNING_DEFAULTS } from './defaults.js';
+import { SOCKET_KIND_NAMES } from './kind-names.js';
 
 const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+|tcp\+(dns|srv):\/\/\S+)$/;
 

@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import type { ZeroMqContext } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter, ZeroMqHandlerOutcome } from '../../zeromq.events.js';
 import type { DecodedRecord } from '../protocol/wire.js';
-import type { ResolvedServerOptions } from '../options/resolve-options.js';
+import type { ResolvedServerOptions } from '../options/plans.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { CompletedIds } from './delivery-ledger.js';
 
