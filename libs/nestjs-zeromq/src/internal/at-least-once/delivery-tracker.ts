@@ -4,11 +4,10 @@ import { settlesWithin } from '../util/deadline.js';
 import { Deque } from '../util/deque.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
-import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
+import type { Delivery, DeliveryCounters, DeliveryTrackerOptions } from './delivery.js';
+import { DeliveryLinks } from './delivery-links.js';
 import type { DeliveryStore } from './delivery-store.js';
-import { StoredBacklog, type EmitSettles } from './stored-backlog.js';
-
-const IGNORED: EmitSettles = { resolve: () => undefined, reject: () => undefined };
+import { StoredBacklog } from './stored-backlog.js';
 
 /**
  * The producer side of at-least-once delivery for one route. It keeps every message until a
@@ -24,7 +23,7 @@ export class DeliveryTracker {
   readonly producerId = randomBytes(6).toString('base64url');
   readonly counters: DeliveryCounters = { acked: 0, redelivered: 0, deadLettered: 0, replayed: 0 };
 
-  private readonly links = new Map<string, DeliveryLink>();
+  private readonly links: DeliveryLinks;
   private readonly deliveries = new Map<string, Delivery>();
   /** Deliveries waiting for credit, oldest first. */
   private readonly waiting = new Deque<Delivery>();
@@ -43,11 +42,27 @@ export class DeliveryTracker {
     linkNames: readonly string[],
     private readonly options: DeliveryTrackerOptions,
   ) {
-    for (const name of linkNames) {
-      this.links.set(name, { name, window: 0, unacked: 0 });
-    }
+    this.links = new DeliveryLinks(linkNames);
     this.store = options.store;
-    this.backlog = this.store === undefined ? undefined : new StoredBacklog(this.store);
+    this.backlog =
+      this.store === undefined
+        ? undefined
+        : new StoredBacklog(
+            this.store,
+            {
+              fits: (size) => this.fits(size),
+              room: () => this.options.maxQueueSize - this.deliveries.size,
+              hold: (delivery) => this.hold(delivery),
+              abandon: (delivery) => {
+                if (this.deliveries.has(delivery.id)) {
+                  this.release(delivery);
+                  this.forget(delivery);
+                }
+              },
+              replayed: () => this.counters.replayed++,
+            },
+            options,
+          );
     this.sequence = this.store?.lastKey ?? 0;
     // What an earlier process stored goes first, in its order.
     this.refill();
@@ -66,64 +81,18 @@ export class DeliveryTracker {
     if (this.closed) {
       return Promise.reject(this.options.errors.closed(pattern));
     }
-    if (this.store !== undefined) {
-      return this.submitStored(this.store, pattern, record, data);
-    }
-    if (!this.fits(record.size)) {
+    if (this.backlog === undefined && !this.fits(record.size)) {
       return Promise.reject(this.options.errors.queueFull(pattern));
     }
     const key = ++this.sequence;
-    const id = this.idOf(key);
+    const id = `${this.producerId}.${key.toString(36)}`;
     const packed = this.options.pack(id, record);
+    if (this.backlog !== undefined) {
+      return this.backlog.accept(key, id, pattern, packed, record, data);
+    }
     return new Promise<void>((resolve, reject) => {
       this.hold({ id, key, pattern, packed, size: record.size, data, attempt: 0, link: undefined, ackDeadline: 0, resolve, reject });
     });
-  }
-
-  /**
-   * Stores the message, then resolves (`resolveOn: 'stored'`) or waits for its ack. It is sent at
-   * once when the tracker has room, before its write commits: a store that then fails rejects the
-   * emit although a worker may handle it (at least once, never silently lost).
-   */
-  private submitStored(store: DeliveryStore, pattern: string, record: EncodedRecord, data: unknown): Promise<void> {
-    if (store.count > 0 && store.bytes + record.size > store.maxBytes) {
-      return Promise.reject(this.options.errors.outboxFull(pattern, store));
-    }
-    const key = ++this.sequence;
-    const id = this.idOf(key);
-    const packed = this.options.pack(id, record);
-    const stored = store.add(key, packed);
-    let acked: Promise<void> | undefined;
-    let settles = IGNORED;
-    if (this.options.resolveOn === 'acked') {
-      acked = new Promise<void>((resolve, reject) => (settles = { resolve, reject }));
-      // Handled by the chain below; this only keeps an early rejection from being unhandled.
-      acked.catch(() => undefined);
-    }
-    let held: Delivery | undefined;
-    if (this.backlog!.count === 0 && this.fits(record.size)) {
-      this.backlog!.cursor = key;
-      held = { id, key, pattern, packed, size: record.size, data, attempt: 0, link: undefined, ackDeadline: 0, ...settles };
-      this.hold(held);
-    } else {
-      this.backlog!.park(key, acked === undefined ? undefined : settles);
-    }
-    return stored.then(
-      () => acked,
-      (error: unknown) => {
-        if (held === undefined) {
-          this.backlog!.drop(key);
-        } else if (this.deliveries.has(held.id)) {
-          this.release(held);
-          this.forget(held);
-        }
-        throw this.options.errors.notStored(pattern, error as Error);
-      },
-    );
-  }
-
-  private idOf(key: number): string {
-    return `${this.producerId}.${key.toString(36)}`;
   }
 
   /** Whether a message of `size` bytes fits in memory (a lone one always does). */
@@ -134,6 +103,13 @@ export class DeliveryTracker {
     );
   }
 
+  /** Takes what waits in the outbox into memory while there is room. */
+  private refill(): void {
+    if (!this.closed) {
+      this.backlog?.readBack();
+    }
+  }
+
   private hold(delivery: Delivery): void {
     this.deliveries.set(delivery.id, delivery);
     this.outstandingBytes += delivery.size;
@@ -141,46 +117,9 @@ export class DeliveryTracker {
     this.pump();
   }
 
-  /** Takes stored messages back into memory while there is room, oldest first. */
-  private refill(): void {
-    if (this.backlog === undefined || this.closed) {
-      return;
-    }
-    const taken = this.backlog.read(
-      this.options.maxQueueSize - this.deliveries.size,
-      (size) => this.fits(size),
-      () => this.refill(),
-    );
-    for (const stored of taken) {
-      const packed = { slab: stored.packed, start: 0, end: stored.packed.length };
-      const { id, attempt, pattern, data } = this.options.readPacked(packed);
-      const replayed = stored.key <= this.backlog.replayUpTo;
-      if (replayed) {
-        this.counters.replayed++;
-      }
-      const settles = stored.settles ?? IGNORED;
-      this.hold({
-        id,
-        key: stored.key,
-        pattern,
-        packed,
-        size: packed.end,
-        data,
-        attempt: replayed ? attempt - 1 : 0,
-        replayed,
-        link: undefined,
-        ackDeadline: 0,
-        resolve: settles.resolve,
-        reject: settles.reject,
-      });
-    }
-  }
-
   /** A worker announced its window (0 withdraws it: it is closing). */
   credit(linkName: string, window: number): void {
-    const link = this.links.get(linkName);
-    if (link !== undefined && link.retired !== true) {
-      link.window = window;
+    if (this.links.credit(linkName, window)) {
       this.pump();
     }
   }
@@ -216,11 +155,9 @@ export class DeliveryTracker {
    * others, after `lostLinkGrace` (unless acked meanwhile).
    */
   linkLost(linkName: string): void {
-    const link = this.links.get(linkName);
-    if (link === undefined) {
+    if (!this.links.voidCredit(linkName)) {
       return;
     }
-    link.window = 0;
     const lostAt = Date.now();
     const resend = () => {
       // Only what was sent before the loss: the link may be back and busy again by now.
@@ -247,12 +184,7 @@ export class DeliveryTracker {
 
   /** A new worker connection (DNS discovery found it), or a retired one back in DNS; it gets work once it announces its credit. */
   addLink(linkName: string): void {
-    const link = this.links.get(linkName);
-    if (link === undefined) {
-      this.links.set(linkName, { name: linkName, window: 0, unacked: 0 });
-    } else {
-      link.retired = false;
-    }
+    this.links.add(linkName);
   }
 
   /**
@@ -260,22 +192,18 @@ export class DeliveryTracker {
    * `unackedOn()` tells when none is left, `removeLink()` then forgets it.
    */
   retireLink(linkName: string): void {
-    const link = this.links.get(linkName);
-    if (link !== undefined) {
-      link.retired = true;
-      link.window = 0;
-    }
+    this.links.retire(linkName);
   }
 
   /** Deliveries in flight on a link. */
   unackedOn(linkName: string): number {
-    return this.links.get(linkName)?.unacked ?? 0;
+    return this.links.unackedOn(linkName);
   }
 
   /** Forgets a link: what it still had in flight goes to the others. */
   removeLink(linkName: string): void {
     this.linkLost(linkName);
-    this.links.delete(linkName);
+    this.links.remove(linkName);
   }
 
   /**
@@ -306,7 +234,7 @@ export class DeliveryTracker {
   /** Sends waiting deliveries while some connected worker has free credit. */
   private pump(): void {
     while (this.waiting.length > 0) {
-      const link = this.freestLink();
+      const link = this.links.freest();
       if (link === undefined) {
         return;
       }
@@ -324,13 +252,13 @@ export class DeliveryTracker {
       }
       delivery.link = link.name;
       delivery.ackDeadline = Date.now() + this.options.ackTimeout;
-      link.unacked++;
+      this.links.sent(link);
       this.inFlight++;
       this.options.transmit(link.name, delivery).catch(() => {
         // The socket did not take it (send timeout, closing): the message never left. Its credit
         // is void until the worker announces it again; meanwhile others get the message.
         if (delivery.link === link.name) {
-          link.window = 0;
+          this.links.voidCredit(link.name);
           this.release(delivery);
           delivery.attempt--;
           this.requeue(delivery);
@@ -340,17 +268,6 @@ export class DeliveryTracker {
         }
       });
     }
-  }
-
-  private freestLink(): DeliveryLink | undefined {
-    let best: DeliveryLink | undefined;
-    for (const link of this.links.values()) {
-      const free = link.window - link.unacked;
-      if (free > 0 && (best === undefined || free > best.window - best.unacked)) {
-        best = link;
-      }
-    }
-    return best;
   }
 
   private expire(): void {
@@ -377,10 +294,7 @@ export class DeliveryTracker {
 
   private release(delivery: Delivery): void {
     if (delivery.link !== undefined) {
-      const link = this.links.get(delivery.link);
-      if (link !== undefined) {
-        link.unacked--;
-      }
+      this.links.released(delivery.link);
       delivery.link = undefined;
       this.inFlight--;
       this.notifyIfIdle();

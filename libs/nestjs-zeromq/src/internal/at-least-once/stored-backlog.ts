@@ -1,83 +1,136 @@
+import type { EncodedRecord, Fragment } from '../protocol/wire.js';
+import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
 import type { DeliveryStore, StoredDelivery } from './delivery-store.js';
 
-/** How the emit of a message that waits in the outbox only is told of its ack (`resolveOn: 'acked'`). */
-export interface EmitSettles {
+/** How the emit of a message is told of its ack, when it waits for one (`resolveOn: 'acked'`). */
+interface EmitSettles {
   resolve(): void;
   reject(error: Error): void;
 }
 
+const IGNORED: EmitSettles = { resolve: () => undefined, reject: () => undefined };
+
 /** Most messages read back from the outbox in one go. */
 const READ_BATCH = 256;
 
+/** What the backlog needs of its tracker. */
+export interface BacklogTracker {
+  /** Whether a message of `size` bytes fits in the tracker's memory now (a lone one always does). */
+  fits(size: number): boolean;
+  /** Messages the tracker can still take into memory. */
+  room(): number;
+  /** Takes a delivery into memory; it is sent when a worker has credit. */
+  hold(delivery: Delivery): void;
+  /** Forgets a held delivery whose write failed. */
+  abandon(delivery: Delivery): void;
+  /** Counts a message read back that an earlier process had stored. */
+  replayed(): void;
+}
+
 /**
- * The messages of a route's outbox that the tracker does not hold in memory: stored, not read
- * back yet (more than `maxQueueSize` / `maxQueueBytes` accepted, or stored by an earlier process).
- * They are all newer than what the tracker holds, since a new message joins them while any wait,
- * so a count and a cursor (the last key read) describe them; the store keeps their bytes.
+ * A route's durable outbox as its tracker uses it: every message is stored when accepted, and the
+ * tracker holds in memory only what its bounds allow. The others wait in the store, all newer
+ * than what the tracker holds (a new message joins them while any wait), so a count and a cursor
+ * (the last key taken into memory) describe them; they are read back in order as room frees, and
+ * what an earlier process stored is read back first (a replay).
  */
 export class StoredBacklog {
-  /** Messages stored and not read back. */
+  /** Messages stored and not taken into memory. */
   count: number;
   /** The key of the last message the tracker took into memory. */
-  cursor = 0;
+  private cursor = 0;
   /** Keys up to this one were stored by an earlier process: reading them back is a replay. */
-  readonly replayUpTo: number;
+  private readonly replayUpTo: number;
   private readonly settles = new Map<number, EmitSettles>();
   private waitingForCommit = false;
 
-  constructor(private readonly store: DeliveryStore) {
+  constructor(
+    private readonly store: DeliveryStore,
+    private readonly tracker: BacklogTracker,
+    private readonly options: Pick<DeliveryTrackerOptions, 'resolveOn' | 'readPacked' | 'errors'>,
+  ) {
     this.count = store.count;
     this.replayUpTo = store.lastKey;
   }
 
-  /** A new message that went to the store only. */
-  park(key: number, settles: EmitSettles | undefined): void {
-    this.count++;
-    if (settles !== undefined) {
-      this.settles.set(key, settles);
-    }
-  }
-
-  /** A parked message whose write failed: it is not in the store and will not be read back. */
-  drop(key: number): void {
-    this.count--;
-    this.settles.delete(key);
+  /** The key the next message gets: after everything stored. */
+  get lastKey(): number {
+    return this.store.lastKey;
   }
 
   /**
-   * Reads parked messages back, oldest first, while `fits` says the tracker has room (at most
-   * `limit`). Writes not committed yet are not visible: if none could be read, `retry` runs once
-   * the store has committed.
+   * Stores a new message, then resolves (`resolveOn: 'stored'`) or waits for its ack. It is held
+   * (and sent) at once when the tracker has room, before its write commits: a store that then
+   * fails rejects the emit although a worker may handle it (at least once, never silently lost).
    */
-  read(limit: number, fits: (bytes: number) => boolean, retry: () => void): Array<StoredDelivery & { settles?: EmitSettles }> {
-    if (this.count === 0 || limit <= 0) {
-      return [];
+  accept(key: number, id: string, pattern: string, packed: Fragment, record: EncodedRecord, data: unknown): Promise<void> {
+    const store = this.store;
+    if (store.count > 0 && store.bytes + record.size > store.maxBytes) {
+      return Promise.reject(this.options.errors.outboxFull(pattern, store));
     }
-    const taken: Array<StoredDelivery & { settles?: EmitSettles }> = [];
-    const read = this.store.readAfter(this.cursor, Math.min(limit, READ_BATCH));
+    const stored = store.add(key, packed);
+    let acked: Promise<void> | undefined;
+    let settles = IGNORED;
+    if (this.options.resolveOn === 'acked') {
+      acked = new Promise<void>((resolve, reject) => (settles = { resolve, reject }));
+      // Handled by the chain below; this only keeps an early rejection from being unhandled.
+      acked.catch(() => undefined);
+    }
+    let held: Delivery | undefined;
+    if (this.count === 0 && this.tracker.fits(record.size)) {
+      this.cursor = key;
+      held = { id, key, pattern, packed, size: record.size, data, attempt: 0, link: undefined, ackDeadline: 0, ...settles };
+      this.tracker.hold(held);
+    } else {
+      this.count++;
+      if (acked !== undefined) {
+        this.settles.set(key, settles);
+      }
+    }
+    return stored.then(
+      () => acked,
+      (error: unknown) => {
+        if (held === undefined) {
+          // Not in the store: it will not be read back.
+          this.count--;
+          this.settles.delete(key);
+        } else {
+          this.tracker.abandon(held);
+        }
+        throw this.options.errors.notStored(pattern, error as Error);
+      },
+    );
+  }
+
+  /**
+   * Takes stored messages into the tracker while it has room, oldest first. Writes not committed
+   * yet are not visible: if none could be read, it tries again once the store has committed.
+   */
+  readBack(): void {
+    if (this.count === 0) {
+      return;
+    }
+    const read = this.store.readAfter(this.cursor, Math.min(this.tracker.room(), READ_BATCH));
     for (const stored of read) {
-      if (!fits(stored.packed.length)) {
-        break;
+      if (!this.tracker.fits(stored.packed.length)) {
+        return;
       }
       this.cursor = stored.key;
       this.count--;
-      const settles = this.settles.get(stored.key);
-      this.settles.delete(stored.key);
-      taken.push(settles === undefined ? stored : { ...stored, settles });
+      this.tracker.hold(this.deliveryOf(stored));
     }
-    if (read.length === 0 && !this.waitingForCommit) {
+    if (read.length === 0 && !this.waitingForCommit && this.tracker.room() > 0) {
       this.waitingForCommit = true;
       this.store.committed().then(
         () => {
           this.waitingForCommit = false;
-          retry();
+          this.readBack();
         },
         () => {
           this.waitingForCommit = false;
         },
       );
     }
-    return taken;
   }
 
   /** Tells the emits still waiting for an ack that the client closed (their messages stay stored). */
@@ -86,5 +139,30 @@ export class StoredBacklog {
       settles.reject(error());
     }
     this.settles.clear();
+  }
+
+  private deliveryOf(stored: StoredDelivery): Delivery {
+    const packed = { slab: stored.packed, start: 0, end: stored.packed.length };
+    const { id, attempt, pattern, data } = this.options.readPacked(packed);
+    const replayed = stored.key <= this.replayUpTo;
+    if (replayed) {
+      this.tracker.replayed();
+    }
+    const settles = this.settles.get(stored.key) ?? IGNORED;
+    this.settles.delete(stored.key);
+    return {
+      id,
+      key: stored.key,
+      pattern,
+      packed,
+      size: packed.end,
+      data,
+      attempt: replayed ? attempt - 1 : 0,
+      replayed,
+      link: undefined,
+      ackDeadline: 0,
+      resolve: settles.resolve,
+      reject: settles.reject,
+    };
   }
 }
