@@ -2,6 +2,7 @@ import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient, type ZeroMqClientOptions } from 'nestjs-zeromq';
 import { AppProcess, type OutputLine } from '../scripts/lib/app-process.js';
 import { createTestHost, netnsUnavailable, type TestHost } from './helpers/netns.js';
+import { itNeeding } from './helpers/needs-tool.js';
 import { eventually, within } from './helpers/waiting.js';
 
 const ACK_WORKER = 'dist/test/fixtures/ack-worker.js';
@@ -106,43 +107,35 @@ describe('At-least-once across processes', () => {
   });
 
   describe('network partition (worker in its own network namespace)', () => {
-    const unavailable = netnsUnavailable();
-    // Skipped loudly (in the test name and on the console) only where namespaces cannot be made.
-    const withNetns = unavailable === undefined ? it : it.skip;
+    const withNetns = itNeeding('network namespaces (root or CAP_SYS_ADMIN, and iproute2)', netnsUnavailable());
     let host: TestHost | undefined;
-    if (unavailable !== undefined) {
-      console.warn(`network-partition test skipped: ${unavailable}`);
-    }
 
     afterEach(() => {
       host?.remove();
       host = undefined;
     });
 
-    withNetns(
-      `loses nothing when the link goes down for a few seconds mid-stream${unavailable ? ' [SKIPPED: no netns]' : ''}`,
-      async () => {
-        host = createTestHost();
-        const worker = await startWorker('worker-netns', `tcp://${host.address}:5570`, 8, 2, host.name);
-        const client = producer([worker.address], { ackTimeout: 3_000 });
-        const disconnected = new Promise<void>((resolve) => client.on('disconnect', () => resolve()));
-        const total = 3_000;
-        const done = emitJobs(client, 0, total);
-        let seen = 0;
-        await worker.child.waitFor((line) => isHandled(line) && ++seen >= 500, 30_000, '500 jobs before the partition');
-        host.setLink(false);
-        await within(disconnected, 10_000, 'the producer to notice the partition (heartbeats)');
-        // The partition lasts a few seconds on purpose: that is the scenario, not a wait for a result.
-        await new Promise((resolve) => setTimeout(resolve, 3_000));
-        host.setLink(true);
-        await within(done, 60_000, 'every job acknowledged after the link came back');
-        const handled = await handledLines(total, worker.child);
-        console.log(
-          `partition: ${new Set(handled).size}/${total} distinct, ${handled.length - total} handled twice, redelivered ${client.getMetrics().redelivered}`,
-        );
-        expect(new Set(handled).size).toBe(total);
-        expect(client.getMetrics()).toMatchObject({ acked: total, unacked: 0 });
-      },
-    );
+    withNetns('loses nothing when the link goes down for a few seconds mid-stream', async () => {
+      host = createTestHost();
+      const worker = await startWorker('worker-netns', `tcp://${host.address}:5570`, 8, 2, host.name);
+      const client = producer([worker.address], { ackTimeout: 3_000 });
+      const disconnected = new Promise<void>((resolve) => client.on('disconnect', () => resolve()));
+      const total = 3_000;
+      const done = emitJobs(client, 0, total);
+      let seen = 0;
+      await worker.child.waitFor((line) => isHandled(line) && ++seen >= 500, 30_000, '500 jobs before the partition');
+      host.setLink(false);
+      await within(disconnected, 10_000, 'the producer to notice the partition (heartbeats)');
+      // The partition lasts a few seconds on purpose: that is the scenario, not a wait for a result.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      host.setLink(true);
+      await within(done, 60_000, 'every job acknowledged after the link came back');
+      const handled = await handledLines(total, worker.child);
+      console.log(
+        `partition: ${new Set(handled).size}/${total} distinct, ${handled.length - total} handled twice, redelivered ${client.getMetrics().redelivered}`,
+      );
+      expect(new Set(handled).size).toBe(total);
+      expect(client.getMetrics()).toMatchObject({ acked: total, unacked: 0 });
+    });
   });
 });

@@ -15,6 +15,7 @@ import {
   workerSummary,
 } from '../scripts/lib/sample-apps.js';
 import { childApps, expectCleanExit } from './helpers/child-apps.js';
+import { itNeeding } from './helpers/needs-tool.js';
 import { PYTHON, PYTHON_EXAMPLES, pyzmqMissing } from './helpers/pyzmq.js';
 import { RECEIVED, startWorker, type Received, type Worker } from './helpers/nest-apps.js';
 import { Collector, eventually, within } from './helpers/waiting.js';
@@ -22,12 +23,7 @@ import { Collector, eventually, within } from './helpers/waiting.js';
 const CLI = join(REPO_ROOT, 'libs/nestjs-zeromq/dist/cli/main.js');
 const ANY_LOOPBACK_PORT = 'tcp://127.0.0.1:*';
 
-const noPyzmq = pyzmqMissing();
-if (noPyzmq !== undefined) {
-  console.warn(`SKIPPING the pyzmq broadcast tests: ${noPyzmq}`);
-}
-const withPyzmq = noPyzmq === undefined ? it : it.skip;
-const needsPyzmq = (name: string) => (noPyzmq === undefined ? name : `${name} [SKIPPED: no pyzmq]`);
+const withPyzmq = itNeeding('pyzmq', pyzmqMissing());
 
 /** A subscriber's handler for every `prices.*` broadcast; `slow` makes it take a while per record. */
 @Controller()
@@ -235,7 +231,7 @@ describe('broadcast (pub-sub) across processes', () => {
     await expectCleanExit(proxy, proxy.stop());
   });
 
-  withPyzmq(needsPyzmq('a Python pyzmq publisher feeds our subscriber: [topic, payload] routed by its topic (plainMessages)'), async () => {
+  withPyzmq('a Python pyzmq publisher feeds our subscriber: [topic, payload] routed by its topic (plainMessages)', async () => {
     const feed = apps.command('price_feed.py', PYTHON, [
       join(PYTHON_EXAMPLES, 'price_feed.py'),
       ANY_LOOPBACK_PORT,
@@ -258,7 +254,7 @@ describe('broadcast (pub-sub) across processes', () => {
     expect(server.getMetrics()).toMatchObject({ malformed: 0, undecodable: 0 });
   });
 
-  withPyzmq(needsPyzmq('our publisher feeds a Python pyzmq subscriber: single records, packed batches and a bare route'), async () => {
+  withPyzmq('our publisher feeds a Python pyzmq subscriber: single records, packed batches and a bare route', async () => {
     const listener = apps.command('price_listener.py', PYTHON, [
       join(PYTHON_EXAMPLES, 'price_listener.py'),
       ANY_LOOPBACK_PORT,
