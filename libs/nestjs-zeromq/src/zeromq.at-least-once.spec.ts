@@ -207,6 +207,7 @@ describe('At-least-once delivery', () => {
     const duplicates = seqs(doomed).length + seqs(survivor).length - total;
     console.log(`crashed worker: ${seqs(doomed).length} handled, ${duplicates} handled twice (credit ${credit})`);
     expect(duplicates).toBeLessThanOrEqual(credit);
+    expect(c.getMetrics().redelivered).toBeGreaterThan(0);
     expect(c.getMetrics()).toMatchObject({ acked: total, unacked: 0, deadLettered: 0 });
   });
 
