@@ -175,6 +175,45 @@ describe('ZeroMqServer + ZeroMqClient: emit to @EventPattern', () => {
     expect(socketOf('orders.created')).toBe('default');
   });
 
+  it('never delays other patterns behind a slow route: each route has its own socket, queue and concurrency', async () => {
+    let release = () => {};
+    const reportsHeld = new Promise<void>((resolve) => (release = resolve));
+
+    @Controller()
+    class ReportsAndOrdersController {
+      constructor(@Inject(RECEIVED) private readonly seen: Collector<Received>) {}
+
+      @EventPattern('reports.generate')
+      async report(@Payload() data: unknown): Promise<void> {
+        this.seen.add({ pattern: 'reports.generate', data, context: undefined as never });
+        await reportsHeld;
+      }
+
+      @EventPattern('orders.created')
+      order(@Payload() data: unknown): void {
+        this.seen.add({ pattern: 'orders.created', data, context: undefined as never });
+      }
+    }
+
+    const route = { name: 'reports', patterns: ['reports.generate'] };
+    const { server, received } = await worker(
+      { endpoints: [LOOPBACK_ANY_PORT], concurrency: 1, routes: [{ ...route, endpoints: [LOOPBACK_ANY_PORT], concurrency: 1 }] },
+      [ReportsAndOrdersController],
+    );
+    const producer = client({ endpoints: [boundAddress(server)], routes: [{ ...route, endpoints: [boundAddress(server, 'reports')] }] });
+    try {
+      await Promise.all(Array.from({ length: 5 }, (_, seq) => emit(producer, 'reports.generate', { seq })));
+      await Promise.all(Array.from({ length: 100 }, (_, seq) => emit(producer, 'orders.created', { seq })));
+      const patterns = () => received.items.map((item) => item.pattern);
+      // Every order handled while the first report still runs and the other four wait behind it.
+      await eventually(patterns, (seen) => seen.filter((pattern) => pattern === 'orders.created').length === 100);
+      expect(patterns().filter((pattern) => pattern === 'reports.generate')).toHaveLength(1);
+    } finally {
+      release();
+    }
+    await received.waitFor(105);
+  });
+
   it('binds @EventPattern(pattern, ZEROMQ_TRANSPORT) handlers to this server only in a hybrid app', async () => {
     const received = new Collector<Received>();
 
