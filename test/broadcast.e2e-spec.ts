@@ -204,7 +204,17 @@ describe('broadcast (pub-sub) across processes', () => {
       [0, 1, 2].map(() => subscriber({ endpoints: [{ address: backend, bind: false }], curve: subscriberCurve })),
     );
     await Promise.all(publishers.map((client) => client.waitForSubscribers('prices.changed', 3, 5_000)));
+    // The stranger is refused at the handshake: with no ZMTP session, nothing it sends can pass the
+    // proxy, whenever one looks. That (not the absence of its message once the others' arrived) is the proof.
+    let strangerSessions = 0;
+    stranger.on('handshake', () => strangerSessions++);
+    const refused = within(
+      new Promise((resolve) => stranger.on('handshake:error', resolve)),
+      10_000,
+      "the proxy's refusal of the stranger",
+    );
     await stranger.connect();
+    await refused;
     const count = 200;
     await Promise.all([
       emit(stranger, 'prices.changed', { from: 'stranger', seq: 0 }),
@@ -221,6 +231,7 @@ describe('broadcast (pub-sub) across processes', () => {
       }
       expect(changes.filter((change) => change.from === 'stranger')).toEqual([]);
     }
+    expect(strangerSessions).toBe(0);
     // The proxy logs the rejection when ZAP answers, which may come after the others' messages arrived.
     await proxy.waitFor(
       (line) => line.message.includes('Rejected CURVE publisher'),
