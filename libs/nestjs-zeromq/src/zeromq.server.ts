@@ -87,7 +87,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       // Before the sockets open: no client may connect while nobody checks it.
       await this.authorization?.start();
       const opened = await this.sockets.open(this.config.sockets, (plan) =>
-        socketKind(plan.kind).createServerSocket(serverSocketOptions(this.config, plan.kind)),
+        socketKind(plan.kind).createServerSocket(serverSocketOptions(this.config, plan)),
       );
       const host = this.inboxHost();
       this.inboxes = opened.map((managed) => socketKind(managed.kind).createInbox(managed, host));

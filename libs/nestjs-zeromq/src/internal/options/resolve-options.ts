@@ -6,7 +6,7 @@ import type { ZeroMqDeliveryMode, ZeroMqEndpoint, ZeroMqSocketKind } from '../..
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
 import { SOCKET_KIND_NAMES, socketKind } from '../kinds/kinds.js';
 import { curveFor, resolveClientCurve, resolveServerCurve, type SideCurve } from '../security/curve.js';
-import { CLIENT_DEFAULTS, defaultCredit, SERVER_DEFAULTS } from './defaults.js';
+import { CLIENT_DEFAULTS, defaultCredit, defaultReceiveHighWaterMark, SERVER_DEFAULTS } from './defaults.js';
 import { checkDiscoveryEndpoints, fixedEndpoints, usesDiscovery } from './discovery-endpoints.js';
 import { clientSchema, serverSchema, type ParsedClientOptions, type ParsedServerOptions } from './schemas.js';
 
@@ -29,6 +29,10 @@ export interface ServerSocketPlan extends SocketPlan {
   concurrency: number;
   /** At-least-once deliveries a producer may have unacknowledged here (a `'dealer-router'` socket's credit). */
   credit: number;
+  /** Bytes of records read and not finished this socket may hold (its own, or its share of the server's). */
+  receiveBudget: number;
+  /** Messages ZeroMQ queues per connection: set, or derived from the budget and `maxMessageSize`. */
+  receiveHighWaterMark: number;
 }
 
 /** A client route: the patterns it lists (none: the default route) and its delivery guarantee. */
@@ -54,7 +58,16 @@ export type ResolvedTuning = Pick<ParsedServerOptions, Tuning> & { curve: SideCu
 /** A server's options with every default applied: the schema's output, sockets planned. */
 export type ResolvedServerOptions = Omit<
   ParsedServerOptions,
-  'endpoints' | 'routes' | 'kind' | 'concurrency' | 'credit' | 'curve' | 'serializer' | 'deserializer'
+  | 'endpoints'
+  | 'routes'
+  | 'kind'
+  | 'concurrency'
+  | 'credit'
+  | 'receiveBudget'
+  | 'receiveHighWaterMark'
+  | 'curve'
+  | 'serializer'
+  | 'deserializer'
 > &
   ResolvedTuning & { sockets: ServerSocketPlan[] };
 
@@ -153,6 +166,8 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined, nor
     kind,
     concurrency,
     credit,
+    receiveBudget,
+    receiveHighWaterMark,
     curve,
     serializer: _s,
     deserializer: _d,
@@ -162,12 +177,21 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined, nor
   checkDiscoveryEndpoints('ZeroMqServer', plans);
   const sideCurve = resolveServerCurve(curve);
   checkCurveRoles('ZeroMqServer', sideCurve, plans, curve?.publisherPublicKey === undefined ? undefined : 'curve.publisherPublicKey');
+  // The server's budget is shared out evenly among the sockets that have none of their own.
+  const sharing = plans.filter(({ route }) => route?.receiveBudget === undefined).length;
   return {
     ...rest,
     curve: sideCurve,
     sockets: plans.map(({ route, ...plan }) => {
       const socketConcurrency = route?.concurrency ?? concurrency;
-      return { ...plan, concurrency: socketConcurrency, credit: route?.credit ?? credit ?? defaultCredit(socketConcurrency) };
+      const socketBudget = route?.receiveBudget ?? Math.max(1, Math.floor(receiveBudget / sharing));
+      return {
+        ...plan,
+        concurrency: socketConcurrency,
+        credit: route?.credit ?? credit ?? defaultCredit(socketConcurrency),
+        receiveBudget: socketBudget,
+        receiveHighWaterMark: receiveHighWaterMark ?? defaultReceiveHighWaterMark(socketBudget, rest.maxMessageSize),
+      };
     }),
   };
 }

@@ -6,7 +6,13 @@ import { defaultSendHighWaterMark, ZEROMQ_SEND_HIGH_WATER_MARK } from '../option
 import { curveFor, curveSocketOptions } from '../security/curve.js';
 import { ManagedSocket } from './managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import type { ResolvedClientOptions, ResolvedServerOptions, ResolvedTuning, SocketPlan } from '../options/resolve-options.js';
+import type {
+  ResolvedClientOptions,
+  ResolvedServerOptions,
+  ResolvedTuning,
+  ServerSocketPlan,
+  SocketPlan,
+} from '../options/resolve-options.js';
 
 /**
  * zeromq.js constructor options every socket of a server or client gets, CURVE keys included
@@ -22,9 +28,13 @@ export function tuningSocketOptions(tuning: ResolvedTuning, kind: ZeroMqSocketKi
   };
 }
 
-/** Options of a server socket of `kind`. */
-export function serverSocketOptions(config: ResolvedServerOptions, kind: ZeroMqSocketKind) {
-  return { ...tuningSocketOptions(config, kind), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: config.receiveHighWaterMark };
+/** Options of a server socket planned by `plan`. */
+export function serverSocketOptions(config: ResolvedServerOptions, plan: ServerSocketPlan) {
+  return {
+    ...tuningSocketOptions(config, plan.kind),
+    maxMessageSize: config.maxMessageSize,
+    receiveHighWaterMark: plan.receiveHighWaterMark,
+  };
 }
 
 /** Options of a client socket of `kind` (a kind may override some: see dealer-router.kind.ts). */
