@@ -419,6 +419,21 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    */
   sendHighWaterMark?: number;
   /**
+   * Largest frame in bytes a server may send back (`'dealer-router'` sockets: replies, acks,
+   * credit); a reply with a larger frame is dropped by ZeroMQ and the connection reset, and its
+   * request fails at `requestTimeout`. Keep it at least the servers' largest reply. `-1`: no limit.
+   * @default 8388608 (8 MiB)
+   */
+  maxMessageSize?: number;
+  /**
+   * Bytes of replies ZeroMQ may queue per connection (`'dealer-router'` sockets) while this process
+   * is too busy to read them: the receive high-water mark is `receiveBudget / maxMessageSize`
+   * messages (at least 1). Replies are handed to their subscribers as they are read, so the library
+   * holds no more of them. Past it the server's ROUTER queues, then drops, the replies (see docs/delivery.md).
+   * @default 67108864 (64 MiB)
+   */
+  receiveBudget?: number;
+  /**
    * Milliseconds `close()` waits for queued emits to be sent; those left are failed and counted.
    * @default 5000
    */

@@ -43,6 +43,8 @@ export const CLIENT_DEFAULTS = {
   immediate: true,
   maxBatchSize: 256,
   maxBatchBytes: 256 * 1024,
+  maxMessageSize: SERVER_DEFAULTS.maxMessageSize,
+  receiveBudget: SERVER_DEFAULTS.receiveBudget,
   closeTimeout: 5_000,
 } as const;
 

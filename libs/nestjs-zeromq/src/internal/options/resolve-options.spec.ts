@@ -200,6 +200,8 @@ describe('resolveClientOptions', () => {
       immediate: true,
       maxBatchSize: 256,
       maxBatchBytes: 256 * 1024,
+      maxMessageSize: 8 * 1024 * 1024,
+      receiveBudget: 64 * 1024 * 1024,
       closeTimeout: 5_000,
       requestTimeout: 30_000,
     });

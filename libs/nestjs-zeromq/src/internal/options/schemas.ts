@@ -125,6 +125,8 @@ export const clientSchema = z.strictObject({
   maxBatchBytes: positiveInt.default(CLIENT_DEFAULTS.maxBatchBytes),
   // Derived from maxQueueBytes and maxBatchBytes when not set (resolve-options.ts).
   sendHighWaterMark: nonNegativeInt.optional(),
+  maxMessageSize: z.number().int().min(-1).default(CLIENT_DEFAULTS.maxMessageSize),
+  receiveBudget: positiveInt.default(CLIENT_DEFAULTS.receiveBudget),
   closeTimeout: nonNegativeInt.default(CLIENT_DEFAULTS.closeTimeout),
   serializer: serializerSchema.optional(),
   deserializer: deserializerSchema.optional(),

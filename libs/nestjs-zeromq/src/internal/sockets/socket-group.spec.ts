@@ -183,4 +183,15 @@ describe('clientSocketOptions', () => {
     expect(clientSocketOptions(config({ sendHighWaterMark: 50 }), SOCKET_KINDS['pub-sub']).sendHighWaterMark).toBe(50);
     expect(clientSocketOptions(config({ sendHighWaterMark: 5000 }), SOCKET_KINDS['push-pull']).sendHighWaterMark).toBe(5000);
   });
+
+  it('bounds the replies ZeroMQ queues for a socket that carries them in bytes (receiveBudget / maxMessageSize)', () => {
+    const MiB = 1024 * 1024;
+    const receiving = (options: Parameters<typeof config>[0], kind: keyof typeof SOCKET_KINDS) => {
+      const { maxMessageSize, receiveHighWaterMark } = clientSocketOptions(config(options), SOCKET_KINDS[kind]) as Record<string, unknown>;
+      return [maxMessageSize, receiveHighWaterMark];
+    };
+    expect(receiving({}, 'dealer-router')).toEqual([8 * MiB, 8]);
+    expect(receiving({ receiveBudget: 16 * MiB, maxMessageSize: MiB }, 'dealer-router')).toEqual([MiB, 16]);
+    expect(receiving({}, 'push-pull')).toEqual([undefined, undefined]);
+  });
 });

@@ -2,7 +2,7 @@ import type * as zmq from 'zeromq';
 import type { ZeroMqSocketKind } from '../../zeromq.options.js';
 import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../../zeromq.events.js';
 import type { SocketKind } from '../kinds/socket-kind.js';
-import { defaultSendHighWaterMark, ZEROMQ_SEND_HIGH_WATER_MARK } from '../options/defaults.js';
+import { defaultReceiveHighWaterMark, defaultSendHighWaterMark, ZEROMQ_SEND_HIGH_WATER_MARK } from '../options/defaults.js';
 import { curveFor, curveSocketOptions } from '../security/curve.js';
 import { ManagedSocket } from './managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
@@ -37,8 +37,14 @@ export function serverSocketOptions(config: ResolvedServerOptions, plan: ServerS
   };
 }
 
-/** Options of a client socket of `kind` (a kind may override some: see dealer-router.kind.ts). */
-export function clientSocketOptions(config: ResolvedClientOptions, kind: Pick<SocketKind, 'name' | 'dropsPastHighWaterMark'>) {
+/**
+ * Options of a client socket of `kind` (a kind may override some: see dealer-router.kind.ts). A
+ * kind that carries replies bounds what ZeroMQ may queue of them in bytes (`receiveBudget`).
+ */
+export function clientSocketOptions(
+  config: ResolvedClientOptions,
+  kind: Pick<SocketKind, 'name' | 'dropsPastHighWaterMark' | 'carriesReplies'>,
+) {
   return {
     ...tuningSocketOptions(config, kind.name),
     sendTimeout: config.sendTimeout,
@@ -46,6 +52,12 @@ export function clientSocketOptions(config: ResolvedClientOptions, kind: Pick<So
       config.sendHighWaterMark ??
       (kind.dropsPastHighWaterMark ? ZEROMQ_SEND_HIGH_WATER_MARK : defaultSendHighWaterMark(config.maxQueueBytes, config.maxBatchBytes)),
     immediate: config.immediate,
+    ...(kind.carriesReplies
+      ? {
+          maxMessageSize: config.maxMessageSize,
+          receiveHighWaterMark: defaultReceiveHighWaterMark(config.receiveBudget, config.maxMessageSize),
+        }
+      : {}),
   };
 }
 
