@@ -5,11 +5,11 @@ import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import { decodeMessage, type DecodedMessage, type DecodedRecord, type DecodeLimits } from '../protocol/wire.js';
 import { parsePeerJson } from '../protocol/safe-json.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import { receiveLoop } from '../sockets/receive-loop.js';
+import { messageBytes, receiveLoop } from '../sockets/receive-loop.js';
 import type { Counters } from '../util/counters.js';
 import { Dispatcher } from './dispatcher.js';
 import type { InboxHost } from './inbox-host.js';
-import { messageBytes, ReceiveBudget } from './receive-budget.js';
+import { ReceiveBudget } from './receive-budget.js';
 import type { ServerSocketPlan } from '../options/resolve-options.js';
 import { serverCounters, type ServerCounter } from './server-counters.js';
 
@@ -170,7 +170,7 @@ export class Inbox {
     const offset = this.routingFrames;
     this.reading = true;
     try {
-      for await (const frames of receiveLoop(this.managed.socket as zmq.Socket & { receive(): Promise<Buffer[]> })) {
+      for await (const frames of receiveLoop(this.managed.socket as zmq.Pull)) {
         this.messageSize = messageBytes(frames);
         this.dispatcher.budget.read(this.messageSize);
         const message = this.decode(frames, limits, offset);

@@ -42,12 +42,3 @@ export class ReceiveBudget {
     this.held -= bytes;
   }
 }
-
-/** A received message's size in bytes: its frames' lengths (routing frames included). */
-export function messageBytes(frames: readonly Buffer[]): number {
-  let bytes = 0;
-  for (let i = 0; i < frames.length; i++) {
-    bytes += frames[i].length;
-  }
-  return bytes;
-}
