@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { writeKeyPair } from './keygen.js';
+import { addOutboxCommands } from './outbox.js';
 import { packageVersion } from './package-version.js';
 import { runProxy, type ProxyCommandOptions } from './proxy.js';
 
@@ -42,6 +43,7 @@ export function createProgram(output: CliOutput = { log: (line) => console.log(l
       '--high-water-mark <messages>',
       'messages queued per subscriber before the proxy drops for it (default: budget / max message size)',
     )
-    .action((options: ProxyCommandOptions) => runProxy(options, output));
+    .action((options: ProxyCommandOptions) => runProxy(options, (line) => output.log(line)));
+  addOutboxCommands(program, (line) => output.log(line));
   return program;
 }

@@ -46,6 +46,7 @@ export const CLIENT_DEFAULTS = {
   maxMessageSize: SERVER_DEFAULTS.maxMessageSize,
   receiveBudget: SERVER_DEFAULTS.receiveBudget,
   closeTimeout: 5_000,
+  outbox: { durability: 'commit', resolveOn: 'stored', maxBytes: 1024 * 1024 * 1024 },
 } as const;
 
 /**

@@ -1,9 +1,9 @@
 import type * as zmq from 'zeromq';
-import { isDnsEndpoint } from '../../discovery/dns-endpoint.js';
+import { isDnsEndpoint } from '../options/dns-endpoint.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import { bindRetrying } from './bind-retrying.js';
+import { bindRetrying } from '../util/bind-retrying.js';
 import { explainHandshakeFailure, securityOf, type SocketSecurity } from '../security/handshake-failure.js';
-import type { ResolvedEndpoint, SocketPlan } from '../options/resolve-options.js';
+import type { ResolvedEndpoint, SocketPlan } from '../options/plans.js';
 
 /** Monitor event types forwarded to listeners, and the public type each maps to. */
 const FORWARDED_EVENTS = new Map<zmq.EventType, ZeroMqSocketEventType>([
@@ -66,10 +66,6 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
   /** Live connections (inproc endpoints count as one each once open). */
   get connectionCount(): number {
     return this.connections;
-  }
-
-  get configuredAddresses(): string[] {
-    return this.endpoints.map((endpoint) => endpoint.address);
   }
 
   /** Binds and connects the endpoints; DNS discovery endpoints are left to `connectPeer()`. */
