@@ -153,13 +153,17 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   }
 
   getMetrics(): ZeroMqServerMetrics {
-    const totals = { inFlight: 0, queued: 0 } as Record<string, number>;
+    const totals = { inFlight: 0, queued: 0, heldBytes: 0, budgetPauses: 0, oversized: 0 } as Record<string, number>;
     for (const inbox of this.inboxes) {
       for (const [name, value] of Object.entries(inbox.counters.snapshot())) {
         totals[name] = (totals[name] ?? 0) + value;
       }
+      const { budget } = inbox.dispatcher;
       totals.inFlight += inbox.dispatcher.size;
       totals.queued += inbox.dispatcher.queued;
+      totals.heldBytes += budget.held;
+      totals.budgetPauses += budget.pauses;
+      totals.oversized += budget.oversized;
     }
     const discovery = this.discovery.metrics();
     return {
@@ -171,7 +175,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     } as ZeroMqServerMetrics;
   }
 
-  /** Per open socket: whether it is reading, and its handlers in flight against `concurrency`. Empty once closed. */
+  /** Per open socket: whether it is reading, its handlers in flight against `concurrency`, its bytes held against its receive budget. Empty once closed. */
   getSocketStates(): Record<string, ZeroMqServerSocketState> {
     const open = this.sockets.connections();
     return Object.fromEntries(
@@ -184,6 +188,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
             inFlight: inbox.dispatcher.size,
             queued: inbox.dispatcher.queued,
             concurrency: inbox.dispatcher.concurrency,
+            heldBytes: inbox.dispatcher.budget.held,
+            receiveBudget: inbox.dispatcher.budget.limit,
           },
         ]),
     );

@@ -27,6 +27,9 @@ export interface ZeroMqSocketHealth {
   /** Servers: handlers running against the socket's `concurrency`. */
   inFlight?: number;
   concurrency?: number;
+  /** Servers: bytes of the records read and not finished against the socket's `receiveBudget`. */
+  heldBytes?: number;
+  receiveBudget?: number;
   /** Clients: emits and requests waiting against `maxQueueSize`. */
   queued?: number;
   maxQueueSize?: number;

@@ -72,7 +72,17 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
       worker: {
         status: 'up',
         state: 'connected',
-        sockets: { default: { connections: 1, reading: true, inFlight: 0, queued: 0, concurrency: 100 } },
+        sockets: {
+          default: {
+            connections: 1,
+            reading: true,
+            inFlight: 0,
+            queued: 0,
+            concurrency: 100,
+            heldBytes: 0,
+            receiveBudget: 64 * 1024 * 1024,
+          },
+        },
       },
     });
 

@@ -69,18 +69,20 @@ export class RouterInbox extends Inbox {
           this.host.problems.warn('reply', error.message);
         });
         return;
-      case 'requests':
+      case 'requests': {
         this.rejectRecords(message.rejected);
         for (const { id, reason } of message.rejected) {
           if (id !== undefined) {
             void this.reply(peer, id, { err: { status: 'error', message: `Undecodable request: ${reason}` } });
           }
         }
+        const bytes = this.bytesPerRecord(message.records.length);
         for (const request of message.records) {
-          this.admit(() => this.answer(request, peer));
+          this.admit(() => this.answer(request, peer), bytes);
         }
         return;
-      case 'deliveries':
+      }
+      case 'deliveries': {
         this.rejectRecords(message.rejected);
         for (const { id, reason } of message.rejected) {
           if (id !== undefined) {
@@ -88,10 +90,12 @@ export class RouterInbox extends Inbox {
             void this.acknowledge(peer, id, 'x', reason);
           }
         }
+        const bytes = this.bytesPerRecord(message.records.length);
         for (const delivery of message.records) {
-          this.admit(() => this.handleDelivery(delivery, peer));
+          this.admit(() => this.handleDelivery(delivery, peer), bytes);
         }
         return;
+      }
       default:
         super.receiveOther(message, frames);
     }
