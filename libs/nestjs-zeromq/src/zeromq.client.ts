@@ -73,9 +73,10 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       (status) => this._status$.next(status),
       (event) => this.onSocketEvent(event),
       this.problems,
+      'client',
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'subscriber');
-    this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.sockets, this.problems, this.listeners);
+    this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.problems, this.listeners);
     this.requests = new PendingRequests(
       (pattern, link, timeout) =>
         new ZeroMqRequestError(

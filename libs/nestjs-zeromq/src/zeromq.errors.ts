@@ -3,7 +3,9 @@
  * `code` tells why: `SEND_TIMEOUT` (no peer took it within `sendTimeout`), `QUEUE_FULL`,
  * `DROPPED` (pushed out by `overflow: 'drop-oldest'`), `CLOSED` (client closed first),
  * `NO_ROUTE` (no route and no default socket), `SEND_FAILED` (any other socket error),
- * `DEAD_LETTER` (at-least-once: given up on after `maxAttempts`, or refused by the worker).
+ * `DEAD_LETTER` (at-least-once: given up on after `maxAttempts`, or refused by the worker),
+ * `PEER_REJECTED` (every endpoint the socket connects to closed the connection during the ZeroMQ
+ * handshake: a socket kind that does not match, a CURVE peer; the message names which).
  * @publicApi
  */
 export class ZeroMqSendError extends Error {
@@ -21,7 +23,15 @@ export class ZeroMqSendError extends Error {
   }
 }
 
-export type ZeroMqSendErrorCode = 'SEND_TIMEOUT' | 'QUEUE_FULL' | 'DROPPED' | 'CLOSED' | 'NO_ROUTE' | 'SEND_FAILED' | 'DEAD_LETTER';
+export type ZeroMqSendErrorCode =
+  | 'SEND_TIMEOUT'
+  | 'QUEUE_FULL'
+  | 'DROPPED'
+  | 'CLOSED'
+  | 'NO_ROUTE'
+  | 'SEND_FAILED'
+  | 'DEAD_LETTER'
+  | 'PEER_REJECTED';
 
 /** Options that cannot work, thrown by the ZeroMqServer / ZeroMqClient constructors. @publicApi */
 export class ZeroMqOptionsError extends Error {

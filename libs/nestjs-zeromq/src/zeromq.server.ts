@@ -77,6 +77,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         this.listeners.emit(event.type, event);
       },
       this.problems,
+      'server',
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'client');
   }
@@ -92,6 +93,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       const host = this.inboxHost();
       this.inboxes = opened.map((managed) => socketKind(managed.kind).createInbox(managed, host));
       this.warnAboutRoutesWithoutHandlers(this.config.sockets);
+      this.warnAboutRequestsWithoutReplies(this.config.sockets);
       for (const inbox of this.inboxes) {
         inbox.start();
       }
@@ -222,6 +224,19 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       toObservable: (value: unknown) => this.transformToObservable(value) as Observable<unknown>,
       emit: (event: string, ...values: unknown[]) => this.listeners.emit(event, ...values),
     };
+  }
+
+  /** A @MessagePattern whose socket carries no replies would never answer: its callers would time out. */
+  private warnAboutRequestsWithoutReplies(plans: readonly ServerSocketPlan[]): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      const plan = plans.find((candidate) => candidate.patterns.includes(pattern)) ?? plans.find((candidate) => candidate.patterns.length === 0);
+      if (!handler.isEventHandler && plan !== undefined && !socketKind(plan.kind).carriesReplies) {
+        this.logger.warn(
+          `@MessagePattern("${pattern}") cannot answer: it arrives on socket "${plan.name}" of kind '${plan.kind}', which carries no replies; ` +
+            `set kind: 'dealer-router' on this server and on its clients (or use @EventPattern)`,
+        );
+      }
+    }
   }
 
   private warnAboutRoutesWithoutHandlers(plans: readonly ServerSocketPlan[]): void {
