@@ -6,6 +6,7 @@ type PeerState =
   | { state: 'never' | 'lost'; refused: number }
   | { state: 'handshaking'; failure?: string }
   | { state: 'live' }
+  | { state: 'failed'; reason: string }
   | { state: 'rejected'; reason: string };
 
 /** The ZeroMQ socket each side of a kind opens, to name the types that met in a rejection. */
@@ -106,6 +107,8 @@ export class PeerStates {
           return `connected to ${address}, handshake not completed${peer.failure === undefined ? '' : ` (${peer.failure})`}`;
         case 'live':
           return `connected to ${address}`;
+        case 'failed':
+          return `connected to ${address}, but the handshake failed: ${peer.reason} (ZeroMQ keeps retrying)`;
         case 'rejected':
           return `connected to ${address}, which rejected this socket: ${peer.reason}`;
       }
@@ -117,10 +120,15 @@ export class PeerStates {
       this.peers.set(address, { state: 'lost', refused: 0 });
       return undefined;
     }
-    const reason = peer.failure ?? this.closedDuringHandshake(false);
+    if (peer.failure !== undefined) {
+      // A handshake:error event reported it (CURVE keys, a plaintext peer): ZeroMQ reconnects and may succeed.
+      this.peers.set(address, { state: 'failed', reason: peer.failure });
+      return undefined;
+    }
+    // No event: libzmq refused the peer's socket type, and does not reconnect after that.
+    const reason = this.closedDuringHandshake(false);
     this.peers.set(address, { state: 'rejected', reason });
-    // A handshake:error event already reported this one.
-    return peer.failure === undefined ? reason : undefined;
+    return reason;
   }
 
   /** The likely cause of a connection closed during the handshake (`plaintext`: this side has no CURVE keys, so a CURVE peer is one). */
