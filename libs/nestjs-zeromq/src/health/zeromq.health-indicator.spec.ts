@@ -161,6 +161,6 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     await producer.connect();
     const result = await checkHealth(health, () => health.check([() => indicator.check('producer', producer, { sockets: ['default'] })]));
     expect(result.status).toBe('ok');
-    expect(Object.keys(result.info?.producer.sockets as object)).toEqual(['default#1', 'default#2']);
+    expect(Object.keys(result.info?.producer?.sockets as object)).toEqual(['default#1', 'default#2']);
   });
 });
