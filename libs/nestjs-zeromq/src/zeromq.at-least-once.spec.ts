@@ -90,7 +90,8 @@ describe('At-least-once delivery', () => {
     const context = w.received.items[0].context;
     expect(context.getMessageId()).toMatch(/^[\w-]+\.1$/);
     expect(context.getAttempt()).toBe(1);
-    expect(c.getMetrics()).toMatchObject({ acked: 1, unacked: 0, redelivered: 0 });
+    // `sent` counts acked emits too (it stayed 0 under at-least-once).
+    expect(c.getMetrics()).toMatchObject({ sent: 1, acked: 1, unacked: 0, redelivered: 0 });
   });
 
   it('retries a failing handler with back-off, exactly maxAttempts times, then dead-letters on both sides', async () => {

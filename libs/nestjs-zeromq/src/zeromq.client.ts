@@ -178,9 +178,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   getMetrics(): ZeroMqClientMetrics {
+    const counters = this.outcomes.counters.snapshot();
+    const totals = this.routes.totals();
     return {
-      ...this.outcomes.counters.snapshot(),
-      ...this.routes.totals(),
+      ...counters,
+      ...totals,
+      // At-most-once emits are counted by their outboxes, acked at-least-once ones here.
+      sent: counters.sent + totals.sent,
       pendingRequests: this.requests.size,
       connections: this.sockets.connections(),
       unauthorized: this.authorization?.rejections ?? 0,
