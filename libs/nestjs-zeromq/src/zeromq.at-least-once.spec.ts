@@ -18,6 +18,8 @@ interface Job {
   poison?: boolean;
   /** Handler throws on attempts before this one. */
   failUntil?: number;
+  /** Throw a plain Error (which Nest's exception filter hides) instead of an RpcException. */
+  plainError?: boolean;
   /** Milliseconds of (async) work. */
   work?: number;
 }
@@ -33,6 +35,9 @@ class JobsController {
       await new Promise((resolve) => setTimeout(resolve, job.work));
     }
     this.received.add({ pattern: 'jobs', data: job, context });
+    if (job.plainError) {
+      throw new Error(`job ${job.seq} broke`);
+    }
     if (job.poison || (job.failUntil !== undefined && context.getAttempt() < job.failUntil)) {
       throw new RpcException(`job ${job.seq} failed on attempt ${context.getAttempt()}`);
     }
@@ -125,6 +130,15 @@ describe('At-least-once delivery', () => {
     } finally {
       deadLetterSink.close();
     }
+  });
+
+  it('says where a dead letter was sent and why, even when Nest hides the handler error', async () => {
+    const w = await worker();
+    const c = client([w], { maxAttempts: 1 });
+    const error = (await emit(c, { seq: 7, plainError: true }).catch((caught: unknown) => caught)) as ZeroMqSendError;
+    expect(error).toMatchObject({ code: 'DEAD_LETTER', endpoints: [boundAddress(w.server)] });
+    expect(error.message).toContain(`(${boundAddress(w.server)})`);
+    expect(error.message).toContain("Nest's exception filter hides the handler's error");
   });
 
   it('dead-letters an unknown pattern at once instead of retrying it', async () => {

@@ -35,6 +35,8 @@ export function trackDeliveries(
   events: DeliveryEvents,
 ): DeliveryTracker {
   const { maxAttempts } = config;
+  // The route's endpoints as configured (a DNS name stands for the peers it finds), for error messages.
+  const endpoints = config.routes.find((route) => route.name === routeName)?.endpoints.map((endpoint) => endpoint.address) ?? [];
   const writer = new FragmentWriter(DELIVERY_SLAB_BYTES);
   const greet = (name: string) => {
     const outbox = events.outboxNamed(name);
@@ -63,7 +65,7 @@ export function trackDeliveries(
             'QUEUE_FULL',
             pattern,
             routeName,
-            [],
+            endpoints,
             `too many messages not acknowledged yet (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`,
           ),
         deadLetter: (letter) =>
@@ -71,10 +73,11 @@ export function trackDeliveries(
             'DEAD_LETTER',
             letter.pattern,
             routeName,
-            [],
+            endpoints,
             `dead-lettered after ${letter.attempts} attempt(s): ${letter.reason}`,
           ),
-        closed: (pattern) => new ZeroMqSendError('CLOSED', pattern, routeName, [], 'the client closed before a worker acknowledged it'),
+        closed: (pattern) =>
+          new ZeroMqSendError('CLOSED', pattern, routeName, endpoints, 'the client closed before a worker acknowledged it'),
       },
     },
   );
