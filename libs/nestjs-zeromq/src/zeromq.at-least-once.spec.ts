@@ -1,5 +1,6 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, type Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices';
+import { jest } from '@jest/globals';
 import { firstValueFrom } from 'rxjs';
 import * as zmq from 'zeromq';
 import { ZeroMqClient } from './zeromq.client.js';
@@ -211,6 +212,8 @@ describe('At-least-once delivery', () => {
     const doomed = await worker({ concurrency, credit });
     const survivor = await worker({ concurrency, credit });
     const c = client([doomed, survivor]);
+    const warnings: string[] = [];
+    jest.spyOn((c as unknown as { logger: Logger }).logger, 'warn').mockImplementation((line: unknown) => void warnings.push(String(line)));
     const total = 2_000;
     const done = Promise.all(Array.from({ length: total }, (_, seq) => emit(c, { seq, work: 1 })));
     await doomed.received.waitFor(50);
@@ -223,6 +226,10 @@ describe('At-least-once delivery', () => {
     console.log(`crashed worker: ${seqs(doomed).length} handled, ${duplicates} handled twice (credit ${credit})`);
     expect(duplicates).toBeLessThanOrEqual(credit);
     expect(c.getMetrics()).toMatchObject({ acked: total, unacked: 0, deadLettered: 0 });
+    // The producer says what it redelivers, from which worker, and where to.
+    expect(warnings.find((line) => line.startsWith('Lost the worker on "default#1"'))).toMatch(
+      /^Lost the worker on "default#1" \(tcp:\/\/127\.0\.0\.1:\d+\) with \d+ message\(s\) not acknowledged; redelivering them: \d+ (to "default#2" \(tcp:|wait for a worker with credit)/,
+    );
   });
 
   it('closes gracefully on both sides with messages in flight: nothing lost, nothing unacked', async () => {

@@ -12,6 +12,7 @@ import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { ClientDiscovery } from './client-discovery.js';
 import { DealerOutbox } from './dealer-outbox.js';
 import { LOST_LINK_GRACE, trackDeliveries } from './delivery-routing.js';
+import type { Delivery } from './delivery.js';
 import type { DeliveryTracker } from './delivery-tracker.js';
 import { emptyOutboxTotals, type Outbox, type OutboxTotals } from './outbox.js';
 import { RouteTable } from './route-table.js';
@@ -79,6 +80,7 @@ export class ClientRoutes {
         plan.delivery === 'at-least-once'
           ? trackDeliveries(plan.name, dealers, this.host.config, {
               onDeadLetter: (letter, record) => this.deadLetter(letter, record),
+              onLinkLost: (link, lost) => this.redelivering(link, lost),
               outboxNamed: (name) => {
                 const outbox = this.table.link(name);
                 return outbox instanceof DealerOutbox ? outbox : undefined;
@@ -242,6 +244,22 @@ export class ClientRoutes {
       const info = record.info[0] + JSON.stringify(metadata);
       this.deadLetters.emit({ ...record, info, size: record.size + info.length }, { resolve: () => undefined, reject: () => undefined });
     }
+  }
+
+  /** Tells (rate-limited) that a lost worker's messages are sent again, and where they went. */
+  private redelivering(link: string, lost: readonly Delivery[]): void {
+    const addressesOf = (name: string) => this.table.link(name)?.managed.addresses.join(', ') ?? '';
+    const resentTo = new Map<string, number>();
+    for (const { link: to } of lost) {
+      resentTo.set(to ?? '', (resentTo.get(to ?? '') ?? 0) + 1);
+    }
+    const where = [...resentTo].map(([to, count]) =>
+      to === '' ? `${count} wait for a worker with credit` : `${count} to "${to}" (${addressesOf(to)})`,
+    );
+    this.host.problems.warn(
+      'redelivering',
+      `Lost the worker on "${link}" (${addressesOf(link)}) with ${lost.length} message(s) not acknowledged; redelivering them: ${where.join(', ')}`,
+    );
   }
 
   /** Greets the worker behind an at-least-once outbox so that it announces its credit (after every (re)connect). */

@@ -3,6 +3,7 @@ import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import type { ResolvedClientOptions } from '../options/resolve-options.js';
 import { deliveredRecord, fragmentFields, FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
 import type { DealerOutbox } from './dealer-outbox.js';
+import type { Delivery } from './delivery.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
 /**
@@ -19,6 +20,8 @@ export const LOST_LINK_GRACE = 300;
 /** What an at-least-once route reports to its client. */
 export interface DeliveryEvents {
   onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void;
+  /** A lost worker's unacknowledged messages were sent again (see DeliveryTrackerOptions.onLinkLost). */
+  onLinkLost(link: string, lost: readonly Delivery[]): void;
   /** The route's outbox of that name, if it still has it (DNS discovery adds and removes outboxes). */
   outboxNamed(name: string): DealerOutbox | undefined;
 }
@@ -58,6 +61,7 @@ export function trackDeliveries(
       transmit: (name, delivery) =>
         events.outboxNamed(name)?.deliver(delivery) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
       onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, deliveredRecord(fragmentFields(delivery.packed))),
+      onLinkLost: (link, lost) => events.onLinkLost(link, lost),
       requestCredit: greet,
       errors: {
         queueFull: (pattern) =>
