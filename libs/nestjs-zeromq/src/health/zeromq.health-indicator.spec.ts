@@ -67,13 +67,18 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
       () => producer.getMetrics().connections.default,
       (count) => count === 2,
     );
+    // The worker's monitor reports its accept on its own schedule.
+    await eventually(
+      () => first.server.getMetrics().connections.default,
+      (count) => count === 1,
+    );
     const check = () =>
       checkHealth(health, () => health.check([() => indicator.check('producer', producer), () => indicator.check('worker', first.server)]));
 
     const healthy = await check();
     expect(healthy.status).toBe('ok');
     expect(healthy.details).toEqual({
-      producer: { status: 'up', state: 'connected', sockets: { default: { connections: 2, queued: 0, maxQueueSize: 10_000 } } },
+      producer: { status: 'up', state: 'connected', sockets: { default: { connections: 2, queued: 0, maxQueueSize: 100_000 } } },
       worker: {
         status: 'up',
         state: 'connected',
