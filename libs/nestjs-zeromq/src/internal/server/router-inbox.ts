@@ -55,6 +55,9 @@ export class RouterInbox extends Inbox {
     this.counters.add('droppedOnClose', this.dispatcher.dropWaiting());
   }
 
+  /** Reads nothing more: a ROUTER stays attached for its replies, so what producers still send would never run out. */
+  override async readRemaining(_timeout: number): Promise<void> {}
+
   /** Sends the replies still queued (at most `timeout` ms); counts those that could not go. */
   override async flush(timeout: number): Promise<void> {
     this.counters.add('repliesFailed', await this.replies.drain(timeout));
