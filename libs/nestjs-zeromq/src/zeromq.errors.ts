@@ -24,14 +24,7 @@ export class ZeroMqSendError extends Error {
 }
 
 export type ZeroMqSendErrorCode =
-  | 'SEND_TIMEOUT'
-  | 'QUEUE_FULL'
-  | 'DROPPED'
-  | 'CLOSED'
-  | 'NO_ROUTE'
-  | 'SEND_FAILED'
-  | 'DEAD_LETTER'
-  | 'PEER_REJECTED';
+  'SEND_TIMEOUT' | 'QUEUE_FULL' | 'DROPPED' | 'CLOSED' | 'NO_ROUTE' | 'SEND_FAILED' | 'DEAD_LETTER' | 'PEER_REJECTED';
 
 /** Options that cannot work, thrown by the ZeroMqServer / ZeroMqClient constructors. @publicApi */
 export class ZeroMqOptionsError extends Error {

@@ -229,7 +229,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   /** A @MessagePattern whose socket carries no replies would never answer: its callers would time out. */
   private warnAboutRequestsWithoutReplies(plans: readonly ServerSocketPlan[]): void {
     for (const [pattern, handler] of this.messageHandlers) {
-      const plan = plans.find((candidate) => candidate.patterns.includes(pattern)) ?? plans.find((candidate) => candidate.patterns.length === 0);
+      const plan =
+        plans.find((candidate) => candidate.patterns.includes(pattern)) ?? plans.find((candidate) => candidate.patterns.length === 0);
       if (!handler.isEventHandler && plan !== undefined && !socketKind(plan.kind).carriesReplies) {
         this.logger.warn(
           `@MessagePattern("${pattern}") cannot answer: it arrives on socket "${plan.name}" of kind '${plan.kind}', which carries no replies; ` +

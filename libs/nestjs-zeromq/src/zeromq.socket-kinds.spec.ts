@@ -12,7 +12,8 @@ import { boundAddress, startWorker, type Worker } from '../test/nest-apps.js';
 import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
 import { within } from '../test/waiting.js';
 
-const emit = (client: ZeroMqClient, pattern: string, data: unknown) => firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
+const emit = (client: ZeroMqClient, pattern: string, data: unknown) =>
+  firstValueFrom(client.emit(pattern, data), { defaultValue: undefined });
 
 /** How an emit ended: its error, or undefined when it resolved. */
 const outcome = (promise: Promise<unknown>): Promise<ZeroMqSendError | undefined> =>
@@ -125,7 +126,10 @@ describe('socket kinds that do not match, and peers that are not there', () => {
     const logger: LoggerService = { log: () => undefined, error: () => undefined, warn: (line: string) => warnings.push(line) };
     @Module({ controllers: [AskingController] })
     class AskingModule {}
-    const app = await NestFactory.createMicroservice(AskingModule, { strategy: new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT] }), logger });
+    const app = await NestFactory.createMicroservice(AskingModule, {
+      strategy: new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT] }),
+      logger,
+    });
     opened.push(app);
     await app.listen();
     expect(warnings.join('\n')).toContain(`@MessagePattern("ask") cannot answer: it arrives on socket "default" of kind 'push-pull'`);
