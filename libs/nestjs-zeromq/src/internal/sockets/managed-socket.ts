@@ -3,8 +3,13 @@ import { isDnsEndpoint } from '../../discovery/dns-endpoint.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
 import { bindRetrying } from './bind-retrying.js';
 import { PeerStates } from './peer-states.js';
+import { probePeerType } from './peer-type-probe.js';
+import { SocketTypeMismatch } from './socket-type-mismatch.js';
 import { explainHandshakeFailure, securityOf, type SocketSecurity } from '../security/handshake-failure.js';
 import type { ResolvedEndpoint, SocketPlan } from '../options/resolve-options.js';
+
+/** Longest a rejected socket waits to learn its peer's type before it reports the rejection. */
+const PROBE_TIMEOUT = 1_000;
 
 /** Monitor event types forwarded to listeners, and the public type each maps to. */
 const FORWARDED_EVENTS = new Map<zmq.EventType, ZeroMqSocketEventType>([
@@ -37,7 +42,9 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
   private readonly connectedPeers = new Set<string>();
   private readonly security: SocketSecurity;
   /** The endpoints this socket connects to, as far as their handshakes went. */
-  private readonly peers: PeerStates;
+  private readonly peers = new PeerStates();
+  /** Words for a peer that rejected this socket's type. */
+  private readonly mismatch: SocketTypeMismatch;
   /** Callers of `whenSettled()` still waiting. */
   private settleWaiters: Array<() => void> = [];
 
@@ -49,7 +56,7 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
     side: 'client' | 'server',
   ) {
     this.security = securityOf(socket);
-    this.peers = new PeerStates(plan.kind, side);
+    this.mismatch = new SocketTypeMismatch(plan.kind, side);
     void this.watch();
   }
 
@@ -252,7 +259,7 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
     const error = 'error' in event ? event.error : undefined;
     let reason: string | undefined;
     if (type === ZeroMqSocketEventType.HANDSHAKE_ERROR) {
-      reason = explainHandshakeFailure(error, this.security, this.peers.closedDuringHandshake(!this.security.curve));
+      reason = explainHandshakeFailure(error, this.security, this.mismatch.closedDuringHandshake(!this.security.curve));
       this.lastHandshakeFailure = { address, reason };
     } else if (type === ZeroMqSocketEventType.HANDSHAKE) {
       this.lastHandshakeFailure = undefined;
@@ -266,10 +273,24 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
       ...(reason === undefined ? {} : { reason }),
     });
     if (rejected !== undefined) {
-      // libzmq reports no handshake:error for a socket type it refused: report the closed handshake as one.
-      this.lastHandshakeFailure = { address, reason: rejected };
-      this.onEvent({ type: ZeroMqSocketEventType.HANDSHAKE_ERROR, socket: this.name, address, reason: rejected });
+      void this.findOutWhyRejected(address);
     }
+    if (this.settled) {
+      this.wakeSettleWaiters();
+    }
+  }
+
+  /**
+   * libzmq reports no handshake:error for a socket type it refused: asks the peer its type, then
+   * reports the rejection as a handshake:error naming the types that met.
+   */
+  private async findOutWhyRejected(address: string): Promise<void> {
+    const reason = this.mismatch.rejection(address, await probePeerType(address, PROBE_TIMEOUT));
+    if (this.socket.closed || !this.peers.reject(address, reason)) {
+      return;
+    }
+    this.lastHandshakeFailure = { address, reason };
+    this.onEvent({ type: ZeroMqSocketEventType.HANDSHAKE_ERROR, socket: this.name, address, reason });
     if (this.settled) {
       this.wakeSettleWaiters();
     }

@@ -1,4 +1,3 @@
-import type { ZeroMqSocketKind } from '../../zeromq.options.js';
 import { ZeroMqSocketEventType } from '../../zeromq.events.js';
 
 /** What a connecting socket has seen of one endpoint it connects to. */
@@ -7,14 +6,9 @@ type PeerState =
   | { state: 'handshaking'; failure?: string }
   | { state: 'live' }
   | { state: 'failed'; reason: string }
+  /** Closed during the handshake, with no handshake:error: rejected, the cause being found out. */
+  | { state: 'probing' }
   | { state: 'rejected'; reason: string };
-
-/** The ZeroMQ socket each side of a kind opens, to name the types that met in a rejection. */
-const ZEROMQ_TYPES: Record<ZeroMqSocketKind, { client: string; server: string }> = {
-  'push-pull': { client: 'PUSH', server: 'PULL' },
-  'dealer-router': { client: 'DEALER', server: 'ROUTER' },
-  'pub-sub': { client: 'XPUB', server: 'SUB' },
-};
 
 /**
  * The endpoints a socket connects to, each as the monitor last showed it: never connected (and
@@ -25,12 +19,6 @@ const ZEROMQ_TYPES: Record<ZeroMqSocketKind, { client: string; server: string }>
  */
 export class PeerStates {
   private readonly peers = new Map<string, PeerState>();
-
-  constructor(
-    private readonly kind: ZeroMqSocketKind,
-    /** Whether this is a client socket (the kind's PUSH, DEALER, XPUB) or a server's (PULL, ROUTER, SUB). */
-    private readonly side: 'client' | 'server',
-  ) {}
 
   /** An endpoint this socket connects to (not inproc: it has no monitor events). */
   add(address: string): void {
@@ -52,11 +40,12 @@ export class PeerStates {
   }
 
   /**
-   * Follows one monitor event of a connected-to address. Returns the reason when the event shows
-   * the endpoint rejected (a connection closed during its handshake), so that the socket can report
-   * it as a `handshake:error`; `failure` is the reason of a `handshake:error` event itself.
+   * Follows one monitor event of a connected-to address; `failure` is the reason of a
+   * `handshake:error` event. Returns `'rejected'` when the event shows the endpoint rejected this
+   * socket (a connection closed during its handshake with no such event): the endpoint is then
+   * `probing` until `reject()` gives the cause.
    */
-  onEvent(type: ZeroMqSocketEventType, address: string, failure?: string): string | undefined {
+  onEvent(type: ZeroMqSocketEventType, address: string, failure?: string): 'rejected' | undefined {
     const peer = this.peers.get(address);
     if (peer === undefined) {
       return undefined;
@@ -81,6 +70,15 @@ export class PeerStates {
       default:
         return undefined;
     }
+  }
+
+  /** The cause of a rejection `onEvent()` reported; false if the endpoint moved on meanwhile. */
+  reject(address: string, reason: string): boolean {
+    if (this.peers.get(address)?.state !== 'probing') {
+      return false;
+    }
+    this.peers.set(address, { state: 'rejected', reason });
+    return true;
   }
 
   /** The endpoint's rejection when every endpoint rejected this socket (nothing will ever take a message), else undefined. */
@@ -109,13 +107,15 @@ export class PeerStates {
           return `connected to ${address}`;
         case 'failed':
           return `connected to ${address}, but the handshake failed: ${peer.reason} (ZeroMQ keeps retrying)`;
+        case 'probing':
+          return `connected to ${address}, which closed the connection during the handshake`;
         case 'rejected':
           return `connected to ${address}, which rejected this socket: ${peer.reason}`;
       }
     });
   }
 
-  private disconnected(address: string, peer: PeerState): string | undefined {
+  private disconnected(address: string, peer: PeerState): 'rejected' | undefined {
     if (peer.state !== 'handshaking') {
       this.peers.set(address, { state: 'lost', refused: 0 });
       return undefined;
@@ -126,22 +126,8 @@ export class PeerStates {
       return undefined;
     }
     // No event: libzmq refused the peer's socket type, and does not reconnect after that.
-    const reason = this.closedDuringHandshake(false);
-    this.peers.set(address, { state: 'rejected', reason });
-    return reason;
-  }
-
-  /** The likely cause of a connection closed during the handshake (`plaintext`: this side has no CURVE keys, so a CURVE peer is one). */
-  closedDuringHandshake(plaintext: boolean): string {
-    const types = ZEROMQ_TYPES[this.kind];
-    const [mine, wanted] = this.side === 'client' ? [types.client, types.server] : [types.server, types.client];
-    const otherSide = this.side === 'client' ? 'server' : 'client';
-    return (
-      `the connection was closed during the ZeroMQ handshake: most likely the peer's socket kind is not '${this.kind}' ` +
-      `(this ${mine} only talks to a ${wanted}; set the same kind on the ${otherSide})` +
-      (plaintext ? ', or the peer uses CURVE and this side does not (set the curve option here too)' : '') +
-      ', or the peer is not a ZeroMQ socket'
-    );
+    this.peers.set(address, { state: 'probing' });
+    return 'rejected';
   }
 
   private count(state: PeerState['state']): number {
