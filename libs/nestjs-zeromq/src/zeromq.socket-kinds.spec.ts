@@ -67,6 +67,15 @@ describe('socket kinds that do not match, and peers that are not there', () => {
     expect(producer.getMetrics()).toMatchObject({ sent: 0, failed: 10 });
   });
 
+  it('fails an at-least-once emit at once when the push-pull server rejected the DEALER', async () => {
+    const { server, received } = await worker();
+    const { client: producer } = client({ kind: 'dealer-router', delivery: 'at-least-once', endpoints: [boundAddress(server)] });
+    const error = await within(outcome(emit(producer, 'orders.created', {})), 5_000, 'the emit to settle');
+    expect(error).toMatchObject({ code: 'PEER_REJECTED', endpoints: [boundAddress(server)] });
+    expect(error!.message).toContain('is a PULL socket');
+    expect(received.items).toHaveLength(0);
+  });
+
   it('fails an at-most-once emit a DEALER queued before the push-pull server rejected it', async () => {
     // The server starts after the client gave up waiting for it: the DEALER queues the emit for the
     // connection it is making, which the server then rejects.

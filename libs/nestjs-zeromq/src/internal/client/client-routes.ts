@@ -163,6 +163,17 @@ export class ClientRoutes {
     if (tracker === undefined && route.links.length === 0) {
       throw new ZeroMqSendError('SEND_TIMEOUT', pattern, route.name, [], noPeerYet(route));
     }
+    // At-least-once would wait for a worker's credit that never comes: every worker refused the socket.
+    const rejection = tracker === undefined ? undefined : rejectionOf(route);
+    if (rejection !== undefined) {
+      throw new ZeroMqSendError(
+        'PEER_REJECTED',
+        pattern,
+        route.name,
+        route.plan.endpoints.map((e) => e.address),
+        rejection,
+      );
+    }
     return { route, tracker };
   }
 
@@ -303,6 +314,15 @@ export class ClientRoutes {
       () => this.host.failRequests(outbox.name, detail, upTo),
     );
   }
+}
+
+/** Why every socket of a route was rejected by its peers, if they all were. */
+function rejectionOf(route: ClientRoute): string | undefined {
+  const rejections = route.links.map((link) => link.managed.rejection);
+  const first = rejections[0];
+  return first !== undefined && rejections.every((rejection) => rejection !== undefined)
+    ? `${first.address} rejected this socket: ${first.reason}`
+    : undefined;
 }
 
 /** Why a route that follows DNS names has nowhere to send yet. */
