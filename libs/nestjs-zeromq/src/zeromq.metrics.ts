@@ -1,10 +1,17 @@
-import type { ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
 import type { ServerCounter } from './internal/server/server-counters.js';
 
 /*
  * What `getMetrics()`, `getSocketStates()` and `getQueueStates()` of a ZeroMqServer and a
  * ZeroMqClient return: the numbers health checks, dashboards and tests read.
  */
+
+/** DNS discovery of a server or client, in `getMetrics()` when it follows a name. */
+export interface ZeroMqDiscoveryMetrics {
+  /** Resolutions that failed (the last good set was kept), over every followed name. */
+  resolutionFailures: number;
+  /** Peer addresses the followed names list now. */
+  peers: number;
+}
 
 /** Counters of a ZeroMqServer, from `getMetrics()`. */
 export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
@@ -66,6 +73,8 @@ export interface ZeroMqClientMetrics {
   deadLettered: number;
   /** At-least-once messages not acked yet (waiting, in flight or backing off). */
   unacked: number;
+  /** At-least-once with a durable outbox: messages read back that an earlier process had stored. */
+  replayed: number;
   /** Emits and requests waiting in the queues now. */
   queued: number;
   /** Requests waiting for replies now. */
@@ -78,6 +87,8 @@ export interface ZeroMqClientMetrics {
   unauthorized: number;
   /** DNS discovery (`tcp+dns://`, `tcp+srv://` endpoints), when a socket or route follows a name. */
   discovery?: ZeroMqDiscoveryMetrics;
+  /** The durable outboxes (docs/delivery.md, "Durable outbox"), when a route has one. */
+  outbox?: ZeroMqOutboxMetrics;
 }
 
 /** One send queue of a ZeroMqClient, from `getQueueStates()`: its depth against its bound. */
@@ -86,4 +97,18 @@ export interface ZeroMqClientQueueState {
   queued: number;
   /** The bound: at this many, emits fail with QUEUE_FULL (or drop the oldest, per `overflow`). */
   maxQueueSize: number;
+}
+
+/** What a client's durable outboxes hold (`getMetrics().outbox`). */
+export interface ZeroMqOutboxMetrics {
+  /** Messages stored and not acked yet, over every route. */
+  stored: number;
+  /** Their bytes on disk. */
+  storedBytes: number;
+  /** Milliseconds since the oldest stored message was accepted (0 when none is). */
+  oldestAgeMs: number;
+  /** Messages in the dead-letter tables. */
+  deadLetters: number;
+  /** Routes whose stored bytes reached `outbox.maxBytes` (their emits fail with `OUTBOX_FULL`). */
+  full: string[];
 }

@@ -1,3 +1,4 @@
+import type { ZeroMqOutboxOptions } from './zeromq.outbox.options.js';
 import type { ConsumerDeserializer, ConsumerSerializer, MsPattern } from '@nestjs/microservices';
 import type { ProducerDeserializer, ProducerSerializer } from '@nestjs/microservices';
 import type { EndpointDiscoveryOptions } from './discovery/endpoint-discovery.options.js';
@@ -167,6 +168,11 @@ export interface ZeroMqClientRoute {
    */
   delivery?: ZeroMqDeliveryMode;
   /**
+   * At-least-once: keep this route's messages in a durable outbox on disk until acked.
+   * @default the client's `outbox`
+   */
+  outbox?: ZeroMqOutboxOptions;
+  /**
    * Send only the payload frame (no pattern, no framing) so that a plain ZeroMQ PULL peer can read
    * it: Buffers go as they are, strings as UTF-8 text, anything else as JSON text. No batching.
    * On a `'pub-sub'` route the message is `[topic, payload]`, for plain SUB peers.
@@ -250,6 +256,14 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    */
   dedupeWindow?: number;
   /**
+   * At-least-once: keep the ids of completed messages on disk too (the last `dedupeWindow` of
+   * them), written before each ack, so that a worker restarted after a crash acks a redelivery
+   * of a message it already handled instead of running it again. Needs the optional peer
+   * dependency `lmdb`; one worker process per path.
+   * @default none: completed ids are kept in memory only
+   */
+  ledger?: { path: string };
+  /**
    * Accept single-frame messages from plain ZeroMQ producers and hand them to one pattern's
    * handler. Without it such messages are rejected and counted as malformed. On a `'pub-sub'`
    * socket a plain message is `[topic, payload]` and goes to the handler of its topic (`pattern`
@@ -294,6 +308,13 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    * @default 'at-most-once'
    */
   delivery?: ZeroMqDeliveryMode;
+  /**
+   * At-least-once: keep accepted messages in a durable outbox on the producer's disk until a
+   * worker acks them, and replay them after a restart (docs/delivery.md, "Durable outbox").
+   * Needs the optional peer dependency `lmdb`. Routes can set their own.
+   * @default none: messages are kept in memory
+   */
+  outbox?: ZeroMqOutboxOptions;
   /**
    * At-least-once: milliseconds to wait for a worker's ack before the message is sent again.
    * A lost worker connection (ZMTP heartbeats) triggers the resend sooner.

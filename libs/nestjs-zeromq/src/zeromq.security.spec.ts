@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import * as zmq from 'zeromq';
 import { writeKeyPair } from './cli/keygen.js';
-import { bindRetrying } from './internal/sockets/bind-retrying.js';
+import { bindRetrying } from './internal/util/bind-retrying.js';
 import { ZeroMqClient } from './zeromq.client.js';
 import { ZeroMqOptionsError, ZeroMqSendError } from './zeromq.errors.js';
 import type { ZeroMqSocketEvent, ZeroMqUnauthorizedClient } from './zeromq.events.js';

@@ -1,3 +1,4 @@
+import { LmdbLedger } from './internal/at-least-once/lmdb-ledger.js';
 import { Logger } from '@nestjs/common';
 import {
   Server,
@@ -10,16 +11,17 @@ import {
 import type { Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ZEROMQ_TRANSPORT } from './constants.js';
-import { DiscoveryRegistry } from './discovery/discovery-registry.js';
-import { socketKind } from './internal/kinds/kinds.js';
-import { resolveServerOptions, type ResolvedServerOptions, type ServerSocketPlan } from './internal/options/resolve-options.js';
+import { DiscoveryRegistry } from './internal/discovery/discovery-registry.js';
+import { createServerSocket, socketKind } from './internal/kinds/kinds.js';
+import type { ResolvedServerOptions, ServerSocketPlan } from './internal/options/plans.js';
+import { resolveServerOptions } from './internal/options/resolve-options.js';
 import type { DecodedRecord } from './internal/protocol/wire.js';
 import { ClientAuthorization } from './internal/security/client-authorization.js';
 import { serverRoleOf } from './internal/security/curve.js';
 import { HandlerLookup } from './internal/server/handler-lookup.js';
 import type { Inbox } from './internal/server/inbox.js';
 import type { InboxHost } from './internal/server/inbox-host.js';
-import { serverSocketOptions, SocketGroup } from './internal/sockets/socket-group.js';
+import { SocketGroup } from './internal/sockets/socket-group.js';
 import { settlesWithin } from './internal/util/deadline.js';
 import { Listeners } from './internal/util/listeners.js';
 import { GATE_PROCESSING_HOOKS } from './internal/server/hook-gates.js';
@@ -63,10 +65,11 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private inboxes: Inbox[] = [];
   private discovery = new DiscoveryRegistry();
   private closing: Promise<void> | undefined;
+  private ledger: LmdbLedger | undefined;
 
   constructor(options: ZeroMqServerOptions) {
     super();
-    this.config = resolveServerOptions(options, (pattern) => this.normalizePattern(pattern));
+    this.config = resolveServerOptions(options, (pattern) => this.normalizePattern(pattern), socketKind);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
@@ -85,11 +88,12 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       this.closing = undefined;
+      if (this.config.ledger !== undefined) {
+        this.ledger ??= await LmdbLedger.open(this.config.ledger.path, this.config.dedupeWindow);
+      }
       // Before the sockets open: no client may connect while nobody checks it.
       await this.authorization?.start();
-      const opened = await this.sockets.open(this.config.sockets, (plan) =>
-        socketKind(plan.kind).createServerSocket(serverSocketOptions(this.config, plan.kind)),
-      );
+      const opened = await this.sockets.open(this.config.sockets, (plan) => createServerSocket(this.config, plan));
       const host = this.inboxHost();
       this.inboxes = opened.map((managed) => socketKind(managed.kind).createInbox(managed, host));
       this.warnAboutRoutesWithoutHandlers(this.config.sockets);
@@ -103,6 +107,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       callback();
     } catch (error) {
       this.authorization?.stop();
+      await this.closeLedger();
       callback(error);
     }
   }
@@ -202,6 +207,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     const server = this;
     return {
       config: this.config,
+      completedIds: this.ledger,
       problems: this.problems,
       get closing() {
         return server.closing !== undefined;
@@ -224,6 +230,12 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       toObservable: (value: unknown) => this.transformToObservable(value) as Observable<unknown>,
       emit: (event: string, ...values: unknown[]) => this.listeners.emit(event, ...values),
     };
+  }
+
+  private async closeLedger(): Promise<void> {
+    const ledger = this.ledger;
+    this.ledger = undefined;
+    await ledger?.close();
   }
 
   /** A @MessagePattern whose socket carries no replies would never answer: its callers would time out. */
@@ -268,6 +280,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     await Promise.all(inboxes.map((inbox) => inbox.flush(remaining())));
     this.sockets.close();
     this.authorization?.stop();
+    await this.closeLedger();
     const loopsEnded = await settlesWithin(Promise.all(inboxes.map((inbox) => inbox.stopped())), remaining());
     const { inFlight, droppedOnClose } = this.getMetrics();
     if (!loopsEnded || drained.includes(false)) {

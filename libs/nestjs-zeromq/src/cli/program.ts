@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { writeKeyPair } from './keygen.js';
+import { addOutboxCommands } from './outbox.js';
 import { packageVersion } from './package-version.js';
 import { runProxy, type ProxyCommandOptions } from './proxy.js';
 
@@ -37,6 +38,7 @@ export function createProgram(output: CliOutput = { log: (line) => console.log(l
     .option('--allow-subscriber <key-or-file...>', 'CURVE: public keys of the subscribers allowed in (instead of --subscriber-public-key)')
     .option('--allow-publisher <key-or-file...>', 'CURVE: public keys of the publishers allowed in (default: any with the proxy key)')
     .option('--high-water-mark <messages>', 'messages queued per subscriber before the proxy drops for it', '1000')
-    .action((options: ProxyCommandOptions) => runProxy(options, output));
+    .action((options: ProxyCommandOptions) => runProxy(options, (line) => output.log(line)));
+  addOutboxCommands(program, (line) => output.log(line));
   return program;
 }

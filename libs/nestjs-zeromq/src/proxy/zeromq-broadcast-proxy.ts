@@ -15,7 +15,7 @@ import {
   type ResolvedCurve,
   type ResolvedServerCurve,
 } from '../internal/security/curve.js';
-import { bindRetrying } from '../internal/sockets/bind-retrying.js';
+import { bindRetrying } from '../internal/util/bind-retrying.js';
 import type { ZeroMqBroadcastProxyOptions } from './zeromq-broadcast-proxy.options.js';
 
 const DEFAULT_HIGH_WATER_MARK = 1_000;

@@ -1,6 +1,7 @@
+import type { ProducerDeserializer } from '@nestjs/microservices';
 import type * as zmq from 'zeromq';
 import type { ZeroMqSendErrorCode } from '../../zeromq.errors.js';
-import type { ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
+import type { ClientSocketPlan, ResolvedClientOptions } from '../options/plans.js';
 import {
   encodeHello,
   fragmentFields,
@@ -17,8 +18,9 @@ import {
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { SendQueue, SendRefused, type Settle } from '../sockets/send-queue.js';
 import { settlesWithin } from '../util/deadline.js';
-import type { ReplyHandling } from './dealer-outbox.js';
-import type { SubscriptionChange } from './subscription-counts.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
+import type { PendingRequests } from './pending-requests.js';
+import type { SubscriptionChange, SubscriptionCounts } from './subscription-counts.js';
 
 /** What an outbox's queue carries: packed records of one kind, a bare payload, or a hello. */
 export type Outgoing =
@@ -28,6 +30,15 @@ export type Outgoing =
 
 /** Builds the error an outgoing item fails with: a send error for emits, a request error for requests. */
 export type OutgoingError = (item: Outgoing, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
+
+/** What a DEALER outbox hands the replies it reads to. */
+export interface ReplyHandling {
+  requests: PendingRequests;
+  deserializer: ProducerDeserializer;
+  problems: RateLimitedLog;
+  /** False once the client is closing: a read failure is then expected. */
+  isOpen(): boolean;
+}
 
 /**
  * What an outbox that also reads its socket hands what it reads to: replies and credit (a DEALER),
@@ -62,6 +73,8 @@ export class Outbox {
   /** At-most-once emits ZeroMQ took. */
   sent = 0;
   readonly queue: SendQueue<Outgoing>;
+  /** The subscriptions its peers hold, on a kind whose socket sees them (XPUB); undefined elsewhere. */
+  readonly subscriptions: SubscriptionCounts | undefined = undefined;
   /** The read loop `start()` began, for the kinds whose peers answer. */
   private reading: Promise<void> | undefined;
   /**

@@ -44,6 +44,7 @@ export const CLIENT_DEFAULTS = {
   maxBatchSize: 256,
   maxBatchBytes: 256 * 1024,
   closeTimeout: 5_000,
+  outbox: { durability: 'commit', resolveOn: 'stored', maxBytes: 1024 * 1024 * 1024 },
 } as const;
 
 /**

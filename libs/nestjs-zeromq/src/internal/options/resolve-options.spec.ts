@@ -1,12 +1,13 @@
 import type { MsPattern } from '@nestjs/microservices';
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
+import { socketKind } from '../kinds/kinds.js';
 import { resolveClientOptions, resolveServerOptions } from './resolve-options.js';
 
 /** Nest's normalizePattern, as the owners pass it: strings as they are, objects as JSON. */
 const normalize = (pattern: MsPattern) => (typeof pattern === 'string' ? pattern : JSON.stringify(pattern));
-const server = (options: ZeroMqServerOptions) => resolveServerOptions(options, normalize);
-const client = (options: ZeroMqClientOptions) => resolveClientOptions(options, normalize);
+const server = (options: ZeroMqServerOptions) => resolveServerOptions(options, normalize, socketKind);
+const client = (options: ZeroMqClientOptions) => resolveClientOptions(options, normalize, socketKind);
 
 /** The error a resolution throws, checked to be a ZeroMqOptionsError. */
 function optionsError(resolve: () => unknown): string {

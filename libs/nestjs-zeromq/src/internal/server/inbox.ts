@@ -1,6 +1,7 @@
 import type { MessageHandler, ReadPacket } from '@nestjs/microservices';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
+import { NO_EVENT_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import { decodeMessage, type DecodedMessage, type DecodedRecord, type DecodeLimits } from '../protocol/wire.js';
 import { parsePeerJson } from '../protocol/safe-json.js';
@@ -9,7 +10,7 @@ import { receiveLoop } from '../sockets/receive-loop.js';
 import type { Counters } from '../util/counters.js';
 import { Dispatcher } from './dispatcher.js';
 import type { InboxHost } from './inbox-host.js';
-import type { ServerSocketPlan } from '../options/resolve-options.js';
+import type { ServerSocketPlan } from '../options/plans.js';
 import { serverCounters, type ServerCounter } from './server-counters.js';
 
 /** How a handler run ended: Nest's exception filter turns a failure into an error value. */
@@ -247,7 +248,7 @@ export class Inbox {
     const pattern = this.patternOf(packet);
     const handler = this.host.handlerFor(pattern);
     if (handler === null) {
-      this.unknownPattern(pattern, 'There is no matching event handler defined in the remote service. Event pattern:');
+      this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
       return;
     }
     const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, info]));

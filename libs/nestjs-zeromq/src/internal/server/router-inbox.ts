@@ -1,7 +1,7 @@
 import type { WritePacket } from '@nestjs/microservices';
 import { isObservable, tap } from 'rxjs';
 import type * as zmq from 'zeromq';
-import { MAX_REMEMBERED_PRODUCERS, NO_MESSAGE_HANDLER } from '../../constants.js';
+import { MAX_REMEMBERED_PRODUCERS, NO_EVENT_HANDLER, NO_MESSAGE_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import {
@@ -13,7 +13,7 @@ import {
   type EncodedReply,
 } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import type { ServerSocketPlan } from '../options/resolve-options.js';
+import type { ServerSocketPlan } from '../options/plans.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { describeError, Inbox } from './inbox.js';
@@ -40,7 +40,7 @@ export class RouterInbox extends Inbox {
     super(managed, host, managed.plan.concurrency);
     this.credit = managed.plan.credit;
     this.replies = new ReplyWriter(managed.socket as zmq.Router, managed.name);
-    this.ledger = new DeliveryLedger(host.config.dedupeWindow);
+    this.ledger = new DeliveryLedger(host.config.dedupeWindow, host.completedIds);
     this.requestInfo = { socket: managed.name, plain: false };
   }
 
@@ -192,7 +192,7 @@ export class RouterInbox extends Inbox {
       const handler = packet === undefined ? null : this.host.handlerFor(pattern);
       if (packet === undefined || handler === null) {
         if (packet !== undefined) {
-          this.unknownPattern(pattern, 'There is no matching event handler defined in the remote service. Event pattern:');
+          this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
         }
         const reason = packet === undefined ? 'undecodable' : 'no handler';
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
@@ -204,6 +204,11 @@ export class RouterInbox extends Inbox {
       succeeded = outcome.ok;
       if (outcome.ok) {
         this.counters.add('handled');
+        await this.ledger
+          .persist(id)
+          ?.catch((error: unknown) =>
+            this.host.problems.error('ledger', `The ledger could not write ${id} (acked all the same): ${(error as Error).message}`),
+          );
         await this.acknowledge(peer, id, 'a');
         return;
       }

@@ -1,12 +1,12 @@
 import type * as zmq from 'zeromq';
-import { isDnsEndpoint } from '../../discovery/dns-endpoint.js';
+import { isDnsEndpoint } from '../options/dns-endpoint.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import { bindRetrying } from './bind-retrying.js';
+import { bindRetrying } from '../util/bind-retrying.js';
 import { PeerStates } from './peer-states.js';
 import { probePeerType } from './peer-type-probe.js';
 import { SocketTypeMismatch } from './socket-type-mismatch.js';
 import { explainHandshakeFailure, securityOf, type SocketSecurity } from '../security/handshake-failure.js';
-import type { ResolvedEndpoint, SocketPlan } from '../options/resolve-options.js';
+import type { ResolvedEndpoint, SocketPlan } from '../options/plans.js';
 
 /** Longest a rejected socket waits to learn its peer's type before it reports the rejection. */
 const PROBE_TIMEOUT = 1_000;
@@ -131,10 +131,6 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
       seen.push('every connected peer is at its high-water mark (it reads slower than this side sends)');
     }
     return seen.join('; ');
-  }
-
-  get configuredAddresses(): string[] {
-    return this.endpoints.map((endpoint) => endpoint.address);
   }
 
   /** Binds and connects the endpoints; DNS discovery endpoints are left to `connectPeer()`. */

@@ -1,43 +1,8 @@
 import type * as zmq from 'zeromq';
-import type { ZeroMqSocketKind } from '../../zeromq.options.js';
 import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import type { SocketKind } from '../kinds/socket-kind.js';
-import { defaultSendHighWaterMark, ZEROMQ_SEND_HIGH_WATER_MARK } from '../options/defaults.js';
-import { curveFor, curveSocketOptions } from '../security/curve.js';
 import { ManagedSocket } from './managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import type { ResolvedClientOptions, ResolvedServerOptions, ResolvedTuning, SocketPlan } from '../options/resolve-options.js';
-
-/**
- * zeromq.js constructor options every socket of a server or client gets, CURVE keys included
- * (the role a socket of `kind` takes): every socket the library creates must take its options from here.
- */
-export function tuningSocketOptions(tuning: ResolvedTuning, kind: ZeroMqSocketKind) {
-  return {
-    ...curveSocketOptions(curveFor(tuning.curve, kind)),
-    linger: tuning.linger,
-    reconnectInterval: tuning.reconnectInterval,
-    reconnectMaxInterval: tuning.reconnectMaxInterval,
-    ...(tuning.heartbeat === false ? {} : { heartbeatInterval: tuning.heartbeat.interval, heartbeatTimeout: tuning.heartbeat.timeout }),
-  };
-}
-
-/** Options of a server socket of `kind`. */
-export function serverSocketOptions(config: ResolvedServerOptions, kind: ZeroMqSocketKind) {
-  return { ...tuningSocketOptions(config, kind), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: config.receiveHighWaterMark };
-}
-
-/** Options of a client socket of `kind` (a kind may override some: see dealer-router.kind.ts). */
-export function clientSocketOptions(config: ResolvedClientOptions, kind: Pick<SocketKind, 'name' | 'dropsPastHighWaterMark'>) {
-  return {
-    ...tuningSocketOptions(config, kind.name),
-    sendTimeout: config.sendTimeout,
-    sendHighWaterMark:
-      config.sendHighWaterMark ??
-      (kind.dropsPastHighWaterMark ? ZEROMQ_SEND_HIGH_WATER_MARK : defaultSendHighWaterMark(config.maxQueueBytes, config.maxBatchBytes)),
-    immediate: config.immediate,
-  };
-}
+import type { SocketPlan } from '../options/plans.js';
 
 /**
  * The sockets of one ZeroMqServer or ZeroMqClient, by name: opens and closes them together,
@@ -157,18 +122,6 @@ export class SocketGroup<S extends zmq.Socket> {
   /** Actual addresses by socket name (bound ports filled in). */
   addresses(): Record<string, string[]> {
     return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, [...managed.addresses]]));
-  }
-
-  /**
-   * Unbinds/disconnects the sockets (all, or those of one kind) but keeps them open, so that what
-   * they hold can still be read and peers stop sending here.
-   */
-  detach(kind?: SocketPlan['kind']): void {
-    for (const managed of this.sockets.values()) {
-      if (kind === undefined || managed.kind === kind) {
-        managed.detach();
-      }
-    }
   }
 
   close(): void {

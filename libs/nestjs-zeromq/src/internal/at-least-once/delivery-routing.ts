@@ -1,8 +1,18 @@
 import { ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import type { ResolvedClientOptions } from '../options/resolve-options.js';
-import { deliveredRecord, fragmentFields, FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
-import type { DealerOutbox } from './dealer-outbox.js';
+import type { ResolvedClientOptions } from '../options/plans.js';
+import type { ParsedOutboxOptions } from '../options/schemas.js';
+import {
+  deliveredRecord,
+  fragmentFields,
+  FragmentWriter,
+  recordFields,
+  storedData,
+  storedDelivery,
+  type EncodedRecord,
+} from '../protocol/wire.js';
+import type { DeliveryStore } from './delivery-store.js';
+import type { DealerOutbox } from '../client/dealer-outbox.js';
 import type { Delivery } from './delivery.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
@@ -36,6 +46,7 @@ export function trackDeliveries(
   outboxes: readonly DealerOutbox[],
   config: ResolvedClientOptions,
   events: DeliveryEvents,
+  outbox?: { store: DeliveryStore; options: ParsedOutboxOptions },
 ): DeliveryTracker {
   const { maxAttempts } = config;
   // The route's endpoints as configured (a DNS name stands for the peers it finds), for error messages.
@@ -55,6 +66,11 @@ export function trackDeliveries(
       retryDelay: config.retryDelay,
       maxRetryDelay: config.maxRetryDelay,
       lostLinkGrace: LOST_LINK_GRACE,
+      store: outbox?.store,
+      resolveOn: outbox?.options.resolveOn,
+      readPacked: (packed) => storedDelivery(fragmentFields(packed)),
+      dataOf: (packed) => storedData(fragmentFields(packed)),
+      place: (packed) => writer.copy(packed),
       unread: (name) => events.outboxNamed(name)?.managed.socket.readable ?? false,
       pack: (id, record) => writer.write(recordFields.delivery(id, 1, maxAttempts, record)),
       repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, maxAttempts)),
@@ -71,6 +87,23 @@ export function trackDeliveries(
             routeName,
             endpoints,
             `too many messages not acknowledged yet (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`,
+          ),
+        outboxFull: (pattern, store) =>
+          new ZeroMqSendError(
+            'OUTBOX_FULL',
+            pattern,
+            routeName,
+            endpoints,
+            `the outbox at ${outbox?.options.path ?? '?'} holds ${store.bytes} bytes in ${store.count} message(s) not acknowledged yet (outbox.maxBytes ${store.maxBytes}); nothing stored was dropped`,
+          ),
+        notStored: (pattern, cause) =>
+          new ZeroMqSendError(
+            'NOT_STORED',
+            pattern,
+            routeName,
+            endpoints,
+            `the outbox at ${outbox?.options.path ?? '?'} could not store it: ${cause.message} (a worker may still handle it; what was stored before is kept)`,
+            { cause },
           ),
         deadLetter: (letter) =>
           new ZeroMqSendError(
