@@ -58,11 +58,14 @@ export interface ZeroMqServerSocketState {
 
 /** Counters of a ZeroMqClient, from `getMetrics()`. */
 export interface ZeroMqClientMetrics {
-  /** Emits handed to ZeroMQ (at-least-once: acknowledged by a worker). */
+  /** Emits handed to ZeroMQ (at-most-once) or acknowledged by a worker (at-least-once). */
   sent: number;
   /** Emits that failed (timeout, full queue, dropped, closed, no route, serialization). */
   failed: number;
-  /** ZeroMQ messages sent; `(sent + requests) / batches` is the mean batch size. */
+  /**
+   * ZeroMQ messages sent; `(sent + redelivered + requests) / batches` is about the mean batch size
+   * (at-least-once hellos and dead letters are messages too).
+   */
   batches: number;
   /** Requests (`send()`) handed to ZeroMQ. */
   requests: number;

@@ -380,8 +380,9 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    */
   routes?: ZeroMqClientRoute[];
   /**
-   * Emits that may wait in one socket's queue (not yet handed to ZeroMQ).
-   * @default 10000
+   * Emits that may wait in one socket's queue (not yet handed to ZeroMQ). Generous: `maxQueueBytes`
+   * is the bound that matters; this one caps the bookkeeping of many tiny emits (about 200 bytes each).
+   * @default 100000
    */
   maxQueueSize?: number;
   /**

@@ -80,6 +80,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         this.listeners.emit(event.type, event);
       },
       this.problems,
+      'server',
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'client');
   }
@@ -96,6 +97,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       const host = this.inboxHost();
       this.inboxes = opened.map((managed) => socketKind(managed.kind).createInbox(managed, host));
       this.warnAboutRoutesWithoutHandlers(this.config.sockets);
+      this.warnAboutRequestsWithoutReplies(this.config.sockets);
       for (const inbox of this.inboxes) {
         inbox.start();
       }
@@ -242,6 +244,20 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     await ledger?.close();
   }
 
+  /** A @MessagePattern whose socket carries no replies would never answer: its callers would time out. */
+  private warnAboutRequestsWithoutReplies(plans: readonly ServerSocketPlan[]): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      const plan =
+        plans.find((candidate) => candidate.patterns.includes(pattern)) ?? plans.find((candidate) => candidate.patterns.length === 0);
+      if (!handler.isEventHandler && plan !== undefined && !socketKind(plan.kind).carriesReplies) {
+        this.logger.warn(
+          `@MessagePattern("${pattern}") cannot answer: it arrives on socket "${plan.name}" of kind '${plan.kind}', which carries no replies; ` +
+            `set kind: 'dealer-router' on this server and on its clients (or use @EventPattern)`,
+        );
+      }
+    }
+  }
+
   private warnAboutRoutesWithoutHandlers(plans: readonly ServerSocketPlan[]): void {
     for (const plan of plans) {
       for (const pattern of plan.patterns) {
@@ -265,6 +281,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       inbox.stopTaking();
     }
     const drained = await Promise.all(inboxes.map((inbox) => inbox.dispatcher.idle(remaining())));
+    // What the sockets hold unread is read now, and counted as dropped, rather than lost uncounted.
+    await Promise.all(inboxes.map((inbox) => inbox.readRemaining(remaining())));
     await Promise.all(inboxes.map((inbox) => inbox.flush(remaining())));
     this.sockets.close();
     this.authorization?.stop();

@@ -97,7 +97,7 @@ describe('Prometheus metrics (nestjs-zeromq/prometheus)', () => {
     });
     expect(samples(families, 'nestjs_zeromq_client_connections')).toEqual({ 'client=orders,socket=default': 1 });
     expect(samples(families, 'nestjs_zeromq_client_queued')).toEqual({ 'client=orders,socket=default': 0 });
-    expect(samples(families, 'nestjs_zeromq_client_max_queue_size')).toEqual({ 'client=orders,socket=default': 10_000 });
+    expect(samples(families, 'nestjs_zeromq_client_max_queue_size')).toEqual({ 'client=orders,socket=default': 100_000 });
 
     expect(samples(families, 'nestjs_zeromq_server_received_total')).toEqual({ 'server=worker-1': 10 });
     expect(samples(families, 'nestjs_zeromq_server_handled_total')).toEqual({ 'server=worker-1': 5 });

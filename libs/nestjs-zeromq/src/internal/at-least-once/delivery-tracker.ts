@@ -178,6 +178,9 @@ export class DeliveryTracker {
         this.release(delivery);
       }
       this.requeue(...lost);
+      if (lost.length > 0) {
+        this.options.onLinkLost?.(linkName, lost);
+      }
     };
     if (this.options.lostLinkGrace === 0) {
       resend();

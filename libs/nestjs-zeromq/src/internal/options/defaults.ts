@@ -35,7 +35,7 @@ export const CLIENT_DEFAULTS = {
   retryDelay: 200,
   maxRetryDelay: 10_000,
   requestTimeout: 30_000,
-  maxQueueSize: 10_000,
+  maxQueueSize: 100_000,
   maxQueueBytes: 64 * 1024 * 1024,
   overflow: 'reject',
   sendTimeout: 5_000,

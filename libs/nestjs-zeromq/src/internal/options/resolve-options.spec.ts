@@ -193,7 +193,7 @@ describe('resolveClientOptions', () => {
       maxAttempts: 5,
       retryDelay: 200,
       maxRetryDelay: 10_000,
-      maxQueueSize: 10_000,
+      maxQueueSize: 100_000,
       maxQueueBytes: 64 * 1024 * 1024,
       overflow: 'reject',
       sendTimeout: 5_000,

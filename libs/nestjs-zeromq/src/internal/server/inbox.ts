@@ -19,6 +19,9 @@ export type HandlerOutcome = { ok: true } | { ok: false; error: unknown };
 
 const SUCCEEDED: HandlerOutcome = { ok: true };
 
+/** Milliseconds between looks at whether a closing socket still holds unread messages. */
+const UNREAD_POLL_INTERVAL = 5;
+
 /**
  * One server socket and everything that happens to what it receives: the read loop, decoding,
  * the handlers' concurrency and read-ahead (Dispatcher), and the socket's counters. This base
@@ -70,6 +73,20 @@ export class Inbox {
   stopTaking(): void {
     this.managed.detach();
     this.counters.add('droppedOnClose', this.dispatcher.dropWaiting());
+  }
+
+  /**
+   * Waits, at most `timeout` ms, until the socket holds nothing unread: the read loop counts what
+   * it reads while the server closes as dropped, so that messages ZeroMQ had already taken for this
+   * worker are counted rather than lost with the socket. (What is still on its way, in a producer's
+   * pipe or the kernel's buffers, is not this socket's to count.)
+   */
+  async readRemaining(timeout: number): Promise<void> {
+    const giveUpAt = Date.now() + timeout;
+    const socket = this.managed.socket;
+    while (this.reading && !socket.closed && socket.readable && Date.now() < giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, UNREAD_POLL_INTERVAL));
+    }
   }
 
   /** Sends what the socket still owes its peers, at most `timeout` ms (replies; nothing here). */

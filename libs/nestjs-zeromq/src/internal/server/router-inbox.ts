@@ -55,6 +55,9 @@ export class RouterInbox extends Inbox {
     this.counters.add('droppedOnClose', this.dispatcher.dropWaiting());
   }
 
+  /** Reads nothing more: a ROUTER stays attached for its replies, so what producers still send would never run out. */
+  override async readRemaining(_timeout: number): Promise<void> {}
+
   /** Sends the replies still queued (at most `timeout` ms); counts those that could not go. */
   override async flush(timeout: number): Promise<void> {
     this.counters.add('repliesFailed', await this.replies.drain(timeout));
@@ -214,7 +217,7 @@ export class RouterInbox extends Inbox {
         return;
       }
       this.counters.add('failed');
-      const reason = describeError(outcome.error);
+      const reason = failureReason(outcome.error);
       if (attempt >= maxAttempts) {
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
       }
@@ -267,4 +270,19 @@ export class RouterInbox extends Inbox {
       this.host.problems.warn('reply', (error as Error).message);
     }
   }
+}
+
+/** What Nest's exception filter makes of an error that is not an RpcException (it logs the original). */
+const NEST_HIDDEN_ERROR = 'Internal server error';
+
+/**
+ * The reason a failed delivery is reported with: the handler's message when Nest passed it on (an
+ * RpcException's), else where the message is and how to send it.
+ */
+function failureReason(error: unknown): string {
+  const reason = describeError(error);
+  return reason === NEST_HIDDEN_ERROR
+    ? `${reason}: Nest's exception filter hides the handler's error (logged on the worker by RpcExceptionsHandler); ` +
+        'throw an RpcException, or use an exception filter, to pass its message here'
+    : reason;
 }
