@@ -69,8 +69,11 @@ export class LmdbOutbox {
   }
 
   /** Waits for the last writes (flushed), closes the store and releases the lock. */
-  close(): Promise<void> {
-    return this.environment.close();
+  async close(): Promise<void> {
+    for (const store of this.routes.values()) {
+      store.removeAcked();
+    }
+    await this.environment.close();
   }
 }
 
@@ -83,6 +86,8 @@ export class LmdbRouteStore implements DeliveryStore {
   /** The tables, for the CLI's inspect / requeue / purge (outbox-admin.ts). */
   readonly messages: LmdbDatabase;
   readonly deadLetters: LmdbDatabase;
+  /** Acked keys waiting for the end of the event turn to leave the store together. */
+  private removals: number[] = [];
   /** Sizes of stored messages by key, for `bytes` when one is removed. */
   private readonly sizes = new Map<number, number>();
 
@@ -136,9 +141,32 @@ export class LmdbRouteStore implements DeliveryStore {
   }
 
   remove(key: number): void {
-    if (this.forget(key)) {
-      this.track('remove', this.messages.remove(key));
+    if (!this.forget(key)) {
+      return;
     }
+    // The acks of one event turn leave the store in one transaction: a remove() each costs a
+    // promise and a write instruction per message (4% of a replay's CPU).
+    this.removals.push(key);
+    if (this.removals.length === 1) {
+      setImmediate(() => this.removeAcked());
+    }
+  }
+
+  /** Removes the acked keys waiting for the end of the turn (at once on close). */
+  removeAcked(): void {
+    if (this.removals.length === 0) {
+      return;
+    }
+    const keys = this.removals;
+    this.removals = [];
+    this.track(
+      'remove',
+      this.root.transaction(() => {
+        for (const key of keys) {
+          void this.messages.remove(key);
+        }
+      }),
+    );
   }
 
   deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>): void {
