@@ -43,8 +43,8 @@ export interface DeliveryStore {
   update(key: number, packed: Fragment): void;
   /** Removes an acked message. */
   remove(key: number): void;
-  /** Moves a message into the dead-letter table. */
-  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>): void;
+  /** Moves a message (its delivery as last packed: `packed`) into the dead-letter table. */
+  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>, packed: Fragment): void;
   /** Stored messages with a key above `after`, oldest first, at most `limit` (committed ones only). */
   readAfter(after: number, limit: number): StoredDelivery[];
   /** Resolves once every write made so far is committed (visible to `readAfter`). */

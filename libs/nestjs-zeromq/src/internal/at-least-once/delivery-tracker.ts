@@ -322,13 +322,17 @@ export class DeliveryTracker {
 
   private deadLetter(delivery: Delivery, reason: string): void {
     this.counters.deadLettered++;
-    this.store?.deadLetter(delivery.key, {
-      messageId: delivery.id,
-      pattern: delivery.pattern,
-      reason,
-      attempts: delivery.attempt,
-      deadAt: Date.now(),
-    });
+    this.store?.deadLetter(
+      delivery.key,
+      {
+        messageId: delivery.id,
+        pattern: delivery.pattern,
+        reason,
+        attempts: delivery.attempt,
+        deadAt: Date.now(),
+      },
+      delivery.packed,
+    );
     this.forget(delivery);
     const letter: ZeroMqDeadLetter = {
       pattern: delivery.pattern,

@@ -169,12 +169,18 @@ export class LmdbRouteStore implements DeliveryStore {
     );
   }
 
-  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>): void {
-    const value = this.messages.get(key) as Buffer | undefined;
-    if (!this.forget(key) || value === undefined) {
+  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>, packed: Fragment): void {
+    if (!this.forget(key)) {
       return;
     }
-    const stored: StoredDeadLetter = { ...letter, storedAt: value.readDoubleBE(0), packed: value.subarray(HEADER_BYTES) };
+    // Its write may not be committed yet (a refusal can come that fast): the bytes come from the
+    // tracker, and the transaction runs after the queued write, so the message never stays behind.
+    const value = this.messages.get(key) as Buffer | undefined;
+    const stored: StoredDeadLetter = {
+      ...letter,
+      storedAt: value?.readDoubleBE(0) ?? Date.now(),
+      packed: Buffer.from(packed.slab.subarray(packed.start, packed.end)),
+    };
     this.track(
       'dead-letter',
       this.root.transaction(() => {

@@ -70,7 +70,7 @@ class MapStore implements DeliveryStore {
     this.rows.delete(key);
   }
 
-  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>): void {
+  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>, _packed: Fragment): void {
     this.rows.delete(key);
     this.dead.set(key, letter);
   }
