@@ -96,6 +96,20 @@ export interface ZeroMqClientQueueState {
   maxQueueSize: number;
 }
 
+/** What the durable outbox of one route holds (`getMetrics().outbox.routes`). */
+export interface ZeroMqOutboxRouteMetrics {
+  /** Messages stored and not acked yet. */
+  stored: number;
+  /** Their bytes on disk. */
+  storedBytes: number;
+  /** The route's `outbox.maxBytes`: at `storedBytes` this high, its emits fail with `OUTBOX_FULL`. */
+  maxBytes: number;
+  /** Milliseconds since the oldest stored message was accepted (0 when none is). */
+  oldestAgeMs: number;
+  /** Messages in the route's dead-letter table. */
+  deadLetters: number;
+}
+
 /** What a client's durable outboxes hold (`getMetrics().outbox`). */
 export interface ZeroMqOutboxMetrics {
   /** Messages stored and not acked yet, over every route. */
@@ -108,4 +122,6 @@ export interface ZeroMqOutboxMetrics {
   deadLetters: number;
   /** Routes whose stored bytes reached `outbox.maxBytes` (their emits fail with `OUTBOX_FULL`). */
   full: string[];
+  /** The same per route that has an outbox, by route name. */
+  routes: Record<string, ZeroMqOutboxRouteMetrics>;
 }

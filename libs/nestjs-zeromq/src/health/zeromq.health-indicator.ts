@@ -6,8 +6,9 @@ import { assessZeroMqHealth, type ZeroMqHealthOptions } from './zeromq-health.as
 
 /**
  * Terminus health indicator for a ZeroMqServer or ZeroMqClient: up while it is open, its sockets
- * read (servers), have peers (`requireConnected`) and their send queues are not full (clients).
- * The result shows the status and, per socket, connections, handlers in flight or queue depth.
+ * read (servers), have peers (`requireConnected`), and their send queues and durable outboxes are
+ * not full (clients). The result shows the status and, per socket, connections, handlers in flight
+ * or queue depth; per route with an outbox, what it holds against `outbox.maxBytes`.
  *
  * ```ts
  * @Get('ready') @HealthCheck()
@@ -27,9 +28,8 @@ export class ZeroMqHealthIndicator {
     options?: ZeroMqHealthOptions,
   ): HealthIndicatorResult<Key> {
     const indicator = this.healthIndicatorService.check(key);
-    const { status, sockets, problems } = assessZeroMqHealth(target, options);
-    return problems.length === 0
-      ? indicator.up({ state: status, sockets })
-      : indicator.down({ state: status, sockets, message: problems.join('; ') });
+    const { status, sockets, outbox, problems } = assessZeroMqHealth(target, options);
+    const details = { state: status, sockets, ...(outbox === undefined ? {} : { outbox }) };
+    return problems.length === 0 ? indicator.up(details) : indicator.down({ ...details, message: problems.join('; ') });
   }
 }
