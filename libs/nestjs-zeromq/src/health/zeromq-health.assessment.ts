@@ -52,8 +52,9 @@ export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options:
   if (status === 'not-started' || status === ZeroMqStatus.CONNECTING || status === ZeroMqStatus.CLOSED) {
     problems.push(`status is ${status}`);
   }
-  // A route that follows a DNS name has a socket per peer (`<route>@<ip:port>`): it is checked as
-  // one socket, connected if any peer is (a peer that left, or that DNS still lists, is not a fault).
+  // A route with a socket per peer (`<route>@<ip:port>` found through DNS, `<route>#<n>` per fixed
+  // endpoint of an at-least-once route) is checked as one socket, connected if any peer is (a peer
+  // that left, or that DNS still lists, is not a fault).
   const discovered = discoveredConnections(sockets);
   for (const [name, socket] of Object.entries(sockets)) {
     const route = routeOf(name);
@@ -107,13 +108,13 @@ function clientSockets(client: ZeroMqClient): Record<string, ZeroMqSocketHealth>
   return Object.fromEntries(Object.entries(connections).map(([name, count]) => [name, { connections: count, ...queues[name] }]));
 }
 
-/** The route a socket belongs to: `default@10.1.2.3:5557` (a peer found through DNS) → `default`. */
+/** The route a socket belongs to: `default@10.1.2.3:5557` (a peer found through DNS) or `default#2` (one endpoint) → `default`. */
 function routeOf(socketName: string): string {
-  const at = socketName.indexOf('@');
-  return at < 0 ? socketName : socketName.slice(0, at);
+  const end = socketName.search(/[@#]/);
+  return end < 0 ? socketName : socketName.slice(0, end);
 }
 
-/** Live connections per route over its DNS-discovered peer sockets. */
+/** Live connections per route over its sockets per peer. */
 function discoveredConnections(sockets: Record<string, ZeroMqSocketHealth>): Map<string, number> {
   const totals = new Map<string, number>();
   for (const [name, socket] of Object.entries(sockets)) {

@@ -139,6 +139,38 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     });
   });
 
+  it('checks the sockets per endpoint of an at-least-once route (default#1, default#2) as the one route "default"', async () => {
+    const [first, second] = await Promise.all(
+      [1, 2].map(async () => {
+        const started = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router' });
+        workers.push(started);
+        return started;
+      }),
+    );
+    const producer = client({ endpoints: [boundAddress(first.server), boundAddress(second.server)], delivery: 'at-least-once' });
+    await producer.connect();
+    await eventually(
+      () => producer.getMetrics().connections,
+      (connections) => connections['default#1'] === 1 && connections['default#2'] === 1,
+    );
+    const check = () => checkHealth(health, () => health.check([() => indicator.check('producer', producer, { sockets: ['default'] })]));
+    expect((await check()).status).toBe('ok');
+    await first.app.close();
+    await eventually(
+      () => producer.getMetrics().connections['default#1'],
+      (count) => count === 0,
+    );
+    expect((await check()).status).toBe('ok');
+    await second.app.close();
+    await eventually(
+      () => producer.getMetrics().connections['default#2'],
+      (count) => count === 0,
+    );
+    expect((await check()).error?.producer.message).toBe(
+      'socket "default#1" has no connected peer; socket "default#2" has no connected peer',
+    );
+  });
+
   it('is down while a durable outbox is at its bound, naming the route and the bound, and shows the outbox', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'nestjs-zeromq-health-'));
     try {
