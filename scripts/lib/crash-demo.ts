@@ -168,9 +168,11 @@ export async function runCrashDemo(options: CrashDemoOptions, started: AppProces
     `${accepted.length} orders accepted (202): ${beforeKill.accepted.length} before the SIGKILL, ${afterRestart.accepted.length} after the restart.`,
   );
   console.log(`The restarted producer replayed ${replayed} order(s) from its outbox.`);
+  const unanswered = distinct.size - accepted.length;
   console.log(
-    `Every accepted order was processed: ${distinct.size} distinct orders, ${ids.length - distinct.size} processed twice ` +
-      `(at least once: a replay may repeat an order whose ack the killed producer had not yet stored).`,
+    `Every accepted order was processed: ${distinct.size} distinct orders` +
+      (unanswered > 0 ? ` (${unanswered} stored whose 202 the kill cut off)` : '') +
+      `, ${ids.length - distinct.size} processed twice (at least once: a replay may repeat an order whose ack the killed producer had not yet stored).`,
   );
   console.log('Every process still running stopped on SIGTERM with exit code 0.');
 }
