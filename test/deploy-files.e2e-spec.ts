@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { producerEnvSchema } from '../apps/producer/src/config/producer.env.js';
 import { workerEnvSchema } from '../apps/worker/src/config/worker.env.js';
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from '../libs/nestjs-zeromq/src/internal/options/defaults.js';
@@ -14,6 +14,27 @@ import { renderKustomizeBase, type Manifest } from './deploy/kustomize-base.js';
 import { consistencyProblems, type AppFacts } from './deploy/manifest-checks.js';
 
 const BASE = 'deploy/base';
+const OUTBOX_OVERLAY = 'deploy/outbox';
+
+/** The fields of the overlay's StatefulSet that the tests read. */
+interface StatefulSetShape {
+  spec: {
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        containers: Array<{
+          env: Array<{ name: string; value?: string }>;
+          volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+          livenessProbe: { httpGet: { path: string } };
+        }>;
+      };
+    };
+    volumeClaimTemplates: Array<{
+      metadata: { name: string };
+      spec: { accessModes: string[]; resources: { requests: { storage: string } } };
+    }>;
+  };
+}
 
 const APPS: AppFacts[] = [
   { main: 'dist/apps/worker/src/main.js', envNames: Object.keys(workerEnvSchema.shape), closeTimeout: SERVER_DEFAULTS.closeTimeout },
@@ -139,17 +160,94 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
       ]);
     });
 
-    it('refuses to render a kustomization that uses more than plain resources', async () => {
+    it('refuses to render a kustomization that uses more than plain resources and delete patches', async () => {
       const directory = await mkdtemp(join(tmpdir(), 'nzmq-kustomize-'));
+      const kustomization = (rest: string) =>
+        writeFile(join(directory, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n${rest}`);
       try {
+        await kustomization('resources: []\nimages: []\n');
+        await expect(renderKustomizeBase(directory)).rejects.toThrow('kustomization.yaml uses images');
         await writeFile(
-          join(directory, 'kustomization.yaml'),
-          'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\npatches: []\n',
+          join(directory, 'patch.yaml'),
+          'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orders-worker\nspec:\n  replicas: 5\n',
         );
-        await expect(renderKustomizeBase(directory)).rejects.toThrow('kustomization.yaml uses patches');
+        await kustomization(`resources: [${relative(directory, BASE)}]\npatches:\n  - path: patch.yaml\n`);
+        await expect(renderKustomizeBase(directory)).rejects.toThrow('only applies a file holding one $patch: delete');
       } finally {
         await rm(directory, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('the outbox overlay (deploy/outbox): producers as a StatefulSet with a volume each', () => {
+    let overlay: Manifest[];
+    const statefulSet = () => overlay.find(({ object }) => object.kind === 'StatefulSet')!.object as unknown as StatefulSetShape;
+
+    beforeAll(async () => {
+      overlay = await renderKustomizeBase(OUTBOX_OVERLAY);
+    });
+
+    it('is the base with the producer Deployment replaced by a StatefulSet of the same name and pod labels', () => {
+      const names = (manifests: Manifest[]) => manifests.map(({ object }) => `${object.kind}/${object.metadata.name}`).sort();
+      expect(names(overlay)).toEqual(
+        names(manifests)
+          .filter((name) => name !== 'Deployment/orders-producer')
+          .concat('StatefulSet/orders-producer')
+          .sort(),
+      );
+      const deployment = manifests.find(({ object }) => object.kind === 'Deployment' && object.metadata.name === 'orders-producer')!
+        .object as unknown as StatefulSetShape;
+      expect(statefulSet().spec.template.metadata.labels).toEqual(deployment.spec.template.metadata.labels);
+    });
+
+    it('every object is valid against the Kubernetes API schemas, and they fit together and fit the apps', async () => {
+      expect(await allSchemaProblems(overlay)).toEqual([]);
+      expect(consistencyProblems(overlay, APPS, PENDING_ENV_NAMES)).toEqual([]);
+    });
+
+    it('gives each pod its own ReadWriteOnce claim, mounted where PRODUCER_OUTBOX_PATH points, with a bound the volume holds', () => {
+      const { spec } = statefulSet();
+      const [claim] = spec.volumeClaimTemplates;
+      expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+      const [container] = spec.template.spec.containers;
+      const env = producerEnvSchema.parse(
+        Object.fromEntries(
+          container.env
+            .filter((variable) => variable.value !== undefined)
+            .map((variable) => [variable.name, variable.value!.replace('$(POD_NAMESPACE)', 'orders')]),
+        ),
+      );
+      expect(env).toMatchObject({ PRODUCER_DELIVERY: 'at-least-once', PRODUCER_OUTBOX_PATH: '/var/lib/orders-producer/outbox' });
+      expect(container.volumeMounts).toContainEqual({ name: claim.metadata.name, mountPath: '/var/lib/orders-producer' });
+      // maxBytes plus the store's 16 MiB disk reserve fit on the volume (requests like "1Gi").
+      const units: Record<string, number> = { Mi: 2 ** 20, Gi: 2 ** 30 };
+      const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(claim.spec.resources.requests.storage)!;
+      expect(env.PRODUCER_OUTBOX_MAX_BYTES! + 16 * 2 ** 20).toBeLessThan(Number(amount) * units[unit]);
+      // Liveness does not follow a full outbox or a worker outage: a restart cures neither.
+      expect(container.livenessProbe.httpGet.path).toBe('/health/live');
+    });
+
+    it('the checks catch an outbox on a Deployment, off the claim, or on a read-only mount', () => {
+      const outboxEnv = { name: 'PRODUCER_OUTBOX_PATH', value: '/var/lib/orders-producer/outbox' };
+      const onDeployment = withEdit(manifests, 'Deployment', 'orders-producer', (object) =>
+        object.spec.template.spec.containers[0].env.push(outboxEnv),
+      );
+      const readOnly = withEdit(overlay, 'StatefulSet', 'orders-producer', (object) => {
+        object.spec.template.spec.containers[0].volumeMounts.find((mount: { name: string }) => mount.name === 'outbox').readOnly = true;
+      });
+      const offClaim = withEdit(overlay, 'StatefulSet', 'orders-producer', (object) => {
+        object.spec.template.spec.containers[0].env.find((variable: { name: string }) => variable.name === 'PRODUCER_OUTBOX_PATH').value =
+          '/tmp/outbox';
+      });
+      expect([
+        ...consistencyProblems(onDeployment, APPS, []),
+        ...consistencyProblems(readOnly, APPS, []),
+        ...consistencyProblems(offClaim, APPS, []),
+      ]).toEqual([
+        'Deployment/orders-producer container producer: PRODUCER_OUTBOX_PATH needs a volume per pod: run the producer as a StatefulSet with a volumeClaimTemplate',
+        'StatefulSet/orders-producer container producer: PRODUCER_OUTBOX_PATH /var/lib/orders-producer/outbox is on a read-only mount',
+        "StatefulSet/orders-producer container producer: PRODUCER_OUTBOX_PATH /tmp/outbox is on no volumeClaimTemplate's mount",
+      ]);
     });
   });
 

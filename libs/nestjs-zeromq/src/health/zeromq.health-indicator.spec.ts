@@ -166,7 +166,7 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
       () => producer.getMetrics().connections['default#2'],
       (count) => count === 0,
     );
-    expect((await check()).error?.producer.message).toBe(
+    expect((await check()).error?.producer?.message).toBe(
       'socket "default#1" has no connected peer; socket "default#2" has no connected peer',
     );
   });
@@ -203,7 +203,7 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
       const other = await checkHealth(health, () =>
         health.check([() => indicator.check('producer', producer, { requireConnected: false, sockets: ['elsewhere'] })]),
       );
-      expect(other.error?.producer.message).not.toContain('outbox');
+      expect(other.error?.producer?.message).not.toContain('outbox');
     } finally {
       await Promise.all(clients.splice(0).map((created) => created.close()));
       rmSync(directory, { recursive: true, force: true });
