@@ -11,7 +11,8 @@ FROM node:${NODE_VERSION}-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY libs/nestjs-zeromq/package.json libs/nestjs-zeromq/
-# zeromq ships prebuilt binaries in its npm package and loads them without its install script;
+# zeromq and lmdb (the producer's durable outbox) ship prebuilt binaries in their npm packages and
+# load them without their install scripts;
 # --ignore-scripts keeps dev-only native builds (jest's file watcher) from needing a compiler.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json ./
