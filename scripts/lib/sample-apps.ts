@@ -310,11 +310,23 @@ export interface SocketHealth {
   concurrency?: number;
 }
 
+/** One route's durable outbox in a health check's details. */
+export interface OutboxHealth {
+  stored: number;
+  storedBytes: number;
+  maxBytes: number;
+  oldestAgeMs: number;
+  deadLetters: number;
+}
+
 /** A terminus `/health` answer (HTTP 200 when `status` is `ok`, 503 when `error`) with the transport's indicator. */
 export interface AppHealth {
   httpStatus: number;
   status: 'ok' | 'error';
-  details: Record<string, { status: 'up' | 'down'; state: string; sockets: Record<string, SocketHealth>; message?: string }>;
+  details: Record<
+    string,
+    { status: 'up' | 'down'; state: string; sockets: Record<string, SocketHealth>; outbox?: Record<string, OutboxHealth>; message?: string }
+  >;
 }
 
 /** GET `/health` (readiness) of the producer, or of a worker started with an HTTP port. */

@@ -102,12 +102,14 @@ export interface ZeroMqOutboxRouteMetrics {
   stored: number;
   /** Their bytes on disk. */
   storedBytes: number;
-  /** The route's `outbox.maxBytes`: at `storedBytes` this high, its emits fail with `OUTBOX_FULL`. */
+  /** The route's `outbox.maxBytes`: an emit whose message would take `storedBytes` past it fails with `OUTBOX_FULL`. */
   maxBytes: number;
   /** Milliseconds since the oldest stored message was accepted (0 when none is). */
   oldestAgeMs: number;
   /** Messages in the route's dead-letter table. */
   deadLetters: number;
+  /** Whether the last emit was refused at `maxBytes` (`OUTBOX_FULL`), and no message was stored or left since. */
+  full: boolean;
 }
 
 /** What a client's durable outboxes hold (`getMetrics().outbox`). */
@@ -120,7 +122,7 @@ export interface ZeroMqOutboxMetrics {
   oldestAgeMs: number;
   /** Messages in the dead-letter tables. */
   deadLetters: number;
-  /** Routes whose stored bytes reached `outbox.maxBytes` (their emits fail with `OUTBOX_FULL`). */
+  /** Routes at `outbox.maxBytes`: their last emit failed with `OUTBOX_FULL`, and no message was stored or left since. */
   full: string[];
   /** The same per route that has an outbox, by route name. */
   routes: Record<string, ZeroMqOutboxRouteMetrics>;

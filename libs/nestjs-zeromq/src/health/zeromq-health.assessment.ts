@@ -74,9 +74,9 @@ export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options:
   }
   const outbox = isServer ? undefined : target.getMetrics().outbox?.routes;
   for (const [route, stored] of Object.entries(outbox ?? {})) {
-    if ((options.sockets === undefined || options.sockets.includes(route)) && stored.storedBytes >= stored.maxBytes) {
+    if ((options.sockets === undefined || options.sockets.includes(route)) && stored.full) {
       problems.push(
-        `route "${route}" has a full outbox (${stored.storedBytes} bytes stored of outbox.maxBytes ${stored.maxBytes}: its emits fail with OUTBOX_FULL)`,
+        `route "${route}" has a full outbox (${stored.storedBytes} bytes stored, outbox.maxBytes ${stored.maxBytes}: its emits fail with OUTBOX_FULL)`,
       );
     }
   }

@@ -186,7 +186,7 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
         checkHealth(health, () => health.check([() => indicator.check('producer', producer, { requireConnected: false })]));
       expect((await check()).details.producer).toMatchObject({
         status: 'up',
-        outbox: { default: { stored: 0, storedBytes: 0, maxBytes: 1_000, oldestAgeMs: 0, deadLetters: 0 } },
+        outbox: { default: { stored: 0, storedBytes: 0, maxBytes: 1_000, oldestAgeMs: 0, deadLetters: 0, full: false } },
       });
       const outcomes = await Promise.allSettled(
         Array.from({ length: 50 }, (_, i) => firstValueFrom(producer.emit('orders.created', { i }), { defaultValue: undefined })),
@@ -196,8 +196,8 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
       const result = await check();
       expect(result.error?.producer).toMatchObject({
         status: 'down',
-        message: `route "default" has a full outbox (${storedBytes} bytes stored of outbox.maxBytes 1000: its emits fail with OUTBOX_FULL)`,
-        outbox: { default: { stored, storedBytes, maxBytes: 1_000 } },
+        message: `route "default" has a full outbox (${storedBytes} bytes stored, outbox.maxBytes 1000: its emits fail with OUTBOX_FULL)`,
+        outbox: { default: { stored, storedBytes, maxBytes: 1_000, full: true } },
       });
       // A check limited to other sockets leaves the outbox of "default" out.
       const other = await checkHealth(health, () =>

@@ -7,14 +7,14 @@ import { registerPulled } from './pulled-metrics.js';
 const OUTBOX_GAUGES: Array<[string, string, (route: ZeroMqOutboxRouteMetrics) => number]> = [
   ['stored', 'At-least-once messages stored in the durable outbox and not acked yet.', (route) => route.stored],
   ['stored_bytes', 'Bytes of the messages stored in the durable outbox.', (route) => route.storedBytes],
-  ['max_bytes', "The outbox's bound (outbox.maxBytes): at stored_bytes this high, emits fail with OUTBOX_FULL.", (route) => route.maxBytes],
+  [
+    'max_bytes',
+    "The outbox's bound (outbox.maxBytes): an emit that would take stored_bytes past it fails with OUTBOX_FULL.",
+    (route) => route.maxBytes,
+  ],
   ['oldest_age_seconds', 'Age of the oldest message stored in the outbox (0 when it is empty).', (route) => route.oldestAgeMs / 1000],
   ['dead_letters', "Messages in the outbox's dead-letter table (until requeued or purged with the CLI).", (route) => route.deadLetters],
-  [
-    'full',
-    'Whether the outbox is at its bound (1: emits fail with OUTBOX_FULL) or not (0).',
-    (route) => Number(route.storedBytes >= route.maxBytes),
-  ],
+  ['full', 'Whether the outbox is at its bound (1: emits fail with OUTBOX_FULL) or not (0).', (route) => Number(route.full)],
 ];
 
 /**

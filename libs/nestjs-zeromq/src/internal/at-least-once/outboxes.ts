@@ -66,13 +66,14 @@ export class ClientOutboxes {
         maxBytes: store.maxBytes,
         oldestAgeMs: oldest === undefined ? 0 : now - oldest,
         deadLetters: store.deadLetterCount(),
+        full: store.full,
       };
       metrics.routes[route] = routeMetrics;
       metrics.stored += routeMetrics.stored;
       metrics.storedBytes += routeMetrics.storedBytes;
       metrics.deadLetters += routeMetrics.deadLetters;
       metrics.oldestAgeMs = Math.max(metrics.oldestAgeMs, routeMetrics.oldestAgeMs);
-      if (store.bytes >= store.maxBytes) {
+      if (store.full) {
         metrics.full.push(route);
       }
     }
