@@ -117,10 +117,11 @@ export async function runCrashDemo(options: CrashDemoOptions, started: AppProces
   const first = await start('producer');
   const beforeKill = await postOrders(first, 0, options.orders, options.parallel, half);
   const killed = await first.process.exited;
-  const processedAtKill = processedIds().length;
+  const processedAtKill = new Set(processedIds());
+  const waiting = beforeKill.accepted.filter((id) => !processedAtKill.has(id)).length;
   console.log(
-    `  SIGKILLed after ${beforeKill.accepted.length} accepted orders (${processedAtKill} processed by then, ` +
-      `${beforeKill.unanswered} request(s) cut off with no answer); exit ${JSON.stringify(killed)}`,
+    `  SIGKILLed after ${beforeKill.accepted.length} accepted orders, ${waiting} of them not processed yet (the outbox held them); ` +
+      `${beforeKill.unanswered} request(s) cut off with no answer; exit ${JSON.stringify(killed)}`,
   );
 
   const second = await start('producer-2');
