@@ -52,9 +52,12 @@ async function allSchemaProblems(manifests: Manifest[]): Promise<string[]> {
   return problems;
 }
 
-/** The rendered base with one object changed by `edit` (free-form: the point is to break it). */
+/** A free-form change to one object: the point is to break it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function withEdit(manifests: Manifest[], kind: string, name: string, edit: (object: any) => void): Manifest[] {
+type Edit = (object: any) => void;
+
+/** The rendered base with one object changed by `edit`. */
+function withEdit(manifests: Manifest[], kind: string, name: string, edit: Edit): Manifest[] {
   const copy = structuredClone(manifests);
   const target = copy.find((manifest) => manifest.object.kind === kind && manifest.object.metadata.name === name);
   if (target === undefined) {
@@ -142,22 +145,137 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
       ]);
     });
 
-    it('the consistency checks catch a short grace period, a misspelt probe, a wrong port name and an unknown variable', () => {
-      const broken = withEdit(manifests, 'Deployment', 'orders-worker', (object) => {
-        const pod = object.spec.template.spec;
-        pod.terminationGracePeriodSeconds = 12;
-        const [worker] = pod.containers;
-        worker.readinesProbe = worker.readinessProbe;
-        delete worker.readinessProbe;
-        worker.env.push({ name: 'WORKER_CONCURENCY', value: '4' });
-        worker.ports[0].name = 'zeromq';
-      });
-      expect(consistencyProblems(broken, APPS, PENDING_ENV_NAMES)).toEqual([
-        expect.stringContaining('no readinessProbe'),
-        'Deployment/orders-worker container worker: WORKER_CONCURENCY is not an environment variable the app reads',
-        'Deployment/orders-worker container worker: terminationGracePeriodSeconds 12 must exceed preStop 5 s + closeTimeout 10 s',
+    // Each check broken once, alone: the checks report exactly that problem (docs/kubernetes.md).
+    const W = 'Deployment/orders-worker';
+    const WC = `${W} container worker`;
+    it.each<[string, string, string, Edit, string | string[]]>([
+      [
+        'a selector off the pod labels',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.selector.matchLabels.app = 'other'),
+        `${W}: the selector does not match the pod template's labels`,
+      ],
+      [
+        'no pod spec',
+        'Deployment',
+        'orders-worker',
+        (o) => delete o.spec.template.spec,
+        [`${W}: no pod spec`, 'Service/orders-worker: targetPort zmq is not a named container port of the pods it selects'],
+      ],
+      [
+        'pods that may run as root',
+        'Deployment',
+        'orders-worker',
+        (o) => delete o.spec.template.spec.securityContext.runAsNonRoot,
+        `${W}: pods must set runAsNonRoot`,
+      ],
+      [
+        'a volume of a missing Secret',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.volumes[0].secret.secretName = 'nowhere'),
+        `${W}: volume curve-secret uses Secret nowhere, which the base does not define`,
+      ],
+      [
+        'a container that may escalate',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true),
+        `${WC}: needs allowPrivilegeEscalation false, readOnlyRootFilesystem true and capabilities drop ALL`,
+      ],
+      [
+        'a key file outside every mount',
+        'Deployment',
+        'orders-worker',
+        (o) =>
+          (o.spec.template.spec.containers[0].env.find((v: { name: string }) => v.name === 'WORKER_CURVE_SECRET_KEY_FILE').value =
+            '/tmp/key'),
+        `${WC}: WORKER_CURVE_SECRET_KEY_FILE points at /tmp/key, which is in no mounted volume`,
+      ],
+      [
+        'a container that starts no app',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.containers[0].args = ['dist/apps/nothing.js']),
+        `${WC}: starts none of the apps (dist/apps/worker/src/main.js, dist/apps/producer/src/main.js)`,
+      ],
+      [
+        'a misspelt probe',
+        'Deployment',
+        'orders-worker',
+        (o) => {
+          const c = o.spec.template.spec.containers[0];
+          c.readinesProbe = c.readinessProbe;
+          delete c.readinessProbe;
+        },
+        `${WC}: no readinessProbe`,
+      ],
+      [
+        'a probe on an unnamed port',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.containers[0].livenessProbe.httpGet.port = 'htp'),
+        `${WC}: livenessProbe uses port htp, which the container does not name`,
+      ],
+      [
+        'an unknown variable',
+        'Deployment',
+        'orders-worker',
+        (o) => o.spec.template.spec.containers[0].env.push({ name: 'WORKER_CONCURENCY', value: '4' }),
+        `${WC}: WORKER_CONCURENCY is not an environment variable the app reads`,
+      ],
+      [
+        'no preStop pause',
+        'Deployment',
+        'orders-worker',
+        (o) => delete o.spec.template.spec.containers[0].lifecycle,
+        `${WC}: needs a preStop sleep, so that it leaves the Service's endpoints before SIGTERM`,
+      ],
+      [
+        'a short grace period',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.terminationGracePeriodSeconds = 12),
+        `${WC}: terminationGracePeriodSeconds 12 must exceed preStop 5 s + closeTimeout 10 s`,
+      ],
+      [
+        'no memory limit',
+        'Deployment',
+        'orders-worker',
+        (o) => delete o.spec.template.spec.containers[0].resources.limits.memory,
+        `${WC}: needs cpu and memory requests and a memory limit`,
+      ],
+      [
+        'a Service selecting nothing',
+        'Service',
+        'orders-producer',
+        (o) => (o.spec.selector = { app: 'nobody' }),
+        "Service/orders-producer: its selector matches no workload's pods",
+      ],
+      [
+        'a wrong target port name',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.containers[0].ports.find((p: { name: string }) => p.name === 'zmq').name = 'zeromq'),
         'Service/orders-worker: targetPort zmq is not a named container port of the pods it selects',
-      ]);
+      ],
+      [
+        'a PodDisruptionBudget selecting nothing',
+        'PodDisruptionBudget',
+        'orders-worker',
+        (o) => (o.spec.selector.matchLabels = { app: 'nobody' }),
+        "PodDisruptionBudget/orders-worker: its selector matches no workload's pods",
+      ],
+      [
+        'an autoscaler of a missing Deployment',
+        'HorizontalPodAutoscaler',
+        'orders-worker',
+        (o) => (o.spec.scaleTargetRef.name = 'orders-wroker'),
+        'HorizontalPodAutoscaler/orders-worker: scaleTargetRef Deployment/orders-wroker is not a Deployment of the base',
+      ],
+    ])('the consistency checks catch %s', (_, kind, name, edit, problems) => {
+      expect(consistencyProblems(withEdit(manifests, kind, name, edit), APPS, PENDING_ENV_NAMES)).toEqual([problems].flat());
     });
 
     it('refuses to render a kustomization that uses more than plain resources and delete patches', async () => {
@@ -227,32 +345,66 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
       expect(container.livenessProbe.httpGet.path).toBe('/health/live');
     });
 
-    it('the checks catch an outbox on a Deployment, off the claim, or on a read-only mount', () => {
-      const outboxEnv = { name: 'PRODUCER_OUTBOX_PATH', value: '/var/lib/orders-producer/outbox' };
-      const onDeployment = withEdit(manifests, 'Deployment', 'orders-producer', (object) =>
-        object.spec.template.spec.containers[0].env.push(outboxEnv),
-      );
-      const readOnly = withEdit(overlay, 'StatefulSet', 'orders-producer', (object) => {
-        object.spec.template.spec.containers[0].volumeMounts.find((mount: { name: string }) => mount.name === 'outbox').readOnly = true;
-      });
-      const offClaim = withEdit(overlay, 'StatefulSet', 'orders-producer', (object) => {
-        object.spec.template.spec.containers[0].env.find((variable: { name: string }) => variable.name === 'PRODUCER_OUTBOX_PATH').value =
-          '/tmp/outbox';
-      });
-      expect([
-        ...consistencyProblems(onDeployment, APPS, []),
-        ...consistencyProblems(readOnly, APPS, []),
-        ...consistencyProblems(offClaim, APPS, []),
-      ]).toEqual([
+    const SC = 'StatefulSet/orders-producer container producer';
+    it.each<[string, 'base' | 'overlay', string, Edit, string]>([
+      [
+        'an outbox on a Deployment',
+        'base',
+        'Deployment',
+        (o) => o.spec.template.spec.containers[0].env.push({ name: 'PRODUCER_OUTBOX_PATH', value: '/var/lib/orders-producer/outbox' }),
         'Deployment/orders-producer container producer: PRODUCER_OUTBOX_PATH needs a volume per pod: run the producer as a StatefulSet with a volumeClaimTemplate',
-        'StatefulSet/orders-producer container producer: PRODUCER_OUTBOX_PATH /var/lib/orders-producer/outbox is on a read-only mount',
-        "StatefulSet/orders-producer container producer: PRODUCER_OUTBOX_PATH /tmp/outbox is on no volumeClaimTemplate's mount",
-      ]);
+      ],
+      [
+        'an outbox on a read-only mount',
+        'overlay',
+        'StatefulSet',
+        (o) => (o.spec.template.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'outbox').readOnly = true),
+        `${SC}: PRODUCER_OUTBOX_PATH /var/lib/orders-producer/outbox is on a read-only mount`,
+      ],
+      [
+        "an outbox off the claim's mount",
+        'overlay',
+        'StatefulSet',
+        (o) =>
+          (o.spec.template.spec.containers[0].env.find((v: { name: string }) => v.name === 'PRODUCER_OUTBOX_PATH').value = '/tmp/outbox'),
+        `${SC}: PRODUCER_OUTBOX_PATH /tmp/outbox is on no volumeClaimTemplate's mount`,
+      ],
+      [
+        'a StatefulSet whose serviceName is no Service',
+        'overlay',
+        'StatefulSet',
+        (o) => (o.spec.serviceName = 'orders-producers'),
+        'StatefulSet/orders-producer: serviceName orders-producers is not a Service of the base',
+      ],
+    ])('the consistency checks catch %s', (_, from, kind, edit, problem) => {
+      const edited = withEdit(from === 'overlay' ? overlay : manifests, kind, 'orders-producer', edit);
+      expect(consistencyProblems(edited, APPS, PENDING_ENV_NAMES)).toEqual([problem]);
     });
   });
 
   describe('Dockerfile', () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8');
+
+    it("prunes to the apps' runtime dependencies: no bench-only Redis or NATS client", async () => {
+      // The Dockerfile's own prune command, rehearsed on this checkout (--dry-run changes nothing).
+      const prune = /npm prune ([^\n\\&]+)/.exec(readFileSync('Dockerfile', 'utf8'))?.[1].trim().split(/\s+/);
+      expect(prune).toBeDefined();
+      const removed = await new Promise<string>((resolve, reject) =>
+        execFile('npm', ['prune', ...prune!, '--dry-run'], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) =>
+          error ? reject(error) : resolve(stdout),
+        ),
+      );
+      const names = new Set([...removed.matchAll(/^remove (\S+) /gm)].map((match) => match[1]));
+      expect(['ioredis', '@nats-io/transport-node', 'jest'].filter((name) => !names.has(name))).toEqual([]);
+      expect(['zeromq', '@nestjs/core', '@nestjs/microservices', 'prom-client', 'zod', 'lmdb'].filter((name) => names.has(name))).toEqual(
+        [],
+      );
+      // The prune drops lmdb's native binary (an optional dependency): the Dockerfile puts it back.
+      const binary = `@lmdb/lmdb-${process.platform}-${process.arch}`;
+      expect(names.has(binary)).toBe(true);
+      expect(dockerfile).toContain('cp -a node_modules/@lmdb /tmp/lmdb-binaries');
+      expect(dockerfile).toContain('cp -a /tmp/lmdb-binaries/. node_modules/@lmdb/');
+    });
 
     it('passes the linter and the image rules', () => {
       expect(dockerfileProblems(dockerfile)).toEqual([]);
@@ -294,11 +446,34 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
         });
       const port = () => String((server.address() as AddressInfo).port);
 
+      /** A worker's container: its orders endpoint is set. */
+      const WORKER = { WORKER_ENDPOINTS: 'tcp://0.0.0.0:5557' };
+
       it('exits 0 when GET /health answers 2xx on WORKER_HTTP_PORT, 1 when it answers 503', async () => {
         status = 200;
-        expect(await runHealthcheck({ WORKER_HTTP_PORT: port() })).toBe(0);
+        expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: port() })).toBe(0);
         status = 503;
-        expect(await runHealthcheck({ WORKER_HTTP_PORT: port() })).toBe(1);
+        expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: port() })).toBe(1);
+      });
+
+      it("fails a worker without an HTTP port, or with port 0, without asking the producer's port", async () => {
+        status = 200;
+        expect(await runHealthcheck({ ...WORKER, PRODUCER_PORT: port() })).toBe(1);
+        expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: '0', PRODUCER_PORT: port() })).toBe(1);
+      });
+
+      it('asks the host the app listens on, and loopback for a wildcard host', async () => {
+        status = 200;
+        const other = createServer((_request, response) => response.writeHead(200).end());
+        await new Promise<void>((resolve) => other.listen(0, '127.0.0.2', resolve));
+        try {
+          const otherPort = String((other.address() as AddressInfo).port);
+          expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: otherPort, WORKER_HTTP_HOST: '127.0.0.2' })).toBe(0);
+          expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: port(), WORKER_HTTP_HOST: '0.0.0.0' })).toBe(0);
+          expect(await runHealthcheck({ PRODUCER_PORT: otherPort, PRODUCER_HOST: '127.0.0.2' })).toBe(0);
+        } finally {
+          await new Promise<void>((resolve) => other.close(() => resolve()));
+        }
       });
 
       it('uses PRODUCER_PORT when no worker port is set, and HEALTHCHECK_PORT over both', async () => {

@@ -21,6 +21,12 @@ export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
   inFlight: number;
   /** Records read ahead of their handlers now (at most about `prefetch` per socket). */
   queued: number;
+  /** Bytes of the records read and not finished now (waiting and running), against `receiveBudget`. */
+  heldBytes: number;
+  /** Times a socket stopped reading because its receive budget was full (ZeroMQ then pushes back). */
+  budgetPauses: number;
+  /** Messages larger than their socket's receive budget, read alone once nothing else was held. */
+  oversized: number;
   /** Live connections per socket name, from the socket monitor. */
   connections: Record<string, number>;
   /**
@@ -44,15 +50,22 @@ export interface ZeroMqServerSocketState {
   queued: number;
   /** The socket's `concurrency`: at this many handlers it stops reading until one ends. */
   concurrency: number;
+  /** Bytes of the records read and not finished (waiting and running). */
+  heldBytes: number;
+  /** The socket's receive budget in bytes: near it, the socket stops reading until handlers finish. */
+  receiveBudget: number;
 }
 
 /** Counters of a ZeroMqClient, from `getMetrics()`. */
 export interface ZeroMqClientMetrics {
-  /** Emits handed to ZeroMQ (at-least-once: acknowledged by a worker). */
+  /** Emits handed to ZeroMQ (at-most-once) or acknowledged by a worker (at-least-once). */
   sent: number;
   /** Emits that failed (timeout, full queue, dropped, closed, no route, serialization). */
   failed: number;
-  /** ZeroMQ messages sent; `(sent + requests) / batches` is the mean batch size. */
+  /**
+   * ZeroMQ messages sent; `(sent + redelivered + requests) / batches` is about the mean batch size
+   * (at-least-once hellos and dead letters are messages too).
+   */
   batches: number;
   /** Requests (`send()`) handed to ZeroMQ. */
   requests: number;

@@ -9,6 +9,9 @@ import { DeliveryLinks } from './delivery-links.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { StoredBacklog } from './stored-backlog.js';
 
+/** Messages read back from the outbox at a time (when that much room is free, or little waits). */
+const REFILL_BATCH = 256;
+
 /**
  * The producer side of at-least-once delivery for one route. It keeps every message until a
  * worker acks it, never has more in flight at a worker than the worker's credit, sends each to
@@ -103,11 +106,18 @@ export class DeliveryTracker {
     );
   }
 
-  /** Takes what waits in the outbox into memory while there is room. */
+  /**
+   * Takes what waits in the outbox into memory while there is room: in batches, once a batch's
+   * room is free or little is left waiting, not one read per ack.
+   */
   private refill(): void {
-    if (!this.closed) {
-      this.backlog?.readBack();
+    if (this.backlog === undefined || this.closed || this.backlog.count === 0) {
+      return;
     }
+    if (this.waiting.length >= REFILL_BATCH && this.options.maxQueueSize - this.deliveries.size < REFILL_BATCH) {
+      return;
+    }
+    this.backlog.readBack();
   }
 
   private hold(delivery: Delivery): void {
@@ -168,6 +178,9 @@ export class DeliveryTracker {
         this.release(delivery);
       }
       this.requeue(...lost);
+      if (lost.length > 0) {
+        this.options.onLinkLost?.(linkName, lost);
+      }
     };
     if (this.options.lostLinkGrace === 0) {
       resend();
@@ -316,7 +329,7 @@ export class DeliveryTracker {
       messageId: delivery.id,
       attempts: delivery.attempt,
       reason,
-      data: delivery.data,
+      data: delivery.fromStore === true ? this.options.dataOf(delivery.packed) : delivery.data,
     };
     this.options.onDeadLetter(letter, delivery);
     delivery.reject(this.options.errors.deadLetter(letter));

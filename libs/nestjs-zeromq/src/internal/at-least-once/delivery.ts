@@ -17,7 +17,10 @@ export interface Delivery {
   packed: Fragment;
   /** The record's size in bytes, for `maxQueueBytes`. */
   readonly size: number;
+  /** The emitted data (for a dead letter); undefined for one read back from the store (`fromStore`). */
   readonly data: unknown;
+  /** Read back from the outbox: its data is decoded from `packed` only if it is dead-lettered. */
+  readonly fromStore?: boolean;
   /** Deliveries made so far (the one in flight included). */
   attempt: number;
   /**
@@ -76,11 +79,20 @@ export interface DeliveryTrackerOptions {
   store?: DeliveryStore;
   /** With a store: whether an emit resolves once stored or once acked. */
   resolveOn?: 'stored' | 'acked';
-  /** What a delivery read back from the store is: its id, the attempt it was packed as, its pattern and data. */
-  readPacked: (packed: Fragment) => { id: string; attempt: number; pattern: string; data: unknown };
+  /** What a delivery read back from the store is: its id, the attempt it was packed as, its pattern. */
+  readPacked: (packed: Fragment) => { id: string; attempt: number; pattern: string };
+  /**
+   * Places the packed bytes of a message read back from the store where the next deliveries are
+   * packed: adjacent records of one slab leave in one ZeroMQ message (a batch).
+   */
+  place: (packed: Uint8Array) => Fragment;
+  /** The data of a delivery read back from the store (decoded only for its dead letter). */
+  dataOf: (packed: Fragment) => unknown;
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
+  /** A lost link's unacknowledged deliveries were requeued: each `link` says where it went now (none: it waits for credit). */
+  onLinkLost?: (link: string, lost: readonly Delivery[]) => void;
   /** Asks the worker behind a link to announce its credit again (after the link lost it). */
   requestCredit: (link: string) => void;
   /** Errors the tracker rejects emits with. */

@@ -116,20 +116,22 @@ export function deliveredRecord(fields: readonly Uint8Array[]): EncodedRecord {
 
 /**
  * What a delivery's fields (as `recordFields.delivery` made them) say of the message: its id, the
- * attempt it was packed as, its pattern and its data (for a dead letter). Read when the durable
- * outbox gives a stored message back.
+ * attempt it was packed as and its pattern. Read when the durable outbox gives a stored message back.
  */
-export function storedDelivery(fields: readonly Uint8Array[]): { id: string; attempt: number; pattern: string; data: unknown } {
-  const [id, attempt, pattern, info, payload] = fields;
-  const text = new TextDecoder();
-  const encoding = text.decode(info).charAt(0);
-  let data: unknown = payload;
-  if (encoding === ENCODING_JSON && payload.length > 0) {
+export function storedDelivery(fields: readonly Buffer[]): { id: string; attempt: number; pattern: string } {
+  const [id, attempt, pattern] = fields;
+  return { id: id.toString('utf8'), attempt: Number.parseInt(attempt.toString('latin1'), 10), pattern: pattern.toString('utf8') };
+}
+
+/** The data a delivery's fields carry (JSON decoded, else the bytes): for the dead letter of a stored message. */
+export function storedData(fields: readonly Buffer[]): unknown {
+  const [, , , info, payload] = fields;
+  if (info.toString('latin1').charAt(0) === ENCODING_JSON && payload.length > 0) {
     try {
-      data = JSON.parse(text.decode(payload)) as unknown;
+      return JSON.parse(payload.toString('utf8')) as unknown;
     } catch {
-      // The stored bytes are sent as they are; only the dead letter's copy of the data stays raw.
+      // Sent as stored; only the dead letter's copy of the data stays raw.
     }
   }
-  return { id: text.decode(id), attempt: Number.parseInt(text.decode(attempt), 10), pattern: text.decode(pattern), data };
+  return payload;
 }
