@@ -11,7 +11,8 @@ FROM node:${NODE_VERSION}-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY libs/nestjs-zeromq/package.json libs/nestjs-zeromq/
-# zeromq ships prebuilt binaries in its npm package and loads them without its install script;
+# zeromq and lmdb (the producer's durable outbox) ship prebuilt binaries in their npm packages and
+# load them without their install scripts;
 # --ignore-scripts keeps dev-only native builds (jest's file watcher) from needing a compiler.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json ./
@@ -20,9 +21,13 @@ COPY libs/nestjs-zeromq/src libs/nestjs-zeromq/src
 COPY apps apps
 # Only the apps (and what they reference: the library, apps/common), not the tests or scripts.
 # --omit=optional too: the bench's Redis and NATS clients are dev dependencies, but also optional
-# peers of @nestjs/microservices, which --omit=dev alone keeps ("devOptional").
+# peers of @nestjs/microservices, which --omit=dev alone keeps ("devOptional"). That also drops
+# lmdb's native binary (@lmdb/lmdb-<platform>, an optional dependency of lmdb), which the
+# producer's durable outbox needs: it is kept aside and put back.
 RUN npx tsc -b apps/worker/tsconfig.app.json apps/producer/tsconfig.app.json \
- && npm prune --omit=dev --omit=optional --no-audit --no-fund
+ && cp -a node_modules/@lmdb /tmp/lmdb-binaries \
+ && npm prune --omit=dev --omit=optional --no-audit --no-fund \
+ && mkdir -p node_modules/@lmdb && cp -a /tmp/lmdb-binaries/. node_modules/@lmdb/
 
 # --- runtime: production dependencies and compiled JavaScript only, run as the unprivileged "node" user
 FROM node:${NODE_VERSION}-slim AS runtime

@@ -1,7 +1,8 @@
 // The package as a user gets it: packed, installed into a fresh Nest 12 ESM app outside the
 // repository, compiled with TypeScript 6 and 7 under `nest new`'s tsconfig (strict) and a loose one,
-// then the README's quick-start worker and producer run as child processes over tcp, the
-// package's testing helper runs under node's test runner, and the CLI runs through npx.
+// then the README's quick-start worker and producer run as child processes over tcp (and, without
+// the optional peer lmdb, a client asking for an outbox gets a clear error), the package's testing
+// helper runs under node's test runner, and the CLI runs through npx.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,7 +152,7 @@ describe('nestjs-zeromq installed from its tarball into a fresh Nest 12 app', ()
   });
 
   withApp(
-    'runs the quick-start worker and producers over tcp: emit, send, @Payload and @Ctx, status after connect()',
+    'runs the quick-start worker and producers over tcp: emit, send, @Payload and @Ctx, status after connect(); an outbox without lmdb fails clearly',
     async () => {
       await run('tsc build', process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], app!.dir);
       const env = { ORDERS_ENDPOINT: `tcp://127.0.0.1:${await getPort({ host: '127.0.0.1' })}` };
@@ -166,6 +167,18 @@ describe('nestjs-zeromq installed from its tarball into a fresh Nest 12 app', ()
       await expectCleanExit(probe);
       const report = JSON.parse(probe.matching((line) => line.message.startsWith('{'))[0].message) as unknown;
       expect(report).toEqual({ status: 'connected', connections: { default: 1 }, sum: 155 });
+
+      // Without the optional peer lmdb: the app runs; only an outbox asks for it, with a clear error.
+      expect(existsSync(join(app!.dir, 'node_modules', 'lmdb'))).toBe(false);
+      const withoutLmdb = apps.command('outbox-without-lmdb', process.execPath, ['dist/outbox-without-lmdb.js'], { cwd: app!.dir, env });
+      await expectCleanExit(withoutLmdb);
+      expect(JSON.parse(withoutLmdb.matching((line) => line.message.startsWith('{'))[0].message)).toEqual({
+        plainConnected: true,
+        outboxError: {
+          name: 'ZeroMqOutboxError',
+          message: expect.stringContaining("needs the package 'lmdb' (an optional peer dependency of nestjs-zeromq): npm install lmdb"),
+        },
+      });
 
       await expectCleanExit(worker, worker.stop('SIGTERM'));
       const handled = worker.matching((line) => /^orders\.created \S+ on socket default$/.test(line.message));

@@ -109,6 +109,22 @@ export interface ZeroMqClientQueueState {
   maxQueueSize: number;
 }
 
+/** What the durable outbox of one route holds (`getMetrics().outbox.routes`). */
+export interface ZeroMqOutboxRouteMetrics {
+  /** Messages stored and not acked yet. */
+  stored: number;
+  /** Their bytes on disk. */
+  storedBytes: number;
+  /** The route's `outbox.maxBytes`: an emit whose message would take `storedBytes` past it fails with `OUTBOX_FULL`. */
+  maxBytes: number;
+  /** Milliseconds since the oldest stored message was accepted (0 when none is). */
+  oldestAgeMs: number;
+  /** Messages in the route's dead-letter table. */
+  deadLetters: number;
+  /** Whether the last emit was refused at `maxBytes` (`OUTBOX_FULL`), and no message was stored or left since. */
+  full: boolean;
+}
+
 /** What a client's durable outboxes hold (`getMetrics().outbox`). */
 export interface ZeroMqOutboxMetrics {
   /** Messages stored and not acked yet, over every route. */
@@ -119,6 +135,8 @@ export interface ZeroMqOutboxMetrics {
   oldestAgeMs: number;
   /** Messages in the dead-letter tables. */
   deadLetters: number;
-  /** Routes whose stored bytes reached `outbox.maxBytes` (their emits fail with `OUTBOX_FULL`). */
+  /** Routes at `outbox.maxBytes`: their last emit failed with `OUTBOX_FULL`, and no message was stored or left since. */
   full: string[];
+  /** The same per route that has an outbox, by route name. */
+  routes: Record<string, ZeroMqOutboxRouteMetrics>;
 }

@@ -1,6 +1,7 @@
 import { ZeroMqStatus } from '../zeromq.events.js';
 import { ZeroMqServer } from '../zeromq.server.js';
 import type { ZeroMqClient } from '../zeromq.client.js';
+import type { ZeroMqOutboxRouteMetrics } from '../zeromq.metrics.js';
 
 /** What the health check of a ZeroMqServer or ZeroMqClient requires. */
 export interface ZeroMqHealthOptions {
@@ -39,6 +40,8 @@ export interface ZeroMqSocketHealth {
 export interface ZeroMqHealthAssessment {
   status: ZeroMqStatus | 'not-started';
   sockets: Record<string, ZeroMqSocketHealth>;
+  /** Clients with a durable outbox: what each route's outbox holds against its bound. */
+  outbox?: Record<string, ZeroMqOutboxRouteMetrics>;
   problems: string[];
 }
 
@@ -54,7 +57,7 @@ export async function connectIfNotStarted(target: ZeroMqServer | ZeroMqClient): 
   }
 }
 
-/** Reads a transport's state (status, connections, queues, read loops) and judges it against the options. */
+/** Reads a transport's state (status, connections, queues, read loops, outboxes) and judges it against the options. */
 export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options: ZeroMqHealthOptions = {}): ZeroMqHealthAssessment {
   const isServer = target instanceof ZeroMqServer;
   const requireConnected = options.requireConnected ?? !isServer;
@@ -84,12 +87,20 @@ export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options:
       problems.push(`socket "${name}" has a full send queue (${socket.queued} of maxQueueSize ${socket.maxQueueSize})`);
     }
   }
+  const outbox = isServer ? undefined : target.getMetrics().outbox?.routes;
+  for (const [route, stored] of Object.entries(outbox ?? {})) {
+    if ((options.sockets === undefined || options.sockets.includes(route)) && stored.full) {
+      problems.push(
+        `route "${route}" has a full outbox (${stored.storedBytes} bytes stored, outbox.maxBytes ${stored.maxBytes}: its emits fail with OUTBOX_FULL)`,
+      );
+    }
+  }
   for (const name of options.sockets ?? []) {
     if (sockets[name] === undefined && !discovered.has(name) && status !== 'not-started') {
       problems.push(`socket "${name}" does not exist (or, following a DNS name, has no peer)`);
     }
   }
-  return { status, sockets, problems };
+  return { status, sockets, ...(outbox === undefined ? {} : { outbox }), problems };
 }
 
 /** The latest status: `status` replays it synchronously to a new subscriber. */

@@ -1,6 +1,10 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Test, type TestingModule } from '@nestjs/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient } from '../zeromq.client.js';
 import { ipcDir, LOOPBACK_ANY_PORT } from '../../test/endpoints.js';
 import { boundAddress, startWorker, type Worker } from '../../test/nest-apps.js';
@@ -177,5 +181,44 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     const result = await checkHealth(health, () => health.check([() => indicator.check('producer', producer, { sockets: ['default'] })]));
     expect(result.status).toBe('ok');
     expect(Object.keys(result.info?.producer?.sockets as object)).toEqual(['default#1', 'default#2']);
+  });
+
+  it('is down while a durable outbox is at its bound, naming the route and the bound, and shows the outbox', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'nestjs-zeromq-health-'));
+    try {
+      // Nobody listens: at-least-once emits are stored until the outbox refuses one.
+      const producer = client({
+        endpoints: [ipc.address('nobody-outbox')],
+        delivery: 'at-least-once',
+        outbox: { path: join(directory, 'outbox'), maxBytes: 1_000 },
+        closeTimeout: 100,
+      });
+      await producer.connect();
+      const check = () =>
+        checkHealth(health, () => health.check([() => indicator.check('producer', producer, { requireConnected: false })]));
+      expect((await check()).details.producer).toMatchObject({
+        status: 'up',
+        outbox: { default: { stored: 0, storedBytes: 0, maxBytes: 1_000, oldestAgeMs: 0, deadLetters: 0, full: false } },
+      });
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) => firstValueFrom(producer.emit('orders.created', { i }), { defaultValue: undefined })),
+      );
+      expect(outcomes.some((outcome) => outcome.status === 'rejected')).toBe(true);
+      const { storedBytes, stored } = producer.getMetrics().outbox!;
+      const result = await check();
+      expect(result.error?.producer).toMatchObject({
+        status: 'down',
+        message: `route "default" has a full outbox (${storedBytes} bytes stored, outbox.maxBytes 1000: its emits fail with OUTBOX_FULL)`,
+        outbox: { default: { stored, storedBytes, maxBytes: 1_000, full: true } },
+      });
+      // A check limited to other sockets leaves the outbox of "default" out.
+      const other = await checkHealth(health, () =>
+        health.check([() => indicator.check('producer', producer, { requireConnected: false, sockets: ['elsewhere'] })]),
+      );
+      expect(other.error?.producer?.message).not.toContain('outbox');
+    } finally {
+      await Promise.all(clients.splice(0).map((created) => created.close()));
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,7 @@ import { register } from 'prom-client';
 import { addDispatchHook } from '../hooks/zeromq.hooks.js';
 import type { ZeroMqClient } from '../zeromq.client.js';
 import type { ZeroMqClientMetrics } from '../zeromq.metrics.js';
+import { registerClientOutboxMetrics } from './client-outbox-metrics.js';
 import { PatternLabels } from './pattern-labels.js';
 import { registerPulled, snakeCase, type Sample } from './pulled-metrics.js';
 import { METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetricsOptions } from './zeromq-metrics.options.js';
@@ -32,13 +33,14 @@ const COUNTERS: Partial<Record<keyof ZeroMqClientMetrics, string>> = {
   acked: 'At-least-once messages acked by a worker.',
   redelivered: 'At-least-once deliveries that were repeats.',
   deadLettered: 'At-least-once messages given up on.',
+  replayed: 'At-least-once messages read back from a durable outbox that an earlier process had stored.',
   unauthorized: 'Subscribers turned away by curve.allowSubscribers.',
 };
 
 /**
- * Registers a ZeroMqClient's metrics on a prom-client registry: its totals, queue depths and
- * connections, read when the registry is scraped, and messages dispatched per pattern (through
- * the client's dispatch hook). Call it before the first emit.
+ * Registers a ZeroMqClient's metrics on a prom-client registry: its totals, queue depths,
+ * connections and durable outboxes, read when the registry is scraped, and messages dispatched
+ * per pattern (through the client's dispatch hook). Call it before the first emit.
  */
 export function registerZeroMqClientMetrics(client: ZeroMqClient, options: ZeroMqClientMetricsOptions = {}): void {
   const registry = options.registry ?? register;
@@ -90,6 +92,7 @@ export function registerZeroMqClientMetrics(client: ZeroMqClient, options: ZeroM
         Object.entries(prefixes).map(([prefix, value]) => ({ labels: { client: name, socket, prefix }, value })),
       ),
   );
+  registerClientOutboxMetrics(registry, client, name, PREFIX);
   countDispatches(client, name, options);
 }
 

@@ -35,6 +35,8 @@ export interface DeliveryStore {
   readonly bytes: number;
   /** The bound on `bytes`: a message that would pass it is refused. */
   readonly maxBytes: number;
+  /** Whether the last message offered was refused at `maxBytes`, and none was stored or left since. */
+  full: boolean;
   /** The highest key stored when the store was opened (0 if none): new keys continue after it. */
   readonly lastKey: number;
   /** Stores a new message; resolves once it is stored at the outbox's durability level. */

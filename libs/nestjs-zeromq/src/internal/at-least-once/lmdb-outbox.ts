@@ -81,6 +81,7 @@ export class LmdbOutbox {
 export class LmdbRouteStore implements DeliveryStore {
   count = 0;
   bytes = 0;
+  full = false;
   readonly maxBytes: number;
   lastKey: number;
   /** The tables, for the CLI's inspect / requeue / purge (outbox-admin.ts). */
@@ -118,6 +119,7 @@ export class LmdbRouteStore implements DeliveryStore {
   async add(key: number, packed: Fragment): Promise<void> {
     const value = withHeader(Date.now(), packed);
     this.space.claim(value.length);
+    this.full = false;
     this.sizes.set(key, value.length);
     this.bytes += value.length;
     this.count++;
@@ -232,6 +234,7 @@ export class LmdbRouteStore implements DeliveryStore {
     this.sizes.delete(key);
     this.bytes -= size;
     this.count--;
+    this.full = false;
     return true;
   }
 

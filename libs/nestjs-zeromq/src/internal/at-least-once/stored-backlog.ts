@@ -67,6 +67,7 @@ export class StoredBacklog {
   accept(key: number, id: string, pattern: string, packed: Fragment, record: EncodedRecord, data: unknown): Promise<void> {
     const store = this.store;
     if (store.count > 0 && store.bytes + record.size > store.maxBytes) {
+      store.full = true;
       return Promise.reject(this.options.errors.outboxFull(pattern, store));
     }
     const stored = store.add(key, packed);
