@@ -26,6 +26,14 @@ export interface Delivery {
    * the crash is not counted twice).
    */
   replayed?: boolean;
+  /** The message's key: at most one message per key is in flight, on the worker that owns the key. */
+  readonly orderKey?: string;
+  /** When it expires (milliseconds since the epoch, the producer's clock); it is then not sent again. */
+  readonly expiresAt?: number;
+  /** It waits behind the message that heads its key (KeyGate). */
+  behindKey?: boolean;
+  /** It heads its key and failed past `maxAttempts` with `keyedPoison: 'block'`: it blocks its key (reported once). */
+  blocking?: boolean;
   /** The link it is in flight on, if any. */
   link: string | undefined;
   /** When it is given up on as unacknowledged (in flight only). */
@@ -37,6 +45,8 @@ export interface Delivery {
 /** One worker connection as the tracker sees it. */
 export interface DeliveryLink {
   readonly name: string;
+  /** The hash of its name, its seed in rendezvous hashing. */
+  readonly seed: number;
   /** Deliveries the worker said it takes at once (0 until it says). */
   window: number;
   /** Deliveries in flight on it. */
@@ -72,12 +82,27 @@ export interface DeliveryTrackerOptions {
    * current slab, so the one it was first packed into is freed once its other messages are acked.
    */
   repack: (packed: Fragment, attempt: number) => Fragment;
+  /**
+   * A keyed message that keeps failing at the head of its key: `'block'` retries it (at most every
+   * `maxRetryDelay`) and keeps its key's later messages waiting; `'dead-letter'` dead-letters it
+   * after `maxAttempts` and the key moves on.
+   */
+  keyedPoison: 'block' | 'dead-letter';
+  /** A keyed message started blocking its key (reported once per message). */
+  onKeyBlocked?: (delivery: Delivery, reason: string) => void;
   /** The durable outbox, if the route has one: messages stay there from acceptance to ack. */
   store?: DeliveryStore;
   /** With a store: whether an emit resolves once stored or once acked. */
   resolveOn?: 'stored' | 'acked';
   /** What a delivery read back from the store is: its id, the attempt it was packed as, its pattern and data. */
-  readPacked: (packed: Fragment) => { id: string; attempt: number; pattern: string; data: unknown };
+  readPacked: (packed: Fragment) => {
+    id: string;
+    attempt: number;
+    pattern: string;
+    data: unknown;
+    orderKey?: string;
+    expiresAt?: number;
+  };
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
@@ -101,4 +126,6 @@ export interface DeliveryCounters {
   deadLettered: number;
   /** Messages read back from the outbox that an earlier process had stored. */
   replayed: number;
+  /** Messages dead-lettered because they expired (with reason `'expired'`). */
+  expired: number;
 }

@@ -1,4 +1,5 @@
 import type { PacketMetadata } from '@nestjs/microservices';
+import { expiresAtOf, keyOf } from './message-key.js';
 
 /** A frame as zeromq.js takes it: text (sent as UTF-8) or bytes. */
 export type Frame = string | Uint8Array;
@@ -116,13 +117,29 @@ export function deliveredRecord(fields: readonly Uint8Array[]): EncodedRecord {
 
 /**
  * What a delivery's fields (as `recordFields.delivery` made them) say of the message: its id, the
- * attempt it was packed as, its pattern and its data (for a dead letter). Read when the durable
- * outbox gives a stored message back.
+ * attempt it was packed as, its pattern, its data (for a dead letter), its key and expiry. Read
+ * when the durable outbox gives a stored message back.
  */
-export function storedDelivery(fields: readonly Uint8Array[]): { id: string; attempt: number; pattern: string; data: unknown } {
+export function storedDelivery(fields: readonly Uint8Array[]): {
+  id: string;
+  attempt: number;
+  pattern: string;
+  data: unknown;
+  orderKey?: string;
+  expiresAt?: number;
+} {
   const [id, attempt, pattern, info, payload] = fields;
   const text = new TextDecoder();
-  const encoding = text.decode(info).charAt(0);
+  const infoText = text.decode(info);
+  const encoding = infoText.charAt(0);
+  let metadata: PacketMetadata | undefined;
+  if (infoText.length > 1) {
+    try {
+      metadata = JSON.parse(infoText.slice(1)) as PacketMetadata;
+    } catch {
+      // Written by this library: not expected; the message then has no key and no expiry.
+    }
+  }
   let data: unknown = payload;
   if (encoding === ENCODING_JSON && payload.length > 0) {
     try {
@@ -131,5 +148,12 @@ export function storedDelivery(fields: readonly Uint8Array[]): { id: string; att
       // The stored bytes are sent as they are; only the dead letter's copy of the data stays raw.
     }
   }
-  return { id: text.decode(id), attempt: Number.parseInt(text.decode(attempt), 10), pattern: text.decode(pattern), data };
+  return {
+    id: text.decode(id),
+    attempt: Number.parseInt(text.decode(attempt), 10),
+    pattern: text.decode(pattern),
+    data,
+    orderKey: keyOf(metadata),
+    expiresAt: expiresAtOf(metadata),
+  };
 }
