@@ -104,6 +104,7 @@ function tracker(store: MapStore, options: { maxQueueSize?: number; resolveOn?: 
     maxAttempts,
     retryDelay: 0,
     maxRetryDelay: 0,
+    keyedPoison: 'block',
     lostLinkGrace: 0,
     store,
     resolveOn: options.resolveOn ?? 'stored',
