@@ -49,6 +49,8 @@ export type {
   ZeroMqEndpoint,
   ZeroMqEndpointOptions,
   ZeroMqHeartbeatOptions,
+  ZeroMqKeyedPoison,
+  ZeroMqKeyFunction,
   ZeroMqOverflowPolicy,
   ZeroMqPlainDecoding,
   ZeroMqPlainMessageOptions,
