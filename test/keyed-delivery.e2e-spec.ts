@@ -130,28 +130,35 @@ describe('Ordered delivery by key, and expiry, across processes', () => {
   it.each([
     ['block', [0, 1, 1, 1, 1, 1]],
     ['dead-letter', [0, 1, 1, 1, 2, 3]],
-  ] as const)("a poison message at the head of its key, keyedPoison '%s'", async (keyedPoison, expected) => {
-    const endpoint = ipc.address(`poison-${keyedPoison}`);
-    const worker = await startWorker(`poison-${keyedPoison}`, endpoint);
-    const client = producer([endpoint], { keyedPoison, maxAttempts: 3, retryDelay: 20, maxRetryDelay: 50 });
-    const outcomes = [0, 1, 2, 3].map((seq) =>
-      firstValueFrom(client.emit('keyed', { key: 'p', seq, poison: seq === 1 }), { defaultValue: undefined }).then(
-        () => 'acked',
-        (error: Error) => error.message,
-      ),
-    );
-    // Another key is not held up by the blocked one.
-    await firstValueFrom(client.emit('keyed', { key: 'other', seq: 0 }), { defaultValue: undefined });
-    const seqsOfP = () => handled([worker]).filter(({ key }) => key === 'p').map(({ seq }) => seq);
-    await eventually(seqsOfP, (seqs) => seqs.length >= expected.length, 10_000);
-    if (keyedPoison === 'dead-letter') {
-      expect(await outcomes[1]).toMatch(/dead-lettered after 3 attempt\(s\)/);
-      expect(await Promise.all([outcomes[0], outcomes[2], outcomes[3]])).toEqual(['acked', 'acked', 'acked']);
-    } else {
-      expect(client.getMetrics()).toMatchObject({ keysInFlight: 1, waitingBehindKey: 2, deadLettered: 0 });
-    }
-    expect(seqsOfP().slice(0, expected.length)).toEqual(expected);
-  }, 30_000);
+  ] as const)(
+    "a poison message at the head of its key, keyedPoison '%s'",
+    async (keyedPoison, expected) => {
+      const endpoint = ipc.address(`poison-${keyedPoison}`);
+      const worker = await startWorker(`poison-${keyedPoison}`, endpoint);
+      const client = producer([endpoint], { keyedPoison, maxAttempts: 3, retryDelay: 20, maxRetryDelay: 50 });
+      const outcomes = [0, 1, 2, 3].map((seq) =>
+        firstValueFrom(client.emit('keyed', { key: 'p', seq, poison: seq === 1 }), { defaultValue: undefined }).then(
+          () => 'acked',
+          (error: Error) => error.message,
+        ),
+      );
+      // Another key is not held up by the blocked one.
+      await firstValueFrom(client.emit('keyed', { key: 'other', seq: 0 }), { defaultValue: undefined });
+      const seqsOfP = () =>
+        handled([worker])
+          .filter(({ key }) => key === 'p')
+          .map(({ seq }) => seq);
+      await eventually(seqsOfP, (seqs) => seqs.length >= expected.length, 10_000);
+      if (keyedPoison === 'dead-letter') {
+        expect(await outcomes[1]).toMatch(/dead-lettered after 3 attempt\(s\)/);
+        expect(await Promise.all([outcomes[0], outcomes[2], outcomes[3]])).toEqual(['acked', 'acked', 'acked']);
+      } else {
+        expect(client.getMetrics()).toMatchObject({ keysInFlight: 1, waitingBehindKey: 2, deadLettered: 0 });
+      }
+      expect(seqsOfP().slice(0, expected.length)).toEqual(expected);
+    },
+    30_000,
+  );
 
   it('expiry: a frozen worker does not handle what expired meanwhile; every one is counted and dead-lettered', async () => {
     const endpoint = ipc.address('frozen');

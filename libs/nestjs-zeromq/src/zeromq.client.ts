@@ -382,10 +382,20 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
 }
 
 /** The key a route's `key` function gives a payload; throws a clear error for a key that is not 1 to 256 characters of text. */
-function keyFrom(keyOf: ((data: unknown, pattern: string) => string | undefined) | undefined, data: unknown, pattern: string): string | undefined {
+function keyFrom(
+  keyOf: ((data: unknown, pattern: string) => string | undefined) | undefined,
+  data: unknown,
+  pattern: string,
+): string | undefined {
   const key = keyOf?.(data, pattern);
   if (key !== undefined && !(typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH)) {
-    throw new ZeroMqSendError('SEND_FAILED', pattern, '-', [], `the key option gave ${typeof key === 'string' ? `a key of ${key.length} characters` : typeof key}; a key is a string of 1 to ${MAX_KEY_LENGTH} characters`);
+    throw new ZeroMqSendError(
+      'SEND_FAILED',
+      pattern,
+      '-',
+      [],
+      `the key option gave ${typeof key === 'string' ? `a key of ${key.length} characters` : typeof key}; a key is a string of 1 to ${MAX_KEY_LENGTH} characters`,
+    );
   }
   return key;
 }

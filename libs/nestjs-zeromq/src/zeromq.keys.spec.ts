@@ -78,7 +78,9 @@ describe('Keys and expiry (at-most-once, in process)', () => {
 
   it('refuses a bad key or ttl with a clear error', () => {
     expect(() => new ZeroMqRecordBuilder({}).setKey('').build()).toThrow('ZeroMqRecord option key must be a string of 1 to 256 characters');
-    expect(() => new ZeroMqRecordBuilder({}).setTtl(0).build()).toThrow('ZeroMqRecord option ttl must be a whole number of milliseconds > 0');
+    expect(() => new ZeroMqRecordBuilder({}).setTtl(0).build()).toThrow(
+      'ZeroMqRecord option ttl must be a whole number of milliseconds > 0',
+    );
     expect(() => new ZeroMqClient({ endpoints: [LOOPBACK_ANY_PORT], key: 'id' as never })).toThrow(/key/);
   });
 });

@@ -111,7 +111,21 @@ export class DeliveryTracker {
       return this.backlog.accept({ key, id, pattern, packed, size: record.size, data, orderKey, expiresAt });
     }
     return new Promise<void>((resolve, reject) => {
-      this.hold({ id, key, pattern, packed, size: record.size, data, orderKey, expiresAt, attempt: 0, link: undefined, ackDeadline: 0, resolve, reject });
+      this.hold({
+        id,
+        key,
+        pattern,
+        packed,
+        size: record.size,
+        data,
+        orderKey,
+        expiresAt,
+        attempt: 0,
+        link: undefined,
+        ackDeadline: 0,
+        resolve,
+        reject,
+      });
     });
   }
 

@@ -24,7 +24,11 @@ export function expiresAtOf(metadata: PacketMetadata | undefined): number | unde
 }
 
 /** `metadata` with the key and expiry added (as they are: left out when undefined). */
-export function withKeyAndExpiry(metadata: PacketMetadata | undefined, key: string | undefined, expiresAt: number | undefined): PacketMetadata {
+export function withKeyAndExpiry(
+  metadata: PacketMetadata | undefined,
+  key: string | undefined,
+  expiresAt: number | undefined,
+): PacketMetadata {
   const added: PacketMetadata = { ...metadata };
   if (key !== undefined) {
     added[KEY_METADATA] = key;
