@@ -27,6 +27,11 @@ export interface RowDefinition {
 export const RAW_BASELINE_ROW = 'raw-zeromq';
 export const RAW_BATCHED_ROW = 'raw-zeromq-batched';
 export const NEST_TCP_ROW = 'nest-tcp';
+export const NEST_TCP_REQUEST_RESPONSE_ROW = 'nest-tcp-request-response';
+/** nestjs-zeromq at-most-once with default options: the row most ratios are about. */
+export const AT_MOST_ONCE_ROW = 'nestjs-zeromq';
+export const CURVE_ROW = 'nestjs-zeromq-curve';
+export const REQUEST_RESPONSE_ROW = 'nestjs-zeromq-request-response';
 /** The Node limit at a payload size is the better of these rows' figures there (by row id: how the report names it). */
 export const NODE_LIMIT_ROWS: Readonly<Record<string, string>> = { [RAW_BATCHED_ROW]: 'batched', [RAW_BASELINE_ROW]: 'single sends' };
 /** nestjs-zeromq at-most-once with metrics on: compared with 'nestjs-zeromq' (issue 14). */
@@ -56,12 +61,12 @@ export const ROWS: readonly RowDefinition[] = [
     driver: async () => (await import('./drivers/dispatch-ceiling.js')).dispatchCeilingDriver,
   },
   {
-    id: 'nestjs-zeromq',
+    id: AT_MOST_ONCE_ROW,
     label: 'nestjs-zeromq at-most-once',
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtMostOnce,
   },
   {
-    id: 'nestjs-zeromq-curve',
+    id: CURVE_ROW,
     label: 'nestjs-zeromq at-most-once, CURVE + allow-list',
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqCurve,
   },
@@ -83,7 +88,19 @@ export const ROWS: readonly RowDefinition[] = [
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtLeastOnce,
   },
   {
-    id: 'nestjs-zeromq-request-response',
+    id: 'nestjs-zeromq-outbox-commit',
+    label: 'nestjs-zeromq at-least-once, durable outbox (commit; emit resolves when stored)',
+    // Compared with 'nestjs-zeromq-at-least-once' (issue 20: target ≥ 0.7×).
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqOutboxCommit,
+  },
+  {
+    id: 'nestjs-zeromq-outbox-flush',
+    label: 'nestjs-zeromq at-least-once, durable outbox (flush to disk)',
+    // Compared with 'nestjs-zeromq-at-least-once' (issue 20: target ≥ 0.3×).
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqOutboxFlush,
+  },
+  {
+    id: REQUEST_RESPONSE_ROW,
     label: 'nestjs-zeromq request-response (send, reply awaited)',
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqRequestResponse,
   },
@@ -93,7 +110,7 @@ export const ROWS: readonly RowDefinition[] = [
     driver: async () => (await import('./drivers/nest-transports.js')).nestTcp,
   },
   {
-    id: 'nest-tcp-request-response',
+    id: NEST_TCP_REQUEST_RESPONSE_ROW,
     label: 'Nest TCP request-response (send, reply awaited)',
     driver: async () => (await import('./drivers/nest-transports.js')).nestTcpRequestResponse,
   },

@@ -2,6 +2,7 @@ import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient, type ZeroMqClientOptions } from 'nestjs-zeromq';
 import { AppProcess, type OutputLine } from '../scripts/lib/app-process.js';
 import { createTestHost, netnsUnavailable, type TestHost } from './helpers/netns.js';
+import { itNeeding } from './helpers/needs-tool.js';
 import { eventually, within } from './helpers/waiting.js';
 
 const ACK_WORKER = 'dist/test/fixtures/ack-worker.js';
@@ -13,9 +14,16 @@ describe('At-least-once across processes', () => {
   const clients: ZeroMqClient[] = [];
 
   /** Starts the fixture worker; resolves with it and the address it bound. */
-  async function startWorker(name: string, endpoint: string, credit: number, workMs: number, netns?: string) {
+  async function startWorker(
+    name: string,
+    endpoint: string,
+    credit: number,
+    workMs: number,
+    netns?: string,
+    env: Record<string, string> = {},
+  ) {
     const child = new AppProcess(name, process.execPath, [ACK_WORKER], {
-      env: { ACK_WORKER_ENDPOINT: endpoint, ACK_WORKER_CREDIT: String(credit), ACK_WORKER_WORK_MS: String(workMs) },
+      env: { ACK_WORKER_ENDPOINT: endpoint, ACK_WORKER_CREDIT: String(credit), ACK_WORKER_WORK_MS: String(workMs), ...env },
       netns,
     });
     children.push(child);
@@ -57,7 +65,13 @@ describe('At-least-once across processes', () => {
 
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.close()));
-    await Promise.all(children.splice(0).map((child) => child.kill()));
+    // A frozen (SIGSTOPped) child is woken first, so that nothing of it outlives the test.
+    await Promise.all(
+      children.splice(0).map((child) => {
+        child.signal('SIGCONT');
+        return child.kill();
+      }),
+    );
   });
 
   it('loses nothing when a worker is SIGKILLed mid-stream; duplicates stay within its credit', async () => {
@@ -81,6 +95,8 @@ describe('At-least-once across processes', () => {
     );
     expect(distinct.size).toBe(total);
     expect(duplicates).toBeLessThanOrEqual(credit);
+    // The kill caught deliveries in flight: without this the test would prove nothing about redelivery.
+    expect(client.getMetrics().redelivered).toBeGreaterThan(0);
     expect(client.getMetrics()).toMatchObject({ acked: total, unacked: 0, deadLettered: 0 });
   });
 
@@ -105,44 +121,90 @@ describe('At-least-once across processes', () => {
     expect(new Set(await handledLines(next, first.child, other.child, restarted.child)).size).toBe(next);
   });
 
+  it('bypasses a frozen (SIGSTOPped) worker: heartbeats drop its connection and the other worker gets its share', async () => {
+    const frozen = await startWorker('worker-frozen', 'tcp://127.0.0.1:*', 8, 1);
+    const other = await startWorker('worker-other', 'tcp://127.0.0.1:*', 8, 1);
+    // A frozen process's ZeroMQ threads stop too: its heartbeats stop (1 s timeout here), long before
+    // the ackTimeout of 60 s would matter.
+    const client = producer([frozen.address, other.address], { ackTimeout: 60_000 });
+    const disconnected = new Promise<void>((resolve) => client.on('disconnect', () => resolve()));
+    await within(emitJobs(client, 0, 200), 30_000, 'the first 200 jobs');
+    expect(frozen.child.matching(isHandled).length).toBeGreaterThan(0);
+    const done = emitJobs(client, 200, 1_000);
+    frozen.child.signal('SIGSTOP');
+    await within(disconnected, 10_000, 'the producer to drop the frozen worker (heartbeats)');
+    await within(done, 30_000, 'every job acked with worker-frozen frozen');
+    await handledLines(1_200, frozen.child, other.child);
+    const sawFrozen = frozen.child.matching(isHandled).length;
+    console.log(`frozen worker: handled ${sawFrozen} in all, redelivered ${client.getMetrics().redelivered}`);
+    // Every job sent after the freeze that the frozen worker had not handled went to the other one.
+    const handled = new Set(handledBy(frozen.child, other.child));
+    expect(Array.from({ length: 1_200 }, (_, seq) => seq).filter((seq) => !handled.has(seq))).toEqual([]);
+    expect(client.getMetrics()).toMatchObject({ acked: 1_200, unacked: 0, deadLettered: 0 });
+  });
+
+  // FAILS today, and is kept as `it.failing` so that it fails the run once it passes: when a
+  // delivery's ack is late, the tracker gives the worker its credit back, so the stalled worker is
+  // sent the same deliveries again after each ackTimeout until they are dead-lettered. Make this
+  // `it` when the tracker keeps a late delivery's credit at its worker until that worker acks it
+  // or its connection drops.
+  it.failing('bypasses a stalled worker (event loop blocked, heartbeats still answered) only through ackTimeout', async () => {
+    const stalled = await startWorker('worker-stalled', 'tcp://127.0.0.1:*', 8, 1, undefined, {
+      ACK_WORKER_STALL_AFTER: '50',
+      ACK_WORKER_STALL_MS: '10000',
+    });
+    const other = await startWorker('worker-other', 'tcp://127.0.0.1:*', 8, 1);
+    const client = producer([stalled.address, other.address], { ackTimeout: 1_000 });
+    let disconnects = 0;
+    client.on('disconnect', () => disconnects++);
+    const done = emitJobs(client, 0, 1_000);
+    const stall = await stalled.child.waitFor((line) => line.message.startsWith('stalled '), 30_000, 'the stall');
+    const stallEnds = Number(stall.message.split(' ').at(-1));
+    await within(done, 30_000, 'every job acked while worker-stalled is blocked');
+    const finishedAt = Date.now();
+    console.log(
+      `stalled worker: all acked ${stallEnds - finishedAt} ms before its stall ended; redelivered ${client.getMetrics().redelivered}`,
+    );
+    expect(finishedAt).toBeLessThan(stallEnds);
+    expect(client.getMetrics().redelivered).toBeGreaterThan(0);
+    // Its ZeroMQ threads kept answering heartbeats (1 s timeout here): the connection never dropped.
+    expect(disconnects).toBe(0);
+  });
+
   describe('network partition (worker in its own network namespace)', () => {
-    const unavailable = netnsUnavailable();
-    // Skipped loudly (in the test name and on the console) only where namespaces cannot be made.
-    const withNetns = unavailable === undefined ? it : it.skip;
+    const withNetns = itNeeding('network namespaces (root or CAP_SYS_ADMIN, and iproute2)', netnsUnavailable());
     let host: TestHost | undefined;
-    if (unavailable !== undefined) {
-      console.warn(`network-partition test skipped: ${unavailable}`);
-    }
 
     afterEach(() => {
       host?.remove();
       host = undefined;
     });
 
-    withNetns(
-      `loses nothing when the link goes down for a few seconds mid-stream${unavailable ? ' [SKIPPED: no netns]' : ''}`,
-      async () => {
-        host = createTestHost();
-        const worker = await startWorker('worker-netns', `tcp://${host.address}:5570`, 8, 2, host.name);
-        const client = producer([worker.address], { ackTimeout: 3_000 });
-        const disconnected = new Promise<void>((resolve) => client.on('disconnect', () => resolve()));
-        const total = 3_000;
-        const done = emitJobs(client, 0, total);
-        let seen = 0;
-        await worker.child.waitFor((line) => isHandled(line) && ++seen >= 500, 30_000, '500 jobs before the partition');
-        host.setLink(false);
-        await within(disconnected, 10_000, 'the producer to notice the partition (heartbeats)');
-        // The partition lasts a few seconds on purpose: that is the scenario, not a wait for a result.
-        await new Promise((resolve) => setTimeout(resolve, 3_000));
-        host.setLink(true);
-        await within(done, 60_000, 'every job acknowledged after the link came back');
-        const handled = await handledLines(total, worker.child);
-        console.log(
-          `partition: ${new Set(handled).size}/${total} distinct, ${handled.length - total} handled twice, redelivered ${client.getMetrics().redelivered}`,
-        );
-        expect(new Set(handled).size).toBe(total);
-        expect(client.getMetrics()).toMatchObject({ acked: total, unacked: 0 });
-      },
-    );
+    withNetns('loses nothing and runs nothing twice when the link goes down for a few seconds mid-stream', async () => {
+      host = createTestHost();
+      const worker = await startWorker('worker-netns', `tcp://${host.address}:5570`, 8, 2, host.name);
+      const client = producer([worker.address], { ackTimeout: 3_000 });
+      const disconnected = new Promise<void>((resolve) => client.on('disconnect', () => resolve()));
+      const total = 3_000;
+      const done = emitJobs(client, 0, total);
+      let seen = 0;
+      await worker.child.waitFor((line) => isHandled(line) && ++seen >= 500, 30_000, '500 jobs before the partition');
+      host.setLink(false);
+      await within(disconnected, 10_000, 'the producer to notice the partition (heartbeats)');
+      // The partition lasts a few seconds on purpose: that is the scenario, not a wait for a result.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      host.setLink(true);
+      await within(done, 60_000, 'every job acknowledged after the link came back');
+      const handled = await handledLines(total, worker.child);
+      console.log(
+        `partition: ${new Set(handled).size}/${total} distinct, ${handled.length - total} handled twice, redelivered ${client.getMetrics().redelivered}`,
+      );
+      expect(new Set(handled).size).toBe(total);
+      // The partition caught deliveries in flight; they came back to the same worker, which runs none
+      // twice (it never got them, or it acks again those it completed: zeromq.redelivery.spec.ts).
+      expect(client.getMetrics().redelivered).toBeGreaterThan(0);
+      expect(handled.length).toBe(total);
+      expect(client.getMetrics()).toMatchObject({ acked: total, unacked: 0 });
+    });
   });
 });

@@ -15,6 +15,7 @@ import {
   workerSummary,
 } from '../scripts/lib/sample-apps.js';
 import { childApps, expectCleanExit } from './helpers/child-apps.js';
+import { itNeeding } from './helpers/needs-tool.js';
 import { PYTHON, PYTHON_EXAMPLES, pyzmqMissing } from './helpers/pyzmq.js';
 import { RECEIVED, startWorker, type Received, type Worker } from './helpers/nest-apps.js';
 import { Collector, eventually, within } from './helpers/waiting.js';
@@ -22,12 +23,7 @@ import { Collector, eventually, within } from './helpers/waiting.js';
 const CLI = join(REPO_ROOT, 'libs/nestjs-zeromq/dist/cli/main.js');
 const ANY_LOOPBACK_PORT = 'tcp://127.0.0.1:*';
 
-const noPyzmq = pyzmqMissing();
-if (noPyzmq !== undefined) {
-  console.warn(`SKIPPING the pyzmq broadcast tests: ${noPyzmq}`);
-}
-const withPyzmq = noPyzmq === undefined ? it : it.skip;
-const needsPyzmq = (name: string) => (noPyzmq === undefined ? name : `${name} [SKIPPED: no pyzmq]`);
+const withPyzmq = itNeeding('pyzmq', pyzmqMissing());
 
 /** A subscriber's handler for every `prices.*` broadcast; `slow` makes it take a while per record. */
 @Controller()
@@ -208,7 +204,17 @@ describe('broadcast (pub-sub) across processes', () => {
       [0, 1, 2].map(() => subscriber({ endpoints: [{ address: backend, bind: false }], curve: subscriberCurve })),
     );
     await Promise.all(publishers.map((client) => client.waitForSubscribers('prices.changed', 3, 5_000)));
+    // The stranger is refused at the handshake: with no ZMTP session, nothing it sends can pass the
+    // proxy, whenever one looks. That (not the absence of its message once the others' arrived) is the proof.
+    let strangerSessions = 0;
+    stranger.on('handshake', () => strangerSessions++);
+    const refused = within(
+      new Promise((resolve) => stranger.on('handshake:error', resolve)),
+      10_000,
+      "the proxy's refusal of the stranger",
+    );
     await stranger.connect();
+    await refused;
     const count = 200;
     await Promise.all([
       emit(stranger, 'prices.changed', { from: 'stranger', seq: 0 }),
@@ -225,6 +231,7 @@ describe('broadcast (pub-sub) across processes', () => {
       }
       expect(changes.filter((change) => change.from === 'stranger')).toEqual([]);
     }
+    expect(strangerSessions).toBe(0);
     // The proxy logs the rejection when ZAP answers, which may come after the others' messages arrived.
     await proxy.waitFor(
       (line) => line.message.includes('Rejected CURVE publisher'),
@@ -235,7 +242,7 @@ describe('broadcast (pub-sub) across processes', () => {
     await expectCleanExit(proxy, proxy.stop());
   });
 
-  withPyzmq(needsPyzmq('a Python pyzmq publisher feeds our subscriber: [topic, payload] routed by its topic (plainMessages)'), async () => {
+  withPyzmq('a Python pyzmq publisher feeds our subscriber: [topic, payload] routed by its topic (plainMessages)', async () => {
     const feed = apps.command('price_feed.py', PYTHON, [
       join(PYTHON_EXAMPLES, 'price_feed.py'),
       ANY_LOOPBACK_PORT,
@@ -258,7 +265,7 @@ describe('broadcast (pub-sub) across processes', () => {
     expect(server.getMetrics()).toMatchObject({ malformed: 0, undecodable: 0 });
   });
 
-  withPyzmq(needsPyzmq('our publisher feeds a Python pyzmq subscriber: single records, packed batches and a bare route'), async () => {
+  withPyzmq('our publisher feeds a Python pyzmq subscriber: single records, packed batches and a bare route', async () => {
     const listener = apps.command('price_listener.py', PYTHON, [
       join(PYTHON_EXAMPLES, 'price_listener.py'),
       ANY_LOOPBACK_PORT,

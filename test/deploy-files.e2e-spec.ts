@@ -31,9 +31,12 @@ async function allSchemaProblems(manifests: Manifest[]): Promise<string[]> {
   return problems;
 }
 
-/** The rendered base with one object changed by `edit` (free-form: the point is to break it). */
+/** A free-form change to one object: the point is to break it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function withEdit(manifests: Manifest[], kind: string, name: string, edit: (object: any) => void): Manifest[] {
+type Edit = (object: any) => void;
+
+/** The rendered base with one object changed by `edit`. */
+function withEdit(manifests: Manifest[], kind: string, name: string, edit: Edit): Manifest[] {
   const copy = structuredClone(manifests);
   const target = copy.find((manifest) => manifest.object.kind === kind && manifest.object.metadata.name === name);
   if (target === undefined) {
@@ -121,22 +124,137 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
       ]);
     });
 
-    it('the consistency checks catch a short grace period, a misspelt probe, a wrong port name and an unknown variable', () => {
-      const broken = withEdit(manifests, 'Deployment', 'orders-worker', (object) => {
-        const pod = object.spec.template.spec;
-        pod.terminationGracePeriodSeconds = 12;
-        const [worker] = pod.containers;
-        worker.readinesProbe = worker.readinessProbe;
-        delete worker.readinessProbe;
-        worker.env.push({ name: 'WORKER_CONCURENCY', value: '4' });
-        worker.ports[0].name = 'zeromq';
-      });
-      expect(consistencyProblems(broken, APPS, PENDING_ENV_NAMES)).toEqual([
-        expect.stringContaining('no readinessProbe'),
-        'Deployment/orders-worker container worker: WORKER_CONCURENCY is not an environment variable the app reads',
-        'Deployment/orders-worker container worker: terminationGracePeriodSeconds 12 must exceed preStop 5 s + closeTimeout 10 s',
+    // Each check broken once, alone: the checks report exactly that problem (docs/kubernetes.md).
+    const W = 'Deployment/orders-worker';
+    const WC = `${W} container worker`;
+    it.each<[string, string, string, Edit, string | string[]]>([
+      [
+        'a selector off the pod labels',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.selector.matchLabels.app = 'other'),
+        `${W}: the selector does not match the pod template's labels`,
+      ],
+      [
+        'no pod spec',
+        'Deployment',
+        'orders-worker',
+        (o) => delete o.spec.template.spec,
+        [`${W}: no pod spec`, 'Service/orders-worker: targetPort zmq is not a named container port of the pods it selects'],
+      ],
+      [
+        'pods that may run as root',
+        'Deployment',
+        'orders-worker',
+        (o) => delete o.spec.template.spec.securityContext.runAsNonRoot,
+        `${W}: pods must set runAsNonRoot`,
+      ],
+      [
+        'a volume of a missing Secret',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.volumes[0].secret.secretName = 'nowhere'),
+        `${W}: volume curve-secret uses Secret nowhere, which the base does not define`,
+      ],
+      [
+        'a container that may escalate',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true),
+        `${WC}: needs allowPrivilegeEscalation false, readOnlyRootFilesystem true and capabilities drop ALL`,
+      ],
+      [
+        'a key file outside every mount',
+        'Deployment',
+        'orders-worker',
+        (o) =>
+          (o.spec.template.spec.containers[0].env.find((v: { name: string }) => v.name === 'WORKER_CURVE_SECRET_KEY_FILE').value =
+            '/tmp/key'),
+        `${WC}: WORKER_CURVE_SECRET_KEY_FILE points at /tmp/key, which is in no mounted volume`,
+      ],
+      [
+        'a container that starts no app',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.containers[0].args = ['dist/apps/nothing.js']),
+        `${WC}: starts none of the apps (dist/apps/worker/src/main.js, dist/apps/producer/src/main.js)`,
+      ],
+      [
+        'a misspelt probe',
+        'Deployment',
+        'orders-worker',
+        (o) => {
+          const c = o.spec.template.spec.containers[0];
+          c.readinesProbe = c.readinessProbe;
+          delete c.readinessProbe;
+        },
+        `${WC}: no readinessProbe`,
+      ],
+      [
+        'a probe on an unnamed port',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.containers[0].livenessProbe.httpGet.port = 'htp'),
+        `${WC}: livenessProbe uses port htp, which the container does not name`,
+      ],
+      [
+        'an unknown variable',
+        'Deployment',
+        'orders-worker',
+        (o) => o.spec.template.spec.containers[0].env.push({ name: 'WORKER_CONCURENCY', value: '4' }),
+        `${WC}: WORKER_CONCURENCY is not an environment variable the app reads`,
+      ],
+      [
+        'no preStop pause',
+        'Deployment',
+        'orders-worker',
+        (o) => delete o.spec.template.spec.containers[0].lifecycle,
+        `${WC}: needs a preStop sleep, so that it leaves the Service's endpoints before SIGTERM`,
+      ],
+      [
+        'a short grace period',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.terminationGracePeriodSeconds = 12),
+        `${WC}: terminationGracePeriodSeconds 12 must exceed preStop 5 s + closeTimeout 10 s`,
+      ],
+      [
+        'no memory limit',
+        'Deployment',
+        'orders-worker',
+        (o) => delete o.spec.template.spec.containers[0].resources.limits.memory,
+        `${WC}: needs cpu and memory requests and a memory limit`,
+      ],
+      [
+        'a Service selecting nothing',
+        'Service',
+        'orders-producer',
+        (o) => (o.spec.selector = { app: 'nobody' }),
+        "Service/orders-producer: its selector matches no Deployment's pods",
+      ],
+      [
+        'a wrong target port name',
+        'Deployment',
+        'orders-worker',
+        (o) => (o.spec.template.spec.containers[0].ports.find((p: { name: string }) => p.name === 'zmq').name = 'zeromq'),
         'Service/orders-worker: targetPort zmq is not a named container port of the pods it selects',
-      ]);
+      ],
+      [
+        'a PodDisruptionBudget selecting nothing',
+        'PodDisruptionBudget',
+        'orders-worker',
+        (o) => (o.spec.selector.matchLabels = { app: 'nobody' }),
+        "PodDisruptionBudget/orders-worker: its selector matches no Deployment's pods",
+      ],
+      [
+        'an autoscaler of a missing Deployment',
+        'HorizontalPodAutoscaler',
+        'orders-worker',
+        (o) => (o.spec.scaleTargetRef.name = 'orders-wroker'),
+        'HorizontalPodAutoscaler/orders-worker: scaleTargetRef Deployment/orders-wroker is not a Deployment of the base',
+      ],
+    ])('the consistency checks catch %s', (_, kind, name, edit, problems) => {
+      expect(consistencyProblems(withEdit(manifests, kind, name, edit), APPS, PENDING_ENV_NAMES)).toEqual([problems].flat());
     });
 
     it('refuses to render a kustomization that uses more than plain resources', async () => {

@@ -10,23 +10,19 @@ import {
 } from '../scripts/lib/sample-apps.js';
 import { sampleOrder } from '../apps/producer/src/load/sample-orders.js';
 import { childApps, expectCleanExit } from './helpers/child-apps.js';
+import { itNeeding } from './helpers/needs-tool.js';
 import { PYTHON, PYTHON_EXAMPLES, pyzmqMissing } from './helpers/pyzmq.js';
 import { within } from './helpers/waiting.js';
 
 const ANY_LOOPBACK_PORT = 'tcp://127.0.0.1:*';
 
-const noPyzmq = pyzmqMissing();
-if (noPyzmq !== undefined) {
-  console.warn(`SKIPPING the pyzmq interop tests: ${noPyzmq}`);
-}
-const withPyzmq = noPyzmq === undefined ? it : it.skip;
-const needsPyzmq = (name: string) => (noPyzmq === undefined ? name : `${name} [SKIPPED: no pyzmq]`);
+const withPyzmq = itNeeding('pyzmq', pyzmqMissing());
 
 describe('interop with plain ZeroMQ peers (sample apps as child processes)', () => {
   const apps = childApps();
   beforeAll(assertAppsBuilt);
 
-  withPyzmq(needsPyzmq('the worker handles plain strings from a Python pyzmq PUSH producer (tasks socket, plainMessages)'), async () => {
+  withPyzmq('the worker handles plain strings from a Python pyzmq PUSH producer (tasks socket, plainMessages)', async () => {
     const worker = await apps.worker({ name: 'worker-pyzmq', endpoints: [ANY_LOOPBACK_PORT], tasksEndpoints: [ANY_LOOPBACK_PORT] });
     const ventilator = apps.command('ventilator.py', PYTHON, [
       join(PYTHON_EXAMPLES, 'ventilator.py'),
@@ -62,7 +58,7 @@ describe('interop with plain ZeroMQ peers (sample apps as child processes)', () 
     await expectCleanExit(worker.process, worker.process.stop());
   });
 
-  withPyzmq(needsPyzmq('the producer feeds a Python pyzmq PULL consumer through its bare export route'), async () => {
+  withPyzmq('the producer feeds a Python pyzmq PULL consumer through its bare export route', async () => {
     const sink = apps.command('sink.py', PYTHON, [join(PYTHON_EXAMPLES, 'sink.py'), ANY_LOOPBACK_PORT, '--count', '3', '--timeout', '20']);
     const listening = await sink.waitFor((line) => line.message.startsWith('listening on '), 10_000, 'the sink to bind');
     const sinkAddress = listening.message.slice('listening on '.length);

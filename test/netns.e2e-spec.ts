@@ -2,13 +2,10 @@ import { assertAppsBuilt, processedOrderIds, PRODUCE_CLI, workerSummary, type Ru
 import { childApps, expectCleanExit } from './helpers/child-apps.js';
 import { NetnsLab } from './helpers/netns-lab.js';
 import { netnsUnavailable } from './helpers/netns.js';
+import { itNeeding } from './helpers/needs-tool.js';
 import { eventually } from './helpers/waiting.js';
 
-const noNetns = netnsUnavailable();
-if (noNetns !== undefined) {
-  console.warn(`SKIPPING the cross-host test: ${noNetns}. It needs root (or CAP_SYS_ADMIN) and iproute2.`);
-}
-const withNetns = noNetns === undefined ? it : it.skip;
+const withNetns = itNeeding('network namespaces (root or CAP_SYS_ADMIN, and iproute2)', netnsUnavailable());
 const ORDERS = 2_000;
 
 describe('across hosts: producer and workers in separate network namespaces', () => {
@@ -16,7 +13,7 @@ describe('across hosts: producer and workers in separate network namespaces', ()
   beforeAll(assertAppsBuilt);
 
   withNetns(
-    `jobs flow from the producer host to two worker hosts over veth links${noNetns ? ' [SKIPPED: no netns]' : ''}`,
+    'jobs flow from the producer host to two worker hosts over veth links',
     async () => {
       const lab = new NetnsLab(
         ['producer', 'worker1', 'worker2'],

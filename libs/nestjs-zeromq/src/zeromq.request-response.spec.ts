@@ -222,10 +222,11 @@ describe('Request-response over DEALER/ROUTER', () => {
       () => Object.values(c.unwrap<Record<string, zmq.Dealer>>()).length,
       (n) => n === 2,
     );
-    await Promise.all(Array.from({ length: 200 }, (_, i) => lastValueFrom(c.send<number>('sum', [i]))));
-    const handled = [first, second].map((w) => w.server.getMetrics().handled);
-    expect(handled[0] + handled[1]).toBe(200);
-    expect(Math.min(...handled)).toBeGreaterThan(40);
+    // One request at a time: each in a ZeroMQ message of its own, dealt to the servers in turn.
+    for (let i = 0; i < 200; i++) {
+      await lastValueFrom(c.send<number>('sum', [i]));
+    }
+    expect([first, second].map((w) => w.server.getMetrics().handled)).toEqual([100, 100]);
     await firstValueFrom(c.emit('noted', { hello: 'router' }), { defaultValue: undefined });
     await eventually(
       () => first.received.items.length + second.received.items.length,

@@ -2,7 +2,15 @@ import { ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import type { ResolvedClientOptions } from '../options/plans.js';
 import type { ParsedOutboxOptions } from '../options/schemas.js';
-import { deliveredRecord, fragmentFields, FragmentWriter, recordFields, storedDelivery, type EncodedRecord } from '../protocol/wire.js';
+import {
+  deliveredRecord,
+  fragmentFields,
+  FragmentWriter,
+  recordFields,
+  storedData,
+  storedDelivery,
+  type EncodedRecord,
+} from '../protocol/wire.js';
 import type { DeliveryStore } from './delivery-store.js';
 import type { DealerOutbox } from '../client/dealer-outbox.js';
 import { DeliveryTracker } from './delivery-tracker.js';
@@ -60,6 +68,8 @@ export function trackDeliveries(
       store: outbox?.store,
       resolveOn: outbox?.options.resolveOn,
       readPacked: (packed) => storedDelivery(fragmentFields(packed)),
+      dataOf: (packed) => storedData(fragmentFields(packed)),
+      place: (packed) => writer.copy(packed),
       unread: (name) => events.outboxNamed(name)?.managed.socket.readable ?? false,
       pack: (id, record) => writer.write(recordFields.delivery(id, 1, maxAttempts, record)),
       repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, maxAttempts)),

@@ -1,5 +1,5 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import { fragmentFields, FragmentWriter, recordFields, storedDelivery, type EncodedRecord } from '../protocol/wire.js';
+import { fragmentFields, FragmentWriter, recordFields, storedData, storedDelivery, type EncodedRecord } from '../protocol/wire.js';
 import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
@@ -30,6 +30,8 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
     keyedPoison: 'block',
     lostLinkGrace: 0,
     readPacked: (packed) => storedDelivery(fragmentFields(packed)),
+    dataOf: (packed) => storedData(fragmentFields(packed)),
+    place: (packed) => writer.copy(packed),
     pack: (id, packed) => writer.write(recordFields.delivery(id, 1, 5, packed)),
     repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, 5)),
     transmit: (link: string, delivery: Delivery) => {

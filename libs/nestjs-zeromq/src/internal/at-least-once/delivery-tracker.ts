@@ -12,6 +12,9 @@ import { KeyGate } from './key-gate.js';
 import { KeyedLanes } from './keyed-lanes.js';
 import { StoredBacklog } from './stored-backlog.js';
 
+/** Messages read back from the outbox at a time (when that much room is free, or little waits). */
+const REFILL_BATCH = 256;
+
 /** The highest attempt number the wire carries (`n/max`, four digits): a blocked key's head is retried past it. */
 const MAX_WIRE_ATTEMPT = 9999;
 
@@ -137,11 +140,18 @@ export class DeliveryTracker {
     );
   }
 
-  /** Takes what waits in the outbox into memory while there is room. */
+  /**
+   * Takes what waits in the outbox into memory while there is room: in batches, once a batch's
+   * room is free or little is left waiting, not one read per ack.
+   */
   private refill(): void {
-    if (!this.closed) {
-      this.backlog?.readBack();
+    if (this.backlog === undefined || this.closed || this.backlog.count === 0) {
+      return;
     }
+    if (this.waiting.length >= REFILL_BATCH && this.options.maxQueueSize - this.deliveries.size < REFILL_BATCH) {
+      return;
+    }
+    this.backlog.readBack();
   }
 
   private hold(delivery: Delivery): void {
@@ -414,7 +424,7 @@ export class DeliveryTracker {
       messageId: delivery.id,
       attempts: delivery.attempt,
       reason,
-      data: delivery.data,
+      data: delivery.fromStore === true ? this.options.dataOf(delivery.packed) : delivery.data,
     };
     this.options.onDeadLetter(letter, delivery);
     delivery.reject(this.options.errors.deadLetter(letter));

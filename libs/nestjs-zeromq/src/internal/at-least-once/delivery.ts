@@ -17,7 +17,10 @@ export interface Delivery {
   packed: Fragment;
   /** The record's size in bytes, for `maxQueueBytes`. */
   readonly size: number;
+  /** The emitted data (for a dead letter); undefined for one read back from the store (`fromStore`). */
   readonly data: unknown;
+  /** Read back from the outbox: its data is decoded from `packed` only if it is dead-lettered. */
+  readonly fromStore?: boolean;
   /** Deliveries made so far (the one in flight included). */
   attempt: number;
   /**
@@ -94,15 +97,15 @@ export interface DeliveryTrackerOptions {
   store?: DeliveryStore;
   /** With a store: whether an emit resolves once stored or once acked. */
   resolveOn?: 'stored' | 'acked';
-  /** What a delivery read back from the store is: its id, the attempt it was packed as, its pattern and data. */
-  readPacked: (packed: Fragment) => {
-    id: string;
-    attempt: number;
-    pattern: string;
-    data: unknown;
-    orderKey?: string;
-    expiresAt?: number;
-  };
+  /** What a delivery read back from the store is: its id, the attempt it was packed as, its pattern, key and expiry. */
+  readPacked: (packed: Fragment) => { id: string; attempt: number; pattern: string; orderKey?: string; expiresAt?: number };
+  /**
+   * Places the packed bytes of a message read back from the store where the next deliveries are
+   * packed: adjacent records of one slab leave in one ZeroMQ message (a batch).
+   */
+  place: (packed: Uint8Array) => Fragment;
+  /** The data of a delivery read back from the store (decoded only for its dead letter). */
+  dataOf: (packed: Fragment) => unknown;
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;

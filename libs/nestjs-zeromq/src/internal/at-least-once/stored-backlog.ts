@@ -13,8 +13,9 @@ const IGNORED: EmitSettles = { resolve: () => undefined, reject: () => undefined
 /** A message as the tracker accepts it. */
 export type NewMessage = Pick<Delivery, 'key' | 'id' | 'pattern' | 'packed' | 'size' | 'data' | 'orderKey' | 'expiresAt'>;
 
-/** Most messages read back from the outbox in one go. */
+/** Messages read from the store per range read, and reads per readBack() at most. */
 const READ_BATCH = 256;
+const MAX_ROUNDS = 16;
 
 /** What the backlog needs of its tracker. */
 export interface BacklogTracker {
@@ -51,7 +52,7 @@ export class StoredBacklog {
   constructor(
     private readonly store: DeliveryStore,
     private readonly tracker: BacklogTracker,
-    private readonly options: Pick<DeliveryTrackerOptions, 'resolveOn' | 'readPacked' | 'errors'>,
+    private readonly options: Pick<DeliveryTrackerOptions, 'resolveOn' | 'readPacked' | 'place' | 'errors'>,
   ) {
     this.count = store.count;
     this.replayUpTo = store.lastKey;
@@ -112,17 +113,21 @@ export class StoredBacklog {
    * yet are not visible: if none could be read, it tries again once the store has committed.
    */
   readBack(): void {
-    if (this.count === 0) {
-      return;
-    }
-    const read = this.store.readAfter(this.cursor, Math.min(this.tracker.room(), READ_BATCH));
-    for (const stored of read) {
-      if (!this.tracker.fits(stored.packed.length)) {
-        return;
+    let read: StoredDelivery[] = [];
+    // Bounded: each round takes up to READ_BATCH messages or stops.
+    for (let round = 0; round < MAX_ROUNDS && this.count > 0; round++) {
+      read = this.store.readAfter(this.cursor, Math.min(this.tracker.room(), READ_BATCH));
+      for (const stored of read) {
+        if (!this.tracker.fits(stored.packed.length)) {
+          return;
+        }
+        this.cursor = stored.key;
+        this.count--;
+        this.tracker.hold(this.deliveryOf(stored));
       }
-      this.cursor = stored.key;
-      this.count--;
-      this.tracker.hold(this.deliveryOf(stored));
+      if (read.length < READ_BATCH) {
+        break;
+      }
     }
     if (read.length === 0 && !this.waitingForCommit && this.tracker.room() > 0) {
       this.waitingForCommit = true;
@@ -147,8 +152,8 @@ export class StoredBacklog {
   }
 
   private deliveryOf(stored: StoredDelivery): Delivery {
-    const packed = { slab: stored.packed, start: 0, end: stored.packed.length };
-    const { id, attempt, pattern, data, orderKey, expiresAt } = this.options.readPacked(packed);
+    const packed = this.options.place(stored.packed);
+    const { id, attempt, pattern, orderKey, expiresAt } = this.options.readPacked(packed);
     const replayed = stored.key <= this.replayUpTo;
     if (replayed) {
       this.tracker.replayed();
@@ -160,10 +165,11 @@ export class StoredBacklog {
       key: stored.key,
       pattern,
       packed,
-      size: packed.end,
-      data,
+      size: packed.end - packed.start,
+      data: undefined,
       orderKey,
       expiresAt,
+      fromStore: true,
       attempt: replayed ? attempt - 1 : 0,
       replayed,
       link: undefined,

@@ -1,5 +1,13 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import { fragmentFields, FragmentWriter, recordFields, storedDelivery, type EncodedRecord, type Fragment } from '../protocol/wire.js';
+import {
+  fragmentFields,
+  FragmentWriter,
+  recordFields,
+  storedData,
+  storedDelivery,
+  type EncodedRecord,
+  type Fragment,
+} from '../protocol/wire.js';
 import type { Delivery } from './delivery.js';
 import type { DeliveryStore, StoredDeadLetter, StoredDelivery } from './delivery-store.js';
 import { DeliveryTracker } from './delivery-tracker.js';
@@ -109,6 +117,8 @@ function tracker(store: MapStore, options: { maxQueueSize?: number; resolveOn?: 
     store,
     resolveOn: options.resolveOn ?? 'stored',
     readPacked: (packed) => storedDelivery(fragmentFields(packed)),
+    dataOf: (packed) => storedData(fragmentFields(packed)),
+    place: (packed) => writer.copy(packed),
     pack: (id, packed) => writer.write(recordFields.delivery(id, 1, maxAttempts, packed)),
     repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, maxAttempts)),
     transmit: (_link: string, delivery: Delivery) => {

@@ -35,6 +35,18 @@ export class FragmentWriter {
    */
   constructor(private readonly slabBytes = SLAB_BYTES) {}
 
+  /** Copies bytes already packed (a stored record) into the current slab, next to the records before it. */
+  copy(packed: Uint8Array): Fragment {
+    if (this.slab.length - this.used < packed.byteLength) {
+      this.slab = Buffer.allocUnsafe(Math.max(this.slabBytes, packed.byteLength));
+      this.used = 0;
+    }
+    const start = this.used;
+    this.slab.set(packed, start);
+    this.used += packed.byteLength;
+    return { slab: this.slab, start, end: this.used };
+  }
+
   write(fields: readonly Frame[]): Fragment {
     let bound = 0;
     for (const field of fields) {

@@ -117,43 +117,43 @@ export function deliveredRecord(fields: readonly Uint8Array[]): EncodedRecord {
 
 /**
  * What a delivery's fields (as `recordFields.delivery` made them) say of the message: its id, the
- * attempt it was packed as, its pattern, its data (for a dead letter), its key and expiry. Read
- * when the durable outbox gives a stored message back.
+ * attempt it was packed as, its pattern, key and expiry. Read when the durable outbox gives a
+ * stored message back.
  */
-export function storedDelivery(fields: readonly Uint8Array[]): {
+export function storedDelivery(fields: readonly Buffer[]): {
   id: string;
   attempt: number;
   pattern: string;
-  data: unknown;
   orderKey?: string;
   expiresAt?: number;
 } {
-  const [id, attempt, pattern, info, payload] = fields;
-  const text = new TextDecoder();
-  const infoText = text.decode(info);
-  const encoding = infoText.charAt(0);
+  const [id, attempt, pattern, info] = fields;
   let metadata: PacketMetadata | undefined;
-  if (infoText.length > 1) {
+  if (info.length > 1) {
     try {
-      metadata = JSON.parse(infoText.slice(1)) as PacketMetadata;
+      metadata = JSON.parse(info.toString('utf8', 1)) as PacketMetadata;
     } catch {
       // Written by this library: not expected; the message then has no key and no expiry.
     }
   }
-  let data: unknown = payload;
-  if (encoding === ENCODING_JSON && payload.length > 0) {
-    try {
-      data = JSON.parse(text.decode(payload)) as unknown;
-    } catch {
-      // The stored bytes are sent as they are; only the dead letter's copy of the data stays raw.
-    }
-  }
   return {
-    id: text.decode(id),
-    attempt: Number.parseInt(text.decode(attempt), 10),
-    pattern: text.decode(pattern),
-    data,
+    id: id.toString('utf8'),
+    attempt: Number.parseInt(attempt.toString('latin1'), 10),
+    pattern: pattern.toString('utf8'),
     orderKey: keyOf(metadata),
     expiresAt: expiresAtOf(metadata),
   };
+}
+
+/** The data a delivery's fields carry (JSON decoded, else the bytes): for the dead letter of a stored message. */
+export function storedData(fields: readonly Buffer[]): unknown {
+  const [, , , info, payload] = fields;
+  if (info.toString('latin1').charAt(0) === ENCODING_JSON && payload.length > 0) {
+    try {
+      return JSON.parse(payload.toString('utf8')) as unknown;
+    } catch {
+      // Sent as stored; only the dead letter's copy of the data stays raw.
+    }
+  }
+  return payload;
 }

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { checkGuard, noiseMargin } from './guard.js';
+import { GUARD_TARGETS, type GuardTarget } from './guard-targets.js';
+import type { BenchReport } from './report.js';
+import { ROWS, AT_MOST_ONCE_ROW, NEST_TCP_ROW } from './rows.js';
+import type { RowResult } from './runner.js';
+
+/** A report whose rows have, at ~100 B windowed, these msg/s per round (the figure is their median). */
+function reportOf(rounds: Record<string, number[]>): BenchReport {
+  const rows = Object.entries(rounds).map(([id, runs]): RowResult => {
+    const sorted = [...runs].sort((a, b) => a - b);
+    const result = { payloadBytes: 100, runs, msgsPerSec: sorted[Math.floor(sorted.length / 2)] };
+    return { id, label: id, status: 'ok', throughput: [result as RowResult['throughput'][number]], burst: [], latency: [] };
+  });
+  return { meta: {} as BenchReport['meta'], rows };
+}
+
+/** Every guarded row at `factor` times its target's ratio to its `versus` row, in every round given. */
+function runAt(factors: number[], base = 10_000): Record<string, number[]> {
+  const rounds: Record<string, number[]> = {};
+  const guarded = new Set(GUARD_TARGETS.map((target) => target.row));
+  for (const target of GUARD_TARGETS.filter((candidate) => !guarded.has(candidate.versus))) {
+    rounds[target.versus] = factors.map(() => base);
+  }
+  // A row compared with another guarded row comes after it in GUARD_TARGETS.
+  for (const target of GUARD_TARGETS) {
+    rounds[target.row] = factors.map((factor, index) => rounds[target.versus][index] * target.ratio * factor);
+  }
+  return rounds;
+}
+
+const atMostOnce = GUARD_TARGETS.find((target) => target.row === AT_MOST_ONCE_ROW && target.versus === NEST_TCP_ROW)!;
+const outcomeOf = (outcomes: ReturnType<typeof checkGuard>, target: GuardTarget) => outcomes.find((outcome) => outcome.target === target)!;
+
+describe('bench guard', () => {
+  // Rounds of the reference at 1.0×, 1.25× and 1.2× each target: 20% noise between rounds.
+  const reference = reportOf(runAt([1, 1.25, 1.2]));
+
+  it('guards rows the bench has, found by id (a renamed row fails here, not silently in CI)', () => {
+    const ids = new Set(ROWS.map((row) => row.id));
+    for (const target of GUARD_TARGETS) {
+      expect([target.row, target.versus].filter((id) => !ids.has(id))).toEqual([]);
+    }
+  });
+
+  it('measures the noise margin as the largest fall of one round below another in the reference run', () => {
+    expect(noiseMargin(reference, atMostOnce)).toBeCloseTo(0.2, 10);
+    expect(noiseMargin(reportOf(runAt([1])), atMostOnce)).toBeUndefined();
+  });
+
+  it('passes at the target less the measured margin and fails just below it', () => {
+    // 20% margin: 2× becomes a minimum of 1.6×.
+    expect(checkGuard(reportOf(runAt([0.81])), reference).every((outcome) => outcome.passed)).toBe(true);
+    const below = checkGuard(reportOf(runAt([0.79])), reference);
+    expect(below.map((outcome) => outcome.passed)).toEqual(GUARD_TARGETS.map(() => false));
+    expect(outcomeOf(below, atMostOnce).detail).toMatch(/1\.58× = .*minimum 1\.60× \(2× less the 20% noise .*: FAILED$/);
+  });
+
+  it('fails a 60% slowdown of at-most-once from the published 2.77× Nest TCP', () => {
+    const published = runAt([2.77 / 2]);
+    published[AT_MOST_ONCE_ROW] = published[AT_MOST_ONCE_ROW].map((value) => value * 0.4);
+    const outcome = outcomeOf(checkGuard(reportOf(published), reference), atMostOnce);
+    expect(outcome).toMatchObject({ checked: true, passed: false });
+  });
+
+  it('fails, naming it, when a figure it needs is missing from the run or the reference', () => {
+    const run = runAt([1]);
+    delete run[AT_MOST_ONCE_ROW];
+    const outcomes = checkGuard(reportOf(run), reference);
+    expect(outcomeOf(outcomes, atMostOnce)).toMatchObject({ checked: false, passed: false });
+    expect(outcomeOf(outcomes, atMostOnce).detail).toContain(`missing ${AT_MOST_ONCE_ROW} (windowed, ~100 B)`);
+    const withoutReference = checkGuard(reportOf(runAt([1])), undefined);
+    expect(withoutReference.every((outcome) => !outcome.passed && outcome.detail.includes('two rounds'))).toBe(true);
+    const oneRound = checkGuard(reportOf(runAt([1])), reportOf(runAt([1])));
+    expect(oneRound.every((outcome) => !outcome.passed)).toBe(true);
+  });
+
+  it('finds two rounds of every guarded pair in the committed reference run (bench/results/latest.json), which meets every target', () => {
+    const latest = JSON.parse(readFileSync('bench/results/latest.json', 'utf8')) as BenchReport;
+    const outcomes = checkGuard(latest, latest);
+    console.log(outcomes.map((outcome) => outcome.detail).join('\n'));
+    expect(outcomes.filter((outcome) => !outcome.passed).map((outcome) => outcome.detail)).toEqual([]);
+  });
+});

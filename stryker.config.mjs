@@ -1,0 +1,65 @@
+// @ts-check
+/**
+ * Mutation testing of the delivery core with StrykerJS (docs/mutation.md). One target per run,
+ * chosen with STRYKER_TARGET (`npm run mutation -- <target>` sets it): each target mutates one
+ * small file and runs only the specs that are meant to hold it, one mutant at a time (CPU is scarce).
+ */
+const TARGETS = {
+  'delivery-ledger': {
+    mutate: ['libs/nestjs-zeromq/src/internal/server/delivery-ledger.ts'],
+    tests: ['libs/nestjs-zeromq/src/internal/server/delivery-ledger.spec.ts', 'libs/nestjs-zeromq/src/zeromq.redelivery.spec.ts'],
+  },
+  'send-queue': {
+    mutate: ['libs/nestjs-zeromq/src/internal/sockets/send-queue.ts'],
+    tests: ['libs/nestjs-zeromq/src/internal/sockets/send-queue.spec.ts'],
+  },
+  decode: {
+    mutate: ['libs/nestjs-zeromq/src/internal/protocol/decode.ts'],
+    tests: ['libs/nestjs-zeromq/src/internal/protocol/*.spec.ts', 'libs/nestjs-zeromq/src/zeromq.fuzz.spec.ts'],
+  },
+  'resolve-options': {
+    mutate: ['libs/nestjs-zeromq/src/internal/options/resolve-options.ts'],
+    tests: ['libs/nestjs-zeromq/src/internal/options/resolve-options.spec.ts'],
+  },
+  'router-inbox': {
+    mutate: ['libs/nestjs-zeromq/src/internal/server/router-inbox.ts'],
+    tests: [
+      'libs/nestjs-zeromq/src/zeromq.redelivery.spec.ts',
+      'libs/nestjs-zeromq/src/zeromq.at-least-once.spec.ts',
+      'libs/nestjs-zeromq/src/zeromq.request-response.spec.ts',
+    ],
+  },
+  // The at-least-once tracker, by a glob that also finds it after a move into internal/at-least-once/.
+  'delivery-tracker': {
+    mutate: ['libs/nestjs-zeromq/src/internal/**/delivery-tracker.ts'],
+    tests: ['libs/nestjs-zeromq/src/internal/**/delivery-tracker.spec.ts', 'libs/nestjs-zeromq/src/zeromq.at-least-once.spec.ts'],
+  },
+};
+
+const name = process.env.STRYKER_TARGET ?? '';
+const target = TARGETS[/** @type {keyof typeof TARGETS} */ (name)];
+if (target === undefined) {
+  throw new Error(`STRYKER_TARGET must be one of ${Object.keys(TARGETS).join(', ')} (got "${name}")`);
+}
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  mutate: target.mutate,
+  testRunner: 'jest',
+  testRunnerNodeArgs: ['--experimental-vm-modules'],
+  jest: {
+    configFile: 'jest.config.js',
+    config: { testMatch: target.tests.map((path) => `<rootDir>/${path}`) },
+    enableFindRelatedTests: false,
+  },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  coverageAnalysis: 'perTest',
+  concurrency: 1,
+  timeoutMS: 30_000,
+  ignorePatterns: ['dist', '**/dist', 'docs', 'bench/results', 'examples'],
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};
