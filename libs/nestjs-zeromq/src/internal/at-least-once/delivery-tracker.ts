@@ -8,6 +8,7 @@ import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions }
 import { DeliveryLinks } from './delivery-links.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { EXPIRED } from '../protocol/message-key.js';
+import { failureOutcome, isExpired } from './delivery-failures.js';
 import { KeyGate } from './key-gate.js';
 import { KeyedLanes } from './keyed-lanes.js';
 import { StoredBacklog } from './stored-backlog.js';
@@ -184,17 +185,17 @@ export class DeliveryTracker {
       this.store?.remove(delivery.key);
       this.forget(delivery);
       delivery.resolve();
-    } else if (reason === EXPIRED || this.expired(delivery, Date.now())) {
-      this.deadLetter(delivery, EXPIRED);
-    } else if ((status === 'x' || delivery.attempt >= this.options.maxAttempts) && !this.blocks(delivery, reason)) {
-      this.deadLetter(delivery, reason);
     } else {
-      const delay = Math.min(this.options.retryDelay * 2 ** Math.min(delivery.attempt - 1, 30), this.options.maxRetryDelay);
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.requeue(delivery);
-      }, delay);
-      this.timers.add(timer);
+      const outcome = failureOutcome(delivery, { reason, refused: status === 'x', timedOut: false }, Date.now(), this.options);
+      if ('deadLetter' in outcome) {
+        this.deadLetter(delivery, outcome.deadLetter);
+      } else {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.requeue(delivery);
+        }, outcome.retryAfter);
+        this.timers.add(timer);
+      }
     }
     this.pump();
     return true;
@@ -293,7 +294,7 @@ export class DeliveryTracker {
       if (this.deliveries.get(delivery.id) !== delivery || delivery.link !== undefined) {
         return false;
       }
-      if (this.expired(delivery, now)) {
+      if (isExpired(delivery, now)) {
         this.deadLetter(delivery, EXPIRED);
         return false;
       }
@@ -348,15 +349,14 @@ export class DeliveryTracker {
   private expire(): void {
     const now = Date.now();
     const late = [...this.deliveries.values()].filter((delivery) =>
-      delivery.link === undefined ? this.expired(delivery, now) : delivery.ackDeadline <= now,
+      delivery.link === undefined ? isExpired(delivery, now) : delivery.ackDeadline <= now,
     );
+    const reason = `not acknowledged within ${this.options.ackTimeout} ms (ackTimeout)`;
     for (const delivery of late) {
       this.release(delivery);
-      const reason = `not acknowledged within ${this.options.ackTimeout} ms (ackTimeout)`;
-      if (this.expired(delivery, now)) {
-        this.deadLetter(delivery, EXPIRED);
-      } else if (delivery.attempt >= this.options.maxAttempts && !this.blocks(delivery, reason)) {
-        this.deadLetter(delivery, reason);
+      const outcome = failureOutcome(delivery, { reason, refused: false, timedOut: true }, now, this.options);
+      if ('deadLetter' in outcome) {
+        this.deadLetter(delivery, outcome.deadLetter);
       } else {
         this.requeue(delivery);
       }
@@ -364,22 +364,6 @@ export class DeliveryTracker {
     if (late.length > 0) {
       this.pump();
     }
-  }
-
-  private expired(delivery: Delivery, now: number): boolean {
-    return delivery.expiresAt !== undefined && delivery.expiresAt <= now;
-  }
-
-  /** Whether a keyed message that failed for good stays at the head of its key (`keyedPoison: 'block'`). */
-  private blocks(delivery: Delivery, reason: string): boolean {
-    if (delivery.orderKey === undefined || this.options.keyedPoison !== 'block') {
-      return false;
-    }
-    if (delivery.blocking !== true) {
-      delivery.blocking = true;
-      this.options.onKeyBlocked?.(delivery, reason);
-    }
-    return true;
   }
 
   /** Back to the front of the line (it is older than what waits), if still outstanding. */
