@@ -1,5 +1,5 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import { fragmentFields, FragmentWriter, recordFields, storedDelivery, type EncodedRecord } from '../protocol/wire.js';
+import { fragmentFields, FragmentWriter, recordFields, storedData, storedDelivery, type EncodedRecord } from '../protocol/wire.js';
 import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 import { rendezvousWinner, hashText } from './rendezvous.js';
@@ -26,6 +26,8 @@ function tracker(links: string[], options: Partial<DeliveryTrackerOptions> = {})
     onKeyBlocked: (delivery) => blocked.push(delivery.pattern),
     lostLinkGrace: 0,
     readPacked: (packed) => storedDelivery(fragmentFields(packed)),
+    dataOf: (packed) => storedData(fragmentFields(packed)),
+    place: (packed) => writer.copy(packed),
     pack: (id, packed) => writer.write(recordFields.delivery(id, 1, 3, packed)),
     repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, 3)),
     transmit: (link: string, delivery: Delivery) => {

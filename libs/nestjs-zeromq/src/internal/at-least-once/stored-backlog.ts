@@ -1,4 +1,3 @@
-import type { Fragment } from '../protocol/wire.js';
 import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
 import type { DeliveryStore, StoredDelivery } from './delivery-store.js';
 
