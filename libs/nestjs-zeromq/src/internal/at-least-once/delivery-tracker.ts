@@ -289,29 +289,32 @@ export class DeliveryTracker {
    * them, then the unkeyed messages to the worker with the most free credit.
    */
   private pump(): void {
-    const now = Date.now();
-    const sendable = (delivery: Delivery) => {
-      if (this.deliveries.get(delivery.id) !== delivery || delivery.link !== undefined) {
-        return false;
-      }
-      if (isExpired(delivery, now)) {
-        this.deadLetter(delivery, EXPIRED);
-        return false;
-      }
-      return true;
-    };
-    this.lanes.send(sendable, (delivery, link) => this.send(delivery, link));
+    this.lanes.send(this.sendable, this.sendTo);
     while (this.waiting.length > 0) {
       const link = this.links.freest();
       if (link === undefined) {
         return;
       }
       const delivery = this.waiting.shift()!;
-      if (sendable(delivery)) {
+      if (this.sendable(delivery)) {
         this.send(delivery, link);
       }
     }
   }
+
+  /** Whether a delivery taken from a queue is still to be sent (one that expired meanwhile is dead-lettered here). */
+  private readonly sendable = (delivery: Delivery): boolean => {
+    if (this.deliveries.get(delivery.id) !== delivery || delivery.link !== undefined) {
+      return false;
+    }
+    if (delivery.expiresAt !== undefined && isExpired(delivery, Date.now())) {
+      this.deadLetter(delivery, EXPIRED);
+      return false;
+    }
+    return true;
+  };
+
+  private readonly sendTo = (delivery: Delivery, link: DeliveryLink): void => this.send(delivery, link);
 
   private send(delivery: Delivery, link: DeliveryLink): void {
     delivery.attempt++;
