@@ -1,6 +1,10 @@
 import { firstValueFrom } from 'rxjs';
 import * as zmq from 'zeromq';
+import { Registry } from 'prom-client';
 import { ZeroMqClient } from './zeromq.client.js';
+import { ZeroMqServer } from './zeromq.server.js';
+import { registerZeroMqClientMetrics } from './metrics/client-metrics.js';
+import { registerZeroMqServerMetrics } from './metrics/server-metrics.js';
 import { ZeroMqRecordBuilder } from './record-builders/zeromq.record-builder.js';
 import { boundAddress, startWorker, type Worker } from '../test/nest-apps.js';
 import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
@@ -74,6 +78,23 @@ describe('Keys and expiry (at-most-once, in process)', () => {
       (expired) => expired === 1,
     );
     expect(worker.received.items).toHaveLength(1);
+  });
+
+  it('exports the key gauges and expired counters to Prometheus', async () => {
+    const registry = new Registry();
+    const client = new ZeroMqClient({ endpoints: [LOOPBACK_ANY_PORT], delivery: 'at-least-once' });
+    clients.push(client);
+    registerZeroMqClientMetrics(client, { registry });
+    registerZeroMqServerMetrics(new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT] }), { registry });
+    const text = await registry.metrics();
+    for (const name of [
+      'nestjs_zeromq_client_keys_in_flight',
+      'nestjs_zeromq_client_waiting_behind_key',
+      'nestjs_zeromq_client_expired_total',
+      'nestjs_zeromq_server_expired_total',
+    ]) {
+      expect(text).toMatch(new RegExp(`^${name}\\{[^}]*\\} \\d+$`, 'm'));
+    }
   });
 
   it('refuses a bad key or ttl with a clear error', () => {
