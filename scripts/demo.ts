@@ -9,6 +9,10 @@
  * cleanly.
  *
  *   npm run demo -- --workers 3 --orders 5000
+ *
+ * With `--crash-producer` the producer keeps a durable outbox and is SIGKILLed half-way through the
+ * orders, then started again on the same outbox (scripts/lib/crash-demo.ts): every accepted order
+ * must still be processed, at least once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +22,7 @@ import Table from 'cli-table3';
 import { Command, InvalidArgumentError } from 'commander';
 import { sampleOrder } from '../apps/producer/src/load/sample-orders.js';
 import type { AppProcess } from './lib/app-process.js';
+import { runCrashDemo, type CrashDemoOptions } from './lib/crash-demo.js';
 import {
   appliedPrices,
   assertAppsBuilt,
@@ -26,17 +31,15 @@ import {
   processedOrderIds,
   startProducer,
   startWorker,
+  until,
   waitForConnections,
   waitForPriceSubscribers,
   workerSummary,
   type RunningApp,
 } from './lib/sample-apps.js';
 
-interface DemoOptions {
-  workers: number;
-  orders: number;
-  parallel: number;
-  verbose: boolean;
+interface DemoOptions extends CrashDemoOptions {
+  crashProducer: boolean;
 }
 
 /** Bound on the wait for the workers to finish after the last order was accepted. */
@@ -59,22 +62,16 @@ function parseArguments(): DemoOptions {
     .option('-n, --orders <count>', 'orders to post', wholeNumber, 3_000)
     .option('-p, --parallel <requests>', 'HTTP requests in flight', wholeNumber, 16)
     .option('-v, --verbose', "print the apps' log lines", false)
+    .option(
+      '--crash-producer',
+      'give the producer a durable outbox, SIGKILL it half-way through the orders and start it again on the same outbox',
+      false,
+    )
     .parse()
     .opts<DemoOptions>();
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-/** Resolves once `done()` is true, checking every 50 ms for at most `timeoutMs`. */
-async function until(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function runDemo(options: DemoOptions, started: AppProcess[], ipcDir: string): Promise<void> {
   console.log(`nestjs-zeromq demo: ${options.workers} worker(s) and 1 producer on this machine, ${options.orders} orders\n`);
@@ -193,7 +190,7 @@ async function main(): Promise<void> {
   const abort = () => void Promise.all(started.map((child) => child.kill())).then(() => process.exit(130));
   process.once('SIGINT', abort);
   try {
-    await runDemo(options, started, ipcDir);
+    await (options.crashProducer ? runCrashDemo(options, started, ipcDir) : runDemo(options, started, ipcDir));
   } catch (error) {
     console.error(`\nDemo failed: ${(error as Error).message}`);
     for (const child of started) {

@@ -1,7 +1,8 @@
 // The package as a user gets it: packed, installed into a fresh Nest 12 ESM app outside the
 // repository, compiled with TypeScript 6 and 7 under `nest new`'s tsconfig (strict) and a loose one,
-// then the README's quick-start worker and producer run as child processes over tcp, the
-// package's testing helper runs under node's test runner, and the CLI runs through npx.
+// then the README's quick-start worker and producer run as child processes over tcp (and, without
+// the optional peer lmdb, a client asking for an outbox gets a clear error), the package's testing
+// helper runs under node's test runner, and the CLI runs through npx.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,10 +33,21 @@ async function packLibrary(work: string): Promise<string> {
   const copy = join(work, 'source');
   const library = join(copy, 'libs', 'nestjs-zeromq');
   mkdirSync(library, { recursive: true });
-  for (const entry of ['package.json', 'tsconfig.lib.json', 'tsconfig.pack.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'src']) {
+  for (const entry of [
+    'package.json',
+    'tsconfig.lib.json',
+    'tsconfig.pack.json',
+    'README.md',
+    'LICENSE',
+    'CHANGELOG.md',
+    'src',
+    'scripts',
+  ]) {
     cpSync(join(LIBRARY, entry), join(library, entry), { recursive: true });
   }
   cpSync(join(REPO, 'tsconfig.base.json'), join(copy, 'tsconfig.base.json'));
+  // The guides, which the pack step copies into the package.
+  cpSync(join(REPO, 'docs'), join(copy, 'docs'), { recursive: true, filter: (source) => !source.includes(join('docs', 'api')) });
   symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'));
   const path = `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`;
   await run('npm pack', 'npm', ['pack', '--pack-destination', work, '--loglevel', 'warn'], library, { PATH: path });
@@ -103,6 +115,25 @@ describe('nestjs-zeromq installed from its tarball into a fresh Nest 12 app', ()
     expect(files.filter((file) => /\.map$|tsbuildinfo|\.spec\.|(^|\/)src\//.test(file))).toEqual([]);
   });
 
+  withApp("ships the guides, and the packed README's links to them resolve inside the package", async () => {
+    const files = new Set(
+      (await run('tar', 'tar', ['-tzf', app!.tarball], app!.dir)).split('\n').map((file) => file.replace(/^package\//, '')),
+    );
+    for (const guide of ['troubleshooting', 'delivery', 'topologies', 'observability', 'security', 'protocol', 'kubernetes']) {
+      expect(files).toContain(`docs/${guide}.md`);
+    }
+    expect(files).toContain('docs/grafana-dashboard.json');
+    const readme = await run('tar', 'tar', ['-xzOf', app!.tarball, 'package/README.md'], app!.dir);
+    const links = [...readme.matchAll(/\]\((docs\/[^)#]+)/g)].map((match) => match[1]);
+    expect(links.length).toBeGreaterThan(5);
+    expect(links.filter((link) => !files.has(link))).toEqual([]);
+    expect(readme).not.toContain('../../docs/');
+    // After packing, the packed copy's README is the repository's again (links GitHub resolves), and no docs/ copy is left.
+    const packed = join(app!.dir, '..', 'source', 'libs', 'nestjs-zeromq');
+    expect(readFileSync(join(packed, 'README.md'), 'utf8')).toContain('](../../docs/troubleshooting.md)');
+    expect(existsSync(join(packed, 'docs'))).toBe(false);
+  });
+
   describe.each([
     ['TypeScript 6', 'typescript'],
     ['TypeScript 7', 'typescript7'],
@@ -121,7 +152,7 @@ describe('nestjs-zeromq installed from its tarball into a fresh Nest 12 app', ()
   });
 
   withApp(
-    'runs the quick-start worker and producers over tcp: emit, send, @Payload and @Ctx, status after connect()',
+    'runs the quick-start worker and producers over tcp: emit, send, @Payload and @Ctx, status after connect(); an outbox without lmdb fails clearly',
     async () => {
       await run('tsc build', process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], app!.dir);
       const env = { ORDERS_ENDPOINT: `tcp://127.0.0.1:${await getPort({ host: '127.0.0.1' })}` };
@@ -136,6 +167,18 @@ describe('nestjs-zeromq installed from its tarball into a fresh Nest 12 app', ()
       await expectCleanExit(probe);
       const report = JSON.parse(probe.matching((line) => line.message.startsWith('{'))[0].message) as unknown;
       expect(report).toEqual({ status: 'connected', connections: { default: 1 }, sum: 155 });
+
+      // Without the optional peer lmdb: the app runs; only an outbox asks for it, with a clear error.
+      expect(existsSync(join(app!.dir, 'node_modules', 'lmdb'))).toBe(false);
+      const withoutLmdb = apps.command('outbox-without-lmdb', process.execPath, ['dist/outbox-without-lmdb.js'], { cwd: app!.dir, env });
+      await expectCleanExit(withoutLmdb);
+      expect(JSON.parse(withoutLmdb.matching((line) => line.message.startsWith('{'))[0].message)).toEqual({
+        plainConnected: true,
+        outboxError: {
+          name: 'ZeroMqOutboxError',
+          message: expect.stringContaining("needs the package 'lmdb' (an optional peer dependency of nestjs-zeromq): npm install lmdb"),
+        },
+      });
 
       await expectCleanExit(worker, worker.stop('SIGTERM'));
       const handled = worker.matching((line) => /^orders\.created \S+ on socket default$/.test(line.message));

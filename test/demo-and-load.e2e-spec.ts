@@ -30,6 +30,30 @@ describe('npm run demo and npm run produce (child processes)', () => {
     expect([...text.matchAll(/│ worker-\d +│ +\d+ │ +\d+ │ +[\d.]+% │ +0 │ +19\.99 │/g)]).toHaveLength(3);
   }, 90_000);
 
+  it('the demo with --crash-producer SIGKILLs the producer half-way, restarts it on its outbox, and every accepted order is processed', async () => {
+    const demo = apps.command('demo', process.execPath, [
+      join(REPO_ROOT, 'dist/scripts/demo.js'),
+      '--crash-producer',
+      '--orders',
+      '300',
+      '--workers',
+      '2',
+    ]);
+    await expectCleanExit(demo);
+    const text = output(demo);
+    expect(text).toMatch(/SIGKILLed after \d+ accepted orders, \d+ of them not processed yet .*exit \{"code":null,"signal":"SIGKILL"\}/);
+    const [, accepted, before, after] =
+      /^(\d+) orders accepted \(202\): (\d+) before the SIGKILL, (\d+) after the restart\.$/m.exec(text) ?? [];
+    expect(Number(accepted)).toBe(300);
+    expect(Number(before)).toBeGreaterThanOrEqual(150);
+    expect(Number(before) + Number(after)).toBe(300);
+    // Orders stored and not yet handled when the producer died were sent again by its successor.
+    expect(Number(/^The restarted producer replayed (\d+) order\(s\) from its outbox\.$/m.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(
+      /^Every accepted order was processed: \d+ distinct orders( \(\d+ stored whose 202 the kill cut off\))?, \d+ processed twice/m,
+    );
+  }, 90_000);
+
   it('produce sends orders straight over ZeroMQ and prints sent, failed and msg/s', async () => {
     const worker = await apps.worker({ name: 'worker-load', endpoints: ['tcp://127.0.0.1:*'], hashIterations: 1_000 });
     const produce = apps.command('produce', process.execPath, [PRODUCE_CLI, '--count', '3000', '--endpoints', worker.sockets.default[0]]);

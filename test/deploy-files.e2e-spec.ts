@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { producerEnvSchema } from '../apps/producer/src/config/producer.env.js';
 import { workerEnvSchema } from '../apps/worker/src/config/worker.env.js';
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from '../libs/nestjs-zeromq/src/internal/options/defaults.js';
@@ -14,6 +14,27 @@ import { renderKustomizeBase, type Manifest } from './deploy/kustomize-base.js';
 import { consistencyProblems, type AppFacts } from './deploy/manifest-checks.js';
 
 const BASE = 'deploy/base';
+const OUTBOX_OVERLAY = 'deploy/outbox';
+
+/** The fields of the overlay's StatefulSet that the tests read. */
+interface StatefulSetShape {
+  spec: {
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        containers: Array<{
+          env: Array<{ name: string; value?: string }>;
+          volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+          livenessProbe: { httpGet: { path: string } };
+        }>;
+      };
+    };
+    volumeClaimTemplates: Array<{
+      metadata: { name: string };
+      spec: { accessModes: string[]; resources: { requests: { storage: string } } };
+    }>;
+  };
+}
 
 const APPS: AppFacts[] = [
   { main: 'dist/apps/worker/src/main.js', envNames: Object.keys(workerEnvSchema.shape), closeTimeout: SERVER_DEFAULTS.closeTimeout },
@@ -230,7 +251,7 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
         'Service',
         'orders-producer',
         (o) => (o.spec.selector = { app: 'nobody' }),
-        "Service/orders-producer: its selector matches no Deployment's pods",
+        "Service/orders-producer: its selector matches no workload's pods",
       ],
       [
         'a wrong target port name',
@@ -244,7 +265,7 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
         'PodDisruptionBudget',
         'orders-worker',
         (o) => (o.spec.selector.matchLabels = { app: 'nobody' }),
-        "PodDisruptionBudget/orders-worker: its selector matches no Deployment's pods",
+        "PodDisruptionBudget/orders-worker: its selector matches no workload's pods",
       ],
       [
         'an autoscaler of a missing Deployment',
@@ -257,22 +278,133 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
       expect(consistencyProblems(withEdit(manifests, kind, name, edit), APPS, PENDING_ENV_NAMES)).toEqual([problems].flat());
     });
 
-    it('refuses to render a kustomization that uses more than plain resources', async () => {
+    it('refuses to render a kustomization that uses more than plain resources and delete patches', async () => {
       const directory = await mkdtemp(join(tmpdir(), 'nzmq-kustomize-'));
+      const kustomization = (rest: string) =>
+        writeFile(join(directory, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n${rest}`);
       try {
+        await kustomization('resources: []\nimages: []\n');
+        await expect(renderKustomizeBase(directory)).rejects.toThrow('kustomization.yaml uses images');
         await writeFile(
-          join(directory, 'kustomization.yaml'),
-          'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\npatches: []\n',
+          join(directory, 'patch.yaml'),
+          'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orders-worker\nspec:\n  replicas: 5\n',
         );
-        await expect(renderKustomizeBase(directory)).rejects.toThrow('kustomization.yaml uses patches');
+        await kustomization(`resources: [${relative(directory, BASE)}]\npatches:\n  - path: patch.yaml\n`);
+        await expect(renderKustomizeBase(directory)).rejects.toThrow('only applies a file holding one $patch: delete');
       } finally {
         await rm(directory, { recursive: true, force: true });
       }
     });
   });
 
+  describe('the outbox overlay (deploy/outbox): producers as a StatefulSet with a volume each', () => {
+    let overlay: Manifest[];
+    const statefulSet = () => overlay.find(({ object }) => object.kind === 'StatefulSet')!.object as unknown as StatefulSetShape;
+
+    beforeAll(async () => {
+      overlay = await renderKustomizeBase(OUTBOX_OVERLAY);
+    });
+
+    it('is the base with the producer Deployment replaced by a StatefulSet of the same name and pod labels', () => {
+      const names = (manifests: Manifest[]) => manifests.map(({ object }) => `${object.kind}/${object.metadata.name}`).sort();
+      expect(names(overlay)).toEqual(
+        names(manifests)
+          .filter((name) => name !== 'Deployment/orders-producer')
+          .concat('StatefulSet/orders-producer')
+          .sort(),
+      );
+      const deployment = manifests.find(({ object }) => object.kind === 'Deployment' && object.metadata.name === 'orders-producer')!
+        .object as unknown as StatefulSetShape;
+      expect(statefulSet().spec.template.metadata.labels).toEqual(deployment.spec.template.metadata.labels);
+    });
+
+    it('every object is valid against the Kubernetes API schemas, and they fit together and fit the apps', async () => {
+      expect(await allSchemaProblems(overlay)).toEqual([]);
+      expect(consistencyProblems(overlay, APPS, PENDING_ENV_NAMES)).toEqual([]);
+    });
+
+    it('gives each pod its own ReadWriteOnce claim, mounted where PRODUCER_OUTBOX_PATH points, with a bound the volume holds', () => {
+      const { spec } = statefulSet();
+      const [claim] = spec.volumeClaimTemplates;
+      expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+      const [container] = spec.template.spec.containers;
+      const env = producerEnvSchema.parse(
+        Object.fromEntries(
+          container.env
+            .filter((variable) => variable.value !== undefined)
+            .map((variable) => [variable.name, variable.value!.replace('$(POD_NAMESPACE)', 'orders')]),
+        ),
+      );
+      expect(env).toMatchObject({ PRODUCER_DELIVERY: 'at-least-once', PRODUCER_OUTBOX_PATH: '/var/lib/orders-producer/outbox' });
+      expect(container.volumeMounts).toContainEqual({ name: claim.metadata.name, mountPath: '/var/lib/orders-producer' });
+      // maxBytes plus the store's 16 MiB disk reserve fit on the volume (requests like "1Gi").
+      const units: Record<string, number> = { Mi: 2 ** 20, Gi: 2 ** 30 };
+      const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(claim.spec.resources.requests.storage)!;
+      expect(env.PRODUCER_OUTBOX_MAX_BYTES! + 16 * 2 ** 20).toBeLessThan(Number(amount) * units[unit]);
+      // Liveness does not follow a full outbox or a worker outage: a restart cures neither.
+      expect(container.livenessProbe.httpGet.path).toBe('/health/live');
+    });
+
+    const SC = 'StatefulSet/orders-producer container producer';
+    it.each<[string, 'base' | 'overlay', string, Edit, string]>([
+      [
+        'an outbox on a Deployment',
+        'base',
+        'Deployment',
+        (o) => o.spec.template.spec.containers[0].env.push({ name: 'PRODUCER_OUTBOX_PATH', value: '/var/lib/orders-producer/outbox' }),
+        'Deployment/orders-producer container producer: PRODUCER_OUTBOX_PATH needs a volume per pod: run the producer as a StatefulSet with a volumeClaimTemplate',
+      ],
+      [
+        'an outbox on a read-only mount',
+        'overlay',
+        'StatefulSet',
+        (o) => (o.spec.template.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'outbox').readOnly = true),
+        `${SC}: PRODUCER_OUTBOX_PATH /var/lib/orders-producer/outbox is on a read-only mount`,
+      ],
+      [
+        "an outbox off the claim's mount",
+        'overlay',
+        'StatefulSet',
+        (o) =>
+          (o.spec.template.spec.containers[0].env.find((v: { name: string }) => v.name === 'PRODUCER_OUTBOX_PATH').value = '/tmp/outbox'),
+        `${SC}: PRODUCER_OUTBOX_PATH /tmp/outbox is on no volumeClaimTemplate's mount`,
+      ],
+      [
+        'a StatefulSet whose serviceName is no Service',
+        'overlay',
+        'StatefulSet',
+        (o) => (o.spec.serviceName = 'orders-producers'),
+        'StatefulSet/orders-producer: serviceName orders-producers is not a Service of the base',
+      ],
+    ])('the consistency checks catch %s', (_, from, kind, edit, problem) => {
+      const edited = withEdit(from === 'overlay' ? overlay : manifests, kind, 'orders-producer', edit);
+      expect(consistencyProblems(edited, APPS, PENDING_ENV_NAMES)).toEqual([problem]);
+    });
+  });
+
   describe('Dockerfile', () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8');
+
+    it("prunes to the apps' runtime dependencies: no bench-only Redis or NATS client", async () => {
+      // The Dockerfile's own prune command, rehearsed on this checkout (--dry-run changes nothing).
+      const prune = /npm prune ([^\n\\&]+)/.exec(readFileSync('Dockerfile', 'utf8'))?.[1].trim().split(/\s+/);
+      expect(prune).toBeDefined();
+      const removed = await new Promise<string>((resolve, reject) =>
+        execFile('npm', ['prune', ...prune!, '--dry-run'], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) =>
+          error ? reject(error) : resolve(stdout),
+        ),
+      );
+      const names = new Set([...removed.matchAll(/^remove (\S+) /gm)].map((match) => match[1]));
+      expect(['ioredis', '@nats-io/transport-node', 'jest'].filter((name) => !names.has(name))).toEqual([]);
+      expect(['zeromq', '@nestjs/core', '@nestjs/microservices', 'prom-client', 'zod', 'lmdb'].filter((name) => names.has(name))).toEqual(
+        [],
+      );
+      // The prune drops lmdb's native binary (an optional dependency): the Dockerfile puts it back.
+      const binary = `@lmdb/lmdb-${process.platform}-${process.arch}`;
+      expect(names.has(binary)).toBe(true);
+      expect(dockerfile).toContain('cp -a node_modules/@lmdb /tmp/lmdb-binaries');
+      expect(dockerfile).toContain('cp -a /tmp/lmdb-binaries/. node_modules/@lmdb/');
+    });
 
     it('passes the linter and the image rules', () => {
       expect(dockerfileProblems(dockerfile)).toEqual([]);
@@ -314,11 +446,34 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
         });
       const port = () => String((server.address() as AddressInfo).port);
 
+      /** A worker's container: its orders endpoint is set. */
+      const WORKER = { WORKER_ENDPOINTS: 'tcp://0.0.0.0:5557' };
+
       it('exits 0 when GET /health answers 2xx on WORKER_HTTP_PORT, 1 when it answers 503', async () => {
         status = 200;
-        expect(await runHealthcheck({ WORKER_HTTP_PORT: port() })).toBe(0);
+        expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: port() })).toBe(0);
         status = 503;
-        expect(await runHealthcheck({ WORKER_HTTP_PORT: port() })).toBe(1);
+        expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: port() })).toBe(1);
+      });
+
+      it("fails a worker without an HTTP port, or with port 0, without asking the producer's port", async () => {
+        status = 200;
+        expect(await runHealthcheck({ ...WORKER, PRODUCER_PORT: port() })).toBe(1);
+        expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: '0', PRODUCER_PORT: port() })).toBe(1);
+      });
+
+      it('asks the host the app listens on, and loopback for a wildcard host', async () => {
+        status = 200;
+        const other = createServer((_request, response) => response.writeHead(200).end());
+        await new Promise<void>((resolve) => other.listen(0, '127.0.0.2', resolve));
+        try {
+          const otherPort = String((other.address() as AddressInfo).port);
+          expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: otherPort, WORKER_HTTP_HOST: '127.0.0.2' })).toBe(0);
+          expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: port(), WORKER_HTTP_HOST: '0.0.0.0' })).toBe(0);
+          expect(await runHealthcheck({ PRODUCER_PORT: otherPort, PRODUCER_HOST: '127.0.0.2' })).toBe(0);
+        } finally {
+          await new Promise<void>((resolve) => other.close(() => resolve()));
+        }
       });
 
       it('uses PRODUCER_PORT when no worker port is set, and HEALTHCHECK_PORT over both', async () => {

@@ -1,3 +1,4 @@
+import getPort from 'get-port';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,54 @@ describe('sample apps as child processes: producer HTTP API → worker', () => {
       });
       expect(await producerCounters(producer.url)).toEqual({ sent: 0, failed: 1 });
       await expectCleanExit(producer.process, producer.process.stop());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with PRODUCER_OUTBOX_PATH accepts orders while no worker is up, shows the outbox in /health, and a worker that comes gets them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nzmq-e2e-'));
+    try {
+      const endpoint = `tcp://127.0.0.1:${await getPort({ host: '127.0.0.1' })}`;
+      const producer = await apps.producer({
+        endpoints: [endpoint],
+        outboxPath: join(dir, 'outbox'),
+        env: { PRODUCER_OUTBOX_MAX_BYTES: '2000' },
+      });
+      const first = await postOrder(producer.url, ORDER);
+      expect(first.status).toBe(202);
+      // Ready with no worker connected: the order waits on disk.
+      expect(await appHealth(producer.url)).toMatchObject({
+        httpStatus: 200,
+        details: { orders: { status: 'up', outbox: { default: { stored: 1, maxBytes: 2000, deadLetters: 0 } } } },
+      });
+      const accepted = [(first.body as { id: string }).id];
+      let refused: Awaited<ReturnType<typeof postOrder>> | undefined;
+      for (let i = 0; i < 50 && refused === undefined; i++) {
+        const answer = await postOrder(producer.url, ORDER);
+        if (answer.status === 202) {
+          accepted.push((answer.body as { id: string }).id);
+        } else {
+          refused = answer;
+        }
+      }
+      expect(refused).toEqual({
+        status: 503,
+        body: expect.objectContaining({ message: 'The order could not be stored (OUTBOX_FULL); try again later' }),
+      });
+      const full = await appHealth(producer.url);
+      expect(full).toMatchObject({
+        httpStatus: 503,
+        details: { orders: { status: 'down', outbox: { default: { stored: accepted.length } } } },
+      });
+      expect(full.details.orders.message).toContain('route "default" has a full outbox');
+
+      const worker = await apps.worker({ name: 'worker-outbox', endpoints: [endpoint], env: { WORKER_KIND: 'dealer-router' } });
+      for (const id of accepted) {
+        await worker.process.waitFor((line) => line.message.startsWith(`Order ${id} processed`), 15_000, `order ${id}`);
+      }
+      await expectCleanExit(producer.process, producer.process.stop());
+      await expectCleanExit(worker.process, worker.process.stop());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -56,6 +56,8 @@ export interface WorkerSettings {
 export interface ProducerSettings {
   endpoints: string[];
   bind?: boolean;
+  /** A durable outbox directory (PRODUCER_OUTBOX_PATH; at-least-once delivery with it). */
+  outboxPath?: string;
   exportEndpoints?: string[];
   /** Addresses the producer's price broadcast socket binds. */
   broadcastEndpoints?: string[];
@@ -125,6 +127,10 @@ export function startProducer(settings: ProducerSettings, name = 'producer'): Pr
   }
   if (settings.sendTimeout !== undefined) {
     env.PRODUCER_SEND_TIMEOUT = String(settings.sendTimeout);
+  }
+  if (settings.outboxPath !== undefined) {
+    env.PRODUCER_DELIVERY = 'at-least-once';
+    env.PRODUCER_OUTBOX_PATH = settings.outboxPath;
   }
   const child = new AppProcess(name, process.execPath, [PRODUCER_MAIN], { env, netns: settings.netns, echo: settings.echo });
   return ready(child, 'Producer').then((line) => {
@@ -304,11 +310,23 @@ export interface SocketHealth {
   concurrency?: number;
 }
 
+/** One route's durable outbox in a health check's details. */
+export interface OutboxHealth {
+  stored: number;
+  storedBytes: number;
+  maxBytes: number;
+  oldestAgeMs: number;
+  deadLetters: number;
+}
+
 /** A terminus `/health` answer (HTTP 200 when `status` is `ok`, 503 when `error`) with the transport's indicator. */
 export interface AppHealth {
   httpStatus: number;
   status: 'ok' | 'error';
-  details: Record<string, { status: 'up' | 'down'; state: string; sockets: Record<string, SocketHealth>; message?: string }>;
+  details: Record<
+    string,
+    { status: 'up' | 'down'; state: string; sockets: Record<string, SocketHealth>; outbox?: Record<string, OutboxHealth>; message?: string }
+  >;
 }
 
 /** GET `/health` (readiness) of the producer, or of a worker started with an HTTP port. */
@@ -319,18 +337,38 @@ export async function appHealth(url: string, path = '/health'): Promise<AppHealt
 
 /** The producer's client counters, read from its `/metrics` (Prometheus text, parsed). */
 export async function producerCounters(url: string): Promise<{ sent: number; failed: number }> {
-  const families = parsePrometheusText(await (await fetch(`${url}/metrics`)).text());
-  const value = (name: string) => families.get(name)?.samples.find((sample) => sample.labels.client === 'orders')?.value ?? Number.NaN;
-  return { sent: value('nestjs_zeromq_client_sent_total'), failed: value('nestjs_zeromq_client_failed_total') };
+  const [sent, failed] = await producerMetrics(url, ['nestjs_zeromq_client_sent_total', 'nestjs_zeromq_client_failed_total']);
+  return { sent, failed };
 }
 
-/** Polls `/health` (every 50 ms, at most `timeoutMs`) until `socket` has `count` live connections. */
+/** Values of the orders client's metrics (their first sample) from the producer's `/metrics`; NaN for a missing one. */
+export async function producerMetrics(url: string, names: readonly string[]): Promise<number[]> {
+  const families = parsePrometheusText(await (await fetch(`${url}/metrics`)).text());
+  return names.map((name) => families.get(name)?.samples.find((sample) => sample.labels.client === 'orders')?.value ?? Number.NaN);
+}
+
+/** Resolves once `done()` is true, checking every 50 ms for at most `timeoutMs`. */
+export async function until(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Polls `/health` (every 50 ms, at most `timeoutMs`) until `socket` has `count` live connections
+ * (over its sockets per endpoint, `default#1`, `default#2`..., with at-least-once delivery).
+ */
 export async function waitForConnections(url: string, count: number, socket = 'default', timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: AppHealth | undefined;
   while (Date.now() < deadline) {
     last = await appHealth(url);
-    if ((last.details.orders?.sockets[socket]?.connections ?? 0) === count) {
+    const sockets = Object.entries(last.details.orders?.sockets ?? {}).filter(([name]) => name === socket || name.startsWith(`${socket}#`));
+    if (sockets.reduce((sum, [, health]) => sum + health.connections, 0) === count) {
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
@@ -13,13 +13,15 @@ export interface Manifest {
   };
 }
 
-/** The kustomization fields this renderer applies. Others (patches, labels, generators) are refused, not ignored. */
-const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources']);
+/** The kustomization fields this renderer applies. Others (labels, images, generators) are refused, not ignored. */
+const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'patches']);
 
 /**
- * Renders a kustomize base made of plain resources: the objects of every file its
- * kustomization.yaml lists, in order. A kustomization using anything else is refused with a
- * message, so the checks can never pass on a base they did not really render.
+ * Renders a kustomization made of plain resources: the objects of every file its
+ * kustomization.yaml lists, in order, a directory standing for the kustomization in it (an
+ * overlay's base). Patches may only delete an object (`$patch: delete`, by apiVersion, kind and
+ * name). A kustomization using anything else is refused with a message, so the checks can never
+ * pass on a base they did not really render.
  */
 export async function renderKustomizeBase(directory: string): Promise<Manifest[]> {
   const kustomization = await readYamlObjects(join(directory, 'kustomization.yaml'));
@@ -30,19 +32,42 @@ export async function renderKustomizeBase(directory: string): Promise<Manifest[]
   const unsupported = Object.keys(root).filter((field) => !SUPPORTED_FIELDS.has(field));
   if (unsupported.length > 0) {
     throw new Error(
-      `kustomization.yaml uses ${unsupported.join(', ')}: this renderer only reads resources (test/deploy/kustomize-base.ts)`,
+      `kustomization.yaml uses ${unsupported.join(', ')}: this renderer only reads resources and delete patches (test/deploy/kustomize-base.ts)`,
     );
   }
   if (root.kind !== 'Kustomization' || !Array.isArray(root.resources)) {
     throw new Error('kustomization.yaml must be a Kustomization with a resources list');
   }
-  const manifests: Manifest[] = [];
-  for (const file of root.resources as string[]) {
-    for (const object of await readYamlObjects(join(directory, file))) {
-      manifests.push({ file, object: object as Manifest['object'] });
+  let manifests: Manifest[] = [];
+  for (const resource of root.resources as string[]) {
+    const path = join(directory, resource);
+    if ((await stat(path)).isDirectory()) {
+      manifests.push(...(await renderKustomizeBase(path)));
+      continue;
+    }
+    for (const object of await readYamlObjects(path)) {
+      manifests.push({ file: resource, object: object as Manifest['object'] });
     }
   }
+  for (const patch of (root.patches ?? []) as Array<{ path?: string }>) {
+    manifests = await deleted(manifests, directory, patch);
+  }
   return manifests;
+}
+
+/** The manifests without the object a `$patch: delete` patch names; any other patch is refused. */
+async function deleted(manifests: Manifest[], directory: string, patch: { path?: string }): Promise<Manifest[]> {
+  const documents = patch.path === undefined ? [] : await readYamlObjects(join(directory, patch.path));
+  const [target] = documents as Array<Manifest['object'] & { $patch?: string }>;
+  if (documents.length !== 1 || target.$patch !== 'delete' || Object.keys(patch).join() !== 'path') {
+    throw new Error(`patch ${JSON.stringify(patch)}: this renderer only applies a file holding one $patch: delete`);
+  }
+  const matches = (object: Manifest['object']) =>
+    object.apiVersion === target.apiVersion && object.kind === target.kind && object.metadata.name === target.metadata?.name;
+  if (!manifests.some(({ object }) => matches(object))) {
+    throw new Error(`patch ${patch.path} deletes ${target.kind}/${target.metadata?.name}, which is not there`);
+  }
+  return manifests.filter(({ object }) => !matches(object));
 }
 
 /** Every non-empty document of a YAML file; a syntax error names the file. */

@@ -12,7 +12,18 @@ export interface AppFacts {
   closeTimeout: number;
 }
 
-type Deployment = Manifest['object'] & { spec: { selector: { matchLabels: Record<string, string> }; template: IPodTemplateSpec } };
+/** A Deployment or a StatefulSet: what makes pods from a template. */
+type Workload = Manifest['object'] & {
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    template: IPodTemplateSpec;
+    serviceName?: string;
+    volumeClaimTemplates?: Array<{ metadata?: { name?: string } }>;
+  };
+};
+
+/** The variable that puts the producer's durable outbox on a path. */
+const OUTBOX_PATH_ENV = 'PRODUCER_OUTBOX_PATH';
 
 /**
  * Checks that the manifests fit together and fit the apps: selectors match pods, named ports and
@@ -23,15 +34,19 @@ type Deployment = Manifest['object'] & { spec: { selector: { matchLabels: Record
 export function consistencyProblems(manifests: Manifest[], apps: readonly AppFacts[], pendingEnvNames: readonly string[]): string[] {
   const problems: string[] = [];
   const objects = manifests.map((manifest) => manifest.object);
-  const deployments = objects.filter((object): object is Deployment => object.kind === 'Deployment');
+  const workloads = objects.filter((object): object is Workload => object.kind === 'Deployment' || object.kind === 'StatefulSet');
   const secretNames = new Set(objects.filter((object) => object.kind === 'Secret').map((object) => object.metadata.name));
+  const serviceNames = new Set(objects.filter((object) => object.kind === 'Service').map((object) => object.metadata.name));
   const selects = (selector: Record<string, string> | undefined) =>
-    deployments.filter((deployment) => selector !== undefined && labelsMatch(selector, deployment.spec.template.metadata?.labels));
+    workloads.filter((workload) => selector !== undefined && labelsMatch(selector, workload.spec.template.metadata?.labels));
 
-  for (const deployment of deployments) {
-    const where = `Deployment/${deployment.metadata.name}`;
-    const pod = deployment.spec.template.spec;
-    if (!labelsMatch(deployment.spec.selector.matchLabels, deployment.spec.template.metadata?.labels)) {
+  for (const workload of workloads) {
+    const where = `${workload.kind}/${workload.metadata.name}`;
+    const pod = workload.spec.template.spec;
+    if (workload.kind === 'StatefulSet' && !serviceNames.has(workload.spec.serviceName ?? '')) {
+      problems.push(`${where}: serviceName ${workload.spec.serviceName} is not a Service of the base`);
+    }
+    if (!labelsMatch(workload.spec.selector.matchLabels, workload.spec.template.metadata?.labels)) {
       problems.push(`${where}: the selector does not match the pod template's labels`);
     }
     if (pod === undefined) {
@@ -58,6 +73,7 @@ export function consistencyProblems(manifests: Manifest[], apps: readonly AppFac
         continue;
       }
       problems.push(...probeProblems(here, container));
+      problems.push(...outboxProblems(here, container, workload));
       problems.push(...envNameProblems(here, container, [...app.envNames, ...pendingEnvNames]));
       const preStop = preStopSeconds(container);
       if (preStop === undefined) {
@@ -83,14 +99,14 @@ export function consistencyProblems(manifests: Manifest[], apps: readonly AppFac
     if (object.kind === 'Service') {
       const targets = selects(spec?.selector as Record<string, string>);
       if (targets.length === 0) {
-        problems.push(`${where}: its selector matches no Deployment's pods`);
+        problems.push(`${where}: its selector matches no workload's pods`);
       }
       for (const port of (spec?.ports as Array<{ name?: string; targetPort?: string | number }>) ?? []) {
         const named = typeof port.targetPort === 'string' ? port.targetPort : undefined;
         if (
           named !== undefined &&
-          !targets.every((deployment) =>
-            deployment.spec.template.spec?.containers.some((container) => container.ports?.some((p) => p.name === named)),
+          !targets.every((workload) =>
+            workload.spec.template.spec?.containers.some((container) => container.ports?.some((p) => p.name === named)),
           )
         ) {
           problems.push(`${where}: targetPort ${named} is not a named container port of the pods it selects`);
@@ -101,11 +117,14 @@ export function consistencyProblems(manifests: Manifest[], apps: readonly AppFac
       object.kind === 'PodDisruptionBudget' &&
       selects((spec?.selector as { matchLabels?: Record<string, string> })?.matchLabels).length === 0
     ) {
-      problems.push(`${where}: its selector matches no Deployment's pods`);
+      problems.push(`${where}: its selector matches no workload's pods`);
     }
     if (object.kind === 'HorizontalPodAutoscaler') {
       const target = spec?.scaleTargetRef as { kind?: string; name?: string } | undefined;
-      if (target?.kind !== 'Deployment' || !deployments.some((deployment) => deployment.metadata.name === target.name)) {
+      if (
+        target?.kind !== 'Deployment' ||
+        !workloads.some((workload) => workload.kind === 'Deployment' && workload.metadata.name === target.name)
+      ) {
         problems.push(`${where}: scaleTargetRef ${target?.kind}/${target?.name} is not a Deployment of the base`);
       }
     }
@@ -162,6 +181,27 @@ function fileEnvProblems(where: string, container: IContainer): string[] {
     .flatMap((variable) => variable.value!.split(',').map((path) => ({ name: variable.name, path: path.trim() })))
     .filter(({ path }) => !mounts.some((mount) => path.startsWith(mount)))
     .map(({ name, path }) => `${where}: ${name} points at ${path}, which is in no mounted volume`);
+}
+
+/**
+ * A durable outbox belongs to one producer process and must outlive its pod: its path lies on a
+ * writable mount of a StatefulSet's volumeClaimTemplate (a claim per pod), never on a Deployment,
+ * whose replicas would share one volume or have none that lasts.
+ */
+function outboxProblems(where: string, container: IContainer, workload: Workload): string[] {
+  const path = container.env?.find((variable) => variable.name === OUTBOX_PATH_ENV)?.value;
+  if (path === undefined) {
+    return [];
+  }
+  if (workload.kind !== 'StatefulSet') {
+    return [`${where}: ${OUTBOX_PATH_ENV} needs a volume per pod: run the producer as a StatefulSet with a volumeClaimTemplate`];
+  }
+  const claims = new Set((workload.spec.volumeClaimTemplates ?? []).map((claim) => claim.metadata?.name));
+  const mount = (container.volumeMounts ?? []).find((candidate) => `${path}/`.startsWith(`${candidate.mountPath.replace(/\/$/, '')}/`));
+  if (mount === undefined || !claims.has(mount.name)) {
+    return [`${where}: ${OUTBOX_PATH_ENV} ${path} is on no volumeClaimTemplate's mount`];
+  }
+  return mount.readOnly === true ? [`${where}: ${OUTBOX_PATH_ENV} ${path} is on a read-only mount`] : [];
 }
 
 /** Seconds of an exec `sleep N` preStop hook. */

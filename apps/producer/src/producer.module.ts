@@ -36,6 +36,7 @@ import { PricesService } from './prices/prices.service.js';
             delivery: config.get('PRODUCER_DELIVERY', { infer: true }),
             discovery: discoveryOptions(config),
             curve: curveOptions(config),
+            outbox: outboxOptions(config),
           }),
         }),
       },
@@ -77,4 +78,15 @@ function curveOptions(config: ConfigService<ProducerEnv, true>): ZeroMqClientOpt
   const serverKey = config.get('PRODUCER_CURVE_SERVER_PUBLIC_KEY', { infer: true });
   const serverKeyFile = config.get('PRODUCER_CURVE_SERVER_PUBLIC_KEY_FILE', { infer: true });
   return { secretKey: { file: secretKeyFile }, serverPublicKey: serverKey ?? { file: serverKeyFile! } };
+}
+
+/** The durable outbox from the environment: on when PRODUCER_OUTBOX_PATH is set (the schema checks delivery is at-least-once). */
+function outboxOptions(config: ConfigService<ProducerEnv, true>): ZeroMqClientOptions['outbox'] {
+  const path = config.get('PRODUCER_OUTBOX_PATH', { infer: true });
+  if (path === undefined) {
+    return undefined;
+  }
+  const durability = config.get('PRODUCER_OUTBOX_DURABILITY', { infer: true });
+  const maxBytes = config.get('PRODUCER_OUTBOX_MAX_BYTES', { infer: true });
+  return { path, ...(durability === undefined ? {} : { durability }), ...(maxBytes === undefined ? {} : { maxBytes }) };
 }

@@ -9,6 +9,7 @@ export type {
   ZeroMqClientQueueState,
   ZeroMqDiscoveryMetrics,
   ZeroMqOutboxMetrics,
+  ZeroMqOutboxRouteMetrics,
   ZeroMqServerMetrics,
   ZeroMqServerSocketState,
 } from './zeromq.metrics.js';

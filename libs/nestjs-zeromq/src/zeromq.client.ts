@@ -74,9 +74,10 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       (status) => this._status$.next(status),
       (event) => this.onSocketEvent(event),
       this.problems,
+      'client',
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'subscriber');
-    this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.sockets, this.problems, this.listeners);
+    this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.problems, this.listeners);
     this.requests = new PendingRequests(
       (pattern, link, timeout) =>
         new ZeroMqRequestError(
@@ -180,9 +181,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   getMetrics(): ZeroMqClientMetrics {
+    const counters = this.outcomes.counters.snapshot();
+    const totals = this.routes.totals();
     return {
-      ...this.outcomes.counters.snapshot(),
-      ...this.routes.totals(),
+      ...counters,
+      ...totals,
+      // At-most-once emits are counted by their outboxes, acked at-least-once ones here.
+      sent: counters.sent + totals.sent,
       pendingRequests: this.requests.size,
       connections: this.sockets.connections(),
       unauthorized: this.authorization?.rejections ?? 0,

@@ -4,7 +4,9 @@
  * `DROPPED` (pushed out by `overflow: 'drop-oldest'`), `CLOSED` (client closed first),
  * `NO_ROUTE` (no route and no default socket), `SEND_FAILED` (any other socket error),
  * `DEAD_LETTER` (at-least-once: given up on after `maxAttempts`, or refused by the worker),
- * `OUTBOX_FULL` and `NOT_STORED` (the durable outbox is at its bound, or could not write).
+ * `OUTBOX_FULL` and `NOT_STORED` (the durable outbox is at its bound, or could not write),
+ * `PEER_REJECTED` (every endpoint the socket connects to closed the connection during the ZeroMQ
+ * handshake: a socket kind that does not match, a CURVE peer; the message names which).
  * @publicApi
  */
 export class ZeroMqSendError extends Error {
@@ -33,7 +35,9 @@ export type ZeroMqSendErrorCode =
   /** The durable outbox is at its `maxBytes`. */
   | 'OUTBOX_FULL'
   /** The durable outbox could not store the message (disk full, I/O error). */
-  | 'NOT_STORED';
+  | 'NOT_STORED'
+  /** Every endpoint the socket connects to rejected it during the ZeroMQ handshake. */
+  | 'PEER_REJECTED';
 
 /** Options that cannot work, thrown by the ZeroMqServer / ZeroMqClient constructors. @publicApi */
 export class ZeroMqOptionsError extends Error {

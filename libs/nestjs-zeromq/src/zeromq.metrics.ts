@@ -21,6 +21,12 @@ export interface ZeroMqServerMetrics extends Record<ServerCounter, number> {
   inFlight: number;
   /** Records read ahead of their handlers now (at most about `prefetch` per socket). */
   queued: number;
+  /** Bytes of the records read and not finished now (waiting and running), against `receiveBudget`. */
+  heldBytes: number;
+  /** Times a socket stopped reading because its receive budget was full (ZeroMQ then pushes back). */
+  budgetPauses: number;
+  /** Messages larger than their socket's receive budget, read alone once nothing else was held. */
+  oversized: number;
   /** Live connections per socket name, from the socket monitor. */
   connections: Record<string, number>;
   /**
@@ -44,15 +50,22 @@ export interface ZeroMqServerSocketState {
   queued: number;
   /** The socket's `concurrency`: at this many handlers it stops reading until one ends. */
   concurrency: number;
+  /** Bytes of the records read and not finished (waiting and running). */
+  heldBytes: number;
+  /** The socket's receive budget in bytes: near it, the socket stops reading until handlers finish. */
+  receiveBudget: number;
 }
 
 /** Counters of a ZeroMqClient, from `getMetrics()`. */
 export interface ZeroMqClientMetrics {
-  /** Emits handed to ZeroMQ (at-least-once: acknowledged by a worker). */
+  /** Emits handed to ZeroMQ (at-most-once) or acknowledged by a worker (at-least-once). */
   sent: number;
   /** Emits that failed (timeout, full queue, dropped, closed, no route, serialization). */
   failed: number;
-  /** ZeroMQ messages sent; `(sent + requests) / batches` is the mean batch size. */
+  /**
+   * ZeroMQ messages sent; `(sent + redelivered + requests) / batches` is about the mean batch size
+   * (at-least-once hellos and dead letters are messages too).
+   */
   batches: number;
   /** Requests (`send()`) handed to ZeroMQ. */
   requests: number;
@@ -102,6 +115,22 @@ export interface ZeroMqClientQueueState {
   maxQueueSize: number;
 }
 
+/** What the durable outbox of one route holds (`getMetrics().outbox.routes`). */
+export interface ZeroMqOutboxRouteMetrics {
+  /** Messages stored and not acked yet. */
+  stored: number;
+  /** Their bytes on disk. */
+  storedBytes: number;
+  /** The route's `outbox.maxBytes`: an emit whose message would take `storedBytes` past it fails with `OUTBOX_FULL`. */
+  maxBytes: number;
+  /** Milliseconds since the oldest stored message was accepted (0 when none is). */
+  oldestAgeMs: number;
+  /** Messages in the route's dead-letter table. */
+  deadLetters: number;
+  /** Whether the last emit was refused at `maxBytes` (`OUTBOX_FULL`), and no message was stored or left since. */
+  full: boolean;
+}
+
 /** What a client's durable outboxes hold (`getMetrics().outbox`). */
 export interface ZeroMqOutboxMetrics {
   /** Messages stored and not acked yet, over every route. */
@@ -112,6 +141,8 @@ export interface ZeroMqOutboxMetrics {
   oldestAgeMs: number;
   /** Messages in the dead-letter tables. */
   deadLetters: number;
-  /** Routes whose stored bytes reached `outbox.maxBytes` (their emits fail with `OUTBOX_FULL`). */
+  /** Routes at `outbox.maxBytes`: their last emit failed with `OUTBOX_FULL`, and no message was stored or left since. */
   full: string[];
+  /** The same per route that has an outbox, by route name. */
+  routes: Record<string, ZeroMqOutboxRouteMetrics>;
 }

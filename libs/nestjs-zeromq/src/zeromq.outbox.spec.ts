@@ -136,6 +136,27 @@ describe('Durable outbox (in one process)', () => {
     expect(second.getMetrics().replayed).toBe(1);
   });
 
+  it('moves a message refused at once (before its write committed) into the dead-letter table, never to be replayed', async () => {
+    await worker();
+    const first = client();
+    await first.connect();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, seq) => firstValueFrom(first.emit('nobody.listens', { seq }), { defaultValue: undefined })),
+    );
+    await eventually(
+      () => first.getMetrics().outbox!.deadLetters,
+      (count) => count === 20,
+      10_000,
+    );
+    expect(first.getMetrics().outbox!.stored).toBe(0);
+    await first.close();
+    const report = await withOutbox(join(directory, 'outbox'), (outbox) => inspectOutbox(outbox, 1));
+    expect(report[0]).toMatchObject({ stored: 0, deadLetters: 20 });
+    const second = client();
+    await second.connect();
+    expect(second.getMetrics().replayed).toBe(0);
+  });
+
   it('refuses a second client on the same path in this process, and a damaged store, with ZeroMqOutboxError', async () => {
     const holder = client();
     await holder.connect();

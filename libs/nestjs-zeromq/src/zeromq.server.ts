@@ -80,6 +80,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         this.listeners.emit(event.type, event);
       },
       this.problems,
+      'server',
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'client');
   }
@@ -96,6 +97,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       const host = this.inboxHost();
       this.inboxes = opened.map((managed) => socketKind(managed.kind).createInbox(managed, host));
       this.warnAboutRoutesWithoutHandlers(this.config.sockets);
+      this.warnAboutRequestsWithoutReplies(this.config.sockets);
       for (const inbox of this.inboxes) {
         inbox.start();
       }
@@ -153,13 +155,17 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   }
 
   getMetrics(): ZeroMqServerMetrics {
-    const totals = { inFlight: 0, queued: 0 } as Record<string, number>;
+    const totals = { inFlight: 0, queued: 0, heldBytes: 0, budgetPauses: 0, oversized: 0 } as Record<string, number>;
     for (const inbox of this.inboxes) {
       for (const [name, value] of Object.entries(inbox.counters.snapshot())) {
         totals[name] = (totals[name] ?? 0) + value;
       }
+      const { budget } = inbox.dispatcher;
       totals.inFlight += inbox.dispatcher.size;
       totals.queued += inbox.dispatcher.queued;
+      totals.heldBytes += budget.held;
+      totals.budgetPauses += budget.pauses;
+      totals.oversized += budget.oversized;
     }
     const discovery = this.discovery.metrics();
     return {
@@ -171,7 +177,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     } as ZeroMqServerMetrics;
   }
 
-  /** Per open socket: whether it is reading, and its handlers in flight against `concurrency`. Empty once closed. */
+  /** Per open socket: whether it is reading, its handlers in flight against `concurrency`, its bytes held against its receive budget. Empty once closed. */
   getSocketStates(): Record<string, ZeroMqServerSocketState> {
     const open = this.sockets.connections();
     return Object.fromEntries(
@@ -184,6 +190,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
             inFlight: inbox.dispatcher.size,
             queued: inbox.dispatcher.queued,
             concurrency: inbox.dispatcher.concurrency,
+            heldBytes: inbox.dispatcher.budget.held,
+            receiveBudget: inbox.dispatcher.budget.limit,
           },
         ]),
     );
@@ -236,6 +244,20 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     await ledger?.close();
   }
 
+  /** A @MessagePattern whose socket carries no replies would never answer: its callers would time out. */
+  private warnAboutRequestsWithoutReplies(plans: readonly ServerSocketPlan[]): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      const plan =
+        plans.find((candidate) => candidate.patterns.includes(pattern)) ?? plans.find((candidate) => candidate.patterns.length === 0);
+      if (!handler.isEventHandler && plan !== undefined && !socketKind(plan.kind).carriesReplies) {
+        this.logger.warn(
+          `@MessagePattern("${pattern}") cannot answer: it arrives on socket "${plan.name}" of kind '${plan.kind}', which carries no replies; ` +
+            `set kind: 'dealer-router' on this server and on its clients (or use @EventPattern)`,
+        );
+      }
+    }
+  }
+
   private warnAboutRoutesWithoutHandlers(plans: readonly ServerSocketPlan[]): void {
     for (const plan of plans) {
       for (const pattern of plan.patterns) {
@@ -259,6 +281,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       inbox.stopTaking();
     }
     const drained = await Promise.all(inboxes.map((inbox) => inbox.dispatcher.idle(remaining())));
+    // What the sockets hold unread is read now, and counted as dropped, rather than lost uncounted.
+    await Promise.all(inboxes.map((inbox) => inbox.readRemaining(remaining())));
     await Promise.all(inboxes.map((inbox) => inbox.flush(remaining())));
     this.sockets.close();
     this.authorization?.stop();

@@ -22,6 +22,16 @@ export const producerEnvSchema = z
      * its worker goes first (the workers need WORKER_KIND=dealer-router). `at-most-once`: once ZeroMQ took it.
      */
     PRODUCER_DELIVERY: z.enum(['at-most-once', 'at-least-once']).default('at-most-once'),
+    /**
+     * Directory of a durable outbox (needs PRODUCER_DELIVERY=at-least-once): an order is accepted
+     * (202) once it is stored there, and sent again after a crash or restart until a worker has
+     * handled it. One producer process per directory.
+     */
+    PRODUCER_OUTBOX_PATH: z.string().trim().min(1).optional(),
+    /** `commit` (an accepted order survives a crash of the process) or `flush` (of the machine); default `commit`. */
+    PRODUCER_OUTBOX_DURABILITY: z.enum(['commit', 'flush']).optional(),
+    /** Bytes the outbox may hold before orders are refused (503, OUTBOX_FULL); default 1 GiB. Leave room on the volume. */
+    PRODUCER_OUTBOX_MAX_BYTES: z.coerce.number().int().positive().optional(),
     /** DNS servers for tcp+dns:// and tcp+srv:// endpoints, comma-separated; unset: the system's. */
     PRODUCER_DISCOVERY_SERVERS: dnsServerListSchema.optional(),
     /** Milliseconds between two resolutions of a tcp+dns:// or tcp+srv:// endpoint (default 5000). */
@@ -39,6 +49,21 @@ export const producerEnvSchema = z
     ...loggingEnvShape,
   })
   .superRefine((env, context) => {
+    if (env.PRODUCER_OUTBOX_PATH !== undefined && env.PRODUCER_DELIVERY !== 'at-least-once') {
+      context.addIssue({
+        code: 'custom',
+        path: ['PRODUCER_OUTBOX_PATH'],
+        message: 'needs PRODUCER_DELIVERY=at-least-once (the outbox keeps each order until a worker has handled it)',
+      });
+    }
+    const outboxSettings = [env.PRODUCER_OUTBOX_DURABILITY, env.PRODUCER_OUTBOX_MAX_BYTES].some((value) => value !== undefined);
+    if (outboxSettings && env.PRODUCER_OUTBOX_PATH === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['PRODUCER_OUTBOX_PATH'],
+        message: 'PRODUCER_OUTBOX_DURABILITY and PRODUCER_OUTBOX_MAX_BYTES need PRODUCER_OUTBOX_PATH',
+      });
+    }
     const serverKeys = [env.PRODUCER_CURVE_SERVER_PUBLIC_KEY, env.PRODUCER_CURVE_SERVER_PUBLIC_KEY_FILE].filter((key) => key !== undefined);
     if (env.PRODUCER_CURVE_SECRET_KEY_FILE !== undefined && serverKeys.length !== 1) {
       context.addIssue({

@@ -1,4 +1,10 @@
-import type { ZeroMqClientOptions, ZeroMqClientRoute, ZeroMqDeliveryMode, ZeroMqDiscoveryOptions } from 'nestjs-zeromq';
+import type {
+  ZeroMqClientOptions,
+  ZeroMqClientRoute,
+  ZeroMqDeliveryMode,
+  ZeroMqDiscoveryOptions,
+  ZeroMqOutboxOptions,
+} from 'nestjs-zeromq';
 import { PRICE_CHANGED } from '../../../common/src/prices.contract.js';
 
 /** Injection token of the producer's ZeroMqClient (ClientsModule). */
@@ -27,12 +33,15 @@ export interface OrdersClientSettings {
   discovery?: ZeroMqDiscoveryOptions;
   /** CURVE keys, when the workers run CURVE. */
   curve?: ZeroMqClientOptions['curve'];
+  /** A durable outbox for the orders (at-least-once only). */
+  outbox?: ZeroMqOutboxOptions;
 }
 
 /**
  * Options of the ZeroMqClient that sends orders: framed `orders.created` events to the workers
  * and, when export endpoints are set, the same order as a bare JSON frame for plain consumers;
  * when broadcast endpoints are set, price changes to every worker (a `'pub-sub'` route, bound).
+ * With an outbox, at-least-once orders are kept on disk until a worker has handled them.
  */
 export function ordersClientOptions(settings: OrdersClientSettings): ZeroMqClientOptions {
   const endpoints = (addresses: string[]) => addresses.map((address) => ({ address, bind: settings.bind }));
@@ -57,5 +66,6 @@ export function ordersClientOptions(settings: OrdersClientSettings): ZeroMqClien
     ...(settings.delivery === undefined ? {} : { delivery: settings.delivery }),
     ...(settings.discovery === undefined ? {} : { discovery: settings.discovery }),
     ...(settings.curve === undefined ? {} : { curve: settings.curve }),
+    ...(settings.outbox === undefined ? {} : { outbox: settings.outbox }),
   };
 }

@@ -21,7 +21,9 @@ export class OrdersService {
   /**
    * Emits the order to the workers (and to the export consumers). At most once (the default), it
    * resolves once ZeroMQ has taken it, and a worker that dies with the order in its queue loses it;
-   * at least once (PRODUCER_DELIVERY), once a worker has handled it.
+   * at least once (PRODUCER_DELIVERY), once a worker has handled it; with a durable outbox
+   * (PRODUCER_OUTBOX_PATH), once it is stored on disk, from where it is sent until a worker has
+   * handled it, across crashes and restarts of this producer.
    */
   async place(request: CreateOrderRequest): Promise<OrderCreatedEvent> {
     const order = toOrderCreatedEvent(request);
@@ -30,8 +32,10 @@ export class OrdersService {
       await Promise.all(patterns.map((pattern) => lastValueFrom(this.client.emit(pattern, order), { defaultValue: undefined })));
     } catch (error) {
       if (error instanceof ZeroMqSendError) {
-        // The client has logged the details (socket, endpoints); the caller learns what to do.
-        throw new ServiceUnavailableException(`No worker took the order (${error.code}); try again later`);
+        // The client has logged the details (socket, endpoints, outbox); the caller learns what to do.
+        const what =
+          error.code === 'OUTBOX_FULL' || error.code === 'NOT_STORED' ? 'The order could not be stored' : 'No worker took the order';
+        throw new ServiceUnavailableException(`${what} (${error.code}); try again later`);
       }
       throw error;
     }

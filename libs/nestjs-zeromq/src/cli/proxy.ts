@@ -13,6 +13,8 @@ export interface ProxyCommandOptions {
   allowSubscriber?: string[];
   allowPublisher?: string[];
   highWaterMark?: string;
+  maxMessageSize?: string;
+  connectionBudget?: string;
 }
 
 /** A public key on the command line: the path of a file holding it, else the Z85 text itself (checked later). */
@@ -34,6 +36,8 @@ export function proxyOptions(options: ProxyCommandOptions): ZeroMqBroadcastProxy
     frontend: options.frontend,
     backend: options.backend,
     ...(options.highWaterMark === undefined ? {} : { highWaterMark: Number(options.highWaterMark) }),
+    ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: Number(options.maxMessageSize) }),
+    ...(options.connectionBudget === undefined ? {} : { connectionBudget: Number(options.connectionBudget) }),
     ...(options.secretKeyFile === undefined
       ? {}
       : {

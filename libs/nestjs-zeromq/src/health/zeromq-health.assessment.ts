@@ -1,6 +1,7 @@
 import { ZeroMqStatus } from '../zeromq.events.js';
 import { ZeroMqServer } from '../zeromq.server.js';
 import type { ZeroMqClient } from '../zeromq.client.js';
+import type { ZeroMqOutboxRouteMetrics } from '../zeromq.metrics.js';
 
 /** What the health check of a ZeroMqServer or ZeroMqClient requires. */
 export interface ZeroMqHealthOptions {
@@ -27,6 +28,9 @@ export interface ZeroMqSocketHealth {
   /** Servers: handlers running against the socket's `concurrency`. */
   inFlight?: number;
   concurrency?: number;
+  /** Servers: bytes of the records read and not finished against the socket's `receiveBudget`. */
+  heldBytes?: number;
+  receiveBudget?: number;
   /** Clients: emits and requests waiting against `maxQueueSize`. */
   queued?: number;
   maxQueueSize?: number;
@@ -36,10 +40,24 @@ export interface ZeroMqSocketHealth {
 export interface ZeroMqHealthAssessment {
   status: ZeroMqStatus | 'not-started';
   sockets: Record<string, ZeroMqSocketHealth>;
+  /** Clients with a durable outbox: what each route's outbox holds against its bound. */
+  outbox?: Record<string, ZeroMqOutboxRouteMetrics>;
   problems: string[];
 }
 
-/** Reads a transport's state (status, connections, queues, read loops) and judges it against the options. */
+/**
+ * Opens a client nobody connected yet, as its first emit would (Nest's ClientsModule connects
+ * lazily), and waits for it (`connectTimeout` at most): a readiness probe of a fresh producer
+ * then sees its peers instead of "not-started" until something emits.
+ */
+export async function connectIfNotStarted(target: ZeroMqServer | ZeroMqClient): Promise<void> {
+  if (!(target instanceof ZeroMqServer) && currentStatus(target) === 'not-started') {
+    // A failed open is the status the assessment reports.
+    await target.connect().catch(() => undefined);
+  }
+}
+
+/** Reads a transport's state (status, connections, queues, read loops, outboxes) and judges it against the options. */
 export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options: ZeroMqHealthOptions = {}): ZeroMqHealthAssessment {
   const isServer = target instanceof ZeroMqServer;
   const requireConnected = options.requireConnected ?? !isServer;
@@ -49,9 +67,10 @@ export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options:
   if (status === 'not-started' || status === ZeroMqStatus.CONNECTING || status === ZeroMqStatus.CLOSED) {
     problems.push(`status is ${status}`);
   }
-  // A route that follows a DNS name has a socket per peer (`<route>@<ip:port>`): it is checked as
-  // one socket, connected if any peer is (a peer that left, or that DNS still lists, is not a fault).
-  const discovered = discoveredConnections(sockets);
+  // A route with a socket per peer (`<route>@<ip:port>` found through DNS, `<route>#<n>` per listed
+  // endpoint of a 'dealer-router' route) is checked as one socket, connected if any peer is (a peer
+  // that left, or that DNS still lists, is not a fault).
+  const discovered = routeConnections(sockets);
   for (const [name, socket] of Object.entries(sockets)) {
     const route = routeOf(name);
     if (options.sockets !== undefined && !options.sockets.includes(name) && !options.sockets.includes(route)) {
@@ -68,12 +87,20 @@ export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options:
       problems.push(`socket "${name}" has a full send queue (${socket.queued} of maxQueueSize ${socket.maxQueueSize})`);
     }
   }
+  const outbox = isServer ? undefined : target.getMetrics().outbox?.routes;
+  for (const [route, stored] of Object.entries(outbox ?? {})) {
+    if ((options.sockets === undefined || options.sockets.includes(route)) && stored.full) {
+      problems.push(
+        `route "${route}" has a full outbox (${stored.storedBytes} bytes stored, outbox.maxBytes ${stored.maxBytes}: its emits fail with OUTBOX_FULL)`,
+      );
+    }
+  }
   for (const name of options.sockets ?? []) {
     if (sockets[name] === undefined && !discovered.has(name) && status !== 'not-started') {
       problems.push(`socket "${name}" does not exist (or, following a DNS name, has no peer)`);
     }
   }
-  return { status, sockets, problems };
+  return { status, sockets, ...(outbox === undefined ? {} : { outbox }), problems };
 }
 
 /** The latest status: `status` replays it synchronously to a new subscriber. */
@@ -96,14 +123,14 @@ function clientSockets(client: ZeroMqClient): Record<string, ZeroMqSocketHealth>
   return Object.fromEntries(Object.entries(connections).map(([name, count]) => [name, { connections: count, ...queues[name] }]));
 }
 
-/** The route a socket belongs to: `default@10.1.2.3:5557` (a peer found through DNS) → `default`. */
+/** The route a socket belongs to: `default@10.1.2.3:5557` (a peer found through DNS) or `default#2` (an endpoint) → `default`. */
 function routeOf(socketName: string): string {
-  const at = socketName.indexOf('@');
-  return at < 0 ? socketName : socketName.slice(0, at);
+  const end = socketName.search(/[@#]/);
+  return end < 0 ? socketName : socketName.slice(0, end);
 }
 
-/** Live connections per route over its DNS-discovered peer sockets. */
-function discoveredConnections(sockets: Record<string, ZeroMqSocketHealth>): Map<string, number> {
+/** Live connections per route over its sockets per peer. */
+function routeConnections(sockets: Record<string, ZeroMqSocketHealth>): Map<string, number> {
   const totals = new Map<string, number>();
   for (const [name, socket] of Object.entries(sockets)) {
     const route = routeOf(name);

@@ -1,6 +1,10 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Test, type TestingModule } from '@nestjs/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient } from '../zeromq.client.js';
 import { ipcDir, LOOPBACK_ANY_PORT } from '../../test/endpoints.js';
 import { boundAddress, startWorker, type Worker } from '../../test/nest-apps.js';
@@ -48,6 +52,11 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     workers.push(started);
     return started;
   };
+  const dealerRouterWorker = async () => {
+    const started = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router' });
+    workers.push(started);
+    return started;
+  };
   const client = (options: ConstructorParameters<typeof ZeroMqClient>[0]) => {
     const created = new ZeroMqClient(options);
     clients.push(created);
@@ -62,17 +71,32 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
       () => producer.getMetrics().connections.default,
       (count) => count === 2,
     );
+    // The worker's monitor reports its accept on its own schedule.
+    await eventually(
+      () => first.server.getMetrics().connections.default,
+      (count) => count === 1,
+    );
     const check = () =>
       checkHealth(health, () => health.check([() => indicator.check('producer', producer), () => indicator.check('worker', first.server)]));
 
     const healthy = await check();
     expect(healthy.status).toBe('ok');
     expect(healthy.details).toEqual({
-      producer: { status: 'up', state: 'connected', sockets: { default: { connections: 2, queued: 0, maxQueueSize: 10_000 } } },
+      producer: { status: 'up', state: 'connected', sockets: { default: { connections: 2, queued: 0, maxQueueSize: 100_000 } } },
       worker: {
         status: 'up',
         state: 'connected',
-        sockets: { default: { connections: 1, reading: true, inFlight: 0, queued: 0, concurrency: 100 } },
+        sockets: {
+          default: {
+            connections: 1,
+            reading: true,
+            inFlight: 0,
+            queued: 0,
+            concurrency: 100,
+            heldBytes: 0,
+            receiveBudget: 64 * 1024 * 1024,
+          },
+        },
       },
     });
 
@@ -135,9 +159,66 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     });
   });
 
-  it('is down for a client that was never connected', async () => {
-    const producer = client({ endpoints: [ipc.address('unused')] });
-    const result = await checkHealth(health, () => health.check([() => indicator.check('producer', producer)]));
-    expect(result.error?.producer).toMatchObject({ status: 'down', state: 'not-started', message: 'status is not-started' });
+  it('connects a client nobody connected yet: up with a worker there, down without', async () => {
+    const { server } = await worker();
+    const producer = client({ endpoints: [boundAddress(server)] });
+    const up = await checkHealth(health, () => health.check([() => indicator.check('producer', producer)]));
+    expect(up.info?.producer).toMatchObject({ status: 'up', state: 'connected', sockets: { default: { connections: 1 } } });
+
+    const lonely = client({ endpoints: [ipc.address('unused')], connectTimeout: 100 });
+    const down = await checkHealth(health, () => health.check([() => indicator.check('producer', lonely)]));
+    expect(down.error?.producer).toMatchObject({
+      status: 'down',
+      state: 'disconnected',
+      message: 'socket "default" has no connected peer',
+    });
+  });
+
+  it('checks the sockets of a route with several listed endpoints (default#1, default#2) under its name', async () => {
+    const routers = [await dealerRouterWorker(), await dealerRouterWorker()];
+    const producer = client({ kind: 'dealer-router', endpoints: routers.map((started) => boundAddress(started.server)) });
+    await producer.connect();
+    const result = await checkHealth(health, () => health.check([() => indicator.check('producer', producer, { sockets: ['default'] })]));
+    expect(result.status).toBe('ok');
+    expect(Object.keys(result.info?.producer?.sockets as object)).toEqual(['default#1', 'default#2']);
+  });
+
+  it('is down while a durable outbox is at its bound, naming the route and the bound, and shows the outbox', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'nestjs-zeromq-health-'));
+    try {
+      // Nobody listens: at-least-once emits are stored until the outbox refuses one.
+      const producer = client({
+        endpoints: [ipc.address('nobody-outbox')],
+        delivery: 'at-least-once',
+        outbox: { path: join(directory, 'outbox'), maxBytes: 1_000 },
+        closeTimeout: 100,
+      });
+      await producer.connect();
+      const check = () =>
+        checkHealth(health, () => health.check([() => indicator.check('producer', producer, { requireConnected: false })]));
+      expect((await check()).details.producer).toMatchObject({
+        status: 'up',
+        outbox: { default: { stored: 0, storedBytes: 0, maxBytes: 1_000, oldestAgeMs: 0, deadLetters: 0, full: false } },
+      });
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) => firstValueFrom(producer.emit('orders.created', { i }), { defaultValue: undefined })),
+      );
+      expect(outcomes.some((outcome) => outcome.status === 'rejected')).toBe(true);
+      const { storedBytes, stored } = producer.getMetrics().outbox!;
+      const result = await check();
+      expect(result.error?.producer).toMatchObject({
+        status: 'down',
+        message: `route "default" has a full outbox (${storedBytes} bytes stored, outbox.maxBytes 1000: its emits fail with OUTBOX_FULL)`,
+        outbox: { default: { stored, storedBytes, maxBytes: 1_000, full: true } },
+      });
+      // A check limited to other sockets leaves the outbox of "default" out.
+      const other = await checkHealth(health, () =>
+        health.check([() => indicator.check('producer', producer, { requireConnected: false, sockets: ['elsewhere'] })]),
+      );
+      expect(other.error?.producer?.message).not.toContain('outbox');
+    } finally {
+      await Promise.all(clients.splice(0).map((created) => created.close()));
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

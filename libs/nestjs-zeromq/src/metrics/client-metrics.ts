@@ -3,6 +3,7 @@ import { register } from 'prom-client';
 import { addDispatchHook } from '../hooks/zeromq.hooks.js';
 import type { ZeroMqClient } from '../zeromq.client.js';
 import type { ZeroMqClientMetrics } from '../zeromq.metrics.js';
+import { registerClientOutboxMetrics } from './client-outbox-metrics.js';
 import { PatternLabels } from './pattern-labels.js';
 import { registerPulled, snakeCase, type Sample } from './pulled-metrics.js';
 import { METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetricsOptions } from './zeromq-metrics.options.js';
@@ -22,7 +23,7 @@ export interface ZeroMqClientMetricsOptions extends ZeroMqMetricsOptions {
 
 /** getMetrics() totals exported as counters (`nestjs_zeromq_client_<name>_total`). */
 const COUNTERS: Partial<Record<keyof ZeroMqClientMetrics, string>> = {
-  sent: 'Emits handed to ZeroMQ.',
+  sent: 'Emits handed to ZeroMQ (at-least-once: acknowledged by a worker).',
   failed: 'Emits that failed (timeout, full queue, dropped, closed, no route, serialization).',
   batches: 'ZeroMQ messages sent (each carries one or more records).',
   requests: 'Requests (send()) handed to ZeroMQ.',
@@ -33,13 +34,14 @@ const COUNTERS: Partial<Record<keyof ZeroMqClientMetrics, string>> = {
   redelivered: 'At-least-once deliveries that were repeats.',
   deadLettered: 'At-least-once messages given up on.',
   expired: 'At-least-once messages dead-lettered because they expired.',
+  replayed: 'At-least-once messages read back from a durable outbox that an earlier process had stored.',
   unauthorized: 'Subscribers turned away by curve.allowSubscribers.',
 };
 
 /**
- * Registers a ZeroMqClient's metrics on a prom-client registry: its totals, queue depths and
- * connections, read when the registry is scraped, and messages dispatched per pattern (through
- * the client's dispatch hook). Call it before the first emit.
+ * Registers a ZeroMqClient's metrics on a prom-client registry: its totals, queue depths,
+ * connections and durable outboxes, read when the registry is scraped, and messages dispatched
+ * per pattern (through the client's dispatch hook). Call it before the first emit.
  */
 export function registerZeroMqClientMetrics(client: ZeroMqClient, options: ZeroMqClientMetricsOptions = {}): void {
   const registry = options.registry ?? register;
@@ -93,6 +95,7 @@ export function registerZeroMqClientMetrics(client: ZeroMqClient, options: ZeroM
         Object.entries(prefixes).map(([prefix, value]) => ({ labels: { client: name, socket, prefix }, value })),
       ),
   );
+  registerClientOutboxMetrics(registry, client, name, PREFIX);
   countDispatches(client, name, options);
 }
 

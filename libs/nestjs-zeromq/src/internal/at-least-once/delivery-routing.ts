@@ -13,6 +13,7 @@ import {
 } from '../protocol/wire.js';
 import type { DeliveryStore } from './delivery-store.js';
 import type { DealerOutbox } from '../client/dealer-outbox.js';
+import type { Delivery } from './delivery.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
 /**
@@ -29,6 +30,8 @@ export const LOST_LINK_GRACE = 300;
 /** What an at-least-once route reports to its client. */
 export interface DeliveryEvents {
   onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void;
+  /** A lost worker's unacknowledged messages were sent again (see DeliveryTrackerOptions.onLinkLost). */
+  onLinkLost(link: string, lost: readonly Delivery[]): void;
   /** The route's outbox of that name, if it still has it (DNS discovery adds and removes outboxes). */
   outboxNamed(name: string): DealerOutbox | undefined;
   /** A keyed message blocks its key (`keyedPoison: 'block'`): told once per message. */
@@ -48,6 +51,8 @@ export function trackDeliveries(
   outbox?: { store: DeliveryStore; options: ParsedOutboxOptions },
 ): DeliveryTracker {
   const { maxAttempts } = config;
+  // The route's endpoints as configured (a DNS name stands for the peers it finds), for error messages.
+  const endpoints = config.routes.find((route) => route.name === routeName)?.endpoints.map((endpoint) => endpoint.address) ?? [];
   const writer = new FragmentWriter(DELIVERY_SLAB_BYTES);
   const greet = (name: string) => {
     const outbox = events.outboxNamed(name);
@@ -76,6 +81,7 @@ export function trackDeliveries(
       transmit: (name, delivery) =>
         events.outboxNamed(name)?.deliver(delivery) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
       onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, deliveredRecord(fragmentFields(delivery.packed))),
+      onLinkLost: (link, lost) => events.onLinkLost(link, lost),
       requestCredit: greet,
       errors: {
         queueFull: (pattern) =>
@@ -83,7 +89,7 @@ export function trackDeliveries(
             'QUEUE_FULL',
             pattern,
             routeName,
-            [],
+            endpoints,
             `too many messages not acknowledged yet (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`,
           ),
         outboxFull: (pattern, store) =>
@@ -91,7 +97,7 @@ export function trackDeliveries(
             'OUTBOX_FULL',
             pattern,
             routeName,
-            [],
+            endpoints,
             `the outbox at ${outbox?.options.path ?? '?'} holds ${store.bytes} bytes in ${store.count} message(s) not acknowledged yet (outbox.maxBytes ${store.maxBytes}); nothing stored was dropped`,
           ),
         notStored: (pattern, cause) =>
@@ -99,7 +105,7 @@ export function trackDeliveries(
             'NOT_STORED',
             pattern,
             routeName,
-            [],
+            endpoints,
             `the outbox at ${outbox?.options.path ?? '?'} could not store it: ${cause.message} (a worker may still handle it; what was stored before is kept)`,
             { cause },
           ),
@@ -108,10 +114,11 @@ export function trackDeliveries(
             'DEAD_LETTER',
             letter.pattern,
             routeName,
-            [],
+            endpoints,
             `dead-lettered after ${letter.attempts} attempt(s): ${letter.reason}`,
           ),
-        closed: (pattern) => new ZeroMqSendError('CLOSED', pattern, routeName, [], 'the client closed before a worker acknowledged it'),
+        closed: (pattern) =>
+          new ZeroMqSendError('CLOSED', pattern, routeName, endpoints, 'the client closed before a worker acknowledged it'),
       },
     },
   );

@@ -35,6 +35,8 @@ export interface DeliveryStore {
   readonly bytes: number;
   /** The bound on `bytes`: a message that would pass it is refused. */
   readonly maxBytes: number;
+  /** Whether the last message offered was refused at `maxBytes`, and none was stored or left since. */
+  full: boolean;
   /** The highest key stored when the store was opened (0 if none): new keys continue after it. */
   readonly lastKey: number;
   /** Stores a new message; resolves once it is stored at the outbox's durability level. */
@@ -43,8 +45,8 @@ export interface DeliveryStore {
   update(key: number, packed: Fragment): void;
   /** Removes an acked message. */
   remove(key: number): void;
-  /** Moves a message into the dead-letter table. */
-  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>): void;
+  /** Moves a message (its delivery as last packed: `packed`) into the dead-letter table. */
+  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>, packed: Fragment): void;
   /** Stored messages with a key above `after`, oldest first, at most `limit` (committed ones only). */
   readAfter(after: number, limit: number): StoredDelivery[];
   /** Resolves once every write made so far is committed (visible to `readAfter`). */

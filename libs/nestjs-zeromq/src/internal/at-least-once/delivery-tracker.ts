@@ -67,7 +67,8 @@ export class DeliveryTracker {
             this.store,
             {
               fits: (size) => this.fits(size),
-              room: () => this.options.maxQueueSize - this.deliveries.size,
+              // What waits for credit stays small: messages read back early only age in the heap.
+              room: () => Math.min(this.options.maxQueueSize - this.deliveries.size, 2 * REFILL_BATCH - this.waiting.length),
               hold: (delivery) => this.hold(delivery),
               abandon: (delivery) => {
                 if (this.deliveries.has(delivery.id)) {
@@ -142,14 +143,14 @@ export class DeliveryTracker {
   }
 
   /**
-   * Takes what waits in the outbox into memory while there is room: in batches, once a batch's
-   * room is free or little is left waiting, not one read per ack.
+   * Takes what waits in the outbox into memory once little is left waiting for credit, a batch at
+   * a time (not one read per ack, and not more than the workers' credit will soon take).
    */
   private refill(): void {
     if (this.backlog === undefined || this.closed || this.backlog.count === 0) {
       return;
     }
-    if (this.waiting.length >= REFILL_BATCH && this.options.maxQueueSize - this.deliveries.size < REFILL_BATCH) {
+    if (this.waiting.length >= REFILL_BATCH) {
       return;
     }
     this.backlog.readBack();
@@ -219,6 +220,9 @@ export class DeliveryTracker {
         this.release(delivery);
       }
       this.requeue(...lost);
+      if (lost.length > 0) {
+        this.options.onLinkLost?.(linkName, lost);
+      }
     };
     if (this.options.lostLinkGrace === 0) {
       resend();
@@ -272,9 +276,14 @@ export class DeliveryTracker {
     }
     this.timers.clear();
     const left = [...this.deliveries.values()];
+    // With an outbox and resolveOn 'stored' the emits resolved already: no error to build (a
+    // stack trace each, for up to maxQueueSize messages that simply stay stored).
+    const told = this.store === undefined || this.options.resolveOn === 'acked';
     for (const delivery of left) {
       this.forget(delivery);
-      delivery.reject(this.options.errors.closed(delivery.pattern));
+      if (told) {
+        delivery.reject(this.options.errors.closed(delivery.pattern));
+      }
     }
     this.backlog?.rejectAll(() => this.options.errors.closed('(stored)'));
     this.waiting.clear();
@@ -398,13 +407,17 @@ export class DeliveryTracker {
     if (reason === EXPIRED) {
       this.counters.expired++;
     }
-    this.store?.deadLetter(delivery.key, {
-      messageId: delivery.id,
-      pattern: delivery.pattern,
-      reason,
-      attempts: delivery.attempt,
-      deadAt: Date.now(),
-    });
+    this.store?.deadLetter(
+      delivery.key,
+      {
+        messageId: delivery.id,
+        pattern: delivery.pattern,
+        reason,
+        attempts: delivery.attempt,
+        deadAt: Date.now(),
+      },
+      delivery.packed,
+    );
     this.forget(delivery);
     const letter: ZeroMqDeadLetter = {
       pattern: delivery.pattern,

@@ -109,6 +109,8 @@ export interface DeliveryTrackerOptions {
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
+  /** A lost link's unacknowledged deliveries were requeued: each `link` says where it went now (none: it waits for credit). */
+  onLinkLost?: (link: string, lost: readonly Delivery[]) => void;
   /** Asks the worker behind a link to announce its credit again (after the link lost it). */
   requestCredit: (link: string) => void;
   /** Errors the tracker rejects emits with. */

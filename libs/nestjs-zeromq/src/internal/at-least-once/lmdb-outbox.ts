@@ -69,8 +69,11 @@ export class LmdbOutbox {
   }
 
   /** Waits for the last writes (flushed), closes the store and releases the lock. */
-  close(): Promise<void> {
-    return this.environment.close();
+  async close(): Promise<void> {
+    for (const store of this.routes.values()) {
+      store.removeAcked();
+    }
+    await this.environment.close();
   }
 }
 
@@ -78,11 +81,14 @@ export class LmdbOutbox {
 export class LmdbRouteStore implements DeliveryStore {
   count = 0;
   bytes = 0;
+  full = false;
   readonly maxBytes: number;
   lastKey: number;
   /** The tables, for the CLI's inspect / requeue / purge (outbox-admin.ts). */
   readonly messages: LmdbDatabase;
   readonly deadLetters: LmdbDatabase;
+  /** Acked keys waiting for the end of the event turn to leave the store together. */
+  private removals: number[] = [];
   /** Sizes of stored messages by key, for `bytes` when one is removed. */
   private readonly sizes = new Map<number, number>();
 
@@ -113,6 +119,7 @@ export class LmdbRouteStore implements DeliveryStore {
   async add(key: number, packed: Fragment): Promise<void> {
     const value = withHeader(Date.now(), packed);
     this.space.claim(value.length);
+    this.full = false;
     this.sizes.set(key, value.length);
     this.bytes += value.length;
     this.count++;
@@ -136,17 +143,46 @@ export class LmdbRouteStore implements DeliveryStore {
   }
 
   remove(key: number): void {
-    if (this.forget(key)) {
-      this.track('remove', this.messages.remove(key));
+    if (!this.forget(key)) {
+      return;
+    }
+    // The acks of one event turn leave the store in one transaction: a remove() each costs a
+    // promise and a write instruction per message (4% of a replay's CPU).
+    this.removals.push(key);
+    if (this.removals.length === 1) {
+      setImmediate(() => this.removeAcked());
     }
   }
 
-  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>): void {
-    const value = this.messages.get(key) as Buffer | undefined;
-    if (!this.forget(key) || value === undefined) {
+  /** Removes the acked keys waiting for the end of the turn (at once on close). */
+  removeAcked(): void {
+    if (this.removals.length === 0) {
       return;
     }
-    const stored: StoredDeadLetter = { ...letter, storedAt: value.readDoubleBE(0), packed: value.subarray(HEADER_BYTES) };
+    const keys = this.removals;
+    this.removals = [];
+    this.track(
+      'remove',
+      this.root.transaction(() => {
+        for (const key of keys) {
+          void this.messages.remove(key);
+        }
+      }),
+    );
+  }
+
+  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>, packed: Fragment): void {
+    if (!this.forget(key)) {
+      return;
+    }
+    // Its write may not be committed yet (a refusal can come that fast): the bytes come from the
+    // tracker, and the transaction runs after the queued write, so the message never stays behind.
+    const value = this.messages.get(key) as Buffer | undefined;
+    const stored: StoredDeadLetter = {
+      ...letter,
+      storedAt: value?.readDoubleBE(0) ?? Date.now(),
+      packed: Buffer.from(packed.slab.subarray(packed.start, packed.end)),
+    };
     this.track(
       'dead-letter',
       this.root.transaction(() => {
@@ -198,6 +234,7 @@ export class LmdbRouteStore implements DeliveryStore {
     this.sizes.delete(key);
     this.bytes -= size;
     this.count--;
+    this.full = false;
     return true;
   }
 

@@ -1,4 +1,4 @@
-import type { ZeroMqOutboxMetrics } from '../../zeromq.metrics.js';
+import type { ZeroMqOutboxMetrics, ZeroMqOutboxRouteMetrics } from '../../zeromq.metrics.js';
 import type { ClientRoutePlan } from '../options/plans.js';
 import type { ParsedOutboxOptions } from '../options/schemas.js';
 import type { DeliveryStore } from './delivery-store.js';
@@ -57,16 +57,23 @@ export class ClientOutboxes {
   }
 
   metrics(now = Date.now()): ZeroMqOutboxMetrics {
-    const metrics: ZeroMqOutboxMetrics = { stored: 0, storedBytes: 0, oldestAgeMs: 0, deadLetters: 0, full: [] };
+    const metrics: ZeroMqOutboxMetrics = { stored: 0, storedBytes: 0, oldestAgeMs: 0, deadLetters: 0, full: [], routes: {} };
     for (const [route, { store }] of this.byRoute) {
-      metrics.stored += store.count;
-      metrics.storedBytes += store.bytes;
-      metrics.deadLetters += store.deadLetterCount();
       const oldest = store.oldestStoredAt();
-      if (oldest !== undefined) {
-        metrics.oldestAgeMs = Math.max(metrics.oldestAgeMs, now - oldest);
-      }
-      if (store.bytes >= store.maxBytes) {
+      const routeMetrics: ZeroMqOutboxRouteMetrics = {
+        stored: store.count,
+        storedBytes: store.bytes,
+        maxBytes: store.maxBytes,
+        oldestAgeMs: oldest === undefined ? 0 : now - oldest,
+        deadLetters: store.deadLetterCount(),
+        full: store.full,
+      };
+      metrics.routes[route] = routeMetrics;
+      metrics.stored += routeMetrics.stored;
+      metrics.storedBytes += routeMetrics.storedBytes;
+      metrics.deadLetters += routeMetrics.deadLetters;
+      metrics.oldestAgeMs = Math.max(metrics.oldestAgeMs, routeMetrics.oldestAgeMs);
+      if (store.full) {
         metrics.full.push(route);
       }
     }

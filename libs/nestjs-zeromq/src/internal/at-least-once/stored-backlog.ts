@@ -71,6 +71,7 @@ export class StoredBacklog {
     const { key, pattern, packed, size } = message;
     const store = this.store;
     if (store.count > 0 && store.bytes + size > store.maxBytes) {
+      store.full = true;
       return Promise.reject(this.options.errors.outboxFull(pattern, store));
     }
     const stored = store.add(key, packed);

@@ -21,6 +21,7 @@ import { DeliveryTracker } from './delivery-tracker.js';
 class MapStore implements DeliveryStore {
   readonly rows = new Map<number, { packed: Buffer; storedAt: number }>();
   readonly dead = new Map<number, Omit<StoredDeadLetter, 'packed' | 'storedAt'>>();
+  full = false;
   /** Keys written but not committed (invisible to readAfter). */
   uncommitted = new Set<number>();
   failNext: Error | undefined;
@@ -70,7 +71,7 @@ class MapStore implements DeliveryStore {
     this.rows.delete(key);
   }
 
-  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>): void {
+  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>, _packed: Fragment): void {
     this.rows.delete(key);
     this.dead.set(key, letter);
   }

@@ -10,6 +10,7 @@ import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { ClientDiscovery, type ClientLinksHost } from './client-discovery.js';
 import { DealerOutbox } from './dealer-outbox.js';
 import { LOST_LINK_GRACE, trackDeliveries } from '../at-least-once/delivery-routing.js';
+import type { Delivery } from '../at-least-once/delivery.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import { emptyOutboxTotals, type Outbox, type OutboxTotals } from './outbox.js';
 import { RouteTable, type ClientRoute } from './route-table.js';
@@ -96,6 +97,7 @@ export class ClientRoutes {
                     'keyBlocked',
                     `"${pattern}" ${id} blocks its key (keyedPoison: 'block'; later messages of the key wait): ${reason}`,
                   ),
+                onLinkLost: (link, lost) => this.redelivering(link, lost),
                 outboxNamed: (name) => {
                   const outbox = this.table.link(name);
                   return outbox instanceof DealerOutbox ? outbox : undefined;
@@ -181,6 +183,17 @@ export class ClientRoutes {
     }
     if (tracker === undefined && route.links.length === 0) {
       throw new ZeroMqSendError('SEND_TIMEOUT', pattern, route.name, [], noPeerYet(route));
+    }
+    // At-least-once would wait for a worker's credit that never comes: every worker refused the socket.
+    const rejection = tracker === undefined ? undefined : rejectionOf(route);
+    if (rejection !== undefined) {
+      throw new ZeroMqSendError(
+        'PEER_REJECTED',
+        pattern,
+        route.name,
+        route.plan.endpoints.map((e) => e.address),
+        rejection,
+      );
     }
     return { route, tracker };
   }
@@ -291,6 +304,22 @@ export class ClientRoutes {
     }
   }
 
+  /** Tells (rate-limited) that a lost worker's messages are sent again, and where they went. */
+  private redelivering(link: string, lost: readonly Delivery[]): void {
+    const addressesOf = (name: string) => this.table.link(name)?.managed.addresses.join(', ') ?? '';
+    const resentTo = new Map<string, number>();
+    for (const { link: to } of lost) {
+      resentTo.set(to ?? '', (resentTo.get(to ?? '') ?? 0) + 1);
+    }
+    const where = [...resentTo].map(([to, count]) =>
+      to === '' ? `${count} wait for a worker with credit` : `${count} to "${to}" (${addressesOf(to)})`,
+    );
+    this.host.problems.warn(
+      'redelivering',
+      `Lost the worker on "${link}" (${addressesOf(link)}) with ${lost.length} message(s) not acknowledged; redelivering them: ${where.join(', ')}`,
+    );
+  }
+
   /** Greets the worker behind an at-least-once outbox so that it announces its credit (after every (re)connect). */
   private sayHello(name: string): void {
     const outbox = this.table.link(name);
@@ -332,6 +361,15 @@ export class ClientRoutes {
       () => this.host.failRequests(outbox.name, detail, upTo),
     );
   }
+}
+
+/** Why every socket of a route was rejected by its peers, if they all were. */
+function rejectionOf(route: ClientRoute): string | undefined {
+  const rejections = route.links.map((link) => link.managed.rejection);
+  const first = rejections[0];
+  return first !== undefined && rejections.every((rejection) => rejection !== undefined)
+    ? `${first.address} rejected this socket: ${first.reason}`
+    : undefined;
 }
 
 /** Why a route that follows DNS names has nowhere to send yet. */

@@ -16,7 +16,8 @@ import {
   type RecordKind,
 } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import { SendQueue, type Settle } from '../sockets/send-queue.js';
+import { SendQueue, SendRefused, type Settle } from '../sockets/send-queue.js';
+import { settlesWithin } from '../util/deadline.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { SubscriptionChange, SubscriptionCounts } from './subscription-counts.js';
@@ -76,6 +77,11 @@ export class Outbox {
   readonly subscriptions: SubscriptionCounts | undefined = undefined;
   /** The read loop `start()` began, for the kinds whose peers answer. */
   private reading: Promise<void> | undefined;
+  /**
+   * Whether an emit sent before any peer's handshake completed resolves only once one does (see
+   * `handshaken`). A publisher's emits without a subscriber are dropped whatever it waits for.
+   */
+  protected readonly confirmsHandshake: boolean = true;
   /** One writer per record kind: records of one kind lie next to each other in their slabs. */
   private readonly writers = { events: new FragmentWriter(), requests: new FragmentWriter() };
 
@@ -96,10 +102,17 @@ export class Outbox {
       sizeOf,
       batchKey: (item) => this.batchKeyOf(item),
       toError,
+      describePeers: () => managed.describePeers(),
       transmit: async (batch) => {
+        this.refuseIfRejected();
+        const usable = managed.usable;
         this.batches++;
         await (managed.socket as zmq.Push).send(this.framesOf(batch));
-        if (batch[0].kind === 'events' || batch[0].kind === 'bare') {
+        const emits = batch[0].kind === 'events' || batch[0].kind === 'bare';
+        if (emits && !usable && this.confirmsHandshake) {
+          await this.handshaken(config.sendTimeout);
+        }
+        if (emits) {
           this.sent += batch.length;
         }
       },
@@ -144,6 +157,26 @@ export class Outbox {
   /** Sends what is queued, at most `timeout` ms; resolves with the number of items not sent. */
   drain(timeout: number): Promise<number> {
     return this.queue.drain(timeout);
+  }
+
+  /** Fails a send at once when every endpoint rejected this socket: nothing sent here can arrive. */
+  private refuseIfRejected(): void {
+    const rejection = this.managed.rejection;
+    if (rejection !== undefined) {
+      throw new SendRefused('PEER_REJECTED', `${rejection.address} rejected this socket: ${rejection.reason}`);
+    }
+  }
+
+  /**
+   * After a send that ZeroMQ took while no peer had completed its handshake (a DEALER queues for
+   * a peer still connecting): waits for one to complete it, so that an emit never resolves into the
+   * pipe of a peer that then rejects this socket (its messages are lost with the connection).
+   */
+  private async handshaken(timeout: number): Promise<void> {
+    if (!(await settlesWithin(this.managed.whenSettled(), timeout))) {
+      throw new SendRefused('SEND_TIMEOUT', 'no peer completed the handshake');
+    }
+    this.refuseIfRejected();
   }
 
   /** The read loop of a kind whose peers answer, until the socket closes; none here (a PUSH only writes). */

@@ -22,6 +22,7 @@ export class PubSubOutbox extends Outbox {
   private readonly sequences = new Map<string, number>();
   /** Batch keys by slab and pattern (a slab's keys go with it). */
   private readonly batchKeys = new WeakMap<Buffer, Map<string, object>>();
+  protected override readonly confirmsHandshake = false;
 
   override addTo(totals: OutboxTotals): void {
     super.addTo(totals);

@@ -1,6 +1,6 @@
 import type * as zmq from 'zeromq';
 import type { ZeroMqSocketKind } from '../../zeromq.options.js';
-import type { ResolvedClientOptions, ResolvedServerOptions, SocketPlan } from '../options/plans.js';
+import type { ResolvedClientOptions, ResolvedServerOptions, ServerSocketPlan, SocketPlan } from '../options/plans.js';
 import { DEALER_ROUTER } from './dealer-router.kind.js';
 import { PUB_SUB } from './pub-sub.kind.js';
 import { PUSH_PULL } from './push-pull.kind.js';
@@ -15,9 +15,12 @@ export const SOCKET_KINDS: Readonly<Record<ZeroMqSocketKind, SocketKind>> = {
 };
 
 /** A server socket for `plan`, made by its kind with the server's socket options. */
-export function createServerSocket(config: ResolvedServerOptions, plan: Pick<SocketPlan, 'kind'>): zmq.Socket {
+export function createServerSocket(
+  config: ResolvedServerOptions,
+  plan: Pick<ServerSocketPlan, 'kind' | 'receiveHighWaterMark'>,
+): zmq.Socket {
   const kind = socketKind(plan.kind);
-  return kind.createServerSocket(serverSocketOptions(config, kind));
+  return kind.createServerSocket(serverSocketOptions(config, plan, kind));
 }
 
 /** A client socket for `plan`, made by its kind with the client's socket options. */

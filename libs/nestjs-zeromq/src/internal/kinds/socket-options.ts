@@ -1,6 +1,6 @@
-import { defaultSendHighWaterMark, ZEROMQ_SEND_HIGH_WATER_MARK } from '../options/defaults.js';
+import { defaultReceiveHighWaterMark, defaultSendHighWaterMark, ZEROMQ_SEND_HIGH_WATER_MARK } from '../options/defaults.js';
 import type { KindFacts } from '../options/kind-facts.js';
-import type { ResolvedClientOptions, ResolvedServerOptions, ResolvedTuning } from '../options/plans.js';
+import type { ResolvedClientOptions, ResolvedServerOptions, ResolvedTuning, ServerSocketPlan } from '../options/plans.js';
 import { curveSocketOptions } from '../security/curve.js';
 
 /**
@@ -17,13 +17,23 @@ export function tuningSocketOptions(tuning: ResolvedTuning, kind: Pick<KindFacts
   };
 }
 
-/** Options of a server socket of `kind`. */
-export function serverSocketOptions(config: ResolvedServerOptions, kind: Pick<KindFacts, 'curveRole'>) {
-  return { ...tuningSocketOptions(config, kind), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: config.receiveHighWaterMark };
+/** Options of a server socket of `kind` planned by `plan` (its ZeroMQ queue sized from its receive budget). */
+export function serverSocketOptions(
+  config: ResolvedServerOptions,
+  plan: Pick<ServerSocketPlan, 'receiveHighWaterMark'>,
+  kind: Pick<KindFacts, 'curveRole'>,
+) {
+  return { ...tuningSocketOptions(config, kind), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: plan.receiveHighWaterMark };
 }
 
-/** Options of a client socket of `kind` (a kind may override some: see dealer-router.kind.ts). */
-export function clientSocketOptions(config: ResolvedClientOptions, kind: Pick<KindFacts, 'curveRole' | 'dropsPastHighWaterMark'>) {
+/**
+ * Options of a client socket of `kind` (a kind may override some: see dealer-router.kind.ts). A
+ * kind that carries replies bounds what ZeroMQ may queue of them in bytes (`receiveBudget`).
+ */
+export function clientSocketOptions(
+  config: ResolvedClientOptions,
+  kind: Pick<KindFacts, 'curveRole' | 'dropsPastHighWaterMark' | 'carriesReplies'>,
+) {
   return {
     ...tuningSocketOptions(config, kind),
     sendTimeout: config.sendTimeout,
@@ -31,5 +41,11 @@ export function clientSocketOptions(config: ResolvedClientOptions, kind: Pick<Ki
       config.sendHighWaterMark ??
       (kind.dropsPastHighWaterMark ? ZEROMQ_SEND_HIGH_WATER_MARK : defaultSendHighWaterMark(config.maxQueueBytes, config.maxBatchBytes)),
     immediate: config.immediate,
+    ...(kind.carriesReplies
+      ? {
+          maxMessageSize: config.maxMessageSize,
+          receiveHighWaterMark: defaultReceiveHighWaterMark(config.receiveBudget, config.maxMessageSize),
+        }
+      : {}),
   };
 }

@@ -24,6 +24,10 @@ export interface ServerSocketPlan extends SocketPlan {
   concurrency: number;
   /** At-least-once deliveries a producer may have unacknowledged here (a `'dealer-router'` socket's credit). */
   credit: number;
+  /** Bytes of records read and not finished this socket may hold (its own, or its share of the server's). */
+  receiveBudget: number;
+  /** Messages ZeroMQ queues per connection: set, or derived from the budget and `maxMessageSize`. */
+  receiveHighWaterMark: number;
 }
 
 /** A client route: the patterns it lists (none: the default route) and its delivery guarantee. */
@@ -50,7 +54,16 @@ export type ResolvedTuning = Pick<ParsedServerOptions, Tuning> & { curve: SideCu
 /** A server's options with every default applied: the schema's output, sockets planned. */
 export type ResolvedServerOptions = Omit<
   ParsedServerOptions,
-  'endpoints' | 'routes' | 'kind' | 'concurrency' | 'credit' | 'curve' | 'serializer' | 'deserializer'
+  | 'endpoints'
+  | 'routes'
+  | 'kind'
+  | 'concurrency'
+  | 'credit'
+  | 'receiveBudget'
+  | 'receiveHighWaterMark'
+  | 'curve'
+  | 'serializer'
+  | 'deserializer'
 > &
   ResolvedTuning & { sockets: ServerSocketPlan[] };
 

@@ -5,7 +5,7 @@ import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type { ZeroMqDeliveryMode, ZeroMqEndpoint, ZeroMqSocketKind } from '../../zeromq.options.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
 import { resolveClientCurve, resolveServerCurve, type SideCurve } from '../security/curve.js';
-import { CLIENT_DEFAULTS, defaultCredit, SERVER_DEFAULTS } from './defaults.js';
+import { CLIENT_DEFAULTS, defaultCredit, defaultReceiveHighWaterMark, SERVER_DEFAULTS } from './defaults.js';
 import { checkDiscoveryEndpoints, fixedEndpoints, usesDiscovery } from './discovery-endpoints.js';
 import type { KindFacts, KindLookup } from './kind-facts.js';
 import { SOCKET_KIND_NAMES } from './kind-names.js';
@@ -127,6 +127,8 @@ export function resolveServerOptions(
     kind,
     concurrency,
     credit,
+    receiveBudget,
+    receiveHighWaterMark,
     curve,
     serializer: _s,
     deserializer: _d,
@@ -142,12 +144,21 @@ export function resolveServerOptions(
     plans,
     curve?.publisherPublicKey === undefined ? undefined : 'curve.publisherPublicKey',
   );
+  // The server's budget is shared out evenly among the sockets that have none of their own.
+  const sharing = plans.filter(({ route }) => route?.receiveBudget === undefined).length;
   return {
     ...rest,
     curve: sideCurve,
     sockets: plans.map(({ route, ...plan }) => {
       const socketConcurrency = route?.concurrency ?? concurrency;
-      return { ...plan, concurrency: socketConcurrency, credit: route?.credit ?? credit ?? defaultCredit(socketConcurrency) };
+      const socketBudget = route?.receiveBudget ?? Math.max(1, Math.floor(receiveBudget / sharing));
+      return {
+        ...plan,
+        concurrency: socketConcurrency,
+        credit: route?.credit ?? credit ?? defaultCredit(socketConcurrency),
+        receiveBudget: socketBudget,
+        receiveHighWaterMark: receiveHighWaterMark ?? defaultReceiveHighWaterMark(socketBudget, rest.maxMessageSize),
+      };
     }),
   };
 }

@@ -81,7 +81,16 @@ export const serverSchema = z.strictObject({
   ...tuningShape,
   endpoints: z.array(endpointSchema).default([]),
   kind: kindSchema.optional(),
-  routes: z.array(z.strictObject({ ...routeShape, concurrency: positiveInt.optional(), credit: positiveInt.optional() })).default([]),
+  routes: z
+    .array(
+      z.strictObject({
+        ...routeShape,
+        concurrency: positiveInt.optional(),
+        credit: positiveInt.optional(),
+        receiveBudget: positiveInt.optional(),
+      }),
+    )
+    .default([]),
   concurrency: positiveInt.default(SERVER_DEFAULTS.concurrency),
   // Derived from each socket's concurrency when not set (resolve-options.ts).
   credit: positiveInt.optional(),
@@ -89,7 +98,9 @@ export const serverSchema = z.strictObject({
   maxMessageSize: z.number().int().min(-1).default(SERVER_DEFAULTS.maxMessageSize),
   maxPatternLength: positiveInt.default(SERVER_DEFAULTS.maxPatternLength),
   maxRecordsPerMessage: positiveInt.default(SERVER_DEFAULTS.maxRecordsPerMessage),
-  receiveHighWaterMark: nonNegativeInt.default(SERVER_DEFAULTS.receiveHighWaterMark),
+  receiveBudget: positiveInt.default(SERVER_DEFAULTS.receiveBudget),
+  // Derived from each socket's receive budget and maxMessageSize when not set (resolve-options.ts).
+  receiveHighWaterMark: nonNegativeInt.optional(),
   closeTimeout: nonNegativeInt.default(SERVER_DEFAULTS.closeTimeout),
   dedupeWindow: positiveInt.default(SERVER_DEFAULTS.dedupeWindow),
   ledger: z.strictObject({ path: z.string().min(1) }).optional(),
@@ -140,6 +151,8 @@ export const clientSchema = z.strictObject({
   maxBatchBytes: positiveInt.default(CLIENT_DEFAULTS.maxBatchBytes),
   // Derived from maxQueueBytes and maxBatchBytes when not set (resolve-options.ts).
   sendHighWaterMark: nonNegativeInt.optional(),
+  maxMessageSize: z.number().int().min(-1).default(CLIENT_DEFAULTS.maxMessageSize),
+  receiveBudget: positiveInt.default(CLIENT_DEFAULTS.receiveBudget),
   closeTimeout: nonNegativeInt.default(CLIENT_DEFAULTS.closeTimeout),
   serializer: serializerSchema.optional(),
   deserializer: deserializerSchema.optional(),

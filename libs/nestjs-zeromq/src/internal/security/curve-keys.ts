@@ -51,7 +51,9 @@ function readKeyFile(path: string, kind: KeyKind): string {
     const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
     throw new Error(`secret key file ${path} can be read or written by other users (mode ${mode}); restrict it with: chmod 600 ${path}`);
   }
-  const lines = readFileSync(path, 'utf8')
+  const text = readFileSync(path, 'utf8');
+  checkKeyKind(path, text, kind);
+  const lines = text
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter((line) => line.length > 0 && !line.startsWith('#'));
@@ -66,6 +68,25 @@ function readKeyFile(path: string, kind: KeyKind): string {
 }
 
 /** A key option's value: the key itself, checked, or read from its file. Throws a message saying what to fix. */
+/**
+ * Refuses a key file that says it holds the other half of a pair: the comment `keygen` writes
+ * ("CURVE public key" / "CURVE secret key"), or a `.pub` name where a secret key is expected. Both
+ * halves are 40 Z85 characters, so nothing else tells a public key given as a secret one.
+ */
+function checkKeyKind(path: string, text: string, kind: KeyKind): void {
+  const declared =
+    (/^#.*\bCURVE (public|secret) key\b/im.exec(text)?.[1]?.toLowerCase() as KeyKind | undefined) ??
+    (path.endsWith('.pub') ? 'public' : undefined);
+  if (declared === undefined || declared === kind) {
+    return;
+  }
+  throw new Error(
+    kind === 'secret'
+      ? `${path} holds a public key, where a secret key is expected: give the .key file of the pair (keygen writes <prefix>.key and <prefix>.pub)`
+      : `${path} holds a secret key, where a public key is expected: give the .pub file of the pair (a secret key never leaves its owner)`,
+  );
+}
+
 export function loadKey(source: ZeroMqCurveKey, kind: KeyKind): string {
   if (typeof source !== 'string') {
     return readKeyFile(source.file, kind);

@@ -193,6 +193,15 @@ describe('CURVE options', () => {
     const two = file('two.key', `${server.secretKey}\n${client.secretKey}\n`, 0o600);
     expect(serverError({ secretKey: { file: two } })).toContain('must hold exactly one key line; it has 2');
     expect(serverError({ secretKey: { file: dir } })).toContain('is not a key file');
+    // The other half of a pair, told by its keygen comment or a .pub name whatever its mode.
+    const publicAsSecret = file('server-copy.pub', `${server.publicKey}\n`, 0o600);
+    expect(serverError({ secretKey: { file: publicAsSecret } })).toContain('holds a public key, where a secret key is expected');
+    const commented = file('commented.key', `# nestjs-zeromq CURVE public key, created today.\n${server.publicKey}\n`, 0o600);
+    expect(serverError({ secretKey: { file: commented } })).toContain('holds a public key');
+    const secretAsPublic = file('secret-as-public', `# nestjs-zeromq CURVE secret key.\n${client.secretKey}\n`, 0o600);
+    expect(serverError({ secretKey: server.secretKey, allowClients: [{ file: secretAsPublic }] })).toContain(
+      'holds a secret key, where a public key is expected',
+    );
     // A public key file may be readable by anyone.
     const pub = file('client.pub', client.publicKey, 0o644);
     expect(

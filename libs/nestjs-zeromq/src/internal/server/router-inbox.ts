@@ -56,6 +56,9 @@ export class RouterInbox extends Inbox {
     this.counters.add('droppedOnClose', this.dispatcher.dropWaiting());
   }
 
+  /** Reads nothing more: a ROUTER stays attached for its replies, so what producers still send would never run out. */
+  override async readRemaining(_timeout: number): Promise<void> {}
+
   /** Sends the replies still queued (at most `timeout` ms); counts those that could not go. */
   override async flush(timeout: number): Promise<void> {
     this.counters.add('repliesFailed', await this.replies.drain(timeout));
@@ -70,18 +73,20 @@ export class RouterInbox extends Inbox {
           this.host.problems.warn('reply', error.message);
         });
         return;
-      case 'requests':
+      case 'requests': {
         this.rejectRecords(message.rejected);
         for (const { id, reason } of message.rejected) {
           if (id !== undefined) {
             void this.reply(peer, id, { err: { status: 'error', message: `Undecodable request: ${reason}` } });
           }
         }
+        const bytes = this.bytesPerRecord(message.records.length);
         for (const request of message.records) {
-          this.admit(() => this.answer(request, peer));
+          this.admit(() => this.answer(request, peer), bytes);
         }
         return;
-      case 'deliveries':
+      }
+      case 'deliveries': {
         this.rejectRecords(message.rejected);
         for (const { id, reason } of message.rejected) {
           if (id !== undefined) {
@@ -89,10 +94,12 @@ export class RouterInbox extends Inbox {
             void this.acknowledge(peer, id, 'x', reason);
           }
         }
+        const bytes = this.bytesPerRecord(message.records.length);
         for (const delivery of message.records) {
-          this.admit(() => this.handleDelivery(delivery, peer));
+          this.admit(() => this.handleDelivery(delivery, peer), bytes);
         }
         return;
+      }
       default:
         super.receiveOther(message, frames);
     }
@@ -215,7 +222,7 @@ export class RouterInbox extends Inbox {
         return;
       }
       this.counters.add('failed');
-      const reason = describeError(outcome.error);
+      const reason = failureReason(outcome.error);
       if (attempt >= maxAttempts) {
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
       }
@@ -268,4 +275,19 @@ export class RouterInbox extends Inbox {
       this.host.problems.warn('reply', (error as Error).message);
     }
   }
+}
+
+/** What Nest's exception filter makes of an error that is not an RpcException (it logs the original). */
+const NEST_HIDDEN_ERROR = 'Internal server error';
+
+/**
+ * The reason a failed delivery is reported with: the handler's message when Nest passed it on (an
+ * RpcException's), else where the message is and how to send it.
+ */
+function failureReason(error: unknown): string {
+  const reason = describeError(error);
+  return reason === NEST_HIDDEN_ERROR
+    ? `${reason}: Nest's exception filter hides the handler's error (logged on the worker by RpcExceptionsHandler); ` +
+        'throw an RpcException, or use an exception filter, to pass its message here'
+    : reason;
 }

@@ -23,6 +23,7 @@ function group(socketOptions: zmq.SocketOptions<zmq.Pull> = {}) {
     (status) => statuses.push(status),
     (event) => events.push(event),
     new RateLimitedLog(logger, 60_000),
+    'server',
   );
   const open = (...names: string[]) => sockets.open(names.map(pullPlan), () => new zmq.Pull({ linger: 0, ...socketOptions }));
   /** The statuses set so far, repeats of the same one collapsed. */

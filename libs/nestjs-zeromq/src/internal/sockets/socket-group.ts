@@ -20,6 +20,8 @@ export class SocketGroup<S extends zmq.Socket> {
     private readonly onEvent: (event: ZeroMqSocketEvent) => void,
     /** Where failed handshakes are logged (wrong keys, plaintext peers), rate-limited. */
     private readonly problems: RateLimitedLog,
+    /** Whose sockets these are: a client's (PUSH, DEALER, XPUB) or a server's (PULL, ROUTER, SUB). */
+    private readonly side: 'client' | 'server',
   ) {}
 
   get isOpen(): boolean {
@@ -33,7 +35,7 @@ export class SocketGroup<S extends zmq.Socket> {
     const opened: Array<ManagedSocket<S, P>> = [];
     try {
       for (const plan of plans) {
-        const managed = new ManagedSocket<S, P>(plan, create(plan), (event) => this.onSocketEvent(event));
+        const managed = new ManagedSocket<S, P>(plan, create(plan), (event) => this.onSocketEvent(event), this.side);
         this.sockets.set(plan.name, managed);
         opened.push(managed);
         await managed.open();
@@ -47,11 +49,12 @@ export class SocketGroup<S extends zmq.Socket> {
   }
 
   /**
-   * Resolves once each named socket has a live connection, after `timeout` ms, or on close,
-   * whichever comes first; never rejects (ZeroMQ goes on reconnecting).
+   * Resolves once each named socket has a usable connection (its handshake completed) or was
+   * rejected by every endpoint, after `timeout` ms, or on close, whichever comes first; never
+   * rejects (ZeroMQ goes on reconnecting).
    */
   waitForPeers(names: readonly string[], timeout: number): Promise<void> {
-    const ready = () => this.closed || names.every((name) => this.sockets.get(name)?.connected ?? true);
+    const ready = () => this.closed || names.every((name) => this.sockets.get(name)?.settled ?? true);
     if (timeout <= 0 || ready()) {
       return Promise.resolve();
     }
@@ -76,7 +79,7 @@ export class SocketGroup<S extends zmq.Socket> {
    * and connects it to the plan's endpoints.
    */
   add<P extends SocketPlan>(plan: P, socket: S): ManagedSocket<S, P> {
-    const managed = new ManagedSocket<S, P>(plan, socket, (event) => this.onSocketEvent(event));
+    const managed = new ManagedSocket<S, P>(plan, socket, (event) => this.onSocketEvent(event), this.side);
     this.sockets.set(plan.name, managed);
     for (const endpoint of plan.endpoints) {
       managed.connectPeer(endpoint.address);
