@@ -61,7 +61,9 @@ describe('Ordered delivery by key, and expiry, across processes', () => {
     const perKey = 50;
     const total = keys * perKey;
     const endpoints = [1, 2, 3, 4].map((n) => ipc.address(`order-${n}`));
-    const workers = await Promise.all(endpoints.map((endpoint, i) => startWorker(`worker-${i + 1}`, endpoint)));
+    // Handlers that take a little time are often mid-run when their worker is killed: repeats happen.
+    const work = { KEYED_WORKER_WORK_MS: '2' };
+    const workers = await Promise.all(endpoints.map((endpoint, i) => startWorker(`worker-${i + 1}`, endpoint, work)));
     const everyWorker = [...workers];
     const client = producer(endpoints, { maxQueueSize: total + 1_000, ackTimeout: 5_000 });
     const emits: Array<Promise<unknown>> = [];
@@ -87,7 +89,7 @@ describe('Ordered delivery by key, and expiry, across processes', () => {
       workers[index].signal('SIGKILL');
       await workers[index].exited;
       kills++;
-      workers[index] = await startWorker(`worker-${index + 1}.${round + 1}`, endpoints[index]);
+      workers[index] = await startWorker(`worker-${index + 1}.${round + 1}`, endpoints[index], work);
       everyWorker.push(workers[index]);
     }
     await within(done, 80_000, 'every keyed message acknowledged');
