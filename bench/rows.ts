@@ -88,6 +88,17 @@ export const ROWS: readonly RowDefinition[] = [
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtLeastOnce,
   },
   {
+    id: 'nestjs-zeromq-keyed',
+    label: 'nestjs-zeromq at-least-once, 1,000 keys (one in flight per key)',
+    // Compared with 'nestjs-zeromq-at-least-once' (issue 21: target ≥ 0.5×).
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqKeyed1000,
+  },
+  {
+    id: 'nestjs-zeromq-hot-key',
+    label: 'nestjs-zeromq at-least-once, one hot key (one message per round trip)',
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqHotKey,
+  },
+  {
     id: 'nestjs-zeromq-outbox-commit',
     label: 'nestjs-zeromq at-least-once, durable outbox (commit; emit resolves when stored)',
     // Compared with 'nestjs-zeromq-at-least-once' (issue 20: target ≥ 0.7×).

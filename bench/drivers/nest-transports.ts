@@ -73,6 +73,32 @@ export const nestjsZeroMqAtLeastOnce = nestTransportDriver({
   client: (endpoint) => new ZeroMqClient({ kind: 'dealer-router', delivery: 'at-least-once', endpoints: [endpoint] }),
 });
 
+/**
+ * nestjs-zeromq at-least-once with a key per message (one in flight per key): the keys go round
+ * `keys` values in emission order, so 1,000 keys keep about as many messages in flight as the
+ * harness's window, and one key carries one message per round trip.
+ */
+function nestjsZeroMqKeyed(keys: number) {
+  return nestTransportDriver({
+    server: async () => {
+      const server = new ZeroMqServer({ kind: 'dealer-router', endpoints: [`tcp://${LOOPBACK}:*`] });
+      return { options: { strategy: server }, endpoint: () => server.getAddresses().default[0] };
+    },
+    client: (endpoint) => {
+      let emitted = 0;
+      return new ZeroMqClient({
+        kind: 'dealer-router',
+        delivery: 'at-least-once',
+        endpoints: [endpoint],
+        key: () => `k${emitted++ % keys}`,
+      });
+    },
+  });
+}
+
+export const nestjsZeroMqKeyed1000 = nestjsZeroMqKeyed(1_000);
+export const nestjsZeroMqHotKey = nestjsZeroMqKeyed(1);
+
 /** A fresh outbox directory for a producer process, removed when the process exits. */
 function benchOutboxPath(): string {
   const directory = mkdtempSync(join(tmpdir(), 'nestjs-zeromq-bench-outbox-'));

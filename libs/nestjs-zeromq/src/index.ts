@@ -50,6 +50,8 @@ export type {
   ZeroMqEndpoint,
   ZeroMqEndpointOptions,
   ZeroMqHeartbeatOptions,
+  ZeroMqKeyedPoison,
+  ZeroMqKeyFunction,
   ZeroMqOverflowPolicy,
   ZeroMqPlainDecoding,
   ZeroMqPlainMessageOptions,

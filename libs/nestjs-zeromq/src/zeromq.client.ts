@@ -15,7 +15,7 @@ import { encodePacket } from './internal/client/serialized-packet.js';
 import { createClientSocket, socketKind } from './internal/kinds/kinds.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from './internal/options/plans.js';
 import { resolveClientOptions } from './internal/options/resolve-options.js';
-import type { EncodedRecord } from './internal/protocol/wire.js';
+import { MAX_KEY_LENGTH, withKeyAndExpiry, type EncodedRecord } from './internal/protocol/wire.js';
 import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
 import { SocketGroup } from './internal/sockets/socket-group.js';
@@ -292,14 +292,23 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   /** Routes, serializes and queues one emit; `done` hears how it ended. */
   private dispatch(record: ReadPacket, done: Settle): void {
     const pattern = this.normalizePattern(record.pattern);
-    const { packet, options } = unwrapRecord(record);
+    const unwrapped = unwrapRecord(record);
+    const { options } = unwrapped;
+    let { packet } = unwrapped;
     let route: ClientRoute;
     let tracker: DeliveryTracker | undefined;
+    let key: string | undefined;
     try {
       ({ route, tracker } = this.routes.eventRoute(pattern, options.delivery));
+      key = options.key ?? keyFrom(route.plan.key, packet.data, pattern);
     } catch (error) {
       done.reject(this.outcomes.emitFailed(error));
       return;
+    }
+    const ttl = options.ttl ?? this.config.ttl;
+    const expiresAt = ttl === undefined ? undefined : Date.now() + ttl;
+    if (key !== undefined || expiresAt !== undefined) {
+      packet = { ...packet, metadata: withKeyAndExpiry(packet.metadata, key, expiresAt) };
     }
     this.encode(
       'event',
@@ -307,9 +316,9 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       packet,
       route,
       tracker === undefined
-        ? (encoded) => this.routes.pick(route).emit(encoded, done)
+        ? (encoded) => (key === undefined ? this.routes.pick(route) : this.routes.pickKeyed(route, key)).emit(encoded, done)
         : (encoded) =>
-            tracker.submit(pattern, encoded, packet.data).then(
+            tracker.submit(pattern, encoded, packet.data, key, expiresAt).then(
               () => {
                 this.outcomes.counters.add('sent');
                 done.resolve();
@@ -375,4 +384,23 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.routes.onSocketEvent(event);
     this.listeners.emit(event.type, event);
   }
+}
+
+/** The key a route's `key` function gives a payload; throws a clear error for a key that is not 1 to 256 characters of text. */
+function keyFrom(
+  keyOf: ((data: unknown, pattern: string) => string | undefined) | undefined,
+  data: unknown,
+  pattern: string,
+): string | undefined {
+  const key = keyOf?.(data, pattern);
+  if (key !== undefined && !(typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH)) {
+    throw new ZeroMqSendError(
+      'SEND_FAILED',
+      pattern,
+      '-',
+      [],
+      `the key option gave ${typeof key === 'string' ? `a key of ${key.length} characters` : typeof key}; a key is a string of 1 to ${MAX_KEY_LENGTH} characters`,
+    );
+  }
+  return key;
 }

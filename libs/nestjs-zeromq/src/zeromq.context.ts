@@ -12,6 +12,8 @@ export interface ZeroMqMessageInfo {
   /** At-least-once deliveries: this delivery's number (1 = first) and the most there will be. */
   attempt?: number;
   maxAttempts?: number;
+  /** The message's key, if its producer gave it one. */
+  key?: string;
 }
 
 export type ZeroMqContextArgs = [pattern: string, metadata: PacketMetadata | undefined, info: ZeroMqMessageInfo];
@@ -51,6 +53,14 @@ export class ZeroMqContext extends BaseRpcContext<ZeroMqContextArgs> {
    */
   getMessageId(): string | undefined {
     return this.args[2].messageId;
+  }
+
+  /**
+   * The message's key (record builder `setKey`, or the client's `key` option), if it has one:
+   * messages of one key from one producer reach their handlers in the order they were emitted.
+   */
+  getKey(): string | undefined {
+    return this.args[2].key;
   }
 
   /** Which delivery of an at-least-once message this is: 1 the first, up to `maxAttempts`. 1 otherwise. */

@@ -85,6 +85,12 @@ export interface ZeroMqClientMetrics {
   unacked: number;
   /** At-least-once with a durable outbox: messages read back that an earlier process had stored. */
   replayed: number;
+  /** At-least-once messages dead-lettered because they expired (their `ttl` passed). */
+  expired: number;
+  /** At-least-once: keys with a message outstanding now (at most one per key is in flight). */
+  keysInFlight: number;
+  /** At-least-once: messages waiting now behind an earlier message of their key. */
+  waitingBehindKey: number;
   /** Emits and requests waiting in the queues now. */
   queued: number;
   /** Requests waiting for replies now. */

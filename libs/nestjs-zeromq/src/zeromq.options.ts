@@ -179,6 +179,11 @@ export interface ZeroMqClientRoute {
    */
   outbox?: ZeroMqOutboxOptions;
   /**
+   * The key of each message of this route, from its payload (a record's `setKey` wins).
+   * @default the client's `key`
+   */
+  key?: ZeroMqKeyFunction;
+  /**
    * Send only the payload frame (no pattern, no framing) so that a plain ZeroMQ PULL peer can read
    * it: Buffers go as they are, strings as UTF-8 text, anything else as JSON text. No batching.
    * On a `'pub-sub'` route the message is `[topic, payload]`, for plain SUB peers.
@@ -304,6 +309,12 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
   deserializer?: ConsumerDeserializer;
 }
 
+/** The key of a message (see `key`): any text, or undefined for none. */
+export type ZeroMqKeyFunction = (data: unknown, pattern: string) => string | undefined;
+
+/** What a keyed message that keeps failing at the head of its key does (see `keyedPoison`). */
+export type ZeroMqKeyedPoison = 'block' | 'dead-letter';
+
 /** What `emit()` does when a socket's queue is full. */
 export type ZeroMqOverflowPolicy = 'reject' | 'drop-oldest';
 
@@ -356,6 +367,28 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    * @default 10000
    */
   maxRetryDelay?: number;
+  /**
+   * The key of each message, from its payload and pattern: messages of one key are handled in the
+   * order they were emitted, by the worker that owns the key (docs/delivery.md, "Ordered delivery
+   * by key"). Return `undefined` for a message without key. A record's `setKey` wins; routes can set their own.
+   * @default none: messages have no key unless their record sets one
+   */
+  key?: ZeroMqKeyFunction;
+  /**
+   * At-least-once: what happens to a keyed message that fails at the head of its key past
+   * `maxAttempts` (or that a worker refuses): `'block'` keeps retrying it (at most every
+   * `maxRetryDelay`) and its key's later messages wait; `'dead-letter'` dead-letters it and the
+   * key moves on to its next message.
+   * @default 'block'
+   */
+  keyedPoison?: ZeroMqKeyedPoison;
+  /**
+   * Milliseconds a message lives after `emit()` unless its record sets its own `ttl`: an expired
+   * message is not sent (at-least-once: not sent again), is dropped by a worker that gets it late,
+   * and is dead-lettered with reason `'expired'` (docs/delivery.md, "Expiry").
+   * @default none: messages do not expire
+   */
+  ttl?: number;
   /**
    * At-least-once: also send dead letters (with `deadLetterReason`, `deadLetterAttempts` and
    * `messageId` metadata) as events over a PUSH socket to these endpoints.

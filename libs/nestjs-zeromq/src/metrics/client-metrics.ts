@@ -33,6 +33,7 @@ const COUNTERS: Partial<Record<keyof ZeroMqClientMetrics, string>> = {
   acked: 'At-least-once messages acked by a worker.',
   redelivered: 'At-least-once deliveries that were repeats.',
   deadLettered: 'At-least-once messages given up on.',
+  expired: 'At-least-once messages dead-lettered because they expired.',
   replayed: 'At-least-once messages read back from a durable outbox that an earlier process had stored.',
   unauthorized: 'Subscribers turned away by curve.allowSubscribers.',
 };
@@ -53,6 +54,8 @@ export function registerZeroMqClientMetrics(client: ZeroMqClient, options: ZeroM
   }
   const whole: Array<[string, string, keyof ZeroMqClientMetrics]> = [
     ['unacked', 'At-least-once messages not acked yet.', 'unacked'],
+    ['keys_in_flight', 'At-least-once keys with a message outstanding.', 'keysInFlight'],
+    ['waiting_behind_key', 'At-least-once messages waiting behind an earlier message of their key.', 'waitingBehindKey'],
     ['pending_requests', 'Requests waiting for replies.', 'pendingRequests'],
   ];
   for (const [gauge, help, key] of whole) {

@@ -20,6 +20,7 @@ const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' 
   malformed: 'Messages whose frames could not be parsed at all.',
   undecodable: 'Records rejected on their own (bad pattern, metadata or payload).',
   droppedOnClose: 'Records received before close() (read, or held unread by the socket) whose handler had not started.',
+  expired: 'Messages dropped unhandled because they had expired when their handler was to run.',
   missed: 'Broadcast records a publisher sent that never arrived here (gaps in its sequence).',
   unauthorized: 'CURVE connection attempts rejected by curve.allowClients.',
   disconnects: 'Connections that ended: peers that left, and connections ZeroMQ reset (a frame above maxMessageSize).',

@@ -1,5 +1,6 @@
 import type { PacketMetadata } from '@nestjs/microservices';
 import type { ZeroMqDeliveryMode } from '../zeromq.options.js';
+import { MAX_KEY_LENGTH } from '../internal/protocol/message-key.js';
 
 /** Options for one message, set with `ZeroMqRecordBuilder#setOptions`. */
 export interface ZeroMqRecordOptions {
@@ -14,6 +15,18 @@ export interface ZeroMqRecordOptions {
    * @default the route's `delivery`
    */
   delivery?: ZeroMqDeliveryMode;
+  /**
+   * `emit()`: the message's key (1 to 256 characters): messages of one key are handled in the
+   * order they were emitted, by the worker that owns the key. Also set with `setKey`.
+   * @default the route's or client's `key` function, else none
+   */
+  key?: string;
+  /**
+   * `emit()`: milliseconds the message lives: past it, it is not sent (again) and a worker that
+   * gets it drops it; it is dead-lettered with reason `'expired'`. Also set with `setTtl`.
+   * @default the client's `ttl`, else none
+   */
+  ttl?: number;
 }
 
 /**
@@ -61,6 +74,18 @@ export class ZeroMqRecordBuilder<TData = unknown> {
     return this;
   }
 
+  /** The message's key (see `ZeroMqRecordOptions#key`), over what `setOptions` set. */
+  setKey(key: string): this {
+    this.options = { ...this.options, key };
+    return this;
+  }
+
+  /** The message's time to live in milliseconds (see `ZeroMqRecordOptions#ttl`), over what `setOptions` set. */
+  setTtl(ttl: number): this {
+    this.options = { ...this.options, ttl };
+    return this;
+  }
+
   /** Throws a TypeError for a header that is not text, or an option out of range. */
   build(): ZeroMqRecord<TData> {
     for (const [key, value] of Object.entries(this.headers)) {
@@ -68,13 +93,23 @@ export class ZeroMqRecordBuilder<TData = unknown> {
         throw new TypeError(`ZeroMqRecord header "${key}" must be a string, got ${typeof value}`);
       }
     }
-    const { timeout, delivery } = this.options;
+    const { timeout, delivery, key, ttl } = this.options;
     if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 0)) {
       throw new TypeError(`ZeroMqRecord option timeout must be a whole number of milliseconds >= 0, got ${timeout}`);
     }
     if (delivery !== undefined && delivery !== 'at-most-once' && delivery !== 'at-least-once') {
       throw new TypeError(`ZeroMqRecord option delivery must be 'at-most-once' or 'at-least-once', got ${String(delivery)}`);
     }
+    if (key !== undefined && !(typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH)) {
+      throw new TypeError(`ZeroMqRecord option key must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${describe(key)}`);
+    }
+    if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) {
+      throw new TypeError(`ZeroMqRecord option ttl must be a whole number of milliseconds > 0, got ${ttl}`);
+    }
     return new ZeroMqRecord(this.data as TData, { ...this.headers }, { ...this.options });
   }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `${value.length} characters` : typeof value;
 }

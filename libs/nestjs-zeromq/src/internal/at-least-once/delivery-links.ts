@@ -1,13 +1,19 @@
 import type { DeliveryLink } from './delivery.js';
+import { hashText, rendezvousWinner } from './rendezvous.js';
 
 /**
  * The worker connections of an at-least-once route as its tracker sees them: the credit each
  * worker announced, what is in flight on it, and which one a delivery goes to next (the one with
  * the most free credit). Links come and go with DNS discovery: a retired link takes nothing new
- * while its deliveries in flight may still be acked.
+ * while its deliveries in flight may still be acked. A keyed delivery goes to the owner of its key
+ * instead: the live link (credit announced, not retired) that rendezvous hashing picks.
  */
 export class DeliveryLinks {
+  /** Changes whenever a link becomes live or stops being live: the owners of keys may have changed. */
+  generation = 0;
   private readonly links = new Map<string, DeliveryLink>();
+  /** The live links, while `generation` stays the same. */
+  private live: DeliveryLink[] | undefined;
 
   constructor(names: readonly string[]) {
     for (const name of names) {
@@ -21,7 +27,7 @@ export class DeliveryLinks {
     if (link === undefined || link.retired === true) {
       return false;
     }
-    link.window = window;
+    this.setWindow(link, window);
     return true;
   }
 
@@ -29,7 +35,7 @@ export class DeliveryLinks {
   voidCredit(name: string): boolean {
     const link = this.links.get(name);
     if (link !== undefined) {
-      link.window = 0;
+      this.setWindow(link, 0);
     }
     return link !== undefined;
   }
@@ -38,7 +44,7 @@ export class DeliveryLinks {
   add(name: string): void {
     const link = this.links.get(name);
     if (link === undefined) {
-      this.links.set(name, { name, window: 0, unacked: 0 });
+      this.links.set(name, { name, seed: hashText(name), window: 0, unacked: 0 });
     } else {
       link.retired = false;
     }
@@ -47,13 +53,27 @@ export class DeliveryLinks {
   retire(name: string): void {
     const link = this.links.get(name);
     if (link !== undefined) {
+      this.setWindow(link, 0);
       link.retired = true;
-      link.window = 0;
     }
   }
 
   remove(name: string): void {
-    this.links.delete(name);
+    const link = this.links.get(name);
+    if (link !== undefined) {
+      this.setWindow(link, 0);
+      this.links.delete(name);
+    }
+  }
+
+  get(name: string): DeliveryLink | undefined {
+    return this.links.get(name);
+  }
+
+  /** The live link that owns `key`, if any link is live. */
+  owner(key: string): DeliveryLink | undefined {
+    this.live ??= [...this.links.values()].filter((link) => link.window > 0);
+    return rendezvousWinner(key, this.live, (link) => link.seed);
   }
 
   unackedOn(name: string): number {
@@ -70,6 +90,14 @@ export class DeliveryLinks {
       }
     }
     return best;
+  }
+
+  private setWindow(link: DeliveryLink, window: number): void {
+    if (link.window > 0 !== window > 0) {
+      this.generation++;
+      this.live = undefined;
+    }
+    link.window = window;
   }
 
   /** A delivery left on `link`. */

@@ -34,6 +34,8 @@ export interface DeliveryEvents {
   onLinkLost(link: string, lost: readonly Delivery[]): void;
   /** The route's outbox of that name, if it still has it (DNS discovery adds and removes outboxes). */
   outboxNamed(name: string): DealerOutbox | undefined;
+  /** A keyed message blocks its key (`keyedPoison: 'block'`): told once per message. */
+  onKeyBlocked(pattern: string, id: string, reason: string): void;
 }
 
 /**
@@ -65,6 +67,8 @@ export function trackDeliveries(
       maxAttempts,
       retryDelay: config.retryDelay,
       maxRetryDelay: config.maxRetryDelay,
+      keyedPoison: config.keyedPoison,
+      onKeyBlocked: (delivery, reason) => events.onKeyBlocked(delivery.pattern, delivery.id, reason),
       lostLinkGrace: LOST_LINK_GRACE,
       store: outbox?.store,
       resolveOn: outbox?.options.resolveOn,

@@ -27,6 +27,7 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
     maxAttempts: 5,
     retryDelay: 100,
     maxRetryDelay: 10_000,
+    keyedPoison: 'block',
     lostLinkGrace: 0,
     readPacked: (packed) => storedDelivery(fragmentFields(packed)),
     dataOf: (packed) => storedData(fragmentFields(packed)),
@@ -104,7 +105,7 @@ describe('DeliveryTracker', () => {
       ['a', 'm1', 1],
       ['a', 'm2', 1],
     ]);
-    expect(t.counters).toEqual({ acked: 1, redelivered: 0, deadLettered: 0, replayed: 0 });
+    expect(t.counters).toEqual({ acked: 1, redelivered: 0, deadLettered: 0, replayed: 0, expired: 0 });
     expect(t.outstanding).toBe(1);
     // An ack that comes again, or for an id never sent, settles nothing.
     expect(t.settle(idOf('m1'), 'a', '')).toBe(false);
@@ -144,7 +145,7 @@ describe('DeliveryTracker', () => {
     expect(t.settle(idOf('m1'), 'f', 'handler threw again')).toBe(true);
     expect(deadLetters).toEqual([{ pattern: 'm1', messageId: idOf('m1'), attempts: 4, reason: 'handler threw again', data: { of: 'm1' } }]);
     expect(await outcome).toBe('DEAD_LETTER: m1 after 4: handler threw again');
-    expect(t.counters).toEqual({ acked: 0, redelivered: 3, deadLettered: 1, replayed: 0 });
+    expect(t.counters).toEqual({ acked: 0, redelivered: 3, deadLettered: 1, replayed: 0, expired: 0 });
     expect(t.outstanding).toBe(0);
     timers.advanceTimersByTime(10_000);
     expect(sent).toHaveLength(4);

@@ -4,13 +4,20 @@ import { settlesWithin } from '../util/deadline.js';
 import { Deque } from '../util/deque.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
-import type { Delivery, DeliveryCounters, DeliveryTrackerOptions } from './delivery.js';
+import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
 import { DeliveryLinks } from './delivery-links.js';
 import type { DeliveryStore } from './delivery-store.js';
+import { EXPIRED } from '../protocol/message-key.js';
+import { failureOutcome, isExpired } from './delivery-failures.js';
+import { KeyGate } from './key-gate.js';
+import { KeyedLanes } from './keyed-lanes.js';
 import { StoredBacklog } from './stored-backlog.js';
 
 /** Messages read back from the outbox at a time (when that much room is free, or little waits). */
 const REFILL_BATCH = 256;
+
+/** The highest attempt number the wire carries (`n/max`, four digits): a blocked key's head is retried past it. */
+const MAX_WIRE_ATTEMPT = 9999;
 
 /**
  * The producer side of at-least-once delivery for one route. It keeps every message until a
@@ -20,16 +27,21 @@ const REFILL_BATCH = 256;
  * drops. After `maxAttempts` deliveries, or when a worker refuses it for good, it dead-letters.
  * With a durable outbox (`store`) every message is stored from acceptance to ack; the tracker
  * holds in memory only what its bounds allow and reads the rest back in order (StoredBacklog).
+ * A keyed message goes through the KeyGate (one in flight per key) to the worker that owns its key
+ * (KeyedLanes); a message past its expiry is not sent again and is dead-lettered as `'expired'`.
  */
 export class DeliveryTracker {
   /** Unique per tracker: message ids are `<producerId>.<sequence>`. */
   readonly producerId = randomBytes(6).toString('base64url');
-  readonly counters: DeliveryCounters = { acked: 0, redelivered: 0, deadLettered: 0, replayed: 0 };
+  readonly counters: DeliveryCounters = { acked: 0, redelivered: 0, deadLettered: 0, replayed: 0, expired: 0 };
 
   private readonly links: DeliveryLinks;
   private readonly deliveries = new Map<string, Delivery>();
-  /** Deliveries waiting for credit, oldest first. */
+  /** Unkeyed deliveries waiting for credit, oldest first. */
   private readonly waiting = new Deque<Delivery>();
+  private readonly gate = new KeyGate();
+  /** Keyed deliveries that head their key, waiting for their worker's credit. */
+  private readonly lanes: KeyedLanes;
   private sequence: number;
   private outstandingBytes = 0;
   /** Deliveries on a link, not acked yet. */
@@ -46,6 +58,7 @@ export class DeliveryTracker {
     private readonly options: DeliveryTrackerOptions,
   ) {
     this.links = new DeliveryLinks(linkNames);
+    this.lanes = new KeyedLanes(this.links);
     this.store = options.store;
     this.backlog =
       this.store === undefined
@@ -80,8 +93,16 @@ export class DeliveryTracker {
     return this.deliveries.size + (this.backlog?.count ?? 0);
   }
 
-  /** Accepts a message; resolves when a worker has handled it, rejects when it is dead-lettered. */
-  submit(pattern: string, record: EncodedRecord, data: unknown): Promise<void> {
+  /** Keys whose head is outstanding, and messages waiting behind the head of their key. */
+  get keys(): { inFlight: number; waiting: number } {
+    return { inFlight: this.gate.keys, waiting: this.gate.waiting };
+  }
+
+  /**
+   * Accepts a message; resolves when a worker has handled it, rejects when it is dead-lettered.
+   * `orderKey` and `expiresAt` are the message's key and expiry (as its record carries them).
+   */
+  submit(pattern: string, record: EncodedRecord, data: unknown, orderKey?: string, expiresAt?: number): Promise<void> {
     if (this.closed) {
       return Promise.reject(this.options.errors.closed(pattern));
     }
@@ -92,10 +113,24 @@ export class DeliveryTracker {
     const id = `${this.producerId}.${key.toString(36)}`;
     const packed = this.options.pack(id, record);
     if (this.backlog !== undefined) {
-      return this.backlog.accept(key, id, pattern, packed, record, data);
+      return this.backlog.accept({ key, id, pattern, packed, size: record.size, data, orderKey, expiresAt });
     }
     return new Promise<void>((resolve, reject) => {
-      this.hold({ id, key, pattern, packed, size: record.size, data, attempt: 0, link: undefined, ackDeadline: 0, resolve, reject });
+      this.hold({
+        id,
+        key,
+        pattern,
+        packed,
+        size: record.size,
+        data,
+        orderKey,
+        expiresAt,
+        attempt: 0,
+        link: undefined,
+        ackDeadline: 0,
+        resolve,
+        reject,
+      });
     });
   }
 
@@ -124,7 +159,11 @@ export class DeliveryTracker {
   private hold(delivery: Delivery): void {
     this.deliveries.set(delivery.id, delivery);
     this.outstandingBytes += delivery.size;
-    this.waiting.push(delivery);
+    if (delivery.orderKey === undefined) {
+      this.waiting.push(delivery);
+    } else if (this.gate.admit(delivery, delivery.orderKey)) {
+      this.lanes.add(delivery);
+    }
     this.pump();
   }
 
@@ -147,15 +186,17 @@ export class DeliveryTracker {
       this.store?.remove(delivery.key);
       this.forget(delivery);
       delivery.resolve();
-    } else if (status === 'x' || delivery.attempt >= this.options.maxAttempts) {
-      this.deadLetter(delivery, reason);
     } else {
-      const delay = Math.min(this.options.retryDelay * 2 ** (delivery.attempt - 1), this.options.maxRetryDelay);
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.requeue(delivery);
-      }, delay);
-      this.timers.add(timer);
+      const outcome = failureOutcome(delivery, { reason, refused: status === 'x', timedOut: false }, Date.now(), this.options);
+      if ('deadLetter' in outcome) {
+        this.deadLetter(delivery, outcome.deadLetter);
+      } else {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.requeue(delivery);
+        }, outcome.retryAfter);
+        this.timers.add(timer);
+      }
     }
     this.pump();
     return true;
@@ -246,59 +287,94 @@ export class DeliveryTracker {
     }
     this.backlog?.rejectAll(() => this.options.errors.closed('(stored)'));
     this.waiting.clear();
+    this.lanes.clear();
+    this.gate.clear();
     // Messages left in an outbox are not dropped: the next start replays them.
     return this.store === undefined ? left.length : 0;
   }
 
-  /** Sends waiting deliveries while some connected worker has free credit. */
+  /**
+   * Sends what waits while workers have free credit: the heads of keys to the workers that own
+   * them, then the unkeyed messages to the worker with the most free credit.
+   */
   private pump(): void {
+    this.lanes.send(this.sendable, this.sendTo);
     while (this.waiting.length > 0) {
       const link = this.links.freest();
       if (link === undefined) {
         return;
       }
       const delivery = this.waiting.shift()!;
-      if (!this.deliveries.has(delivery.id)) {
-        continue;
+      if (this.sendable(delivery)) {
+        this.send(delivery, link);
       }
-      delivery.attempt++;
-      if (delivery.replayed === true) {
-        delivery.replayed = false;
-      } else if (delivery.attempt > 1) {
-        this.counters.redelivered++;
-        delivery.packed = this.options.repack(delivery.packed, delivery.attempt);
-        this.store?.update(delivery.key, delivery.packed);
-      }
-      delivery.link = link.name;
-      delivery.ackDeadline = Date.now() + this.options.ackTimeout;
-      this.links.sent(link);
-      this.inFlight++;
-      this.options.transmit(link.name, delivery).catch(() => {
-        // The socket did not take it (send timeout, closing): the message never left. Its credit
-        // is void until the worker announces it again; meanwhile others get the message.
-        if (delivery.link === link.name) {
-          this.links.voidCredit(link.name);
-          this.release(delivery);
-          delivery.attempt--;
-          this.requeue(delivery);
-          if (!this.closed) {
-            this.options.requestCredit(link.name);
-          }
-        }
-      });
     }
   }
 
+  /** Whether a delivery taken from a queue is still to be sent (one that expired meanwhile is dead-lettered here). */
+  private readonly sendable = (delivery: Delivery): boolean => {
+    if (this.deliveries.get(delivery.id) !== delivery || delivery.link !== undefined) {
+      return false;
+    }
+    if (delivery.expiresAt !== undefined && isExpired(delivery, Date.now())) {
+      this.deadLetter(delivery, EXPIRED);
+      return false;
+    }
+    return true;
+  };
+
+  private readonly sendTo = (delivery: Delivery, link: DeliveryLink): void => this.send(delivery, link);
+
+  private send(delivery: Delivery, link: DeliveryLink): void {
+    delivery.attempt++;
+    if (delivery.replayed === true) {
+      delivery.replayed = false;
+    } else if (delivery.attempt > 1) {
+      this.counters.redelivered++;
+      delivery.packed = this.options.repack(delivery.packed, Math.min(delivery.attempt, MAX_WIRE_ATTEMPT));
+      this.store?.update(delivery.key, delivery.packed);
+    }
+    delivery.link = link.name;
+    delivery.ackDeadline = Date.now() + this.options.ackTimeout;
+    this.links.sent(link);
+    this.inFlight++;
+    this.options.transmit(link.name, delivery).catch(() => {
+      // The socket did not take it (send timeout, closing): the message never left. Its credit
+      // is void until the worker announces it again; meanwhile others get the message.
+      if (delivery.link === link.name) {
+        this.links.voidCredit(link.name);
+        this.release(delivery);
+        delivery.attempt--;
+        this.requeue(delivery);
+        if (!this.closed) {
+          this.options.requestCredit(link.name);
+        }
+      }
+    });
+  }
+
+  /**
+   * Gives up on what was not acked within `ackTimeout` (sent again, or dead-lettered), and
+   * dead-letters what expired while not in flight (one in flight may still be acked: a worker
+   * that gets it late refuses it as expired).
+   */
   private expire(): void {
     const now = Date.now();
-    const late = [...this.deliveries.values()].filter((delivery) => delivery.link !== undefined && delivery.ackDeadline <= now);
+    const late = [...this.deliveries.values()].filter((delivery) =>
+      delivery.link === undefined ? isExpired(delivery, now) : delivery.ackDeadline <= now,
+    );
+    const reason = `not acknowledged within ${this.options.ackTimeout} ms (ackTimeout)`;
     for (const delivery of late) {
       this.release(delivery);
-      if (delivery.attempt >= this.options.maxAttempts) {
-        this.deadLetter(delivery, `not acknowledged within ${this.options.ackTimeout} ms (ackTimeout)`);
+      const outcome = failureOutcome(delivery, { reason, refused: false, timedOut: true }, now, this.options);
+      if ('deadLetter' in outcome) {
+        this.deadLetter(delivery, outcome.deadLetter);
       } else {
         this.requeue(delivery);
       }
+    }
+    if (late.length > 0) {
+      this.pump();
     }
   }
 
@@ -306,7 +382,13 @@ export class DeliveryTracker {
   private requeue(...deliveries: Delivery[]): void {
     const alive = deliveries.filter((delivery) => this.deliveries.has(delivery.id));
     if (alive.length > 0) {
-      this.waiting.unshift(...alive);
+      const unkeyed = alive.filter((delivery) => delivery.orderKey === undefined);
+      this.waiting.unshift(...unkeyed);
+      for (const delivery of alive) {
+        if (delivery.orderKey !== undefined) {
+          this.lanes.add(delivery);
+        }
+      }
       this.pump();
     }
   }
@@ -322,6 +404,9 @@ export class DeliveryTracker {
 
   private deadLetter(delivery: Delivery, reason: string): void {
     this.counters.deadLettered++;
+    if (reason === EXPIRED) {
+      this.counters.expired++;
+    }
     this.store?.deadLetter(
       delivery.key,
       {
@@ -348,6 +433,12 @@ export class DeliveryTracker {
   private forget(delivery: Delivery): void {
     this.deliveries.delete(delivery.id);
     this.outstandingBytes -= delivery.size;
+    if (delivery.orderKey !== undefined) {
+      const next = this.gate.leave(delivery, delivery.orderKey);
+      if (next !== undefined) {
+        this.lanes.add(next);
+      }
+    }
     this.notifyIfIdle();
     this.refill();
   }

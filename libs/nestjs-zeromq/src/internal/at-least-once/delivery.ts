@@ -29,6 +29,14 @@ export interface Delivery {
    * the crash is not counted twice).
    */
   replayed?: boolean;
+  /** The message's key: at most one message per key is in flight, on the worker that owns the key. */
+  readonly orderKey?: string;
+  /** When it expires (milliseconds since the epoch, the producer's clock); it is then not sent again. */
+  readonly expiresAt?: number;
+  /** It waits behind the message that heads its key (KeyGate). */
+  behindKey?: boolean;
+  /** It heads its key and failed past `maxAttempts` with `keyedPoison: 'block'`: it blocks its key (reported once). */
+  blocking?: boolean;
   /** The link it is in flight on, if any. */
   link: string | undefined;
   /** When it is given up on as unacknowledged (in flight only). */
@@ -40,6 +48,8 @@ export interface Delivery {
 /** One worker connection as the tracker sees it. */
 export interface DeliveryLink {
   readonly name: string;
+  /** The hash of its name, its seed in rendezvous hashing. */
+  readonly seed: number;
   /** Deliveries the worker said it takes at once (0 until it says). */
   window: number;
   /** Deliveries in flight on it. */
@@ -75,12 +85,20 @@ export interface DeliveryTrackerOptions {
    * current slab, so the one it was first packed into is freed once its other messages are acked.
    */
   repack: (packed: Fragment, attempt: number) => Fragment;
+  /**
+   * A keyed message that keeps failing at the head of its key: `'block'` retries it (at most every
+   * `maxRetryDelay`) and keeps its key's later messages waiting; `'dead-letter'` dead-letters it
+   * after `maxAttempts` and the key moves on.
+   */
+  keyedPoison: 'block' | 'dead-letter';
+  /** A keyed message started blocking its key (reported once per message). */
+  onKeyBlocked?: (delivery: Delivery, reason: string) => void;
   /** The durable outbox, if the route has one: messages stay there from acceptance to ack. */
   store?: DeliveryStore;
   /** With a store: whether an emit resolves once stored or once acked. */
   resolveOn?: 'stored' | 'acked';
-  /** What a delivery read back from the store is: its id, the attempt it was packed as, its pattern. */
-  readPacked: (packed: Fragment) => { id: string; attempt: number; pattern: string };
+  /** What a delivery read back from the store is: its id, the attempt it was packed as, its pattern, key and expiry. */
+  readPacked: (packed: Fragment) => { id: string; attempt: number; pattern: string; orderKey?: string; expiresAt?: number };
   /**
    * Places the packed bytes of a message read back from the store where the next deliveries are
    * packed: adjacent records of one slab leave in one ZeroMQ message (a batch).
@@ -113,4 +131,6 @@ export interface DeliveryCounters {
   deadLettered: number;
   /** Messages read back from the outbox that an earlier process had stored. */
   replayed: number;
+  /** Messages dead-lettered because they expired (with reason `'expired'`). */
+  expired: number;
 }

@@ -1,4 +1,3 @@
-import type { EncodedRecord, Fragment } from '../protocol/wire.js';
 import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
 import type { DeliveryStore, StoredDelivery } from './delivery-store.js';
 
@@ -9,6 +8,9 @@ interface EmitSettles {
 }
 
 const IGNORED: EmitSettles = { resolve: () => undefined, reject: () => undefined };
+
+/** A message as the tracker accepts it. */
+export type NewMessage = Pick<Delivery, 'key' | 'id' | 'pattern' | 'packed' | 'size' | 'data' | 'orderKey' | 'expiresAt'>;
 
 /** Messages read from the store per range read, and reads per readBack() at most. */
 const READ_BATCH = 256;
@@ -33,7 +35,8 @@ export interface BacklogTracker {
  * tracker holds in memory only what its bounds allow. The others wait in the store, all newer
  * than what the tracker holds (a new message joins them while any wait), so a count and a cursor
  * (the last key taken into memory) describe them; they are read back in order as room frees, and
- * what an earlier process stored is read back first (a replay).
+ * what an earlier process stored is read back first (a replay). A keyed message read back goes
+ * through the tracker's key gate as a new one does: a replay keeps one message per key in flight.
  */
 export class StoredBacklog {
   /** Messages stored and not taken into memory. */
@@ -64,9 +67,10 @@ export class StoredBacklog {
    * (and sent) at once when the tracker has room, before its write commits: a store that then
    * fails rejects the emit although a worker may handle it (at least once, never silently lost).
    */
-  accept(key: number, id: string, pattern: string, packed: Fragment, record: EncodedRecord, data: unknown): Promise<void> {
+  accept(message: NewMessage): Promise<void> {
+    const { key, pattern, packed, size } = message;
     const store = this.store;
-    if (store.count > 0 && store.bytes + record.size > store.maxBytes) {
+    if (store.count > 0 && store.bytes + size > store.maxBytes) {
       store.full = true;
       return Promise.reject(this.options.errors.outboxFull(pattern, store));
     }
@@ -79,9 +83,9 @@ export class StoredBacklog {
       acked.catch(() => undefined);
     }
     let held: Delivery | undefined;
-    if (this.count === 0 && this.tracker.fits(record.size)) {
+    if (this.count === 0 && this.tracker.fits(size)) {
       this.cursor = key;
-      held = { id, key, pattern, packed, size: record.size, data, attempt: 0, link: undefined, ackDeadline: 0, ...settles };
+      held = { ...message, attempt: 0, link: undefined, ackDeadline: 0, ...settles };
       this.tracker.hold(held);
     } else {
       this.count++;
@@ -149,7 +153,7 @@ export class StoredBacklog {
 
   private deliveryOf(stored: StoredDelivery): Delivery {
     const packed = this.options.place(stored.packed);
-    const { id, attempt, pattern } = this.options.readPacked(packed);
+    const { id, attempt, pattern, orderKey, expiresAt } = this.options.readPacked(packed);
     const replayed = stored.key <= this.replayUpTo;
     if (replayed) {
       this.tracker.replayed();
@@ -163,6 +167,8 @@ export class StoredBacklog {
       packed,
       size: packed.end - packed.start,
       data: undefined,
+      orderKey,
+      expiresAt,
       fromStore: true,
       attempt: replayed ? attempt - 1 : 0,
       replayed,

@@ -113,6 +113,7 @@ function tracker(store: MapStore, options: { maxQueueSize?: number; resolveOn?: 
     maxAttempts,
     retryDelay: 0,
     maxRetryDelay: 0,
+    keyedPoison: 'block',
     lostLinkGrace: 0,
     store,
     resolveOn: options.resolveOn ?? 'stored',
@@ -239,6 +240,35 @@ describe('DeliveryTracker with a durable outbox', () => {
     expect(after.sent.slice(0, 2).map(([, , id]) => id)).toEqual([before.sent[2][2], before.sent[1][2]]);
     expect(after.tracker.counters.replayed).toBe(2);
     expect(after.tracker.counters.redelivered).toBe(0);
+  });
+
+  it('replays keyed messages through the key gate: one per key in flight, in emission order', async () => {
+    const first = new MapStore();
+    const before = tracker(first);
+    const keyed = (pattern: string): EncodedRecord => ({ ...record(pattern), info: `j${JSON.stringify({ 'nz-key': 'k1' })}` });
+    for (const pattern of ['k1/1', 'k1/2', 'k1/3']) {
+      void before.tracker.submit(pattern, keyed(pattern), { of: pattern }, 'k1').catch(() => undefined);
+    }
+    void before.outcome('u1');
+    first.commit();
+    await flush();
+    // The process dies before any worker took anything: a new tracker over the same rows.
+    const second = new MapStore(1_000_000, 4);
+    for (const [key, row] of first.rows) {
+      second.rows.set(key, row);
+    }
+    const after = tracker(second);
+    after.tracker.credit('a', 10);
+    expect(after.sent.map(([pattern]) => pattern)).toEqual(['k1/1', 'u1']);
+    expect(after.tracker.keys).toEqual({ inFlight: 1, waiting: 2 });
+    after.ack('k1/1');
+    after.ack('u1');
+    expect(after.sent.map(([pattern]) => pattern)).toEqual(['k1/1', 'u1', 'k1/2']);
+    after.ack('k1/2');
+    after.ack('k1/3');
+    expect(after.sent.map(([pattern]) => pattern)).toEqual(['k1/1', 'u1', 'k1/2', 'k1/3']);
+    expect(after.tracker.counters.replayed).toBe(4);
+    expect(second.count).toBe(0);
   });
 
   it('refuses with OUTBOX_FULL past maxBytes (a lone message is still taken) and drops nothing stored', async () => {

@@ -17,6 +17,7 @@ import { RouteTable, type ClientRoute } from './route-table.js';
 import { ClientOutboxes } from '../at-least-once/outboxes.js';
 import type { ZeroMqOutboxMetrics } from '../../zeromq.metrics.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
+import { hashText, rendezvousWinner } from '../at-least-once/rendezvous.js';
 
 /** Longest a lost server's unread replies are waited for before its requests fail. */
 const MAX_REPLY_GRACE = 10 * LOST_LINK_GRACE;
@@ -38,6 +39,9 @@ export interface DeliveryTotals {
   unacked: number;
   /** Messages read back from a durable outbox that an earlier process had stored. */
   replayed: number;
+  expired: number;
+  keysInFlight: number;
+  waitingBehindKey: number;
 }
 
 /**
@@ -88,6 +92,11 @@ export class ClientRoutes {
               this.host.config,
               {
                 onDeadLetter: (letter, record) => this.deadLetter(letter, record),
+                onKeyBlocked: (pattern, id, reason) =>
+                  this.host.problems.warn(
+                    'keyBlocked',
+                    `"${pattern}" ${id} blocks its key (keyedPoison: 'block'; later messages of the key wait): ${reason}`,
+                  ),
                 onLinkLost: (link, lost) => this.redelivering(link, lost),
                 outboxNamed: (name) => {
                   const outbox = this.table.link(name);
@@ -198,6 +207,16 @@ export class ClientRoutes {
     );
   }
 
+  /**
+   * The outbox of an at-most-once keyed emit: the connected link of `route` that rendezvous
+   * hashing gives the key (one link: that one). While the connected set stays the same a key
+   * sticks to one worker; ZeroMQ keeps a connection's messages in order.
+   */
+  pickKeyed(route: ClientRoute, key: string): Outbox {
+    const connected = route.links.filter((outbox) => outbox.managed.connected);
+    return rendezvousWinner(key, connected.length > 0 ? connected : route.links, (outbox) => hashText(outbox.name)) ?? this.pick(route);
+  }
+
   links(): Outbox[] {
     return this.table.links();
   }
@@ -225,7 +244,16 @@ export class ClientRoutes {
     for (const outbox of this.table.links()) {
       outbox.addTo(totals);
     }
-    const delivery: DeliveryTotals = { acked: 0, redelivered: 0, deadLettered: 0, unacked: 0, replayed: 0 };
+    const delivery: DeliveryTotals = {
+      acked: 0,
+      redelivered: 0,
+      deadLettered: 0,
+      unacked: 0,
+      replayed: 0,
+      expired: 0,
+      keysInFlight: 0,
+      waitingBehindKey: 0,
+    };
     for (const { tracker } of this.table.routes) {
       if (tracker !== undefined) {
         delivery.acked += tracker.counters.acked;
@@ -233,6 +261,9 @@ export class ClientRoutes {
         delivery.deadLettered += tracker.counters.deadLettered;
         delivery.unacked += tracker.outstanding;
         delivery.replayed += tracker.counters.replayed;
+        delivery.expired += tracker.counters.expired;
+        delivery.keysInFlight += tracker.keys.inFlight;
+        delivery.waitingBehindKey += tracker.keys.waiting;
       }
     }
     const discovery = this.discovery?.metrics();

@@ -34,6 +34,7 @@ export const CLIENT_DEFAULTS = {
   maxAttempts: 5,
   retryDelay: 200,
   maxRetryDelay: 10_000,
+  keyedPoison: 'block',
   requestTimeout: 30_000,
   maxQueueSize: 100_000,
   maxQueueBytes: 64 * 1024 * 1024,

@@ -36,6 +36,8 @@ export interface ClientRoutePlan extends SocketPlan {
   delivery: ZeroMqDeliveryMode;
   /** At-least-once routes with a durable outbox: where and how their messages are stored. */
   outbox: ParsedOutboxOptions | undefined;
+  /** The key of a message from its payload (the route's `key`, else the client's). */
+  key: ((data: unknown, pattern: string) => string | undefined) | undefined;
 }
 
 /** A client socket to open: one per route, or (kinds with `socketPerEndpoint`) one per endpoint of a route. */
@@ -68,7 +70,7 @@ export type ResolvedServerOptions = Omit<
 /** A client's options with every default applied: the schema's output, routes and sockets planned. */
 export type ResolvedClientOptions = Omit<
   ParsedClientOptions,
-  'endpoints' | 'routes' | 'kind' | 'delivery' | 'deadLetterEndpoints' | 'curve' | 'serializer' | 'deserializer'
+  'endpoints' | 'routes' | 'kind' | 'delivery' | 'deadLetterEndpoints' | 'key' | 'curve' | 'serializer' | 'deserializer'
 > &
   ResolvedTuning & {
     routes: ClientRoutePlan[];

@@ -193,6 +193,7 @@ describe('resolveClientOptions', () => {
       maxAttempts: 5,
       retryDelay: 200,
       maxRetryDelay: 10_000,
+      keyedPoison: 'block',
       maxQueueSize: 100_000,
       maxQueueBytes: 64 * 1024 * 1024,
       overflow: 'reject',

@@ -188,6 +188,7 @@ function socketsOf(kinds: KindLookup, routes: readonly ClientRoutePlan[], deadLe
       bare: false,
       delivery: 'at-most-once',
       outbox: undefined,
+      key: undefined,
       route: '',
     });
   }
@@ -251,6 +252,7 @@ export function resolveClientOptions(
     delivery,
     deadLetterEndpoints,
     outbox,
+    key,
     curve,
     serializer: _s,
     deserializer: _d,
@@ -262,6 +264,7 @@ export function resolveClientOptions(
     bare: route?.bare ?? false,
     delivery: route?.delivery ?? delivery,
     outbox: (route?.delivery ?? delivery) === 'at-least-once' ? (route?.outbox ?? outbox) : undefined,
+    key: route?.key ?? key,
   }));
   const unused = routes.find((route) => route.outbox !== undefined && (route.delivery ?? delivery) !== 'at-least-once');
   if (unused !== undefined || (outbox !== undefined && !routePlans.some((plan) => plan.outbox !== undefined))) {

@@ -34,6 +34,10 @@ const serializerSchema = z.custom<{ serialize(value: unknown): unknown }>(
   (value) => typeof (value as { serialize?: unknown })?.serialize === 'function',
   'must have a serialize(value) method',
 );
+const keyFunctionSchema = z.custom<(data: unknown, pattern: string) => string | undefined>(
+  (value) => typeof value === 'function',
+  'must be a function (data, pattern) => string | undefined',
+);
 const deserializerSchema = z.custom<{ deserialize(value: unknown, options?: Record<string, unknown>): unknown }>(
   (value) => typeof (value as { deserialize?: unknown })?.deserialize === 'function',
   'must have a deserialize(value) method',
@@ -118,7 +122,13 @@ export const clientSchema = z.strictObject({
   requestTimeout: nonNegativeInt.default(CLIENT_DEFAULTS.requestTimeout),
   routes: z
     .array(
-      z.strictObject({ ...routeShape, bare: z.boolean().optional(), delivery: deliverySchema.optional(), outbox: outboxSchema.optional() }),
+      z.strictObject({
+        ...routeShape,
+        bare: z.boolean().optional(),
+        delivery: deliverySchema.optional(),
+        outbox: outboxSchema.optional(),
+        key: keyFunctionSchema.optional(),
+      }),
     )
     .default([]),
   delivery: deliverySchema.default(CLIENT_DEFAULTS.delivery),
@@ -126,6 +136,9 @@ export const clientSchema = z.strictObject({
   maxAttempts: positiveInt.max(9999).default(CLIENT_DEFAULTS.maxAttempts),
   retryDelay: nonNegativeInt.default(CLIENT_DEFAULTS.retryDelay),
   maxRetryDelay: nonNegativeInt.default(CLIENT_DEFAULTS.maxRetryDelay),
+  key: keyFunctionSchema.optional(),
+  keyedPoison: z.enum(['block', 'dead-letter']).default(CLIENT_DEFAULTS.keyedPoison),
+  ttl: positiveInt.optional(),
   deadLetterEndpoints: z.array(endpointSchema).default([]),
   outbox: outboxSchema.optional(),
   maxQueueSize: positiveInt.default(CLIENT_DEFAULTS.maxQueueSize),

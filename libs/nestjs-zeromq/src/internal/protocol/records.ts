@@ -1,4 +1,5 @@
 import type { PacketMetadata } from '@nestjs/microservices';
+import { expiresAtOf, keyOf } from './message-key.js';
 
 /** A frame as zeromq.js takes it: text (sent as UTF-8) or bytes. */
 export type Frame = string | Uint8Array;
@@ -116,11 +117,32 @@ export function deliveredRecord(fields: readonly Uint8Array[]): EncodedRecord {
 
 /**
  * What a delivery's fields (as `recordFields.delivery` made them) say of the message: its id, the
- * attempt it was packed as and its pattern. Read when the durable outbox gives a stored message back.
+ * attempt it was packed as, its pattern, key and expiry. Read when the durable outbox gives a
+ * stored message back.
  */
-export function storedDelivery(fields: readonly Buffer[]): { id: string; attempt: number; pattern: string } {
-  const [id, attempt, pattern] = fields;
-  return { id: id.toString('utf8'), attempt: Number.parseInt(attempt.toString('latin1'), 10), pattern: pattern.toString('utf8') };
+export function storedDelivery(fields: readonly Buffer[]): {
+  id: string;
+  attempt: number;
+  pattern: string;
+  orderKey?: string;
+  expiresAt?: number;
+} {
+  const [id, attempt, pattern, info] = fields;
+  let metadata: PacketMetadata | undefined;
+  if (info.length > 1) {
+    try {
+      metadata = JSON.parse(info.toString('utf8', 1)) as PacketMetadata;
+    } catch {
+      // Written by this library: not expected; the message then has no key and no expiry.
+    }
+  }
+  return {
+    id: id.toString('utf8'),
+    attempt: Number.parseInt(attempt.toString('latin1'), 10),
+    pattern: pattern.toString('utf8'),
+    orderKey: keyOf(metadata),
+    expiresAt: expiresAtOf(metadata),
+  };
 }
 
 /** The data a delivery's fields carry (JSON decoded, else the bytes): for the dead letter of a stored message. */

@@ -3,4 +3,5 @@ export * from './headers.js';
 export * from './records.js';
 export * from './messages.js';
 export * from './decode.js';
+export * from './message-key.js';
 export { fragmentFields, FragmentWriter, joinFragments, type Fragment } from './packing.js';

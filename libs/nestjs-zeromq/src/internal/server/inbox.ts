@@ -3,7 +3,7 @@ import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { NO_EVENT_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
-import { decodeMessage, type DecodedMessage, type DecodedRecord, type DecodeLimits } from '../protocol/wire.js';
+import { decodeMessage, expiresAtOf, keyOf, type DecodedMessage, type DecodedRecord, type DecodeLimits } from '../protocol/wire.js';
 import { parsePeerJson } from '../protocol/safe-json.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { messageBytes, receiveLoop } from '../sockets/receive-loop.js';
@@ -256,7 +256,31 @@ export class Inbox {
     this.admit(() => this.handleEvent(record, info), bytes);
   }
 
+  /**
+   * Whether the record's expiry (`nz-expires-at`, the producer's clock) has passed by this host's
+   * clock: then it is counted as `expired`, logged and not handled.
+   */
+  protected expired(record: DecodedRecord): boolean {
+    const expiresAt = expiresAtOf(record.metadata);
+    const now = Date.now();
+    if (expiresAt === undefined || expiresAt > now) {
+      return false;
+    }
+    this.counters.add('expired');
+    this.host.problems.warn('expired', `Dropped "${record.pattern}" on socket "${this.name}": it expired ${now - expiresAt} ms ago`);
+    return true;
+  }
+
+  /** The socket's message info, with the record's key if it has one (`ZeroMqContext#getKey()`). */
+  protected withKey(info: ZeroMqMessageInfo, record: DecodedRecord): ZeroMqMessageInfo {
+    const key = keyOf(record.metadata);
+    return key === undefined ? info : { ...info, key };
+  }
+
   private async handleEvent(record: DecodedRecord, info: ZeroMqMessageInfo): Promise<void> {
+    if (this.expired(record)) {
+      return;
+    }
     const maybePacket = this.packetOf(record);
     const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
     if (packet === undefined) {
@@ -268,7 +292,7 @@ export class Inbox {
       this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
       return;
     }
-    const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, info]));
+    const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, this.withKey(info, record)]));
     this.counters.add(outcome.ok ? 'handled' : 'failed');
   }
 

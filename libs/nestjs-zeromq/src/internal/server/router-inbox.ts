@@ -5,6 +5,7 @@ import { MAX_REMEMBERED_PRODUCERS, NO_EVENT_HANDLER, NO_MESSAGE_HANDLER } from '
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import {
+  EXPIRED,
   encodeReply,
   replyOf,
   type DecodedDelivery,
@@ -191,6 +192,10 @@ export class RouterInbox extends Inbox {
     }
     let succeeded = false;
     try {
+      if (this.expired(delivery)) {
+        await this.acknowledge(peer, id, 'x', EXPIRED);
+        return;
+      }
       const packet = await this.packetOf(delivery);
       const pattern = packet === undefined ? delivery.pattern : this.patternOf(packet);
       const handler = packet === undefined ? null : this.host.handlerFor(pattern);
@@ -203,7 +208,7 @@ export class RouterInbox extends Inbox {
         await this.acknowledge(peer, id, 'x', reason);
         return;
       }
-      const info = { ...this.requestInfo, messageId: id, attempt, maxAttempts };
+      const info = { ...this.withKey(this.requestInfo, delivery), messageId: id, attempt, maxAttempts };
       const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, info]));
       succeeded = outcome.ok;
       if (outcome.ok) {

@@ -12,6 +12,7 @@ export const SERVER_COUNTERS = [
   'repliesFailed',
   'duplicates',
   'deadLettered',
+  'expired',
   'missed',
 ] as const;
 
