@@ -244,7 +244,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     await ledger?.close();
   }
 
-  /** A @MessagePattern whose socket carries no replies would never answer: its callers would time out. */
+  /** A `@MessagePattern` whose socket carries no replies would never answer: its callers would time out. */
   private warnAboutRequestsWithoutReplies(plans: readonly ServerSocketPlan[]): void {
     for (const [pattern, handler] of this.messageHandlers) {
       const plan =
