@@ -11,7 +11,7 @@ const TARGETS = {
   },
   'send-queue': {
     mutate: ['libs/nestjs-zeromq/src/internal/sockets/send-queue.ts'],
-    tests: ['libs/nestjs-zeromq/src/internal/sockets/send-queue.spec.ts'],
+    tests: ['libs/nestjs-zeromq/src/internal/sockets/send-queue*.spec.ts'],
   },
   decode: {
     mutate: ['libs/nestjs-zeromq/src/internal/protocol/decode.ts'],
