@@ -19,8 +19,10 @@ COPY libs/nestjs-zeromq/tsconfig.lib.json libs/nestjs-zeromq/
 COPY libs/nestjs-zeromq/src libs/nestjs-zeromq/src
 COPY apps apps
 # Only the apps (and what they reference: the library, apps/common), not the tests or scripts.
+# --omit=optional too: the bench's Redis and NATS clients are dev dependencies, but also optional
+# peers of @nestjs/microservices, which --omit=dev alone keeps ("devOptional").
 RUN npx tsc -b apps/worker/tsconfig.app.json apps/producer/tsconfig.app.json \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --omit=optional --no-audit --no-fund
 
 # --- runtime: production dependencies and compiled JavaScript only, run as the unprivileged "node" user
 FROM node:${NODE_VERSION}-slim AS runtime
@@ -34,9 +36,10 @@ COPY --from=build /app/libs/nestjs-zeromq/dist libs/nestjs-zeromq/dist
 COPY --from=build /app/dist/apps dist/apps
 USER node
 # 3000: producer HTTP (PRODUCER_PORT); 5557: worker orders socket (WORKER_ENDPOINTS);
-# 8080: worker HTTP health (WORKER_HTTP_PORT, once the worker serves it).
+# 8080: worker HTTP health (WORKER_HTTP_PORT=8080: a worker serves no HTTP without it).
 EXPOSE 3000 5557 8080
-# GET /health on HEALTHCHECK_PORT, else WORKER_HTTP_PORT, else PRODUCER_PORT, else 3000.
+# GET /health on HEALTHCHECK_PORT; else a worker's WORKER_HTTP_PORT (none set: unhealthy, saying
+# so); else PRODUCER_PORT (3000). The app's host is asked, loopback for 0.0.0.0 (healthcheck.ts).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "dist/apps/common/src/healthcheck.js"]
 # Node runs as PID 1 in exec form and receives SIGTERM itself: the apps drain and exit 0.

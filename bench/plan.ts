@@ -5,7 +5,7 @@
  */
 export type ThroughputMode = 'windowed' | 'burst';
 
-/** Sends in one burst at most: ZeroMqClient's default `maxQueueSize`, so that no emit fails for a full queue. */
+/** Sends in one burst at most: well within ZeroMqClient's default `maxQueueSize` (100,000), so that no emit fails for a full queue. */
 export const BURST_MAX_SENDS = 10_000;
 /**
  * Payload bytes in one burst at most: a quarter of ZeroMqClient's default `maxQueueBytes` and an

@@ -88,6 +88,18 @@ export const ROWS: readonly RowDefinition[] = [
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtLeastOnce,
   },
   {
+    id: 'nestjs-zeromq-outbox-commit',
+    label: 'nestjs-zeromq at-least-once, durable outbox (commit; emit resolves when stored)',
+    // Compared with 'nestjs-zeromq-at-least-once' (issue 20: target ≥ 0.7×).
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqOutboxCommit,
+  },
+  {
+    id: 'nestjs-zeromq-outbox-flush',
+    label: 'nestjs-zeromq at-least-once, durable outbox (flush to disk)',
+    // Compared with 'nestjs-zeromq-at-least-once' (issue 20: target ≥ 0.3×).
+    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqOutboxFlush,
+  },
+  {
     id: REQUEST_RESPONSE_ROW,
     label: 'nestjs-zeromq request-response (send, reply awaited)',
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqRequestResponse,

@@ -11,7 +11,10 @@ import type { PhaseSpec } from './protocol.js';
 /** The row whose processes the soak drives. */
 const SOAK_ROW = 'nestjs-zeromq';
 /** ZeroMqClientOptions.maxQueueSize and sendTimeout, as documented (@default). */
-const DOCUMENTED_MAX_QUEUE_SIZE = 10_000;
+const DOCUMENTED_MAX_QUEUE_SIZE = 100_000;
+const DOCUMENTED_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
+/** Emits per wave: past the byte bound for payloads of 4 KiB and more; smaller ones fail by sendTimeout. */
+const WAVE_SIZE = 20_000;
 const DOCUMENTED_SEND_TIMEOUT_MS = 5_000;
 /** RSS may grow this much between the first checkpoint (or wave) and any later one. */
 const FLAT_RSS_TOLERANCE = 0.2;
@@ -140,7 +143,7 @@ async function producerBounded(
     const after = await memory(producer);
     const growth = Math.max(...rssAfterWave.slice(1)) / rssAfterWave[0] - 1;
     const heapGrowth = Math.max(...heapAfterWave.slice(1)) / heapAfterWave[0] - 1;
-    const queueBound = DOCUMENTED_MAX_QUEUE_SIZE * payloadBytes;
+    const queueBound = Math.min(DOCUMENTED_MAX_QUEUE_SIZE * payloadBytes, DOCUMENTED_MAX_QUEUE_BYTES);
     const errors = Object.entries(totals.errors)
       .map(([code, times]) => `${code} ${times.toLocaleString('en-US')}`)
       .join(', ');
@@ -151,7 +154,7 @@ async function producerBounded(
         `RSS idle ${mib(idle.rssBytes)}, after wave 1 ${mib(rssAfterWave[0])}, highest after a later wave ${mib(Math.max(...rssAfterWave.slice(1)))} ` +
         `(${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%, limit ${FLAT_RSS_TOLERANCE * 100}%), peak ${mib(after.peakRssBytes)} ` +
         `; live heap after a full GC: ${heapAfterWave.map(mib).join(', ')} ` +
-        `(queued payloads alone: maxQueueSize × payload = ${mib(queueBound)}); sent ${totals.sent.toLocaleString('en-US')}, failed: ${errors || 'none'}`,
+        `(queued payloads alone: at most ${mib(queueBound)}); sent ${totals.sent.toLocaleString('en-US')}, failed: ${errors || 'none'}`,
       data: { idle, after, rssAfterWave, heapAfterWave, totals },
     };
   } finally {
@@ -164,7 +167,7 @@ async function producerBounded(
 export async function runSoak(options: SoakOptions): Promise<number> {
   const total = options.quick ? 100_000 : 1_000_000;
   const waves = options.quick ? 3 : 8;
-  const waveSize = 2 * DOCUMENTED_MAX_QUEUE_SIZE;
+  const waveSize = WAVE_SIZE;
   options.log(
     `nestjs-zeromq soak${options.quick ? ' (quick)' : ''}: sendTimeout ${DOCUMENTED_SEND_TIMEOUT_MS} ms, maxQueueSize ${DOCUMENTED_MAX_QUEUE_SIZE} (defaults)`,
   );

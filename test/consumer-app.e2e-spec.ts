@@ -32,10 +32,21 @@ async function packLibrary(work: string): Promise<string> {
   const copy = join(work, 'source');
   const library = join(copy, 'libs', 'nestjs-zeromq');
   mkdirSync(library, { recursive: true });
-  for (const entry of ['package.json', 'tsconfig.lib.json', 'tsconfig.pack.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'src']) {
+  for (const entry of [
+    'package.json',
+    'tsconfig.lib.json',
+    'tsconfig.pack.json',
+    'README.md',
+    'LICENSE',
+    'CHANGELOG.md',
+    'src',
+    'scripts',
+  ]) {
     cpSync(join(LIBRARY, entry), join(library, entry), { recursive: true });
   }
   cpSync(join(REPO, 'tsconfig.base.json'), join(copy, 'tsconfig.base.json'));
+  // The guides, which the pack step copies into the package.
+  cpSync(join(REPO, 'docs'), join(copy, 'docs'), { recursive: true, filter: (source) => !source.includes(join('docs', 'api')) });
   symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'));
   const path = `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`;
   await run('npm pack', 'npm', ['pack', '--pack-destination', work, '--loglevel', 'warn'], library, { PATH: path });
@@ -101,6 +112,25 @@ describe('nestjs-zeromq installed from its tarball into a fresh Nest 12 app', ()
     );
     expect(files).toEqual(expect.arrayContaining(['dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/cli/main.js']));
     expect(files.filter((file) => /\.map$|tsbuildinfo|\.spec\.|(^|\/)src\//.test(file))).toEqual([]);
+  });
+
+  withApp("ships the guides, and the packed README's links to them resolve inside the package", async () => {
+    const files = new Set(
+      (await run('tar', 'tar', ['-tzf', app!.tarball], app!.dir)).split('\n').map((file) => file.replace(/^package\//, '')),
+    );
+    for (const guide of ['troubleshooting', 'delivery', 'topologies', 'observability', 'security', 'protocol', 'kubernetes']) {
+      expect(files).toContain(`docs/${guide}.md`);
+    }
+    expect(files).toContain('docs/grafana-dashboard.json');
+    const readme = await run('tar', 'tar', ['-xzOf', app!.tarball, 'package/README.md'], app!.dir);
+    const links = [...readme.matchAll(/\]\((docs\/[^)#]+)/g)].map((match) => match[1]);
+    expect(links.length).toBeGreaterThan(5);
+    expect(links.filter((link) => !files.has(link))).toEqual([]);
+    expect(readme).not.toContain('../../docs/');
+    // After packing, the packed copy's README is the repository's again (links GitHub resolves), and no docs/ copy is left.
+    const packed = join(app!.dir, '..', 'source', 'libs', 'nestjs-zeromq');
+    expect(readFileSync(join(packed, 'README.md'), 'utf8')).toContain('](../../docs/troubleshooting.md)');
+    expect(existsSync(join(packed, 'docs'))).toBe(false);
   });
 
   describe.each([

@@ -274,6 +274,20 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
   describe('Dockerfile', () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8');
 
+    it("prunes to the apps' runtime dependencies: no bench-only Redis or NATS client", async () => {
+      // The Dockerfile's own prune command, rehearsed on this checkout (--dry-run changes nothing).
+      const prune = /npm prune ([^\n\\&]+)/.exec(readFileSync('Dockerfile', 'utf8'))?.[1].trim().split(/\s+/);
+      expect(prune).toBeDefined();
+      const removed = await new Promise<string>((resolve, reject) =>
+        execFile('npm', ['prune', ...prune!, '--dry-run'], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) =>
+          error ? reject(error) : resolve(stdout),
+        ),
+      );
+      const names = new Set([...removed.matchAll(/^remove (\S+) /gm)].map((match) => match[1]));
+      expect(['ioredis', '@nats-io/transport-node', 'jest'].filter((name) => !names.has(name))).toEqual([]);
+      expect(['zeromq', '@nestjs/core', '@nestjs/microservices', 'prom-client', 'zod'].filter((name) => names.has(name))).toEqual([]);
+    });
+
     it('passes the linter and the image rules', () => {
       expect(dockerfileProblems(dockerfile)).toEqual([]);
     });
@@ -314,11 +328,34 @@ describe('deploy files: the kustomize base and the Dockerfile', () => {
         });
       const port = () => String((server.address() as AddressInfo).port);
 
+      /** A worker's container: its orders endpoint is set. */
+      const WORKER = { WORKER_ENDPOINTS: 'tcp://0.0.0.0:5557' };
+
       it('exits 0 when GET /health answers 2xx on WORKER_HTTP_PORT, 1 when it answers 503', async () => {
         status = 200;
-        expect(await runHealthcheck({ WORKER_HTTP_PORT: port() })).toBe(0);
+        expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: port() })).toBe(0);
         status = 503;
-        expect(await runHealthcheck({ WORKER_HTTP_PORT: port() })).toBe(1);
+        expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: port() })).toBe(1);
+      });
+
+      it("fails a worker without an HTTP port, or with port 0, without asking the producer's port", async () => {
+        status = 200;
+        expect(await runHealthcheck({ ...WORKER, PRODUCER_PORT: port() })).toBe(1);
+        expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: '0', PRODUCER_PORT: port() })).toBe(1);
+      });
+
+      it('asks the host the app listens on, and loopback for a wildcard host', async () => {
+        status = 200;
+        const other = createServer((_request, response) => response.writeHead(200).end());
+        await new Promise<void>((resolve) => other.listen(0, '127.0.0.2', resolve));
+        try {
+          const otherPort = String((other.address() as AddressInfo).port);
+          expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: otherPort, WORKER_HTTP_HOST: '127.0.0.2' })).toBe(0);
+          expect(await runHealthcheck({ ...WORKER, WORKER_HTTP_PORT: port(), WORKER_HTTP_HOST: '0.0.0.0' })).toBe(0);
+          expect(await runHealthcheck({ PRODUCER_PORT: otherPort, PRODUCER_HOST: '127.0.0.2' })).toBe(0);
+        } finally {
+          await new Promise<void>((resolve) => other.close(() => resolve()));
+        }
       });
 
       it('uses PRODUCER_PORT when no worker port is set, and HEALTHCHECK_PORT over both', async () => {

@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ClientNats, ClientRedis, ClientTCP, Transport } from '@nestjs/microservices';
 import getPort from 'get-port';
@@ -69,6 +72,36 @@ export const nestjsZeroMqAtLeastOnce = nestTransportDriver({
   },
   client: (endpoint) => new ZeroMqClient({ kind: 'dealer-router', delivery: 'at-least-once', endpoints: [endpoint] }),
 });
+
+/** A fresh outbox directory for a producer process, removed when the process exits. */
+function benchOutboxPath(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'nestjs-zeromq-bench-outbox-'));
+  process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+  return join(directory, 'outbox');
+}
+
+/**
+ * nestjs-zeromq at-least-once with a durable outbox at `durability`: every emit is stored (LMDB on
+ * this machine's disk) before it resolves, and removed on its ack. The consumer's rate is the row's.
+ */
+function nestjsZeroMqOutbox(durability: 'commit' | 'flush') {
+  return nestTransportDriver({
+    server: async () => {
+      const server = new ZeroMqServer({ kind: 'dealer-router', endpoints: [`tcp://${LOOPBACK}:*`] });
+      return { options: { strategy: server }, endpoint: () => server.getAddresses().default[0] };
+    },
+    client: (endpoint) =>
+      new ZeroMqClient({
+        kind: 'dealer-router',
+        delivery: 'at-least-once',
+        endpoints: [endpoint],
+        outbox: { path: benchOutboxPath(), durability },
+      }),
+  });
+}
+
+export const nestjsZeroMqOutboxCommit = nestjsZeroMqOutbox('commit');
+export const nestjsZeroMqOutboxFlush = nestjsZeroMqOutbox('flush');
 
 /** nestjs-zeromq request-response: `send()` over DEALER to a ROUTER, replies awaited. */
 export const nestjsZeroMqRequestResponse = nestTransportDriver({

@@ -6,6 +6,8 @@ export const ZEROMQ_TRANSPORT = Symbol('ZEROMQ_TRANSPORT');
 
 /** The error a request for an unknown pattern gets: the wording of Nest's built-in transports. */
 export const NO_MESSAGE_HANDLER = 'There is no matching message handler defined in the remote service.';
+/** The log line of an event nobody handles: the wording of Nest's built-in transports. */
+export const NO_EVENT_HANDLER = 'There is no matching event handler defined in the remote service.';
 
 /** Name of the socket made from the top-level `endpoints` option (routes use their own `name`). */
 export const DEFAULT_SOCKET_NAME = 'default';

@@ -4,11 +4,18 @@
  */
 export { ZEROMQ_TRANSPORT } from './constants.js';
 export { ZeroMqClient } from './zeromq.client.js';
-export type { ZeroMqClientMetrics, ZeroMqClientQueueState, ZeroMqServerMetrics, ZeroMqServerSocketState } from './zeromq.metrics.js';
+export type {
+  ZeroMqClientMetrics,
+  ZeroMqClientQueueState,
+  ZeroMqDiscoveryMetrics,
+  ZeroMqOutboxMetrics,
+  ZeroMqServerMetrics,
+  ZeroMqServerSocketState,
+} from './zeromq.metrics.js';
 export { ZeroMqContext, type ZeroMqContextArgs, type ZeroMqMessageInfo } from './zeromq.context.js';
-export type { ZeroMqDiscoveryMetrics } from './discovery/discovery-registry.js';
 export {
   ZeroMqOptionsError,
+  ZeroMqOutboxError,
   ZeroMqRequestError,
   ZeroMqSendError,
   type ZeroMqRequestErrorCode,
@@ -33,6 +40,7 @@ export type {
   ZeroMqCurveKey,
   ZeroMqServerCurveOptions,
 } from './zeromq.curve.options.js';
+export type { ZeroMqOutboxOptions } from './zeromq.outbox.options.js';
 export type {
   ZeroMqClientOptions,
   ZeroMqClientRoute,

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 
 // Every type a public options, events, context or errors file declares is part of the API users
 // write against: the index barrel must export it.
-const PUBLIC_FILES = ['zeromq.options.ts', 'zeromq.curve.options.ts', 'zeromq.events.ts', 'zeromq.context.ts', 'zeromq.errors.ts'];
+const PUBLIC_FILES = [
+  'zeromq.options.ts',
+  'zeromq.curve.options.ts',
+  'zeromq.outbox.options.ts',
+  'zeromq.events.ts',
+  'zeromq.context.ts',
+  'zeromq.errors.ts',
+];
 const source = (file: string) => readFileSync(new URL(file, import.meta.url), 'utf8');
 
 describe('the index barrel', () => {

@@ -1,5 +1,6 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, type Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices';
+import { jest } from '@jest/globals';
 import { firstValueFrom } from 'rxjs';
 import * as zmq from 'zeromq';
 import { ZeroMqClient } from './zeromq.client.js';
@@ -18,6 +19,8 @@ interface Job {
   poison?: boolean;
   /** Handler throws on attempts before this one. */
   failUntil?: number;
+  /** Throw a plain Error (which Nest's exception filter hides) instead of an RpcException. */
+  plainError?: boolean;
   /** Milliseconds of (async) work. */
   work?: number;
 }
@@ -33,6 +36,9 @@ class JobsController {
       await new Promise((resolve) => setTimeout(resolve, job.work));
     }
     this.received.add({ pattern: 'jobs', data: job, context });
+    if (job.plainError) {
+      throw new Error(`job ${job.seq} broke`);
+    }
     if (job.poison || (job.failUntil !== undefined && context.getAttempt() < job.failUntil)) {
       throw new RpcException(`job ${job.seq} failed on attempt ${context.getAttempt()}`);
     }
@@ -90,7 +96,8 @@ describe('At-least-once delivery', () => {
     const context = w.received.items[0].context;
     expect(context.getMessageId()).toMatch(/^[\w-]+\.1$/);
     expect(context.getAttempt()).toBe(1);
-    expect(c.getMetrics()).toMatchObject({ acked: 1, unacked: 0, redelivered: 0 });
+    // `sent` counts acked emits too (it stayed 0 under at-least-once).
+    expect(c.getMetrics()).toMatchObject({ sent: 1, acked: 1, unacked: 0, redelivered: 0 });
   });
 
   it('retries a failing handler with back-off, exactly maxAttempts times, then dead-letters on both sides', async () => {
@@ -130,6 +137,15 @@ describe('At-least-once delivery', () => {
     } finally {
       deadLetterSink.close();
     }
+  });
+
+  it('says where a dead letter was sent and why, even when Nest hides the handler error', async () => {
+    const w = await worker();
+    const c = client([w], { maxAttempts: 1 });
+    const error = (await emit(c, { seq: 7, plainError: true }).catch((caught: unknown) => caught)) as ZeroMqSendError;
+    expect(error).toMatchObject({ code: 'DEAD_LETTER', endpoints: [boundAddress(w.server)] });
+    expect(error.message).toContain(`(${boundAddress(w.server)})`);
+    expect(error.message).toContain("Nest's exception filter hides the handler's error");
   });
 
   it('dead-letters an unknown pattern at once instead of retrying it', async () => {
@@ -209,6 +225,8 @@ describe('At-least-once delivery', () => {
     const doomed = await worker({ concurrency, credit });
     const survivor = await worker({ concurrency, credit });
     const c = client([doomed, survivor]);
+    const warnings: string[] = [];
+    jest.spyOn((c as unknown as { logger: Logger }).logger, 'warn').mockImplementation((line: unknown) => void warnings.push(String(line)));
     const total = 2_000;
     const done = Promise.all(Array.from({ length: total }, (_, seq) => emit(c, { seq, work: 1 })));
     await doomed.received.waitFor(50);
@@ -222,6 +240,10 @@ describe('At-least-once delivery', () => {
     expect(duplicates).toBeLessThanOrEqual(credit);
     expect(c.getMetrics().redelivered).toBeGreaterThan(0);
     expect(c.getMetrics()).toMatchObject({ acked: total, unacked: 0, deadLettered: 0 });
+    // The producer says what it redelivers, from which worker, and where to.
+    expect(warnings.find((line) => line.startsWith('Lost the worker on "default#1"'))).toMatch(
+      /^Lost the worker on "default#1" \(tcp:\/\/127\.0\.0\.1:\d+\) with \d+ message\(s\) not acknowledged; redelivering them: \d+ (to "default#2" \(tcp:|wait for a worker with credit)/,
+    );
   });
 
   it('closes gracefully on both sides with messages in flight: nothing lost, nothing unacked', async () => {

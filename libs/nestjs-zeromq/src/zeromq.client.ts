@@ -2,18 +2,19 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
-import { ClientRoutes, type ClientRoute } from './internal/client/client-routes.js';
+import { ClientRoutes } from './internal/client/client-routes.js';
 import type { DealerOutbox } from './internal/client/dealer-outbox.js';
-import type { DeliveryTracker } from './internal/client/delivery-tracker.js';
+import type { DeliveryTracker } from './internal/at-least-once/delivery-tracker.js';
 import { coldRequest } from './internal/client/cold-request.js';
 import { EmitResult } from './internal/client/emit-result.js';
 import type { Outbox, OutboxHost } from './internal/client/outbox.js';
-import { PubSubOutbox } from './internal/client/pub-sub-outbox.js';
+import type { ClientRoute } from './internal/client/route-table.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
 import { SEND_COUNTERS, SendOutcomes } from './internal/client/send-outcomes.js';
 import { encodePacket } from './internal/client/serialized-packet.js';
 import { createClientSocket, socketKind } from './internal/kinds/kinds.js';
-import { resolveClientOptions, type ClientSocketPlan, type ResolvedClientOptions } from './internal/options/resolve-options.js';
+import type { ClientSocketPlan, ResolvedClientOptions } from './internal/options/plans.js';
+import { resolveClientOptions } from './internal/options/resolve-options.js';
 import type { EncodedRecord } from './internal/protocol/wire.js';
 import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
@@ -65,7 +66,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
 
   constructor(options: ZeroMqClientOptions) {
     super();
-    this.config = resolveClientOptions(options, (pattern) => this.normalizePattern(pattern));
+    this.config = resolveClientOptions(options, (pattern) => this.normalizePattern(pattern), socketKind);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
@@ -73,9 +74,10 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       (status) => this._status$.next(status),
       (event) => this.onSocketEvent(event),
       this.problems,
+      'client',
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'subscriber');
-    this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.sockets, this.problems, this.listeners);
+    this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.problems, this.listeners);
     this.requests = new PendingRequests(
       (pattern, link, timeout) =>
         new ZeroMqRequestError(
@@ -95,6 +97,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.routes = new ClientRoutes({
       config: this.config,
       sockets: this.sockets,
+      kinds: socketKind,
+      createSocket: (plan) => createClientSocket(this.config, plan),
       problems: this.problems,
       outboxFor: (managed) => this.outboxFor(managed),
       deadLettered: (letter) => {
@@ -177,9 +181,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   getMetrics(): ZeroMqClientMetrics {
+    const counters = this.outcomes.counters.snapshot();
+    const totals = this.routes.totals();
     return {
-      ...this.outcomes.counters.snapshot(),
-      ...this.routes.totals(),
+      ...counters,
+      ...totals,
+      // At-most-once emits are counted by their outboxes, acked at-least-once ones here.
+      sent: counters.sent + totals.sent,
       pendingRequests: this.requests.size,
       connections: this.sockets.connections(),
       unauthorized: this.authorization?.rejections ?? 0,
@@ -196,7 +204,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     await this.connect();
     const normalized = this.normalizePattern(pattern);
     const outbox = this.routes.routeFor(normalized).links[0];
-    if (!(outbox instanceof PubSubOutbox)) {
+    const subscriptions = outbox.subscriptions;
+    if (subscriptions === undefined) {
       throw new ZeroMqSendError(
         'SEND_FAILED',
         normalized,
@@ -205,7 +214,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
         `waitForSubscribers() needs a socket of kind 'pub-sub'; this one is '${outbox.managed.kind}'`,
       );
     }
-    await outbox.waitForSubscribers(normalized, count, timeout);
+    await subscriptions.waitFor(normalized, count, timeout, `Socket "${outbox.name}"`);
   }
 
   /** Per socket name (as in `connections`): how full its send queue is. Empty before `connect()`. */
@@ -326,10 +335,17 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   private async open(): Promise<void> {
-    // Before the sockets open: no subscriber may connect while nobody checks it.
-    await this.authorization?.start();
-    const opened = await this.sockets.open(this.config.sockets, (plan) => createClientSocket(this.config, plan));
-    await this.routes.open(opened);
+    await this.routes.openOutboxes();
+    let opened: ManagedSocket<zmq.Socket, ClientSocketPlan>[];
+    try {
+      // Before the sockets open: no subscriber may connect while nobody checks it.
+      await this.authorization?.start();
+      opened = await this.sockets.open(this.config.sockets, (plan) => createClientSocket(this.config, plan));
+      await this.routes.open(opened);
+    } catch (error) {
+      await this.routes.closeOutboxes();
+      throw error;
+    }
     // Usable means connected: wait (bounded) for a peer on each socket that connects.
     const connecting = opened.filter((managed) => managed.plan.endpoints.some((endpoint) => !endpoint.bind));
     await this.sockets.waitForPeers(

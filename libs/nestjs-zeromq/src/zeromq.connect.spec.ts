@@ -77,6 +77,17 @@ describe('ZeroMqClient connect()', () => {
     expect(statusOf(client)).toBe(ZeroMqStatus.DISCONNECTED);
   });
 
+  it('takes a burst of 30,000 un-awaited emits with the default bounds, as Nest TCP would', async () => {
+    const { pull, address } = await plainPull();
+    const client = new ZeroMqClient({ endpoints: [address] });
+    opened.push(client);
+    // Fired in one go, nothing awaited: more than the former default maxQueueSize of 10,000.
+    const burst = Array.from({ length: 30_000 }, (_, i) => lastValueFrom(client.emit('burst', i), { defaultValue: undefined }));
+    await Promise.all(burst);
+    expect(client.getMetrics()).toMatchObject({ sent: 30_000, failed: 0 });
+    await pull.receive();
+  });
+
   it('rejects an invalid connectTimeout', () => {
     expect(() => new ZeroMqClient({ endpoints: [LOOPBACK_ANY_PORT], connectTimeout: -1 })).toThrow(/connectTimeout/);
   });

@@ -3,7 +3,10 @@
  * `code` tells why: `SEND_TIMEOUT` (no peer took it within `sendTimeout`), `QUEUE_FULL`,
  * `DROPPED` (pushed out by `overflow: 'drop-oldest'`), `CLOSED` (client closed first),
  * `NO_ROUTE` (no route and no default socket), `SEND_FAILED` (any other socket error),
- * `DEAD_LETTER` (at-least-once: given up on after `maxAttempts`, or refused by the worker).
+ * `DEAD_LETTER` (at-least-once: given up on after `maxAttempts`, or refused by the worker),
+ * `OUTBOX_FULL` and `NOT_STORED` (the durable outbox is at its bound, or could not write),
+ * `PEER_REJECTED` (every endpoint the socket connects to closed the connection during the ZeroMQ
+ * handshake: a socket kind that does not match, a CURVE peer; the message names which).
  * @publicApi
  */
 export class ZeroMqSendError extends Error {
@@ -21,7 +24,20 @@ export class ZeroMqSendError extends Error {
   }
 }
 
-export type ZeroMqSendErrorCode = 'SEND_TIMEOUT' | 'QUEUE_FULL' | 'DROPPED' | 'CLOSED' | 'NO_ROUTE' | 'SEND_FAILED' | 'DEAD_LETTER';
+export type ZeroMqSendErrorCode =
+  | 'SEND_TIMEOUT'
+  | 'QUEUE_FULL'
+  | 'DROPPED'
+  | 'CLOSED'
+  | 'NO_ROUTE'
+  | 'SEND_FAILED'
+  | 'DEAD_LETTER'
+  /** The durable outbox is at its `maxBytes`. */
+  | 'OUTBOX_FULL'
+  /** The durable outbox could not store the message (disk full, I/O error). */
+  | 'NOT_STORED'
+  /** Every endpoint the socket connects to rejected it during the ZeroMQ handshake. */
+  | 'PEER_REJECTED';
 
 /** Options that cannot work, thrown by the ZeroMqServer / ZeroMqClient constructors. @publicApi */
 export class ZeroMqOptionsError extends Error {
@@ -50,3 +66,12 @@ export class ZeroMqRequestError extends Error {
 }
 
 export type ZeroMqRequestErrorCode = 'TIMEOUT' | 'PEER_LOST' | 'CLOSED' | 'WRONG_SOCKET_KIND' | ZeroMqSendErrorCode;
+
+/**
+ * A durable outbox that cannot be used, thrown by `connect()`: the optional package `lmdb` is
+ * missing, another process holds the outbox path, or the store cannot be opened (damaged).
+ * @publicApi
+ */
+export class ZeroMqOutboxError extends Error {
+  override readonly name = 'ZeroMqOutboxError';
+}

@@ -104,7 +104,26 @@ describe('Lifecycle: status, events, close and failures', () => {
     expect(gate.finished.items).toEqual([0, 1]);
     expect(gate.started.items).toEqual([0, 1]);
     expect(worker.server.getMetrics()).toMatchObject({ handled: 2, inFlight: 0 });
+    // The 8 records read but not started are counted as dropped on close (what ZeroMQ still held
+    // for it, unread, is counted too; what was on its way, in the producer's pipe, cannot be).
+    expect(worker.server.getMetrics()).toMatchObject({ received: 2, droppedOnClose: 8 });
     expect(() => worker.server.unwrap()).toThrow('Not initialized');
+  });
+
+  it('counts as droppedOnClose the messages its socket held unread when it closed', async () => {
+    // One handler, one record read ahead: the other messages wait in ZeroMQ's queue for the worker.
+    const worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], concurrency: 1, prefetch: 1 }, [SlowController]);
+    workers.push(worker);
+    const client = track(new ZeroMqClient({ endpoints: [boundAddress(worker.server)] }));
+    const startedBefore = gate.started.items.length;
+    for (let seq = 0; seq < 10; seq++) {
+      await emit(client, 'slow', { seq });
+    }
+    await gate.started.waitFor(startedBefore + 1);
+    const closing = workers.pop()!.app.close();
+    gate.release();
+    await within(closing, 5_000, 'server close');
+    expect(worker.server.getMetrics()).toMatchObject({ handled: 1, droppedOnClose: 9 });
   });
 
   it('fails an emit nobody takes within sendTimeout with an error naming pattern and endpoint', async () => {

@@ -1,3 +1,4 @@
+import type { ZeroMqOutboxOptions } from './zeromq.outbox.options.js';
 import type { ConsumerDeserializer, ConsumerSerializer, MsPattern } from '@nestjs/microservices';
 import type { ProducerDeserializer, ProducerSerializer } from '@nestjs/microservices';
 import type { EndpointDiscoveryOptions } from './discovery/endpoint-discovery.options.js';
@@ -143,6 +144,12 @@ export interface ZeroMqServerRoute {
    * @default the server's `credit`, else twice this route's `concurrency`
    */
   credit?: number;
+  /**
+   * Bytes of received records this socket may hold (see the server's `receiveBudget`), on top of
+   * the server's: a flood on another socket does not take it, and it takes nothing from theirs.
+   * @default a share of the server's `receiveBudget`
+   */
+  receiveBudget?: number;
 }
 
 /** A group of patterns that a client sends over a socket of its own. */
@@ -166,6 +173,11 @@ export interface ZeroMqClientRoute {
    * @default the client's `delivery`
    */
   delivery?: ZeroMqDeliveryMode;
+  /**
+   * At-least-once: keep this route's messages in a durable outbox on disk until acked.
+   * @default the client's `outbox`
+   */
+  outbox?: ZeroMqOutboxOptions;
   /**
    * Send only the payload frame (no pattern, no framing) so that a plain ZeroMQ PULL peer can read
    * it: Buffers go as they are, strings as UTF-8 text, anything else as JSON text. No batching.
@@ -217,9 +229,20 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    */
   prefetch?: number;
   /**
+   * Bytes of received records the server may hold at once: read ahead, waiting or running, counted
+   * as they came over the wire. A socket reads the next message only while one of `maxMessageSize`
+   * still fits (so that it holds at most this), else it stops reading until handlers finish and
+   * ZeroMQ's high-water mark pushes back on the producers (a publisher drops and counts). With
+   * nothing held a socket always reads, so a larger message goes through alone. Shared out evenly
+   * among the sockets that set none of their own (a route's `receiveBudget`). It also sizes ZeroMQ's
+   * own queue per connection (`receiveHighWaterMark`). docs/kubernetes.md sizes a container from it.
+   * @default 67108864 (64 MiB)
+   */
+  receiveBudget?: number;
+  /**
    * Largest frame in bytes a peer may send; a message with a larger frame is dropped by ZeroMQ and
    * the connection reset. ZeroMQ checks each frame, not the sum of a multipart message (see
-   * docs/security.md). `-1` means no limit.
+   * docs/security.md). `-1` means no limit (and no bound in bytes on ZeroMQ's queue).
    * @default 8388608 (8 MiB)
    */
   maxMessageSize?: number;
@@ -234,8 +257,10 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    */
   maxRecordsPerMessage?: number;
   /**
-   * Messages ZeroMQ queues per connection before the producer's send blocks.
-   * @default 1000
+   * Messages ZeroMQ queues per connection, outside the JavaScript heap, before the producer's send
+   * blocks (a publisher drops). Derived so that a connection's queue holds at most its socket's
+   * receive budget: `receiveBudget / maxMessageSize` messages, at least 1 (1000 with no `maxMessageSize`).
+   * @default the socket's receive budget / `maxMessageSize` (8)
    */
   receiveHighWaterMark?: number;
   /**
@@ -249,6 +274,14 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    * @default 100000
    */
   dedupeWindow?: number;
+  /**
+   * At-least-once: keep the ids of completed messages on disk too (the last `dedupeWindow` of
+   * them), written before each ack, so that a worker restarted after a crash acks a redelivery
+   * of a message it already handled instead of running it again. Needs the optional peer
+   * dependency `lmdb`; one worker process per path.
+   * @default none: completed ids are kept in memory only
+   */
+  ledger?: { path: string };
   /**
    * Accept single-frame messages from plain ZeroMQ producers and hand them to one pattern's
    * handler. Without it such messages are rejected and counted as malformed. On a `'pub-sub'`
@@ -295,6 +328,13 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    */
   delivery?: ZeroMqDeliveryMode;
   /**
+   * At-least-once: keep accepted messages in a durable outbox on the producer's disk until a
+   * worker acks them, and replay them after a restart (docs/delivery.md, "Durable outbox").
+   * Needs the optional peer dependency `lmdb`. Routes can set their own.
+   * @default none: messages are kept in memory
+   */
+  outbox?: ZeroMqOutboxOptions;
+  /**
    * At-least-once: milliseconds to wait for a worker's ack before the message is sent again.
    * A lost worker connection (ZMTP heartbeats) triggers the resend sooner.
    * @default 30000
@@ -340,8 +380,9 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    */
   routes?: ZeroMqClientRoute[];
   /**
-   * Emits that may wait in one socket's queue (not yet handed to ZeroMQ).
-   * @default 10000
+   * Emits that may wait in one socket's queue (not yet handed to ZeroMQ). Generous: `maxQueueBytes`
+   * is the bound that matters; this one caps the bookkeeping of many tiny emits (about 200 bytes each).
+   * @default 100000
    */
   maxQueueSize?: number;
   /**
@@ -399,6 +440,21 @@ export interface ZeroMqClientOptions extends ZeroMqSocketTuningOptions {
    * @default maxQueueBytes / maxBatchBytes (256 with the defaults, at least 16); 1000 for 'pub-sub'
    */
   sendHighWaterMark?: number;
+  /**
+   * Largest frame in bytes a server may send back (`'dealer-router'` sockets: replies, acks,
+   * credit); a reply with a larger frame is dropped by ZeroMQ and the connection reset, and its
+   * request fails at `requestTimeout`. Keep it at least the servers' largest reply. `-1`: no limit.
+   * @default 8388608 (8 MiB)
+   */
+  maxMessageSize?: number;
+  /**
+   * Bytes of replies ZeroMQ may queue per connection (`'dealer-router'` sockets) while this process
+   * is too busy to read them: the receive high-water mark is `receiveBudget / maxMessageSize`
+   * messages (at least 1). Replies are handed to their subscribers as they are read, so the library
+   * holds no more of them. Past it the server's ROUTER queues, then drops, the replies (see docs/delivery.md).
+   * @default 67108864 (64 MiB)
+   */
+  receiveBudget?: number;
   /**
    * Milliseconds `close()` waits for queued emits to be sent; those left are failed and counted.
    * @default 5000

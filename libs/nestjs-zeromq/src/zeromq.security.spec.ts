@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import * as zmq from 'zeromq';
 import { writeKeyPair } from './cli/keygen.js';
-import { bindRetrying } from './internal/sockets/bind-retrying.js';
+import { bindRetrying } from './internal/util/bind-retrying.js';
 import { ZeroMqClient } from './zeromq.client.js';
 import { ZeroMqOptionsError, ZeroMqSendError } from './zeromq.errors.js';
 import type { ZeroMqSocketEvent, ZeroMqUnauthorizedClient } from './zeromq.events.js';
@@ -140,10 +140,17 @@ describe('Security: CURVE encryption and client authentication', () => {
     const worker = await serve({ secretKey: serverKeys.secretKey });
     const serverSide = next<ZeroMqSocketEvent>(worker.server, 'handshake:error');
     const plaintext = connect(worker, undefined);
+    const clientReasons: string[] = [];
+    plaintext.on('handshake:error', (event) => clientReasons.push(event.reason ?? ''));
     const error = await emitError(plaintext, { plain: true });
     expect(error.code).toBe('SEND_TIMEOUT');
     expect(error.message).toContain('the peer uses CURVE and this side does not');
     expect((await serverSide).reason).toContain('does not use CURVE');
+    // Every one, the first ("Broken pipe" from libzmq) too, names CURVE as a cause.
+    expect(clientReasons.length).toBeGreaterThan(0);
+    for (const reason of clientReasons) {
+      expect(reason).toContain('CURVE');
+    }
 
     // A raw ZeroMQ peer without CURVE fares no better: its message never reaches a handler.
     const push = new zmq.Push({ linger: 0, sendTimeout: SEND_TIMEOUT, immediate: true });

@@ -1,3 +1,4 @@
+import { LmdbLedger } from './internal/at-least-once/lmdb-ledger.js';
 import { Logger } from '@nestjs/common';
 import {
   Server,
@@ -10,16 +11,17 @@ import {
 import type { Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ZEROMQ_TRANSPORT } from './constants.js';
-import { DiscoveryRegistry } from './discovery/discovery-registry.js';
-import { socketKind } from './internal/kinds/kinds.js';
-import { resolveServerOptions, type ResolvedServerOptions, type ServerSocketPlan } from './internal/options/resolve-options.js';
+import { DiscoveryRegistry } from './internal/discovery/discovery-registry.js';
+import { createServerSocket, socketKind } from './internal/kinds/kinds.js';
+import type { ResolvedServerOptions, ServerSocketPlan } from './internal/options/plans.js';
+import { resolveServerOptions } from './internal/options/resolve-options.js';
 import type { DecodedRecord } from './internal/protocol/wire.js';
 import { ClientAuthorization } from './internal/security/client-authorization.js';
 import { serverRoleOf } from './internal/security/curve.js';
 import { HandlerLookup } from './internal/server/handler-lookup.js';
 import type { Inbox } from './internal/server/inbox.js';
 import type { InboxHost } from './internal/server/inbox-host.js';
-import { serverSocketOptions, SocketGroup } from './internal/sockets/socket-group.js';
+import { SocketGroup } from './internal/sockets/socket-group.js';
 import { settlesWithin } from './internal/util/deadline.js';
 import { Listeners } from './internal/util/listeners.js';
 import { GATE_PROCESSING_HOOKS } from './internal/server/hook-gates.js';
@@ -63,10 +65,11 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private inboxes: Inbox[] = [];
   private discovery = new DiscoveryRegistry();
   private closing: Promise<void> | undefined;
+  private ledger: LmdbLedger | undefined;
 
   constructor(options: ZeroMqServerOptions) {
     super();
-    this.config = resolveServerOptions(options, (pattern) => this.normalizePattern(pattern));
+    this.config = resolveServerOptions(options, (pattern) => this.normalizePattern(pattern), socketKind);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
     this.problems = new RateLimitedLog(this.logger, this.config.logInterval);
@@ -77,6 +80,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         this.listeners.emit(event.type, event);
       },
       this.problems,
+      'server',
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'client');
   }
@@ -84,14 +88,16 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       this.closing = undefined;
+      if (this.config.ledger !== undefined) {
+        this.ledger ??= await LmdbLedger.open(this.config.ledger.path, this.config.dedupeWindow);
+      }
       // Before the sockets open: no client may connect while nobody checks it.
       await this.authorization?.start();
-      const opened = await this.sockets.open(this.config.sockets, (plan) =>
-        socketKind(plan.kind).createServerSocket(serverSocketOptions(this.config, plan.kind)),
-      );
+      const opened = await this.sockets.open(this.config.sockets, (plan) => createServerSocket(this.config, plan));
       const host = this.inboxHost();
       this.inboxes = opened.map((managed) => socketKind(managed.kind).createInbox(managed, host));
       this.warnAboutRoutesWithoutHandlers(this.config.sockets);
+      this.warnAboutRequestsWithoutReplies(this.config.sockets);
       for (const inbox of this.inboxes) {
         inbox.start();
       }
@@ -101,6 +107,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       callback();
     } catch (error) {
       this.authorization?.stop();
+      await this.closeLedger();
       callback(error);
     }
   }
@@ -148,13 +155,17 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   }
 
   getMetrics(): ZeroMqServerMetrics {
-    const totals = { inFlight: 0, queued: 0 } as Record<string, number>;
+    const totals = { inFlight: 0, queued: 0, heldBytes: 0, budgetPauses: 0, oversized: 0 } as Record<string, number>;
     for (const inbox of this.inboxes) {
       for (const [name, value] of Object.entries(inbox.counters.snapshot())) {
         totals[name] = (totals[name] ?? 0) + value;
       }
+      const { budget } = inbox.dispatcher;
       totals.inFlight += inbox.dispatcher.size;
       totals.queued += inbox.dispatcher.queued;
+      totals.heldBytes += budget.held;
+      totals.budgetPauses += budget.pauses;
+      totals.oversized += budget.oversized;
     }
     const discovery = this.discovery.metrics();
     return {
@@ -166,7 +177,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     } as ZeroMqServerMetrics;
   }
 
-  /** Per open socket: whether it is reading, and its handlers in flight against `concurrency`. Empty once closed. */
+  /** Per open socket: whether it is reading, its handlers in flight against `concurrency`, its bytes held against its receive budget. Empty once closed. */
   getSocketStates(): Record<string, ZeroMqServerSocketState> {
     const open = this.sockets.connections();
     return Object.fromEntries(
@@ -179,6 +190,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
             inFlight: inbox.dispatcher.size,
             queued: inbox.dispatcher.queued,
             concurrency: inbox.dispatcher.concurrency,
+            heldBytes: inbox.dispatcher.budget.held,
+            receiveBudget: inbox.dispatcher.budget.limit,
           },
         ]),
     );
@@ -200,6 +213,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     const server = this;
     return {
       config: this.config,
+      completedIds: this.ledger,
       problems: this.problems,
       get closing() {
         return server.closing !== undefined;
@@ -222,6 +236,26 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       toObservable: (value: unknown) => this.transformToObservable(value) as Observable<unknown>,
       emit: (event: string, ...values: unknown[]) => this.listeners.emit(event, ...values),
     };
+  }
+
+  private async closeLedger(): Promise<void> {
+    const ledger = this.ledger;
+    this.ledger = undefined;
+    await ledger?.close();
+  }
+
+  /** A @MessagePattern whose socket carries no replies would never answer: its callers would time out. */
+  private warnAboutRequestsWithoutReplies(plans: readonly ServerSocketPlan[]): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      const plan =
+        plans.find((candidate) => candidate.patterns.includes(pattern)) ?? plans.find((candidate) => candidate.patterns.length === 0);
+      if (!handler.isEventHandler && plan !== undefined && !socketKind(plan.kind).carriesReplies) {
+        this.logger.warn(
+          `@MessagePattern("${pattern}") cannot answer: it arrives on socket "${plan.name}" of kind '${plan.kind}', which carries no replies; ` +
+            `set kind: 'dealer-router' on this server and on its clients (or use @EventPattern)`,
+        );
+      }
+    }
   }
 
   private warnAboutRoutesWithoutHandlers(plans: readonly ServerSocketPlan[]): void {
@@ -247,9 +281,12 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       inbox.stopTaking();
     }
     const drained = await Promise.all(inboxes.map((inbox) => inbox.dispatcher.idle(remaining())));
+    // What the sockets hold unread is read now, and counted as dropped, rather than lost uncounted.
+    await Promise.all(inboxes.map((inbox) => inbox.readRemaining(remaining())));
     await Promise.all(inboxes.map((inbox) => inbox.flush(remaining())));
     this.sockets.close();
     this.authorization?.stop();
+    await this.closeLedger();
     const loopsEnded = await settlesWithin(Promise.all(inboxes.map((inbox) => inbox.stopped())), remaining());
     const { inFlight, droppedOnClose } = this.getMetrics();
     if (!loopsEnded || drained.includes(false)) {

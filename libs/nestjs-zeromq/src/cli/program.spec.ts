@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProgram } from './program.js';
-import { publicKeyOf } from '../internal/security/curve.js';
+import { publicKeyOf } from '../internal/security/curve-keys.js';
 
 const keyIn = (path: string) =>
   readFileSync(path, 'utf8')

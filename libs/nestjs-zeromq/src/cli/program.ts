@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { writeKeyPair } from './keygen.js';
+import { addOutboxCommands } from './outbox.js';
 import { packageVersion } from './package-version.js';
 import { runProxy, type ProxyCommandOptions } from './proxy.js';
 
@@ -36,7 +37,13 @@ export function createProgram(output: CliOutput = { log: (line) => console.log(l
     )
     .option('--allow-subscriber <key-or-file...>', 'CURVE: public keys of the subscribers allowed in (instead of --subscriber-public-key)')
     .option('--allow-publisher <key-or-file...>', 'CURVE: public keys of the publishers allowed in (default: any with the proxy key)')
-    .option('--high-water-mark <messages>', 'messages queued per subscriber before the proxy drops for it', '1000')
-    .action((options: ProxyCommandOptions) => runProxy(options, output));
+    .option('--max-message-size <bytes>', 'largest frame a publisher may send (default 8 MiB); a larger one resets its connection')
+    .option('--connection-budget <bytes>', "bytes queued per connection (default 64 MiB): sets the high-water mark's default")
+    .option(
+      '--high-water-mark <messages>',
+      'messages queued per subscriber before the proxy drops for it (default: budget / max message size)',
+    )
+    .action((options: ProxyCommandOptions) => runProxy(options, (line) => output.log(line)));
+  addOutboxCommands(program, (line) => output.log(line));
   return program;
 }

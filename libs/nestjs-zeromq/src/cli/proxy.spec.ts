@@ -20,11 +20,15 @@ describe('nestjs-zeromq proxy: options', () => {
         subscriberPublicKey: key,
         allowPublisher: [key, keyFile],
         highWaterMark: '5000',
+        maxMessageSize: '1048576',
+        connectionBudget: '16777216',
       }),
     ).toEqual({
       frontend: ['tcp://0.0.0.0:5560'],
       backend: ['tcp://0.0.0.0:5561', 'ipc:///run/b.sock'],
       highWaterMark: 5000,
+      maxMessageSize: 1_048_576,
+      connectionBudget: 16_777_216,
       curve: { secretKey: { file: '/run/secrets/proxy.key' }, subscriberPublicKey: key, allowPublishers: [key, { file: keyFile }] },
     });
   });

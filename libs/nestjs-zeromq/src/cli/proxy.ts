@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { ZeroMqBroadcastProxy } from '../proxy/zeromq-broadcast-proxy.js';
 import type { ZeroMqBroadcastProxyOptions } from '../proxy/zeromq-broadcast-proxy.options.js';
 import type { ZeroMqCurveKey } from '../zeromq.curve.options.js';
-import type { CliOutput } from './program.js';
 
 /** The `proxy` command's options, as commander parses them. */
 export interface ProxyCommandOptions {
@@ -14,6 +13,8 @@ export interface ProxyCommandOptions {
   allowSubscriber?: string[];
   allowPublisher?: string[];
   highWaterMark?: string;
+  maxMessageSize?: string;
+  connectionBudget?: string;
 }
 
 /** A public key on the command line: the path of a file holding it, else the Z85 text itself (checked later). */
@@ -35,6 +36,8 @@ export function proxyOptions(options: ProxyCommandOptions): ZeroMqBroadcastProxy
     frontend: options.frontend,
     backend: options.backend,
     ...(options.highWaterMark === undefined ? {} : { highWaterMark: Number(options.highWaterMark) }),
+    ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: Number(options.maxMessageSize) }),
+    ...(options.connectionBudget === undefined ? {} : { connectionBudget: Number(options.connectionBudget) }),
     ...(options.secretKeyFile === undefined
       ? {}
       : {
@@ -48,13 +51,13 @@ export function proxyOptions(options: ProxyCommandOptions): ZeroMqBroadcastProxy
   };
 }
 
-/** Runs a broadcast proxy until SIGINT or SIGTERM, then closes it. */
-export async function runProxy(options: ProxyCommandOptions, output: CliOutput): Promise<void> {
+/** Runs a broadcast proxy until SIGINT or SIGTERM, then closes it; `log` prints its lines. */
+export async function runProxy(options: ProxyCommandOptions, log: (line: string) => void): Promise<void> {
   const proxy = new ZeroMqBroadcastProxy(proxyOptions(options));
   await proxy.start();
   const { frontend, backend } = proxy.getAddresses();
-  output.log(`Broadcast proxy: publishers connect to ${frontend.join(', ')}; subscribers to ${backend.join(', ')}`);
+  log(`Broadcast proxy: publishers connect to ${frontend.join(', ')}; subscribers to ${backend.join(', ')}`);
   const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
-  output.log(`Stopping the proxy (${String(signal[0] ?? 'signal')})`);
+  log(`Stopping the proxy (${String(signal[0] ?? 'signal')})`);
   await proxy.close();
 }

@@ -27,6 +27,9 @@ export interface ZeroMqSocketHealth {
   /** Servers: handlers running against the socket's `concurrency`. */
   inFlight?: number;
   concurrency?: number;
+  /** Servers: bytes of the records read and not finished against the socket's `receiveBudget`. */
+  heldBytes?: number;
+  receiveBudget?: number;
   /** Clients: emits and requests waiting against `maxQueueSize`. */
   queued?: number;
   maxQueueSize?: number;
@@ -39,6 +42,18 @@ export interface ZeroMqHealthAssessment {
   problems: string[];
 }
 
+/**
+ * Opens a client nobody connected yet, as its first emit would (Nest's ClientsModule connects
+ * lazily), and waits for it (`connectTimeout` at most): a readiness probe of a fresh producer
+ * then sees its peers instead of "not-started" until something emits.
+ */
+export async function connectIfNotStarted(target: ZeroMqServer | ZeroMqClient): Promise<void> {
+  if (!(target instanceof ZeroMqServer) && currentStatus(target) === 'not-started') {
+    // A failed open is the status the assessment reports.
+    await target.connect().catch(() => undefined);
+  }
+}
+
 /** Reads a transport's state (status, connections, queues, read loops) and judges it against the options. */
 export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options: ZeroMqHealthOptions = {}): ZeroMqHealthAssessment {
   const isServer = target instanceof ZeroMqServer;
@@ -49,9 +64,10 @@ export function assessZeroMqHealth(target: ZeroMqServer | ZeroMqClient, options:
   if (status === 'not-started' || status === ZeroMqStatus.CONNECTING || status === ZeroMqStatus.CLOSED) {
     problems.push(`status is ${status}`);
   }
-  // A route that follows a DNS name has a socket per peer (`<route>@<ip:port>`): it is checked as
-  // one socket, connected if any peer is (a peer that left, or that DNS still lists, is not a fault).
-  const discovered = discoveredConnections(sockets);
+  // A route with a socket per peer (`<route>@<ip:port>` found through DNS, `<route>#<n>` per listed
+  // endpoint of a 'dealer-router' route) is checked as one socket, connected if any peer is (a peer
+  // that left, or that DNS still lists, is not a fault).
+  const discovered = routeConnections(sockets);
   for (const [name, socket] of Object.entries(sockets)) {
     const route = routeOf(name);
     if (options.sockets !== undefined && !options.sockets.includes(name) && !options.sockets.includes(route)) {
@@ -96,14 +112,14 @@ function clientSockets(client: ZeroMqClient): Record<string, ZeroMqSocketHealth>
   return Object.fromEntries(Object.entries(connections).map(([name, count]) => [name, { connections: count, ...queues[name] }]));
 }
 
-/** The route a socket belongs to: `default@10.1.2.3:5557` (a peer found through DNS) → `default`. */
+/** The route a socket belongs to: `default@10.1.2.3:5557` (a peer found through DNS) or `default#2` (an endpoint) → `default`. */
 function routeOf(socketName: string): string {
-  const at = socketName.indexOf('@');
-  return at < 0 ? socketName : socketName.slice(0, at);
+  const end = socketName.search(/[@#]/);
+  return end < 0 ? socketName : socketName.slice(0, end);
 }
 
-/** Live connections per route over its DNS-discovered peer sockets. */
-function discoveredConnections(sockets: Record<string, ZeroMqSocketHealth>): Map<string, number> {
+/** Live connections per route over its sockets per peer. */
+function routeConnections(sockets: Record<string, ZeroMqSocketHealth>): Map<string, number> {
   const totals = new Map<string, number>();
   for (const [name, socket] of Object.entries(sockets)) {
     const route = routeOf(name);

@@ -48,6 +48,11 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     workers.push(started);
     return started;
   };
+  const dealerRouterWorker = async () => {
+    const started = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router' });
+    workers.push(started);
+    return started;
+  };
   const client = (options: ConstructorParameters<typeof ZeroMqClient>[0]) => {
     const created = new ZeroMqClient(options);
     clients.push(created);
@@ -62,17 +67,32 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
       () => producer.getMetrics().connections.default,
       (count) => count === 2,
     );
+    // The worker's monitor reports its accept on its own schedule.
+    await eventually(
+      () => first.server.getMetrics().connections.default,
+      (count) => count === 1,
+    );
     const check = () =>
       checkHealth(health, () => health.check([() => indicator.check('producer', producer), () => indicator.check('worker', first.server)]));
 
     const healthy = await check();
     expect(healthy.status).toBe('ok');
     expect(healthy.details).toEqual({
-      producer: { status: 'up', state: 'connected', sockets: { default: { connections: 2, queued: 0, maxQueueSize: 10_000 } } },
+      producer: { status: 'up', state: 'connected', sockets: { default: { connections: 2, queued: 0, maxQueueSize: 100_000 } } },
       worker: {
         status: 'up',
         state: 'connected',
-        sockets: { default: { connections: 1, reading: true, inFlight: 0, queued: 0, concurrency: 100 } },
+        sockets: {
+          default: {
+            connections: 1,
+            reading: true,
+            inFlight: 0,
+            queued: 0,
+            concurrency: 100,
+            heldBytes: 0,
+            receiveBudget: 64 * 1024 * 1024,
+          },
+        },
       },
     });
 
@@ -135,9 +155,27 @@ describe('ZeroMqHealthIndicator through a real HealthCheckService', () => {
     });
   });
 
-  it('is down for a client that was never connected', async () => {
-    const producer = client({ endpoints: [ipc.address('unused')] });
-    const result = await checkHealth(health, () => health.check([() => indicator.check('producer', producer)]));
-    expect(result.error?.producer).toMatchObject({ status: 'down', state: 'not-started', message: 'status is not-started' });
+  it('connects a client nobody connected yet: up with a worker there, down without', async () => {
+    const { server } = await worker();
+    const producer = client({ endpoints: [boundAddress(server)] });
+    const up = await checkHealth(health, () => health.check([() => indicator.check('producer', producer)]));
+    expect(up.info?.producer).toMatchObject({ status: 'up', state: 'connected', sockets: { default: { connections: 1 } } });
+
+    const lonely = client({ endpoints: [ipc.address('unused')], connectTimeout: 100 });
+    const down = await checkHealth(health, () => health.check([() => indicator.check('producer', lonely)]));
+    expect(down.error?.producer).toMatchObject({
+      status: 'down',
+      state: 'disconnected',
+      message: 'socket "default" has no connected peer',
+    });
+  });
+
+  it('checks the sockets of a route with several listed endpoints (default#1, default#2) under its name', async () => {
+    const routers = [await dealerRouterWorker(), await dealerRouterWorker()];
+    const producer = client({ kind: 'dealer-router', endpoints: routers.map((started) => boundAddress(started.server)) });
+    await producer.connect();
+    const result = await checkHealth(health, () => health.check([() => indicator.check('producer', producer, { sockets: ['default'] })]));
+    expect(result.status).toBe('ok');
+    expect(Object.keys(result.info?.producer?.sockets as object)).toEqual(['default#1', 'default#2']);
   });
 });

@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { ZeroMqClient } from '../zeromq.client.js';
 import type { ZeroMqServer } from '../zeromq.server.js';
-import { assessZeroMqHealth, type ZeroMqHealthOptions } from './zeromq-health.assessment.js';
+import { assessZeroMqHealth, connectIfNotStarted, type ZeroMqHealthOptions } from './zeromq-health.assessment.js';
 
 /**
  * Terminus health indicator for a ZeroMqServer or ZeroMqClient: up while it is open, its sockets
  * read (servers), have peers (`requireConnected`) and their send queues are not full (clients).
  * The result shows the status and, per socket, connections, handlers in flight or queue depth.
+ * A client nobody connected yet (Nest connects on the first emit) is connected by the check.
  *
  * ```ts
  * @Get('ready') @HealthCheck()
@@ -21,11 +22,12 @@ import { assessZeroMqHealth, type ZeroMqHealthOptions } from './zeromq-health.as
 export class ZeroMqHealthIndicator {
   constructor(private readonly healthIndicatorService: HealthIndicatorService) {}
 
-  check<const Key extends string>(
+  async check<const Key extends string>(
     key: Key,
     target: ZeroMqServer | ZeroMqClient,
     options?: ZeroMqHealthOptions,
-  ): HealthIndicatorResult<Key> {
+  ): Promise<HealthIndicatorResult<Key>> {
+    await connectIfNotStarted(target);
     const indicator = this.healthIndicatorService.check(key);
     const { status, sockets, problems } = assessZeroMqHealth(target, options);
     return problems.length === 0

@@ -22,7 +22,7 @@ export interface ZeroMqClientMetricsOptions extends ZeroMqMetricsOptions {
 
 /** getMetrics() totals exported as counters (`nestjs_zeromq_client_<name>_total`). */
 const COUNTERS: Partial<Record<keyof ZeroMqClientMetrics, string>> = {
-  sent: 'Emits handed to ZeroMQ.',
+  sent: 'Emits handed to ZeroMQ (at-least-once: acknowledged by a worker).',
   failed: 'Emits that failed (timeout, full queue, dropped, closed, no route, serialization).',
   batches: 'ZeroMQ messages sent (each carries one or more records).',
   requests: 'Requests (send()) handed to ZeroMQ.',

@@ -9,7 +9,7 @@ import { DEFAULT_BUCKETS, METRIC_PREFIX, SENT_AT_METADATA_KEY, type ZeroMqMetric
 const PREFIX = `${METRIC_PREFIX}server_`;
 
 /** getMetrics() totals exported as counters (`nestjs_zeromq_server_<name>_total`). */
-const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' | 'connections' | 'discovery'>, string> = {
+const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' | 'heldBytes' | 'connections' | 'discovery'>, string> = {
   received: 'Records received (events and requests) and passed to the deserializer.',
   handled: 'Handlers that completed.',
   failed: 'Handlers that threw, rejected or errored.',
@@ -19,10 +19,12 @@ const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' 
   deadLettered: 'At-least-once deliveries that failed their last attempt here, or were refused.',
   malformed: 'Messages whose frames could not be parsed at all.',
   undecodable: 'Records rejected on their own (bad pattern, metadata or payload).',
-  droppedOnClose: 'Records read before close() whose handler had not started.',
+  droppedOnClose: 'Records received before close() (read, or held unread by the socket) whose handler had not started.',
   missed: 'Broadcast records a publisher sent that never arrived here (gaps in its sequence).',
   unauthorized: 'CURVE connection attempts rejected by curve.allowClients.',
   disconnects: 'Connections that ended: peers that left, and connections ZeroMQ reset (a frame above maxMessageSize).',
+  budgetPauses: 'Times a socket stopped reading because its receive budget was full.',
+  oversized: 'Messages larger than their socket receive budget, read alone.',
 };
 
 /**
@@ -58,6 +60,16 @@ export function registerZeroMqServerMetrics(server: ZeroMqServer, options: ZeroM
       'concurrency',
       "The socket's concurrency: most handlers running at once.",
       () => Object.fromEntries(states().map(([socket, state]) => [socket, state.concurrency])),
+    ],
+    [
+      'held_bytes',
+      'Bytes of the records read and not finished (waiting and running) per socket.',
+      () => Object.fromEntries(states().map(([socket, state]) => [socket, state.heldBytes])),
+    ],
+    [
+      'receive_budget_bytes',
+      "The socket's receive budget: near it, the socket stops reading until handlers finish.",
+      () => Object.fromEntries(states().map(([socket, state]) => [socket, state.receiveBudget])),
     ],
     [
       'reading',

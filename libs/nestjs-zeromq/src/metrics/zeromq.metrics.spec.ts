@@ -97,7 +97,7 @@ describe('Prometheus metrics (nestjs-zeromq/prometheus)', () => {
     });
     expect(samples(families, 'nestjs_zeromq_client_connections')).toEqual({ 'client=orders,socket=default': 1 });
     expect(samples(families, 'nestjs_zeromq_client_queued')).toEqual({ 'client=orders,socket=default': 0 });
-    expect(samples(families, 'nestjs_zeromq_client_max_queue_size')).toEqual({ 'client=orders,socket=default': 10_000 });
+    expect(samples(families, 'nestjs_zeromq_client_max_queue_size')).toEqual({ 'client=orders,socket=default': 100_000 });
 
     expect(samples(families, 'nestjs_zeromq_server_received_total')).toEqual({ 'server=worker-1': 10 });
     expect(samples(families, 'nestjs_zeromq_server_handled_total')).toEqual({ 'server=worker-1': 5 });
@@ -106,6 +106,9 @@ describe('Prometheus metrics (nestjs-zeromq/prometheus)', () => {
     expect(samples(families, 'nestjs_zeromq_server_in_flight')).toEqual({ 'server=worker-1,socket=default': 0 });
     expect(samples(families, 'nestjs_zeromq_server_concurrency')).toEqual({ 'server=worker-1,socket=default': 100 });
     expect(samples(families, 'nestjs_zeromq_server_reading')).toEqual({ 'server=worker-1,socket=default': 1 });
+    expect(samples(families, 'nestjs_zeromq_server_held_bytes')).toEqual({ 'server=worker-1,socket=default': 0 });
+    expect(samples(families, 'nestjs_zeromq_server_receive_budget_bytes')).toEqual({ 'server=worker-1,socket=default': 64 * 1024 * 1024 });
+    expect(samples(families, 'nestjs_zeromq_server_budget_pauses_total')).toEqual({ 'server=worker-1': 0 });
     expect(samples(families, 'nestjs_zeromq_server_connections')).toEqual({ 'server=worker-1,socket=default': 1 });
     expect(samples(families, 'nestjs_zeromq_server_handler_duration_seconds')).toEqual({
       'outcome=success,pattern=orders.created,server=worker-1,socket=default': 5,

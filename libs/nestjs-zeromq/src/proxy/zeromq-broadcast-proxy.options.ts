@@ -52,9 +52,23 @@ export interface ZeroMqBroadcastProxyOptions {
    */
   curve?: ZeroMqBroadcastProxyCurveOptions;
   /**
+   * Largest frame in bytes a publisher may send; a message with a larger frame is dropped by ZeroMQ
+   * and that publisher's connection reset. `-1` means no limit (and no bound in bytes on the queues).
+   * @default 8388608 (8 MiB)
+   */
+  maxMessageSize?: number;
+  /**
+   * Bytes the proxy may queue per connection (per subscriber on the backend, per publisher on the
+   * frontend), outside the JavaScript heap: it sets `highWaterMark` to `connectionBudget /
+   * maxMessageSize` messages. A proxy holds up to this much per connection: size its container
+   * from it and the number of subscribers (docs/kubernetes.md).
+   * @default 67108864 (64 MiB)
+   */
+  connectionBudget?: number;
+  /**
    * Messages queued per subscriber on the backend (and per publisher on the frontend) before
    * the proxy drops more for that subscriber: a slow subscriber never slows the others.
-   * @default 1000
+   * @default connectionBudget / maxMessageSize (8), at least 1; 1000 with no maxMessageSize
    */
   highWaterMark?: number;
   /**

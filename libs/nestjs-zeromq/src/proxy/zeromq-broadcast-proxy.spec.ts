@@ -71,6 +71,36 @@ describe('ZeroMqBroadcastProxy', () => {
     return worker;
   };
 
+  it('bounds what it queues in bytes: a frame above maxMessageSize is not forwarded (that publisher reconnects), the rest is', async () => {
+    const { frontend, backend } = await startProxy({ maxMessageSize: 64 * 1024, connectionBudget: 256 * 1024 });
+    const subscriberWorker = await subscriber(backend[0]);
+    const raw = new zmq.XPublisher({ linger: 0 });
+    try {
+      raw.connect(frontend[0]);
+      const subscribed = async () => {
+        for (;;) {
+          const [message] = await raw.receive();
+          if (message[0] === 1 && message.toString('utf8', 1) === 'ticks.') {
+            return;
+          }
+        }
+      };
+      await within(subscribed(), 5_000, 'the subscription through the proxy');
+      const tick = (seq: number, bytes: number) =>
+        raw.send(['ticks.eu', `raw:${seq}`, 'NZ1E', 'ticks.eu', 'j', JSON.stringify({ from: 'raw', seq, pad: 'x'.repeat(bytes) })]);
+      await tick(0, 100 * 1024);
+      // Small ones until one arrives: the reset connection comes back on its own.
+      for (let seq = 1; seq <= 50 && subscriberWorker.received.items.length === 0; seq++) {
+        await tick(seq, 10);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const [only] = await subscriberWorker.received.waitFor(1);
+      expect((only.data as Tick).seq).toBeGreaterThan(0);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('forwards every message of 2 publishers to each of 3 subscribers, in order per publisher', async () => {
     const { frontend, backend } = await startProxy();
     // Publishers first: a publisher that connects later hears each subscribed prefix once (docs/topologies.md).

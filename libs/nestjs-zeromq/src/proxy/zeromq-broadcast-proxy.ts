@@ -3,7 +3,7 @@ import * as zmq from 'zeromq';
 import { z } from 'zod';
 import { ZeroMqOptionsError } from '../zeromq.errors.js';
 import type { ZeroMqUnauthorizedClient } from '../zeromq.events.js';
-import { TUNING_DEFAULTS } from '../internal/options/defaults.js';
+import { defaultReceiveHighWaterMark, SERVER_DEFAULTS, TUNING_DEFAULTS } from '../internal/options/defaults.js';
 import { ClientAuthorization } from '../internal/security/client-authorization.js';
 import {
   clientCurveSchema,
@@ -15,10 +15,9 @@ import {
   type ResolvedCurve,
   type ResolvedServerCurve,
 } from '../internal/security/curve.js';
-import { bindRetrying } from '../internal/sockets/bind-retrying.js';
+import { bindRetrying } from '../internal/util/bind-retrying.js';
 import type { ZeroMqBroadcastProxyOptions } from './zeromq-broadcast-proxy.options.js';
 
-const DEFAULT_HIGH_WATER_MARK = 1_000;
 const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;
 const addresses = z
   .array(z.string().regex(ADDRESS, 'must be tcp://host:port, ipc://path or inproc://name'))
@@ -39,7 +38,10 @@ const optionsSchema = z.strictObject({
       'needs exactly one of subscriberPublicKey (the subscribers are CURVE servers) and allowSubscribers (the backend is the CURVE server)',
     )
     .optional(),
-  highWaterMark: z.number().int().nonnegative().default(DEFAULT_HIGH_WATER_MARK),
+  maxMessageSize: z.number().int().min(-1).default(SERVER_DEFAULTS.maxMessageSize),
+  connectionBudget: z.number().int().positive().default(SERVER_DEFAULTS.receiveBudget),
+  // Derived from connectionBudget and maxMessageSize when not set.
+  highWaterMark: z.number().int().nonnegative().optional(),
   linger: z.number().int().nonnegative().default(TUNING_DEFAULTS.linger),
 });
 
@@ -126,10 +128,16 @@ export class ZeroMqBroadcastProxy {
     if (this.proxy !== undefined) {
       return;
     }
-    const { linger, highWaterMark } = this.config;
+    const { linger, maxMessageSize, connectionBudget } = this.config;
+    const highWaterMark = this.config.highWaterMark ?? defaultReceiveHighWaterMark(connectionBudget, maxMessageSize);
     await this.publisherAuthorization?.start();
     await this.subscriberAuthorization?.start();
-    const frontend = new zmq.XSubscriber({ linger, receiveHighWaterMark: highWaterMark, ...curveSocketOptions(this.frontendCurve) });
+    const frontend = new zmq.XSubscriber({
+      linger,
+      maxMessageSize,
+      receiveHighWaterMark: highWaterMark,
+      ...curveSocketOptions(this.frontendCurve),
+    });
     // Every subscriber's (un)subscription goes upstream, not only a topic's first and last.
     const backend = new zmq.XPublisher({
       linger,

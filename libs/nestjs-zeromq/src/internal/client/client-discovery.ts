@@ -1,31 +1,39 @@
 import type * as zmq from 'zeromq';
-import { DiscoveryRegistry, type ZeroMqDiscoveryMetrics } from '../../discovery/discovery-registry.js';
-import { PeerDiscovery } from '../../discovery/peer-discovery.js';
+import type { ZeroMqDiscoveryMetrics } from '../../zeromq.metrics.js';
+import { DiscoveryRegistry } from '../discovery/discovery-registry.js';
+import { PeerDiscovery } from '../discovery/peer-discovery.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import { createClientSocket, socketKind } from '../kinds/kinds.js';
-import type { ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
+import type { KindLookup } from '../options/kind-facts.js';
+import type { ClientSocketPlan, ResolvedClientOptions } from '../options/plans.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { SocketGroup } from '../sockets/socket-group.js';
 import { DealerOutbox } from './dealer-outbox.js';
-import { LOST_LINK_GRACE } from './delivery-routing.js';
-import type { ClientRoute } from './client-routes.js';
+import { LOST_LINK_GRACE } from '../at-least-once/delivery-routing.js';
 import type { Outbox } from './outbox.js';
-import type { RouteTable } from './route-table.js';
+import type { ClientRoute, RouteTable } from './route-table.js';
 
-/** What ClientDiscovery needs from the ZeroMqClient that owns it. */
-export interface ClientDiscoveryHost {
+/** What the ZeroMqClient gives the code that opens and closes its links (ClientRoutes, and through it ClientDiscovery). */
+export interface ClientLinksHost {
   readonly config: ResolvedClientOptions;
   readonly sockets: SocketGroup<zmq.Socket>;
-  /** The client's current route table. */
-  table(): RouteTable<Outbox, ClientRoute>;
-  /** The outbox of a socket opened for a discovered peer, reading its replies if it has any. */
+  /** What each socket kind carries, and whether it opens a socket per peer. */
+  readonly kinds: KindLookup;
+  /** A socket for `plan`, made by its kind with the client's socket options (a DEALER for a discovered peer). */
+  createSocket(plan: ClientSocketPlan): zmq.Socket;
+  /** The outbox of an opened socket (made by its kind, reading its socket if it has replies). */
   outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox;
-  /** Greets the worker behind an at-least-once outbox, which answers with its credit. */
-  sayHello(name: string): void;
   /** Requests waiting for replies on a socket. */
   requestsOn(name: string): number;
-  /** Fails the requests still waiting on a socket whose peer is gone. */
-  failRequests(name: string, detail: string): void;
+  /** Fails the requests still waiting on a socket whose peer is gone (those opened up to `upTo`, a `requestMark`). */
+  failRequests(name: string, detail: string, upTo?: number): void;
+}
+
+/** What ClientDiscovery needs from the ClientRoutes that own it. */
+export interface ClientDiscoveryHost extends ClientLinksHost {
+  /** The client's current route table. */
+  table(): RouteTable<Outbox, ClientRoute>;
+  /** Greets the worker behind an at-least-once outbox, which answers with its credit. */
+  sayHello(name: string): void;
 }
 
 /** A DEALER opened for one discovered peer of a route. */
@@ -67,7 +75,7 @@ export class ClientDiscovery {
     this.registry = DiscoveryRegistry.following(opened, options);
     for (const route of routes) {
       const endpoints = PeerDiscovery.endpointsIn(route.plan.endpoints);
-      if (endpoints.length === 0 || !socketKind(route.plan.kind).socketPerEndpoint) {
+      if (endpoints.length === 0 || !host.kinds(route.plan.kind).socketPerEndpoint) {
         continue;
       }
       const discovery: PeerDiscovery = new PeerDiscovery(
@@ -136,7 +144,7 @@ export class ClientDiscovery {
       return;
     }
     const plan: ClientSocketPlan = { ...route.plan, name, endpoints: [{ address, bind: false }], route: route.name };
-    const managed = this.host.sockets.add(plan, createClientSocket(this.host.config, plan));
+    const managed = this.host.sockets.add(plan, this.host.createSocket(plan));
     const outbox = this.host.outboxFor(managed);
     if (route.tracker !== undefined && outbox instanceof DealerOutbox) {
       outbox.tracker = route.tracker;

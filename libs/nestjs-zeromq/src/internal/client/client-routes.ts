@@ -1,48 +1,31 @@
 import type * as zmq from 'zeromq';
-import type { ZeroMqDiscoveryMetrics } from '../../discovery/discovery-registry.js';
+import type { ZeroMqDiscoveryMetrics } from '../../zeromq.metrics.js';
 import { ZeroMqRequestError, ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeliveryMode } from '../../zeromq.options.js';
-import { socketKind } from '../kinds/kinds.js';
 import { ZeroMqSocketEventType, type ZeroMqDeadLetter, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import type { ClientRoutePlan, ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
+import type { ClientSocketPlan } from '../options/plans.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import type { SocketGroup } from '../sockets/socket-group.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import { ClientDiscovery } from './client-discovery.js';
+import { ClientDiscovery, type ClientLinksHost } from './client-discovery.js';
 import { DealerOutbox } from './dealer-outbox.js';
-import { LOST_LINK_GRACE, trackDeliveries } from './delivery-routing.js';
-import type { DeliveryTracker } from './delivery-tracker.js';
+import { LOST_LINK_GRACE, trackDeliveries } from '../at-least-once/delivery-routing.js';
+import type { Delivery } from '../at-least-once/delivery.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import { emptyOutboxTotals, type Outbox, type OutboxTotals } from './outbox.js';
-import { RouteTable } from './route-table.js';
+import { RouteTable, type ClientRoute } from './route-table.js';
+import { ClientOutboxes } from '../at-least-once/outboxes.js';
+import type { ZeroMqOutboxMetrics } from '../../zeromq.metrics.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
 
 /** Longest a lost server's unread replies are waited for before its requests fail. */
 const MAX_REPLY_GRACE = 10 * LOST_LINK_GRACE;
 
-/** The socket(s) a pattern is sent over: one PUSH or XPUB socket, or one DEALER per endpoint. */
-export interface ClientRoute {
-  readonly name: string;
-  readonly patterns: readonly string[];
-  readonly plan: ClientRoutePlan;
-  readonly links: Outbox[];
-  /** At-least-once routes: the messages not acked yet. */
-  readonly tracker: DeliveryTracker | undefined;
-}
-
 /** What ClientRoutes needs from the ZeroMqClient that owns it. */
-export interface ClientRoutesHost {
-  readonly config: ResolvedClientOptions;
-  readonly sockets: SocketGroup<zmq.Socket>;
+export interface ClientRoutesHost extends ClientLinksHost {
   readonly problems: RateLimitedLog;
-  /** The outbox of an opened socket (made by its kind, reading its socket if it has replies). */
-  outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox;
   /** A message given up on: the client logs it and emits `dead-letter`. */
   deadLettered(letter: ZeroMqDeadLetter): void;
-  /** Requests waiting for replies on a socket. */
-  requestsOn(name: string): number;
-  /** Fails the requests still waiting on a socket whose peer is gone (those opened up to `upTo`, a `requestMark`). */
-  failRequests(name: string, detail: string, upTo?: number): void;
   /** The last request opened so far (PendingRequests.mark). */
   requestMark(): number;
 }
@@ -53,6 +36,8 @@ export interface DeliveryTotals {
   redelivered: number;
   deadLettered: number;
   unacked: number;
+  /** Messages read back from a durable outbox that an earlier process had stored. */
+  replayed: number;
 }
 
 /**
@@ -64,10 +49,30 @@ export class ClientRoutes {
   private table = new RouteTable<Outbox, ClientRoute>([]);
   private deadLetters: Outbox | undefined;
   private discovery: ClientDiscovery | undefined;
+  private outboxes: ClientOutboxes | undefined;
   /** Lost servers whose last replies are still being read before their requests fail. */
   private readonly replyGraces = new Set<NodeJS.Timeout>();
 
   constructor(private readonly host: ClientRoutesHost) {}
+
+  /**
+   * Opens the durable outboxes of the at-least-once routes that have one, before any socket: a
+   * locked or damaged store fails `connect()` with nothing else open.
+   */
+  async openOutboxes(): Promise<void> {
+    if (this.host.config.routes.some((plan) => plan.outbox !== undefined)) {
+      this.outboxes = await ClientOutboxes.open(this.host.config.routes, (path, what, error) =>
+        this.host.problems.error('outbox', `The outbox at ${path} failed a write (${what}): ${error.message}`),
+      );
+    }
+  }
+
+  /** Closes the durable outboxes (a connect() that failed after opening them). */
+  async closeOutboxes(): Promise<void> {
+    const outboxes = this.outboxes;
+    this.outboxes = undefined;
+    await outboxes?.close();
+  }
 
   /** Builds the routes over the opened sockets and resolves their DNS names once. */
   async open(opened: ManagedSocket<zmq.Socket, ClientSocketPlan>[]): Promise<void> {
@@ -77,13 +82,20 @@ export class ClientRoutes {
       const dealers = links.filter((outbox): outbox is DealerOutbox => outbox instanceof DealerOutbox);
       const tracker =
         plan.delivery === 'at-least-once'
-          ? trackDeliveries(plan.name, dealers, this.host.config, {
-              onDeadLetter: (letter, record) => this.deadLetter(letter, record),
-              outboxNamed: (name) => {
-                const outbox = this.table.link(name);
-                return outbox instanceof DealerOutbox ? outbox : undefined;
+          ? trackDeliveries(
+              plan.name,
+              dealers,
+              this.host.config,
+              {
+                onDeadLetter: (letter, record) => this.deadLetter(letter, record),
+                onLinkLost: (link, lost) => this.redelivering(link, lost),
+                outboxNamed: (name) => {
+                  const outbox = this.table.link(name);
+                  return outbox instanceof DealerOutbox ? outbox : undefined;
+                },
               },
-            })
+              this.outboxes?.of(plan.name),
+            )
           : undefined;
       return { name: plan.name, patterns: plan.patterns, plan, links, tracker };
     });
@@ -93,6 +105,8 @@ export class ClientRoutes {
       {
         config: this.host.config,
         sockets: this.host.sockets,
+        kinds: this.host.kinds,
+        createSocket: (plan) => this.host.createSocket(plan),
         table: () => this.table,
         outboxFor: (managed) => this.host.outboxFor(managed),
         sayHello: (name) => this.sayHello(name),
@@ -128,7 +142,7 @@ export class ClientRoutes {
   /** The route of a request: one whose kind carries replies, with a peer to send to. */
   requestRoute(pattern: string): ClientRoute {
     const route = this.routeFor(pattern);
-    if (!socketKind(route.plan.kind).carriesReplies) {
+    if (!this.host.kinds(route.plan.kind).carriesReplies) {
       throw new ZeroMqRequestError(
         'WRONG_SOCKET_KIND',
         pattern,
@@ -160,6 +174,17 @@ export class ClientRoutes {
     }
     if (tracker === undefined && route.links.length === 0) {
       throw new ZeroMqSendError('SEND_TIMEOUT', pattern, route.name, [], noPeerYet(route));
+    }
+    // At-least-once would wait for a worker's credit that never comes: every worker refused the socket.
+    const rejection = tracker === undefined ? undefined : rejectionOf(route);
+    if (rejection !== undefined) {
+      throw new ZeroMqSendError(
+        'PEER_REJECTED',
+        pattern,
+        route.name,
+        route.plan.endpoints.map((e) => e.address),
+        rejection,
+      );
     }
     return { route, tracker };
   }
@@ -195,22 +220,24 @@ export class ClientRoutes {
   }
 
   /** The outboxes' and trackers' share of `getMetrics()`. */
-  totals(): OutboxTotals & DeliveryTotals & { discovery?: ZeroMqDiscoveryMetrics } {
+  totals(): OutboxTotals & DeliveryTotals & { discovery?: ZeroMqDiscoveryMetrics; outbox?: ZeroMqOutboxMetrics } {
     const totals = emptyOutboxTotals();
     for (const outbox of this.table.links()) {
       outbox.addTo(totals);
     }
-    const delivery: DeliveryTotals = { acked: 0, redelivered: 0, deadLettered: 0, unacked: 0 };
+    const delivery: DeliveryTotals = { acked: 0, redelivered: 0, deadLettered: 0, unacked: 0, replayed: 0 };
     for (const { tracker } of this.table.routes) {
       if (tracker !== undefined) {
         delivery.acked += tracker.counters.acked;
         delivery.redelivered += tracker.counters.redelivered;
         delivery.deadLettered += tracker.counters.deadLettered;
         delivery.unacked += tracker.outstanding;
+        delivery.replayed += tracker.counters.replayed;
       }
     }
     const discovery = this.discovery?.metrics();
-    return { ...totals, ...delivery, ...(discovery === undefined ? {} : { discovery }) };
+    const outbox = this.outboxes?.metrics();
+    return { ...totals, ...delivery, ...(discovery === undefined ? {} : { discovery }), ...(outbox === undefined ? {} : { outbox }) };
   }
 
   /**
@@ -232,6 +259,8 @@ export class ClientRoutes {
     this.table = new RouteTable<Outbox, ClientRoute>([]);
     this.deadLetters = undefined;
     const unsent = await Promise.all(outboxes.map((outbox) => outbox.drain(remaining())));
+    // After the trackers: their last removals and dead letters are written before the store closes.
+    await this.closeOutboxes();
     return { dropped: [...unsent, ...unacked].reduce((sum, count) => sum + count, 0), outboxes };
   }
 
@@ -242,6 +271,22 @@ export class ClientRoutes {
       const info = record.info[0] + JSON.stringify(metadata);
       this.deadLetters.emit({ ...record, info, size: record.size + info.length }, { resolve: () => undefined, reject: () => undefined });
     }
+  }
+
+  /** Tells (rate-limited) that a lost worker's messages are sent again, and where they went. */
+  private redelivering(link: string, lost: readonly Delivery[]): void {
+    const addressesOf = (name: string) => this.table.link(name)?.managed.addresses.join(', ') ?? '';
+    const resentTo = new Map<string, number>();
+    for (const { link: to } of lost) {
+      resentTo.set(to ?? '', (resentTo.get(to ?? '') ?? 0) + 1);
+    }
+    const where = [...resentTo].map(([to, count]) =>
+      to === '' ? `${count} wait for a worker with credit` : `${count} to "${to}" (${addressesOf(to)})`,
+    );
+    this.host.problems.warn(
+      'redelivering',
+      `Lost the worker on "${link}" (${addressesOf(link)}) with ${lost.length} message(s) not acknowledged; redelivering them: ${where.join(', ')}`,
+    );
   }
 
   /** Greets the worker behind an at-least-once outbox so that it announces its credit (after every (re)connect). */
@@ -285,6 +330,15 @@ export class ClientRoutes {
       () => this.host.failRequests(outbox.name, detail, upTo),
     );
   }
+}
+
+/** Why every socket of a route was rejected by its peers, if they all were. */
+function rejectionOf(route: ClientRoute): string | undefined {
+  const rejections = route.links.map((link) => link.managed.rejection);
+  const first = rejections[0];
+  return first !== undefined && rejections.every((rejection) => rejection !== undefined)
+    ? `${first.address} rejected this socket: ${first.reason}`
+    : undefined;
 }
 
 /** Why a route that follows DNS names has nowhere to send yet. */

@@ -1,24 +1,13 @@
-import type { ProducerDeserializer, WritePacket } from '@nestjs/microservices';
+import type { WritePacket } from '@nestjs/microservices';
 import type * as zmq from 'zeromq';
 import { decodeMessage, DELIVERY_STATUSES, recordFields, type DecodedReply, type EncodedRecord } from '../protocol/wire.js';
 import type { Settle } from '../sockets/send-queue.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
-import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import type { Delivery } from './delivery.js';
-import type { DeliveryTracker } from './delivery-tracker.js';
-import { Outbox, type OutboxHost, type OutboxTotals } from './outbox.js';
-import type { PendingRequests } from './pending-requests.js';
+import type { Delivery } from '../at-least-once/delivery.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
+import { Outbox, type OutboxHost, type OutboxTotals, type ReplyHandling } from './outbox.js';
 
 const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER };
-
-/** What a DEALER outbox hands the replies it reads to. */
-export interface ReplyHandling {
-  requests: PendingRequests;
-  deserializer: ProducerDeserializer;
-  problems: RateLimitedLog;
-  /** False once the client is closing: a read failure is then expected. */
-  isOpen(): boolean;
-}
 
 /**
  * A DEALER socket to one server (or to every server behind its endpoints): events as any outbox,

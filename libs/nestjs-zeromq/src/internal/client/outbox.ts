@@ -1,6 +1,7 @@
+import type { ProducerDeserializer } from '@nestjs/microservices';
 import type * as zmq from 'zeromq';
 import type { ZeroMqSendErrorCode } from '../../zeromq.errors.js';
-import type { ClientSocketPlan, ResolvedClientOptions } from '../options/resolve-options.js';
+import type { ClientSocketPlan, ResolvedClientOptions } from '../options/plans.js';
 import {
   encodeHello,
   fragmentFields,
@@ -15,9 +16,11 @@ import {
   type RecordKind,
 } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import { SendQueue, type Settle } from '../sockets/send-queue.js';
-import type { ReplyHandling } from './dealer-outbox.js';
-import type { SubscriptionChange } from './subscription-counts.js';
+import { SendQueue, SendRefused, type Settle } from '../sockets/send-queue.js';
+import { settlesWithin } from '../util/deadline.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
+import type { PendingRequests } from './pending-requests.js';
+import type { SubscriptionChange, SubscriptionCounts } from './subscription-counts.js';
 
 /** What an outbox's queue carries: packed records of one kind, a bare payload, or a hello. */
 export type Outgoing =
@@ -27,6 +30,15 @@ export type Outgoing =
 
 /** Builds the error an outgoing item fails with: a send error for emits, a request error for requests. */
 export type OutgoingError = (item: Outgoing, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
+
+/** What a DEALER outbox hands the replies it reads to. */
+export interface ReplyHandling {
+  requests: PendingRequests;
+  deserializer: ProducerDeserializer;
+  problems: RateLimitedLog;
+  /** False once the client is closing: a read failure is then expected. */
+  isOpen(): boolean;
+}
 
 /**
  * What an outbox that also reads its socket hands what it reads to: replies and credit (a DEALER),
@@ -61,8 +73,15 @@ export class Outbox {
   /** At-most-once emits ZeroMQ took. */
   sent = 0;
   readonly queue: SendQueue<Outgoing>;
+  /** The subscriptions its peers hold, on a kind whose socket sees them (XPUB); undefined elsewhere. */
+  readonly subscriptions: SubscriptionCounts | undefined = undefined;
   /** The read loop `start()` began, for the kinds whose peers answer. */
   private reading: Promise<void> | undefined;
+  /**
+   * Whether an emit sent before any peer's handshake completed resolves only once one does (see
+   * `handshaken`). A publisher's emits without a subscriber are dropped whatever it waits for.
+   */
+  protected readonly confirmsHandshake: boolean = true;
   /** One writer per record kind: records of one kind lie next to each other in their slabs. */
   private readonly writers = { events: new FragmentWriter(), requests: new FragmentWriter() };
 
@@ -83,10 +102,17 @@ export class Outbox {
       sizeOf,
       batchKey: (item) => this.batchKeyOf(item),
       toError,
+      describePeers: () => managed.describePeers(),
       transmit: async (batch) => {
+        this.refuseIfRejected();
+        const usable = managed.usable;
         this.batches++;
         await (managed.socket as zmq.Push).send(this.framesOf(batch));
-        if (batch[0].kind === 'events' || batch[0].kind === 'bare') {
+        const emits = batch[0].kind === 'events' || batch[0].kind === 'bare';
+        if (emits && !usable && this.confirmsHandshake) {
+          await this.handshaken(config.sendTimeout);
+        }
+        if (emits) {
           this.sent += batch.length;
         }
       },
@@ -131,6 +157,26 @@ export class Outbox {
   /** Sends what is queued, at most `timeout` ms; resolves with the number of items not sent. */
   drain(timeout: number): Promise<number> {
     return this.queue.drain(timeout);
+  }
+
+  /** Fails a send at once when every endpoint rejected this socket: nothing sent here can arrive. */
+  private refuseIfRejected(): void {
+    const rejection = this.managed.rejection;
+    if (rejection !== undefined) {
+      throw new SendRefused('PEER_REJECTED', `${rejection.address} rejected this socket: ${rejection.reason}`);
+    }
+  }
+
+  /**
+   * After a send that ZeroMQ took while no peer had completed its handshake (a DEALER queues for
+   * a peer still connecting): waits for one to complete it, so that an emit never resolves into the
+   * pipe of a peer that then rejects this socket (its messages are lost with the connection).
+   */
+  private async handshaken(timeout: number): Promise<void> {
+    if (!(await settlesWithin(this.managed.whenSettled(), timeout))) {
+      throw new SendRefused('SEND_TIMEOUT', 'no peer completed the handshake');
+    }
+    this.refuseIfRejected();
   }
 
   /** The read loop of a kind whose peers answer, until the socket closes; none here (a PUSH only writes). */

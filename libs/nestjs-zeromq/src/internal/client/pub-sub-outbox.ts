@@ -16,12 +16,13 @@ import { SubscriptionCounts, type SubscriptionChange } from './subscription-coun
  * blocks and never learns of it.
  */
 export class PubSubOutbox extends Outbox {
-  readonly subscriptions = new SubscriptionCounts();
+  override readonly subscriptions = new SubscriptionCounts();
   private readonly publisherId = randomBytes(6).toString('base64url');
   /** Records sent so far per topic: the next message's sequence. */
   private readonly sequences = new Map<string, number>();
   /** Batch keys by slab and pattern (a slab's keys go with it). */
   private readonly batchKeys = new WeakMap<Buffer, Map<string, object>>();
+  protected override readonly confirmsHandshake = false;
 
   override addTo(totals: OutboxTotals): void {
     super.addTo(totals);
@@ -31,11 +32,6 @@ export class PubSubOutbox extends Outbox {
   /** Reads subscriptions (XPUB), counting them and telling the client of each change. */
   protected override readFrom(host: OutboxHost): Promise<void> {
     return this.readSubscriptions((change) => host.subscriptionChanged(this.name, change), host.problems);
-  }
-
-  /** Resolves once `count` subscribers hold a subscription that lets `pattern` through. */
-  waitForSubscribers(pattern: string, count: number, timeout: number): Promise<void> {
-    return this.subscriptions.waitFor(pattern, count, timeout, `Socket "${this.name}"`);
   }
 
   override async drain(timeout: number): Promise<number> {

@@ -1,8 +1,19 @@
+import type { ClientRoutePlan } from '../options/plans.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
+import type { Outbox } from './outbox.js';
+
 /** A route as the table sees it: its name, the patterns it lists (none: the default route) and its links. */
 export interface TableRoute<L> {
   readonly name: string;
   readonly patterns: readonly string[];
   readonly links: L[];
+}
+
+/** A client's route: the socket(s) a pattern is sent over, one PUSH or XPUB socket or one DEALER per endpoint. */
+export interface ClientRoute extends TableRoute<Outbox> {
+  readonly plan: ClientRoutePlan;
+  /** At-least-once routes: the messages not acked yet. */
+  readonly tracker: DeliveryTracker | undefined;
 }
 
 /**

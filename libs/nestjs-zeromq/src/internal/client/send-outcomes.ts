@@ -1,6 +1,4 @@
-import type * as zmq from 'zeromq';
 import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from '../../zeromq.errors.js';
-import type { SocketGroup } from '../sockets/socket-group.js';
 import type { Counters } from '../util/counters.js';
 import type { Listeners } from '../util/listeners.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
@@ -16,12 +14,11 @@ export type SendCounter = (typeof SEND_COUNTERS)[number];
 export class SendOutcomes {
   constructor(
     readonly counters: Counters<SendCounter>,
-    private readonly sockets: SocketGroup<zmq.Socket>,
     private readonly problems: RateLimitedLog,
     private readonly listeners: Listeners,
   ) {}
 
-  /** The error an emit (`'event'`) or request fails with, counted and reported; a send timeout names the last failed handshake. */
+  /** The error an emit (`'event'`) or request fails with, counted and reported. */
   failure(
     role: 'event' | 'request',
     pattern: string,
@@ -31,11 +28,10 @@ export class SendOutcomes {
     cause?: unknown,
     endpoints: string[] = [],
   ): Error {
-    const why = code === 'SEND_TIMEOUT' ? this.sockets.withHandshakeFailure(socket, detail) : detail;
     const error =
       role === 'request'
-        ? new ZeroMqRequestError(code, pattern, socket, why, { cause })
-        : new ZeroMqSendError(code, pattern, socket, endpoints, why, { cause });
+        ? new ZeroMqRequestError(code, pattern, socket, detail, { cause })
+        : new ZeroMqSendError(code, pattern, socket, endpoints, detail, { cause });
     this.counters.add(role === 'request' ? 'requestsFailed' : 'failed');
     this.report(error);
     return error;

@@ -12,8 +12,10 @@ export const DEALER_ROUTER: SocketKind = {
   name: 'dealer-router',
   sendsBare: false,
   carriesReplies: true,
+  impliedByAtLeastOnce: true,
   socketPerEndpoint: true,
   dropsPastHighWaterMark: false,
+  curveRole: 'messaging',
   createServerSocket: (options) => new zmq.Router(options),
   createInbox: (managed, host) => new RouterInbox(managed, host),
   // Never `immediate`: with it, libzmq drops what a server sent but the DEALER has not read yet the

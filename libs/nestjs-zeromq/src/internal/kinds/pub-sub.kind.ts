@@ -13,8 +13,10 @@ export const PUB_SUB: SocketKind = {
   name: 'pub-sub',
   sendsBare: true,
   carriesReplies: false,
+  impliedByAtLeastOnce: false,
   socketPerEndpoint: false,
   dropsPastHighWaterMark: true,
+  curveRole: 'broadcast',
   createServerSocket: (options) => new zmq.Subscriber(options),
   createInbox: (managed, host) => new SubInbox(managed, host, managed.plan.concurrency),
   // Every subscription and unsubscription reaches the publisher (not only a topic's first and last).

@@ -19,7 +19,7 @@ export const SERVER_DEFAULTS = {
   maxMessageSize: 8 * 1024 * 1024,
   maxPatternLength: 1_024,
   maxRecordsPerMessage: 4_096,
-  receiveHighWaterMark: 1_000,
+  receiveBudget: 64 * 1024 * 1024,
   closeTimeout: 10_000,
   dedupeWindow: 100_000,
   plainDecoding: 'utf8',
@@ -35,7 +35,7 @@ export const CLIENT_DEFAULTS = {
   retryDelay: 200,
   maxRetryDelay: 10_000,
   requestTimeout: 30_000,
-  maxQueueSize: 10_000,
+  maxQueueSize: 100_000,
   maxQueueBytes: 64 * 1024 * 1024,
   overflow: 'reject',
   sendTimeout: 5_000,
@@ -43,7 +43,10 @@ export const CLIENT_DEFAULTS = {
   immediate: true,
   maxBatchSize: 256,
   maxBatchBytes: 256 * 1024,
+  maxMessageSize: SERVER_DEFAULTS.maxMessageSize,
+  receiveBudget: SERVER_DEFAULTS.receiveBudget,
   closeTimeout: 5_000,
+  outbox: { durability: 'commit', resolveOn: 'stored', maxBytes: 1024 * 1024 * 1024 },
 } as const;
 
 /**
@@ -56,6 +59,16 @@ export function defaultCredit(concurrency: number): number {
 }
 
 const CREDIT_PER_HANDLER = 2;
+
+/**
+ * The default `receiveHighWaterMark` of a server socket: ZeroMQ counts messages, and a message may
+ * be up to `maxMessageSize` bytes, so a connection holds at most the socket's receive budget in
+ * ZeroMQ's queue (8 messages of 8 MiB with the defaults). Without a `maxMessageSize` (-1) ZeroMQ's
+ * own default stays, and nothing bounds that queue in bytes.
+ */
+export function defaultReceiveHighWaterMark(receiveBudget: number, maxMessageSize: number): number {
+  return maxMessageSize < 0 ? ZEROMQ_SEND_HIGH_WATER_MARK : Math.max(1, Math.floor(receiveBudget / Math.max(1, maxMessageSize)));
+}
 
 /** ZeroMQ's own default high-water mark, which PUB sockets keep (see SocketKind.dropsPastHighWaterMark). */
 export const ZEROMQ_SEND_HIGH_WATER_MARK = 1_000;

@@ -1,6 +1,6 @@
-import { isDnsEndpoint, parseDnsEndpoint } from '../../discovery/dns-endpoint.js';
+import { isDnsEndpoint, parseDnsEndpoint } from './dns-endpoint.js';
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
-import type { ResolvedEndpoint, SocketPlan } from './resolve-options.js';
+import type { ResolvedEndpoint, SocketPlan } from './plans.js';
 
 /**
  * Checks the DNS discovery endpoints (`tcp+dns://`, `tcp+srv://`) of the planned sockets: well

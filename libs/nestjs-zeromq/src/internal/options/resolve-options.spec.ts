@@ -1,12 +1,13 @@
 import type { MsPattern } from '@nestjs/microservices';
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
+import { socketKind } from '../kinds/kinds.js';
 import { resolveClientOptions, resolveServerOptions } from './resolve-options.js';
 
 /** Nest's normalizePattern, as the owners pass it: strings as they are, objects as JSON. */
 const normalize = (pattern: MsPattern) => (typeof pattern === 'string' ? pattern : JSON.stringify(pattern));
-const server = (options: ZeroMqServerOptions) => resolveServerOptions(options, normalize);
-const client = (options: ZeroMqClientOptions) => resolveClientOptions(options, normalize);
+const server = (options: ZeroMqServerOptions) => resolveServerOptions(options, normalize, socketKind);
+const client = (options: ZeroMqClientOptions) => resolveClientOptions(options, normalize, socketKind);
 
 /** The error a resolution throws, checked to be a ZeroMqOptionsError. */
 function optionsError(resolve: () => unknown): string {
@@ -37,13 +38,21 @@ describe('resolveServerOptions', () => {
     expect(server({ endpoints: [A] })).toEqual({
       ...TUNING_DEFAULTS,
       sockets: [
-        { name: 'default', kind: 'push-pull', endpoints: [{ address: A, bind: true }], patterns: [], concurrency: 100, credit: 200 },
+        {
+          name: 'default',
+          kind: 'push-pull',
+          endpoints: [{ address: A, bind: true }],
+          patterns: [],
+          concurrency: 100,
+          credit: 200,
+          receiveBudget: 64 * 1024 * 1024,
+          receiveHighWaterMark: 8,
+        },
       ],
       prefetch: 1_000,
       maxMessageSize: 8 * 1024 * 1024,
       maxPatternLength: 1_024,
       maxRecordsPerMessage: 4_096,
-      receiveHighWaterMark: 1_000,
       closeTimeout: 10_000,
       dedupeWindow: 100_000,
       plainMessages: undefined,
@@ -64,8 +73,17 @@ describe('resolveServerOptions', () => {
         { name: 'billing', patterns: ['billing'], endpoints: [C], concurrency: 3, credit: 5 },
       ],
     });
+    const budget = { receiveBudget: Math.floor((64 * 1024 * 1024) / 3), receiveHighWaterMark: 2 };
     expect(resolved.sockets).toEqual([
-      { name: 'default', kind: 'dealer-router', endpoints: [{ address: A, bind: false }], patterns: [], concurrency: 8, credit: 16 },
+      {
+        name: 'default',
+        kind: 'dealer-router',
+        endpoints: [{ address: A, bind: false }],
+        patterns: [],
+        concurrency: 8,
+        credit: 16,
+        ...budget,
+      },
       {
         name: 'audit',
         kind: 'dealer-router',
@@ -73,12 +91,44 @@ describe('resolveServerOptions', () => {
         patterns: ['audit.*', '{"cmd":"audit"}'],
         concurrency: 2,
         credit: 4,
+        ...budget,
       },
-      { name: 'billing', kind: 'dealer-router', endpoints: [{ address: C, bind: true }], patterns: ['billing'], concurrency: 3, credit: 5 },
+      {
+        name: 'billing',
+        kind: 'dealer-router',
+        endpoints: [{ address: C, bind: true }],
+        patterns: ['billing'],
+        concurrency: 3,
+        credit: 5,
+        ...budget,
+      },
     ]);
     expect(server({ endpoints: [A], concurrency: 8, credit: 10 }).sockets[0].credit).toBe(10);
     expect([resolved.prefetch, resolved.heartbeat, resolved.linger]).toEqual([16, false, 0]);
     expect(resolved.plainMessages).toEqual({ pattern: 'plain', decoding: 'utf8' });
+  });
+
+  it('shares the receive budget among the sockets without their own, and sizes their ZeroMQ queues from it', () => {
+    const MiB = 1024 * 1024;
+    const budgets = (options: Partial<ZeroMqServerOptions>) =>
+      server({ endpoints: [A], ...options }).sockets.map(({ name, receiveBudget, receiveHighWaterMark }) => [
+        name,
+        receiveBudget,
+        receiveHighWaterMark,
+      ]);
+    const routes = [
+      { name: 'big', patterns: ['big'], endpoints: [B], receiveBudget: 100 * MiB },
+      { name: 'small', patterns: ['small'], endpoints: [C] },
+    ];
+    expect(budgets({ receiveBudget: 32 * MiB, maxMessageSize: MiB, routes })).toEqual([
+      ['default', 16 * MiB, 16],
+      ['big', 100 * MiB, 100],
+      ['small', 16 * MiB, 16],
+    ]);
+    // A budget below maxMessageSize still lets one message wait in ZeroMQ; set high-water marks win; no limit keeps ZeroMQ's 1000.
+    expect(budgets({ receiveBudget: MiB })).toEqual([['default', MiB, 1]]);
+    expect(budgets({ receiveHighWaterMark: 50 })).toEqual([['default', 64 * MiB, 50]]);
+    expect(budgets({ maxMessageSize: -1 })).toEqual([['default', 64 * MiB, 1_000]]);
   });
 
   it('names an unnamed route after its first pattern', () => {
@@ -143,7 +193,7 @@ describe('resolveClientOptions', () => {
       maxAttempts: 5,
       retryDelay: 200,
       maxRetryDelay: 10_000,
-      maxQueueSize: 10_000,
+      maxQueueSize: 100_000,
       maxQueueBytes: 64 * 1024 * 1024,
       overflow: 'reject',
       sendTimeout: 5_000,
@@ -151,6 +201,8 @@ describe('resolveClientOptions', () => {
       immediate: true,
       maxBatchSize: 256,
       maxBatchBytes: 256 * 1024,
+      maxMessageSize: 8 * 1024 * 1024,
+      receiveBudget: 64 * 1024 * 1024,
       closeTimeout: 5_000,
       requestTimeout: 30_000,
     });

@@ -4,70 +4,23 @@ import { DEAD_LETTER_SOCKET_NAME, DEFAULT_SOCKET_NAME } from '../../constants.js
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type { ZeroMqDeliveryMode, ZeroMqEndpoint, ZeroMqSocketKind } from '../../zeromq.options.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
-import { SOCKET_KIND_NAMES, socketKind } from '../kinds/kinds.js';
-import { curveFor, resolveClientCurve, resolveServerCurve, type SideCurve } from '../security/curve.js';
-import { CLIENT_DEFAULTS, defaultCredit, SERVER_DEFAULTS } from './defaults.js';
+import { resolveClientCurve, resolveServerCurve, type SideCurve } from '../security/curve.js';
+import { CLIENT_DEFAULTS, defaultCredit, defaultReceiveHighWaterMark, SERVER_DEFAULTS } from './defaults.js';
 import { checkDiscoveryEndpoints, fixedEndpoints, usesDiscovery } from './discovery-endpoints.js';
-import { clientSchema, serverSchema, type ParsedClientOptions, type ParsedServerOptions } from './schemas.js';
-
-export interface ResolvedEndpoint {
-  address: string;
-  bind: boolean;
-}
-
-/** One socket to open: the default one or a route's. */
-export interface SocketPlan {
-  name: string;
-  kind: ZeroMqSocketKind;
-  endpoints: ResolvedEndpoint[];
-  /** Normalized patterns of a route; empty for the default socket. */
-  patterns: string[];
-}
-
-/** A server socket to open, with the handlers that may run at once for it. */
-export interface ServerSocketPlan extends SocketPlan {
-  concurrency: number;
-  /** At-least-once deliveries a producer may have unacknowledged here (a `'dealer-router'` socket's credit). */
-  credit: number;
-}
-
-/** A client route: the patterns it lists (none: the default route) and its delivery guarantee. */
-export interface ClientRoutePlan extends SocketPlan {
-  bare: boolean;
-  delivery: ZeroMqDeliveryMode;
-}
-
-/** A client socket to open: one per route, or (kinds with `socketPerEndpoint`) one per endpoint of a route. */
-export interface ClientSocketPlan extends ClientRoutePlan {
-  /** The route it belongs to (`''` for the dead-letter socket). */
-  route: string;
-}
+import type { KindFacts, KindLookup } from './kind-facts.js';
+import { SOCKET_KIND_NAMES } from './kind-names.js';
+import type {
+  ClientRoutePlan,
+  ClientSocketPlan,
+  ResolvedClientOptions,
+  ResolvedEndpoint,
+  ResolvedServerOptions,
+  SocketPlan,
+} from './plans.js';
+import { clientSchema, serverSchema } from './schemas.js';
 
 /** Turns a Nest pattern into the string handlers are keyed by (the owner's `normalizePattern`). */
 export type PatternNormalizer = (pattern: MsPattern) => string;
-
-type Tuning = 'linger' | 'heartbeat' | 'reconnectInterval' | 'reconnectMaxInterval' | 'logInterval';
-
-/** Options every socket of either side gets; `curve` is resolved (keys read and checked, a role per socket kind). */
-export type ResolvedTuning = Pick<ParsedServerOptions, Tuning> & { curve: SideCurve | undefined };
-
-/** A server's options with every default applied: the schema's output, sockets planned. */
-export type ResolvedServerOptions = Omit<
-  ParsedServerOptions,
-  'endpoints' | 'routes' | 'kind' | 'concurrency' | 'credit' | 'curve' | 'serializer' | 'deserializer'
-> &
-  ResolvedTuning & { sockets: ServerSocketPlan[] };
-
-/** A client's options with every default applied: the schema's output, routes and sockets planned. */
-export type ResolvedClientOptions = Omit<
-  ParsedClientOptions,
-  'endpoints' | 'routes' | 'kind' | 'delivery' | 'deadLetterEndpoints' | 'curve' | 'serializer' | 'deserializer'
-> &
-  ResolvedTuning & {
-    routes: ClientRoutePlan[];
-    /** The sockets to open for the routes, and the dead-letter socket if there is one. */
-    sockets: ClientSocketPlan[];
-  };
 
 function parse<T extends z.ZodType>(schema: T, options: unknown, owner: string): z.output<T> {
   const result = schema.safeParse(options ?? {});
@@ -97,13 +50,14 @@ interface RouteInput {
 function planSockets<R extends RouteInput>(
   owner: string,
   normalize: PatternNormalizer,
+  kinds: KindLookup,
   options: { endpoints: ZeroMqEndpoint[]; kind?: ZeroMqSocketKind; delivery?: ZeroMqDeliveryMode; routes: R[] },
   defaults: { bind: boolean; kind: ZeroMqSocketKind },
 ): Array<SocketPlan & { route: R | undefined }> {
   const { endpoints, routes } = options;
-  // At-least-once travels over DEALER/ROUTER: it implies that kind unless one is set.
+  // At-least-once needs acks travelling back: it implies its kind unless one is set.
   const kindFor = (kind: ZeroMqSocketKind | undefined, delivery: ZeroMqDeliveryMode | undefined) =>
-    kind ?? options.kind ?? (delivery === 'at-least-once' ? 'dealer-router' : defaults.kind);
+    kind ?? options.kind ?? (delivery === 'at-least-once' ? atLeastOnceKind(kinds).name : defaults.kind);
   const plans: Array<SocketPlan & { route: R | undefined }> = [];
   if (endpoints.length > 0) {
     plans.push({
@@ -146,28 +100,65 @@ function planSockets<R extends RouteInput>(
   return plans;
 }
 
-export function resolveServerOptions(input: ZeroMqServerOptions | undefined, normalize: PatternNormalizer): ResolvedServerOptions {
+/** The kind at-least-once implies. */
+function atLeastOnceKind(kinds: KindLookup): KindFacts {
+  return kindsWhere(kinds, (kind) => kind.impliedByAtLeastOnce)[0];
+}
+
+/** The kinds that have a fact, in the order options list them. */
+function kindsWhere(kinds: KindLookup, has: (kind: KindFacts) => boolean): KindFacts[] {
+  return SOCKET_KIND_NAMES.map(kinds).filter(has);
+}
+
+/** `'a' or 'b'`, for messages. */
+function kindNames(kinds: readonly KindFacts[]): string {
+  return kinds.map((kind) => `'${kind.name}'`).join(' or ');
+}
+
+/** A server's options with every default applied and its sockets planned, checked against what `kinds` say. */
+export function resolveServerOptions(
+  input: ZeroMqServerOptions | undefined,
+  normalize: PatternNormalizer,
+  kinds: KindLookup,
+): ResolvedServerOptions {
   const {
     endpoints,
     routes,
     kind,
     concurrency,
     credit,
+    receiveBudget,
+    receiveHighWaterMark,
     curve,
     serializer: _s,
     deserializer: _d,
     ...rest
   } = parse(serverSchema, input, 'ZeroMqServer');
-  const plans = planSockets('ZeroMqServer', normalize, { endpoints, routes, kind }, SERVER_DEFAULTS);
+  const plans = planSockets('ZeroMqServer', normalize, kinds, { endpoints, routes, kind }, SERVER_DEFAULTS);
   checkDiscoveryEndpoints('ZeroMqServer', plans);
   const sideCurve = resolveServerCurve(curve);
-  checkCurveRoles('ZeroMqServer', sideCurve, plans, curve?.publisherPublicKey === undefined ? undefined : 'curve.publisherPublicKey');
+  checkCurveRoles(
+    'ZeroMqServer',
+    kinds,
+    sideCurve,
+    plans,
+    curve?.publisherPublicKey === undefined ? undefined : 'curve.publisherPublicKey',
+  );
+  // The server's budget is shared out evenly among the sockets that have none of their own.
+  const sharing = plans.filter(({ route }) => route?.receiveBudget === undefined).length;
   return {
     ...rest,
     curve: sideCurve,
     sockets: plans.map(({ route, ...plan }) => {
       const socketConcurrency = route?.concurrency ?? concurrency;
-      return { ...plan, concurrency: socketConcurrency, credit: route?.credit ?? credit ?? defaultCredit(socketConcurrency) };
+      const socketBudget = route?.receiveBudget ?? Math.max(1, Math.floor(receiveBudget / sharing));
+      return {
+        ...plan,
+        concurrency: socketConcurrency,
+        credit: route?.credit ?? credit ?? defaultCredit(socketConcurrency),
+        receiveBudget: socketBudget,
+        receiveHighWaterMark: receiveHighWaterMark ?? defaultReceiveHighWaterMark(socketBudget, rest.maxMessageSize),
+      };
     }),
   };
 }
@@ -176,10 +167,10 @@ export function resolveServerOptions(input: ZeroMqServerOptions | undefined, nor
  * The client sockets of the routes: one per route, or one per endpoint where the kind tells
  * servers apart that way; plus the dead-letter PUSH socket when `deadLetterEndpoints` are set.
  */
-function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: ResolvedEndpoint[]): ClientSocketPlan[] {
+function socketsOf(kinds: KindLookup, routes: readonly ClientRoutePlan[], deadLetterEndpoints: ResolvedEndpoint[]): ClientSocketPlan[] {
   const sockets: ClientSocketPlan[] = routes.flatMap((plan) =>
     // DNS endpoints of such a route get their sockets at run time, one per address (ClientDiscovery).
-    socketKind(plan.kind).socketPerEndpoint && (plan.endpoints.length > 1 || usesDiscovery([plan]))
+    kinds(plan.kind).socketPerEndpoint && (plan.endpoints.length > 1 || usesDiscovery([plan]))
       ? fixedEndpoints(plan.endpoints).map((endpoint, index) => ({
           ...plan,
           name: `${plan.name}#${index + 1}`,
@@ -196,6 +187,7 @@ function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: Reso
       patterns: [],
       bare: false,
       delivery: 'at-most-once',
+      outbox: undefined,
       route: '',
     });
   }
@@ -204,10 +196,11 @@ function socketsOf(routes: readonly ClientRoutePlan[], deadLetterEndpoints: Reso
 
 /**
  * With CURVE, every socket needs its role's keys (a client's non-broadcast sockets need
- * `curve.serverPublicKey`), and an option that only concerns `'pub-sub'` sockets needs one.
+ * `curve.serverPublicKey`), and an option that only concerns broadcast sockets needs one.
  */
 function checkCurveRoles(
   owner: string,
+  kinds: KindLookup,
   curve: SideCurve | undefined,
   sockets: ReadonlyArray<{ name: string; kind: ZeroMqSocketKind }>,
   broadcastOption: string | undefined,
@@ -215,28 +208,29 @@ function checkCurveRoles(
   if (curve === undefined) {
     return;
   }
-  const keyless = sockets.find((socket) => curveFor(curve, socket.kind) === undefined);
+  const broadcastKinds = kindNames(kindsWhere(kinds, (kind) => kind.curveRole === 'broadcast'));
+  const keyless = sockets.find((socket) => curve[kinds(socket.kind).curveRole] === undefined);
   if (keyless !== undefined) {
     throw new ZeroMqOptionsError(
-      `Invalid ${owner} options: socket "${keyless.name}" (kind '${keyless.kind}') needs curve.serverPublicKey, the public key of the servers it talks to (curve.allowSubscribers only covers 'pub-sub' sockets)`,
+      `Invalid ${owner} options: socket "${keyless.name}" (kind '${keyless.kind}') needs curve.serverPublicKey, the public key of the servers it talks to (curve.allowSubscribers only covers ${broadcastKinds} sockets)`,
     );
   }
-  if (broadcastOption !== undefined && !sockets.some((socket) => socket.kind === 'pub-sub')) {
-    throw new ZeroMqOptionsError(`Invalid ${owner} options: ${broadcastOption} applies to 'pub-sub' sockets, and this ${owner} has none`);
+  if (broadcastOption !== undefined && !sockets.some((socket) => kinds(socket.kind).curveRole === 'broadcast')) {
+    throw new ZeroMqOptionsError(
+      `Invalid ${owner} options: ${broadcastOption} applies to ${broadcastKinds} sockets, and this ${owner} has none`,
+    );
   }
 }
 
 /** Why a client route cannot work as configured, or undefined. */
-function routeProblem(plan: ClientRoutePlan): string | undefined {
-  const kind = socketKind(plan.kind);
+function routeProblem(kinds: KindLookup, plan: ClientRoutePlan): string | undefined {
+  const kind = kinds(plan.kind);
   if (plan.bare && !kind.sendsBare) {
-    const bareKinds = SOCKET_KIND_NAMES.filter((name) => socketKind(name).sendsBare)
-      .map((name) => `'${name}'`)
-      .join(' or ');
+    const bareKinds = kindNames(kindsWhere(kinds, (other) => other.sendsBare));
     return `is bare, which needs kind ${bareKinds} (a plain PULL or SUB peer); it has '${plan.kind}'`;
   }
   if (plan.delivery === 'at-least-once' && !kind.carriesReplies) {
-    return `is at-least-once, which needs kind 'dealer-router' (acks travel back); it has '${plan.kind}'`;
+    return `is at-least-once, which needs kind ${kindNames(kindsWhere(kinds, (other) => other.carriesReplies))} (acks travel back); it has '${plan.kind}'`;
   }
   if (plan.delivery === 'at-least-once' && plan.endpoints.some((endpoint) => endpoint.bind)) {
     return 'is at-least-once, which needs the client to connect to each worker endpoint (bind: false) so that credits and acks are per worker';
@@ -244,31 +238,44 @@ function routeProblem(plan: ClientRoutePlan): string | undefined {
   return undefined;
 }
 
-export function resolveClientOptions(input: ZeroMqClientOptions | undefined, normalize: PatternNormalizer): ResolvedClientOptions {
+/** A client's options with every default applied, its routes and sockets planned, checked against what `kinds` say. */
+export function resolveClientOptions(
+  input: ZeroMqClientOptions | undefined,
+  normalize: PatternNormalizer,
+  kinds: KindLookup,
+): ResolvedClientOptions {
   const {
     endpoints,
     routes,
     kind,
     delivery,
     deadLetterEndpoints,
+    outbox,
     curve,
     serializer: _s,
     deserializer: _d,
     ...rest
   } = parse(clientSchema, input, 'ZeroMqClient');
-  const plans = planSockets('ZeroMqClient', normalize, { endpoints, routes, kind, delivery }, CLIENT_DEFAULTS);
+  const plans = planSockets('ZeroMqClient', normalize, kinds, { endpoints, routes, kind, delivery }, CLIENT_DEFAULTS);
   const routePlans: ClientRoutePlan[] = plans.map(({ route, ...plan }) => ({
     ...plan,
     bare: route?.bare ?? false,
     delivery: route?.delivery ?? delivery,
+    outbox: (route?.delivery ?? delivery) === 'at-least-once' ? (route?.outbox ?? outbox) : undefined,
   }));
+  const unused = routes.find((route) => route.outbox !== undefined && (route.delivery ?? delivery) !== 'at-least-once');
+  if (unused !== undefined || (outbox !== undefined && !routePlans.some((plan) => plan.outbox !== undefined))) {
+    throw new ZeroMqOptionsError(
+      `Invalid ZeroMqClient options: ${unused === undefined ? 'the client' : `route "${unused.name ?? unused.patterns.join(', ')}"`} has an outbox, which only at-least-once routes use (set delivery: 'at-least-once')`,
+    );
+  }
   for (const plan of routePlans) {
-    const problem = routeProblem(plan);
+    const problem = routeProblem(kinds, plan);
     if (problem !== undefined) {
       throw new ZeroMqOptionsError(`Invalid ZeroMqClient options: socket "${plan.name}" ${problem}`);
     }
   }
-  const sockets = socketsOf(routePlans, resolveEndpoints(deadLetterEndpoints, CLIENT_DEFAULTS.bind));
+  const sockets = socketsOf(kinds, routePlans, resolveEndpoints(deadLetterEndpoints, CLIENT_DEFAULTS.bind));
   const names = new Set<string>();
   for (const { name } of sockets) {
     if (names.has(name)) {
@@ -280,7 +287,7 @@ export function resolveClientOptions(input: ZeroMqClientOptions | undefined, nor
   }
   checkDiscoveryEndpoints('ZeroMqClient', [...routePlans, ...sockets]);
   const sideCurve = resolveClientCurve(curve);
-  checkCurveRoles('ZeroMqClient', sideCurve, sockets, curve?.allowSubscribers === undefined ? undefined : 'curve.allowSubscribers');
+  checkCurveRoles('ZeroMqClient', kinds, sideCurve, sockets, curve?.allowSubscribers === undefined ? undefined : 'curve.allowSubscribers');
   return {
     ...rest,
     curve: sideCurve,

@@ -1,10 +1,10 @@
 import type { MsPattern } from '@nestjs/microservices';
 import { z } from 'zod';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
-import { discoveryOptionsSchema } from '../../discovery/discovery-options.schema.js';
-import { SOCKET_KIND_NAMES } from '../kinds/kinds.js';
+import { discoveryOptionsSchema } from './discovery-options.schema.js';
 import { clientCurveSchema, serverCurveSchema } from '../security/curve.js';
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, TUNING_DEFAULTS } from './defaults.js';
+import { SOCKET_KIND_NAMES } from './kind-names.js';
 
 const ADDRESS = /^(tcp:\/\/[^\s/]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+|tcp\+(dns|srv):\/\/\S+)$/;
 
@@ -59,6 +59,13 @@ const tuningShape = {
 const kindSchema = z.enum(SOCKET_KIND_NAMES);
 const deliverySchema = z.enum(['at-most-once', 'at-least-once']);
 
+const outboxSchema = z.strictObject({
+  path: z.string().min(1),
+  durability: z.enum(['commit', 'flush']).default(CLIENT_DEFAULTS.outbox.durability),
+  resolveOn: z.enum(['stored', 'acked']).default(CLIENT_DEFAULTS.outbox.resolveOn),
+  maxBytes: positiveInt.default(CLIENT_DEFAULTS.outbox.maxBytes),
+});
+
 const routeShape = {
   name: z.string().min(1).optional(),
   kind: kindSchema.optional(),
@@ -70,7 +77,16 @@ export const serverSchema = z.strictObject({
   ...tuningShape,
   endpoints: z.array(endpointSchema).default([]),
   kind: kindSchema.optional(),
-  routes: z.array(z.strictObject({ ...routeShape, concurrency: positiveInt.optional(), credit: positiveInt.optional() })).default([]),
+  routes: z
+    .array(
+      z.strictObject({
+        ...routeShape,
+        concurrency: positiveInt.optional(),
+        credit: positiveInt.optional(),
+        receiveBudget: positiveInt.optional(),
+      }),
+    )
+    .default([]),
   concurrency: positiveInt.default(SERVER_DEFAULTS.concurrency),
   // Derived from each socket's concurrency when not set (resolve-options.ts).
   credit: positiveInt.optional(),
@@ -78,9 +94,12 @@ export const serverSchema = z.strictObject({
   maxMessageSize: z.number().int().min(-1).default(SERVER_DEFAULTS.maxMessageSize),
   maxPatternLength: positiveInt.default(SERVER_DEFAULTS.maxPatternLength),
   maxRecordsPerMessage: positiveInt.default(SERVER_DEFAULTS.maxRecordsPerMessage),
-  receiveHighWaterMark: nonNegativeInt.default(SERVER_DEFAULTS.receiveHighWaterMark),
+  receiveBudget: positiveInt.default(SERVER_DEFAULTS.receiveBudget),
+  // Derived from each socket's receive budget and maxMessageSize when not set (resolve-options.ts).
+  receiveHighWaterMark: nonNegativeInt.optional(),
   closeTimeout: nonNegativeInt.default(SERVER_DEFAULTS.closeTimeout),
   dedupeWindow: positiveInt.default(SERVER_DEFAULTS.dedupeWindow),
+  ledger: z.strictObject({ path: z.string().min(1) }).optional(),
   plainMessages: z
     .strictObject({
       pattern: z.string().min(1),
@@ -97,13 +116,18 @@ export const clientSchema = z.strictObject({
   endpoints: z.array(endpointSchema).default([]),
   kind: kindSchema.optional(),
   requestTimeout: nonNegativeInt.default(CLIENT_DEFAULTS.requestTimeout),
-  routes: z.array(z.strictObject({ ...routeShape, bare: z.boolean().optional(), delivery: deliverySchema.optional() })).default([]),
+  routes: z
+    .array(
+      z.strictObject({ ...routeShape, bare: z.boolean().optional(), delivery: deliverySchema.optional(), outbox: outboxSchema.optional() }),
+    )
+    .default([]),
   delivery: deliverySchema.default(CLIENT_DEFAULTS.delivery),
   ackTimeout: positiveInt.default(CLIENT_DEFAULTS.ackTimeout),
   maxAttempts: positiveInt.max(9999).default(CLIENT_DEFAULTS.maxAttempts),
   retryDelay: nonNegativeInt.default(CLIENT_DEFAULTS.retryDelay),
   maxRetryDelay: nonNegativeInt.default(CLIENT_DEFAULTS.maxRetryDelay),
   deadLetterEndpoints: z.array(endpointSchema).default([]),
+  outbox: outboxSchema.optional(),
   maxQueueSize: positiveInt.default(CLIENT_DEFAULTS.maxQueueSize),
   maxQueueBytes: positiveInt.default(CLIENT_DEFAULTS.maxQueueBytes),
   overflow: z.enum(['reject', 'drop-oldest']).default(CLIENT_DEFAULTS.overflow),
@@ -114,6 +138,8 @@ export const clientSchema = z.strictObject({
   maxBatchBytes: positiveInt.default(CLIENT_DEFAULTS.maxBatchBytes),
   // Derived from maxQueueBytes and maxBatchBytes when not set (resolve-options.ts).
   sendHighWaterMark: nonNegativeInt.optional(),
+  maxMessageSize: z.number().int().min(-1).default(CLIENT_DEFAULTS.maxMessageSize),
+  receiveBudget: positiveInt.default(CLIENT_DEFAULTS.receiveBudget),
   closeTimeout: nonNegativeInt.default(CLIENT_DEFAULTS.closeTimeout),
   serializer: serializerSchema.optional(),
   deserializer: deserializerSchema.optional(),
@@ -122,6 +148,7 @@ export const clientSchema = z.strictObject({
 
 export type ParsedServerOptions = z.output<typeof serverSchema>;
 export type ParsedClientOptions = z.output<typeof clientSchema>;
+export type ParsedOutboxOptions = z.output<typeof outboxSchema>;
 
 /**
  * Compile-time agreement of each schema with its public interface: the same option names, and

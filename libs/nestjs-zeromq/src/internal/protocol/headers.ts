@@ -28,10 +28,6 @@ export const PACKED_HEADERS = Object.fromEntries(
   (['events', 'requests', 'replies', 'deliveries'] as const).map((kind) => [kind, `NZ${PROTOCOL_VERSION}${LETTERS[kind].toLowerCase()}`]),
 ) as Record<RecordKind, string>;
 
-export const EVENTS_HEADER = HEADERS.events;
-export const REQUESTS_HEADER = HEADERS.requests;
-export const REPLIES_HEADER = HEADERS.replies;
-
 /** Frames each record of a kind has in the multipart form. */
 export const FIELDS_PER_RECORD: Record<MessageKind, number> = { events: 3, requests: 4, replies: 4, deliveries: 5, hello: 1, credit: 1 };
 

@@ -1,7 +1,17 @@
-import { fragmentFields, FragmentWriter, joinFragments, packFrames, unpackFrames, type Fragment } from './packing.js';
+import { fragmentFields, FragmentWriter, joinFragments, packedBounds, type Fragment } from './packing.js';
 
 const SLAB_BYTES = 1 << 20;
 const text = (buffers: Buffer[] | string) => (typeof buffers === 'string' ? buffers : buffers.map((buffer) => buffer.toString('utf8')));
+/** The frames of a packed body (views into it, from the bounds the decoder reads), or why it is not a valid body. */
+function unpack(body: Buffer, maxFrames: number): Buffer[] | string {
+  const bounds = packedBounds(body, maxFrames);
+  if (typeof bounds === 'string') {
+    return bounds;
+  }
+  return Array.from({ length: bounds.length / 2 }, (_, i) => body.subarray(bounds[2 * i], bounds[2 * i + 1]));
+}
+/** A packed body of `frames`, as an outbox writes one. */
+const packBody = (frames: readonly string[]) => joinFragments([new FragmentWriter().write(frames)]);
 /** Whether `view` shares memory with the slab of `fragment` (no copy was made). */
 const sharesSlab = (view: Buffer, fragment: Fragment) => view.buffer === fragment.slab.buffer;
 
@@ -19,7 +29,7 @@ describe('FragmentWriter and joinFragments', () => {
     expect(sharesSlab(body, fragments[0])).toBe(true);
     expect(body.byteOffset).toBe(fragments[0].slab.byteOffset + fragments[0].start);
     expect(body.length).toBe(fragments[2].end - fragments[0].start);
-    const frames = unpackFrames(body, 100) as Buffer[];
+    const frames = unpack(body, 100) as Buffer[];
     expect(text(frames.slice(0, 6))).toEqual(['orders', 'j', '{"n":1}', 'orders', 'j', '{"n":2}']);
     expect([...frames[8]]).toEqual([0, 255]);
   });
@@ -31,10 +41,10 @@ describe('FragmentWriter and joinFragments', () => {
     const elsewhere = new FragmentWriter().write(['c']);
     const reordered = joinFragments([second, first]);
     expect(sharesSlab(reordered, first)).toBe(false);
-    expect(text(unpackFrames(reordered, 10) as Buffer[])).toEqual(['b', 'a']);
+    expect(text(unpack(reordered, 10) as Buffer[])).toEqual(['b', 'a']);
     const mixed = joinFragments([first, second, elsewhere]);
     expect(sharesSlab(mixed, first)).toBe(false);
-    expect(text(unpackFrames(mixed, 10) as Buffer[])).toEqual(['a', 'b', 'c']);
+    expect(text(unpack(mixed, 10) as Buffer[])).toEqual(['a', 'b', 'c']);
   });
 
   it('gives a record larger than a slab a slab of its own and keeps earlier records intact', () => {
@@ -59,7 +69,7 @@ describe('FragmentWriter and joinFragments', () => {
     expect(fragments[3].slab).not.toBe(fragments[0].slab);
     expect(fragments[3].start).toBe(0);
     expect(fragments.map((fragment) => fragmentFields(fragment)[0].toString())).toEqual(['0', '1', '2', '3']);
-    const joined = unpackFrames(joinFragments(fragments), 100) as Buffer[];
+    const joined = unpack(joinFragments(fragments), 100) as Buffer[];
     expect(joined.filter((_, i) => i % 2 === 0).map(String)).toEqual(['0', '1', '2', '3']);
   });
 
@@ -95,24 +105,18 @@ describe('FragmentWriter and joinFragments', () => {
   });
 });
 
-describe('packFrames and unpackFrames', () => {
-  it('packs a multipart message: lower-case kind letter and one body holding the other frames', () => {
-    const [header, body] = packFrames(['NZ1E', 'orders', 'j', '{"n":1}']);
-    expect(header).toBe('NZ1e');
-    expect(text(unpackFrames(body as Buffer, 3) as Buffer[])).toEqual(['orders', 'j', '{"n":1}']);
-  });
-
+describe('packedBounds', () => {
   it('reads an empty body as no frames and refuses bodies that break the limits or the layout', () => {
-    const body = Buffer.from(packFrames(['NZ1E', 'a', 'b', 'c'])[1] as Buffer);
-    expect(unpackFrames(Buffer.alloc(0), 1)).toEqual([]);
-    expect(text(unpackFrames(body, 3) as Buffer[])).toEqual(['a', 'b', 'c']);
-    expect(unpackFrames(body, 2)).toBe('packed body with more than 2 frames');
-    expect(unpackFrames(body.subarray(0, body.length - 3), 10)).toBe('packed body ends inside a length');
+    const body = Buffer.from(packBody(['a', 'b', 'c']));
+    expect(unpack(Buffer.alloc(0), 1)).toEqual([]);
+    expect(text(unpack(body, 3) as Buffer[])).toEqual(['a', 'b', 'c']);
+    expect(unpack(body, 2)).toBe('packed body with more than 2 frames');
+    expect(unpack(body.subarray(0, body.length - 3), 10)).toBe('packed body ends inside a length');
     const overlong = Buffer.alloc(8);
     overlong.writeUInt32BE(100, 0);
-    expect(unpackFrames(overlong, 10)).toBe('packed body: a frame of 100 bytes runs past its end');
+    expect(unpack(overlong, 10)).toBe('packed body: a frame of 100 bytes runs past its end');
     const huge = Buffer.alloc(4);
     huge.writeUInt32BE(0xffffffff, 0);
-    expect(unpackFrames(huge, 10)).toBe(`packed body: a frame of ${0xffffffff} bytes runs past its end`);
+    expect(unpack(huge, 10)).toBe(`packed body: a frame of ${0xffffffff} bytes runs past its end`);
   });
 });

@@ -35,6 +35,18 @@ export class FragmentWriter {
    */
   constructor(private readonly slabBytes = SLAB_BYTES) {}
 
+  /** Copies bytes already packed (a stored record) into the current slab, next to the records before it. */
+  copy(packed: Uint8Array): Fragment {
+    if (this.slab.length - this.used < packed.byteLength) {
+      this.slab = Buffer.allocUnsafe(Math.max(this.slabBytes, packed.byteLength));
+      this.used = 0;
+    }
+    const start = this.used;
+    this.slab.set(packed, start);
+    this.used += packed.byteLength;
+    return { slab: this.slab, start, end: this.used };
+  }
+
   write(fields: readonly Frame[]): Fragment {
     let bound = 0;
     for (const field of fields) {
@@ -101,16 +113,6 @@ export function fragmentFields(fragment: Fragment): Buffer[] {
 }
 
 /**
- * Packs a multipart message into its packed form: the header with its kind letter in lower case,
- * and one body. Used where a message is built whole (tests, tools); the hot path writes fragments.
- */
-export function packFrames(frames: readonly Frame[]): Frame[] {
-  const body = joinFragments([new FragmentWriter().write(frames.slice(1))]);
-  const header = frames[0] as string;
-  return [header.slice(0, 3) + header[3].toLowerCase(), Buffer.from(body)];
-}
-
-/**
  * Where the frames of a packed body lie: `[start, end]` byte offsets, two numbers per frame (no
  * Buffer per frame: a batch of small records would make hundreds), or why it is not a valid body.
  */
@@ -133,17 +135,4 @@ export function packedBounds(body: Buffer, maxFrames: number): number[] | string
     offset = start + length;
   }
   return bounds;
-}
-
-/** The frames a packed body holds (views into it), or why it is not a valid body. */
-export function unpackFrames(body: Buffer, maxFrames: number): Buffer[] | string {
-  const bounds = packedBounds(body, maxFrames);
-  if (typeof bounds === 'string') {
-    return bounds;
-  }
-  const frames: Buffer[] = [];
-  for (let i = 0; i < bounds.length; i += 2) {
-    frames.push(body.subarray(bounds[i], bounds[i + 1]));
-  }
-  return frames;
 }

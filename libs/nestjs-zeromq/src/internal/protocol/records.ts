@@ -113,3 +113,25 @@ export function deliveredRecord(fields: readonly Uint8Array[]): EncodedRecord {
   const text = new TextDecoder();
   return { pattern: text.decode(pattern), info: text.decode(info), payload, size: pattern.length + info.length + payload.length };
 }
+
+/**
+ * What a delivery's fields (as `recordFields.delivery` made them) say of the message: its id, the
+ * attempt it was packed as and its pattern. Read when the durable outbox gives a stored message back.
+ */
+export function storedDelivery(fields: readonly Buffer[]): { id: string; attempt: number; pattern: string } {
+  const [id, attempt, pattern] = fields;
+  return { id: id.toString('utf8'), attempt: Number.parseInt(attempt.toString('latin1'), 10), pattern: pattern.toString('utf8') };
+}
+
+/** The data a delivery's fields carry (JSON decoded, else the bytes): for the dead letter of a stored message. */
+export function storedData(fields: readonly Buffer[]): unknown {
+  const [, , , info, payload] = fields;
+  if (info.toString('latin1').charAt(0) === ENCODING_JSON && payload.length > 0) {
+    try {
+      return JSON.parse(payload.toString('utf8')) as unknown;
+    } catch {
+      // Sent as stored; only the dead letter's copy of the data stays raw.
+    }
+  }
+  return payload;
+}

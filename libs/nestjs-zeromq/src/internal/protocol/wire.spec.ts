@@ -5,17 +5,29 @@ import {
   recordFields,
   decodeMessage,
   encodeBareRecord,
-  encodeEventsMessage,
   encodeRecord,
-  encodeRepliesMessage,
   encodeReply,
-  encodeRequestsMessage,
-  EVENTS_HEADER,
-  packFrames,
+  HEADERS,
+  joinFragments,
+  PACKED_HEADERS,
+  type EncodedRecord,
+  type EncodedReply,
+  type Frame,
+  type RecordKind,
 } from './wire.js';
 
 const limits = { maxPatternLength: 64, maxRecordsPerMessage: 3 };
 const toBuffers = (frames: Array<string | Uint8Array>) => frames.map((frame) => Buffer.from(frame));
+
+// Messages as the outboxes and the reply writer send them: a lone record in the multipart form,
+// several packed into one body.
+const multipart = (kind: RecordKind, records: Frame[][]): Frame[] => [HEADERS[kind], ...records.flat()];
+function packed(kind: RecordKind, records: Frame[][]): Frame[] {
+  const writer = new FragmentWriter();
+  return [PACKED_HEADERS[kind], joinFragments(records.map((fields) => writer.write(fields)))];
+}
+const events = (records: EncodedRecord[]) => records.map((record) => recordFields.event(record));
+const replies = (list: EncodedReply[]) => list.map((reply) => recordFields.reply(reply));
 
 describe('wire format', () => {
   it('round-trips a batch of JSON, binary and metadata-carrying records', () => {
@@ -24,8 +36,8 @@ describe('wire format', () => {
       encodeRecord('blob', Buffer.from([0, 255])),
       encodeRecord('traced', 'text', { traceId: 't-1' }),
     ];
-    const frames = encodeEventsMessage(records);
-    expect(frames[0]).toBe(EVENTS_HEADER);
+    const frames = multipart('events', events(records));
+    expect(frames[0]).toBe('NZ1E');
     expect(frames).toHaveLength(1 + 3 * 3);
     expect(decodeMessage(toBuffers(frames), limits)).toEqual({
       kind: 'events',
@@ -39,7 +51,7 @@ describe('wire format', () => {
   });
 
   it('encodes an undefined payload as an empty JSON frame and decodes it back', () => {
-    const frames = encodeEventsMessage([encodeRecord('ping', undefined)]);
+    const frames = multipart('events', events([encodeRecord('ping', undefined)]));
     expect(frames[3]).toBe('');
     expect(decodeMessage(toBuffers(frames), limits)).toMatchObject({ records: [{ pattern: 'ping', data: undefined }] });
   });
@@ -84,9 +96,9 @@ describe('wire format', () => {
   });
 
   it('round-trips requests and replies, past routing frames', () => {
-    const requests = encodeRequestsMessage([
-      { id: '1', record: encodeRecord('sum', [1, 2]) },
-      { id: '2', record: encodeRecord('x', null) },
+    const requests = multipart('requests', [
+      recordFields.request('1', encodeRecord('sum', [1, 2])),
+      recordFields.request('2', encodeRecord('x', null)),
     ]);
     expect(decodeMessage(toBuffers(['peer-id', ...requests]), limits, 1)).toEqual({
       kind: 'requests',
@@ -96,11 +108,14 @@ describe('wire format', () => {
         { id: '2', pattern: 'x', data: null, metadata: undefined },
       ],
     });
-    const replies = encodeRepliesMessage(
-      ['peer-id'],
-      [encodeReply('1', 'n', 3), encodeReply('1', 'c', undefined), encodeReply('2', 'e', { status: 'error' })],
-    );
-    expect(decodeMessage(toBuffers(replies), limits, 1)).toEqual({
+    const answers = [
+      'peer-id',
+      ...multipart(
+        'replies',
+        replies([encodeReply('1', 'n', 3), encodeReply('1', 'c', undefined), encodeReply('2', 'e', { status: 'error' })]),
+      ),
+    ];
+    expect(decodeMessage(toBuffers(answers), limits, 1)).toEqual({
       kind: 'replies',
       rejected: [],
       records: [
@@ -121,13 +136,13 @@ describe('wire format', () => {
 
   it('packs a batch into one body frame and decodes it like the multipart form', () => {
     const records = [encodeRecord('orders.created', { id: 1 }), encodeRecord('blob', Buffer.from([0, 255])), encodeRecord('ünïcode', 'ß')];
-    const packed = packFrames(encodeEventsMessage(records));
-    expect(packed).toHaveLength(2);
-    expect(packed[0]).toBe('NZ1e');
-    expect(decodeMessage(toBuffers(packed), limits)).toEqual(decodeMessage(toBuffers(encodeEventsMessage(records)), limits));
-    const replies = encodeRepliesMessage(['peer'], [encodeReply('1', 'a', undefined), encodeReply('2', 'f', 'boom')]);
-    expect(replies.map((frame) => (typeof frame === 'string' ? frame : 'body'))).toEqual(['peer', 'NZ1r', 'body']);
-    expect(decodeMessage(toBuffers(replies), limits, 1)).toMatchObject({
+    const batch = packed('events', events(records));
+    expect(batch).toHaveLength(2);
+    expect(batch[0]).toBe('NZ1e');
+    expect(decodeMessage(toBuffers(batch), limits)).toEqual(decodeMessage(toBuffers(multipart('events', events(records))), limits));
+    const answers = ['peer', ...packed('replies', replies([encodeReply('1', 'a', undefined), encodeReply('2', 'f', 'boom')]))];
+    expect(answers.map((frame) => (typeof frame === 'string' ? frame : 'body'))).toEqual(['peer', 'NZ1r', 'body']);
+    expect(decodeMessage(toBuffers(answers), limits, 1)).toMatchObject({
       kind: 'replies',
       records: [
         { id: '1', status: 'a' },
@@ -144,7 +159,7 @@ describe('wire format', () => {
   });
 
   it('refuses a packed body with more records than allowed before splitting it all', () => {
-    const tooMany = packFrames(encodeEventsMessage(Array.from({ length: 4 }, () => encodeRecord('p', 1))));
+    const tooMany = packed('events', events(Array.from({ length: 4 }, () => encodeRecord('p', 1))));
     expect(decodeMessage(toBuffers(tooMany), limits)).toEqual({ kind: 'malformed', reason: 'packed body with more than 9 frames' });
   });
 

@@ -3,4 +3,4 @@ export * from './headers.js';
 export * from './records.js';
 export * from './messages.js';
 export * from './decode.js';
-export { fragmentFields, FragmentWriter, joinFragments, packFrames, type Fragment } from './packing.js';
+export { fragmentFields, FragmentWriter, joinFragments, type Fragment } from './packing.js';

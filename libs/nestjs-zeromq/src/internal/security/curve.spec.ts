@@ -7,7 +7,8 @@ import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type { ZeroMqClientOptions, ZeroMqServerOptions } from '../../zeromq.options.js';
 import { serverRoleOf } from './curve.js';
 import { resolveClientOptions, resolveServerOptions } from '../options/resolve-options.js';
-import { tuningSocketOptions } from '../sockets/socket-group.js';
+import { socketKind } from '../kinds/kinds.js';
+import { tuningSocketOptions } from '../kinds/socket-options.js';
 
 const endpoints = ['tcp://127.0.0.1:5557'];
 const server = zmq.curveKeyPair();
@@ -23,8 +24,10 @@ function optionsError(resolve: () => unknown): string {
   }
   throw new Error('the options were expected to be refused');
 }
-const serverError = (curve: unknown) => optionsError(() => resolveServerOptions({ endpoints, curve } as ZeroMqServerOptions, String));
-const clientError = (curve: unknown) => optionsError(() => resolveClientOptions({ endpoints, curve } as ZeroMqClientOptions, String));
+const serverError = (curve: unknown) =>
+  optionsError(() => resolveServerOptions({ endpoints, curve } as ZeroMqServerOptions, String, socketKind));
+const clientError = (curve: unknown) =>
+  optionsError(() => resolveClientOptions({ endpoints, curve } as ZeroMqClientOptions, String, socketKind));
 
 describe('CURVE options', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nzmq-curve-'));
@@ -40,8 +43,9 @@ describe('CURVE options', () => {
     const serverConfig = resolveServerOptions(
       { endpoints, curve: { secretKey: server.secretKey, allowClients: [client.publicKey] } },
       String,
+      socketKind,
     );
-    expect(tuningSocketOptions(serverConfig, 'push-pull')).toMatchObject({
+    expect(tuningSocketOptions(serverConfig, socketKind('push-pull'))).toMatchObject({
       curveServer: true,
       curveSecretKey: server.secretKey,
       zapDomain: expect.stringMatching(/^nestjs-zeromq\//),
@@ -50,13 +54,16 @@ describe('CURVE options', () => {
     const clientConfig = resolveClientOptions(
       { endpoints, curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey } },
       String,
+      socketKind,
     );
-    expect(tuningSocketOptions(clientConfig, 'push-pull')).toMatchObject({
+    expect(tuningSocketOptions(clientConfig, socketKind('push-pull'))).toMatchObject({
       curvePublicKey: client.publicKey,
       curveSecretKey: client.secretKey,
       curveServerKey: server.publicKey,
     });
-    expect(tuningSocketOptions(resolveServerOptions({ endpoints }, String), 'pub-sub')).not.toHaveProperty('curveSecretKey');
+    expect(tuningSocketOptions(resolveServerOptions({ endpoints }, String, socketKind), socketKind('pub-sub'))).not.toHaveProperty(
+      'curveSecretKey',
+    );
   });
 
   it("lets 'pub-sub' sockets take the other role: the publisher's allow-list says who may read", () => {
@@ -69,55 +76,63 @@ describe('CURVE options', () => {
         curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey, allowSubscribers: [server.publicKey] },
       },
       String,
+      socketKind,
     );
-    expect(tuningSocketOptions(publisher, 'pub-sub')).toMatchObject({
+    expect(tuningSocketOptions(publisher, socketKind('pub-sub'))).toMatchObject({
       curveServer: true,
       curveSecretKey: client.secretKey,
       zapDomain: expect.stringMatching(/^nestjs-zeromq\//),
     });
-    expect(tuningSocketOptions(publisher, 'push-pull')).toMatchObject({ curveServerKey: server.publicKey });
+    expect(tuningSocketOptions(publisher, socketKind('push-pull'))).toMatchObject({ curveServerKey: server.publicKey });
     expect(serverRoleOf(publisher.curve)).toMatchObject({ allowOption: 'curve.allowSubscribers' });
     // A publisher with only broadcasts needs no serverPublicKey.
     expect(() =>
-      resolveClientOptions({ endpoints, kind: 'pub-sub', curve: { secretKey: client.secretKey, allowSubscribers: [] } }, String),
+      resolveClientOptions(
+        { endpoints, kind: 'pub-sub', curve: { secretKey: client.secretKey, allowSubscribers: [] } },
+        String,
+        socketKind,
+      ),
     ).not.toThrow();
     // A subscriber that pins its publisher: CURVE client on 'pub-sub' sockets, server elsewhere.
     const subscriber = resolveServerOptions(
       { endpoints, routes, curve: { secretKey: server.secretKey, allowClients: [client.publicKey], publisherPublicKey: client.publicKey } },
       String,
+      socketKind,
     );
-    expect(tuningSocketOptions(subscriber, 'pub-sub')).toMatchObject({
+    expect(tuningSocketOptions(subscriber, socketKind('pub-sub'))).toMatchObject({
       curvePublicKey: server.publicKey,
       curveSecretKey: server.secretKey,
       curveServerKey: client.publicKey,
     });
-    expect(tuningSocketOptions(subscriber, 'pub-sub')).not.toHaveProperty('curveServer');
-    expect(tuningSocketOptions(subscriber, 'push-pull')).toMatchObject({ curveServer: true });
+    expect(tuningSocketOptions(subscriber, socketKind('pub-sub'))).not.toHaveProperty('curveServer');
+    expect(tuningSocketOptions(subscriber, socketKind('push-pull'))).toMatchObject({ curveServer: true });
   });
 
   it('says which socket lacks its keys, and refuses a broadcast-only option without a pub-sub socket', () => {
-    expect(() => resolveClientOptions({ endpoints, curve: { secretKey: client.secretKey, allowSubscribers: [] } }, String)).toThrow(
-      /socket "default" \(kind 'push-pull'\) needs curve.serverPublicKey/,
-    );
-    expect(() => resolveClientOptions({ endpoints, curve: { secretKey: client.secretKey } }, String)).toThrow(
+    expect(() =>
+      resolveClientOptions({ endpoints, curve: { secretKey: client.secretKey, allowSubscribers: [] } }, String, socketKind),
+    ).toThrow(/socket "default" \(kind 'push-pull'\) needs curve.serverPublicKey/);
+    expect(() => resolveClientOptions({ endpoints, curve: { secretKey: client.secretKey } }, String, socketKind)).toThrow(
       /needs curve.serverPublicKey/,
     );
     expect(() =>
       resolveClientOptions(
         { endpoints, curve: { secretKey: client.secretKey, serverPublicKey: server.publicKey, allowSubscribers: [] } },
         String,
+        socketKind,
       ),
     ).toThrow(/curve.allowSubscribers applies to 'pub-sub' sockets, and this ZeroMqClient has none/);
     expect(() =>
-      resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, publisherPublicKey: client.publicKey } }, String),
+      resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, publisherPublicKey: client.publicKey } }, String, socketKind),
     ).toThrow(/curve.publisherPublicKey applies to 'pub-sub' sockets, and this ZeroMqServer has none/);
   });
 
   it('gives each server its own ZAP domain, and none without an allow-list', () => {
-    const a = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [] } }, String).curve?.messaging;
-    const b = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: () => true } }, String).curve
+    const a = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [] } }, String, socketKind).curve
       ?.messaging;
-    const open = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey } }, String).curve?.messaging;
+    const b = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: () => true } }, String, socketKind)
+      .curve?.messaging;
+    const open = resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey } }, String, socketKind).curve?.messaging;
     expect(a?.role === 'server' && a.zapDomain).not.toBe(b?.role === 'server' && b.zapDomain);
     expect(open).toMatchObject({ role: 'server', zapDomain: undefined, allowClients: undefined });
   });
@@ -131,6 +146,7 @@ describe('CURVE options', () => {
         curve: { secretKey: { file: secretKeyFile }, publicKey: { file: publicKeyFile }, serverPublicKey: { file: publicKeyFile } },
       },
       String,
+      socketKind,
     ).curve?.messaging;
     expect(curve).toMatchObject({ secretKey: server.secretKey, publicKey: server.publicKey, serverPublicKey: server.publicKey });
   });
@@ -177,10 +193,20 @@ describe('CURVE options', () => {
     const two = file('two.key', `${server.secretKey}\n${client.secretKey}\n`, 0o600);
     expect(serverError({ secretKey: { file: two } })).toContain('must hold exactly one key line; it has 2');
     expect(serverError({ secretKey: { file: dir } })).toContain('is not a key file');
+    // The other half of a pair, told by its keygen comment or a .pub name whatever its mode.
+    const publicAsSecret = file('server-copy.pub', `${server.publicKey}\n`, 0o600);
+    expect(serverError({ secretKey: { file: publicAsSecret } })).toContain('holds a public key, where a secret key is expected');
+    const commented = file('commented.key', `# nestjs-zeromq CURVE public key, created today.\n${server.publicKey}\n`, 0o600);
+    expect(serverError({ secretKey: { file: commented } })).toContain('holds a public key');
+    const secretAsPublic = file('secret-as-public', `# nestjs-zeromq CURVE secret key.\n${client.secretKey}\n`, 0o600);
+    expect(serverError({ secretKey: server.secretKey, allowClients: [{ file: secretAsPublic }] })).toContain(
+      'holds a secret key, where a public key is expected',
+    );
     // A public key file may be readable by anyone.
     const pub = file('client.pub', client.publicKey, 0o644);
     expect(
-      resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [{ file: pub }] } }, String).curve?.messaging,
+      resolveServerOptions({ endpoints, curve: { secretKey: server.secretKey, allowClients: [{ file: pub }] } }, String, socketKind).curve
+        ?.messaging,
     ).toMatchObject({
       allowClients: new Set([client.publicKey]),
     });

@@ -1,20 +1,10 @@
-import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import * as zmq from 'zeromq';
 import { z } from 'zod';
-import { DEFAULT_AUTH_TIMEOUT, MAX_KEY_FILE_SIZE, ZAP_DOMAIN_PREFIX } from '../../constants.js';
+import { DEFAULT_AUTH_TIMEOUT, ZAP_DOMAIN_PREFIX } from '../../constants.js';
 import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import type { ZeroMqClientAuthorizer, ZeroMqCurveKey } from '../../zeromq.curve.options.js';
-import type { ZeroMqSocketKind } from '../../zeromq.options.js';
-import { z85Decode, z85Encode } from './z85.js';
-
-/** Length of a Z85 CURVE key (32 bytes). */
-export const CURVE_KEY_LENGTH = 40;
-const KEY_BYTES = 32;
-/** DER prefix of a PKCS#8 X25519 private key; the 32 key bytes follow it. CURVE keys are X25519 keys. */
-const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-
-type KeyKind = 'public' | 'secret';
+import { CURVE_KEY_LENGTH, loadKey, publicKeyOf, type KeyKind } from './curve-keys.js';
 
 export interface ResolvedServerCurve {
   role: 'server';
@@ -40,21 +30,19 @@ export type ResolvedCurve = ResolvedServerCurve | ResolvedClientCurve;
 
 /**
  * The CURVE role of each socket of one ZeroMqServer or ZeroMqClient. The receiving side is the
- * CURVE server by default; `'pub-sub'` sockets may take the other role, so that a publisher's
+ * CURVE server by default; broadcast sockets may take the other role, so that a publisher's
  * allow-list says who may read its broadcasts (`curve.allowSubscribers` on the client,
- * `curve.publisherPublicKey` on the server).
+ * `curve.publisherPublicKey` on the server). A socket kind says which of the two its sockets take.
  */
 export interface SideCurve {
-  /** `'push-pull'` and `'dealer-router'` sockets (and the dead-letter PUSH); undefined when no key for them was given. */
+  /** Sockets of the kinds that carry messages to one peer (and the dead-letter PUSH); undefined when no key for them was given. */
   readonly messaging: ResolvedCurve | undefined;
-  /** `'pub-sub'` sockets. */
+  /** Sockets of the broadcast kind (`'pub-sub'`). */
   readonly broadcast: ResolvedCurve | undefined;
 }
 
-/** The CURVE role a socket of `kind` takes on this side (undefined: plaintext, or no role configured for it). */
-export function curveFor(curve: SideCurve | undefined, kind: ZeroMqSocketKind): ResolvedCurve | undefined {
-  return kind === 'pub-sub' ? curve?.broadcast : curve?.messaging;
-}
+/** Which of a side's CURVE roles a socket takes: its kind's `curveRole`. */
+export type CurveRole = keyof SideCurve;
 
 /** The role of this side in which it is the CURVE server, if any: the one whose allow-list ZAP enforces. */
 export function serverRoleOf(curve: SideCurve | undefined): ResolvedServerCurve | undefined {
@@ -90,68 +78,6 @@ export function curveSocketOptions(curve: ResolvedCurve | undefined): CurveSocke
     // clients instead of letting every one in.
     ...(curve.zapDomain === undefined ? {} : { zapDomain: curve.zapDomain, zapEnforceDomain: true }),
   };
-}
-
-/** The public key of a Z85 secret key (X25519 scalar multiplication, as libzmq does). */
-export function publicKeyOf(secretKey: string): string {
-  const secret = z85Decode(secretKey);
-  if (secret?.length !== KEY_BYTES) {
-    throw new Error('not a Z85 CURVE secret key');
-  }
-  const privateKey = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, secret]), format: 'der', type: 'pkcs8' });
-  return z85Encode(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(-KEY_BYTES));
-}
-
-/** Checks a Z85 key's text; returns what is wrong with it, never the key itself. */
-function keyProblem(key: string): string | undefined {
-  if (key.length !== CURVE_KEY_LENGTH) {
-    return `must be a ${CURVE_KEY_LENGTH}-character Z85 key (as \`npx nestjs-zeromq keygen\` writes); it has ${key.length} characters`;
-  }
-  if (z85Decode(key) === undefined) {
-    return 'is not Z85 text: it has characters outside the Z85 alphabet (a base64 or hex key must be converted)';
-  }
-  return undefined;
-}
-
-/** Reads a key file: the key alone, blank lines and `#` comment lines ignored. Throws a message saying what to fix. */
-function readKeyFile(path: string, kind: KeyKind): string {
-  let stats;
-  try {
-    stats = statSync(path);
-  } catch (error) {
-    throw new Error(`cannot read key file ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  if (!stats.isFile() || stats.size > MAX_KEY_FILE_SIZE) {
-    throw new Error(`${path} is not a key file (expected a small regular file holding one Z85 key)`);
-  }
-  // Permission bits mean nothing on Windows; elsewhere a secret others can read is no secret.
-  if (kind === 'secret' && process.platform !== 'win32' && (stats.mode & 0o077) !== 0) {
-    const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
-    throw new Error(`secret key file ${path} can be read or written by other users (mode ${mode}); restrict it with: chmod 600 ${path}`);
-  }
-  const lines = readFileSync(path, 'utf8')
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0 && !line.startsWith('#'));
-  if (lines.length !== 1) {
-    throw new Error(`key file ${path} must hold exactly one key line; it has ${lines.length}`);
-  }
-  const problem = keyProblem(lines[0]);
-  if (problem !== undefined) {
-    throw new Error(`the key in ${path} ${problem}`);
-  }
-  return lines[0];
-}
-
-function loadKey(source: ZeroMqCurveKey, kind: KeyKind): string {
-  if (typeof source !== 'string') {
-    return readKeyFile(source.file, kind);
-  }
-  const problem = keyProblem(source);
-  if (problem !== undefined) {
-    throw new Error(problem);
-  }
-  return source;
 }
 
 const keySource = z.union([z.string(), z.strictObject({ file: z.string().min(1, 'needs the path of a key file') })], {

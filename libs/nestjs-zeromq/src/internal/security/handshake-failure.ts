@@ -13,9 +13,10 @@ export function securityOf(socket: zmq.Socket): SocketSecurity {
 /**
  * Says in words what a failed ZMTP handshake most likely means for this socket. libzmq's own
  * errors are terse ("Broken pipe" is what a CURVE client sees when its server key is wrong), so
- * the explanation names the option to check.
+ * the explanation names the option to check. `closedByPeer` is what this socket's kind says of a
+ * connection its peer closed during the handshake (a socket kind that does not match, a CURVE peer).
  */
-export function explainHandshakeFailure(error: Error | undefined, security: SocketSecurity): string {
+export function explainHandshakeFailure(error: Error | undefined, security: SocketSecurity, closedByPeer: string): string {
   const { code, status } = (error ?? {}) as { code?: string; status?: number };
   const detail = error?.message ?? 'no detail';
   if (code === 'ERR_ZMTP_MECHANISM_MISMATCH') {
@@ -41,6 +42,10 @@ export function explainHandshakeFailure(error: Error | undefined, security: Sock
   }
   if (security.curve && !security.curveServer) {
     return `the server dropped the connection during the CURVE handshake (${detail}): most likely curve.serverPublicKey is not the server's public key`;
+  }
+  // What a peer that closed the connection mid-handshake leaves ("Broken pipe"): say what makes one do that.
+  if (code === 'EPIPE' || code === 'ECONNRESET') {
+    return `${closedByPeer} (${detail})`;
   }
   return detail;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as zmq from 'zeromq';
 import { z85Decode, z85Encode } from './z85.js';
-import { publicKeyOf } from './curve.js';
+import { publicKeyOf } from './curve-keys.js';
 
 describe('Z85', () => {
   it('matches the test vector of ZeroMQ RFC 32', () => {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import * as zmq from 'zeromq';
 import { ZAP_DOMAIN_PREFIX, ZAP_ENDPOINT } from '../../constants.js';
-import { bindRetrying } from '../sockets/bind-retrying.js';
+import { bindRetrying } from '../util/bind-retrying.js';
 import { z85Encode } from './z85.js';
 
 /** One ZAP request, as a server's policy sees it. */

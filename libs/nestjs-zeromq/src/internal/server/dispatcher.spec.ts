@@ -1,4 +1,5 @@
 import { Dispatcher } from './dispatcher.js';
+import { ReceiveBudget } from './receive-budget.js';
 
 /** Tasks that record when they start and finish when the test says so. */
 function tasks() {
@@ -78,6 +79,57 @@ describe('Dispatcher', () => {
     expect(started).toEqual(['t1']);
     expect([dispatcher.size, dispatcher.queued]).toEqual([0, 0]);
     expect(dispatcher.dropWaiting()).toBe(0);
+  });
+
+  it('room() pauses the reader while one more message of `headroom` bytes would not fit the budget, and counts the pause', async () => {
+    const { task, finish } = tasks();
+    const budget = new ReceiveBudget(100, 40);
+    const dispatcher = new Dispatcher(10, 100, budget);
+    dispatcher.submit(task('a'), 30);
+    dispatcher.submit(task('b'), 30);
+    expect(dispatcher.room()).toBeUndefined();
+    dispatcher.submit(task('c'), 11);
+    expect(budget.held).toBe(71);
+    const room = dispatcher.room();
+    expect(await settled(room)).toBe(false);
+    expect(budget.pauses).toBe(1);
+    finish('c');
+    expect(await settled(room)).toBe(true);
+    dispatcher.submit(task('d'), 35);
+    const next = dispatcher.room();
+    finish('a');
+    expect(await settled(next)).toBe(false);
+    finish('d');
+    expect(await settled(next)).toBe(true);
+    expect(budget.held).toBe(30);
+    finish('b');
+    await flush();
+    expect(budget.held).toBe(0);
+  });
+
+  it('reads a message larger than the budget once nothing is held, and counts it; waiting bytes dropped on close are released', async () => {
+    const { started, task, finish } = tasks();
+    const budget = new ReceiveBudget(100, 40);
+    const dispatcher = new Dispatcher(1, 100, budget);
+    dispatcher.submit(task('small'), 10);
+    budget.read(250);
+    dispatcher.submit(task('huge'), 250);
+    const room = dispatcher.room();
+    expect(budget.oversized).toBe(1);
+    finish('small');
+    await flush();
+    expect(started).toEqual(['small', 'huge']);
+    expect(await settled(room)).toBe(false);
+    finish('huge');
+    expect(await settled(room)).toBe(true);
+    expect(budget.held).toBe(0);
+    dispatcher.submit(task('running'), 20);
+    dispatcher.submit(task('waiting'), 70);
+    expect(dispatcher.dropWaiting()).toBe(1);
+    expect(budget.held).toBe(20);
+    finish('running');
+    await flush();
+    expect(budget.held).toBe(0);
   });
 
   it('idle() resolves true at once when nothing runs, and when the running and queued tasks are done', async () => {

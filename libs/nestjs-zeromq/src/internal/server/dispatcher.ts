@@ -1,5 +1,6 @@
 import { settlesWithin } from '../util/deadline.js';
 import { Deque } from '../util/deque.js';
+import { ReceiveBudget } from './receive-budget.js';
 
 type Task = () => Promise<unknown>;
 
@@ -8,22 +9,26 @@ type Task = () => Promise<unknown>;
  * (at most about `prefetch`) waiting in order. A task starts the moment a slot frees up, from the
  * finishing task's own callback, so a busy socket costs no extra turn of the event loop per
  * record. The read loop asks `room()` before it reads the next message: when the read-ahead is
- * full it stops reading, and ZeroMQ's high-water mark pushes back on the producers.
+ * full, or the bytes of the records held (waiting and running) fill the receive budget, it stops
+ * reading, and ZeroMQ's high-water mark pushes back on the producers.
  */
 export class Dispatcher {
   private running = 0;
   private readonly waiting = new Deque<Task>();
+  /** The bytes of each waiting task, in the same order. */
+  private readonly waitingBytes = new Deque<number>();
   private roomWaiter: (() => void) | undefined;
   private idleWaiters: Array<() => void> = [];
-  private readonly release = () => this.finished();
 
   /**
    * @param concurrency tasks that may run at once
    * @param prefetch tasks that may wait before the read loop pauses
+   * @param budget the bytes tasks may hold before the read loop pauses
    */
   constructor(
     readonly concurrency: number,
     private readonly prefetch: number,
+    readonly budget: ReceiveBudget = new ReceiveBudget(Number.MAX_SAFE_INTEGER, 0),
   ) {}
 
   /** Tasks running now. */
@@ -36,19 +41,24 @@ export class Dispatcher {
     return this.waiting.length;
   }
 
-  /** Runs `task` now if a slot is free, else when one frees up. */
-  submit(task: Task): void {
+  /** Runs `task` now if a slot is free, else when one frees up; it holds `bytes` of the budget until it ends. */
+  submit(task: Task, bytes = 0): void {
+    this.budget.take(bytes);
     if (this.running < this.concurrency) {
-      this.start(task);
+      this.start(task, bytes);
     } else {
       this.waiting.push(task);
+      this.waitingBytes.push(bytes);
     }
   }
 
-  /** Resolves when the read-ahead has room again; `undefined` (no await needed) when it has now. */
+  /** Resolves when the read-ahead and the budget have room again; `undefined` (no await needed) when they have now. */
   room(): Promise<void> | undefined {
-    if (this.waiting.length < this.prefetch) {
+    if (this.hasRoom()) {
       return undefined;
+    }
+    if (this.waiting.length < this.prefetch) {
+      this.budget.pauses++;
     }
     return new Promise((resolve) => (this.roomWaiter = resolve));
   }
@@ -56,6 +66,9 @@ export class Dispatcher {
   /** Forgets the tasks that have not started (the server is closing); returns how many. */
   dropWaiting(): number {
     const dropped = this.waiting.clear().length;
+    for (const bytes of this.waitingBytes.clear()) {
+      this.budget.release(bytes);
+    }
     this.wakeReader();
     return dropped;
   }
@@ -68,23 +81,29 @@ export class Dispatcher {
     return settlesWithin(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), timeout);
   }
 
-  private start(task: Task): void {
-    this.running++;
-    task().then(this.release, this.release);
+  private hasRoom(): boolean {
+    return this.waiting.length < this.prefetch && this.budget.hasRoom;
   }
 
-  private finished(): void {
+  private start(task: Task, bytes: number): void {
+    this.running++;
+    const release = () => this.finished(bytes);
+    task().then(release, release);
+  }
+
+  private finished(bytes: number): void {
     this.running--;
+    this.budget.release(bytes);
     const next = this.waiting.shift();
     if (next !== undefined) {
-      this.start(next);
-      if (this.waiting.length < this.prefetch) {
-        this.wakeReader();
-      }
+      this.start(next, this.waitingBytes.shift()!);
     } else if (this.running === 0) {
       for (const resolve of this.idleWaiters.splice(0)) {
         resolve();
       }
+    }
+    if (this.roomWaiter !== undefined && this.hasRoom()) {
+      this.wakeReader();
     }
   }
 

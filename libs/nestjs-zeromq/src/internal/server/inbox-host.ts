@@ -3,8 +3,9 @@ import type { Observable } from 'rxjs';
 import type { ZeroMqContext } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter, ZeroMqHandlerOutcome } from '../../zeromq.events.js';
 import type { DecodedRecord } from '../protocol/wire.js';
-import type { ResolvedServerOptions } from '../options/resolve-options.js';
+import type { ResolvedServerOptions } from '../options/plans.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
+import type { CompletedIds } from './delivery-ledger.js';
 
 /**
  * What an inbox needs from the Nest server that owns it: Nest's handler lookup, processing hooks,
@@ -13,6 +14,8 @@ import type { RateLimitedLog } from '../util/rate-limited-log.js';
  */
 export interface InboxHost {
   readonly config: ResolvedServerOptions;
+  /** The durable ledger of completed at-least-once ids (server option `ledger`), if any. */
+  readonly completedIds: CompletedIds | undefined;
   readonly problems: RateLimitedLog;
   /** True once `close()` was called: nothing new starts. */
   readonly closing: boolean;

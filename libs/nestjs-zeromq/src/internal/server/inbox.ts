@@ -1,21 +1,26 @@
 import type { MessageHandler, ReadPacket } from '@nestjs/microservices';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
+import { NO_EVENT_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import { decodeMessage, type DecodedMessage, type DecodedRecord, type DecodeLimits } from '../protocol/wire.js';
 import { parsePeerJson } from '../protocol/safe-json.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import { receiveLoop } from '../sockets/receive-loop.js';
+import { messageBytes, receiveLoop } from '../sockets/receive-loop.js';
 import type { Counters } from '../util/counters.js';
 import { Dispatcher } from './dispatcher.js';
 import type { InboxHost } from './inbox-host.js';
-import type { ServerSocketPlan } from '../options/resolve-options.js';
+import { ReceiveBudget } from './receive-budget.js';
+import type { ServerSocketPlan } from '../options/plans.js';
 import { serverCounters, type ServerCounter } from './server-counters.js';
 
 /** How a handler run ended: Nest's exception filter turns a failure into an error value. */
 export type HandlerOutcome = { ok: true } | { ok: false; error: unknown };
 
 const SUCCEEDED: HandlerOutcome = { ok: true };
+
+/** Milliseconds between looks at whether a closing socket still holds unread messages. */
+const UNREAD_POLL_INTERVAL = 5;
 
 /**
  * One server socket and everything that happens to what it receives: the read loop, decoding,
@@ -33,13 +38,17 @@ export class Inbox {
   private readonly eventInfo: ZeroMqMessageInfo;
   private readonly plainInfo: ZeroMqMessageInfo;
   private readLoop: Promise<void> | undefined;
+  /** Bytes of the message being dispatched: its records share them. */
+  private messageSize = 0;
 
   constructor(
     readonly managed: ManagedSocket<zmq.Socket, ServerSocketPlan>,
     protected readonly host: InboxHost,
     concurrency: number,
   ) {
-    this.dispatcher = new Dispatcher(concurrency, host.config.prefetch);
+    const budget = managed.plan.receiveBudget;
+    const headroom = host.config.maxMessageSize < 0 ? 0 : Math.min(host.config.maxMessageSize, budget);
+    this.dispatcher = new Dispatcher(concurrency, host.config.prefetch, new ReceiveBudget(budget, headroom));
     this.eventInfo = { socket: managed.name, plain: false };
     this.plainInfo = { socket: managed.name, plain: true };
   }
@@ -64,6 +73,20 @@ export class Inbox {
   stopTaking(): void {
     this.managed.detach();
     this.counters.add('droppedOnClose', this.dispatcher.dropWaiting());
+  }
+
+  /**
+   * Waits, at most `timeout` ms, until the socket holds nothing unread: the read loop counts what
+   * it reads while the server closes as dropped, so that messages ZeroMQ had already taken for this
+   * worker are counted rather than lost with the socket. (What is still on its way, in a producer's
+   * pipe or the kernel's buffers, is not this socket's to count.)
+   */
+  async readRemaining(timeout: number): Promise<void> {
+    const giveUpAt = Date.now() + timeout;
+    const socket = this.managed.socket;
+    while (this.reading && !socket.closed && socket.readable && Date.now() < giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, UNREAD_POLL_INTERVAL));
+    }
   }
 
   /** Sends what the socket still owes its peers, at most `timeout` ms (replies; nothing here). */
@@ -165,22 +188,26 @@ export class Inbox {
     const offset = this.routingFrames;
     this.reading = true;
     try {
-      for await (const frames of receiveLoop(this.managed.socket as zmq.Socket & { receive(): Promise<Buffer[]> })) {
+      for await (const frames of receiveLoop(this.managed.socket as zmq.Pull)) {
+        this.messageSize = messageBytes(frames);
+        this.dispatcher.budget.read(this.messageSize);
         const message = this.decode(frames, limits, offset);
         switch (message.kind) {
           case 'malformed':
             this.reject('malformed', `Dropped a malformed message on socket "${this.name}": ${message.reason}`);
             break;
-          case 'events':
+          case 'events': {
             this.rejectRecords(message.rejected);
+            const bytes = this.bytesPerRecord(message.records.length);
             for (const record of message.records) {
-              this.submit(record, this.eventInfo);
+              this.submit(record, this.eventInfo, bytes);
             }
             break;
+          }
           case 'plain': {
             const record = this.plainRecord(message.frame, frames);
             if (record !== undefined) {
-              this.submit(record, this.plainInfo);
+              this.submit(record, this.plainInfo, this.messageSize);
             }
             break;
           }
@@ -202,13 +229,21 @@ export class Inbox {
     }
   }
 
-  /** Hands a record to the dispatcher, unless the server is closing (then it is counted as dropped). */
-  protected admit(task: () => Promise<unknown>): void {
+  /**
+   * Hands a record to the dispatcher, unless the server is closing (then it is counted as dropped);
+   * it holds `bytes` of the receive budget until its task ends.
+   */
+  protected admit(task: () => Promise<unknown>, bytes: number): void {
     if (this.host.closing) {
       this.counters.add('droppedOnClose');
       return;
     }
-    this.dispatcher.submit(task);
+    this.dispatcher.submit(task, bytes);
+  }
+
+  /** The share of each of `records` records in the bytes of the message being dispatched. */
+  protected bytesPerRecord(records: number): number {
+    return Math.ceil(this.messageSize / records);
   }
 
   protected rejectRecords(rejected: ReadonlyArray<{ reason: string }>): void {
@@ -217,8 +252,8 @@ export class Inbox {
     }
   }
 
-  private submit(record: DecodedRecord, info: ZeroMqMessageInfo): void {
-    this.admit(() => this.handleEvent(record, info));
+  private submit(record: DecodedRecord, info: ZeroMqMessageInfo, bytes: number): void {
+    this.admit(() => this.handleEvent(record, info), bytes);
   }
 
   private async handleEvent(record: DecodedRecord, info: ZeroMqMessageInfo): Promise<void> {
@@ -230,7 +265,7 @@ export class Inbox {
     const pattern = this.patternOf(packet);
     const handler = this.host.handlerFor(pattern);
     if (handler === null) {
-      this.unknownPattern(pattern, 'There is no matching event handler defined in the remote service. Event pattern:');
+      this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
       return;
     }
     const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, info]));

@@ -1,7 +1,7 @@
 import type { WritePacket } from '@nestjs/microservices';
 import { isObservable, tap } from 'rxjs';
 import type * as zmq from 'zeromq';
-import { MAX_REMEMBERED_PRODUCERS, NO_MESSAGE_HANDLER } from '../../constants.js';
+import { MAX_REMEMBERED_PRODUCERS, NO_EVENT_HANDLER, NO_MESSAGE_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import {
@@ -13,7 +13,7 @@ import {
   type EncodedReply,
 } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
-import type { ServerSocketPlan } from '../options/resolve-options.js';
+import type { ServerSocketPlan } from '../options/plans.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { describeError, Inbox } from './inbox.js';
@@ -40,7 +40,7 @@ export class RouterInbox extends Inbox {
     super(managed, host, managed.plan.concurrency);
     this.credit = managed.plan.credit;
     this.replies = new ReplyWriter(managed.socket as zmq.Router, managed.name);
-    this.ledger = new DeliveryLedger(host.config.dedupeWindow);
+    this.ledger = new DeliveryLedger(host.config.dedupeWindow, host.completedIds);
     this.requestInfo = { socket: managed.name, plain: false };
   }
 
@@ -54,6 +54,9 @@ export class RouterInbox extends Inbox {
     }
     this.counters.add('droppedOnClose', this.dispatcher.dropWaiting());
   }
+
+  /** Reads nothing more: a ROUTER stays attached for its replies, so what producers still send would never run out. */
+  override async readRemaining(_timeout: number): Promise<void> {}
 
   /** Sends the replies still queued (at most `timeout` ms); counts those that could not go. */
   override async flush(timeout: number): Promise<void> {
@@ -69,18 +72,20 @@ export class RouterInbox extends Inbox {
           this.host.problems.warn('reply', error.message);
         });
         return;
-      case 'requests':
+      case 'requests': {
         this.rejectRecords(message.rejected);
         for (const { id, reason } of message.rejected) {
           if (id !== undefined) {
             void this.reply(peer, id, { err: { status: 'error', message: `Undecodable request: ${reason}` } });
           }
         }
+        const bytes = this.bytesPerRecord(message.records.length);
         for (const request of message.records) {
-          this.admit(() => this.answer(request, peer));
+          this.admit(() => this.answer(request, peer), bytes);
         }
         return;
-      case 'deliveries':
+      }
+      case 'deliveries': {
         this.rejectRecords(message.rejected);
         for (const { id, reason } of message.rejected) {
           if (id !== undefined) {
@@ -88,10 +93,12 @@ export class RouterInbox extends Inbox {
             void this.acknowledge(peer, id, 'x', reason);
           }
         }
+        const bytes = this.bytesPerRecord(message.records.length);
         for (const delivery of message.records) {
-          this.admit(() => this.handleDelivery(delivery, peer));
+          this.admit(() => this.handleDelivery(delivery, peer), bytes);
         }
         return;
+      }
       default:
         super.receiveOther(message, frames);
     }
@@ -189,7 +196,7 @@ export class RouterInbox extends Inbox {
       const handler = packet === undefined ? null : this.host.handlerFor(pattern);
       if (packet === undefined || handler === null) {
         if (packet !== undefined) {
-          this.unknownPattern(pattern, 'There is no matching event handler defined in the remote service. Event pattern:');
+          this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
         }
         const reason = packet === undefined ? 'undecodable' : 'no handler';
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
@@ -201,11 +208,16 @@ export class RouterInbox extends Inbox {
       succeeded = outcome.ok;
       if (outcome.ok) {
         this.counters.add('handled');
+        await this.ledger
+          .persist(id)
+          ?.catch((error: unknown) =>
+            this.host.problems.error('ledger', `The ledger could not write ${id} (acked all the same): ${(error as Error).message}`),
+          );
         await this.acknowledge(peer, id, 'a');
         return;
       }
       this.counters.add('failed');
-      const reason = describeError(outcome.error);
+      const reason = failureReason(outcome.error);
       if (attempt >= maxAttempts) {
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
       }
@@ -258,4 +270,19 @@ export class RouterInbox extends Inbox {
       this.host.problems.warn('reply', (error as Error).message);
     }
   }
+}
+
+/** What Nest's exception filter makes of an error that is not an RpcException (it logs the original). */
+const NEST_HIDDEN_ERROR = 'Internal server error';
+
+/**
+ * The reason a failed delivery is reported with: the handler's message when Nest passed it on (an
+ * RpcException's), else where the message is and how to send it.
+ */
+function failureReason(error: unknown): string {
+  const reason = describeError(error);
+  return reason === NEST_HIDDEN_ERROR
+    ? `${reason}: Nest's exception filter hides the handler's error (logged on the worker by RpcExceptionsHandler); ` +
+        'throw an RpcException, or use an exception filter, to pass its message here'
+    : reason;
 }

@@ -2,7 +2,7 @@ import type * as zmq from 'zeromq';
 import { BROADCAST_PREFIX_FRAMES, decodeStamp } from '../protocol/broadcast.js';
 import { decodeMessage, type DecodedMessage, type DecodeLimits } from '../protocol/wire.js';
 import { coveringPrefixes, subscriptionPrefix } from '../patterns/wildcards.js';
-import type { ServerSocketPlan } from '../options/resolve-options.js';
+import type { ServerSocketPlan } from '../options/plans.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { BroadcastGaps } from './broadcast-gaps.js';
 import { Inbox } from './inbox.js';

@@ -1,9 +1,15 @@
 import type * as zmq from 'zeromq';
-import { isDnsEndpoint } from '../../discovery/dns-endpoint.js';
+import { isDnsEndpoint } from '../options/dns-endpoint.js';
 import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import { bindRetrying } from './bind-retrying.js';
+import { bindRetrying } from '../util/bind-retrying.js';
+import { PeerStates } from './peer-states.js';
+import { probePeerType } from './peer-type-probe.js';
+import { SocketTypeMismatch } from './socket-type-mismatch.js';
 import { explainHandshakeFailure, securityOf, type SocketSecurity } from '../security/handshake-failure.js';
-import type { ResolvedEndpoint, SocketPlan } from '../options/resolve-options.js';
+import type { ResolvedEndpoint, SocketPlan } from '../options/plans.js';
+
+/** Longest a rejected socket waits to learn its peer's type before it reports the rejection. */
+const PROBE_TIMEOUT = 1_000;
 
 /** Monitor event types forwarded to listeners, and the public type each maps to. */
 const FORWARDED_EVENTS = new Map<zmq.EventType, ZeroMqSocketEventType>([
@@ -35,14 +41,22 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
   /** Connected-to addresses with a live connection: `disconnectPeer()` must count one down itself. */
   private readonly connectedPeers = new Set<string>();
   private readonly security: SocketSecurity;
+  /** The endpoints this socket connects to, as far as their handshakes went. */
+  private readonly peers = new PeerStates();
+  /** Words for a peer that rejected this socket's type. */
+  private readonly mismatch: SocketTypeMismatch;
+  /** Callers of `whenSettled()` still waiting. */
+  private settleWaiters: Array<() => void> = [];
 
   constructor(
     /** What to open: the socket's name, kind, endpoints, and its side's own settings. */
     readonly plan: P,
     readonly socket: S,
     private readonly onEvent: (event: ZeroMqSocketEvent) => void,
+    side: 'client' | 'server',
   ) {
     this.security = securityOf(socket);
+    this.mismatch = new SocketTypeMismatch(plan.kind, side);
     void this.watch();
   }
 
@@ -68,8 +82,55 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
     return this.connections;
   }
 
-  get configuredAddresses(): string[] {
-    return this.endpoints.map((endpoint) => endpoint.address);
+  /**
+   * Whether a message can go out now or wait for a peer that may come: a connection whose handshake
+   * completed, or one an accepted or inproc peer may bring; false while the only connections are
+   * still in their handshake, and when every endpoint this socket connects to rejected it.
+   */
+  get usable(): boolean {
+    return this.connections - this.peers.handshaking > 0;
+  }
+
+  /** Whether waiting for a peer is over: one is usable, or every endpoint rejected this socket. */
+  get settled(): boolean {
+    return this.usable || this.rejection !== undefined;
+  }
+
+  /** Resolves once `settled` (at once if it is), or when the socket closes. */
+  whenSettled(): Promise<void> {
+    return this.settled || this.socket.closed ? Promise.resolve() : new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
+  /**
+   * When every endpoint this socket connects to rejected it (a socket kind that does not match, a
+   * CURVE key) and it binds none: the first endpoint and why. Nothing sent here can arrive.
+   */
+  get rejection(): { address: string; reason: string } | undefined {
+    return this.attached.some((endpoint) => endpoint.bind || endpoint.address.startsWith('inproc://'))
+      ? undefined
+      : this.peers.allRejected();
+  }
+
+  /** What was seen of the peers, for the error of a send that none took within sendTimeout. */
+  describePeers(): string {
+    const seen = this.peers.describe();
+    const bound = this.attached.filter((endpoint) => endpoint.bind).map((endpoint) => endpoint.address);
+    if (bound.length > 0) {
+      const accepted = this.connections - this.peers.live - this.peers.handshaking;
+      seen.push(
+        accepted > 0
+          ? `${accepted} peer(s) connected to ${bound.join(', ')}`
+          : `no peer connected to ${bound.join(', ')} (this socket binds: its peers must connect to that address)`,
+      );
+    }
+    const failure = this.lastHandshakeFailure;
+    if (failure !== undefined && bound.length > 0) {
+      seen.push(`the last handshake with ${failure.address} failed: ${failure.reason}`);
+    }
+    if (this.usable) {
+      seen.push('every connected peer is at its high-water mark (it reads slower than this side sends)');
+    }
+    return seen.join('; ');
   }
 
   /** Binds and connects the endpoints; DNS discovery endpoints are left to `connectPeer()`. */
@@ -87,6 +148,9 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
       }
       this.addresses.push(address);
       this.attached.push({ address, bind: endpoint.bind });
+      if (!endpoint.bind && !address.startsWith('inproc://')) {
+        this.peers.add(address);
+      }
       // inproc has no monitor events: the pipe exists as soon as both sides are there.
       if (endpoint.address.startsWith('inproc://')) {
         this.connections++;
@@ -96,6 +160,7 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
 
   /** Connects to a peer that DNS discovery found (a `tcp://ip:port` address). */
   connectPeer(address: string): void {
+    this.peers.add(address);
     this.socket.connect(address);
     this.addresses.push(address);
     this.attached.push({ address, bind: false });
@@ -109,6 +174,7 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
     }
     this.attached.splice(index, 1);
     this.addresses.splice(this.addresses.indexOf(address), 1);
+    this.peers.delete(address);
     // libzmq reports no disconnect for a connection the socket itself drops.
     if (this.connectedPeers.delete(address) && this.connections > 0) {
       this.connections--;
@@ -143,6 +209,7 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
       this.socket.close();
     }
     this.connections = 0;
+    this.wakeSettleWaiters();
   }
 
   private async bind(address: string): Promise<void> {
@@ -188,11 +255,12 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
     const error = 'error' in event ? event.error : undefined;
     let reason: string | undefined;
     if (type === ZeroMqSocketEventType.HANDSHAKE_ERROR) {
-      reason = explainHandshakeFailure(error, this.security);
+      reason = explainHandshakeFailure(error, this.security, this.mismatch.closedDuringHandshake(!this.security.curve));
       this.lastHandshakeFailure = { address, reason };
     } else if (type === ZeroMqSocketEventType.HANDSHAKE) {
       this.lastHandshakeFailure = undefined;
     }
+    const rejected = this.peers.onEvent(type, address, reason);
     this.onEvent({
       type,
       socket: this.name,
@@ -200,5 +268,33 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
       ...(error ? { error } : {}),
       ...(reason === undefined ? {} : { reason }),
     });
+    if (rejected !== undefined) {
+      void this.findOutWhyRejected(address);
+    }
+    if (this.settled) {
+      this.wakeSettleWaiters();
+    }
+  }
+
+  /**
+   * libzmq reports no handshake:error for a socket type it refused: asks the peer its type, then
+   * reports the rejection as a handshake:error naming the types that met.
+   */
+  private async findOutWhyRejected(address: string): Promise<void> {
+    const reason = this.mismatch.rejection(address, await probePeerType(address, PROBE_TIMEOUT));
+    if (this.socket.closed || !this.peers.reject(address, reason)) {
+      return;
+    }
+    this.lastHandshakeFailure = { address, reason };
+    this.onEvent({ type: ZeroMqSocketEventType.HANDSHAKE_ERROR, socket: this.name, address, reason });
+    if (this.settled) {
+      this.wakeSettleWaiters();
+    }
+  }
+
+  private wakeSettleWaiters(): void {
+    for (const resolve of this.settleWaiters.splice(0)) {
+      resolve();
+    }
   }
 }

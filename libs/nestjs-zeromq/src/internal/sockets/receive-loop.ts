@@ -1,14 +1,25 @@
 import type * as zmq from 'zeromq';
 
-type Readable = zmq.Socket & { receive(): Promise<Buffer[]> };
+type Readable = zmq.Socket & { receive(): Promise<Buffer[]>; receiveHighWaterMark: number; maxMessageSize: number };
+
+/** Bytes read between two turns of the event loop when a socket has no `maxMessageSize`. */
+const UNBOUNDED_TURN_BYTES = 64 * 1024 * 1024;
 
 /**
  * The messages of a socket until it closes, like `for await (const frames of socket)`, except that
  * a receive failing with EAGAIN on an open socket is retried instead of ending the loop: zeromq.js
  * does that now and then to the first receive of a CURVE socket whose connections go through ZAP
  * (seen under load with large batches), and the server would stop reading for good.
+ *
+ * It also lets the event loop turn once it has read what ZeroMQ may queue for one connection
+ * (`receiveHighWaterMark` messages of `maxMessageSize`): while messages wait, zeromq.js resolves
+ * each receive without one, and the memory of frames already dropped is only given back to the
+ * system from a later turn (their finalizers), so a busy reader would hold every frame it read.
  */
 export async function* receiveLoop(socket: Readable): AsyncGenerator<Buffer[]> {
+  const turnEvery =
+    socket.maxMessageSize < 0 ? UNBOUNDED_TURN_BYTES : Math.max(1, socket.receiveHighWaterMark) * Math.max(1, socket.maxMessageSize);
+  let sinceTurn = 0;
   while (!socket.closed) {
     let frames: Buffer[];
     try {
@@ -25,5 +36,19 @@ export async function* receiveLoop(socket: Readable): AsyncGenerator<Buffer[]> {
       continue;
     }
     yield frames;
+    sinceTurn += messageBytes(frames);
+    if (sinceTurn >= turnEvery) {
+      sinceTurn = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
+}
+
+/** A received message's size in bytes: its frames' lengths (routing frames included). */
+export function messageBytes(frames: readonly Buffer[]): number {
+  let bytes = 0;
+  for (let i = 0; i < frames.length; i++) {
+    bytes += frames[i].length;
+  }
+  return bytes;
 }

@@ -20,6 +20,18 @@ export interface SendQueueOptions<T> {
   batchKey?: (item: T) => unknown;
   /** Builds the error an item's promise rejects with. */
   toError: (item: T, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
+  /** What was seen of the peers, for the error of a send none took within `sendTimeout`. */
+  describePeers?: () => string;
+}
+
+/** A `transmit` failure the queue reports with this code and detail (not as `SEND_FAILED`). */
+export class SendRefused extends Error {
+  constructor(
+    readonly code: ZeroMqSendErrorCode,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
 }
 
 /** Told how an item's send ended: the emit's own result object, or a promise's callbacks. */
@@ -143,8 +155,15 @@ export class SendQueue<T> {
       }
       return;
     }
-    if (code === 'EAGAIN') {
-      const detail = `no peer accepted it within ${this.options.sendTimeout} ms (sendTimeout): no peer connected, or all at their high-water mark`;
+    if (error instanceof SendRefused && error.code !== 'SEND_TIMEOUT') {
+      for (const entry of batch) {
+        this.fail(entry, error.code, error.detail);
+      }
+      return;
+    }
+    if (code === 'EAGAIN' || error instanceof SendRefused) {
+      const seen = this.options.describePeers?.() ?? 'no peer connected, or all at their high-water mark';
+      const detail = `no peer accepted it within ${this.options.sendTimeout} ms (sendTimeout): ${seen}`;
       for (const entry of batch) {
         this.fail(entry, 'SEND_TIMEOUT', detail, error);
       }

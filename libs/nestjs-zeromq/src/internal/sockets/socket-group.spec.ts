@@ -2,10 +2,9 @@ import type { LoggerService } from '@nestjs/common';
 import * as zmq from 'zeromq';
 import { eventually, within } from '../../../test/waiting.js';
 import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import { SOCKET_KINDS } from '../kinds/kinds.js';
-import { resolveClientOptions, type SocketPlan } from '../options/resolve-options.js';
+import type { SocketPlan } from '../options/plans.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
-import { clientSocketOptions, SocketGroup } from './socket-group.js';
+import { SocketGroup } from './socket-group.js';
 
 const pullPlan = (name: string): SocketPlan => ({
   name,
@@ -24,6 +23,7 @@ function group(socketOptions: zmq.SocketOptions<zmq.Pull> = {}) {
     (status) => statuses.push(status),
     (event) => events.push(event),
     new RateLimitedLog(logger, 60_000),
+    'server',
   );
   const open = (...names: string[]) => sockets.open(names.map(pullPlan), () => new zmq.Pull({ linger: 0, ...socketOptions }));
   /** The statuses set so far, repeats of the same one collapsed. */
@@ -168,19 +168,5 @@ describe('SocketGroup', () => {
       plaintext.close();
       sockets.close();
     }
-  });
-});
-
-describe('clientSocketOptions', () => {
-  const config = (options: Parameters<typeof resolveClientOptions>[0] = {}) =>
-    resolveClientOptions({ endpoints: ['tcp://127.0.0.1:5557'], ...options }, String);
-
-  it('bounds the pipe of a blocking socket in bytes by default (maxQueueBytes / maxBatchBytes), a PUB keeps 1000, a set value wins', () => {
-    expect(clientSocketOptions(config(), SOCKET_KINDS['push-pull']).sendHighWaterMark).toBe(256);
-    expect(clientSocketOptions(config(), SOCKET_KINDS['dealer-router']).sendHighWaterMark).toBe(256);
-    expect(clientSocketOptions(config({ maxQueueBytes: 1024 * 1024 }), SOCKET_KINDS['push-pull']).sendHighWaterMark).toBe(16);
-    expect(clientSocketOptions(config(), SOCKET_KINDS['pub-sub']).sendHighWaterMark).toBe(1000);
-    expect(clientSocketOptions(config({ sendHighWaterMark: 50 }), SOCKET_KINDS['pub-sub']).sendHighWaterMark).toBe(50);
-    expect(clientSocketOptions(config({ sendHighWaterMark: 5000 }), SOCKET_KINDS['push-pull']).sendHighWaterMark).toBe(5000);
   });
 });

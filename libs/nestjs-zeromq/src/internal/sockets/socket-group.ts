@@ -1,43 +1,8 @@
 import type * as zmq from 'zeromq';
-import type { ZeroMqSocketKind } from '../../zeromq.options.js';
 import { ZeroMqSocketEventType, ZeroMqStatus, type ZeroMqSocketEvent } from '../../zeromq.events.js';
-import type { SocketKind } from '../kinds/socket-kind.js';
-import { defaultSendHighWaterMark, ZEROMQ_SEND_HIGH_WATER_MARK } from '../options/defaults.js';
-import { curveFor, curveSocketOptions } from '../security/curve.js';
 import { ManagedSocket } from './managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import type { ResolvedClientOptions, ResolvedServerOptions, ResolvedTuning, SocketPlan } from '../options/resolve-options.js';
-
-/**
- * zeromq.js constructor options every socket of a server or client gets, CURVE keys included
- * (the role a socket of `kind` takes): every socket the library creates must take its options from here.
- */
-export function tuningSocketOptions(tuning: ResolvedTuning, kind: ZeroMqSocketKind) {
-  return {
-    ...curveSocketOptions(curveFor(tuning.curve, kind)),
-    linger: tuning.linger,
-    reconnectInterval: tuning.reconnectInterval,
-    reconnectMaxInterval: tuning.reconnectMaxInterval,
-    ...(tuning.heartbeat === false ? {} : { heartbeatInterval: tuning.heartbeat.interval, heartbeatTimeout: tuning.heartbeat.timeout }),
-  };
-}
-
-/** Options of a server socket of `kind`. */
-export function serverSocketOptions(config: ResolvedServerOptions, kind: ZeroMqSocketKind) {
-  return { ...tuningSocketOptions(config, kind), maxMessageSize: config.maxMessageSize, receiveHighWaterMark: config.receiveHighWaterMark };
-}
-
-/** Options of a client socket of `kind` (a kind may override some: see dealer-router.kind.ts). */
-export function clientSocketOptions(config: ResolvedClientOptions, kind: Pick<SocketKind, 'name' | 'dropsPastHighWaterMark'>) {
-  return {
-    ...tuningSocketOptions(config, kind.name),
-    sendTimeout: config.sendTimeout,
-    sendHighWaterMark:
-      config.sendHighWaterMark ??
-      (kind.dropsPastHighWaterMark ? ZEROMQ_SEND_HIGH_WATER_MARK : defaultSendHighWaterMark(config.maxQueueBytes, config.maxBatchBytes)),
-    immediate: config.immediate,
-  };
-}
+import type { SocketPlan } from '../options/plans.js';
 
 /**
  * The sockets of one ZeroMqServer or ZeroMqClient, by name: opens and closes them together,
@@ -55,6 +20,8 @@ export class SocketGroup<S extends zmq.Socket> {
     private readonly onEvent: (event: ZeroMqSocketEvent) => void,
     /** Where failed handshakes are logged (wrong keys, plaintext peers), rate-limited. */
     private readonly problems: RateLimitedLog,
+    /** Whose sockets these are: a client's (PUSH, DEALER, XPUB) or a server's (PULL, ROUTER, SUB). */
+    private readonly side: 'client' | 'server',
   ) {}
 
   get isOpen(): boolean {
@@ -68,7 +35,7 @@ export class SocketGroup<S extends zmq.Socket> {
     const opened: Array<ManagedSocket<S, P>> = [];
     try {
       for (const plan of plans) {
-        const managed = new ManagedSocket<S, P>(plan, create(plan), (event) => this.onSocketEvent(event));
+        const managed = new ManagedSocket<S, P>(plan, create(plan), (event) => this.onSocketEvent(event), this.side);
         this.sockets.set(plan.name, managed);
         opened.push(managed);
         await managed.open();
@@ -82,11 +49,12 @@ export class SocketGroup<S extends zmq.Socket> {
   }
 
   /**
-   * Resolves once each named socket has a live connection, after `timeout` ms, or on close,
-   * whichever comes first; never rejects (ZeroMQ goes on reconnecting).
+   * Resolves once each named socket has a usable connection (its handshake completed) or was
+   * rejected by every endpoint, after `timeout` ms, or on close, whichever comes first; never
+   * rejects (ZeroMQ goes on reconnecting).
    */
   waitForPeers(names: readonly string[], timeout: number): Promise<void> {
-    const ready = () => this.closed || names.every((name) => this.sockets.get(name)?.connected ?? true);
+    const ready = () => this.closed || names.every((name) => this.sockets.get(name)?.settled ?? true);
     if (timeout <= 0 || ready()) {
       return Promise.resolve();
     }
@@ -111,7 +79,7 @@ export class SocketGroup<S extends zmq.Socket> {
    * and connects it to the plan's endpoints.
    */
   add<P extends SocketPlan>(plan: P, socket: S): ManagedSocket<S, P> {
-    const managed = new ManagedSocket<S, P>(plan, socket, (event) => this.onSocketEvent(event));
+    const managed = new ManagedSocket<S, P>(plan, socket, (event) => this.onSocketEvent(event), this.side);
     this.sockets.set(plan.name, managed);
     for (const endpoint of plan.endpoints) {
       managed.connectPeer(endpoint.address);
@@ -154,18 +122,6 @@ export class SocketGroup<S extends zmq.Socket> {
   /** Actual addresses by socket name (bound ports filled in). */
   addresses(): Record<string, string[]> {
     return Object.fromEntries([...this.sockets].map(([name, managed]) => [name, [...managed.addresses]]));
-  }
-
-  /**
-   * Unbinds/disconnects the sockets (all, or those of one kind) but keeps them open, so that what
-   * they hold can still be read and peers stop sending here.
-   */
-  detach(kind?: SocketPlan['kind']): void {
-    for (const managed of this.sockets.values()) {
-      if (kind === undefined || managed.kind === kind) {
-        managed.detach();
-      }
-    }
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ZeroMqOptionsError } from '../zeromq.errors.js';
+import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 
 /**
  * `tcp+dns://host:port`: every A and AAAA record of `host`, each on `port`. On Kubernetes, a

@@ -1,5 +1,5 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import { fragmentFields, FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
+import { fragmentFields, FragmentWriter, recordFields, storedData, storedDelivery, type EncodedRecord } from '../protocol/wire.js';
 import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
@@ -28,6 +28,9 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
     retryDelay: 100,
     maxRetryDelay: 10_000,
     lostLinkGrace: 0,
+    readPacked: (packed) => storedDelivery(fragmentFields(packed)),
+    dataOf: (packed) => storedData(fragmentFields(packed)),
+    place: (packed) => writer.copy(packed),
     pack: (id, packed) => writer.write(recordFields.delivery(id, 1, 5, packed)),
     repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, 5)),
     transmit: (link: string, delivery: Delivery) => {
@@ -40,6 +43,8 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
     requestCredit: (link) => creditRequests.push(link),
     errors: {
       queueFull: (pattern) => coded('QUEUE_FULL', pattern),
+      outboxFull: (pattern) => coded('OUTBOX_FULL', pattern),
+      notStored: (pattern, cause) => coded('NOT_STORED', `${pattern}: ${cause.message}`),
       deadLetter: (letter) => coded('DEAD_LETTER', `${letter.pattern} after ${letter.attempts}: ${letter.reason}`),
       closed: (pattern) => coded('CLOSED', pattern),
     },
@@ -99,7 +104,7 @@ describe('DeliveryTracker', () => {
       ['a', 'm1', 1],
       ['a', 'm2', 1],
     ]);
-    expect(t.counters).toEqual({ acked: 1, redelivered: 0, deadLettered: 0 });
+    expect(t.counters).toEqual({ acked: 1, redelivered: 0, deadLettered: 0, replayed: 0 });
     expect(t.outstanding).toBe(1);
     // An ack that comes again, or for an id never sent, settles nothing.
     expect(t.settle(idOf('m1'), 'a', '')).toBe(false);
@@ -139,7 +144,7 @@ describe('DeliveryTracker', () => {
     expect(t.settle(idOf('m1'), 'f', 'handler threw again')).toBe(true);
     expect(deadLetters).toEqual([{ pattern: 'm1', messageId: idOf('m1'), attempts: 4, reason: 'handler threw again', data: { of: 'm1' } }]);
     expect(await outcome).toBe('DEAD_LETTER: m1 after 4: handler threw again');
-    expect(t.counters).toEqual({ acked: 0, redelivered: 3, deadLettered: 1 });
+    expect(t.counters).toEqual({ acked: 0, redelivered: 3, deadLettered: 1, replayed: 0 });
     expect(t.outstanding).toBe(0);
     timers.advanceTimersByTime(10_000);
     expect(sent).toHaveLength(4);

@@ -1,8 +1,19 @@
 import { ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import type { ResolvedClientOptions } from '../options/resolve-options.js';
-import { deliveredRecord, fragmentFields, FragmentWriter, recordFields, type EncodedRecord } from '../protocol/wire.js';
-import type { DealerOutbox } from './dealer-outbox.js';
+import type { ResolvedClientOptions } from '../options/plans.js';
+import type { ParsedOutboxOptions } from '../options/schemas.js';
+import {
+  deliveredRecord,
+  fragmentFields,
+  FragmentWriter,
+  recordFields,
+  storedData,
+  storedDelivery,
+  type EncodedRecord,
+} from '../protocol/wire.js';
+import type { DeliveryStore } from './delivery-store.js';
+import type { DealerOutbox } from '../client/dealer-outbox.js';
+import type { Delivery } from './delivery.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
 /**
@@ -19,6 +30,8 @@ export const LOST_LINK_GRACE = 300;
 /** What an at-least-once route reports to its client. */
 export interface DeliveryEvents {
   onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void;
+  /** A lost worker's unacknowledged messages were sent again (see DeliveryTrackerOptions.onLinkLost). */
+  onLinkLost(link: string, lost: readonly Delivery[]): void;
   /** The route's outbox of that name, if it still has it (DNS discovery adds and removes outboxes). */
   outboxNamed(name: string): DealerOutbox | undefined;
 }
@@ -33,8 +46,11 @@ export function trackDeliveries(
   outboxes: readonly DealerOutbox[],
   config: ResolvedClientOptions,
   events: DeliveryEvents,
+  outbox?: { store: DeliveryStore; options: ParsedOutboxOptions },
 ): DeliveryTracker {
   const { maxAttempts } = config;
+  // The route's endpoints as configured (a DNS name stands for the peers it finds), for error messages.
+  const endpoints = config.routes.find((route) => route.name === routeName)?.endpoints.map((endpoint) => endpoint.address) ?? [];
   const writer = new FragmentWriter(DELIVERY_SLAB_BYTES);
   const greet = (name: string) => {
     const outbox = events.outboxNamed(name);
@@ -50,12 +66,18 @@ export function trackDeliveries(
       retryDelay: config.retryDelay,
       maxRetryDelay: config.maxRetryDelay,
       lostLinkGrace: LOST_LINK_GRACE,
+      store: outbox?.store,
+      resolveOn: outbox?.options.resolveOn,
+      readPacked: (packed) => storedDelivery(fragmentFields(packed)),
+      dataOf: (packed) => storedData(fragmentFields(packed)),
+      place: (packed) => writer.copy(packed),
       unread: (name) => events.outboxNamed(name)?.managed.socket.readable ?? false,
       pack: (id, record) => writer.write(recordFields.delivery(id, 1, maxAttempts, record)),
       repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, maxAttempts)),
       transmit: (name, delivery) =>
         events.outboxNamed(name)?.deliver(delivery) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
       onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, deliveredRecord(fragmentFields(delivery.packed))),
+      onLinkLost: (link, lost) => events.onLinkLost(link, lost),
       requestCredit: greet,
       errors: {
         queueFull: (pattern) =>
@@ -63,18 +85,36 @@ export function trackDeliveries(
             'QUEUE_FULL',
             pattern,
             routeName,
-            [],
+            endpoints,
             `too many messages not acknowledged yet (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`,
+          ),
+        outboxFull: (pattern, store) =>
+          new ZeroMqSendError(
+            'OUTBOX_FULL',
+            pattern,
+            routeName,
+            endpoints,
+            `the outbox at ${outbox?.options.path ?? '?'} holds ${store.bytes} bytes in ${store.count} message(s) not acknowledged yet (outbox.maxBytes ${store.maxBytes}); nothing stored was dropped`,
+          ),
+        notStored: (pattern, cause) =>
+          new ZeroMqSendError(
+            'NOT_STORED',
+            pattern,
+            routeName,
+            endpoints,
+            `the outbox at ${outbox?.options.path ?? '?'} could not store it: ${cause.message} (a worker may still handle it; what was stored before is kept)`,
+            { cause },
           ),
         deadLetter: (letter) =>
           new ZeroMqSendError(
             'DEAD_LETTER',
             letter.pattern,
             routeName,
-            [],
+            endpoints,
             `dead-lettered after ${letter.attempts} attempt(s): ${letter.reason}`,
           ),
-        closed: (pattern) => new ZeroMqSendError('CLOSED', pattern, routeName, [], 'the client closed before a worker acknowledged it'),
+        closed: (pattern) =>
+          new ZeroMqSendError('CLOSED', pattern, routeName, endpoints, 'the client closed before a worker acknowledged it'),
       },
     },
   );

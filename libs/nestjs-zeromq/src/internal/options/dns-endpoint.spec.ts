@@ -1,4 +1,4 @@
-import { ZeroMqOptionsError } from '../zeromq.errors.js';
+import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import { isDnsEndpoint, parseDnsEndpoint, tcpAddress } from './dns-endpoint.js';
 
 describe('DNS discovery endpoints', () => {

@@ -1,9 +1,12 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import type { EncodedRecord, Fragment } from '../protocol/wire.js';
+import type { DeliveryStore } from './delivery-store.js';
 
 /** A message the producer holds until a worker acks it. */
 export interface Delivery {
   readonly id: string;
+  /** Its place in emission order (the outbox's key when it has one). */
+  readonly key: number;
   readonly pattern: string;
   /**
    * The delivery record as the next attempt sends it, packed once when the message is accepted
@@ -14,9 +17,18 @@ export interface Delivery {
   packed: Fragment;
   /** The record's size in bytes, for `maxQueueBytes`. */
   readonly size: number;
+  /** The emitted data (for a dead letter); undefined for one read back from the store (`fromStore`). */
   readonly data: unknown;
+  /** Read back from the outbox: its data is decoded from `packed` only if it is dead-lettered. */
+  readonly fromStore?: boolean;
   /** Deliveries made so far (the one in flight included). */
   attempt: number;
+  /**
+   * Read back from the outbox after a restart: `packed` already carries the attempt number it was
+   * last sent as, and the replay goes out as that attempt again (a first delivery cut short by
+   * the crash is not counted twice).
+   */
+  replayed?: boolean;
   /** The link it is in flight on, if any. */
   link: string | undefined;
   /** When it is given up on as unacknowledged (in flight only). */
@@ -63,14 +75,33 @@ export interface DeliveryTrackerOptions {
    * current slab, so the one it was first packed into is freed once its other messages are acked.
    */
   repack: (packed: Fragment, attempt: number) => Fragment;
+  /** The durable outbox, if the route has one: messages stay there from acceptance to ack. */
+  store?: DeliveryStore;
+  /** With a store: whether an emit resolves once stored or once acked. */
+  resolveOn?: 'stored' | 'acked';
+  /** What a delivery read back from the store is: its id, the attempt it was packed as, its pattern. */
+  readPacked: (packed: Fragment) => { id: string; attempt: number; pattern: string };
+  /**
+   * Places the packed bytes of a message read back from the store where the next deliveries are
+   * packed: adjacent records of one slab leave in one ZeroMQ message (a batch).
+   */
+  place: (packed: Uint8Array) => Fragment;
+  /** The data of a delivery read back from the store (decoded only for its dead letter). */
+  dataOf: (packed: Fragment) => unknown;
   /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
   transmit: (link: string, delivery: Delivery) => Promise<void>;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
+  /** A lost link's unacknowledged deliveries were requeued: each `link` says where it went now (none: it waits for credit). */
+  onLinkLost?: (link: string, lost: readonly Delivery[]) => void;
   /** Asks the worker behind a link to announce its credit again (after the link lost it). */
   requestCredit: (link: string) => void;
   /** Errors the tracker rejects emits with. */
   errors: {
     queueFull: (pattern: string) => Error;
+    /** The outbox is at its `maxBytes`. */
+    outboxFull: (pattern: string, store: DeliveryStore) => Error;
+    /** The outbox could not store the message (disk full, say). */
+    notStored: (pattern: string, cause: Error) => Error;
     deadLetter: (letter: ZeroMqDeadLetter) => Error;
     closed: (pattern: string) => Error;
   };
@@ -80,4 +111,6 @@ export interface DeliveryCounters {
   acked: number;
   redelivered: number;
   deadLettered: number;
+  /** Messages read back from the outbox that an earlier process had stored. */
+  replayed: number;
 }

@@ -1,15 +1,8 @@
-import type { ManagedSocket } from '../internal/sockets/managed-socket.js';
-import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../zeromq.events.js';
-import type { EndpointDiscoveryOptions } from './endpoint-discovery.options.js';
+import type { ManagedSocket } from '../sockets/managed-socket.js';
+import { ZeroMqSocketEventType, type ZeroMqSocketEvent } from '../../zeromq.events.js';
+import type { EndpointDiscoveryOptions } from '../../discovery/endpoint-discovery.options.js';
+import type { ZeroMqDiscoveryMetrics } from '../../zeromq.metrics.js';
 import { followSocketPeers, type PeerDiscovery } from './peer-discovery.js';
-
-/** DNS discovery of a server or client, in `getMetrics()` when it follows a name. */
-export interface ZeroMqDiscoveryMetrics {
-  /** Resolutions that failed (the last good set was kept), over every followed name. */
-  resolutionFailures: number;
-  /** Peer addresses the followed names list now. */
-  peers: number;
-}
 
 /**
  * Every PeerDiscovery of one server or client, by the sockets they serve: started together,

@@ -1,5 +1,5 @@
 import type { Resolver } from 'node:dns/promises';
-import { tcpAddress, type DnsEndpoint } from './dns-endpoint.js';
+import { tcpAddress, type DnsEndpoint } from '../options/dns-endpoint.js';
 
 /** Answers that mean "this name has no such records", as opposed to a failed lookup. */
 const NO_RECORDS = new Set(['ENODATA', 'ENOTFOUND']);

@@ -1,11 +1,11 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { Resolver } from 'node:dns/promises';
 import { z } from 'zod';
-import { RateLimitedLog } from '../internal/util/rate-limited-log.js';
-import { ZeroMqOptionsError } from '../zeromq.errors.js';
-import { discoveryOptionsSchema, type ResolvedDiscoveryOptions } from './discovery-options.schema.js';
-import { parseDnsEndpoint, type DnsEndpoint } from './dns-endpoint.js';
-import type { EndpointDiscoveryOptions } from './endpoint-discovery.options.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
+import { ZeroMqOptionsError } from '../../zeromq.errors.js';
+import { discoveryOptionsSchema, type ResolvedDiscoveryOptions } from '../options/discovery-options.schema.js';
+import { parseDnsEndpoint, type DnsEndpoint } from '../options/dns-endpoint.js';
+import type { EndpointDiscoveryOptions } from '../../discovery/endpoint-discovery.options.js';
 import { resolveDnsEndpoint } from './resolve-dns-endpoint.js';
 
 /** Told about every change of the resolved set; called after the set has changed. */

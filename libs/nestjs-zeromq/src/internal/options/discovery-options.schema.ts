@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { z } from 'zod';
-import { DISCOVERY_DEFAULTS } from '../internal/options/defaults.js';
+import { DISCOVERY_DEFAULTS } from './defaults.js';
 
 const loggerSchema = z.custom<LoggerService>(
   (value) => typeof (value as { log?: unknown } | null)?.log === 'function',

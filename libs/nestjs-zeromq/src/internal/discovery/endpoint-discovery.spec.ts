@@ -1,10 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
-import { TestDnsServer } from '../../test/dns-server.js';
-import { Collector } from '../../test/waiting.js';
-import { ZeroMqOptionsError } from '../zeromq.errors.js';
+import { TestDnsServer } from '../../../test/dns-server.js';
+import { Collector } from '../../../test/waiting.js';
+import { ZeroMqOptionsError } from '../../zeromq.errors.js';
 import { PeerDiscovery } from './peer-discovery.js';
 import { EndpointDiscovery } from './endpoint-discovery.js';
-import type { EndpointDiscoveryOptions } from './endpoint-discovery.options.js';
+import type { EndpointDiscoveryOptions } from '../../discovery/endpoint-discovery.options.js';
 
 const NAME = 'workers.orders.test';
 const SRV_NAME = `_zmq._tcp.${NAME}`;

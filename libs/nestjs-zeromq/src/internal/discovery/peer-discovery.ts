@@ -1,7 +1,7 @@
-import type { ManagedSocket } from '../internal/sockets/managed-socket.js';
-import { isDnsEndpoint } from './dns-endpoint.js';
+import type { ManagedSocket } from '../sockets/managed-socket.js';
+import { isDnsEndpoint } from '../options/dns-endpoint.js';
 import { EndpointDiscovery, type EndpointDiscoveryListener } from './endpoint-discovery.js';
-import type { EndpointDiscoveryOptions } from './endpoint-discovery.options.js';
+import type { EndpointDiscoveryOptions } from '../../discovery/endpoint-discovery.options.js';
 
 /**
  * The peers that the DNS endpoints of one socket (or one DEALER route) list, followed together

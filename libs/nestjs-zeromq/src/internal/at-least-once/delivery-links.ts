@@ -1,0 +1,87 @@
+import type { DeliveryLink } from './delivery.js';
+
+/**
+ * The worker connections of an at-least-once route as its tracker sees them: the credit each
+ * worker announced, what is in flight on it, and which one a delivery goes to next (the one with
+ * the most free credit). Links come and go with DNS discovery: a retired link takes nothing new
+ * while its deliveries in flight may still be acked.
+ */
+export class DeliveryLinks {
+  private readonly links = new Map<string, DeliveryLink>();
+
+  constructor(names: readonly string[]) {
+    for (const name of names) {
+      this.add(name);
+    }
+  }
+
+  /** Sets a link's window (0 withdraws it); false for an unknown or retired link. */
+  credit(name: string, window: number): boolean {
+    const link = this.links.get(name);
+    if (link === undefined || link.retired === true) {
+      return false;
+    }
+    link.window = window;
+    return true;
+  }
+
+  /** Voids a link's credit until its worker announces it again (a lost connection, a refused send). */
+  voidCredit(name: string): boolean {
+    const link = this.links.get(name);
+    if (link !== undefined) {
+      link.window = 0;
+    }
+    return link !== undefined;
+  }
+
+  /** A new link, or a retired one back (it gets work once it announces its credit). */
+  add(name: string): void {
+    const link = this.links.get(name);
+    if (link === undefined) {
+      this.links.set(name, { name, window: 0, unacked: 0 });
+    } else {
+      link.retired = false;
+    }
+  }
+
+  retire(name: string): void {
+    const link = this.links.get(name);
+    if (link !== undefined) {
+      link.retired = true;
+      link.window = 0;
+    }
+  }
+
+  remove(name: string): void {
+    this.links.delete(name);
+  }
+
+  unackedOn(name: string): number {
+    return this.links.get(name)?.unacked ?? 0;
+  }
+
+  /** The link with the most free credit, if any has some. */
+  freest(): DeliveryLink | undefined {
+    let best: DeliveryLink | undefined;
+    for (const link of this.links.values()) {
+      const free = link.window - link.unacked;
+      if (free > 0 && (best === undefined || free > best.window - best.unacked)) {
+        best = link;
+      }
+    }
+    return best;
+  }
+
+  /** A delivery left on `link`. */
+  sent(link: DeliveryLink): void {
+    link.unacked++;
+  }
+
+  /** A delivery on the link named `name` ended (acked, failed, lost, timed out). */
+  released(name: string): void {
+    const link = this.links.get(name);
+    if (link !== undefined) {
+      link.unacked--;
+    }
+  }
+}

@@ -1,0 +1,281 @@
+import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
+import {
+  fragmentFields,
+  FragmentWriter,
+  recordFields,
+  storedData,
+  storedDelivery,
+  type EncodedRecord,
+  type Fragment,
+} from '../protocol/wire.js';
+import type { Delivery } from './delivery.js';
+import type { DeliveryStore, StoredDeadLetter, StoredDelivery } from './delivery-store.js';
+import { DeliveryTracker } from './delivery-tracker.js';
+
+/**
+ * The tracker with a durable outbox, over a store kept in a Map whose commits the test releases:
+ * what is held in memory, what waits in the store, the order it is read back in, replays after a
+ * restart, and the errors of a full or failing store. (The LMDB store itself: lmdb-outbox.spec.ts
+ * and the producer-crash e2e.)
+ */
+class MapStore implements DeliveryStore {
+  readonly rows = new Map<number, { packed: Buffer; storedAt: number }>();
+  readonly dead = new Map<number, Omit<StoredDeadLetter, 'packed' | 'storedAt'>>();
+  /** Keys written but not committed (invisible to readAfter). */
+  uncommitted = new Set<number>();
+  failNext: Error | undefined;
+  private commitWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly maxBytes = 1_000_000,
+    readonly lastKey = 0,
+  ) {}
+
+  get count(): number {
+    return this.rows.size;
+  }
+
+  get bytes(): number {
+    let bytes = 0;
+    for (const { packed } of this.rows.values()) {
+      bytes += packed.length;
+    }
+    return bytes;
+  }
+
+  add(key: number, packed: Fragment): Promise<void> {
+    if (this.failNext !== undefined) {
+      const error = this.failNext;
+      this.failNext = undefined;
+      return Promise.reject(error);
+    }
+    this.rows.set(key, { packed: Buffer.from(packed.slab.subarray(packed.start, packed.end)), storedAt: 0 });
+    this.uncommitted.add(key);
+    return new Promise((resolve) => this.commitWaiters.push(resolve));
+  }
+
+  /** Commits every write so far. */
+  commit(): void {
+    this.uncommitted.clear();
+    for (const resolve of this.commitWaiters.splice(0)) {
+      resolve();
+    }
+  }
+
+  update(key: number, packed: Fragment): void {
+    this.rows.set(key, { packed: Buffer.from(packed.slab.subarray(packed.start, packed.end)), storedAt: 0 });
+  }
+
+  remove(key: number): void {
+    this.rows.delete(key);
+  }
+
+  deadLetter(key: number, letter: Omit<StoredDeadLetter, 'packed' | 'storedAt'>): void {
+    this.rows.delete(key);
+    this.dead.set(key, letter);
+  }
+
+  readAfter(after: number, limit: number): StoredDelivery[] {
+    return [...this.rows.entries()]
+      .filter(([key]) => key > after && !this.uncommitted.has(key))
+      .sort(([a], [b]) => a - b)
+      .slice(0, limit)
+      .map(([key, row]) => ({ key, ...row }));
+  }
+
+  committed(): Promise<void> {
+    return this.uncommitted.size === 0 ? Promise.resolve() : new Promise((resolve) => this.commitWaiters.push(resolve));
+  }
+
+  oldestStoredAt(): number | undefined {
+    return this.rows.size === 0 ? undefined : 0;
+  }
+
+  deadLetterCount(): number {
+    return this.dead.size;
+  }
+}
+
+const record = (pattern: string): EncodedRecord => ({ pattern, info: 'j', payload: JSON.stringify({ of: pattern }), size: 10 });
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+function tracker(store: MapStore, options: { maxQueueSize?: number; resolveOn?: 'stored' | 'acked'; maxAttempts?: number } = {}) {
+  const sent: Array<[pattern: string, attempt: string, id: string]> = [];
+  const deadLetters: ZeroMqDeadLetter[] = [];
+  const writer = new FragmentWriter();
+  const maxAttempts = options.maxAttempts ?? 5;
+  const coded = (code: string, text: string) => Object.assign(new Error(`${code}: ${text}`), { code });
+  const instance = new DeliveryTracker(['a'], {
+    maxQueueSize: options.maxQueueSize ?? 100,
+    maxQueueBytes: 1_000_000,
+    ackTimeout: 60_000,
+    maxAttempts,
+    retryDelay: 0,
+    maxRetryDelay: 0,
+    lostLinkGrace: 0,
+    store,
+    resolveOn: options.resolveOn ?? 'stored',
+    readPacked: (packed) => storedDelivery(fragmentFields(packed)),
+    dataOf: (packed) => storedData(fragmentFields(packed)),
+    place: (packed) => writer.copy(packed),
+    pack: (id, packed) => writer.write(recordFields.delivery(id, 1, maxAttempts, packed)),
+    repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, maxAttempts)),
+    transmit: (_link: string, delivery: Delivery) => {
+      const fields = fragmentFields(delivery.packed);
+      sent.push([delivery.pattern, fields[1].toString(), delivery.id]);
+      return Promise.resolve();
+    },
+    onDeadLetter: (letter) => deadLetters.push(letter),
+    requestCredit: () => undefined,
+    errors: {
+      queueFull: (pattern) => coded('QUEUE_FULL', pattern),
+      outboxFull: (pattern) => coded('OUTBOX_FULL', pattern),
+      notStored: (pattern, cause) => coded('NOT_STORED', `${pattern}: ${cause.message}`),
+      deadLetter: (letter) => coded('DEAD_LETTER', letter.pattern),
+      closed: (pattern) => coded('CLOSED', pattern),
+    },
+  });
+  const outcome = (pattern: string) =>
+    instance.submit(pattern, record(pattern), { of: pattern }).then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+  const ack = (pattern: string) => {
+    const id = sent.find(([sentPattern]) => sentPattern === pattern)![2];
+    return instance.settle(id, 'a', '');
+  };
+  return { tracker: instance, sent, deadLetters, outcome, ack };
+}
+
+describe('DeliveryTracker with a durable outbox', () => {
+  it("resolves an emit once its message is committed (resolveOn 'stored'), not before, and removes it on the ack", async () => {
+    const store = new MapStore();
+    const { tracker: t, sent, outcome, ack } = tracker(store);
+    t.credit('a', 10);
+    let settled: string | undefined;
+    void outcome('m1').then((result) => (settled = result));
+    expect(sent.map(([pattern]) => pattern)).toEqual(['m1']);
+    await flush();
+    expect(settled).toBeUndefined();
+    store.commit();
+    await flush();
+    expect(settled).toBe('resolved');
+    expect(store.count).toBe(1);
+    ack('m1');
+    expect(store.count).toBe(0);
+    expect(t.outstanding).toBe(0);
+  });
+
+  it("with resolveOn 'acked' resolves on the ack, the message stored all the same", async () => {
+    const store = new MapStore();
+    const { tracker: t, outcome, ack } = tracker(store, { resolveOn: 'acked' });
+    t.credit('a', 10);
+    let settled: string | undefined;
+    void outcome('m1').then((result) => (settled = result));
+    store.commit();
+    await flush();
+    expect(settled).toBeUndefined();
+    expect(store.count).toBe(1);
+    ack('m1');
+    await flush();
+    expect(settled).toBe('resolved');
+  });
+
+  it('keeps in memory only maxQueueSize messages and reads the rest back from the store in emission order', async () => {
+    const store = new MapStore();
+    const { tracker: t, sent, outcome, ack } = tracker(store, { maxQueueSize: 2 });
+    const outcomes = ['m1', 'm2', 'm3', 'm4', 'm5'].map(outcome);
+    store.commit();
+    expect(await Promise.all(outcomes)).toEqual(Array(5).fill('resolved'));
+    expect(t.outstanding).toBe(5);
+    t.credit('a', 10);
+    expect(sent.map(([pattern]) => pattern)).toEqual(['m1', 'm2']);
+    ack('m1');
+    expect(sent.map(([pattern]) => pattern)).toEqual(['m1', 'm2', 'm3']);
+    ack('m2');
+    ack('m3');
+    ack('m4');
+    expect(sent.map(([pattern]) => pattern)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    ack('m5');
+    expect(store.count).toBe(0);
+  });
+
+  it('reads back a message parked before its write committed once the store commits', async () => {
+    const store = new MapStore();
+    const { tracker: t, sent, outcome, ack } = tracker(store, { maxQueueSize: 1 });
+    t.credit('a', 10);
+    void outcome('m1');
+    void outcome('m2');
+    ack('m1');
+    // m2 is parked and not committed: nothing to read yet.
+    expect(sent.map(([pattern]) => pattern)).toEqual(['m1']);
+    store.commit();
+    await flush();
+    expect(sent.map(([pattern]) => pattern)).toEqual(['m1', 'm2']);
+  });
+
+  it('replays what an earlier process stored first, in order, with its ids and attempt numbers, counted as replayed', async () => {
+    const first = new MapStore();
+    const before = tracker(first);
+    void before.outcome('old1');
+    void before.outcome('old2');
+    first.commit();
+    before.tracker.credit('a', 10);
+    // old1 was sent twice (a redelivery after a failure): attempt 2 is stored.
+    before.tracker.settle(before.sent[0][2], 'f', 'busy');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(before.sent.map(([pattern, attempt]) => `${pattern}@${attempt}`)).toEqual(['old1@1/5', 'old2@1/5', 'old1@2/5']);
+    // The process dies: a new tracker over the same rows.
+    const second = new MapStore(1_000_000, 2);
+    for (const [key, row] of first.rows) {
+      second.rows.set(key, row);
+    }
+    const after = tracker(second);
+    void after.outcome('new1');
+    second.commit();
+    after.tracker.credit('a', 10);
+    expect(after.sent.map(([pattern, attempt]) => `${pattern}@${attempt}`)).toEqual(['old1@2/5', 'old2@1/5', 'new1@1/5']);
+    expect(after.sent.slice(0, 2).map(([, , id]) => id)).toEqual([before.sent[2][2], before.sent[1][2]]);
+    expect(after.tracker.counters.replayed).toBe(2);
+    expect(after.tracker.counters.redelivered).toBe(0);
+  });
+
+  it('refuses with OUTBOX_FULL past maxBytes (a lone message is still taken) and drops nothing stored', async () => {
+    const store = new MapStore(1);
+    const { outcome } = tracker(store);
+    const first = outcome('m1');
+    store.commit();
+    expect(await first).toBe('resolved');
+    expect(await outcome('m2')).toBe('OUTBOX_FULL: m2');
+    expect(store.count).toBe(1);
+  });
+
+  it('fails an emit whose write failed with NOT_STORED and forgets it', async () => {
+    const store = new MapStore();
+    const { tracker: t, outcome } = tracker(store);
+    store.failNext = new Error('ENOSPC: no space left on device');
+    expect(await outcome('m1')).toBe('NOT_STORED: m1: ENOSPC: no space left on device');
+    expect(t.outstanding).toBe(0);
+  });
+
+  it('moves a dead letter into the dead-letter table', async () => {
+    const store = new MapStore();
+    const { tracker: t, sent, deadLetters } = tracker(store, { maxAttempts: 1 });
+    void t.submit('m1', record('m1'), undefined);
+    store.commit();
+    t.credit('a', 1);
+    t.settle(sent[0][2], 'f', 'handler failed');
+    expect(deadLetters.map((letter) => letter.reason)).toEqual(['handler failed']);
+    expect(store.count).toBe(0);
+    expect([...store.dead.values()].map((letter) => letter.pattern)).toEqual(['m1']);
+  });
+
+  it('drain() leaves stored messages for the next start: not counted as dropped', async () => {
+    const store = new MapStore();
+    const { tracker: t, outcome } = tracker(store);
+    void outcome('m1');
+    store.commit();
+    expect(await t.drain(10)).toBe(0);
+    expect(store.count).toBe(1);
+  });
+});
