@@ -77,14 +77,33 @@ describe('SendQueue limits', () => {
     const sent = outcome(q.enqueue(item(1)));
     const waiting = outcome(q.enqueue(item(2)));
     await flush();
-    const drained = q.drain(1_000);
+    // A long timeout: drain() must end when the queue goes idle, not when the timeout runs out.
+    const drained = q.drain(60_000);
     expect(await outcome(q.enqueue(item(3)))).toBe('CLOSED 3: closed');
     wire.complete(); // item 1 gets through while drain() waits; item 2 goes next
     await flush();
     wire.fail(new Error('socket closed'));
     expect(await drained).toBe(0);
     expect([await sent, await waiting]).toEqual(['sent', 'CLOSED 2: closed before it could be sent']);
-    expect(await queue(controlledTransmit().transmit).drain(1_000)).toBe(0);
+    expect(await queue(controlledTransmit().transmit).drain(60_000)).toBe(0);
+  });
+
+  it('sends again once idle, and fails with CLOSED what still waits when drain() times out', async () => {
+    const wire = controlledTransmit();
+    const q = queue(wire.transmit, { maxBatchSize: 1 });
+    const first = outcome(q.enqueue(item(1)));
+    await flush();
+    wire.complete();
+    expect(await first).toBe('sent');
+    await flush(); // idle now: the next item must start a send of its own
+    const second = outcome(q.enqueue(item(2)));
+    const third = outcome(q.enqueue(item(3)));
+    await flush();
+    expect(wire.batches).toEqual([[1], [2]]);
+    expect(await q.drain(10)).toBe(2);
+    expect(await third).toBe('CLOSED 3: closed before it could be sent');
+    wire.fail(new Error('socket closed'));
+    expect(await second).toBe('CLOSED 2: closed before it could be sent');
   });
 
   it('on a send timeout, fails the batch and expires only what waited as long; younger items go next', async () => {
@@ -101,6 +120,20 @@ describe('SendQueue limits', () => {
     expect(wire.batches).toEqual([[1], [2]]);
     wire.complete();
     expect(await second).toBe('sent');
+  });
+
+  it('keeps sending after a send timeout expired every waiting item', async () => {
+    const wire = controlledTransmit();
+    const q = queue(wire.transmit, { maxBatchSize: 1, sendTimeout: 0 });
+    const expired = [1, 2].map((id) => outcome(q.enqueue(item(id))));
+    await flush();
+    await new Promise((resolve) => setTimeout(resolve, 2)); // item 2 is now older than the cutoff
+    wire.fail(EAGAIN);
+    expect((await Promise.all(expired)).map((text) => text.split(' ')[0])).toEqual(['SEND_TIMEOUT', 'SEND_TIMEOUT']);
+    const later = outcome(q.enqueue(item(3)));
+    await flush();
+    wire.complete();
+    expect(await later).toBe('sent');
   });
 
   it('batches up to maxBatchBytes exactly, sends an item larger than it alone, and splits batches by key', async () => {
