@@ -1,4 +1,4 @@
-import { SendQueue, type SendQueueOptions } from './send-queue.js';
+import { SendQueue, SendRefused, type SendQueueOptions } from './send-queue.js';
 
 /** The limits and error texts of SendQueue at their exact edges (the mutation run found them unheld). */
 type Item = { id: number; size: number; key?: string };
@@ -134,6 +134,17 @@ describe('SendQueue limits', () => {
     await flush();
     wire.complete();
     expect(await later).toBe('sent');
+  });
+
+  it('fails a batch with the code a refusal names, or SEND_FAILED with the error of any other failure', async () => {
+    const wire = controlledTransmit();
+    const q = queue(wire.transmit, { maxBatchSize: 1 });
+    const results = [1, 2].map((id) => outcome(q.enqueue(item(id))));
+    await flush();
+    wire.fail(new SendRefused('PEER_REJECTED', 'the peer refused the connection'));
+    await flush();
+    wire.fail(new Error('boom'));
+    expect(await Promise.all(results)).toEqual(['PEER_REJECTED 1: the peer refused the connection', 'SEND_FAILED 2: boom']);
   });
 
   it('batches up to maxBatchBytes exactly, sends an item larger than it alone, and splits batches by key', async () => {
