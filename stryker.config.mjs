@@ -6,12 +6,14 @@
  */
 const TARGETS = {
   'delivery-ledger': {
+    // The score published in docs/mutation.md: a run below it fails (CI runs this target).
+    break: 100,
     mutate: ['libs/nestjs-zeromq/src/internal/server/delivery-ledger.ts'],
     tests: ['libs/nestjs-zeromq/src/internal/server/delivery-ledger.spec.ts', 'libs/nestjs-zeromq/src/zeromq.redelivery.spec.ts'],
   },
   'send-queue': {
     mutate: ['libs/nestjs-zeromq/src/internal/sockets/send-queue.ts'],
-    tests: ['libs/nestjs-zeromq/src/internal/sockets/send-queue.spec.ts'],
+    tests: ['libs/nestjs-zeromq/src/internal/sockets/send-queue*.spec.ts'],
   },
   decode: {
     mutate: ['libs/nestjs-zeromq/src/internal/protocol/decode.ts'],
@@ -37,6 +39,7 @@ const TARGETS = {
 };
 
 const name = process.env.STRYKER_TARGET ?? '';
+/** @type {{ mutate: string[]; tests: string[]; break?: number } | undefined} */
 const target = TARGETS[/** @type {keyof typeof TARGETS} */ (name)];
 if (target === undefined) {
   throw new Error(`STRYKER_TARGET must be one of ${Object.keys(TARGETS).join(', ')} (got "${name}")`);
@@ -54,10 +57,14 @@ export default {
   },
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
+  // Checked one by one: in groups (the default) a valid mutant that shares a group with a broken one
+  // is reported as not compiling, which hid most of resolve-options.ts.
+  typescriptChecker: { prioritizePerformanceOverAccuracy: false },
   coverageAnalysis: 'perTest',
   concurrency: 1,
   timeoutMS: 30_000,
   ignorePatterns: ['dist', '**/dist', 'docs', 'bench/results', 'examples'],
+  thresholds: { high: 90, low: 70, break: target.break ?? null },
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   tempDirName: '.stryker-tmp',

@@ -121,6 +121,12 @@ describe('At-least-once delivery', () => {
       expect(outcomes).toEqual(['acked', 'DEAD_LETTER', 'acked', 'acked']);
       const attemptsOf = (seq: number) => seqs(w).filter((s) => s === seq).length;
       expect([1, 2, 3, 4].map(attemptsOf)).toEqual([1, 3, 2, 1]);
+      // One message id across its redeliveries, the attempt counting up.
+      const third = w.received.items.filter((item) => (item.data as Job).seq === 3).map((item) => item.context);
+      expect(third.map((context) => [context.getMessageId(), context.getAttempt()])).toEqual([
+        [third[0].getMessageId(), 1],
+        [third[0].getMessageId(), 2],
+      ]);
       expect(clientLetters).toEqual([expect.objectContaining({ pattern: 'jobs', attempts: 3, data: { seq: 2, poison: true } })]);
       expect(clientLetters[0].reason).toContain('job 2 failed on attempt 3');
       expect(serverLetters).toEqual([expect.objectContaining({ pattern: 'jobs', attempts: 3, messageId: clientLetters[0].messageId })]);
@@ -250,6 +256,25 @@ describe('At-least-once delivery', () => {
     await Promise.all(emits);
     expect(new Set(seqs(w)).size).toBe(total);
     expect(c.getMetrics().unacked).toBe(0);
+  });
+
+  it('keeps an emit pending while no worker has credit, and close() fails it with CLOSED and counts it', async () => {
+    // A worker that never announces credit: the message waits at the producer.
+    const router = new zmq.Router({ linger: 0 });
+    await router.bind('tcp://127.0.0.1:*');
+    try {
+      const c = new ZeroMqClient({ endpoints: [router.lastEndpoint!], delivery: 'at-least-once', sendTimeout: 200, closeTimeout: 500 });
+      const outcome = emit(c, { seq: 1 }).then(
+        () => 'acked',
+        (error: ZeroMqSendError) => error.code,
+      );
+      await within(router.receive(), 5_000, "the producer's hello");
+      expect(c.getMetrics()).toMatchObject({ unacked: 1, acked: 0 });
+      expect(await within(c.close(), 5_000, 'client close')).toBe(1);
+      expect(await outcome).toBe('CLOSED');
+    } finally {
+      router.close();
+    }
   });
 
   it('reads the acks a worker sent just before it disconnected, however late it reads them', async () => {

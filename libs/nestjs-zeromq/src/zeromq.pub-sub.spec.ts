@@ -84,6 +84,17 @@ describe("kind 'pub-sub': broadcast to every subscriber", () => {
     },
   );
 
+  it('completes every emit at once when nobody subscribes: the messages are dropped, nothing waits for sendTimeout', async () => {
+    const client = publisher({ endpoints: [{ address: LOOPBACK_ANY_PORT, bind: true }], sendTimeout: 60_000 });
+    await client.connect();
+    await within(
+      Promise.all(Array.from({ length: 100 }, (_, seq) => emit(client, 'orders.created', { seq }))),
+      5_000,
+      'emits to no subscriber',
+    );
+    expect(client.getMetrics()).toMatchObject({ sent: 100, failed: 0, queued: 0 });
+  });
+
   it('fails waitForSubscribers after its timeout, saying how many it saw', async () => {
     const client = publisher({ endpoints: [{ address: LOOPBACK_ANY_PORT, bind: true }] });
     await expect(client.waitForSubscribers('orders.created', 1, 200)).rejects.toThrow(

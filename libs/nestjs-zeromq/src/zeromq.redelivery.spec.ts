@@ -40,6 +40,11 @@ class HandProducer {
     return this.dealer.send([HEADERS.deliveries, ...recordFields.delivery(id, attempt, 5, encodeRecord('jobs', { seq }))]);
   }
 
+  /** Sends a delivery whose payload is not JSON although its info says so. */
+  deliverUndecodable(id: string): Promise<void> {
+    return this.dealer.send([HEADERS.deliveries, id, '1/5', 'jobs', 'j', '{not json']);
+  }
+
   /** The next acks, as "id:status" (the worker may pack several in one message). */
   async acks(): Promise<string[]> {
     const message = await this.next();
@@ -108,6 +113,14 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
     await producer.deliver('p.2', 1, 2);
     expect(await producer.acks()).toEqual(['p.2:a']);
     expect(handledSeqs(worker)).toEqual([1, 2]);
+  });
+
+  it('refuses an undecodable delivery for good at once (x), dead-letters it and runs nothing', async () => {
+    await start();
+    await producer.deliverUndecodable('p.9');
+    expect(await producer.acks()).toEqual(['p.9:x']);
+    expect(handledSeqs(worker)).toEqual([]);
+    expect(worker.server.getMetrics()).toMatchObject({ deadLettered: 1, handled: 0 });
   });
 
   it('remembers only the last dedupeWindow completed ids: an older redelivery runs again', async () => {

@@ -189,6 +189,29 @@ describe('ZeroMqServer + ZeroMqClient: emit to @EventPattern', () => {
     await received.waitFor(105);
   });
 
+  it('counts a handler that throws as failed, logs it and does not run it again (at most once)', async () => {
+    let runs = 0;
+
+    @Controller()
+    class ThrowingController {
+      @EventPattern('orders.created')
+      order(@Payload() _data: unknown): void {
+        runs++;
+        throw new Error('handler failed');
+      }
+    }
+
+    const { server } = await worker({ endpoints: [LOOPBACK_ANY_PORT] }, [ThrowingController]);
+    const producer = client({ endpoints: [boundAddress(server)] });
+    await Promise.all(Array.from({ length: 3 }, (_, seq) => emit(producer, 'orders.created', { seq })));
+    await eventually(
+      () => server.getMetrics().failed,
+      (failed) => failed === 3,
+    );
+    expect(server.getMetrics()).toMatchObject({ received: 3, handled: 0, failed: 3 });
+    expect(runs).toBe(3);
+  });
+
   it('binds @EventPattern(pattern, ZEROMQ_TRANSPORT) handlers to this server only in a hybrid app', async () => {
     const received = new Collector<Received>();
 

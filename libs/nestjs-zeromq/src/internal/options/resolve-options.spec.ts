@@ -257,6 +257,9 @@ describe('resolveClientOptions', () => {
     expect(optionsError(() => client({ kind: 'push-pull', delivery: 'at-least-once', endpoints: [A] }))).toBe(
       `Invalid ZeroMqClient options: socket "default" is at-least-once, which needs kind 'dealer-router' (acks travel back); it has 'push-pull'`,
     );
+    expect(optionsError(() => client({ kind: 'pub-sub', delivery: 'at-least-once', endpoints: [A] }))).toBe(
+      `Invalid ZeroMqClient options: socket "default" is at-least-once, which needs kind 'dealer-router' (acks travel back); it has 'pub-sub'`,
+    );
     expect(optionsError(() => client({ delivery: 'at-least-once', endpoints: [{ address: A, bind: true }] }))).toBe(
       'Invalid ZeroMqClient options: socket "default" is at-least-once, which needs the client to connect to each worker endpoint (bind: false) so that credits and acks are per worker',
     );

@@ -31,4 +31,10 @@ describe('DeliveryLedger', () => {
     expect(ledger.admit('p.3')).toBe('ack-again');
     expect(ledger.admit('p.1')).toBe('run');
   });
+
+  it('acks again, without running, an id its durable store has although memory does not', () => {
+    const ledger = new DeliveryLedger(2, { has: (id) => id === 'on-disk', record: () => Promise.resolve() });
+    expect(ledger.admit('on-disk')).toBe('ack-again');
+    expect(ledger.admit('new')).toBe('run');
+  });
 });
