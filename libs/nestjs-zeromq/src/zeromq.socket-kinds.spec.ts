@@ -1,3 +1,4 @@
+import getPort from 'get-port';
 import { Controller, Module, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
@@ -94,10 +95,9 @@ describe('socket kinds that do not match, and peers that are not there', () => {
   });
 
   it('says "never connected" when nothing is bound at the address', async () => {
-    const free = new zmq.Pull();
-    await free.bind(LOOPBACK_ANY_PORT);
-    const address = free.lastEndpoint!;
-    free.close();
+    // get-port resolves once its probe has closed: a ZeroMQ socket frees its port asynchronously,
+    // and a client could connect to it for a moment (CI once saw "lost the connection").
+    const address = `tcp://127.0.0.1:${await getPort({ host: '127.0.0.1' })}`;
     const { client: producer } = client({ endpoints: [address], sendTimeout: 500, connectTimeout: 50 });
     const error = await outcome(emit(producer, 'orders.created', {}));
     expect(error).toMatchObject({ code: 'SEND_TIMEOUT' });
