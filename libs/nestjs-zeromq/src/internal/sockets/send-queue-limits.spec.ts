@@ -1,36 +1,11 @@
-import { SendQueue, SendRefused, type SendQueueOptions } from './send-queue.js';
+import { controlledTransmit, testQueue, type TestItem } from '../../../test/send-queue-harness.js';
+import { SendRefused, type SendQueueOptions } from './send-queue.js';
 
 /** The limits and error texts of SendQueue at their exact edges (the mutation run found them unheld). */
-type Item = { id: number; size: number; key?: string };
-
-function controlledTransmit() {
-  const batches: number[][] = [];
-  const pending: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
-  return {
-    batches,
-    transmit: (batch: Item[]) => {
-      batches.push(batch.map((item) => item.id));
-      return new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
-    },
-    complete: () => pending.shift()!.resolve(),
-    fail: (error: unknown) => pending.shift()!.reject(error),
-  };
-}
-
-function queue(transmit: (batch: Item[]) => Promise<void>, options: Partial<SendQueueOptions<Item>> = {}) {
-  return new SendQueue<Item>({
-    maxQueueSize: 100,
-    maxQueueBytes: 10_000,
-    overflow: 'reject',
-    maxBatchSize: 10,
-    maxBatchBytes: 1_000,
-    sendTimeout: 1_000,
-    transmit,
-    sizeOf: (item) => item.size,
-    toError: (item, code, detail) => Object.assign(new Error(`${item.id}: ${detail}`), { code }),
-    ...options,
-  });
-}
+type Item = TestItem;
+/** Batches of 10 and a 1 s send timeout unless a test says otherwise. */
+const queue = (transmit: (batch: Item[]) => Promise<void>, options: Partial<SendQueueOptions<Item>> = {}) =>
+  testQueue(transmit, { maxBatchSize: 10, sendTimeout: 1_000, ...options });
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const item = (id: number, size = 10, key?: string): Item => ({ id, size, key });

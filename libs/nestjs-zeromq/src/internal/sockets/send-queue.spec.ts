@@ -1,36 +1,7 @@
-import { SendQueue, type SendQueueOptions } from './send-queue.js';
+import { controlledTransmit, testQueue, type TestItem } from '../../../test/send-queue-harness.js';
 
-type Item = { id: number; size: number };
-
-/** A transmit whose sends complete when the test says so. */
-function controlledTransmit() {
-  const batches: number[][] = [];
-  const pending: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
-  return {
-    batches,
-    transmit: (batch: Item[]) => {
-      batches.push(batch.map((item) => item.id));
-      return new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
-    },
-    complete: () => pending.shift()!.resolve(),
-    fail: (error: unknown) => pending.shift()!.reject(error),
-  };
-}
-
-function queue(transmit: (batch: Item[]) => Promise<void>, options: Partial<SendQueueOptions<Item>> = {}) {
-  return new SendQueue<Item>({
-    maxQueueSize: 100,
-    maxQueueBytes: 10_000,
-    overflow: 'reject',
-    maxBatchSize: 3,
-    maxBatchBytes: 1_000,
-    sendTimeout: 50,
-    transmit,
-    sizeOf: (item) => item.size,
-    toError: (item, code, detail) => Object.assign(new Error(`${item.id}: ${detail}`), { code }),
-    ...options,
-  });
-}
+type Item = TestItem;
+const queue = testQueue;
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const item = (id: number, size = 10): Item => ({ id, size });
