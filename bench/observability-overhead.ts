@@ -6,9 +6,8 @@
  * CPU time per message (this process, user + system) is steadier than msg/s on a busy machine.
  */
 import 'reflect-metadata';
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventPattern } from '@nestjs/microservices';
 import { trace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -19,6 +18,7 @@ import { ZeroMqClient, ZeroMqServer } from 'nestjs-zeromq';
 import { traceZeroMqClient, traceZeroMqServer } from 'nestjs-zeromq/opentelemetry';
 import { registerZeroMqClientMetrics, registerZeroMqServerMetrics } from 'nestjs-zeromq/prometheus';
 import { Registry } from 'prom-client';
+import { CountingModule, HANDLED } from './counting-module.js';
 
 const WINDOW = 1_000;
 
@@ -37,21 +37,6 @@ const CONFIGURATIONS: Configuration[] = [
   { name: 'tracing, no SDK registered', metrics: false, tracing: true, sdk: false },
   { name: 'tracing with an SDK', metrics: false, tracing: true, sdk: true },
 ];
-
-let handled = 0;
-let onHandled: (() => void) | undefined;
-
-@Controller()
-class CountingController {
-  @EventPattern<string>('bench.event')
-  count(): void {
-    handled++;
-    onHandled?.();
-  }
-}
-
-@Module({ controllers: [CountingController] })
-class BenchModule {}
 
 /** Drops spans: the SDK's cost without an exporter's. */
 class DiscardingExporter implements SpanExporter {
@@ -72,7 +57,7 @@ async function run(configuration: Configuration, emits: number): Promise<{ rate:
   if (configuration.tracing) {
     traceZeroMqServer(server);
   }
-  const app: INestMicroservice = await NestFactory.createMicroservice(BenchModule, { strategy: server, logger: ['error'] });
+  const app: INestMicroservice = await NestFactory.createMicroservice(CountingModule, { strategy: server, logger: ['error'] });
   await app.listen();
   const client = new ZeroMqClient({ endpoints: [server.getAddresses().default[0]] });
   if (configuration.metrics) {
@@ -89,8 +74,7 @@ async function run(configuration: Configuration, emits: number): Promise<{ rate:
   }
   try {
     const send = async (count: number) => {
-      const target = handled + count;
-      const done = new Promise<void>((resolve) => (onHandled = () => handled >= target && resolve()));
+      const done = HANDLED.reaches(HANDLED.count + count);
       for (let sent = 0; sent < count; sent += WINDOW) {
         const window = Math.min(WINDOW, count - sent);
         await Promise.all(
@@ -112,7 +96,6 @@ async function run(configuration: Configuration, emits: number): Promise<{ rate:
     }
     return { rate: emits / seconds, cpuMicros: (used.user + used.system) / emits };
   } finally {
-    onHandled = undefined;
     await client.close();
     await app.close();
     if (provider !== undefined) {

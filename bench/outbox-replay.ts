@@ -13,47 +13,21 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventPattern } from '@nestjs/microservices';
 import { Command } from 'commander';
 import getPort from 'get-port';
 import { markdownTable } from 'markdown-table';
 import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient, ZeroMqServer } from 'nestjs-zeromq';
+import { CountingModule, HANDLED } from './counting-module.js';
 
 const WINDOW = 1_000;
 const PAYLOAD = 'x'.repeat(64);
 
-let handled = 0;
-let onHandled: (() => void) | undefined;
-
-@Controller()
-class CountingController {
-  @EventPattern<string>('bench.event')
-  count(): void {
-    handled++;
-    onHandled?.();
-  }
-}
-
-@Module({ controllers: [CountingController] })
-class BenchModule {}
-
-function handledReaches(target: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    onHandled = () => {
-      if (handled >= target) {
-        onHandled = undefined;
-        resolve();
-      }
-    };
-  });
-}
-
 async function startWorker(endpoint: string): Promise<INestMicroservice> {
   const server = new ZeroMqServer({ kind: 'dealer-router', endpoints: [endpoint] });
-  const app = await NestFactory.createMicroservice(BenchModule, { strategy: server, logger: ['error'] });
+  const app = await NestFactory.createMicroservice(CountingModule, { strategy: server, logger: ['error'] });
   await app.listen();
   return app;
 }
@@ -78,8 +52,7 @@ async function replay(messages: number): Promise<number> {
     await emitAll(filler, messages);
     await filler.close();
     const app = await startWorker(endpoint);
-    handled = 0;
-    const done = handledReaches(messages);
+    const done = HANDLED.reaches(HANDLED.count + messages);
     const started = performance.now();
     const restarted = new ZeroMqClient(options);
     await restarted.connect();
@@ -99,8 +72,7 @@ async function inMemory(messages: number): Promise<number> {
   const client = new ZeroMqClient({ endpoints: [endpoint], delivery: 'at-least-once' });
   try {
     await client.connect();
-    handled = 0;
-    const done = handledReaches(messages);
+    const done = HANDLED.reaches(HANDLED.count + messages);
     const started = performance.now();
     await emitAll(client, messages);
     await done;
