@@ -365,11 +365,14 @@ export class ClientRoutes {
 
 /** Why every socket of a route was rejected by its peers, if they all were. */
 function rejectionOf(route: ClientRoute): string | undefined {
-  const rejections = route.links.map((link) => link.managed.rejection);
-  const first = rejections[0];
-  return first !== undefined && rejections.every((rejection) => rejection !== undefined)
-    ? `${first.address} rejected this socket: ${first.reason}`
-    : undefined;
+  // Called for every at-least-once emit: no array per call.
+  for (const link of route.links) {
+    if (link.managed.rejection === undefined) {
+      return undefined;
+    }
+  }
+  const first = route.links[0]?.managed.rejection;
+  return first === undefined ? undefined : `${first.address} rejected this socket: ${first.reason}`;
 }
 
 /** Why a route that follows DNS names has nowhere to send yet. */
