@@ -17,6 +17,8 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
   const creditRequests: string[] = [];
   const refusing = new Set<string>();
   const ids = new Map<string, string>();
+  /** The link each pattern was last sent on. */
+  const links = new Map<string, string>();
   /** The attempt field of each transmitted delivery's packed record. */
   const packedAttempts: string[] = [];
   const writer = new FragmentWriter();
@@ -38,6 +40,7 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
       sent.push([link, delivery.pattern, delivery.attempt]);
       packedAttempts.push(fragmentFields(delivery.packed)[1].toString());
       ids.set(delivery.pattern, delivery.id);
+      links.set(delivery.pattern, link);
       return refusing.has(link) ? Promise.reject(new Error('EAGAIN')) : Promise.resolve();
     },
     onDeadLetter: (letter) => deadLetters.push(letter),
@@ -58,7 +61,8 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
       (error: Coded) => error.message,
     );
   const idOf = (pattern: string) => ids.get(pattern)!;
-  return { tracker: instance, sent, packedAttempts, deadLetters, creditRequests, refusing, submit, idOf };
+  const linkOf = (pattern: string) => links.get(pattern)!;
+  return { tracker: instance, sent, packedAttempts, deadLetters, creditRequests, refusing, submit, idOf, linkOf };
 }
 
 /** Lets rejected transmits run their catch handlers. */
@@ -94,12 +98,12 @@ describe('DeliveryTracker', () => {
   });
 
   it('settles on an ack: the emit resolves and the freed credit takes the next message', async () => {
-    const { tracker: t, sent, submit, idOf } = tracker();
+    const { tracker: t, sent, submit, idOf, linkOf } = tracker();
     t.credit('a', 1);
     const first = submit('m1');
     void submit('m2');
     expect(sent).toEqual([['a', 'm1', 1]]);
-    expect(t.settle(idOf('m1'), 'a', '')).toBe(true);
+    expect(t.settle(linkOf('m1'), idOf('m1'), 'a', '')).toBe(true);
     expect(await first).toBe('acked');
     expect(sent).toEqual([
       ['a', 'm1', 1],
@@ -108,8 +112,8 @@ describe('DeliveryTracker', () => {
     expect(t.counters).toEqual({ acked: 1, redelivered: 0, deadLettered: 0, replayed: 0, expired: 0 });
     expect(t.outstanding).toBe(1);
     // An ack that comes again, or for an id never sent, settles nothing.
-    expect(t.settle(idOf('m1'), 'a', '')).toBe(false);
-    expect(t.settle(`${t.producerId}.zz`, 'a', '')).toBe(false);
+    expect(t.settle(linkOf('m1'), idOf('m1'), 'a', '')).toBe(false);
+    expect(t.settle('a', `${t.producerId}.zz`, 'a', '')).toBe(false);
     expect(idOf('m1').startsWith(`${t.producerId}.`)).toBe(true);
     expect(idOf('m2')).not.toBe(idOf('m1'));
     await t.drain(0);
@@ -124,6 +128,7 @@ describe('DeliveryTracker', () => {
       deadLetters,
       submit,
       idOf,
+      linkOf,
     } = tracker({ retryDelay: 100, maxRetryDelay: 250, maxAttempts: 4 });
     t.credit('a', 5);
     const outcome = submit('m1');
@@ -133,7 +138,7 @@ describe('DeliveryTracker', () => {
       [200, 3],
       [250, 4],
     ]) {
-      expect(t.settle(idOf('m1'), 'f', 'handler threw')).toBe(true);
+      expect(t.settle(linkOf('m1'), idOf('m1'), 'f', 'handler threw')).toBe(true);
       timers.advanceTimersByTime(delay - 1);
       expect(attempts()).toEqual(Array.from({ length: attempt - 1 }, (_, i) => i + 1));
       timers.advanceTimersByTime(1);
@@ -142,7 +147,7 @@ describe('DeliveryTracker', () => {
     expect(t.counters.redelivered).toBe(3);
     // Each redelivery is packed again with its own attempt number.
     expect(packedAttempts).toEqual(['1/5', '2/5', '3/5', '4/5']);
-    expect(t.settle(idOf('m1'), 'f', 'handler threw again')).toBe(true);
+    expect(t.settle(linkOf('m1'), idOf('m1'), 'f', 'handler threw again')).toBe(true);
     expect(deadLetters).toEqual([{ pattern: 'm1', messageId: idOf('m1'), attempts: 4, reason: 'handler threw again', data: { of: 'm1' } }]);
     expect(await outcome).toBe('DEAD_LETTER: m1 after 4: handler threw again');
     expect(t.counters).toEqual({ acked: 0, redelivered: 3, deadLettered: 1, replayed: 0, expired: 0 });
@@ -153,11 +158,11 @@ describe('DeliveryTracker', () => {
   });
 
   it("dead-letters an 'x' at once, whatever attempts are left", async () => {
-    const { tracker: t, sent, deadLetters, submit, idOf } = tracker({ maxAttempts: 5 });
+    const { tracker: t, sent, deadLetters, submit, idOf, linkOf } = tracker({ maxAttempts: 5 });
     t.credit('b', 1);
     const outcome = submit('m1');
     const next = submit('m2');
-    t.settle(idOf('m1'), 'x', 'no handler for pattern "m1"');
+    t.settle(linkOf('m1'), idOf('m1'), 'x', 'no handler for pattern "m1"');
     expect(await outcome).toBe('DEAD_LETTER: m1 after 1: no handler for pattern "m1"');
     expect(deadLetters.map(({ messageId, attempts }) => [messageId, attempts])).toEqual([[idOf('m1'), 1]]);
     // The refused message freed its credit for the next one.
@@ -165,22 +170,23 @@ describe('DeliveryTracker', () => {
       ['b', 'm1', 1],
       ['b', 'm2', 1],
     ]);
-    t.settle(idOf('m2'), 'a', '');
+    t.settle(linkOf('m2'), idOf('m2'), 'a', '');
     expect(await next).toBe('acked');
     expect(await t.drain(0)).toBe(0);
   });
 
-  it('sends a delivery again when its ack is later than ackTimeout, and dead-letters it at maxAttempts', async () => {
+  it('sends a delivery again elsewhere when its ack is later than ackTimeout, and dead-letters it at maxAttempts', async () => {
     timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const { tracker: t, sent, deadLetters, submit } = tracker({ ackTimeout: 1_000, maxAttempts: 2 });
     t.credit('a', 1);
+    t.credit('b', 1);
     const outcome = submit('m1');
     timers.advanceTimersByTime(999);
     expect(sent).toEqual([['a', 'm1', 1]]);
     timers.advanceTimersByTime(1);
     expect(sent).toEqual([
       ['a', 'm1', 1],
-      ['a', 'm1', 2],
+      ['b', 'm1', 2],
     ]);
     expect(t.counters.redelivered).toBe(1);
     timers.advanceTimersByTime(1_000);
@@ -188,6 +194,46 @@ describe('DeliveryTracker', () => {
     expect(await outcome).toBe('DEAD_LETTER: m1 after 2: not acknowledged within 1000 ms (ackTimeout)');
     expect(sent).toHaveLength(2);
     expect(await t.drain(0)).toBe(0);
+  });
+
+  it("keeps a timed-out delivery's credit at its worker until that worker answers it or its connection drops", async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, submit, idOf } = tracker({ ackTimeout: 1_000 });
+    t.credit('a', 2);
+    const first = submit('m1');
+    void submit('m2');
+    timers.advanceTimersByTime(1_000);
+    // Both timed out on 'a' (a stalled worker): it is sent nothing, not even its own deliveries again.
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['a', 'm2', 1],
+    ]);
+    expect(t.unackedOn('a')).toBe(2);
+    t.credit('b', 5);
+    expect(sent.slice(2)).toEqual([
+      ['b', 'm1', 2],
+      ['b', 'm2', 2],
+    ]);
+    // A late failure from 'a' is of an attempt that already failed: the attempt on 'b' decides.
+    expect(t.settle('a', idOf('m2'), 'f', 'late failure')).toBe(true);
+    expect(t.unackedOn('a')).toBe(1);
+    expect(sent).toHaveLength(4);
+    // A late ack from 'a' settles the message; the copy on 'b' no longer holds 'b'.
+    expect(t.settle('a', idOf('m1'), 'a', '')).toBe(true);
+    expect(await first).toBe('acked');
+    expect(t.unackedOn('a')).toBe(0);
+    expect(t.unackedOn('b')).toBe(1);
+    expect(t.settle('b', idOf('m1'), 'a', '')).toBe(false);
+    // Late on 'b' too, and sent to 'b' again (it has the most free credit); then its connection
+    // drops: what was late there holds nothing any more, and what was in flight goes to 'a'.
+    timers.advanceTimersByTime(1_000);
+    expect(sent.at(-1)).toEqual(['b', 'm2', 3]);
+    expect(t.unackedOn('b')).toBe(2);
+    t.linkLost('b');
+    expect(t.unackedOn('b')).toBe(0);
+    expect(sent.at(-1)).toEqual(['a', 'm2', 4]);
+    timers.useRealTimers();
+    expect(await t.drain(0)).toBe(1);
   });
 
   it("requeues a lost link's deliveries ahead of the waiting ones and voids its credit", async () => {
@@ -214,7 +260,7 @@ describe('DeliveryTracker', () => {
   it("with lostLinkGrace, resends a lost link's deliveries only after it, not those acked meanwhile, and not while acks wait unread", async () => {
     timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     let unread = false;
-    const { tracker: t, sent, submit, idOf } = tracker({ lostLinkGrace: 300, unread: () => unread });
+    const { tracker: t, sent, submit, idOf, linkOf } = tracker({ lostLinkGrace: 300, unread: () => unread });
     t.credit('a', 2);
     t.credit('b', 1);
     const acked = submit('m1');
@@ -222,10 +268,10 @@ describe('DeliveryTracker', () => {
     expect(sent.map(([link, pattern]) => `${link} ${pattern}`)).toEqual(['a m1', 'a m2', 'b m3']);
     t.linkLost('a');
     // The ack a sent before it went arrives during the grace: m1 is done, never resent.
-    t.settle(idOf('m1'), 'a', '');
+    t.settle(linkOf('m1'), idOf('m1'), 'a', '');
     expect(await acked).toBe('acked');
     // b has room again, yet m2 waits: the grace, then as long as a's socket holds unread messages.
-    t.settle(idOf('m3'), 'a', '');
+    t.settle(linkOf('m3'), idOf('m3'), 'a', '');
     unread = true;
     timers.advanceTimersByTime(900);
     expect(sent).toHaveLength(3);
@@ -233,12 +279,12 @@ describe('DeliveryTracker', () => {
     timers.advanceTimersByTime(300);
     expect(sent.at(-1)).toEqual(['b', 'm2', 2]);
     expect(t.counters.redelivered).toBe(1);
-    t.settle(idOf('m2'), 'a', '');
+    t.settle(linkOf('m2'), idOf('m2'), 'a', '');
     expect(await t.drain(0)).toBe(0);
   });
 
   it('gives a message the socket refused to another link, voids the refusing link and asks it for credit', async () => {
-    const { tracker: t, sent, creditRequests, refusing, submit, idOf } = tracker();
+    const { tracker: t, sent, creditRequests, refusing, submit, idOf, linkOf } = tracker();
     refusing.add('a');
     t.credit('a', 1);
     const outcome = submit('m1');
@@ -252,7 +298,7 @@ describe('DeliveryTracker', () => {
       ['b', 'm1', 1],
     ]);
     expect(t.counters.redelivered).toBe(0);
-    t.settle(idOf('m1'), 'a', '');
+    t.settle(linkOf('m1'), idOf('m1'), 'a', '');
     expect(await outcome).toBe('acked');
     expect(await t.drain(0)).toBe(0);
   });
@@ -269,7 +315,7 @@ describe('DeliveryTracker', () => {
     sized.tracker.credit('a', 10);
     const large = sized.submit('large', 150);
     expect(await sized.submit('small', 1)).toBe('QUEUE_FULL: small');
-    sized.tracker.settle(sized.idOf('large'), 'a', '');
+    sized.tracker.settle(sized.linkOf('large'), sized.idOf('large'), 'a', '');
     expect(await large).toBe('acked');
     void sized.submit('m1', 60);
     expect(await sized.submit('m2', 60)).toBe('QUEUE_FULL: m2');
@@ -279,27 +325,27 @@ describe('DeliveryTracker', () => {
   });
 
   it('drain() stops new messages and resolves with 0 once every outstanding one is acked', async () => {
-    const { tracker: t, sent, submit, idOf } = tracker();
+    const { tracker: t, sent, submit, idOf, linkOf } = tracker();
     t.credit('a', 1);
     const outcomes = [submit('m1'), submit('m2')];
     let drained: number | undefined;
     const draining = t.drain(30_000).then((left) => (drained = left));
     expect(await submit('m3')).toBe('CLOSED: m3');
-    t.settle(idOf('m1'), 'a', '');
+    t.settle(linkOf('m1'), idOf('m1'), 'a', '');
     expect(sent.at(-1)).toEqual(['a', 'm2', 1]);
     await flush();
     expect(drained).toBeUndefined();
-    t.settle(idOf('m2'), 'a', '');
+    t.settle(linkOf('m2'), idOf('m2'), 'a', '');
     await draining;
     expect(drained).toBe(0);
     expect(await Promise.all(outcomes)).toEqual(['acked', 'acked']);
   });
 
   it('drain() fails what is still outstanding at its timeout with closed, counts it, and retries nothing after', async () => {
-    const { tracker: t, sent, creditRequests, refusing, submit, idOf } = tracker({ retryDelay: 60_000 });
+    const { tracker: t, sent, creditRequests, refusing, submit, idOf, linkOf } = tracker({ retryDelay: 60_000 });
     t.credit('a', 1);
     const backingOff = submit('m1');
-    t.settle(idOf('m1'), 'f', 'busy');
+    t.settle(linkOf('m1'), idOf('m1'), 'f', 'busy');
     refusing.add('a');
     const refused = submit('m2');
     expect(sent.at(-1)).toEqual(['a', 'm2', 1]);

@@ -174,11 +174,19 @@ export class DeliveryTracker {
     }
   }
 
-  /** A worker answered delivery `id`: 'a' handled, 'f' failed (retry), 'x' refused for good. */
-  settle(id: string, status: 'a' | 'f' | 'x', reason: string): boolean {
+  /**
+   * The worker on `linkName` answered delivery `id`: 'a' handled, 'f' failed (retry), 'x' refused
+   * for good. False when the id is unknown (acked already, or not this tracker's).
+   */
+  settle(linkName: string, id: string, status: 'a' | 'f' | 'x', reason: string): boolean {
+    const wasLate = this.links.answeredLate(linkName, id);
     const delivery = this.deliveries.get(id);
-    if (delivery === undefined) {
-      return false;
+    if (delivery === undefined || (status !== 'a' && delivery.link !== linkName)) {
+      // A late failure of an attempt that already counted as failed (it timed out): the current attempt decides.
+      if (wasLate) {
+        this.pump();
+      }
+      return wasLate || delivery !== undefined;
     }
     this.release(delivery);
     if (status === 'a') {
@@ -210,6 +218,7 @@ export class DeliveryTracker {
     if (!this.links.voidCredit(linkName)) {
       return;
     }
+    this.links.forgetLate(linkName);
     const lostAt = Date.now();
     const resend = () => {
       // Only what was sent before the loss: the link may be back and busy again by now.
@@ -356,7 +365,9 @@ export class DeliveryTracker {
   /**
    * Gives up on what was not acked within `ackTimeout` (sent again, or dead-lettered), and
    * dead-letters what expired while not in flight (one in flight may still be acked: a worker
-   * that gets it late refuses it as expired).
+   * that gets it late refuses it as expired). A timed-out delivery keeps its unit of credit at
+   * its worker until that worker answers it or its connection drops: a stalled worker whose
+   * connection stays up (its ZeroMQ thread answers heartbeats) is then sent nothing new.
    */
   private expire(): void {
     const now = Date.now();
@@ -364,15 +375,21 @@ export class DeliveryTracker {
       delivery.link === undefined ? isExpired(delivery, now) : delivery.ackDeadline <= now,
     );
     const reason = `not acknowledged within ${this.options.ackTimeout} ms (ackTimeout)`;
+    const again: Delivery[] = [];
     for (const delivery of late) {
-      this.release(delivery);
+      if (delivery.link !== undefined) {
+        this.links.heldLate(delivery.link, delivery.id);
+        this.leaveLink(delivery);
+      }
       const outcome = failureOutcome(delivery, { reason, refused: false, timedOut: true }, now, this.options);
       if ('deadLetter' in outcome) {
         this.deadLetter(delivery, outcome.deadLetter);
       } else {
-        this.requeue(delivery);
+        again.push(delivery);
       }
     }
+    // In one call: each requeue goes to the front, and they keep their order.
+    this.requeue(...again);
     if (late.length > 0) {
       this.pump();
     }
@@ -393,13 +410,19 @@ export class DeliveryTracker {
     }
   }
 
+  /** Frees the delivery's unit of credit at its link: it is no longer in flight there. */
   private release(delivery: Delivery): void {
     if (delivery.link !== undefined) {
       this.links.released(delivery.link);
-      delivery.link = undefined;
-      this.inFlight--;
-      this.notifyIfIdle();
+      this.leaveLink(delivery);
     }
+  }
+
+  /** The delivery is no longer in flight (its credit is freed by `release`, or held late by `expire`). */
+  private leaveLink(delivery: Delivery): void {
+    delivery.link = undefined;
+    this.inFlight--;
+    this.notifyIfIdle();
   }
 
   private deadLetter(delivery: Delivery, reason: string): void {

@@ -13,6 +13,7 @@ function tracker(links: string[], options: Partial<DeliveryTrackerOptions> = {})
   const deadLetters: ZeroMqDeadLetter[] = [];
   const blocked: string[] = [];
   const ids = new Map<string, string>();
+  const sentOn = new Map<string, string>();
   const writer = new FragmentWriter();
   const coded = (text: string) => new Error(text);
   const instance = new DeliveryTracker(links, {
@@ -33,6 +34,7 @@ function tracker(links: string[], options: Partial<DeliveryTrackerOptions> = {})
     transmit: (link: string, delivery: Delivery) => {
       sent.push({ link, pattern: delivery.pattern, key: delivery.orderKey, attempt: delivery.attempt });
       ids.set(delivery.pattern, delivery.id);
+      sentOn.set(delivery.pattern, link);
       return Promise.resolve();
     },
     onDeadLetter: (letter) => deadLetters.push(letter),
@@ -51,7 +53,8 @@ function tracker(links: string[], options: Partial<DeliveryTrackerOptions> = {})
       () => 'acked',
       (error: Error) => error.message,
     );
-  const ack = (pattern: string, status: 'a' | 'f' | 'x' = 'a', reason = '') => instance.settle(ids.get(pattern)!, status, reason);
+  const ack = (pattern: string, status: 'a' | 'f' | 'x' = 'a', reason = '') =>
+    instance.settle(sentOn.get(pattern)!, ids.get(pattern)!, status, reason);
   return { tracker: instance, sent, deadLetters, blocked, submit, ack };
 }
 

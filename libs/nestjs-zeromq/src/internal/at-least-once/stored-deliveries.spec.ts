@@ -144,7 +144,7 @@ function tracker(store: MapStore, options: { maxQueueSize?: number; resolveOn?: 
     );
   const ack = (pattern: string) => {
     const id = sent.find(([sentPattern]) => sentPattern === pattern)![2];
-    return instance.settle(id, 'a', '');
+    return instance.settle('a', id, 'a', '');
   };
   return { tracker: instance, sent, deadLetters, outcome, ack };
 }
@@ -224,7 +224,7 @@ describe('DeliveryTracker with a durable outbox', () => {
     first.commit();
     before.tracker.credit('a', 10);
     // old1 was sent twice (a redelivery after a failure): attempt 2 is stored.
-    before.tracker.settle(before.sent[0][2], 'f', 'busy');
+    before.tracker.settle('a', before.sent[0][2], 'f', 'busy');
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(before.sent.map(([pattern, attempt]) => `${pattern}@${attempt}`)).toEqual(['old1@1/5', 'old2@1/5', 'old1@2/5']);
     // The process dies: a new tracker over the same rows.
@@ -295,7 +295,7 @@ describe('DeliveryTracker with a durable outbox', () => {
     void t.submit('m1', record('m1'), undefined);
     store.commit();
     t.credit('a', 1);
-    t.settle(sent[0][2], 'f', 'handler failed');
+    t.settle('a', sent[0][2], 'f', 'handler failed');
     expect(deadLetters.map((letter) => letter.reason)).toEqual(['handler failed']);
     expect(store.count).toBe(0);
     expect([...store.dead.values()].map((letter) => letter.pattern)).toEqual(['m1']);

@@ -65,7 +65,7 @@ export class DealerOutbox extends Outbox {
         for (const reply of message.records) {
           if (DELIVERY_STATUSES.has(reply.status)) {
             const reason = typeof reply.data === 'string' ? reply.data : '';
-            if (!this.tracker?.settle(reply.id, reply.status as 'a' | 'f' | 'x', reason)) {
+            if (!this.tracker?.settle(this.name, reply.id, reply.status as 'a' | 'f' | 'x', reason)) {
               this.lateReplies++;
             }
           } else {
