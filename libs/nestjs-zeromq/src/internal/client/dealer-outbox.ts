@@ -21,6 +21,8 @@ export class DealerOutbox extends Outbox {
   malformedReplies = 0;
   /** The at-least-once route's tracker, which this outbox's worker acks to. */
   tracker: DeliveryTracker | undefined;
+  /** Whether deliveries or requests wait for the queue's next send: they leave before more acks are read. */
+  private readonly sendsWaiting = (): boolean => this.queue.length > 0;
 
   /** Queues a request; its replies come back through `ReplyHandling.requests`. */
   request(id: string, record: EncodedRecord, done: Settle): void {
@@ -49,7 +51,7 @@ export class DealerOutbox extends Outbox {
   /** Reads replies, acks and credit until the socket closes. */
   protected override async readFrom(handling: OutboxHost): Promise<void> {
     try {
-      for await (const frames of receiveLoop(this.managed.socket as zmq.Dealer)) {
+      for await (const frames of receiveLoop(this.managed.socket as zmq.Dealer, this.sendsWaiting)) {
         const message = decodeMessage(frames, REPLY_LIMITS);
         if (message.kind === 'credit') {
           this.tracker?.credit(this.name, message.window);

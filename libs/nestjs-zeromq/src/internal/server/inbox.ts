@@ -35,6 +35,8 @@ export class Inbox {
   reading = false;
   /** Frames in front of the header (a ROUTER's routing id). */
   protected readonly routingFrames: number = 0;
+  /** Whether answers wait to be sent (see `receiveLoop`); an inbox that answers nothing has none. */
+  protected readonly answersWaiting: (() => boolean) | undefined = undefined;
   private readonly eventInfo: ZeroMqMessageInfo;
   private readonly plainInfo: ZeroMqMessageInfo;
   private readLoop: Promise<void> | undefined;
@@ -188,7 +190,7 @@ export class Inbox {
     const offset = this.routingFrames;
     this.reading = true;
     try {
-      for await (const frames of receiveLoop(this.managed.socket as zmq.Pull)) {
+      for await (const frames of receiveLoop(this.managed.socket as zmq.Pull, this.answersWaiting)) {
         this.messageSize = messageBytes(frames);
         this.dispatcher.budget.read(this.messageSize);
         const message = this.decode(frames, limits, offset);

@@ -57,6 +57,11 @@ export class ReplyWriter {
     });
   }
 
+  /** Replies, acks and credits queued for the next send. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   send(peer: Buffer, reply: EncodedReply): Promise<void> {
     const fragment = this.writer.write(recordFields.reply(reply));
     return this.queue.enqueue({ peer, key: peer.toString('latin1'), id: reply.id, fragment });

@@ -28,6 +28,7 @@ import { ReplyWriter } from './reply-writer.js';
  */
 export class RouterInbox extends Inbox {
   protected override readonly routingFrames = 1;
+  protected override readonly answersWaiting = (): boolean => this.replies.waiting > 0;
   readonly replies: ReplyWriter;
   /** Producers that said hello: told "credit 0" on close. */
   private readonly producers = new BoundedMap<string, Buffer>(MAX_REMEMBERED_PRODUCERS);

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type * as zmq from 'zeromq';
 
 type Readable = zmq.Socket & { receive(): Promise<Buffer[]>; receiveHighWaterMark: number; maxMessageSize: number };
@@ -15,8 +16,14 @@ const UNBOUNDED_TURN_BYTES = 64 * 1024 * 1024;
  * (`receiveHighWaterMark` messages of `maxMessageSize`): while messages wait, zeromq.js resolves
  * each receive without one, and the memory of frames already dropped is only given back to the
  * system from a later turn (their finalizers), so a busy reader would hold every frame it read.
+ *
+ * And it lets the event loop turn before it hands over a message while `answersWaiting()` says
+ * that answers (acks, replies, deliveries made room for by acks) wait for their send queue's next
+ * turn: they leave first, so the peer works on them while this side reads on. Without it, a reader
+ * with messages waiting holds every answer until it has read them all, and the two sides take
+ * turns instead of working at once.
  */
-export async function* receiveLoop(socket: Readable): AsyncGenerator<Buffer[]> {
+export async function* receiveLoop(socket: Readable, answersWaiting?: () => boolean): AsyncGenerator<Buffer[]> {
   const turnEvery =
     socket.maxMessageSize < 0 ? UNBOUNDED_TURN_BYTES : Math.max(1, socket.receiveHighWaterMark) * Math.max(1, socket.maxMessageSize);
   let sinceTurn = 0;
@@ -32,14 +39,18 @@ export async function* receiveLoop(socket: Readable): AsyncGenerator<Buffer[]> {
         throw error;
       }
       // Nothing was there after all: let the event loop turn, then wait for the next message.
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       continue;
+    }
+    if (answersWaiting?.() === true) {
+      sinceTurn = 0;
+      await nextTurn();
     }
     yield frames;
     sinceTurn += messageBytes(frames);
     if (sinceTurn >= turnEvery) {
       sinceTurn = 0;
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
   }
 }
