@@ -78,8 +78,14 @@ export function trackDeliveries(
       unread: (name) => events.outboxNamed(name)?.managed.socket.readable ?? false,
       pack: (id, record) => writer.write(recordFields.delivery(id, 1, maxAttempts, record)),
       repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, maxAttempts)),
-      transmit: (name, delivery) =>
-        events.outboxNamed(name)?.deliver(delivery) ?? Promise.reject(new Error(`no outbox "${name}" any more`)),
+      transmit: (name, delivery, done) => {
+        const outbox = events.outboxNamed(name);
+        if (outbox === undefined) {
+          done.reject(new Error(`no outbox "${name}" any more`));
+        } else {
+          outbox.deliver(delivery, done);
+        }
+      },
       onDeadLetter: (letter, delivery) => events.onDeadLetter(letter, deliveredRecord(fragmentFields(delivery.packed))),
       onLinkLost: (link, lost) => events.onLinkLost(link, lost),
       requestCredit: greet,

@@ -1,3 +1,4 @@
+import type { Settle } from '../sockets/send-queue.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import { fragmentFields, FragmentWriter, recordFields, storedData, storedDelivery, type EncodedRecord } from '../protocol/wire.js';
 import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
@@ -36,12 +37,16 @@ function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
     place: (packed) => writer.copy(packed),
     pack: (id, packed) => writer.write(recordFields.delivery(id, 1, 5, packed)),
     repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, 5)),
-    transmit: (link: string, delivery: Delivery) => {
+    transmit: (link: string, delivery: Delivery, done: Settle) => {
       sent.push([link, delivery.pattern, delivery.attempt]);
       packedAttempts.push(fragmentFields(delivery.packed)[1].toString());
       ids.set(delivery.pattern, delivery.id);
       links.set(delivery.pattern, link);
-      return refusing.has(link) ? Promise.reject(new Error('EAGAIN')) : Promise.resolve();
+      if (refusing.has(link)) {
+        done.reject(new Error('EAGAIN'));
+      } else {
+        done.resolve();
+      }
     },
     onDeadLetter: (letter) => deadLetters.push(letter),
     requestCredit: (link) => creditRequests.push(link),

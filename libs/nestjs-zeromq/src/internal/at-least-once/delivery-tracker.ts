@@ -16,6 +16,9 @@ import { StoredBacklog } from './stored-backlog.js';
 /** Messages read back from the outbox at a time (when that much room is free, or little waits). */
 const REFILL_BATCH = 256;
 
+/** A delivery the socket took: nothing to do until its ack. */
+const taken = (): void => undefined;
+
 /** The highest attempt number the wire carries (`n/max`, four digits): a blocked key's head is retried past it. */
 const MAX_WIRE_ATTEMPT = 9999;
 
@@ -347,19 +350,26 @@ export class DeliveryTracker {
     delivery.ackDeadline = Date.now() + this.options.ackTimeout;
     this.links.sent(link);
     this.inFlight++;
-    this.options.transmit(link.name, delivery).catch(() => {
-      // The socket did not take it (send timeout, closing): the message never left. Its credit
-      // is void until the worker announces it again; meanwhile others get the message.
-      if (delivery.link === link.name) {
-        this.links.voidCredit(link.name);
-        this.release(delivery);
-        delivery.attempt--;
-        this.requeue(delivery);
-        if (!this.closed) {
-          this.options.requestCredit(link.name);
-        }
-      }
-    });
+    // No promise per delivery: only a refusal needs telling (from a later microtask, never from
+    // inside this pump).
+    this.options.transmit(link.name, delivery, { resolve: taken, reject: () => queueMicrotask(() => this.refused(delivery, link.name)) });
+  }
+
+  /**
+   * The socket did not take a delivery (send timeout, closing): it never left. The link's credit is
+   * void until its worker announces it again; meanwhile others get the message.
+   */
+  private refused(delivery: Delivery, linkName: string): void {
+    if (delivery.link !== linkName) {
+      return;
+    }
+    this.links.voidCredit(linkName);
+    this.release(delivery);
+    delivery.attempt--;
+    this.requeue(delivery);
+    if (!this.closed) {
+      this.options.requestCredit(linkName);
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import type { EncodedRecord, Fragment } from '../protocol/wire.js';
+import type { Settle } from '../sockets/send-queue.js';
 import type { DeliveryStore } from './delivery-store.js';
 
 /** A message the producer holds until a worker acks it. */
@@ -112,8 +113,8 @@ export interface DeliveryTrackerOptions {
   place: (packed: Uint8Array) => Fragment;
   /** The data of a delivery read back from the store (decoded only for its dead letter). */
   dataOf: (packed: Fragment) => unknown;
-  /** Puts a delivery on a link's socket; rejects if the socket did not take it. */
-  transmit: (link: string, delivery: Delivery) => Promise<void>;
+  /** Puts a delivery on a link's socket; `done` hears whether the socket took it. */
+  transmit: (link: string, delivery: Delivery, done: Settle) => void;
   onDeadLetter: (letter: ZeroMqDeadLetter, delivery: Delivery) => void;
   /** A lost link's unacknowledged deliveries were requeued: each `link` says where it went now (none: it waits for credit). */
   onLinkLost?: (link: string, lost: readonly Delivery[]) => void;

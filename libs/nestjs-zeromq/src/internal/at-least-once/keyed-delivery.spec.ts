@@ -1,3 +1,4 @@
+import type { Settle } from '../sockets/send-queue.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import { fragmentFields, FragmentWriter, recordFields, storedData, storedDelivery, type EncodedRecord } from '../protocol/wire.js';
 import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
@@ -31,11 +32,11 @@ function tracker(links: string[], options: Partial<DeliveryTrackerOptions> = {})
     place: (packed) => writer.copy(packed),
     pack: (id, packed) => writer.write(recordFields.delivery(id, 1, 3, packed)),
     repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, 3)),
-    transmit: (link: string, delivery: Delivery) => {
+    transmit: (link: string, delivery: Delivery, done: Settle) => {
       sent.push({ link, pattern: delivery.pattern, key: delivery.orderKey, attempt: delivery.attempt });
       ids.set(delivery.pattern, delivery.id);
       sentOn.set(delivery.pattern, link);
-      return Promise.resolve();
+      done.resolve();
     },
     onDeadLetter: (letter) => deadLetters.push(letter),
     requestCredit: () => undefined,

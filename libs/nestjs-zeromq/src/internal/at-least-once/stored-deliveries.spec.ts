@@ -1,3 +1,4 @@
+import type { Settle } from '../sockets/send-queue.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import {
   fragmentFields,
@@ -122,10 +123,10 @@ function tracker(store: MapStore, options: { maxQueueSize?: number; resolveOn?: 
     place: (packed) => writer.copy(packed),
     pack: (id, packed) => writer.write(recordFields.delivery(id, 1, maxAttempts, packed)),
     repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, maxAttempts)),
-    transmit: (_link: string, delivery: Delivery) => {
+    transmit: (_link: string, delivery: Delivery, done: Settle) => {
       const fields = fragmentFields(delivery.packed);
       sent.push([delivery.pattern, fields[1].toString(), delivery.id]);
-      return Promise.resolve();
+      done.resolve();
     },
     onDeadLetter: (letter) => deadLetters.push(letter),
     requestCredit: () => undefined,

@@ -32,9 +32,9 @@ export class DealerOutbox extends Outbox {
     );
   }
 
-  /** Queues one delivery of an at-least-once message (packed by its tracker); resolves when ZeroMQ took it. */
-  deliver(delivery: Delivery): Promise<void> {
-    return this.queue.enqueue({ kind: 'deliveries', pattern: delivery.pattern, fragment: delivery.packed });
+  /** Queues one delivery of an at-least-once message (packed by its tracker); `done` hears whether ZeroMQ took it. */
+  deliver(delivery: Delivery, done: Settle): void {
+    this.queue.push({ kind: 'deliveries', pattern: delivery.pattern, fragment: delivery.packed }, done);
   }
 
   /** Greets the worker so that it announces its credit (after every (re)connect). */

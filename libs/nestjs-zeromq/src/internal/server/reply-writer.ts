@@ -1,7 +1,7 @@
 import type * as zmq from 'zeromq';
 import { REPLY_QUEUE_SIZE } from '../../constants.js';
 import { CLIENT_DEFAULTS } from '../options/defaults.js';
-import { SendQueue } from '../sockets/send-queue.js';
+import { SendQueue, type Settle } from '../sockets/send-queue.js';
 import {
   encodeCredit,
   fragmentFields,
@@ -62,9 +62,15 @@ export class ReplyWriter {
     return this.queue.length;
   }
 
+  /** Queues a reply (or ack); resolves once ZeroMQ took it. */
   send(peer: Buffer, reply: EncodedReply): Promise<void> {
+    return new Promise((resolve, reject) => this.push(peer, reply, { resolve, reject }));
+  }
+
+  /** Queues a reply (or ack) and tells `done` how its send ended: the promise-free form of `send`. */
+  push(peer: Buffer, reply: EncodedReply, done: Settle): void {
     const fragment = this.writer.write(recordFields.reply(reply));
-    return this.queue.enqueue({ peer, key: peer.toString('latin1'), id: reply.id, fragment });
+    this.queue.push({ peer, key: peer.toString('latin1'), id: reply.id, fragment }, done);
   }
 
   /** Tells a producer how many unacknowledged deliveries it may have at this server. */

@@ -14,6 +14,7 @@ import {
   type EncodedReply,
 } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
+import type { Settle } from '../sockets/send-queue.js';
 import type { ServerSocketPlan } from '../options/plans.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { DeliveryLedger } from './delivery-ledger.js';
@@ -92,7 +93,7 @@ export class RouterInbox extends Inbox {
         for (const { id, reason } of message.rejected) {
           if (id !== undefined) {
             this.deadLetter({ pattern: '?', messageId: id, attempts: 0, reason: `undecodable: ${reason}` });
-            void this.acknowledge(peer, id, 'x', reason);
+            this.acknowledge(peer, id, 'x', reason);
           }
         }
         const bytes = this.bytesPerRecord(message.records.length);
@@ -187,17 +188,18 @@ export class RouterInbox extends Inbox {
     if (admission !== 'run') {
       this.counters.add('duplicates');
       if (admission === 'ack-again') {
-        await this.acknowledge(peer, id, 'a');
+        this.acknowledge(peer, id, 'a');
       }
       return;
     }
     let succeeded = false;
     try {
       if (this.expired(delivery)) {
-        await this.acknowledge(peer, id, 'x', EXPIRED);
+        this.acknowledge(peer, id, 'x', EXPIRED);
         return;
       }
-      const packet = await this.packetOf(delivery);
+      const maybePacket = this.packetOf(delivery);
+      const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
       const pattern = packet === undefined ? delivery.pattern : this.patternOf(packet);
       const handler = packet === undefined ? null : this.host.handlerFor(pattern);
       if (packet === undefined || handler === null) {
@@ -206,7 +208,7 @@ export class RouterInbox extends Inbox {
         }
         const reason = packet === undefined ? 'undecodable' : 'no handler';
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
-        await this.acknowledge(peer, id, 'x', reason);
+        this.acknowledge(peer, id, 'x', reason);
         return;
       }
       const info = { ...this.withKey(this.requestInfo, delivery), messageId: id, attempt, maxAttempts };
@@ -214,12 +216,13 @@ export class RouterInbox extends Inbox {
       succeeded = outcome.ok;
       if (outcome.ok) {
         this.counters.add('handled');
-        await this.ledger
-          .persist(id)
-          ?.catch((error: unknown) =>
+        const persisted = this.ledger.persist(id);
+        if (persisted !== undefined) {
+          await persisted.catch((error: unknown) =>
             this.host.problems.error('ledger', `The ledger could not write ${id} (acked all the same): ${(error as Error).message}`),
           );
-        await this.acknowledge(peer, id, 'a');
+        }
+        this.acknowledge(peer, id, 'a');
         return;
       }
       this.counters.add('failed');
@@ -227,7 +230,7 @@ export class RouterInbox extends Inbox {
       if (attempt >= maxAttempts) {
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
       }
-      await this.acknowledge(peer, id, 'f', reason);
+      this.acknowledge(peer, id, 'f', reason);
     } finally {
       this.ledger.finish(id, succeeded);
     }
@@ -263,18 +266,28 @@ export class RouterInbox extends Inbox {
     await this.sendReply(peer, encoded);
   }
 
-  /** Answers an at-least-once delivery: 'a' handled, 'f' failed (may be retried), 'x' refused for good. */
-  private acknowledge(peer: Buffer, id: string, status: 'a' | 'f' | 'x', reason?: string): Promise<void> {
-    return this.sendReply(peer, encodeReply(id, status, reason));
+  /**
+   * Queues the answer to an at-least-once delivery: 'a' handled, 'f' failed (may be retried), 'x'
+   * refused for good. Nothing waits for its send (a close flushes the writer), so it takes no
+   * promise: `ackSent` hears how every ack's send ended.
+   */
+  private acknowledge(peer: Buffer, id: string, status: 'a' | 'f' | 'x', reason?: string): void {
+    this.replies.push(peer, encodeReply(id, status, reason), this.ackSent);
   }
+
+  private readonly ackSent: Settle = { resolve: () => undefined, reject: (error) => this.replyFailed(error) };
 
   private async sendReply(peer: Buffer, reply: EncodedReply): Promise<void> {
     try {
       await this.replies.send(peer, reply);
     } catch (error) {
-      this.counters.add('repliesFailed');
-      this.host.problems.warn('reply', (error as Error).message);
+      this.replyFailed(error as Error);
     }
+  }
+
+  private replyFailed(error: Error): void {
+    this.counters.add('repliesFailed');
+    this.host.problems.warn('reply', error.message);
   }
 }
 
