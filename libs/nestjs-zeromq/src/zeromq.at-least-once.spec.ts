@@ -159,13 +159,13 @@ describe('At-least-once delivery', () => {
   it('sends work to the worker with free credit: a stuck worker holds its credit, the rest go elsewhere', async () => {
     let release = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
-    const options: ZeroMqServerOptions = { endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', concurrency: 2 };
+    const credit = 4;
+    const options: ZeroMqServerOptions = { endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', concurrency: 2, credit };
     const fast = await startWorker(options, [pacedJobsController(1)]);
     const stuck = await startWorker(options, [pacedJobsController(held)]);
     workers.push(fast, stuck);
     const c = client([fast, stuck]);
     const total = 400;
-    const credit = 4; // twice the concurrency, by default
     const done = Promise.all(Array.from({ length: total }, (_, seq) => emit(c, { seq })));
     try {
       // Whatever the timing: the stuck worker holds its credit (2 running, 2 waiting), no more.
@@ -219,7 +219,7 @@ describe('At-least-once delivery', () => {
   });
 
   it('redelivers what a crashed worker had in flight; duplicates stay within its credit', async () => {
-    // Credit twice the concurrency, as by default: deliveries wait at the worker, and may be lost with it.
+    // Credit above the concurrency, as by default: deliveries wait at the worker, and may be lost with it.
     const concurrency = 8;
     const credit = 16;
     const doomed = await worker({ concurrency, credit });

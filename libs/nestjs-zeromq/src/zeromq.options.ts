@@ -141,7 +141,7 @@ export interface ZeroMqServerRoute {
   concurrency?: number;
   /**
    * At-least-once credit of this socket (`'dealer-router'` only): see the server's `credit`.
-   * @default the server's `credit`, else twice this route's `concurrency`
+   * @default the server's `credit`, else five times this route's `concurrency`
    */
   credit?: number;
   /**
@@ -222,7 +222,7 @@ export interface ZeroMqServerOptions extends ZeroMqSocketTuningOptions {
    * ahead) while the running handlers finish, so that a fast worker always has the next ones
    * instead of waiting a round trip for them; lower keeps work off a slow worker. It also bounds
    * the messages one failure of this worker can leave handled but unacknowledged (duplicates).
-   * @default twice `concurrency` (200)
+   * @default five times `concurrency` (500)
    */
   credit?: number;
   /**

@@ -44,7 +44,7 @@ describe('resolveServerOptions', () => {
           endpoints: [{ address: A, bind: true }],
           patterns: [],
           concurrency: 100,
-          credit: 200,
+          credit: 500,
           receiveBudget: 64 * 1024 * 1024,
           receiveHighWaterMark: 8,
         },
@@ -81,7 +81,7 @@ describe('resolveServerOptions', () => {
         endpoints: [{ address: A, bind: false }],
         patterns: [],
         concurrency: 8,
-        credit: 16,
+        credit: 40,
         ...budget,
       },
       {
@@ -90,7 +90,7 @@ describe('resolveServerOptions', () => {
         endpoints: [{ address: B, bind: true }],
         patterns: ['audit.*', '{"cmd":"audit"}'],
         concurrency: 2,
-        credit: 4,
+        credit: 10,
         ...budget,
       },
       {
