@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import { settlesWithin } from '../util/deadline.js';
-import { Deque } from '../util/deque.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
 import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
@@ -9,9 +8,8 @@ import { DeliveryLinks } from './delivery-links.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { EXPIRED } from '../protocol/message-key.js';
 import { failureOutcome, isExpired } from './delivery-failures.js';
-import { KeyGate } from './key-gate.js';
-import { KeyedLanes } from './keyed-lanes.js';
 import { StoredBacklog } from './stored-backlog.js';
+import { WaitingDeliveries } from './waiting-deliveries.js';
 
 /** Messages read back from the outbox at a time (when that much room is free, or little waits). */
 const REFILL_BATCH = 256;
@@ -40,11 +38,8 @@ export class DeliveryTracker {
 
   private readonly links: DeliveryLinks;
   private readonly deliveries = new Map<string, Delivery>();
-  /** Unkeyed deliveries waiting for credit, oldest first. */
-  private readonly waiting = new Deque<Delivery>();
-  private readonly gate = new KeyGate();
-  /** Keyed deliveries that head their key, waiting for their worker's credit. */
-  private readonly lanes: KeyedLanes;
+  /** What waits for a worker's credit, in the order it goes. */
+  private readonly waiting: WaitingDeliveries;
   private sequence: number;
   private outstandingBytes = 0;
   /** Deliveries on a link, not acked yet. */
@@ -61,7 +56,7 @@ export class DeliveryTracker {
     private readonly options: DeliveryTrackerOptions,
   ) {
     this.links = new DeliveryLinks(linkNames);
-    this.lanes = new KeyedLanes(this.links);
+    this.waiting = new WaitingDeliveries(this.links);
     this.store = options.store;
     this.backlog =
       this.store === undefined
@@ -98,7 +93,7 @@ export class DeliveryTracker {
 
   /** Keys whose head is outstanding, and messages waiting behind the head of their key. */
   get keys(): { inFlight: number; waiting: number } {
-    return { inFlight: this.gate.keys, waiting: this.gate.waiting };
+    return this.waiting.keys;
   }
 
   /**
@@ -162,11 +157,7 @@ export class DeliveryTracker {
   private hold(delivery: Delivery): void {
     this.deliveries.set(delivery.id, delivery);
     this.outstandingBytes += delivery.size;
-    if (delivery.orderKey === undefined) {
-      this.waiting.push(delivery);
-    } else if (this.gate.admit(delivery, delivery.orderKey)) {
-      this.lanes.add(delivery);
-    }
+    this.waiting.add(delivery);
     this.pump();
   }
 
@@ -299,28 +290,13 @@ export class DeliveryTracker {
     }
     this.backlog?.rejectAll(() => this.options.errors.closed('(stored)'));
     this.waiting.clear();
-    this.lanes.clear();
-    this.gate.clear();
     // Messages left in an outbox are not dropped: the next start replays them.
     return this.store === undefined ? left.length : 0;
   }
 
-  /**
-   * Sends what waits while workers have free credit: the heads of keys to the workers that own
-   * them, then the unkeyed messages to the worker with the most free credit.
-   */
+  /** Sends what waits while workers have free credit. */
   private pump(): void {
-    this.lanes.send(this.sendable, this.sendTo);
-    while (this.waiting.length > 0) {
-      const link = this.links.freest();
-      if (link === undefined) {
-        return;
-      }
-      const delivery = this.waiting.shift()!;
-      if (this.sendable(delivery)) {
-        this.send(delivery, link);
-      }
-    }
+    this.waiting.send(this.sendable, this.sendTo);
   }
 
   /** Whether a delivery taken from a queue is still to be sent (one that expired meanwhile is dead-lettered here). */
@@ -409,13 +385,7 @@ export class DeliveryTracker {
   private requeue(...deliveries: Delivery[]): void {
     const alive = deliveries.filter((delivery) => this.deliveries.has(delivery.id));
     if (alive.length > 0) {
-      const unkeyed = alive.filter((delivery) => delivery.orderKey === undefined);
-      this.waiting.unshift(...unkeyed);
-      for (const delivery of alive) {
-        if (delivery.orderKey !== undefined) {
-          this.lanes.add(delivery);
-        }
-      }
+      this.waiting.requeue(alive);
       this.pump();
     }
   }
@@ -466,12 +436,7 @@ export class DeliveryTracker {
   private forget(delivery: Delivery): void {
     this.deliveries.delete(delivery.id);
     this.outstandingBytes -= delivery.size;
-    if (delivery.orderKey !== undefined) {
-      const next = this.gate.leave(delivery, delivery.orderKey);
-      if (next !== undefined) {
-        this.lanes.add(next);
-      }
-    }
+    this.waiting.done(delivery);
     this.notifyIfIdle();
     this.refill();
   }
