@@ -7,12 +7,17 @@ const PROTOTYPE_KEY_MESSAGE = 'forbidden prototype property';
  * handler that merges or `Object.assign`s the payload turns into a prototype change (or, through a
  * careless deep merge, into pollution of `Object.prototype`). Such payloads, and
  * `constructor.prototype` ones, are refused (`'error'`) or have those keys removed (`'remove'`).
- * Costs one regular-expression scan of the text on top of `JSON.parse`. `error` completes a
+ * Text that cannot hold such a key (see `mayHidePrototypeKeys`) goes to `JSON.parse` alone: the
+ * regular-expression scans cost a third more than the parse at ~100 B. `error` completes a
  * sentence: "payload " + error.
  */
 export function parsePeerJson(text: string, prototypeKeys: 'error' | 'remove' = 'error'): { value: unknown } | { error: string } {
   try {
-    return { value: secureJson.parse(text, undefined, { protoAction: prototypeKeys, constructorAction: prototypeKeys }) };
+    return {
+      value: mayHidePrototypeKeys(text)
+        ? secureJson.parse(text, undefined, { protoAction: prototypeKeys, constructorAction: prototypeKeys })
+        : JSON.parse(text),
+    };
   } catch (error) {
     return {
       error: (error as Error).message.includes(PROTOTYPE_KEY_MESSAGE)
@@ -20,4 +25,14 @@ export function parsePeerJson(text: string, prototypeKeys: 'error' | 'remove' = 
         : 'is not valid JSON',
     };
   }
+}
+
+/**
+ * Whether the text may spell a `"__proto__"` or `"constructor"` key: literally, or with `\u`
+ * escapes (the only other way JSON can write those letters), or behind a byte-order mark, which
+ * secure-json-parse strips and `JSON.parse` refuses. A few `indexOf` scans, far cheaper than the
+ * pattern scans they spare.
+ */
+function mayHidePrototypeKeys(text: string): boolean {
+  return text.charCodeAt(0) === 0xfeff || text.includes('__') || text.includes('constructor') || text.includes('\\u');
 }
