@@ -26,6 +26,8 @@ export interface PhaseResult {
   latency?: LatencySummary;
   /** Producer side: from the call until its promise settled (paced phases). */
   completion?: LatencySummary;
+  /** Producer side: how late each send left against its schedule (paced phases). */
+  lag?: LatencySummary;
   /** The producer process's CPU time and page faults over the phase (absent for in-process rows). */
   producerUse?: ResourceUse;
   /** The consumer process's (broadcast rows: the mean of the subscribers'). */
@@ -37,7 +39,10 @@ export function describe(phase: PhaseResult): string {
   const lost = phase.lost > 0 ? `, lost ${phase.lost}` : '';
   const failed = phase.failed > 0 ? `, ${phase.failed} failed sends ${JSON.stringify(phase.errors)}` : '';
   const latency =
-    phase.latency === undefined ? '' : `, p50 ${phase.latency.p50} µs, p99 ${phase.latency.p99} µs, p999 ${phase.latency.p999} µs`;
+    phase.latency === undefined
+      ? ''
+      : `, p50 ${phase.latency.p50} µs, p99 ${phase.latency.p99} µs, p999 ${phase.latency.p999} µs` +
+        (phase.lag === undefined ? '' : `, send lag p99 ${phase.lag.p99} µs`);
   const each =
     phase.perSubscriber === undefined
       ? ''
@@ -144,6 +149,7 @@ function combine(sent: SendReport, reports: ReceiveReport[], inProcess: boolean)
     perSubscriber: each.length > 1 ? each.map((entry) => entry.msgsPerSec) : undefined,
     latency: reports.length === 1 ? reports[0].latency : undefined,
     completion: sent.completion,
+    lag: sent.lag,
     producerUse: inProcess ? undefined : sent.use,
     consumerUse: {
       cpuUs: sum((entry) => entry.received.use.cpuUs) / each.length,

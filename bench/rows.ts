@@ -52,7 +52,7 @@ export const ROWS: readonly RowDefinition[] = [
   },
   {
     id: RAW_BATCHED_ROW,
-    label: 'raw zeromq.js PUSH/PULL batched (≤ 256 records / 256 KiB per send)',
+    label: 'raw zeromq.js PUSH/PULL batched (≤ 256 records / 256 KiB per awaited send, tight loop)',
     driver: async () => (await import('./drivers/raw-zeromq-batched.js')).rawZeroMqBatchedDriver,
   },
   {
