@@ -49,7 +49,6 @@ describe('bench guard', () => {
 
   it('takes the Node limit from the better raw row at each size', () => {
     const report = reportOf({ [RAW_BATCHED_ROW]: [240_000], [RAW_BASELINE_ROW]: [87_000] });
-    report.meta = { plan: { throughputCounts: [{ payloadBytes: 100 }] } } as BenchReport['meta'];
     expect(nodeLimit(report, 100, 'windowed')).toMatchObject({ msgsPerSec: 240_000, row: { id: RAW_BATCHED_ROW } });
     report.rows.find((row) => row.id === RAW_BATCHED_ROW)!.throughput[0].msgsPerSec = 1;
     expect(nodeLimit(report, 100, 'windowed')).toMatchObject({ msgsPerSec: 87_000, row: { id: RAW_BASELINE_ROW } });
