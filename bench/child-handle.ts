@@ -129,11 +129,12 @@ export class ChildHandle {
     this.child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
   }
 
-  /** Ends the child now (after a failure elsewhere in its row). */
-  kill(): void {
-    if (this.exitError === undefined) {
+  /** Ends the child now (after a failure elsewhere in its row); resolves once it has exited. */
+  kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGKILL');
     }
+    return this.exited;
   }
 
   private deliver(message: ChildMessage): void {

@@ -11,24 +11,32 @@ export function nowUs(): number {
  * else the largest `rss` seen by `RssSampler`.
  */
 export function peakRssBytes(sampled: number): number {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match !== null) {
-      return Math.max(Number(match[1]) * 1024, sampled);
-    }
-  } catch {
-    // Not Linux: the sampled peak is all there is.
-  }
-  return sampled;
+  const kernelPeak = kernelPeakRssBytes();
+  return kernelPeak === undefined ? sampled : Math.max(kernelPeak, sampled);
 }
 
-/** Samples `process.memoryUsage.rss()` on a timer that does not keep the process alive. */
+/** The kernel's high-water mark of the process's RSS (VmHWM), on Linux. */
+function kernelPeakRssBytes(): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    // Not Linux: the sampled peak is all there is.
+    return undefined;
+  }
+}
+
+/**
+ * Samples `process.memoryUsage.rss()` on a timer that does not keep the process alive, where the
+ * kernel keeps no peak: on Linux the timer would only wake the process (20 times a second) during
+ * the phases it measures.
+ */
 export class RssSampler {
   private peak = process.memoryUsage.rss();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: NodeJS.Timeout | undefined;
 
   constructor(intervalMs = 50) {
-    this.timer = setInterval(() => this.sample(), intervalMs).unref();
+    this.timer = kernelPeakRssBytes() === undefined ? setInterval(() => this.sample(), intervalMs).unref() : undefined;
   }
 
   sample(): number {

@@ -1,5 +1,13 @@
 import type { ThroughputMode } from './plan.js';
-import { AT_MOST_ONCE_ROW, CURVE_ROW, METRICS_ON_ROW, NEST_TCP_REQUEST_RESPONSE_ROW, NEST_TCP_ROW, REQUEST_RESPONSE_ROW } from './rows.js';
+import {
+  AT_LEAST_ONCE_ROW,
+  AT_MOST_ONCE_ROW,
+  CURVE_ROW,
+  METRICS_ON_ROW,
+  NEST_TCP_REQUEST_RESPONSE_ROW,
+  NEST_TCP_ROW,
+  REQUEST_RESPONSE_ROW,
+} from './rows.js';
 
 /** A speed target an issue set, as a ratio of two rows' figures in the same run. */
 export interface GuardTarget {
@@ -13,12 +21,18 @@ export interface GuardTarget {
   payloadBytes: number;
   mode: ThroughputMode;
   ratio: number;
+  /**
+   * False for a target an issue set that is not met yet: every run reports it, none fails on it.
+   * Set to true (or remove) once the full run meets it.
+   * @default true
+   */
+  enforced?: boolean;
 }
 
 /**
  * The targets the guard holds: those the issues set and the full run met (docs/performance.md,
- * "Status against the targets"). Targets not met yet (at 4 KiB and 64 KiB, at-least-once against
- * Nest TCP) are not guarded: a guard that always fails guards nothing.
+ * "Status against the targets"). A target not met yet is reported but not enforced
+ * (`enforced: false`): a guard that always fails guards nothing.
  */
 export const GUARD_TARGETS: readonly GuardTarget[] = [
   {
@@ -48,5 +62,16 @@ export const GUARD_TARGETS: readonly GuardTarget[] = [
     payloadBytes: 100,
     mode: 'windowed',
     ratio: 0.95,
+  },
+  {
+    name: 'at-least-once ≥ 1× Nest TCP',
+    issue: 22,
+    row: AT_LEAST_ONCE_ROW,
+    versus: NEST_TCP_ROW,
+    payloadBytes: 100,
+    mode: 'windowed',
+    ratio: 1,
+    // Not met yet (0.56× in the full run of 2026-12-02): enforced once it is.
+    enforced: false,
   },
 ];

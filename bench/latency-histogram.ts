@@ -12,8 +12,9 @@ export class LatencyHistogram {
     numberOfSignificantValueDigits: 3,
   });
 
-  record(us: number): void {
-    this.histogram.recordValue(Math.min(MAX_TRACKED_LATENCY_US, Math.max(1, Math.round(us))));
+  /** Records `us` (`count` times: messages that took as long). */
+  record(us: number, count = 1): void {
+    this.histogram.recordValueWithCount(Math.min(MAX_TRACKED_LATENCY_US, Math.max(1, Math.round(us))), count);
   }
 
   summary(): LatencySummary {

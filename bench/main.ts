@@ -19,7 +19,7 @@ import { runRows, type RowResult } from './runner.js';
 import { shareBenchCurveKeys } from './curve-keys.js';
 import { Services } from './services.js';
 import { runSoak } from './soak.js';
-import { checkGuard, GUARD_ON_BY_DEFAULT, GUARDED_ROW, ratioSummary } from './guard.js';
+import { checkGuard, GUARD_ON_BY_DEFAULT, GUARDED_ROW, guardPassed, ratioSummary } from './guard.js';
 
 // One CURVE key pair per side for the whole run, handed to the forked producer and consumer.
 shareBenchCurveKeys();
@@ -182,8 +182,8 @@ async function main(): Promise<number> {
   }
   const guard = checkGuard(report, reference);
   const guarded = options.guard ?? GUARD_ON_BY_DEFAULT;
-  const guardPassed = guard.every((outcome) => outcome.passed);
-  log(`Guard ${guarded ? 'on' : 'off (--guard turns it on)'}: ${guardPassed ? 'passed' : guarded ? 'FAILED' : 'would fail'}`);
+  const passed = guardPassed(guard);
+  log(`Guard ${guarded ? 'on' : 'off (--guard turns it on)'}: ${passed ? 'passed' : guarded ? 'FAILED' : 'would fail'}`);
   for (const outcome of guard) {
     log(`  ${outcome.detail}`);
   }
@@ -192,7 +192,7 @@ async function main(): Promise<number> {
   for (const row of failed) {
     console.error(`FAILED: ${row.label}: ${row.note}`);
   }
-  return failed.length > 0 || (guarded && !guardPassed) ? 1 : 0;
+  return failed.length > 0 || (guarded && !passed) ? 1 : 0;
 }
 
 main().then(

@@ -1,5 +1,6 @@
 import type { ChildHandle } from './child-handle.js';
 import type { ResourceUse } from './clock.js';
+import { busyCores, measureMachineUse } from './machine-load.js';
 import type { BenchPlan } from './plan.js';
 import type { LatencySummary, PhaseSpec, ReceiveReport, SendReport } from './protocol.js';
 
@@ -26,23 +27,35 @@ export interface PhaseResult {
   latency?: LatencySummary;
   /** Producer side: from the call until its promise settled (paced phases). */
   completion?: LatencySummary;
+  /** Producer side: how late each send left against its schedule (paced phases). */
+  lag?: LatencySummary;
   /** The producer process's CPU time and page faults over the phase (absent for in-process rows). */
   producerUse?: ResourceUse;
   /** The consumer process's (broadcast rows: the mean of the subscribers'). */
   consumerUse?: ResourceUse;
+  /**
+   * Cores busy with anything but the row's processes during the phase (the machine's busy CPU time
+   * less theirs, over the phase's wall time): other programs on the machine, the coordinator, the
+   * kernel. Near 0 on a quiet machine; when it is not, the phase shared the cores.
+   */
+  busyElsewhereCores?: number;
 }
 
 /** How fast a phase went, for the progress log. */
 export function describe(phase: PhaseResult): string {
   const lost = phase.lost > 0 ? `, lost ${phase.lost}` : '';
   const failed = phase.failed > 0 ? `, ${phase.failed} failed sends ${JSON.stringify(phase.errors)}` : '';
+  const elsewhere = phase.busyElsewhereCores === undefined ? '' : `, ${phase.busyElsewhereCores.toFixed(2)} cores busy elsewhere`;
   const latency =
-    phase.latency === undefined ? '' : `, p50 ${phase.latency.p50} µs, p99 ${phase.latency.p99} µs, p999 ${phase.latency.p999} µs`;
+    phase.latency === undefined
+      ? ''
+      : `, p50 ${phase.latency.p50} µs, p99 ${phase.latency.p99} µs, p999 ${phase.latency.p999} µs` +
+        (phase.lag === undefined ? '' : `, send lag p99 ${phase.lag.p99} µs`);
   const each =
     phase.perSubscriber === undefined
       ? ''
       : ` per subscriber (${phase.perSubscriber.map((value) => Math.round(value).toLocaleString('en-US')).join(', ')})`;
-  return `${Math.round(phase.msgsPerSec).toLocaleString('en-US')} msg/s${each}${latency}${lost}${failed}`;
+  return `${Math.round(phase.msgsPerSec).toLocaleString('en-US')} msg/s${each}${latency}${lost}${failed}${elsewhere}`;
 }
 
 /**
@@ -101,6 +114,7 @@ export class PhaseRunner {
     received: Array<Promise<{ report: ReceiveReport }>>,
     reported: Set<ChildHandle>,
   ): Promise<PhaseResult> {
+    const machine = measureMachineUse();
     const sent: SendReport = (await this.sender.request({ type: 'run', phase }, 'sent', this.plan.sendTimeoutMs + REPLY_TIMEOUT_MS)).report;
     // A consumer still short of the count after the grace time reports what it has: the phase lost messages.
     const collect = setTimeout(() => {
@@ -109,11 +123,12 @@ export class PhaseRunner {
       }
     }, this.plan.graceMs);
     try {
-      return combine(
-        sent,
-        (await Promise.all(received)).map((reply) => reply.report),
-        this.consumers.includes(this.sender),
-      );
+      const reports = (await Promise.all(received)).map((reply) => reply.report);
+      const result = combine(sent, reports, this.consumers.includes(this.sender));
+      const used = machine();
+      const ownUs = reports.reduce((total, report) => total + report.use.cpuUs, result.producerUse?.cpuUs ?? 0);
+      result.busyElsewhereCores = Math.max(0, busyCores({ ...used, busyUs: used.busyUs - ownUs }));
+      return result;
     } finally {
       clearTimeout(collect);
     }
@@ -144,6 +159,7 @@ function combine(sent: SendReport, reports: ReceiveReport[], inProcess: boolean)
     perSubscriber: each.length > 1 ? each.map((entry) => entry.msgsPerSec) : undefined,
     latency: reports.length === 1 ? reports[0].latency : undefined,
     completion: sent.completion,
+    lag: sent.lag,
     producerUse: inProcess ? undefined : sent.use,
     consumerUse: {
       cpuUs: sum((entry) => entry.received.use.cpuUs) / each.length,

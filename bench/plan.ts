@@ -36,6 +36,8 @@ export interface BenchPlan {
   /** Paced latency phases, all with `latencyPayloadBytes` messages. */
   latencyRates: ReadonlyArray<{ rate: number; seconds: number }>;
   latencyPayloadBytes: number;
+  /** Paced warm-up before each paced phase, at its rate, not measured: seconds. */
+  latencyWarmupSeconds: number;
   /** How long the consumer may take to catch up after the producer is done, ms. */
   graceMs: number;
   /** Upper bound of one phase's sending, ms. */
@@ -59,6 +61,7 @@ export const QUICK_PLAN: BenchPlan = {
     { rate: 10_000, seconds: 0.5 },
   ],
   latencyPayloadBytes: 100,
+  latencyWarmupSeconds: 0.5,
   graceMs: 5_000,
   sendTimeoutMs: 20_000,
 };
@@ -79,6 +82,7 @@ export const FULL_PLAN: BenchPlan = {
     { rate: 10_000, seconds: 5 },
   ],
   latencyPayloadBytes: 100,
+  latencyWarmupSeconds: 2,
   graceMs: 15_000,
   sendTimeoutMs: 60_000,
 };
@@ -98,5 +102,6 @@ export function scaledPlan(plan: BenchPlan, factor: number, repeats = plan.repea
       broadcastCount: scale(entry.broadcastCount),
     })),
     latencyRates: plan.latencyRates.map((entry) => ({ ...entry, seconds: entry.seconds * factor })),
+    latencyWarmupSeconds: plan.latencyWarmupSeconds * factor,
   };
 }

@@ -83,6 +83,11 @@ export interface SendReport {
   lastSendUs: number;
   /** Call-to-settle time of each send in µs, on the producer (paced phases only). */
   completion?: LatencySummary;
+  /**
+   * Paced phases: how late each send left against its schedule (message `n` at `n / rate` after
+   * the first), µs. About the timer's tick (1 ms) at most when the producer keeps up.
+   */
+  lag?: LatencySummary;
   /** The producer process's CPU time and page faults from the first send until every send settled. */
   use?: ResourceUse;
 }

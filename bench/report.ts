@@ -83,6 +83,38 @@ export function latencyMemoryTable(report: BenchReport): string {
   return markdownTable([header, ...lines], { align: ['l', ...Array<string>(header.length - 1).fill('r')] });
 }
 
+/** The worst of a figure over every row's paced phases, and where it was. */
+function worstPaced(report: BenchReport, pick: (entry: LatencyResult) => number | undefined): { value: number; where: string } | undefined {
+  let worst: { value: number; where: string } | undefined;
+  for (const row of pointToPoint(report).filter((candidate) => candidate.status === 'ok')) {
+    for (const entry of row.latency) {
+      const value = pick(entry);
+      if (value !== undefined && value > (worst?.value ?? -1)) {
+        worst = { value, where: `${row.label} at ${entry.rate.toLocaleString('en-US')} msg/s` };
+      }
+    }
+  }
+  return worst;
+}
+
+/**
+ * Whether the paced phases ran as meant: the most cores busy elsewhere during one (the machine's
+ * CPU less the row's processes'), and the producers' worst send lag (p99) against their schedule.
+ */
+export function pacedConditions(report: BenchReport): string {
+  const elsewhere = worstPaced(report, (entry) => entry.busyElsewhereCores);
+  const lag = worstPaced(report, (entry) => entry.lag?.p99);
+  const parts = [
+    elsewhere === undefined
+      ? undefined
+      : `at most ${elsewhere.value.toFixed(2)} cores busy elsewhere during a paced phase (${elsewhere.where})`,
+    lag === undefined ? undefined : `producers' send lag p99 at most ${ms(lag.value)} ms (${lag.where})`,
+  ].filter((part) => part !== undefined);
+  return parts.length === 0
+    ? ''
+    : `Conditions of the paced phases: ${parts.join('; ')}. On a quiet machine the first is near 0 and the second about 1 ms (the timer's tick).`;
+}
+
 /** The producer's view of the paced phases: call to settled promise (a request's round trip). */
 export function completionTable(report: BenchReport): string {
   const rates = report.meta.plan.latencyRates.map((entry) => entry.rate);
@@ -150,9 +182,11 @@ export function markdownReport(report: BenchReport, chartPath?: string): string 
       costTable(report, 'windowed'),
       '',
       `**Latency and memory** (emit-to-handler latency of ${sizeLabel(plan.latencyPayloadBytes)} messages at fixed offered rates: ${paced}; ` +
-        `peak RSS of each process over the whole row):`,
+        `peak RSS of each process over all of the row's sessions):`,
       '',
       latencyMemoryTable(report),
+      '',
+      pacedConditions(report),
       '',
       `**Call to completion** (the producer's view of the same paced phases: from the call until its promise settled. ` +
         `For \`send()\` rows that is the request's round trip, for at-least-once the ack's, for other emits until the transport took the message):`,

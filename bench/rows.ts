@@ -31,6 +31,7 @@ export const NEST_TCP_REQUEST_RESPONSE_ROW = 'nest-tcp-request-response';
 /** nestjs-zeromq at-most-once with default options: the row most ratios are about. */
 export const AT_MOST_ONCE_ROW = 'nestjs-zeromq';
 export const CURVE_ROW = 'nestjs-zeromq-curve';
+export const AT_LEAST_ONCE_ROW = 'nestjs-zeromq-at-least-once';
 export const REQUEST_RESPONSE_ROW = 'nestjs-zeromq-request-response';
 /** The Node limit at a payload size is the better of these rows' figures there (by row id: how the report names it). */
 export const NODE_LIMIT_ROWS: Readonly<Record<string, string>> = { [RAW_BATCHED_ROW]: 'batched', [RAW_BASELINE_ROW]: 'single sends' };
@@ -52,7 +53,7 @@ export const ROWS: readonly RowDefinition[] = [
   },
   {
     id: RAW_BATCHED_ROW,
-    label: 'raw zeromq.js PUSH/PULL batched (≤ 256 records / 256 KiB per send)',
+    label: 'raw zeromq.js PUSH/PULL batched (≤ 256 records / 256 KiB per awaited send, tight loop)',
     driver: async () => (await import('./drivers/raw-zeromq-batched.js')).rawZeroMqBatchedDriver,
   },
   {
@@ -83,7 +84,7 @@ export const ROWS: readonly RowDefinition[] = [
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqWithMetrics,
   },
   {
-    id: 'nestjs-zeromq-at-least-once',
+    id: AT_LEAST_ONCE_ROW,
     label: 'nestjs-zeromq at-least-once (emit resolves on ack)',
     driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtLeastOnce,
   },

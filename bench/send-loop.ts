@@ -7,6 +7,8 @@ import type { PhaseSpec, SendReport } from './protocol.js';
 /** What a send loop drives: a producer, or an in-process row's injector. */
 export interface Sender {
   send(message: ReturnType<MessageFactory['next']>): Promise<unknown>;
+  /** See `BenchProducer.sendBatch`: when present, the loop hands over `window` messages per call. */
+  sendBatch?(messages: Array<ReturnType<MessageFactory['next']>>): Promise<unknown>;
   relieve?(): Promise<void>;
 }
 
@@ -20,36 +22,103 @@ export async function runSendPhase(sender: Sender, phase: PhaseSpec, window: num
   const used = measureResourceUse();
   const report: SendReport = { phaseId: phase.id, sent: 0, failed: 0, errors: {}, firstSendUs: nowUs(), lastSendUs: 0 };
   const deadline = Date.now() + phase.sendTimeoutMs;
-  // Paced phases also time each call until its promise settles (a send()'s round trip).
+  // Paced phases also time each call until its promise settles (a send()'s round trip), and how
+  // late each send left against its schedule.
   const completion = phase.rate === undefined ? undefined : new LatencyHistogram();
+  const lag = phase.rate === undefined ? undefined : new LatencyHistogram();
   const inFlight = new Window(window, report, completion);
 
-  if (phase.burst !== undefined) {
+  if (phase.rate !== undefined) {
+    await sendPaced(sender, phase, messages, inFlight, lag!, deadline);
+  } else if (sender.sendBatch !== undefined) {
+    // A burst has no meaning of its own here: the loop sends batch after batch either way.
+    await sendBatches(sender, phase.count, window, messages, report, deadline);
+  } else if (phase.burst !== undefined) {
     await sendBursts(sender, phase, messages, report, deadline);
-  } else if (phase.rate === undefined) {
+  } else {
+    // A window of 1 awaits every send already: it yields every YIELD_EVERY sends, not after each.
+    const yieldEvery = window === 1 ? YIELD_EVERY : Math.min(window, YIELD_EVERY);
     for (let sequence = 0; sequence < phase.count && Date.now() < deadline; sequence++) {
       await inFlight.send(sender, messages.next(sequence));
-      if ((sequence + 1) % Math.min(window, YIELD_EVERY) === 0) {
+      if ((sequence + 1) % yieldEvery === 0) {
         await (sender.relieve?.() ?? nextTurn());
       }
-    }
-  } else {
-    const start = nowUs();
-    let sequence = 0;
-    while (sequence < phase.count && Date.now() < deadline) {
-      const due = Math.min(phase.count, Math.floor(((nowUs() - start) / 1e6) * phase.rate) + 1);
-      while (sequence < due) {
-        await inFlight.send(sender, messages.next(sequence++));
-      }
-      await sleep(1);
     }
   }
   await inFlight.drain(deadline);
   report.lastSendUs = nowUs();
   // Not destroyed: a send that settles after the deadline may still record into it.
   report.completion = completion?.summary();
+  report.lag = lag?.summary();
+  lag?.destroy();
   report.use = used();
   return report;
+}
+
+/**
+ * Paced mode: message `n` is due at `start + n / rate`. The loop wakes every millisecond (Node's
+ * timer resolution) and sends every message due by then, each stamped when it is sent; `lag`
+ * records how late each left against its schedule, so that a producer that fell behind (a
+ * blocked event loop, a send that held the next ones back) shows instead of hiding in the
+ * latency figures (coordinated omission).
+ */
+async function sendPaced(
+  sender: Sender,
+  phase: PhaseSpec,
+  messages: MessageFactory,
+  inFlight: Window,
+  lag: LatencyHistogram,
+  deadline: number,
+): Promise<void> {
+  const intervalUs = 1e6 / phase.rate!;
+  const start = nowUs();
+  let sequence = 0;
+  while (sequence < phase.count && Date.now() < deadline) {
+    const due = Math.min(phase.count, Math.floor((nowUs() - start) / intervalUs) + 1);
+    const batch: Array<ReturnType<MessageFactory['next']>> = [];
+    for (; sequence < due; sequence++) {
+      lag.record(nowUs() - (start + sequence * intervalUs));
+      const message = messages.next(sequence);
+      if (sender.sendBatch === undefined) {
+        await inFlight.send(sender, message);
+      } else {
+        batch.push(message);
+      }
+    }
+    if (batch.length > 0) {
+      await inFlight.sendBatch(sender, batch);
+    }
+    await sleep(1);
+  }
+}
+
+/** A producer with `sendBatch`: `size` messages per call, each call awaited, in a tight loop. */
+async function sendBatches(
+  sender: Sender,
+  count: number,
+  size: number,
+  messages: MessageFactory,
+  report: SendReport,
+  deadline: number,
+): Promise<void> {
+  let sinceYield = 0;
+  for (let sequence = 0; sequence < count && Date.now() < deadline;) {
+    const batch: Array<ReturnType<MessageFactory['next']>> = [];
+    for (const end = Math.min(count, sequence + size); sequence < end; sequence++) {
+      batch.push(messages.next(sequence));
+    }
+    try {
+      await sender.sendBatch!(batch);
+      report.sent += batch.length;
+    } catch (error) {
+      countFailure(report, error, batch.length);
+    }
+    sinceYield += batch.length;
+    if (sinceYield >= YIELD_EVERY) {
+      sinceYield = 0;
+      await nextTurn();
+    }
+  }
 }
 
 /**
@@ -93,10 +162,10 @@ async function settledBefore(
   }
 }
 
-function countFailure(report: SendReport, error: unknown): void {
-  report.failed++;
+function countFailure(report: SendReport, error: unknown, messages = 1): void {
+  report.failed += messages;
   const code = String((error as { code?: unknown } | null)?.code ?? (error as Error | null)?.name ?? 'unknown');
-  report.errors[code] = (report.errors[code] ?? 0) + 1;
+  report.errors[code] = (report.errors[code] ?? 0) + messages;
 }
 
 const DRAIN_POLL_MS = 10;
@@ -137,6 +206,18 @@ class Window {
     if (this.outstanding >= this.size) {
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
+  }
+
+  /** `sender.sendBatch(messages)`, awaited: one call outstanding at a time. */
+  async sendBatch(sender: Sender, messages: Array<ReturnType<MessageFactory['next']>>): Promise<void> {
+    const started = nowUs();
+    try {
+      await sender.sendBatch!(messages);
+      this.report.sent += messages.length;
+    } catch (error) {
+      countFailure(this.report, error, messages.length);
+    }
+    this.completion?.record(nowUs() - started, messages.length);
   }
 
   /** Waits for every outstanding send, at most until `deadline` (ms since the epoch). */

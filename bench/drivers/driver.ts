@@ -20,6 +20,12 @@ export interface BenchProducer {
   /** Sends one message; resolves when the transport has taken it. */
   send(message: BenchMessage): Promise<unknown>;
   /**
+   * Sends several messages in one call (the Node-limit row: multipart sends); resolves when the
+   * transport has taken them all. A producer that has it is driven by it, `window` messages per
+   * call, one call awaited at a time in a tight loop: the harness adds no promise per message.
+   */
+  sendBatch?(messages: BenchMessage[]): Promise<unknown>;
+  /**
    * Called after every `window` sends: waits while the transport's own buffers are over their
    * mark, for transports whose send resolves before the bytes leave the process.
    */
@@ -42,7 +48,10 @@ export interface ProducerPeers {
 
 /** How one benchmark row moves messages. */
 export interface TransportDriver {
-  /** Sends that may be outstanding at once; 1 awaits every send before the next. */
+  /**
+   * Sends that may be outstanding at once; 1 awaits every send before the next. For a producer
+   * with `sendBatch`: the messages per call.
+   */
   readonly window: number;
   /**
    * How the row runs burst phases: `'fire'` fires each burst without awaiting (the default);
