@@ -3,11 +3,10 @@ import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ClientRoutes } from './internal/client/client-routes.js';
-import type { DealerOutbox } from './internal/client/dealer-outbox.js';
 import type { DeliveryTracker } from './internal/at-least-once/delivery-tracker.js';
 import { coldRequest } from './internal/client/cold-request.js';
 import { EmitResult } from './internal/client/emit-result.js';
-import type { Outbox, OutboxHost } from './internal/client/outbox.js';
+import type { Outbox, OutboxHost, OutgoingError, ReplyCarrier } from './internal/client/outbox.js';
 import type { ClientRoute } from './internal/client/route-table.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
 import { SEND_COUNTERS, SendOutcomes } from './internal/client/send-outcomes.js';
@@ -100,7 +99,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       kinds: socketKind,
       createSocket: (plan) => createClientSocket(this.config, plan),
       problems: this.problems,
-      outboxFor: (managed) => this.outboxFor(managed),
+      outboxFor: (managed, tracker) => this.outboxFor(managed, tracker),
       deadLettered: (letter) => {
         this.problems.warn(
           'deadLetter',
@@ -272,14 +271,14 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     const pattern = this.normalizePattern(record.pattern);
     const { packet, options } = unwrapRecord(record);
     let route: ClientRoute;
+    let outbox: ReplyCarrier;
     try {
-      route = this.routes.requestRoute(pattern);
+      ({ route, outbox } = this.routes.requestRoute(pattern));
     } catch (error) {
       this.outcomes.counters.add('requestsFailed');
       callback({ err: error, isDisposed: true });
       return () => undefined;
     }
-    const outbox = this.routes.pick(route) as DealerOutbox;
     const id = this.requests.open(pattern, outbox.name, callback, options.timeout ?? this.config.requestTimeout);
     const sent: Settle = {
       resolve: () => this.outcomes.counters.add('requests'),
@@ -366,16 +365,16 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.routes.greetAll();
   }
 
-  /** The outbox of an opened socket, made by its kind; a DEALER's starts reading its replies. */
-  private outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox {
+  /** The outbox of an opened socket, made by its kind (with its route's tracker); a DEALER's starts reading its replies. */
+  private outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, tracker?: DeliveryTracker): Outbox {
     const endpoints = managed.plan.endpoints.map((e) => e.address);
-    const outbox = socketKind(managed.kind).createOutbox(managed, this.config, (item, code, detail, cause) =>
+    const toError: OutgoingError = (item, code, detail, cause) =>
       // A delivery or hello that did not go out is not an emit that failed: the at-least-once
       // tracker sends the delivery elsewhere (or dead-letters it), and greets the worker again.
       item.kind === 'deliveries' || item.kind === 'hello'
         ? new ZeroMqSendError(code, item.pattern, managed.name, endpoints, detail, { cause })
-        : this.outcomes.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, endpoints),
-    );
+        : this.outcomes.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, endpoints);
+    const outbox = socketKind(managed.kind).createOutbox(managed, { config: this.config, toError, tracker });
     outbox.start(this.outboxHost);
     return outbox;
   }

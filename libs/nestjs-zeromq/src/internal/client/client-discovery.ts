@@ -7,8 +7,8 @@ import type { KindLookup } from '../options/kind-facts.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from '../options/plans.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { SocketGroup } from '../sockets/socket-group.js';
-import { DealerOutbox } from './dealer-outbox.js';
 import { LOST_LINK_GRACE } from '../at-least-once/delivery-routing.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import type { Outbox } from './outbox.js';
 import type { ClientRoute, RouteTable } from './route-table.js';
 
@@ -20,8 +20,8 @@ export interface ClientLinksHost {
   readonly kinds: KindLookup;
   /** A socket for `plan`, made by its kind with the client's socket options (a DEALER for a discovered peer). */
   createSocket(plan: ClientSocketPlan): zmq.Socket;
-  /** The outbox of an opened socket (made by its kind, reading its socket if it has replies). */
-  outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox;
+  /** The outbox of an opened socket (made by its kind with its route's tracker, reading its socket if it has replies). */
+  outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, tracker?: DeliveryTracker): Outbox;
   /** Requests waiting for replies on a socket. */
   requestsOn(name: string): number;
   /** Fails the requests still waiting on a socket whose peer is gone (those opened up to `upTo`, a `requestMark`). */
@@ -145,11 +145,8 @@ export class ClientDiscovery {
     }
     const plan: ClientSocketPlan = { ...route.plan, name, endpoints: [{ address, bind: false }], route: route.name };
     const managed = this.host.sockets.add(plan, this.host.createSocket(plan));
-    const outbox = this.host.outboxFor(managed);
-    if (route.tracker !== undefined && outbox instanceof DealerOutbox) {
-      outbox.tracker = route.tracker;
-      route.tracker.addLink(name);
-    }
+    const outbox = this.host.outboxFor(managed, route.tracker);
+    route.tracker?.addLink(name);
     this.links.set(name, { route, outbox });
     this.registry.serve(name, discovery);
     this.host.table().addLink(route, outbox);

@@ -8,11 +8,10 @@ import type { EncodedRecord } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { ClientDiscovery, type ClientLinksHost } from './client-discovery.js';
-import { DealerOutbox } from './dealer-outbox.js';
 import { LOST_LINK_GRACE, trackDeliveries } from '../at-least-once/delivery-routing.js';
 import type { Delivery } from '../at-least-once/delivery.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
-import { emptyOutboxTotals, type Outbox, type OutboxTotals } from './outbox.js';
+import { emptyOutboxTotals, type Outbox, type OutboxTotals, type ReplyCarrier } from './outbox.js';
 import { RouteTable, type ClientRoute } from './route-table.js';
 import { ClientOutboxes } from '../at-least-once/outboxes.js';
 import type { ZeroMqOutboxMetrics } from '../../zeromq.metrics.js';
@@ -80,15 +79,13 @@ export class ClientRoutes {
 
   /** Builds the routes over the opened sockets and resolves their DNS names once. */
   async open(opened: ManagedSocket<zmq.Socket, ClientSocketPlan>[]): Promise<void> {
-    const outboxes = opened.map((managed) => this.host.outboxFor(managed));
     const routes: ClientRoute[] = this.host.config.routes.map((plan) => {
-      const links = outboxes.filter((outbox) => outbox.managed.plan.route === plan.name);
-      const dealers = links.filter((outbox): outbox is DealerOutbox => outbox instanceof DealerOutbox);
+      const sockets = opened.filter((managed) => managed.plan.route === plan.name);
       const tracker =
         plan.delivery === 'at-least-once'
           ? trackDeliveries(
               plan.name,
-              dealers,
+              sockets,
               this.host.config,
               {
                 onDeadLetter: (letter, record) => this.deadLetter(letter, record),
@@ -98,17 +95,17 @@ export class ClientRoutes {
                     `"${pattern}" ${id} blocks its key (keyedPoison: 'block'; later messages of the key wait): ${reason}`,
                   ),
                 onLinkLost: (link, lost) => this.redelivering(link, lost),
-                outboxNamed: (name) => {
-                  const outbox = this.table.link(name);
-                  return outbox instanceof DealerOutbox ? outbox : undefined;
-                },
+                outboxNamed: (name) => this.table.link(name)?.replyCarrier,
               },
               this.outboxes?.of(plan.name),
             )
           : undefined;
+      // Created with their route's tracker: a DEALER's acks and credit go to it.
+      const links = sockets.map((managed) => this.host.outboxFor(managed, tracker));
       return { name: plan.name, patterns: plan.patterns, plan, links, tracker };
     });
-    this.deadLetters = outboxes.find((outbox) => outbox.managed.plan.route === '');
+    const deadLetters = opened.find((managed) => managed.plan.route === '');
+    this.deadLetters = deadLetters === undefined ? undefined : this.host.outboxFor(deadLetters);
     this.table = new RouteTable<Outbox, ClientRoute>(routes);
     const discovery = new ClientDiscovery(
       {
@@ -117,7 +114,7 @@ export class ClientRoutes {
         kinds: this.host.kinds,
         createSocket: (plan) => this.host.createSocket(plan),
         table: () => this.table,
-        outboxFor: (managed) => this.host.outboxFor(managed),
+        outboxFor: (managed, tracker) => this.host.outboxFor(managed, tracker),
         sayHello: (name) => this.sayHello(name),
         requestsOn: (name) => this.host.requestsOn(name),
         failRequests: (name, detail) => this.host.failRequests(name, detail),
@@ -148,8 +145,8 @@ export class ClientRoutes {
     return route;
   }
 
-  /** The route of a request: one whose kind carries replies, with a peer to send to. */
-  requestRoute(pattern: string): ClientRoute {
+  /** The route of a request (one whose kind carries replies, with a peer to send to) and the outbox it goes to. */
+  requestRoute(pattern: string): { route: ClientRoute; outbox: ReplyCarrier } {
     const route = this.routeFor(pattern);
     if (!this.host.kinds(route.plan.kind).carriesReplies) {
       throw new ZeroMqRequestError(
@@ -162,7 +159,8 @@ export class ClientRoutes {
     if (route.links.length === 0) {
       throw new ZeroMqRequestError('SEND_TIMEOUT', pattern, route.name, noPeerYet(route));
     }
-    return route;
+    // A kind that carries replies creates outboxes that carry them.
+    return { route, outbox: this.pick(route).replyCarrier! };
   }
 
   /**
@@ -322,8 +320,8 @@ export class ClientRoutes {
 
   /** Greets the worker behind an at-least-once outbox so that it announces its credit (after every (re)connect). */
   private sayHello(name: string): void {
-    const outbox = this.table.link(name);
-    if (outbox instanceof DealerOutbox && outbox.tracker !== undefined) {
+    const outbox = this.table.link(name)?.replyCarrier;
+    if (outbox?.tracker !== undefined) {
       outbox
         .hello(outbox.tracker.producerId)
         .catch((error: unknown) =>
@@ -336,8 +334,9 @@ export class ClientRoutes {
   private onDisconnect(event: ZeroMqSocketEvent): void {
     const outbox = this.table.link(event.socket);
     const { plan } = outbox?.managed ?? {};
-    if (outbox instanceof DealerOutbox && plan?.endpoints.length === 1 && !plan.endpoints[0].bind) {
-      outbox.tracker?.linkLost(outbox.name);
+    const carrier = outbox?.replyCarrier;
+    if (outbox !== undefined && carrier !== undefined && plan?.endpoints.length === 1 && !plan.endpoints[0].bind) {
+      carrier.tracker?.linkLost(outbox.name);
       if (this.host.requestsOn(outbox.name) > 0) {
         this.failRequestsAfterGrace(outbox, `the server at ${event.address} disconnected before the last reply`);
       }
@@ -349,7 +348,7 @@ export class ClientRoutes {
    * (a draining server answers, then leaves) have been read: after LOST_LINK_GRACE, and for as
    * long as the socket holds unread messages (bounded). Requests sent after the loss are not failed.
    */
-  private failRequestsAfterGrace(outbox: DealerOutbox, reason: string): void {
+  private failRequestsAfterGrace(outbox: Outbox, reason: string): void {
     const upTo = this.host.requestMark();
     const detail = this.host.sockets.withHandshakeFailure(outbox.name, reason);
     const socket = outbox.managed.socket;

@@ -5,7 +5,9 @@ import type { Settle } from '../sockets/send-queue.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
 import type { Delivery } from '../at-least-once/delivery.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
-import { Outbox, type OutboxHost, type OutboxTotals, type ReplyHandling } from './outbox.js';
+import type { ClientSocketPlan } from '../options/plans.js';
+import type { ManagedSocket } from '../sockets/managed-socket.js';
+import { Outbox, type OutboxHost, type OutboxParts, type OutboxTotals, type ReplyCarrier, type ReplyHandling } from './outbox.js';
 
 const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER };
 
@@ -14,13 +16,19 @@ const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAF
  * plus `send()` requests and at-least-once deliveries, and the read loop that brings their
  * replies, acks and credit back.
  */
-export class DealerOutbox extends Outbox {
+export class DealerOutbox extends Outbox implements ReplyCarrier {
   /** Replies nobody waits for any more (timed out or unsubscribed). */
   lateReplies = 0;
   /** Messages from the server that could not be read as replies. */
   malformedReplies = 0;
+  override readonly replyCarrier: ReplyCarrier = this;
   /** The at-least-once route's tracker, which this outbox's worker acks to. */
-  tracker: DeliveryTracker | undefined;
+  readonly tracker: DeliveryTracker | undefined;
+
+  constructor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, parts: OutboxParts) {
+    super(managed, parts);
+    this.tracker = parts.tracker;
+  }
 
   /** Queues a request; its replies come back through `ReplyHandling.requests`. */
   request(id: string, record: EncodedRecord, done: Settle): void {

@@ -15,6 +15,8 @@ import {
   type Frame,
   type RecordKind,
 } from '../protocol/wire.js';
+import type { DeliveryLink } from '../at-least-once/delivery-routing.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { SendQueue, SendRefused, type Settle } from '../sockets/send-queue.js';
 import { settlesWithin } from '../util/deadline.js';
@@ -30,6 +32,26 @@ export type Outgoing =
 
 /** Builds the error an outgoing item fails with: a send error for emits, a request error for requests. */
 export type OutgoingError = (item: Outgoing, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
+
+/** What a kind's outbox is created with (see SocketKind.createOutbox). */
+export interface OutboxParts {
+  config: ResolvedClientOptions;
+  toError: OutgoingError;
+  /** The at-least-once tracker of the socket's route, if it has one (a kind that carries replies acks to it). */
+  tracker?: DeliveryTracker;
+}
+
+/**
+ * What an outbox of a kind that carries replies sends besides events (a DEALER: see
+ * KindFacts.carriesReplies): requests, and its route's at-least-once deliveries.
+ */
+export interface ReplyCarrier extends DeliveryLink {
+  readonly name: string;
+  /** The at-least-once tracker of its route, if it has one: acks and credit are read into it. */
+  readonly tracker: DeliveryTracker | undefined;
+  /** Queues a request; its replies come back through `ReplyHandling.requests`. */
+  request(id: string, record: EncodedRecord, done: Settle): void;
+}
 
 /** What a DEALER outbox hands the replies it reads to. */
 export interface ReplyHandling {
@@ -75,6 +97,8 @@ export class Outbox {
   readonly queue: SendQueue<Outgoing>;
   /** The subscriptions its peers hold, on a kind whose socket sees them (XPUB); undefined elsewhere. */
   readonly subscriptions: SubscriptionCounts | undefined = undefined;
+  /** Requests and deliveries, on a kind that carries replies (DEALER); undefined elsewhere. */
+  readonly replyCarrier: ReplyCarrier | undefined = undefined;
   /** The read loop `start()` began, for the kinds whose peers answer. */
   private reading: Promise<void> | undefined;
   /**
@@ -87,8 +111,7 @@ export class Outbox {
 
   constructor(
     readonly managed: ManagedSocket<zmq.Socket, ClientSocketPlan>,
-    config: ResolvedClientOptions,
-    toError: OutgoingError,
+    { config, toError }: OutboxParts,
   ) {
     const bare = managed.plan.bare;
     this.queue = new SendQueue<Outgoing>({

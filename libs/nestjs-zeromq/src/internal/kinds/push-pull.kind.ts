@@ -18,5 +18,5 @@ export const PUSH_PULL: SocketKind = {
   createServerSocket: (options) => new zmq.Pull(options),
   createInbox: (managed, host) => new Inbox(managed, host, managed.plan.concurrency),
   createClientSocket: (options) => new zmq.Push(options),
-  createOutbox: (managed, config, toError) => new Outbox(managed, config, toError),
+  createOutbox: (managed, parts) => new Outbox(managed, parts),
 };
