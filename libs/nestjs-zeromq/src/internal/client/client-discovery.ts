@@ -28,8 +28,8 @@ export interface ClientLinksHost {
   failRequests(name: string, detail: string, upTo?: number): void;
 }
 
-/** What ClientDiscovery needs from the ClientRoutes that own it. */
-export interface ClientDiscoveryHost extends ClientLinksHost {
+/** What ClientDiscovery needs from the ClientRoutes that own it (besides the client's ClientLinksHost). */
+export interface ClientDiscoveryOwner {
   /** The client's current route table. */
   table(): RouteTable<Outbox, ClientRoute>;
   /** Greets the worker behind an at-least-once outbox, which answers with its credit. */
@@ -66,7 +66,8 @@ export class ClientDiscovery {
   private closed = false;
 
   constructor(
-    private readonly host: ClientDiscoveryHost,
+    private readonly host: ClientLinksHost,
+    private readonly owner: ClientDiscoveryOwner,
     opened: ReadonlyArray<ManagedSocket<zmq.Socket, ClientSocketPlan>>,
     routes: readonly ClientRoute[],
   ) {
@@ -138,8 +139,8 @@ export class ClientDiscovery {
         existing.retiring = undefined;
         existing.deadline = undefined;
         route.tracker?.addLink(name);
-        this.host.table().addLink(route, existing.outbox);
-        this.host.sayHello(name);
+        this.owner.table().addLink(route, existing.outbox);
+        this.owner.sayHello(name);
       }
       return;
     }
@@ -149,8 +150,8 @@ export class ClientDiscovery {
     route.tracker?.addLink(name);
     this.links.set(name, { route, outbox });
     this.registry.serve(name, discovery);
-    this.host.table().addLink(route, outbox);
-    this.host.sayHello(name);
+    this.owner.table().addLink(route, outbox);
+    this.owner.sayHello(name);
   }
 
   private removed(route: ClientRoute, address: string): void {
@@ -159,7 +160,7 @@ export class ClientDiscovery {
     if (link === undefined || link.retiring !== undefined) {
       return;
     }
-    this.host.table().removeLink(route, name);
+    this.owner.table().removeLink(route, name);
     route.tracker?.retireLink(name);
     link.giveUpAt = Date.now() + this.retireTimeout;
     link.deadline = link.giveUpAt;
