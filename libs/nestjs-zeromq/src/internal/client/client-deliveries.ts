@@ -1,5 +1,5 @@
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import type { ZeroMqOutboxMetrics } from '../../zeromq.metrics.js';
+import type { ZeroMqClientMetrics, ZeroMqOutboxMetrics } from '../../zeromq.metrics.js';
 import type { ClientRoutePlan, ResolvedClientOptions } from '../options/plans.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
@@ -20,17 +20,10 @@ export interface ClientDeliveriesHost {
 }
 
 /** The at-least-once totals of `getMetrics()`. */
-export interface DeliveryTotals {
-  acked: number;
-  redelivered: number;
-  deadLettered: number;
-  unacked: number;
-  /** Messages read back from a durable outbox that an earlier process had stored. */
-  replayed: number;
-  expired: number;
-  keysInFlight: number;
-  waitingBehindKey: number;
-}
+export type DeliveryTotals = Pick<
+  ZeroMqClientMetrics,
+  'acked' | 'redelivered' | 'deadLettered' | 'unacked' | 'replayed' | 'expired' | 'keysInFlight' | 'waitingBehindKey'
+>;
 
 /**
  * The client's at-least-once side: the durable outboxes (opened before any socket, closed after
