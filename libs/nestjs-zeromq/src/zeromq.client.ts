@@ -2,11 +2,12 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
+import { clientErrors, keyFrom } from './internal/client/client-errors.js';
 import { ClientRoutes } from './internal/client/client-routes.js';
 import type { DeliveryTracker } from './internal/at-least-once/delivery-tracker.js';
 import { coldRequest } from './internal/client/cold-request.js';
 import { EmitResult } from './internal/client/emit-result.js';
-import type { Outbox, OutboxHost, OutgoingError, ReplyCarrier } from './internal/client/outbox.js';
+import type { Outbox, OutboxHost, ReplyCarrier } from './internal/client/outbox.js';
 import type { ClientRoute } from './internal/client/route-table.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
 import { SEND_COUNTERS, SendOutcomes } from './internal/client/send-outcomes.js';
@@ -14,7 +15,7 @@ import { encodePacket } from './internal/client/serialized-packet.js';
 import { createClientSocket, socketKind } from './internal/kinds/kinds.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from './internal/options/plans.js';
 import { resolveClientOptions } from './internal/options/resolve-options.js';
-import { MAX_KEY_LENGTH, withKeyAndExpiry, type EncodedRecord } from './internal/protocol/wire.js';
+import { withKeyAndExpiry, type EncodedRecord } from './internal/protocol/wire.js';
 import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
 import { SocketGroup } from './internal/sockets/socket-group.js';
@@ -23,7 +24,7 @@ import { serverRoleOf } from './internal/security/curve.js';
 import { Counters } from './internal/util/counters.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
-import { ZeroMqRequestError, ZeroMqSendError } from './zeromq.errors.js';
+import { ZeroMqSendError } from './zeromq.errors.js';
 import type { ZeroMqClientEvents, ZeroMqSocketEvent, ZeroMqStatus } from './zeromq.events.js';
 import type { ZeroMqClientMetrics, ZeroMqClientQueueState } from './zeromq.metrics.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
@@ -77,15 +78,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'subscriber');
     this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.problems, this.listeners);
-    this.requests = new PendingRequests(
-      (pattern, link, timeout) =>
-        new ZeroMqRequestError(
-          'TIMEOUT',
-          pattern,
-          link,
-          `no complete answer within ${timeout} ms (requestTimeout, or the record's timeout)`,
-        ),
-    );
+    this.requests = new PendingRequests(clientErrors.requestTimedOut);
     this.outboxHost = {
       requests: this.requests,
       deserializer: this.deserializer,
@@ -111,7 +104,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       failRequests: (name, detail, upTo) =>
         this.outcomes.counters.add(
           'requestsFailed',
-          this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail), upTo),
+          this.requests.failLink(name, (pattern) => clientErrors.serverLost(pattern, name, detail), upTo),
         ),
       requestMark: () => this.requests.mark,
     });
@@ -153,7 +146,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     await new Promise((resolve) => setImmediate(resolve));
     const deadline = Date.now() + this.config.closeTimeout;
     const { dropped, outboxes } = await this.routes.close(() => Math.max(0, deadline - Date.now()));
-    this.requests.failAll((pattern, link) => new ZeroMqRequestError('CLOSED', pattern, link, 'the client closed before the last reply'));
+    this.requests.failAll(clientErrors.closedBeforeReply);
     this.sockets.close();
     this.authorization?.stop();
     await Promise.all(outboxes.map((outbox) => outbox.stopped()));
@@ -368,12 +361,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   /** The outbox of an opened socket, made by its kind (with its route's tracker); a DEALER's starts reading its replies. */
   private outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, tracker?: DeliveryTracker): Outbox {
     const endpoints = managed.plan.endpoints.map((e) => e.address);
-    const toError: OutgoingError = (item, code, detail, cause) =>
-      // A delivery or hello that did not go out is not an emit that failed: the at-least-once
-      // tracker sends the delivery elsewhere (or dead-letters it), and greets the worker again.
-      item.kind === 'deliveries' || item.kind === 'hello'
-        ? new ZeroMqSendError(code, item.pattern, managed.name, endpoints, detail, { cause })
-        : this.outcomes.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, endpoints);
+    const toError = clientErrors.outgoing(this.outcomes, managed.name, endpoints);
     const outbox = socketKind(managed.kind).createOutbox(managed, { config: this.config, toError, tracker });
     outbox.start(this.outboxHost);
     return outbox;
@@ -383,23 +371,4 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.routes.onSocketEvent(event);
     this.listeners.emit(event.type, event);
   }
-}
-
-/** The key a route's `key` function gives a payload; throws a clear error for a key that is not 1 to 256 characters of text. */
-function keyFrom(
-  keyOf: ((data: unknown, pattern: string) => string | undefined) | undefined,
-  data: unknown,
-  pattern: string,
-): string | undefined {
-  const key = keyOf?.(data, pattern);
-  if (key !== undefined && !(typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH)) {
-    throw new ZeroMqSendError(
-      'SEND_FAILED',
-      pattern,
-      '-',
-      [],
-      `the key option gave ${typeof key === 'string' ? `a key of ${key.length} characters` : typeof key}; a key is a string of 1 to ${MAX_KEY_LENGTH} characters`,
-    );
-  }
-  return key;
 }
