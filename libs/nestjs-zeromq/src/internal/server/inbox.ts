@@ -1,5 +1,4 @@
 import type { MessageHandler, ReadPacket } from '@nestjs/microservices';
-import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { NO_EVENT_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
@@ -9,15 +8,11 @@ import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { messageBytes, receiveLoop } from '../sockets/receive-loop.js';
 import type { Counters } from '../util/counters.js';
 import { Dispatcher } from './dispatcher.js';
+import { describeError, runHandler, type HandlerOutcome } from './handler-run.js';
 import type { InboxHost } from './inbox-host.js';
 import { ReceiveBudget } from './receive-budget.js';
 import type { ServerSocketPlan } from '../options/plans.js';
 import { serverCounters, type ServerCounter } from './server-counters.js';
-
-/** How a handler run ended: Nest's exception filter turns a failure into an error value. */
-export type HandlerOutcome = { ok: true } | { ok: false; error: unknown };
-
-const SUCCEEDED: HandlerOutcome = { ok: true };
 
 /** Milliseconds between looks at whether a closing socket still holds unread messages. */
 const UNREAD_POLL_INTERVAL = 5;
@@ -136,51 +131,9 @@ export class Inbox {
     this.host.problems.warn('unknownPattern', `${line} ${pattern}`);
   }
 
-  /**
-   * Calls the handler and waits for its outcome (promise or observable). With processing hooks
-   * set it runs inside them; without, directly: no promise or closure that nobody observes.
-   * A failure was already reported by Nest's exception filter; the outcome carries the error.
-   */
-  protected async run(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
-    if (!this.host.timed) {
-      return this.callHandler(handler, data, context);
-    }
-    const started = performance.now();
-    const outcome = await this.callHandler(handler, data, context);
-    this.host.emit('handler-end', context, performance.now() - started, outcome.ok ? 'success' : 'error');
-    return outcome;
-  }
-
-  private async callHandler(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
-    if (!this.host.hooked) {
-      try {
-        await settle(handler(data, context));
-        return SUCCEEDED;
-      } catch (error) {
-        this.host.emit('handler-error', error, context);
-        return { ok: false, error };
-      }
-    }
-    return new Promise<HandlerOutcome>((resolve) => {
-      const hooked = this.host.runWithProcessingHooks(context, async (runEndHook) => {
-        let outcome = SUCCEEDED;
-        try {
-          await settle(handler(data, context));
-        } catch (error) {
-          outcome = { ok: false, error };
-          this.host.emit('handler-error', error, context);
-        } finally {
-          runEndHook();
-          resolve(outcome);
-        }
-      });
-      if (hooked instanceof Promise) {
-        hooked.catch((error: unknown) => {
-          this.host.problems.error('hook', `A processing hook failed: ${describeError(error)}`);
-          resolve({ ok: false, error });
-        });
-      }
-    });
+  /** Runs the handler (see runHandler): timed and hooked as the server says. */
+  protected run(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
+    return runHandler(this.host, handler, data, context);
   }
 
   private async read(): Promise<void> {
@@ -325,21 +278,4 @@ export class Inbox {
     this.reject('undecodable', `The deserializer rejected a "${record.pattern}" record: ${describeError(error)}`);
     return undefined;
   }
-}
-
-/** Waits for a handler's result: a promise, an observable (its last value), or a plain value. */
-async function settle(result: unknown): Promise<void> {
-  const value = result instanceof Promise ? await result : result;
-  if (isObservable(value)) {
-    await lastValueFrom(value as Observable<unknown>, { defaultValue: undefined });
-  }
-}
-
-/** A handler's error as one line: Nest's RPC error objects carry a `message`. */
-export function describeError(error: unknown): string {
-  if (typeof error === 'string') {
-    return error;
-  }
-  const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : (JSON.stringify(error) ?? String(error));
 }

@@ -17,7 +17,8 @@ import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { ServerSocketPlan } from '../options/plans.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { DeliveryLedger } from './delivery-ledger.js';
-import { describeError, Inbox } from './inbox.js';
+import { describeError } from './handler-run.js';
+import { Inbox } from './inbox.js';
 import type { InboxHost } from './inbox-host.js';
 import { ReplyWriter } from './reply-writer.js';
 
