@@ -32,8 +32,11 @@ import { InvalidMessageException } from './internal/client/invalid-message.js';
 import { unwrapRecord } from './record-builders/unwrap-record.js';
 
 /**
- * NestJS client that sends `emit()` calls over ZeroMQ PUSH sockets, and `send()` requests over
- * DEALER sockets (`kind: 'dealer-router'`).
+ * NestJS client that sends `emit()` and `send()` calls over ZeroMQ sockets of the kind each
+ * route's options name: a PUSH socket round-robins events over the workers (`kind: 'push-pull'`,
+ * the default); a DEALER per server carries events, `send()` requests and their replies, and
+ * at-least-once deliveries with their acks (`'dealer-router'`); an XPUB socket broadcasts events to
+ * every matching subscriber (`'pub-sub'`).
  *
  * ```ts
  * ClientsModule.register([

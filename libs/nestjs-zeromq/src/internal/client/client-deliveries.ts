@@ -3,7 +3,7 @@ import type { ZeroMqClientMetrics, ZeroMqOutboxMetrics } from '../../zeromq.metr
 import type { ClientRoutePlan, ResolvedClientOptions } from '../options/plans.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
-import { trackDeliveries } from '../at-least-once/delivery-routing.js';
+import { createRouteTracker } from '../at-least-once/route-tracker.js';
 import type { Delivery } from '../at-least-once/delivery.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import { ClientOutboxes } from '../at-least-once/outboxes.js';
@@ -61,7 +61,7 @@ export class ClientDeliveries {
     if (plan.delivery !== 'at-least-once') {
       return undefined;
     }
-    return trackDeliveries(
+    return createRouteTracker(
       plan.name,
       sockets,
       this.host.config,

@@ -7,7 +7,7 @@ import type { KindLookup } from '../options/kind-facts.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from '../options/plans.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { SocketGroup } from '../sockets/socket-group.js';
-import { LOST_LINK_GRACE } from '../at-least-once/delivery-routing.js';
+import { LOST_LINK_GRACE } from '../at-least-once/route-tracker.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import type { Outbox } from './outbox.js';
 import type { ClientRoute, RouteTable } from './route-table.js';

@@ -7,7 +7,7 @@ import type { ClientSocketPlan } from '../options/plans.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { ClientDiscovery, type ClientLinksHost } from './client-discovery.js';
-import { LOST_LINK_GRACE } from '../at-least-once/delivery-routing.js';
+import { LOST_LINK_GRACE } from '../at-least-once/route-tracker.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import { ClientDeliveries, type DeliveryTotals } from './client-deliveries.js';
 import { emptyOutboxTotals, type Outbox, type OutboxTotals, type ReplyCarrier } from './outbox.js';

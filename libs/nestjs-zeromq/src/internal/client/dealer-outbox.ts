@@ -55,7 +55,7 @@ export class DealerOutbox extends Outbox implements ReplyCarrier {
   }
 
   /** Reads replies, acks and credit until the socket closes. */
-  protected override async readFrom(handling: OutboxHost): Promise<void> {
+  protected override async readFrom(host: OutboxHost): Promise<void> {
     try {
       for await (const frames of receiveLoop(this.managed.socket as zmq.Dealer)) {
         const message = decodeMessage(frames, REPLY_LIMITS);
@@ -64,11 +64,11 @@ export class DealerOutbox extends Outbox implements ReplyCarrier {
           continue;
         }
         if (message.kind !== 'replies') {
-          this.malformed(handling, `Dropped a message on socket "${this.name}" that is not a reply (${message.kind})`);
+          this.malformed(host, `Dropped a message on socket "${this.name}" that is not a reply (${message.kind})`);
           continue;
         }
         for (const { reason } of message.rejected) {
-          this.malformed(handling, `Dropped a reply on socket "${this.name}": ${reason}`);
+          this.malformed(host, `Dropped a reply on socket "${this.name}": ${reason}`);
         }
         for (const reply of message.records) {
           if (DELIVERY_STATUSES.has(reply.status)) {
@@ -77,23 +77,23 @@ export class DealerOutbox extends Outbox implements ReplyCarrier {
               this.lateReplies++;
             }
           } else {
-            await this.deliverReply(handling, reply);
+            await this.deliverReply(host, reply);
           }
         }
       }
     } catch (error) {
-      if (handling.isOpen()) {
-        handling.problems.error('read', `Socket "${this.name}" stopped reading replies: ${(error as Error).message}`);
+      if (host.isOpen()) {
+        host.problems.error('read', `Socket "${this.name}" stopped reading replies: ${(error as Error).message}`);
       }
     }
   }
 
-  private malformed(handling: ReplyHandling, line: string): void {
+  private malformed(host: ReplyHandling, line: string): void {
     this.malformedReplies++;
-    handling.problems.warn('reply', line);
+    host.problems.warn('reply', line);
   }
 
-  private async deliverReply(handling: ReplyHandling, reply: DecodedReply): Promise<void> {
+  private async deliverReply(host: ReplyHandling, reply: DecodedReply): Promise<void> {
     const raw: WritePacket & { id: string } = { id: reply.id };
     if (reply.status === 'e') {
       raw.err = reply.data;
@@ -106,8 +106,8 @@ export class DealerOutbox extends Outbox implements ReplyCarrier {
         raw.isDisposed = true;
       }
     }
-    const packet = await handling.deserializer.deserialize(raw);
-    if (!handling.requests.deliver(reply.id, packet)) {
+    const packet = await host.deserializer.deserialize(raw);
+    if (!host.requests.deliver(reply.id, packet)) {
       this.lateReplies++;
     }
   }

@@ -15,7 +15,7 @@ import {
   type Frame,
   type RecordKind,
 } from '../protocol/wire.js';
-import type { DeliveryLink } from '../at-least-once/delivery-routing.js';
+import type { DeliveryLink } from '../at-least-once/route-tracker.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { SendQueue, SendRefused, type Settle } from '../sockets/send-queue.js';
@@ -85,11 +85,12 @@ export function emptyOutboxTotals(): OutboxTotals {
 }
 
 /**
- * One client socket and its writer. Records are packed the moment they are emitted (their
- * strings die young; the queue holds bytes), wait in the socket's SendQueue, and leave in
- * batches: one ZeroMQ message per batch, its body one view of adjacent fragments.
+ * One client socket and its writer, whatever its kind: the base of each kind's outbox (PushOutbox,
+ * DealerOutbox, PubSubOutbox). Records are packed the moment they are emitted (their strings die
+ * young; the queue holds bytes), wait in the socket's SendQueue, and leave in batches: one ZeroMQ
+ * message per batch, its body one view of adjacent fragments.
  */
-export class Outbox {
+export abstract class Outbox {
   /** ZeroMQ messages sent. */
   batches = 0;
   /** At-most-once emits ZeroMQ took. */
@@ -202,10 +203,8 @@ export class Outbox {
     this.refuseIfRejected();
   }
 
-  /** The read loop of a kind whose peers answer, until the socket closes; none here (a PUSH only writes). */
-  protected readFrom(_host: OutboxHost): Promise<void> | undefined {
-    return undefined;
-  }
+  /** The read loop of a kind whose peers answer, until the socket closes; undefined for a kind that only writes. */
+  protected abstract readFrom(host: OutboxHost): Promise<void> | undefined;
 
   protected write(kind: keyof Outbox['writers'], fields: readonly Frame[]): Fragment {
     return this.writers[kind].write(fields);

@@ -18,18 +18,19 @@ import { serverCounters, type ServerCounter } from './server-counters.js';
 const UNREAD_POLL_INTERVAL = 5;
 
 /**
- * One server socket and everything that happens to what it receives: the read loop, decoding,
- * the handlers' concurrency and read-ahead (Dispatcher), and the socket's counters. This base
- * class takes events (framed or plain); a kind whose socket carries more (requests, deliveries)
- * extends it and handles those in `receiveOther`.
+ * One server socket and everything that happens to what it receives, whatever its kind: the read
+ * loop, decoding, the handlers' concurrency and read-ahead (Dispatcher), and the socket's
+ * counters. The base of each kind's inbox (PullInbox, RouterInbox, SubInbox): it takes events
+ * (framed or plain); a kind whose socket carries more (requests, deliveries) handles those in
+ * `receiveOther`.
  */
-export class Inbox {
+export abstract class Inbox {
   readonly counters: Counters<ServerCounter> = serverCounters();
   readonly dispatcher: Dispatcher;
   /** Whether the read loop runs (false before `start()`, after an error that ended it, after close). */
   reading = false;
-  /** Frames in front of the header (a ROUTER's routing id). */
-  protected readonly routingFrames: number = 0;
+  /** Frames in front of the header (a ROUTER's routing id, a broadcast's topic and stamp). */
+  protected abstract readonly routingFrames: number;
   private readonly eventInfo: ZeroMqMessageInfo;
   private readonly plainInfo: ZeroMqMessageInfo;
   private readLoop: Promise<void> | undefined;

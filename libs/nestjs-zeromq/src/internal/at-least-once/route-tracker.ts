@@ -48,12 +48,13 @@ export interface DeliveryEvents {
 }
 
 /**
- * At-least-once around a route's DEALER sockets: one tracker holds the route's messages until a
- * worker acks them, sends each over the outbox with the most free credit, and greets a worker
- * again when its credit was lost. The outboxes are created with the tracker (acks and credit
- * arrive there): see OutboxParts.
+ * The DeliveryTracker of an at-least-once route over its DEALER sockets, set up from the client's
+ * options: how its messages are packed (slabs), which errors its emits fail with, and where it
+ * sends (the outbox of a link, by name, greeting a worker whose credit was lost). The tracker
+ * holds the route's messages until a worker acks them. The outboxes are created with it (acks and
+ * credit arrive there): see OutboxParts.
  */
-export function trackDeliveries(
+export function createRouteTracker(
   routeName: string,
   sockets: ReadonlyArray<{ readonly name: string }>,
   config: ResolvedClientOptions,
