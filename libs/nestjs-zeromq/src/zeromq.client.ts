@@ -22,6 +22,7 @@ import { SocketGroup } from './internal/sockets/socket-group.js';
 import { ClientAuthorization } from './internal/security/client-authorization.js';
 import { serverRoleOf } from './internal/security/curve.js';
 import { Counters } from './internal/util/counters.js';
+import { logDeadLetter } from './internal/util/dead-letter-log.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
 import { ZeroMqSendError } from './zeromq.errors.js';
@@ -97,10 +98,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       problems: this.problems,
       outboxFor: (managed, tracker) => this.outboxFor(managed, tracker),
       deadLettered: (letter) => {
-        this.problems.warn(
-          'deadLetter',
-          `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`,
-        );
+        logDeadLetter(this.problems, letter);
         this.listeners.emit('dead-letter', letter);
       },
       requestsOn: (name) => this.requests.countOn(name),

@@ -126,6 +126,11 @@ export abstract class Inbox {
     return typeof packet.pattern === 'string' ? packet.pattern : this.host.normalizePattern(packet.pattern);
   }
 
+  /** Counts and logs an event pattern without handler, in Nest's words. */
+  protected unknownEvent(pattern: string): void {
+    this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
+  }
+
   /** Counts and logs a pattern without handler, in Nest's words for events or requests. */
   protected unknownPattern(pattern: string, line: string): void {
     this.counters.add('unknownPattern');
@@ -243,7 +248,7 @@ export abstract class Inbox {
     const pattern = this.patternOf(packet);
     const handler = this.host.handlerFor(pattern);
     if (handler === null) {
-      this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
+      this.unknownEvent(pattern);
       return;
     }
     const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, this.withKey(info, record)]));
