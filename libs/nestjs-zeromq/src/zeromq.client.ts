@@ -2,20 +2,18 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
-import { clientErrors, keyFrom } from './internal/client/client-errors.js';
+import { clientErrors } from './internal/client/client-errors.js';
 import { ClientRoutes } from './internal/client/client-routes.js';
+import { ClientSender } from './internal/client/client-sender.js';
 import type { DeliveryTracker } from './internal/at-least-once/delivery-tracker.js';
 import { coldRequest } from './internal/client/cold-request.js';
 import { EmitResult } from './internal/client/emit-result.js';
-import type { Outbox, OutboxHost, ReplyCarrier } from './internal/client/outbox.js';
-import type { ClientRoute } from './internal/client/route-table.js';
+import type { Outbox, OutboxHost } from './internal/client/outbox.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
 import { SEND_COUNTERS, SendOutcomes } from './internal/client/send-outcomes.js';
-import { encodePacket } from './internal/client/serialized-packet.js';
 import { createClientSocket, socketKind } from './internal/kinds/kinds.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from './internal/options/plans.js';
 import { resolveClientOptions } from './internal/options/resolve-options.js';
-import { withKeyAndExpiry, type EncodedRecord } from './internal/protocol/wire.js';
 import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
 import { SocketGroup } from './internal/sockets/socket-group.js';
@@ -30,7 +28,6 @@ import type { ZeroMqClientEvents, ZeroMqSocketEvent, ZeroMqStatus } from './zero
 import type { ZeroMqClientMetrics, ZeroMqClientQueueState } from './zeromq.metrics.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
 import { InvalidMessageException } from './internal/client/invalid-message.js';
-import { unwrapRecord } from './record-builders/unwrap-record.js';
 
 /**
  * NestJS client that sends `emit()` and `send()` calls over ZeroMQ sockets of the kind each
@@ -63,6 +60,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   /** True while the sockets are open: emits skip `connect()`. */
   private ready = false;
   private readonly routes: ClientRoutes;
+  /** Each emit's and request's way down to its outbox. */
+  private readonly sender: ClientSender;
   /** What the outboxes that read their sockets report to: replies and credit, subscription changes. */
   private readonly outboxHost: OutboxHost;
   /** `curve.allowSubscribers`, enforced through ZAP on the `'pub-sub'` sockets; undefined without it. */
@@ -108,6 +107,13 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
           this.requests.failLink(name, (pattern) => clientErrors.serverLost(pattern, name, detail), upTo),
         ),
       requestMark: () => this.requests.mark,
+    });
+    this.sender = new ClientSender({
+      config: this.config,
+      routes: this.routes,
+      outcomes: this.outcomes,
+      requests: this.requests,
+      serializer: this.serializer,
     });
   }
 
@@ -262,78 +268,12 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   protected publish(record: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    const pattern = this.normalizePattern(record.pattern);
-    const { packet, options } = unwrapRecord(record);
-    let route: ClientRoute;
-    let outbox: ReplyCarrier;
-    try {
-      ({ route, outbox } = this.routes.requestRoute(pattern));
-    } catch (error) {
-      this.outcomes.counters.add('requestsFailed');
-      callback({ err: error, isDisposed: true });
-      return () => undefined;
-    }
-    const id = this.requests.open(pattern, outbox.name, callback, options.timeout ?? this.config.requestTimeout);
-    const sent: Settle = {
-      resolve: () => this.outcomes.counters.add('requests'),
-      reject: (error) => this.requests.fail(id, error),
-    };
-    this.encode('request', pattern, packet, route, (record) => outbox.request(id, record, sent), sent);
-    return () => this.requests.cancel(id);
+    return this.sender.request(this.normalizePattern(record.pattern), record, callback);
   }
 
   /** Routes, serializes and queues one emit; `done` hears how it ended. */
   private dispatch(record: ReadPacket, done: Settle): void {
-    const pattern = this.normalizePattern(record.pattern);
-    const unwrapped = unwrapRecord(record);
-    const { options } = unwrapped;
-    let { packet } = unwrapped;
-    let route: ClientRoute;
-    let tracker: DeliveryTracker | undefined;
-    let key: string | undefined;
-    try {
-      ({ route, tracker } = this.routes.eventRoute(pattern, options.delivery));
-      key = options.key ?? keyFrom(route.plan.key, packet.data, pattern);
-    } catch (error) {
-      done.reject(this.outcomes.emitFailed(error));
-      return;
-    }
-    const ttl = options.ttl ?? this.config.ttl;
-    const expiresAt = ttl === undefined ? undefined : Date.now() + ttl;
-    if (key !== undefined || expiresAt !== undefined) {
-      packet = { ...packet, metadata: withKeyAndExpiry(packet.metadata, key, expiresAt) };
-    }
-    this.encode(
-      'event',
-      pattern,
-      packet,
-      route,
-      tracker === undefined
-        ? (encoded) => (key === undefined ? this.routes.pick(route) : this.routes.pickKeyed(route, key)).emit(encoded, done)
-        : (encoded) =>
-            tracker.submit(pattern, encoded, packet.data, key, expiresAt).then(
-              () => {
-                this.outcomes.counters.add('sent');
-                done.resolve();
-              },
-              (error: unknown) => done.reject(this.outcomes.emitFailed(error)),
-            ),
-      done,
-    );
-  }
-
-  /** Serializes the packet (Nest serializer) and frames it for the route; failures go to `done`. */
-  private encode(
-    role: 'event' | 'request',
-    pattern: string,
-    packet: ReadPacket,
-    route: ClientRoute,
-    send: (record: EncodedRecord) => void,
-    done: Settle,
-  ): void {
-    encodePacket(this.serializer, pattern, packet, route.plan.bare, send, (detail, cause) =>
-      done.reject(this.outcomes.failure(role, pattern, route.name, 'SEND_FAILED', detail, cause)),
-    );
+    this.sender.emit(this.normalizePattern(record.pattern), record, done);
   }
 
   private async open(): Promise<void> {
