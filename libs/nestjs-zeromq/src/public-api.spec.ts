@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 // Every type a public options, events, context or errors file declares is part of the API users
 // write against: the index barrel must export it.
 const PUBLIC_FILES = [
-  'zeromq.options.ts',
+  'zeromq.socket.options.ts',
+  'zeromq.server.options.ts',
+  'zeromq.client.options.ts',
   'zeromq.curve.options.ts',
   'zeromq.outbox.options.ts',
   'zeromq.events.ts',

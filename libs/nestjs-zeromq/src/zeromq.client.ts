@@ -2,38 +2,39 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
+import { clientErrors } from './internal/client/client-errors.js';
 import { ClientRoutes } from './internal/client/client-routes.js';
-import type { DealerOutbox } from './internal/client/dealer-outbox.js';
+import { ClientSender } from './internal/client/client-sender.js';
 import type { DeliveryTracker } from './internal/at-least-once/delivery-tracker.js';
 import { coldRequest } from './internal/client/cold-request.js';
 import { EmitResult } from './internal/client/emit-result.js';
 import type { Outbox, OutboxHost } from './internal/client/outbox.js';
-import type { ClientRoute } from './internal/client/route-table.js';
 import { PendingRequests } from './internal/client/pending-requests.js';
 import { SEND_COUNTERS, SendOutcomes } from './internal/client/send-outcomes.js';
-import { encodePacket } from './internal/client/serialized-packet.js';
 import { createClientSocket, socketKind } from './internal/kinds/kinds.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from './internal/options/plans.js';
 import { resolveClientOptions } from './internal/options/resolve-options.js';
-import { MAX_KEY_LENGTH, withKeyAndExpiry, type EncodedRecord } from './internal/protocol/wire.js';
 import type { ManagedSocket } from './internal/sockets/managed-socket.js';
 import type { Settle } from './internal/sockets/send-queue.js';
 import { SocketGroup } from './internal/sockets/socket-group.js';
 import { ClientAuthorization } from './internal/security/client-authorization.js';
 import { serverRoleOf } from './internal/security/curve.js';
 import { Counters } from './internal/util/counters.js';
+import { logDeadLetter } from './internal/util/dead-letter-log.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
-import { ZeroMqRequestError, ZeroMqSendError } from './zeromq.errors.js';
+import { ZeroMqSendError } from './zeromq.errors.js';
 import type { ZeroMqClientEvents, ZeroMqSocketEvent, ZeroMqStatus } from './zeromq.events.js';
 import type { ZeroMqClientMetrics, ZeroMqClientQueueState } from './zeromq.metrics.js';
 import type { ZeroMqClientOptions } from './zeromq.options.js';
 import { InvalidMessageException } from './internal/client/invalid-message.js';
-import { unwrapRecord } from './record-builders/unwrap-record.js';
 
 /**
- * NestJS client that sends `emit()` calls over ZeroMQ PUSH sockets, and `send()` requests over
- * DEALER sockets (`kind: 'dealer-router'`).
+ * NestJS client that sends `emit()` and `send()` calls over ZeroMQ sockets of the kind each
+ * route's options name: a PUSH socket round-robins events over the workers (`kind: 'push-pull'`,
+ * the default); a DEALER per server carries events, `send()` requests and their replies, and
+ * at-least-once deliveries with their acks (`'dealer-router'`); an XPUB socket broadcasts events to
+ * every matching subscriber (`'pub-sub'`).
  *
  * ```ts
  * ClientsModule.register([
@@ -59,6 +60,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   /** True while the sockets are open: emits skip `connect()`. */
   private ready = false;
   private readonly routes: ClientRoutes;
+  /** Each emit's and request's way down to its outbox. */
+  private readonly sender: ClientSender;
   /** What the outboxes that read their sockets report to: replies and credit, subscription changes. */
   private readonly outboxHost: OutboxHost;
   /** `curve.allowSubscribers`, enforced through ZAP on the `'pub-sub'` sockets; undefined without it. */
@@ -78,15 +81,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'subscriber');
     this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.problems, this.listeners);
-    this.requests = new PendingRequests(
-      (pattern, link, timeout) =>
-        new ZeroMqRequestError(
-          'TIMEOUT',
-          pattern,
-          link,
-          `no complete answer within ${timeout} ms (requestTimeout, or the record's timeout)`,
-        ),
-    );
+    this.requests = new PendingRequests(clientErrors.requestTimedOut);
     this.outboxHost = {
       requests: this.requests,
       deserializer: this.deserializer,
@@ -100,21 +95,25 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       kinds: socketKind,
       createSocket: (plan) => createClientSocket(this.config, plan),
       problems: this.problems,
-      outboxFor: (managed) => this.outboxFor(managed),
+      outboxFor: (managed, tracker) => this.outboxFor(managed, tracker),
       deadLettered: (letter) => {
-        this.problems.warn(
-          'deadLetter',
-          `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`,
-        );
+        logDeadLetter(this.problems, letter);
         this.listeners.emit('dead-letter', letter);
       },
       requestsOn: (name) => this.requests.countOn(name),
       failRequests: (name, detail, upTo) =>
         this.outcomes.counters.add(
           'requestsFailed',
-          this.requests.failLink(name, (pattern) => new ZeroMqRequestError('PEER_LOST', pattern, name, detail), upTo),
+          this.requests.failLink(name, (pattern) => clientErrors.serverLost(pattern, name, detail), upTo),
         ),
       requestMark: () => this.requests.mark,
+    });
+    this.sender = new ClientSender({
+      config: this.config,
+      routes: this.routes,
+      outcomes: this.outcomes,
+      requests: this.requests,
+      serializer: this.serializer,
     });
   }
 
@@ -154,7 +153,7 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     await new Promise((resolve) => setImmediate(resolve));
     const deadline = Date.now() + this.config.closeTimeout;
     const { dropped, outboxes } = await this.routes.close(() => Math.max(0, deadline - Date.now()));
-    this.requests.failAll((pattern, link) => new ZeroMqRequestError('CLOSED', pattern, link, 'the client closed before the last reply'));
+    this.requests.failAll(clientErrors.closedBeforeReply);
     this.sockets.close();
     this.authorization?.stop();
     await Promise.all(outboxes.map((outbox) => outbox.stopped()));
@@ -269,78 +268,12 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   }
 
   protected publish(record: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    const pattern = this.normalizePattern(record.pattern);
-    const { packet, options } = unwrapRecord(record);
-    let route: ClientRoute;
-    try {
-      route = this.routes.requestRoute(pattern);
-    } catch (error) {
-      this.outcomes.counters.add('requestsFailed');
-      callback({ err: error, isDisposed: true });
-      return () => undefined;
-    }
-    const outbox = this.routes.pick(route) as DealerOutbox;
-    const id = this.requests.open(pattern, outbox.name, callback, options.timeout ?? this.config.requestTimeout);
-    const sent: Settle = {
-      resolve: () => this.outcomes.counters.add('requests'),
-      reject: (error) => this.requests.fail(id, error),
-    };
-    this.encode('request', pattern, packet, route, (record) => outbox.request(id, record, sent), sent);
-    return () => this.requests.cancel(id);
+    return this.sender.request(this.normalizePattern(record.pattern), record, callback);
   }
 
   /** Routes, serializes and queues one emit; `done` hears how it ended. */
   private dispatch(record: ReadPacket, done: Settle): void {
-    const pattern = this.normalizePattern(record.pattern);
-    const unwrapped = unwrapRecord(record);
-    const { options } = unwrapped;
-    let { packet } = unwrapped;
-    let route: ClientRoute;
-    let tracker: DeliveryTracker | undefined;
-    let key: string | undefined;
-    try {
-      ({ route, tracker } = this.routes.eventRoute(pattern, options.delivery));
-      key = options.key ?? keyFrom(route.plan.key, packet.data, pattern);
-    } catch (error) {
-      done.reject(this.outcomes.emitFailed(error));
-      return;
-    }
-    const ttl = options.ttl ?? this.config.ttl;
-    const expiresAt = ttl === undefined ? undefined : Date.now() + ttl;
-    if (key !== undefined || expiresAt !== undefined) {
-      packet = { ...packet, metadata: withKeyAndExpiry(packet.metadata, key, expiresAt) };
-    }
-    this.encode(
-      'event',
-      pattern,
-      packet,
-      route,
-      tracker === undefined
-        ? (encoded) => (key === undefined ? this.routes.pick(route) : this.routes.pickKeyed(route, key)).emit(encoded, done)
-        : (encoded) =>
-            tracker.submit(pattern, encoded, packet.data, key, expiresAt).then(
-              () => {
-                this.outcomes.counters.add('sent');
-                done.resolve();
-              },
-              (error: unknown) => done.reject(this.outcomes.emitFailed(error)),
-            ),
-      done,
-    );
-  }
-
-  /** Serializes the packet (Nest serializer) and frames it for the route; failures go to `done`. */
-  private encode(
-    role: 'event' | 'request',
-    pattern: string,
-    packet: ReadPacket,
-    route: ClientRoute,
-    send: (record: EncodedRecord) => void,
-    done: Settle,
-  ): void {
-    encodePacket(this.serializer, pattern, packet, route.plan.bare, send, (detail, cause) =>
-      done.reject(this.outcomes.failure(role, pattern, route.name, 'SEND_FAILED', detail, cause)),
-    );
+    this.sender.emit(this.normalizePattern(record.pattern), record, done);
   }
 
   private async open(): Promise<void> {
@@ -366,16 +299,11 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.routes.greetAll();
   }
 
-  /** The outbox of an opened socket, made by its kind; a DEALER's starts reading its replies. */
-  private outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox {
+  /** The outbox of an opened socket, made by its kind (with its route's tracker); a DEALER's starts reading its replies. */
+  private outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, tracker?: DeliveryTracker): Outbox {
     const endpoints = managed.plan.endpoints.map((e) => e.address);
-    const outbox = socketKind(managed.kind).createOutbox(managed, this.config, (item, code, detail, cause) =>
-      // A delivery or hello that did not go out is not an emit that failed: the at-least-once
-      // tracker sends the delivery elsewhere (or dead-letters it), and greets the worker again.
-      item.kind === 'deliveries' || item.kind === 'hello'
-        ? new ZeroMqSendError(code, item.pattern, managed.name, endpoints, detail, { cause })
-        : this.outcomes.failure(item.kind === 'requests' ? 'request' : 'event', item.pattern, managed.name, code, detail, cause, endpoints),
-    );
+    const toError = clientErrors.outgoing(this.outcomes, managed.name, endpoints);
+    const outbox = socketKind(managed.kind).createOutbox(managed, { config: this.config, toError, tracker });
     outbox.start(this.outboxHost);
     return outbox;
   }
@@ -384,23 +312,4 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.routes.onSocketEvent(event);
     this.listeners.emit(event.type, event);
   }
-}
-
-/** The key a route's `key` function gives a payload; throws a clear error for a key that is not 1 to 256 characters of text. */
-function keyFrom(
-  keyOf: ((data: unknown, pattern: string) => string | undefined) | undefined,
-  data: unknown,
-  pattern: string,
-): string | undefined {
-  const key = keyOf?.(data, pattern);
-  if (key !== undefined && !(typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH)) {
-    throw new ZeroMqSendError(
-      'SEND_FAILED',
-      pattern,
-      '-',
-      [],
-      `the key option gave ${typeof key === 'string' ? `a key of ${key.length} characters` : typeof key}; a key is a string of 1 to ${MAX_KEY_LENGTH} characters`,
-    );
-  }
-  return key;
 }

@@ -34,8 +34,11 @@ import type { ZeroMqServerOptions } from './zeromq.options.js';
 const NOT_LISTENING = 'Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.';
 
 /**
- * NestJS transport strategy that feeds `@EventPattern` handlers from ZeroMQ PULL sockets, and
- * answers `@MessagePattern` requests on ROUTER sockets (`kind: 'dealer-router'`).
+ * NestJS transport strategy that feeds `@EventPattern` and `@MessagePattern` handlers from ZeroMQ
+ * sockets of the kind each socket's options name: a PULL socket takes events (`kind: 'push-pull'`,
+ * the default); a ROUTER socket takes events, answers `send()` requests and acknowledges
+ * at-least-once deliveries (`'dealer-router'`); a SUB socket takes broadcast events, subscribed to
+ * the handlers' patterns (`'pub-sub'`).
  *
  * ```ts
  * const app = await NestFactory.createMicroservice(WorkerModule, {
@@ -161,7 +164,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
         totals[name] = (totals[name] ?? 0) + value;
       }
       const { budget } = inbox.dispatcher;
-      totals.inFlight += inbox.dispatcher.size;
+      totals.inFlight += inbox.dispatcher.running;
       totals.queued += inbox.dispatcher.queued;
       totals.heldBytes += budget.held;
       totals.budgetPauses += budget.pauses;
@@ -187,7 +190,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
           inbox.name,
           {
             reading: inbox.reading,
-            inFlight: inbox.dispatcher.size,
+            inFlight: inbox.dispatcher.running,
             queued: inbox.dispatcher.queued,
             concurrency: inbox.dispatcher.concurrency,
             heldBytes: inbox.dispatcher.budget.held,

@@ -10,6 +10,7 @@ import { EXPIRED } from '../protocol/message-key.js';
 import { failureOutcome, isExpired } from './delivery-failures.js';
 import { StoredBacklog } from './stored-backlog.js';
 import { WaitingDeliveries } from './waiting-deliveries.js';
+import { hasRoomFor } from '../util/queue-room.js';
 
 /** Messages read back from the outbox at a time (when that much room is free, or little waits). */
 const REFILL_BATCH = 256;
@@ -134,10 +135,7 @@ export class DeliveryTracker {
 
   /** Whether a message of `size` bytes fits in memory (a lone one always does). */
   private fits(size: number): boolean {
-    return (
-      this.deliveries.size < this.options.maxQueueSize &&
-      (this.deliveries.size === 0 || this.outstandingBytes + size <= this.options.maxQueueBytes)
-    );
+    return hasRoomFor(this.options, this.deliveries.size, this.outstandingBytes, size);
   }
 
   /**

@@ -7,8 +7,8 @@ import type { KindLookup } from '../options/kind-facts.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from '../options/plans.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { SocketGroup } from '../sockets/socket-group.js';
-import { DealerOutbox } from './dealer-outbox.js';
-import { LOST_LINK_GRACE } from '../at-least-once/delivery-routing.js';
+import { LOST_LINK_GRACE } from '../at-least-once/route-tracker.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import type { Outbox } from './outbox.js';
 import type { ClientRoute, RouteTable } from './route-table.js';
 
@@ -20,16 +20,16 @@ export interface ClientLinksHost {
   readonly kinds: KindLookup;
   /** A socket for `plan`, made by its kind with the client's socket options (a DEALER for a discovered peer). */
   createSocket(plan: ClientSocketPlan): zmq.Socket;
-  /** The outbox of an opened socket (made by its kind, reading its socket if it has replies). */
-  outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>): Outbox;
+  /** The outbox of an opened socket (made by its kind with its route's tracker, reading its socket if it has replies). */
+  outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, tracker?: DeliveryTracker): Outbox;
   /** Requests waiting for replies on a socket. */
   requestsOn(name: string): number;
   /** Fails the requests still waiting on a socket whose peer is gone (those opened up to `upTo`, a `requestMark`). */
   failRequests(name: string, detail: string, upTo?: number): void;
 }
 
-/** What ClientDiscovery needs from the ClientRoutes that own it. */
-export interface ClientDiscoveryHost extends ClientLinksHost {
+/** What ClientDiscovery needs from the ClientRoutes that own it (besides the client's ClientLinksHost). */
+export interface ClientDiscoveryOwner {
   /** The client's current route table. */
   table(): RouteTable<Outbox, ClientRoute>;
   /** Greets the worker behind an at-least-once outbox, which answers with its credit. */
@@ -66,7 +66,8 @@ export class ClientDiscovery {
   private closed = false;
 
   constructor(
-    private readonly host: ClientDiscoveryHost,
+    private readonly host: ClientLinksHost,
+    private readonly owner: ClientDiscoveryOwner,
     opened: ReadonlyArray<ManagedSocket<zmq.Socket, ClientSocketPlan>>,
     routes: readonly ClientRoute[],
   ) {
@@ -138,22 +139,19 @@ export class ClientDiscovery {
         existing.retiring = undefined;
         existing.deadline = undefined;
         route.tracker?.addLink(name);
-        this.host.table().addLink(route, existing.outbox);
-        this.host.sayHello(name);
+        this.owner.table().addLink(route, existing.outbox);
+        this.owner.sayHello(name);
       }
       return;
     }
     const plan: ClientSocketPlan = { ...route.plan, name, endpoints: [{ address, bind: false }], route: route.name };
     const managed = this.host.sockets.add(plan, this.host.createSocket(plan));
-    const outbox = this.host.outboxFor(managed);
-    if (route.tracker !== undefined && outbox instanceof DealerOutbox) {
-      outbox.tracker = route.tracker;
-      route.tracker.addLink(name);
-    }
+    const outbox = this.host.outboxFor(managed, route.tracker);
+    route.tracker?.addLink(name);
     this.links.set(name, { route, outbox });
     this.registry.serve(name, discovery);
-    this.host.table().addLink(route, outbox);
-    this.host.sayHello(name);
+    this.owner.table().addLink(route, outbox);
+    this.owner.sayHello(name);
   }
 
   private removed(route: ClientRoute, address: string): void {
@@ -162,7 +160,7 @@ export class ClientDiscovery {
     if (link === undefined || link.retiring !== undefined) {
       return;
     }
-    this.host.table().removeLink(route, name);
+    this.owner.table().removeLink(route, name);
     route.tracker?.retireLink(name);
     link.giveUpAt = Date.now() + this.retireTimeout;
     link.deadline = link.giveUpAt;

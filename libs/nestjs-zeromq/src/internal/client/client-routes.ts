@@ -4,17 +4,14 @@ import { ZeroMqRequestError, ZeroMqSendError } from '../../zeromq.errors.js';
 import type { ZeroMqDeliveryMode } from '../../zeromq.options.js';
 import { ZeroMqSocketEventType, type ZeroMqDeadLetter, type ZeroMqSocketEvent } from '../../zeromq.events.js';
 import type { ClientSocketPlan } from '../options/plans.js';
-import type { EncodedRecord } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { ClientDiscovery, type ClientLinksHost } from './client-discovery.js';
-import { DealerOutbox } from './dealer-outbox.js';
-import { LOST_LINK_GRACE, trackDeliveries } from '../at-least-once/delivery-routing.js';
-import type { Delivery } from '../at-least-once/delivery.js';
+import { LOST_LINK_GRACE } from '../at-least-once/route-tracker.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
-import { emptyOutboxTotals, type Outbox, type OutboxTotals } from './outbox.js';
+import { ClientDeliveries, type DeliveryTotals } from './client-deliveries.js';
+import { emptyOutboxTotals, type Outbox, type OutboxTotals, type ReplyCarrier } from './outbox.js';
 import { RouteTable, type ClientRoute } from './route-table.js';
-import { ClientOutboxes } from '../at-least-once/outboxes.js';
 import type { ZeroMqOutboxMetrics } from '../../zeromq.metrics.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
 import { hashText, rendezvousWinner } from '../at-least-once/rendezvous.js';
@@ -31,100 +28,50 @@ export interface ClientRoutesHost extends ClientLinksHost {
   requestMark(): number;
 }
 
-/** The at-least-once totals of `getMetrics()`. */
-export interface DeliveryTotals {
-  acked: number;
-  redelivered: number;
-  deadLettered: number;
-  unacked: number;
-  /** Messages read back from a durable outbox that an earlier process had stored. */
-  replayed: number;
-  expired: number;
-  keysInFlight: number;
-  waitingBehindKey: number;
-}
-
 /**
- * The client's routes once its sockets are open: which outbox a pattern goes to, the at-least-once
- * trackers around DEALER outboxes, the dead-letter socket, DNS discovery adding and removing
- * outboxes, and the order things stop in on close.
+ * The client's routes once its sockets are open: which outbox a pattern goes to (the at-least-once
+ * trackers and the dead-letter socket are ClientDeliveries'), DNS discovery adding and removing
+ * outboxes, a lost server's requests, and the order things stop in on close.
  */
 export class ClientRoutes {
   private table = new RouteTable<Outbox, ClientRoute>([]);
-  private deadLetters: Outbox | undefined;
   private discovery: ClientDiscovery | undefined;
-  private outboxes: ClientOutboxes | undefined;
+  private readonly deliveries: ClientDeliveries;
   /** Lost servers whose last replies are still being read before their requests fail. */
   private readonly replyGraces = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly host: ClientRoutesHost) {}
+  constructor(private readonly host: ClientRoutesHost) {
+    this.deliveries = new ClientDeliveries({
+      config: host.config,
+      problems: host.problems,
+      deadLettered: (letter) => host.deadLettered(letter),
+      link: (name) => this.table.link(name),
+    });
+  }
 
-  /**
-   * Opens the durable outboxes of the at-least-once routes that have one, before any socket: a
-   * locked or damaged store fails `connect()` with nothing else open.
-   */
-  async openOutboxes(): Promise<void> {
-    if (this.host.config.routes.some((plan) => plan.outbox !== undefined)) {
-      this.outboxes = await ClientOutboxes.open(this.host.config.routes, (path, what, error) =>
-        this.host.problems.error('outbox', `The outbox at ${path} failed a write (${what}): ${error.message}`),
-      );
-    }
+  /** Opens the durable outboxes before any socket (see ClientDeliveries). */
+  openOutboxes(): Promise<void> {
+    return this.deliveries.openOutboxes();
   }
 
   /** Closes the durable outboxes (a connect() that failed after opening them). */
-  async closeOutboxes(): Promise<void> {
-    const outboxes = this.outboxes;
-    this.outboxes = undefined;
-    await outboxes?.close();
+  closeOutboxes(): Promise<void> {
+    return this.deliveries.closeOutboxes();
   }
 
   /** Builds the routes over the opened sockets and resolves their DNS names once. */
   async open(opened: ManagedSocket<zmq.Socket, ClientSocketPlan>[]): Promise<void> {
-    const outboxes = opened.map((managed) => this.host.outboxFor(managed));
     const routes: ClientRoute[] = this.host.config.routes.map((plan) => {
-      const links = outboxes.filter((outbox) => outbox.managed.plan.route === plan.name);
-      const dealers = links.filter((outbox): outbox is DealerOutbox => outbox instanceof DealerOutbox);
-      const tracker =
-        plan.delivery === 'at-least-once'
-          ? trackDeliveries(
-              plan.name,
-              dealers,
-              this.host.config,
-              {
-                onDeadLetter: (letter, record) => this.deadLetter(letter, record),
-                onKeyBlocked: (pattern, id, reason) =>
-                  this.host.problems.warn(
-                    'keyBlocked',
-                    `"${pattern}" ${id} blocks its key (keyedPoison: 'block'; later messages of the key wait): ${reason}`,
-                  ),
-                onLinkLost: (link, lost) => this.redelivering(link, lost),
-                outboxNamed: (name) => {
-                  const outbox = this.table.link(name);
-                  return outbox instanceof DealerOutbox ? outbox : undefined;
-                },
-              },
-              this.outboxes?.of(plan.name),
-            )
-          : undefined;
+      const sockets = opened.filter((managed) => managed.plan.route === plan.name);
+      const tracker = this.deliveries.trackerFor(plan, sockets);
+      // Created with their route's tracker: a DEALER's acks and credit go to it.
+      const links = sockets.map((managed) => this.host.outboxFor(managed, tracker));
       return { name: plan.name, patterns: plan.patterns, plan, links, tracker };
     });
-    this.deadLetters = outboxes.find((outbox) => outbox.managed.plan.route === '');
+    const deadLetters = opened.find((managed) => managed.plan.route === '');
+    this.deliveries.deadLetters = deadLetters === undefined ? undefined : this.host.outboxFor(deadLetters);
     this.table = new RouteTable<Outbox, ClientRoute>(routes);
-    const discovery = new ClientDiscovery(
-      {
-        config: this.host.config,
-        sockets: this.host.sockets,
-        kinds: this.host.kinds,
-        createSocket: (plan) => this.host.createSocket(plan),
-        table: () => this.table,
-        outboxFor: (managed) => this.host.outboxFor(managed),
-        sayHello: (name) => this.sayHello(name),
-        requestsOn: (name) => this.host.requestsOn(name),
-        failRequests: (name, detail) => this.host.failRequests(name, detail),
-      },
-      opened,
-      routes,
-    );
+    const discovery = new ClientDiscovery(this.host, { table: () => this.table, sayHello: (name) => this.sayHello(name) }, opened, routes);
     if (!discovery.isEmpty) {
       // The first resolution: the routes have their peers before the first emit goes out.
       this.discovery = discovery;
@@ -148,8 +95,8 @@ export class ClientRoutes {
     return route;
   }
 
-  /** The route of a request: one whose kind carries replies, with a peer to send to. */
-  requestRoute(pattern: string): ClientRoute {
+  /** The route of a request (one whose kind carries replies, with a peer to send to) and the outbox it goes to. */
+  requestRoute(pattern: string): { route: ClientRoute; outbox: ReplyCarrier } {
     const route = this.routeFor(pattern);
     if (!this.host.kinds(route.plan.kind).carriesReplies) {
       throw new ZeroMqRequestError(
@@ -162,7 +109,8 @@ export class ClientRoutes {
     if (route.links.length === 0) {
       throw new ZeroMqRequestError('SEND_TIMEOUT', pattern, route.name, noPeerYet(route));
     }
-    return route;
+    // A kind that carries replies creates outboxes that carry them.
+    return { route, outbox: this.pick(route).replyCarrier! };
   }
 
   /**
@@ -244,31 +192,9 @@ export class ClientRoutes {
     for (const outbox of this.table.links()) {
       outbox.addTo(totals);
     }
-    const delivery: DeliveryTotals = {
-      acked: 0,
-      redelivered: 0,
-      deadLettered: 0,
-      unacked: 0,
-      replayed: 0,
-      expired: 0,
-      keysInFlight: 0,
-      waitingBehindKey: 0,
-    };
-    for (const { tracker } of this.table.routes) {
-      if (tracker !== undefined) {
-        delivery.acked += tracker.counters.acked;
-        delivery.redelivered += tracker.counters.redelivered;
-        delivery.deadLettered += tracker.counters.deadLettered;
-        delivery.unacked += tracker.outstanding;
-        delivery.replayed += tracker.counters.replayed;
-        delivery.expired += tracker.counters.expired;
-        delivery.keysInFlight += tracker.keys.inFlight;
-        delivery.waitingBehindKey += tracker.keys.waiting;
-      }
-    }
+    const delivery = this.deliveries.totals(this.table.routes.map((route) => route.tracker));
     const discovery = this.discovery?.metrics();
-    const outbox = this.outboxes?.metrics();
-    return { ...totals, ...delivery, ...(discovery === undefined ? {} : { discovery }), ...(outbox === undefined ? {} : { outbox }) };
+    return { ...totals, ...delivery, ...(discovery === undefined ? {} : { discovery }) };
   }
 
   /**
@@ -286,44 +212,20 @@ export class ClientRoutes {
     this.discovery = undefined;
     const table = this.table;
     const unacked = await Promise.all(table.routes.map((route) => route.tracker?.drain(remaining()) ?? 0));
-    const outboxes = [...table.links(), ...retiring, ...(this.deadLetters ? [this.deadLetters] : [])];
+    const { deadLetters } = this.deliveries;
+    const outboxes = [...table.links(), ...retiring, ...(deadLetters ? [deadLetters] : [])];
     this.table = new RouteTable<Outbox, ClientRoute>([]);
-    this.deadLetters = undefined;
+    this.deliveries.deadLetters = undefined;
     const unsent = await Promise.all(outboxes.map((outbox) => outbox.drain(remaining())));
     // After the trackers: their last removals and dead letters are written before the store closes.
-    await this.closeOutboxes();
+    await this.deliveries.closeOutboxes();
     return { dropped: [...unsent, ...unacked].reduce((sum, count) => sum + count, 0), outboxes };
-  }
-
-  private deadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void {
-    this.host.deadLettered(letter);
-    if (this.deadLetters !== undefined) {
-      const metadata = { deadLetterReason: letter.reason, deadLetterAttempts: String(letter.attempts), messageId: letter.messageId };
-      const info = record.info[0] + JSON.stringify(metadata);
-      this.deadLetters.emit({ ...record, info, size: record.size + info.length }, { resolve: () => undefined, reject: () => undefined });
-    }
-  }
-
-  /** Tells (rate-limited) that a lost worker's messages are sent again, and where they went. */
-  private redelivering(link: string, lost: readonly Delivery[]): void {
-    const addressesOf = (name: string) => this.table.link(name)?.managed.addresses.join(', ') ?? '';
-    const resentTo = new Map<string, number>();
-    for (const { link: to } of lost) {
-      resentTo.set(to ?? '', (resentTo.get(to ?? '') ?? 0) + 1);
-    }
-    const where = [...resentTo].map(([to, count]) =>
-      to === '' ? `${count} wait for a worker with credit` : `${count} to "${to}" (${addressesOf(to)})`,
-    );
-    this.host.problems.warn(
-      'redelivering',
-      `Lost the worker on "${link}" (${addressesOf(link)}) with ${lost.length} message(s) not acknowledged; redelivering them: ${where.join(', ')}`,
-    );
   }
 
   /** Greets the worker behind an at-least-once outbox so that it announces its credit (after every (re)connect). */
   private sayHello(name: string): void {
-    const outbox = this.table.link(name);
-    if (outbox instanceof DealerOutbox && outbox.tracker !== undefined) {
+    const outbox = this.table.link(name)?.replyCarrier;
+    if (outbox?.tracker !== undefined) {
       outbox
         .hello(outbox.tracker.producerId)
         .catch((error: unknown) =>
@@ -336,8 +238,9 @@ export class ClientRoutes {
   private onDisconnect(event: ZeroMqSocketEvent): void {
     const outbox = this.table.link(event.socket);
     const { plan } = outbox?.managed ?? {};
-    if (outbox instanceof DealerOutbox && plan?.endpoints.length === 1 && !plan.endpoints[0].bind) {
-      outbox.tracker?.linkLost(outbox.name);
+    const carrier = outbox?.replyCarrier;
+    if (outbox !== undefined && carrier !== undefined && plan?.endpoints.length === 1 && !plan.endpoints[0].bind) {
+      carrier.tracker?.linkLost(outbox.name);
       if (this.host.requestsOn(outbox.name) > 0) {
         this.failRequestsAfterGrace(outbox, `the server at ${event.address} disconnected before the last reply`);
       }
@@ -349,7 +252,7 @@ export class ClientRoutes {
    * (a draining server answers, then leaves) have been read: after LOST_LINK_GRACE, and for as
    * long as the socket holds unread messages (bounded). Requests sent after the loss are not failed.
    */
-  private failRequestsAfterGrace(outbox: DealerOutbox, reason: string): void {
+  private failRequestsAfterGrace(outbox: Outbox, reason: string): void {
     const upTo = this.host.requestMark();
     const detail = this.host.sockets.withHandshakeFailure(outbox.name, reason);
     const socket = outbox.managed.socket;

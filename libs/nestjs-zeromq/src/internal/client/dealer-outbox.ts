@@ -5,7 +5,17 @@ import type { Settle } from '../sockets/send-queue.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
 import type { Delivery } from '../at-least-once/delivery.js';
 import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
-import { Outbox, type Outgoing, type OutboxHost, type OutboxTotals, type ReplyHandling } from './outbox.js';
+import type { ClientSocketPlan } from '../options/plans.js';
+import type { ManagedSocket } from '../sockets/managed-socket.js';
+import {
+  Outbox,
+  type Outgoing,
+  type OutboxHost,
+  type OutboxParts,
+  type OutboxTotals,
+  type ReplyCarrier,
+  type ReplyHandling,
+} from './outbox.js';
 
 const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAFE_INTEGER };
 
@@ -14,15 +24,21 @@ const REPLY_LIMITS = { maxPatternLength: 0, maxRecordsPerMessage: Number.MAX_SAF
  * plus `send()` requests and at-least-once deliveries, and the read loop that brings their
  * replies, acks and credit back.
  */
-export class DealerOutbox extends Outbox {
+export class DealerOutbox extends Outbox implements ReplyCarrier {
   /** Replies nobody waits for any more (timed out or unsubscribed). */
   lateReplies = 0;
   /** Messages from the server that could not be read as replies. */
   malformedReplies = 0;
+  override readonly replyCarrier: ReplyCarrier = this;
   /** The at-least-once route's tracker, which this outbox's worker acks to. */
-  tracker: DeliveryTracker | undefined;
+  readonly tracker: DeliveryTracker | undefined;
   /** Whether deliveries or requests wait for the queue's next send: they leave before more acks are read. */
   private readonly sendsWaiting = (): boolean => this.queue.length > 0;
+
+  constructor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, parts: OutboxParts) {
+    super(managed, parts);
+    this.tracker = parts.tracker;
+  }
 
   /** Queues a request; its replies come back through `ReplyHandling.requests`. */
   request(id: string, record: EncodedRecord, done: Settle): void {
@@ -59,7 +75,7 @@ export class DealerOutbox extends Outbox {
   }
 
   /** Reads replies, acks and credit until the socket closes. */
-  protected override async readFrom(handling: OutboxHost): Promise<void> {
+  protected override async readFrom(host: OutboxHost): Promise<void> {
     try {
       for await (const frames of receiveLoop(this.managed.socket as zmq.Dealer, this.sendsWaiting)) {
         const message = decodeMessage(frames, REPLY_LIMITS);
@@ -68,11 +84,11 @@ export class DealerOutbox extends Outbox {
           continue;
         }
         if (message.kind !== 'replies') {
-          this.malformed(handling, `Dropped a message on socket "${this.name}" that is not a reply (${message.kind})`);
+          this.malformed(host, `Dropped a message on socket "${this.name}" that is not a reply (${message.kind})`);
           continue;
         }
         for (const { reason } of message.rejected) {
-          this.malformed(handling, `Dropped a reply on socket "${this.name}": ${reason}`);
+          this.malformed(host, `Dropped a reply on socket "${this.name}": ${reason}`);
         }
         for (const reply of message.records) {
           if (DELIVERY_STATUSES.has(reply.status)) {
@@ -81,23 +97,23 @@ export class DealerOutbox extends Outbox {
               this.lateReplies++;
             }
           } else {
-            await this.deliverReply(handling, reply);
+            await this.deliverReply(host, reply);
           }
         }
       }
     } catch (error) {
-      if (handling.isOpen()) {
-        handling.problems.error('read', `Socket "${this.name}" stopped reading replies: ${(error as Error).message}`);
+      if (host.isOpen()) {
+        host.problems.error('read', `Socket "${this.name}" stopped reading replies: ${(error as Error).message}`);
       }
     }
   }
 
-  private malformed(handling: ReplyHandling, line: string): void {
+  private malformed(host: ReplyHandling, line: string): void {
     this.malformedReplies++;
-    handling.problems.warn('reply', line);
+    host.problems.warn('reply', line);
   }
 
-  private async deliverReply(handling: ReplyHandling, reply: DecodedReply): Promise<void> {
+  private async deliverReply(host: ReplyHandling, reply: DecodedReply): Promise<void> {
     const raw: WritePacket & { id: string } = { id: reply.id };
     if (reply.status === 'e') {
       raw.err = reply.data;
@@ -110,8 +126,8 @@ export class DealerOutbox extends Outbox {
         raw.isDisposed = true;
       }
     }
-    const packet = await handling.deserializer.deserialize(raw);
-    if (!handling.requests.deliver(reply.id, packet)) {
+    const packet = await host.deserializer.deserialize(raw);
+    if (!host.requests.deliver(reply.id, packet)) {
       this.lateReplies++;
     }
   }

@@ -15,6 +15,8 @@ import {
   type Frame,
   type RecordKind,
 } from '../protocol/wire.js';
+import type { DeliverySocket } from '../at-least-once/route-tracker.js';
+import type { DeliveryTracker } from '../at-least-once/delivery-tracker.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { SendQueue, SendRefused, type Settle } from '../sockets/send-queue.js';
 import { settlesWithin } from '../util/deadline.js';
@@ -30,6 +32,26 @@ export type Outgoing =
 
 /** Builds the error an outgoing item fails with: a send error for emits, a request error for requests. */
 export type OutgoingError = (item: Outgoing, code: ZeroMqSendErrorCode, detail: string, cause?: unknown) => Error;
+
+/** What a kind's outbox is created with (see SocketKind.createOutbox). */
+export interface OutboxParts {
+  config: ResolvedClientOptions;
+  toError: OutgoingError;
+  /** The at-least-once tracker of the socket's route, if it has one (a kind that carries replies acks to it). */
+  tracker?: DeliveryTracker;
+}
+
+/**
+ * What an outbox of a kind that carries replies sends besides events (a DEALER: see
+ * KindFacts.carriesReplies): requests, and its route's at-least-once deliveries.
+ */
+export interface ReplyCarrier extends DeliverySocket {
+  readonly name: string;
+  /** The at-least-once tracker of its route, if it has one: acks and credit are read into it. */
+  readonly tracker: DeliveryTracker | undefined;
+  /** Queues a request; its replies come back through `ReplyHandling.requests`. */
+  request(id: string, record: EncodedRecord, done: Settle): void;
+}
 
 /** What a DEALER outbox hands the replies it reads to. */
 export interface ReplyHandling {
@@ -63,11 +85,12 @@ export function emptyOutboxTotals(): OutboxTotals {
 }
 
 /**
- * One client socket and its writer. Records are packed the moment they are emitted (their
- * strings die young; the queue holds bytes), wait in the socket's SendQueue, and leave in
- * batches: one ZeroMQ message per batch, its body one view of adjacent fragments.
+ * One client socket and its writer, whatever its kind: the base of each kind's outbox (PushOutbox,
+ * DealerOutbox, PubSubOutbox). Records are packed the moment they are emitted (their strings die
+ * young; the queue holds bytes), wait in the socket's SendQueue, and leave in batches: one ZeroMQ
+ * message per batch, its body one view of adjacent fragments.
  */
-export class Outbox {
+export abstract class Outbox {
   /** ZeroMQ messages sent. */
   batches = 0;
   /** At-most-once emits ZeroMQ took. */
@@ -75,6 +98,8 @@ export class Outbox {
   readonly queue: SendQueue<Outgoing>;
   /** The subscriptions its peers hold, on a kind whose socket sees them (XPUB); undefined elsewhere. */
   readonly subscriptions: SubscriptionCounts | undefined = undefined;
+  /** Requests and deliveries, on a kind that carries replies (DEALER); undefined elsewhere. */
+  readonly replyCarrier: ReplyCarrier | undefined = undefined;
   /** The read loop `start()` began, for the kinds whose peers answer. */
   private reading: Promise<void> | undefined;
   /**
@@ -87,8 +112,7 @@ export class Outbox {
 
   constructor(
     readonly managed: ManagedSocket<zmq.Socket, ClientSocketPlan>,
-    config: ResolvedClientOptions,
-    toError: OutgoingError,
+    { config, toError }: OutboxParts,
   ) {
     const bare = managed.plan.bare;
     this.queue = new SendQueue<Outgoing>({
@@ -179,10 +203,8 @@ export class Outbox {
     this.refuseIfRejected();
   }
 
-  /** The read loop of a kind whose peers answer, until the socket closes; none here (a PUSH only writes). */
-  protected readFrom(_host: OutboxHost): Promise<void> | undefined {
-    return undefined;
-  }
+  /** The read loop of a kind whose peers answer, until the socket closes; undefined for a kind that only writes. */
+  protected abstract readFrom(host: OutboxHost): Promise<void> | undefined;
 
   protected write(kind: keyof Outbox['writers'], fields: readonly Frame[]): Fragment {
     return this.writers[kind].write(fields);

@@ -22,5 +22,5 @@ export const DEALER_ROUTER: SocketKind = {
   // moment that server disconnects, and a draining server's last replies and acks come just
   // before it does. Credit keeps deliveries off a server that is down; requests prefer connected ones.
   createClientSocket: (options) => new zmq.Dealer({ ...options, immediate: false }),
-  createOutbox: (managed, config, toError) => new DealerOutbox(managed, config, toError),
+  createOutbox: (managed, parts) => new DealerOutbox(managed, parts),
 };

@@ -21,5 +21,5 @@ export const PUB_SUB: SocketKind = {
   createInbox: (managed, host) => new SubInbox(managed, host, managed.plan.concurrency),
   // Every subscription and unsubscription reaches the publisher (not only a topic's first and last).
   createClientSocket: (options) => new zmq.XPublisher({ ...options, verbosity: 'allSubsUnsubs' }),
-  createOutbox: (managed, config, toError) => new PubSubOutbox(managed, config, toError),
+  createOutbox: (managed, parts) => new PubSubOutbox(managed, parts),
 };

@@ -1,6 +1,6 @@
 import * as zmq from 'zeromq';
-import { Outbox } from '../client/outbox.js';
-import { Inbox } from '../server/inbox.js';
+import { PushOutbox } from '../client/push-outbox.js';
+import { PullInbox } from '../server/pull-inbox.js';
 import type { SocketKind } from './socket-kind.js';
 
 /**
@@ -16,7 +16,7 @@ export const PUSH_PULL: SocketKind = {
   dropsPastHighWaterMark: false,
   curveRole: 'messaging',
   createServerSocket: (options) => new zmq.Pull(options),
-  createInbox: (managed, host) => new Inbox(managed, host, managed.plan.concurrency),
+  createInbox: (managed, host) => new PullInbox(managed, host, managed.plan.concurrency),
   createClientSocket: (options) => new zmq.Push(options),
-  createOutbox: (managed, config, toError) => new Outbox(managed, config, toError),
+  createOutbox: (managed, parts) => new PushOutbox(managed, parts),
 };

@@ -1,7 +1,7 @@
 import type * as zmq from 'zeromq';
-import type { Outbox, OutgoingError } from '../client/outbox.js';
+import type { Outbox, OutboxParts } from '../client/outbox.js';
 import type { KindFacts } from '../options/kind-facts.js';
-import type { ClientSocketPlan, ResolvedClientOptions, ServerSocketPlan } from '../options/plans.js';
+import type { ClientSocketPlan, ServerSocketPlan } from '../options/plans.js';
 import type { Inbox } from '../server/inbox.js';
 import type { InboxHost } from '../server/inbox-host.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
@@ -20,5 +20,5 @@ export interface SocketKind extends KindFacts {
   createServerSocket(options: SocketOptions): zmq.Socket;
   createInbox(managed: ManagedSocket<zmq.Socket, ServerSocketPlan>, host: InboxHost): Inbox;
   createClientSocket(options: SocketOptions): zmq.Socket;
-  createOutbox(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, config: ResolvedClientOptions, toError: OutgoingError): Outbox;
+  createOutbox(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, parts: OutboxParts): Outbox;
 }

@@ -34,21 +34,21 @@ describe('Dispatcher', () => {
     const dispatcher = new Dispatcher(2, 10);
     ['t1', 't2', 't3', 't4', 't5'].forEach((name) => dispatcher.submit(task(name)));
     expect(started).toEqual(['t1', 't2']);
-    expect([dispatcher.size, dispatcher.queued]).toEqual([2, 3]);
+    expect([dispatcher.running, dispatcher.queued]).toEqual([2, 3]);
     finish('t2');
     await flush();
     expect(started).toEqual(['t1', 't2', 't3']);
     fail('t1');
     await flush();
     expect(started).toEqual(['t1', 't2', 't3', 't4']);
-    expect([dispatcher.size, dispatcher.queued]).toEqual([2, 1]);
+    expect([dispatcher.running, dispatcher.queued]).toEqual([2, 1]);
     finish('t3');
     finish('t4');
     await flush();
     expect(started).toEqual(['t1', 't2', 't3', 't4', 't5']);
     finish('t5');
     await flush();
-    expect([dispatcher.size, dispatcher.queued]).toEqual([0, 0]);
+    expect([dispatcher.running, dispatcher.queued]).toEqual([0, 0]);
   });
 
   it('room() pauses the reader while `prefetch` tasks wait and wakes it when one starts', async () => {
@@ -77,7 +77,7 @@ describe('Dispatcher', () => {
     finish('t1');
     await flush();
     expect(started).toEqual(['t1']);
-    expect([dispatcher.size, dispatcher.queued]).toEqual([0, 0]);
+    expect([dispatcher.running, dispatcher.queued]).toEqual([0, 0]);
     expect(dispatcher.dropWaiting()).toBe(0);
   });
 
@@ -150,7 +150,7 @@ describe('Dispatcher', () => {
     const dispatcher = new Dispatcher(1, 10);
     dispatcher.submit(task('stuck'));
     expect(await dispatcher.idle(5)).toBe(false);
-    expect(dispatcher.size).toBe(1);
+    expect(dispatcher.running).toBe(1);
     finish('stuck');
     expect(await dispatcher.idle(30_000)).toBe(true);
   });

@@ -13,7 +13,7 @@ type Task = () => Promise<unknown>;
  * reading, and ZeroMQ's high-water mark pushes back on the producers.
  */
 export class Dispatcher {
-  private running = 0;
+  private runningTasks = 0;
   private readonly waiting = new Deque<Task>();
   /** The bytes of each waiting task, in the same order. */
   private readonly waitingBytes = new Deque<number>();
@@ -32,8 +32,8 @@ export class Dispatcher {
   ) {}
 
   /** Tasks running now. */
-  get size(): number {
-    return this.running;
+  get running(): number {
+    return this.runningTasks;
   }
 
   /** Tasks read but not started yet. */
@@ -44,7 +44,7 @@ export class Dispatcher {
   /** Runs `task` now if a slot is free, else when one frees up; it holds `bytes` of the budget until it ends. */
   submit(task: Task, bytes = 0): void {
     this.budget.take(bytes);
-    if (this.running < this.concurrency) {
+    if (this.runningTasks < this.concurrency) {
       this.start(task, bytes);
     } else {
       this.waiting.push(task);
@@ -75,7 +75,7 @@ export class Dispatcher {
 
   /** Resolves once nothing runs, or after `timeout` ms; tells which. */
   async idle(timeout: number): Promise<boolean> {
-    if (this.running === 0) {
+    if (this.runningTasks === 0) {
       return true;
     }
     return settlesWithin(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), timeout);
@@ -86,18 +86,18 @@ export class Dispatcher {
   }
 
   private start(task: Task, bytes: number): void {
-    this.running++;
+    this.runningTasks++;
     const release = () => this.finished(bytes);
     task().then(release, release);
   }
 
   private finished(bytes: number): void {
-    this.running--;
+    this.runningTasks--;
     this.budget.release(bytes);
     const next = this.waiting.shift();
     if (next !== undefined) {
       this.start(next, this.waitingBytes.shift()!);
-    } else if (this.running === 0) {
+    } else if (this.runningTasks === 0) {
       for (const resolve of this.idleWaiters.splice(0)) {
         resolve();
       }

@@ -1,5 +1,4 @@
 import type { MessageHandler, ReadPacket } from '@nestjs/microservices';
-import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { NO_EVENT_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
@@ -9,32 +8,29 @@ import type { ManagedSocket } from '../sockets/managed-socket.js';
 import { messageBytes, receiveLoop } from '../sockets/receive-loop.js';
 import type { Counters } from '../util/counters.js';
 import { Dispatcher } from './dispatcher.js';
+import { describeError, runHandler, type HandlerOutcome } from './handler-run.js';
 import type { InboxHost } from './inbox-host.js';
 import { ReceiveBudget } from './receive-budget.js';
 import type { ServerSocketPlan } from '../options/plans.js';
 import { serverCounters, type ServerCounter } from './server-counters.js';
 
-/** How a handler run ended: Nest's exception filter turns a failure into an error value. */
-export type HandlerOutcome = { ok: true } | { ok: false; error: unknown };
-
-const SUCCEEDED: HandlerOutcome = { ok: true };
-
 /** Milliseconds between looks at whether a closing socket still holds unread messages. */
 const UNREAD_POLL_INTERVAL = 5;
 
 /**
- * One server socket and everything that happens to what it receives: the read loop, decoding,
- * the handlers' concurrency and read-ahead (Dispatcher), and the socket's counters. This base
- * class takes events (framed or plain); a kind whose socket carries more (requests, deliveries)
- * extends it and handles those in `receiveOther`.
+ * One server socket and everything that happens to what it receives, whatever its kind: the read
+ * loop, decoding, the handlers' concurrency and read-ahead (Dispatcher), and the socket's
+ * counters. The base of each kind's inbox (PullInbox, RouterInbox, SubInbox): it takes events
+ * (framed or plain); a kind whose socket carries more (requests, deliveries) handles those in
+ * `receiveOther`.
  */
-export class Inbox {
+export abstract class Inbox {
   readonly counters: Counters<ServerCounter> = serverCounters();
   readonly dispatcher: Dispatcher;
   /** Whether the read loop runs (false before `start()`, after an error that ended it, after close). */
   reading = false;
-  /** Frames in front of the header (a ROUTER's routing id). */
-  protected readonly routingFrames: number = 0;
+  /** Frames in front of the header (a ROUTER's routing id, a broadcast's topic and stamp). */
+  protected abstract readonly routingFrames: number;
   /** Whether answers wait to be sent (see `receiveLoop`); an inbox that answers nothing has none. */
   protected readonly answersWaiting: (() => boolean) | undefined = undefined;
   private readonly eventInfo: ZeroMqMessageInfo;
@@ -132,57 +128,20 @@ export class Inbox {
     return typeof packet.pattern === 'string' ? packet.pattern : this.host.normalizePattern(packet.pattern);
   }
 
+  /** Counts and logs an event pattern without handler, in Nest's words. */
+  protected unknownEvent(pattern: string): void {
+    this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
+  }
+
   /** Counts and logs a pattern without handler, in Nest's words for events or requests. */
   protected unknownPattern(pattern: string, line: string): void {
     this.counters.add('unknownPattern');
     this.host.problems.warn('unknownPattern', `${line} ${pattern}`);
   }
 
-  /**
-   * Calls the handler and waits for its outcome (promise or observable). With processing hooks
-   * set it runs inside them; without, directly: no promise or closure that nobody observes.
-   * A failure was already reported by Nest's exception filter; the outcome carries the error.
-   */
-  protected async run(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
-    if (!this.host.timed) {
-      return this.callHandler(handler, data, context);
-    }
-    const started = performance.now();
-    const outcome = await this.callHandler(handler, data, context);
-    this.host.emit('handler-end', context, performance.now() - started, outcome.ok ? 'success' : 'error');
-    return outcome;
-  }
-
-  private async callHandler(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
-    if (!this.host.hooked) {
-      try {
-        await settle(handler(data, context));
-        return SUCCEEDED;
-      } catch (error) {
-        this.host.emit('handler-error', error, context);
-        return { ok: false, error };
-      }
-    }
-    return new Promise<HandlerOutcome>((resolve) => {
-      const hooked = this.host.runWithProcessingHooks(context, async (runEndHook) => {
-        let outcome = SUCCEEDED;
-        try {
-          await settle(handler(data, context));
-        } catch (error) {
-          outcome = { ok: false, error };
-          this.host.emit('handler-error', error, context);
-        } finally {
-          runEndHook();
-          resolve(outcome);
-        }
-      });
-      if (hooked instanceof Promise) {
-        hooked.catch((error: unknown) => {
-          this.host.problems.error('hook', `A processing hook failed: ${describeError(error)}`);
-          resolve({ ok: false, error });
-        });
-      }
-    });
+  /** Runs the handler (see runHandler): timed and hooked as the server says. */
+  protected run(handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
+    return runHandler(this.host, handler, data, context);
   }
 
   private async read(): Promise<void> {
@@ -291,7 +250,7 @@ export class Inbox {
     const pattern = this.patternOf(packet);
     const handler = this.host.handlerFor(pattern);
     if (handler === null) {
-      this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
+      this.unknownEvent(pattern);
       return;
     }
     const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, this.withKey(info, record)]));
@@ -327,21 +286,4 @@ export class Inbox {
     this.reject('undecodable', `The deserializer rejected a "${record.pattern}" record: ${describeError(error)}`);
     return undefined;
   }
-}
-
-/** Waits for a handler's result: a promise, an observable (its last value), or a plain value. */
-async function settle(result: unknown): Promise<void> {
-  const value = result instanceof Promise ? await result : result;
-  if (isObservable(value)) {
-    await lastValueFrom(value as Observable<unknown>, { defaultValue: undefined });
-  }
-}
-
-/** A handler's error as one line: Nest's RPC error objects carry a `message`. */
-export function describeError(error: unknown): string {
-  if (typeof error === 'string') {
-    return error;
-  }
-  const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : (JSON.stringify(error) ?? String(error));
 }

@@ -1,7 +1,7 @@
 import type { WritePacket } from '@nestjs/microservices';
 import { isObservable, tap } from 'rxjs';
 import type * as zmq from 'zeromq';
-import { MAX_REMEMBERED_PRODUCERS, NO_EVENT_HANDLER, NO_MESSAGE_HANDLER } from '../../constants.js';
+import { MAX_REMEMBERED_PRODUCERS, NO_MESSAGE_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import {
@@ -17,8 +17,10 @@ import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { Settle } from '../sockets/send-queue.js';
 import type { ServerSocketPlan } from '../options/plans.js';
 import { BoundedMap } from '../util/bounded-map.js';
+import { logDeadLetter } from '../util/dead-letter-log.js';
 import { DeliveryLedger } from './delivery-ledger.js';
-import { describeError, Inbox } from './inbox.js';
+import { describeError } from './handler-run.js';
+import { Inbox } from './inbox.js';
 import type { InboxHost } from './inbox-host.js';
 import { ReplyWriter } from './reply-writer.js';
 
@@ -204,7 +206,7 @@ export class RouterInbox extends Inbox {
       const handler = packet === undefined ? null : this.host.handlerFor(pattern);
       if (packet === undefined || handler === null) {
         if (packet !== undefined) {
-          this.unknownPattern(pattern, `${NO_EVENT_HANDLER} Event pattern:`);
+          this.unknownEvent(pattern);
         }
         const reason = packet === undefined ? 'undecodable' : 'no handler';
         this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
@@ -246,10 +248,7 @@ export class RouterInbox extends Inbox {
 
   private deadLetter(letter: ZeroMqDeadLetter): void {
     this.counters.add('deadLettered');
-    this.host.problems.warn(
-      'deadLetter',
-      `Dead letter: "${letter.pattern}" ${letter.messageId} after ${letter.attempts} attempt(s): ${letter.reason}`,
-    );
+    logDeadLetter(this.host.problems, letter);
     this.host.emit('dead-letter', letter);
   }
 

@@ -2,6 +2,7 @@ import { settlesWithin } from '../util/deadline.js';
 import { Deque } from '../util/deque.js';
 import type { ZeroMqOverflowPolicy } from '../../zeromq.options.js';
 import type { ZeroMqSendErrorCode } from '../../zeromq.errors.js';
+import { hasRoomFor } from '../util/queue-room.js';
 
 export interface SendQueueOptions<T> {
   maxQueueSize: number;
@@ -88,8 +89,7 @@ export class SendQueue<T> {
       return;
     }
     const size = this.options.sizeOf(item);
-    const full = () =>
-      this.length >= this.options.maxQueueSize || (this.length > 0 && this.queuedBytes + size > this.options.maxQueueBytes);
+    const full = () => !hasRoomFor(this.options, this.length, this.queuedBytes, size);
     if (full()) {
       const detail =
         this.length >= this.options.maxQueueSize

@@ -12,8 +12,8 @@ import {
   type EncodedRecord,
 } from '../protocol/wire.js';
 import type { DeliveryStore } from './delivery-store.js';
-import type { DealerOutbox } from '../client/dealer-outbox.js';
 import type { Delivery } from './delivery.js';
+import type { Settle } from '../sockets/send-queue.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 
 /**
@@ -27,25 +27,37 @@ const DELIVERY_SLAB_BYTES = 64 * 1024;
 /** Milliseconds a lost worker's acks already received may still be read before its deliveries are resent. */
 export const LOST_LINK_GRACE = 300;
 
+/** What a route's tracker sends over (a DEALER outbox: see ReplyCarrier). */
+export interface DeliverySocket {
+  /** Queues one delivery (packed by the tracker); `done` hears whether ZeroMQ took it. */
+  deliver(delivery: Delivery, done: Settle): void;
+  /** Greets the worker so that it announces its credit. */
+  hello(producerId: string): Promise<void>;
+  /** Whether its socket still holds messages not read (acks of a lost worker). */
+  readonly managed: { readonly socket: { readonly readable: boolean } };
+}
+
 /** What an at-least-once route reports to its client. */
 export interface DeliveryEvents {
   onDeadLetter(letter: ZeroMqDeadLetter, record: EncodedRecord): void;
   /** A lost worker's unacknowledged messages were sent again (see DeliveryTrackerOptions.onLinkLost). */
   onLinkLost(link: string, lost: readonly Delivery[]): void;
   /** The route's outbox of that name, if it still has it (DNS discovery adds and removes outboxes). */
-  outboxNamed(name: string): DealerOutbox | undefined;
+  outboxNamed(name: string): DeliverySocket | undefined;
   /** A keyed message blocks its key (`keyedPoison: 'block'`): told once per message. */
   onKeyBlocked(pattern: string, id: string, reason: string): void;
 }
 
 /**
- * At-least-once around a route's DEALER outboxes: one tracker holds the route's messages until a
- * worker acks them, sends each over the outbox with the most free credit, and greets a worker
- * again when its credit was lost. Each outbox learns its tracker (acks and credit arrive there).
+ * The DeliveryTracker of an at-least-once route over its DEALER sockets, set up from the client's
+ * options: how its messages are packed (slabs), which errors its emits fail with, and where it
+ * sends (the outbox of a link, by name, greeting a worker whose credit was lost). The tracker
+ * holds the route's messages until a worker acks them. The outboxes are created with it (acks and
+ * credit arrive there): see OutboxParts.
  */
-export function trackDeliveries(
+export function createRouteTracker(
   routeName: string,
-  outboxes: readonly DealerOutbox[],
+  sockets: ReadonlyArray<{ readonly name: string }>,
   config: ResolvedClientOptions,
   events: DeliveryEvents,
   outbox?: { store: DeliveryStore; options: ParsedOutboxOptions },
@@ -59,7 +71,7 @@ export function trackDeliveries(
     outbox?.hello(tracker.producerId).catch(() => undefined);
   };
   const tracker: DeliveryTracker = new DeliveryTracker(
-    outboxes.map((outbox) => outbox.name),
+    sockets.map((socket) => socket.name),
     {
       maxQueueSize: config.maxQueueSize,
       ackTimeout: config.ackTimeout,
@@ -128,8 +140,5 @@ export function trackDeliveries(
       },
     },
   );
-  for (const outbox of outboxes) {
-    outbox.tracker = tracker;
-  }
   return tracker;
 }
