@@ -113,11 +113,18 @@ export class DeliveryLinks {
     }
   }
 
-  /** Delivery `id` timed out on the link named `name`: it keeps its credit there until answered (`answeredLate`). */
-  heldLate(name: string, id: string): void {
+  /**
+   * Delivery `id`, sent at `sentAt`, timed out on the link named `name`: it keeps its credit there
+   * until answered (`answeredLate`). False when the connection it went out on has dropped since
+   * (nothing will answer it there): the caller frees its credit.
+   */
+  heldLate(name: string, id: string, sentAt: number): boolean {
     const link = this.links.get(name);
     if (link === undefined) {
-      return;
+      return false;
+    }
+    if (link.lostAt !== undefined && sentAt <= link.lostAt) {
+      return false;
     }
     link.late ??= new Set();
     if (link.late.has(id)) {
@@ -126,6 +133,7 @@ export class DeliveryLinks {
     } else {
       link.late.add(id);
     }
+    return true;
   }
 
   /** The worker on `name` answered delivery `id`; true when it had timed out there (its credit is free again). */
@@ -138,10 +146,14 @@ export class DeliveryLinks {
     return true;
   }
 
-  /** The link's connection dropped: what timed out on it will never be answered there. */
-  forgetLate(name: string): void {
+  /** The link's connection dropped at `lostAt`: what was sent on it before will never be answered there. */
+  lost(name: string, lostAt: number): void {
     const link = this.links.get(name);
-    if (link?.late !== undefined) {
+    if (link === undefined) {
+      return;
+    }
+    link.lostAt = lostAt;
+    if (link.late !== undefined) {
       link.unacked -= link.late.size;
       link.late = undefined;
     }

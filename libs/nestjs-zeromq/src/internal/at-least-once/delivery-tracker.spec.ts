@@ -241,6 +241,29 @@ describe('DeliveryTracker', () => {
     expect(await t.drain(0)).toBe(1);
   });
 
+  it('frees the credit of a delivery that times out after its connection dropped, before the lost link is resent', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    // A grace for unread acks longer than ackTimeout: the timeout comes first (a partition).
+    let unread = true;
+    const { tracker: t, sent, submit } = tracker({ ackTimeout: 1_000, lostLinkGrace: 5_000, unread: () => unread });
+    t.credit('a', 2);
+    void submit('m1');
+    void submit('m2');
+    t.linkLost('a');
+    timers.advanceTimersByTime(1_000);
+    // Sent on the connection that dropped: no late credit held there, nothing left counted.
+    expect(t.unackedOn('a')).toBe(0);
+    unread = false;
+    t.credit('a', 2);
+    expect(sent.slice(2)).toEqual([
+      ['a', 'm1', 2],
+      ['a', 'm2', 2],
+    ]);
+    expect(t.unackedOn('a')).toBe(2);
+    timers.useRealTimers();
+    await t.drain(0);
+  });
+
   it("requeues a lost link's deliveries ahead of the waiting ones and voids its credit", async () => {
     const { tracker: t, sent, submit } = tracker();
     t.credit('a', 2);

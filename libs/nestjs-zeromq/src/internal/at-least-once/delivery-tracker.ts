@@ -210,8 +210,8 @@ export class DeliveryTracker {
     if (!this.links.voidCredit(linkName)) {
       return;
     }
-    this.links.forgetLate(linkName);
     const lostAt = Date.now();
+    this.links.lost(linkName, lostAt);
     const resend = () => {
       // Only what was sent before the loss: the link may be back and busy again by now.
       const lost = [...this.deliveries.values()].filter(
@@ -362,8 +362,11 @@ export class DeliveryTracker {
     const again: Delivery[] = [];
     for (const delivery of late) {
       if (delivery.link !== undefined) {
-        this.links.heldLate(delivery.link, delivery.id);
-        this.leaveLink(delivery);
+        if (this.links.heldLate(delivery.link, delivery.id, delivery.ackDeadline - this.options.ackTimeout)) {
+          this.leaveLink(delivery);
+        } else {
+          this.release(delivery);
+        }
       }
       const outcome = failureOutcome(delivery, { reason, refused: false, timedOut: true }, now, this.options);
       if ('deadLetter' in outcome) {

@@ -61,6 +61,8 @@ export interface DeliveryLink {
    * nothing new while others take its work.
    */
   late?: Set<string>;
+  /** When its connection last dropped: what was sent before will never be answered on it. */
+  lostAt?: number;
   /** Its worker left DNS: it gets no more deliveries, whatever credit it announces. */
   retired?: boolean;
 }
