@@ -34,7 +34,12 @@ const TARGETS = {
   // The at-least-once tracker, by a glob that also finds it after a move into internal/at-least-once/.
   'delivery-tracker': {
     mutate: ['libs/nestjs-zeromq/src/internal/**/delivery-tracker.ts'],
-    tests: ['libs/nestjs-zeromq/src/internal/**/delivery-tracker.spec.ts', 'libs/nestjs-zeromq/src/zeromq.at-least-once.spec.ts'],
+    tests: [
+      'libs/nestjs-zeromq/src/internal/**/delivery-tracker*.spec.ts',
+      'libs/nestjs-zeromq/src/internal/**/keyed-delivery.spec.ts',
+      'libs/nestjs-zeromq/src/internal/**/stored-deliveries.spec.ts',
+      'libs/nestjs-zeromq/src/zeromq.at-least-once.spec.ts',
+    ],
   },
 };
 
@@ -67,6 +72,8 @@ export default {
   thresholds: { high: 90, low: 70, break: target.break ?? null },
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  // `npm run mutation -- --incremental` re-runs only the mutants whose code or covering tests changed.
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };
