@@ -56,7 +56,10 @@ describe('decodeMessage', () => {
     });
 
     it('takes exactly maxRecordsPerMessage records, and calls one more malformed', () => {
-      expect(decode(['NZ1E', 'a', 'j', '1', 'b', 'j', '2'])).toMatchObject({ kind: 'events', records: [{ pattern: 'a' }, { pattern: 'b' }] });
+      expect(decode(['NZ1E', 'a', 'j', '1', 'b', 'j', '2'])).toMatchObject({
+        kind: 'events',
+        records: [{ pattern: 'a' }, { pattern: 'b' }],
+      });
       expect(decode(['NZ1E', 'a', 'j', '1', 'b', 'j', '2', 'c', 'j', '3'])).toEqual({
         kind: 'malformed',
         reason: '3 records in one message, above maxRecordsPerMessage (2)',
@@ -191,7 +194,12 @@ describe('decodeMessage', () => {
     it('reads every status, and rejects an unknown one or a bad payload with the reply id', () => {
       const statuses = ['n', 'd', 'c', 'e', 'a', 'f', 'x'];
       const frames = statuses.flatMap((status, i) => [`${i}`, status, 'j', `${i}`]);
-      expect(decodeMessage(['NZ1R', ...frames].map((frame) => Buffer.from(frame)), { ...limits, maxRecordsPerMessage: 7 })).toEqual({
+      expect(
+        decodeMessage(
+          ['NZ1R', ...frames].map((frame) => Buffer.from(frame)),
+          { ...limits, maxRecordsPerMessage: 7 },
+        ),
+      ).toEqual({
         kind: 'replies',
         rejected: [],
         records: statuses.map((status, i) => ({ id: `${i}`, status, data: i })),
