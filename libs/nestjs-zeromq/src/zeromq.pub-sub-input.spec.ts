@@ -65,8 +65,8 @@ describe("kind 'pub-sub': a subscriber's input", () => {
   };
 
   it("takes a plain publisher's broadcast as an event of its topic, and a topic of 0 or more than maxPatternLength bytes as malformed", async () => {
-    const { server, received } = await subscriber(
-      { endpoints: [LOOPBACK_ANY_PORT], maxPatternLength: 16, plainMessages: { pattern: 'not used by a SUB socket' } },
+    const { server, received, warnings } = await subscriber(
+      { endpoints: [LOOPBACK_ANY_PORT], logInterval: 0, maxPatternLength: 16, plainMessages: { pattern: 'not used by a SUB socket' } },
       [CreatedController],
     );
     const raw = await rawPublisher(boundAddress(server), '');
@@ -84,10 +84,16 @@ describe("kind 'pub-sub': a subscriber's input", () => {
       ['a.created', 'short topic', true],
     ]);
     expect(server.getMetrics()).toMatchObject({ received: 2, malformed: 2, undecodable: 0 });
+    expect(warnings).toEqual(
+      [0, 17].map(
+        (bytes) =>
+          `Dropped a malformed message on socket "default": plain broadcast with a topic of ${bytes} bytes (1 to maxPatternLength allowed)`,
+      ),
+    );
   });
 
   it('counts the records a publisher sent but the subscriber never got, per publisher and topic, rejected records included', async () => {
-    const { server, received, warnings } = await subscriber({ endpoints: [LOOPBACK_ANY_PORT] }, [CreatedController]);
+    const { server, received, warnings } = await subscriber({ endpoints: [LOOPBACK_ANY_PORT], logInterval: 0 }, [CreatedController]);
     const raw = await rawPublisher(boundAddress(server), '');
     const shots: string[][] = [
       ['x.created', 'p:0', 'NZ1E', 'x.created', 'j', '1'],
@@ -100,6 +106,7 @@ describe("kind 'pub-sub': a subscriber's input", () => {
       ['y.created', 'p:0', 'NZ1E', 'y.created', 'j', '4'],
       // Records 4 and 5 of x.created never came.
       ['x.created', 'p:6', 'NZ1E', 'x.created', 'j', '5'],
+      ['x.created', 'no stamp', 'NZ1E', 'x.created', 'j', '6'],
     ];
     for (const frames of shots) {
       await raw.send(frames);
@@ -112,8 +119,17 @@ describe("kind 'pub-sub': a subscriber's input", () => {
       'y.created 4',
       'x.created 5',
     ]);
-    expect(server.getMetrics()).toMatchObject({ received: 5, missed: 2, malformed: 1, undecodable: 1 });
-    expect(warnings).toContain('Socket "default" missed 2 "x.created" broadcast(s) of publisher p: dropped on the way (a high-water mark)');
+    await eventually(
+      () => server.getMetrics().malformed,
+      (malformed) => malformed === 2,
+    );
+    expect(server.getMetrics()).toMatchObject({ received: 5, missed: 2, malformed: 2, undecodable: 1 });
+    expect(warnings).toEqual([
+      'Dropped a record on socket "default": empty pattern',
+      `Dropped a requests message on socket "default": a 'pub-sub' socket does not take those`,
+      'Socket "default" missed 2 "x.created" broadcast(s) of publisher p: dropped on the way (a high-water mark)',
+      'Dropped a malformed message on socket "default": broadcast without a "<publisher>:<sequence>" stamp in frame 1',
+    ]);
   });
 
   it('warns, and subscribes to nothing, when no @EventPattern handler is there to subscribe to', async () => {
