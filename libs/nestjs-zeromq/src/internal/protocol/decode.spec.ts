@@ -70,6 +70,7 @@ describe('decodeMessage', () => {
       const body = packedBody(['p', 'j', '1']);
       expect(decode(['NZ1e', body, body])).toEqual({ kind: 'malformed', reason: 'packed message of 3 frames (2 expected)' });
       expect(decode(['NZ1e'])).toEqual({ kind: 'malformed', reason: 'packed message of 1 frames (2 expected)' });
+      expect(decode(['peer', 'NZ1e'], 1)).toEqual({ kind: 'malformed', reason: 'packed message of 1 frames (2 expected)' });
       expect(decode(['peer', 'NZ1e', body], 1)).toMatchObject({ kind: 'events', records: [{ pattern: 'p', data: 1 }] });
     });
 
