@@ -16,6 +16,8 @@ const TARGETS = {
     tests: ['libs/nestjs-zeromq/src/internal/sockets/send-queue*.spec.ts'],
   },
   decode: {
+    // The score published in docs/mutation.md (run by hand: too long for CI).
+    break: 100,
     mutate: ['libs/nestjs-zeromq/src/internal/protocol/decode.ts'],
     // Unit specs only: with the fuzz spec (real sockets) every mutant took as long as a whole run of it.
     tests: ['libs/nestjs-zeromq/src/internal/protocol/*.spec.ts'],
