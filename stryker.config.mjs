@@ -16,12 +16,35 @@ const TARGETS = {
     tests: ['libs/nestjs-zeromq/src/internal/sockets/send-queue*.spec.ts'],
   },
   decode: {
+    // The score published in docs/mutation.md (run by hand: too long for CI).
+    break: 100,
     mutate: ['libs/nestjs-zeromq/src/internal/protocol/decode.ts'],
-    tests: ['libs/nestjs-zeromq/src/internal/protocol/*.spec.ts', 'libs/nestjs-zeromq/src/zeromq.fuzz.spec.ts'],
+    // Unit specs only: with the fuzz spec (real sockets) every mutant took as long as a whole run of it.
+    tests: ['libs/nestjs-zeromq/src/internal/protocol/*.spec.ts'],
   },
   'resolve-options': {
     mutate: ['libs/nestjs-zeromq/src/internal/options/resolve-options.ts'],
-    tests: ['libs/nestjs-zeromq/src/internal/options/resolve-options.spec.ts'],
+    // The CURVE role checks and the socket options are resolved here too.
+    tests: [
+      'libs/nestjs-zeromq/src/internal/options/resolve-options*.spec.ts',
+      'libs/nestjs-zeromq/src/internal/security/curve.spec.ts',
+      'libs/nestjs-zeromq/src/internal/kinds/socket-options.spec.ts',
+    ],
+  },
+  // The inboxes, by the behaviour of a real server's sockets (they survive a refactor of the classes).
+  'sub-inbox': {
+    mutate: ['libs/nestjs-zeromq/src/internal/server/sub-inbox.ts'],
+    tests: ['libs/nestjs-zeromq/src/zeromq.pub-sub*.spec.ts'],
+  },
+  inbox: {
+    mutate: ['libs/nestjs-zeromq/src/internal/server/inbox.ts'],
+    tests: [
+      'libs/nestjs-zeromq/src/zeromq.transport.spec.ts',
+      'libs/nestjs-zeromq/src/zeromq.interop.spec.ts',
+      'libs/nestjs-zeromq/src/zeromq.lifecycle.spec.ts',
+      'libs/nestjs-zeromq/src/zeromq.inbox*.spec.ts',
+      'libs/nestjs-zeromq/src/hooks/zeromq.hooks.spec.ts',
+    ],
   },
   'router-inbox': {
     mutate: ['libs/nestjs-zeromq/src/internal/server/router-inbox.ts'],
@@ -34,7 +57,11 @@ const TARGETS = {
   // The at-least-once tracker, by a glob that also finds it after a move into internal/at-least-once/.
   'delivery-tracker': {
     mutate: ['libs/nestjs-zeromq/src/internal/**/delivery-tracker.ts'],
-    tests: ['libs/nestjs-zeromq/src/internal/**/delivery-tracker.spec.ts', 'libs/nestjs-zeromq/src/zeromq.at-least-once.spec.ts'],
+    tests: [
+      'libs/nestjs-zeromq/src/internal/**/delivery-tracker*.spec.ts',
+      'libs/nestjs-zeromq/src/internal/**/keyed-delivery.spec.ts',
+      'libs/nestjs-zeromq/src/internal/**/stored-deliveries.spec.ts',
+    ],
   },
 };
 
@@ -67,6 +94,8 @@ export default {
   thresholds: { high: 90, low: 70, break: target.break ?? null },
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  // `npm run mutation -- --incremental` re-runs only the mutants whose code or covering tests changed.
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };

@@ -303,3 +303,73 @@ describe('resolveClientOptions', () => {
     );
   });
 });
+
+describe('resolveClientOptions: outboxes, keys and DNS endpoints', () => {
+  const outbox = { path: '/tmp/nzmq-outbox' };
+  const stored = { path: outbox.path, durability: 'commit', resolveOn: 'stored', maxBytes: 1024 * 1024 * 1024 };
+
+  it("gives an at-least-once route its own outbox, else the client's; an at-most-once route none", () => {
+    const resolved = client({
+      outbox,
+      routes: [
+        { name: 'own', delivery: 'at-least-once', outbox: { path: '/tmp/own', resolveOn: 'acked' }, patterns: ['own'], endpoints: [A] },
+        { name: 'shared', delivery: 'at-least-once', patterns: ['shared'], endpoints: [B] },
+        { name: 'fast', patterns: ['fast'], endpoints: [C] },
+      ],
+    });
+    expect(resolved.routes.map(({ name, outbox: routeOutbox }) => [name, routeOutbox])).toEqual([
+      ['own', { ...stored, path: '/tmp/own', resolveOn: 'acked' }],
+      ['shared', stored],
+      ['fast', undefined],
+    ]);
+    // The client's delivery makes its routes at-least-once, and so gives them its outbox.
+    expect(client({ delivery: 'at-least-once', outbox, endpoints: [A] }).routes[0].outbox).toEqual(stored);
+  });
+
+  it('rejects an outbox that no at-least-once route would use, naming the route', () => {
+    const message = (owner: string) =>
+      `Invalid ZeroMqClient options: ${owner} has an outbox, which only at-least-once routes use (set delivery: 'at-least-once')`;
+    expect(optionsError(() => client({ routes: [{ name: 'fast', outbox, patterns: ['fast'], endpoints: [A] }] }))).toBe(
+      message('route "fast"'),
+    );
+    expect(optionsError(() => client({ routes: [{ outbox, patterns: ['a', 'b'], endpoints: [A] }] }))).toBe(message('route "a, b"'));
+    expect(
+      optionsError(() =>
+        client({ delivery: 'at-least-once', routes: [{ delivery: 'at-most-once', outbox, patterns: ['a'], endpoints: [A] }] }),
+      ),
+    ).toBe(message('route "a"'));
+    expect(optionsError(() => client({ outbox, endpoints: [A] }))).toBe(message('the client'));
+    expect(optionsError(() => client({ outbox, routes: [{ patterns: ['a'], endpoints: [A] }] }))).toBe(message('the client'));
+  });
+
+  it("gives each route its own key function, else the client's", () => {
+    const clientKey = () => 'client';
+    const routeKey = () => 'route';
+    const resolved = client({
+      key: clientKey,
+      routes: [
+        { name: 'own', key: routeKey, patterns: ['own'], endpoints: [A] },
+        { name: 'shared', patterns: ['shared'], endpoints: [B] },
+      ],
+    });
+    expect(resolved.routes.map(({ key }) => key)).toEqual([routeKey, clientKey]);
+    expect(client({ endpoints: [A] }).routes[0].key).toBeUndefined();
+  });
+
+  it("leaves a per-endpoint route's DNS endpoints to discovery: sockets only for its fixed addresses", () => {
+    const dns = 'tcp+dns://workers.internal:5557';
+    const resolved = client({
+      routes: [
+        { name: 'mixed', delivery: 'at-least-once', patterns: ['mixed'], endpoints: [A, dns] },
+        { name: 'found', delivery: 'at-least-once', patterns: ['found'], endpoints: [dns] },
+      ],
+    });
+    expect(resolved.routes.map(({ name, endpoints }) => [name, endpoints.map(({ address }) => address)])).toEqual([
+      ['mixed', [A, dns]],
+      ['found', [dns]],
+    ]);
+    expect(resolved.sockets.map(({ name, route, endpoints }) => [name, route, endpoints.map(({ address }) => address)])).toEqual([
+      ['mixed#1', 'mixed', [A]],
+    ]);
+  });
+});

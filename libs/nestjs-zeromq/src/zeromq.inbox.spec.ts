@@ -1,0 +1,207 @@
+import { Controller, Inject, type Logger } from '@nestjs/common';
+import { Ctx, EventPattern, Payload, RpcException, type ReadPacket } from '@nestjs/microservices';
+import { jest } from '@jest/globals';
+import { delay, of, throwError, timer, map } from 'rxjs';
+import * as zmq from 'zeromq';
+import type { ZeroMqContext } from './zeromq.context.js';
+import type { ZeroMqHandlerOutcome } from './zeromq.events.js';
+import type { ZeroMqServerOptions } from './zeromq.options.js';
+import { ZeroMqServer } from './zeromq.server.js';
+import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
+import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { eventually, type Collector } from '../test/waiting.js';
+
+/** The message of what Nest's exception filter made of a handler's RpcException. */
+const messageOf = (error: unknown) => (typeof error === 'string' ? error : (error as Error).message);
+
+/** How long the slow handlers take: a handler's reported duration covers it. */
+const SLOW_MS = 40;
+
+/** Handlers that succeed or fail in each way a Nest handler can: a value, a promise, an observable. */
+@Controller()
+class OutcomesController {
+  constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
+
+  private record(data: unknown, context: ZeroMqContext): void {
+    this.received.add({ pattern: context.getPattern(), data, context });
+  }
+
+  @EventPattern<string>('ok.value')
+  value(@Payload() data: unknown, @Ctx() context: ZeroMqContext): number {
+    this.record(data, context);
+    return 1;
+  }
+
+  @EventPattern<string>('ok.promise')
+  async promise(@Payload() data: unknown, @Ctx() context: ZeroMqContext): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
+    this.record(data, context);
+  }
+
+  @EventPattern<string>('ok.observable')
+  observable(@Payload() data: unknown, @Ctx() context: ZeroMqContext) {
+    // The handler's work is done when its observable completes, not when it returns it.
+    return timer(SLOW_MS).pipe(map(() => this.record(data, context)));
+  }
+
+  @EventPattern({ cmd: 'object' })
+  object(@Payload() data: unknown, @Ctx() context: ZeroMqContext): void {
+    this.record(data, context);
+  }
+
+  @EventPattern<string>('fail.throw')
+  throws(): never {
+    throw new RpcException('thrown');
+  }
+
+  @EventPattern<string>('fail.promise')
+  async rejects(): Promise<never> {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    throw new RpcException('rejected');
+  }
+
+  @EventPattern<string>('fail.observable')
+  errors() {
+    return of(1).pipe(
+      delay(SLOW_MS),
+      map(() => {
+        throw new RpcException('errored');
+      }),
+    );
+  }
+
+  @EventPattern<string>('fail.late')
+  late() {
+    return throwError(() => new RpcException('late'));
+  }
+}
+
+/** What a server socket does with each record it reads: handler outcomes and their events, the deserializer, bad input. */
+describe('a server socket handling what it reads', () => {
+  const workers: Worker[] = [];
+  const sockets: zmq.Socket[] = [];
+
+  afterEach(async () => {
+    sockets.splice(0).forEach((socket) => socket.close());
+    await Promise.all(workers.splice(0).map((worker) => worker.app.close()));
+  });
+
+  /** A worker on push-pull whose warnings are kept, and a plain PUSH socket connected to it. */
+  const start = async (options: Omit<ZeroMqServerOptions, 'endpoints'> = {}) => {
+    const server = new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT], logInterval: 0, ...options });
+    const warnings: string[] = [];
+    jest
+      .spyOn((server as unknown as { logger: Logger }).logger, 'warn')
+      .mockImplementation((line: unknown) => void warnings.push(String(line)));
+    const worker = await startWorker(server, [OutcomesController]);
+    workers.push(worker);
+    const push = new zmq.Push({ linger: 0 });
+    sockets.push(push);
+    push.connect(boundAddress(server));
+    const send = (...frames: string[]) => push.send(frames);
+    return { ...worker, warnings, send };
+  };
+  const event = (pattern: string, payload = '1', info = 'j') => ['NZ1E', pattern, info, payload];
+
+  it("counts each handler's outcome, and reports it with the time the handler took (an observable's until it completes)", async () => {
+    const testStarted = performance.now();
+    const { server, send } = await start();
+    const ends: Array<[string, number, ZeroMqHandlerOutcome]> = [];
+    const errors: string[] = [];
+    server.on('handler-end', (context, durationMs, outcome) => ends.push([context.getPattern(), durationMs, outcome]));
+    server.on('handler-error', (error, context) => errors.push(`${context.getPattern()}: ${messageOf(error)}`));
+    const patterns = ['ok.value', 'ok.promise', 'ok.observable', 'fail.throw', 'fail.promise', 'fail.observable', 'fail.late'];
+    for (const pattern of patterns) {
+      await send(...event(pattern));
+    }
+    await eventually(
+      () => server.getMetrics(),
+      (metrics) => metrics.handled + metrics.failed === patterns.length,
+    );
+    expect(server.getMetrics()).toMatchObject({ received: 7, handled: 3, failed: 4 });
+    expect(ends.map(([pattern, , outcome]) => [pattern, outcome]).sort()).toEqual(
+      patterns.map((pattern) => [pattern, pattern.startsWith('ok.') ? 'success' : 'error']).sort(),
+    );
+    const took = new Map(ends.map(([pattern, durationMs]) => [pattern, durationMs]));
+    for (const pattern of ['ok.promise', 'ok.observable', 'fail.observable']) {
+      expect(took.get(pattern)).toBeGreaterThanOrEqual(SLOW_MS - 1);
+    }
+    // A duration, not a clock reading: no handler took longer than this test has run.
+    expect(Math.max(...took.values())).toBeLessThanOrEqual(performance.now() - testStarted);
+    expect(errors.sort()).toEqual(['fail.late: late', 'fail.observable: errored', 'fail.promise: rejected', 'fail.throw: thrown']);
+  });
+
+  it('does not time handlers nobody listens to, and still counts their outcomes', async () => {
+    const { server, send } = await start();
+    const errors: string[] = [];
+    server.on('handler-error', (error) => errors.push(messageOf(error)));
+    await send(...event('fail.throw'));
+    await send(...event('ok.value'));
+    await eventually(
+      () => server.getMetrics(),
+      (metrics) => metrics.handled + metrics.failed === 2,
+    );
+    expect(server.getMetrics()).toMatchObject({ handled: 1, failed: 1 });
+    expect(errors).toEqual(['thrown']);
+  });
+
+  it('counts a record the deserializer refuses (throws or rejects) as undecodable, says why, and handles the others', async () => {
+    const deserialize = (record: { pattern: string; data: unknown }): ReadPacket | Promise<ReadPacket> => {
+      switch (record.pattern) {
+        case 'bad.throws':
+          throw new Error('cannot read it');
+        case 'bad.rejects':
+          return Promise.reject(new Error('cannot read it later'));
+        case 'async':
+          return Promise.resolve({ pattern: 'ok.value', data: record.data });
+        case 'object':
+          return { pattern: { cmd: 'object' }, data: record.data };
+        default:
+          return { pattern: record.pattern, data: record.data };
+      }
+    };
+    const { server, received, warnings, send } = await start({ deserializer: { deserialize } });
+    await send(...event('bad.throws'));
+    await send(...event('bad.rejects', '2'));
+    await send(...event('async', '3'));
+    await send(...event('object', '4'));
+    await send(...event('ok.value', '5'));
+    const items = await received.waitFor(3);
+    await eventually(
+      () => server.getMetrics().handled,
+      (handled) => handled === 3,
+    );
+    expect(items.map(({ pattern, data }) => [pattern, data])).toEqual([
+      ['ok.value', 3],
+      ['{"cmd":"object"}', 4],
+      ['ok.value', 5],
+    ]);
+    expect(server.getMetrics()).toMatchObject({ received: 5, undecodable: 2, handled: 3, failed: 0 });
+    expect(warnings).toEqual([
+      'The deserializer rejected a "bad.throws" record: cannot read it',
+      'The deserializer rejected a "bad.rejects" record: cannot read it later',
+    ]);
+  });
+
+  it('drops what a push-pull socket does not take, a record without handler and an expired one, saying so each time', async () => {
+    const { server, received, warnings, send } = await start();
+    await send('NZ1Q', 'id-1', 'ok.value', 'j', '1');
+    await send(...event('nobody.listens'));
+    await send(...event('ok.value', '"expired"', `j${JSON.stringify({ 'nz-expires-at': String(Date.now() - 5_000) })}`));
+    await send(...event('ok.value', '"fresh"', `j${JSON.stringify({ 'nz-expires-at': String(Date.now() + 60_000) })}`));
+    await send('NZ1E', 'ok.value', 'j');
+    await received.waitFor(1);
+    await eventually(
+      () => server.getMetrics(),
+      (metrics) => metrics.malformed === 2 && metrics.handled === 1,
+    );
+    expect(received.items.map(({ data }) => data)).toEqual(['fresh']);
+    expect(server.getMetrics()).toMatchObject({ received: 2, handled: 1, malformed: 2, unknownPattern: 1, expired: 1 });
+    expect(warnings).toHaveLength(4);
+    expect(warnings[0]).toBe(`Dropped a requests message on socket "default": a 'push-pull' socket does not take those`);
+    expect(warnings[1]).toBe('There is no matching event handler defined in the remote service. Event pattern: nobody.listens');
+    expect(warnings[2]).toMatch(/^Dropped "ok\.value" on socket "default": it expired (\d+) ms ago$/);
+    expect(Number(/(\d+) ms ago/.exec(warnings[2])![1])).toBeGreaterThanOrEqual(5_000);
+    expect(warnings[3]).toBe('Dropped a malformed message on socket "default": 3 frames: expected the header and a multiple of 3 frames');
+  });
+});
