@@ -37,7 +37,11 @@ const TARGETS = {
     tests: ['libs/nestjs-zeromq/src/zeromq.pub-sub*.spec.ts'],
   },
   inbox: {
-    mutate: ['libs/nestjs-zeromq/src/internal/server/inbox.ts'],
+    mutate: [
+      'libs/nestjs-zeromq/src/internal/server/inbox.ts',
+      'libs/nestjs-zeromq/src/internal/server/pull-inbox.ts',
+      'libs/nestjs-zeromq/src/internal/server/handler-run.ts',
+    ],
     tests: [
       'libs/nestjs-zeromq/src/zeromq.transport.spec.ts',
       'libs/nestjs-zeromq/src/zeromq.interop.spec.ts',
