@@ -65,12 +65,16 @@ describe('Durable ledger across a worker SIGKILL', () => {
     dealer.connect(endpoint);
     await dealer.send(encodeHello('raw-producer'));
     expect((await deliver(dealer, 'raw-producer.1', 1)).status).toBe('a');
-    expect(first.matching((line) => line.message.startsWith('handled 1 ')).length).toBe(1);
     first.signal('SIGKILL');
+    // Counted once the process is gone: `exited` waits for its output to be read, and the ack can
+    // arrive over ZeroMQ before the parent has read the line the handler wrote before acking.
     await first.exited;
+    expect(first.matching((line) => line.message.startsWith('handled 1 ')).length).toBe(1);
     const second = await startWorker('worker-2', endpoint, ledger);
     await dealer.send(encodeHello('raw-producer'));
     const again = await deliver(dealer, 'raw-producer.1', 2);
+    second.signal('SIGKILL');
+    await second.exited;
     return { status: again.status, ranAgain: second.matching((line) => line.message.startsWith('handled 1 ')).length };
   }
 
