@@ -285,6 +285,41 @@ describe('DeliveryTracker', () => {
     await t.drain(0);
   });
 
+  it("resends only the lost link's deliveries, and only those sent before the loss; reports them once", async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const reported: Array<[string, string[]]> = [];
+    const {
+      tracker: t,
+      sent,
+      submit,
+    } = tracker({
+      lostLinkGrace: 300,
+      unread: () => false,
+      onLinkLost: (link, lost) => reported.push([link, lost.map((delivery) => delivery.pattern)]),
+    });
+    t.credit('a', 1);
+    t.credit('b', 1);
+    ['m1', 'm2'].forEach((pattern) => void submit(pattern));
+    expect(sent.map(([link, pattern]) => `${link} ${pattern}`)).toEqual(['a m1', 'b m2']);
+    t.linkLost('a');
+    timers.advanceTimersByTime(100);
+    // 'a' is back before the grace ends and takes a new delivery: it was sent after the loss.
+    t.credit('a', 2);
+    void submit('m3');
+    expect(sent.at(-1)).toEqual(['a', 'm3', 1]);
+    timers.advanceTimersByTime(300);
+    // m1 (sent on the lost connection) goes again; m2 (on 'b') and m3 (after the loss) stay where they are.
+    expect(sent.slice(3)).toEqual([['a', 'm1', 2]]);
+    expect(reported).toEqual([['a', ['m1']]]);
+    // Then 'b' is lost: its own delivery is reported, in a report of its own.
+    t.linkLost('b');
+    timers.advanceTimersByTime(1_000);
+    expect(reported).toHaveLength(2);
+    expect(reported[1]).toEqual(['b', ['m2']]);
+    timers.useRealTimers();
+    await t.drain(0);
+  });
+
   it("with lostLinkGrace, resends a lost link's deliveries only after it, not those acked meanwhile, and not while acks wait unread", async () => {
     timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     let unread = false;
