@@ -241,6 +241,55 @@ describe('DeliveryTracker', () => {
     expect(await t.drain(0)).toBe(1);
   });
 
+  it('uses the credit a late answer frees at once, and tells a late answer (true) from an unknown id (false)', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, submit, idOf } = tracker({ ackTimeout: 1_000 });
+    t.credit('a', 1);
+    const first = submit('m1');
+    timers.advanceTimersByTime(1_000);
+    // Late at 'a', the only link: it waits, holding nothing but 'a''s late credit.
+    expect(sent).toEqual([['a', 'm1', 1]]);
+    expect(t.settle('a', idOf('m1'), 'f', 'failed late')).toBe(true);
+    // The late failure freed 'a''s credit: m1 goes again without waiting for the next sweep.
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['a', 'm1', 2],
+    ]);
+    t.credit('b', 1);
+    void submit('m2');
+    timers.advanceTimersByTime(1_000);
+    // m1 is late at 'a' again and m2 at 'b'. An ack settles m2 (from whichever worker ran it); the
+    // late answer from 'b' that follows is of a message the tracker knew: not a stray reply.
+    expect(t.settle('a', idOf('m2'), 'a', '')).toBe(true);
+    expect(t.unackedOn('b')).toBe(1);
+    expect(t.settle('b', idOf('m2'), 'a', '')).toBe(true);
+    // ... and the credit it frees at 'b' takes m1 at once.
+    expect(sent.at(-1)).toEqual(['b', 'm1', 3]);
+    expect(t.settle('b', `${t.producerId}.unknown`, 'a', '')).toBe(false);
+    expect(t.settle('a', idOf('m1'), 'a', '')).toBe(true);
+    expect(await first).toBe('acked');
+    timers.useRealTimers();
+    await t.drain(0);
+  });
+
+  it('sends nothing after drain: retries waiting for their back-off are cancelled', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, submit, idOf, linkOf } = tracker({ retryDelay: 100 });
+    t.credit('a', 1);
+    const outcome = submit('m1');
+    t.settle(linkOf('m1'), idOf('m1'), 'f', 'busy');
+    const drained = t.drain(0);
+    // The drain's own timeout (0 ms) runs; the retry's back-off (100 ms) has not.
+    timers.advanceTimersByTime(1);
+    expect(await outcome).toBe('CLOSED: m1');
+    expect(await drained).toBe(1);
+    // No timer is left to keep a closed client's process alive until the back-off ends.
+    expect(timers.getTimerCount()).toBe(0);
+    timers.advanceTimersByTime(1_000);
+    expect(sent).toEqual([['a', 'm1', 1]]);
+    timers.useRealTimers();
+  });
+
   it('frees the credit of a delivery that times out after its connection dropped, before the lost link is resent', async () => {
     timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     // A grace for unread acks longer than ackTimeout: the timeout comes first (a partition).
