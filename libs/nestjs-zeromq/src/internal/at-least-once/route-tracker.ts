@@ -19,7 +19,7 @@ import { DeliveryTracker } from './delivery-tracker.js';
 /**
  * Bytes of the slabs at-least-once messages are packed into. A slab stays allocated until every
  * message in it is acked, so one message a slow worker holds keeps its whole slab: small slabs
- * bound that (a worker holding its full credit of 200 pins at most 200 slabs: 64 KiB each, or a
+ * bound that (a worker holding its full default credit of 500 pins at most 500 slabs: 64 KiB each, or a
  * larger message's own size).
  */
 const DELIVERY_SLAB_BYTES = 64 * 1024;
