@@ -10,6 +10,7 @@ import { Collector, eventually, within } from '../test/waiting.js';
 /** Handlers of 'jobs' that wait for `gate` (when set) before they finish, so a test can hold one running. */
 let gate: Promise<void> | undefined;
 let release = () => {};
+let fail = (_error: Error) => {};
 
 @Controller()
 class GatedJobsController {
@@ -69,6 +70,8 @@ const handledSeqs = (worker: Worker) => worker.received.items.map((item) => (ite
 describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicates")', () => {
   let worker: Worker;
   let producer: HandProducer;
+  /** A second connection of the same producer, as after a reconnect (a new routing id at the worker). */
+  let reconnected: HandProducer | undefined;
 
   const start = async (dedupeWindow?: number) => {
     worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', dedupeWindow }, [GatedJobsController]);
@@ -80,6 +83,8 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
     release();
     gate = undefined;
     producer.close();
+    reconnected?.close();
+    reconnected = undefined;
     await worker.app.close();
   });
 
@@ -114,6 +119,35 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
     expect(await producer.acks()).toEqual(['p.2:a']);
     expect(handledSeqs(worker)).toEqual([1, 2]);
   });
+
+  it.each([
+    ['acked', 'a', () => release()],
+    ['failed', 'f', () => fail(new Error('job failed'))],
+  ])(
+    'answers a redelivery that came over a new connection while the first run went on: both connections hear it %s',
+    async (_outcome, status, settle) => {
+      await start();
+      gate = new Promise((resolve, reject) => {
+        release = resolve;
+        fail = reject;
+      });
+      await producer.deliver('p.1', 1, 1);
+      await worker.received.waitFor(1);
+      // The producer lost its connection and sent p.1 again over a new one: the first run's peer
+      // may be gone, and the producer counts on an answer on the connection it sent the copy on.
+      reconnected = new HandProducer();
+      await reconnected.connect(boundAddress(worker.server));
+      await reconnected.deliver('p.1', 2, 1);
+      await eventually(
+        () => worker.server.getMetrics().duplicates,
+        (duplicates) => duplicates === 1,
+      );
+      settle();
+      expect(await reconnected.acks()).toEqual([`p.1:${status}`]);
+      expect(await producer.acks()).toEqual([`p.1:${status}`]);
+      expect(handledSeqs(worker)).toEqual([1]);
+    },
+  );
 
   it('refuses an undecodable delivery for good at once (x), dead-letters it and runs nothing', async () => {
     await start();

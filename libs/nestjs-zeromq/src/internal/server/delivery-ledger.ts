@@ -12,13 +12,17 @@ export type DeliveryAdmission = 'run' | 'ack-again' | 'ignore';
 /**
  * A worker's memory of at-least-once deliveries: which ids are running now and which completed
  * (the last `window` of them). A redelivery of a completed message is acked again without running;
- * one that arrives while the first run is still going is ignored (that run will ack it). With a
+ * one that arrives while the first run is still going is not run, but its peer is remembered: the
+ * run's answer goes to every peer that sent the id, because a redelivery can come over a new
+ * connection (a reconnect) while the first one's peer is gone, and its producer counts on an
+ * answer there (the credit it holds for it). With a
  * durable ledger (`onDisk`) a completed id is also written to disk before its ack, and looked up
  * there when memory does not have it: a restarted worker does not run it again.
  */
 export class DeliveryLedger {
   private readonly completed: BoundedMap<string, true>;
-  private readonly running = new Set<string>();
+  /** Ids running now, each with the peers (routing ids) that sent it. */
+  private readonly running = new Map<string, Buffer[]>();
 
   constructor(
     window: number,
@@ -27,15 +31,19 @@ export class DeliveryLedger {
     this.completed = new BoundedMap(window);
   }
 
-  /** Admits a delivery; after 'run' the caller must call `finish(id, ...)`. */
-  admit(id: string): DeliveryAdmission {
+  /** Admits a delivery `peer` sent; after 'run' the caller must call `finish(id, ...)`. */
+  admit(id: string, peer: Buffer): DeliveryAdmission {
     if (this.completed.has(id) || this.onDisk?.has(id) === true) {
       return 'ack-again';
     }
-    if (this.running.has(id)) {
+    const peers = this.running.get(id);
+    if (peers !== undefined) {
+      if (!peers.some((known) => known.equals(peer))) {
+        peers.push(peer);
+      }
       return 'ignore';
     }
-    this.running.add(id);
+    this.running.set(id, [peer]);
     return 'run';
   }
 
@@ -44,10 +52,13 @@ export class DeliveryLedger {
     return this.onDisk?.record(id);
   }
 
-  finish(id: string, succeeded: boolean): void {
+  /** The run of `id` ended: returns the peers to answer, each peer that sent it once. */
+  finish(id: string, succeeded: boolean): readonly Buffer[] {
+    const peers = this.running.get(id) ?? [];
     this.running.delete(id);
     if (succeeded) {
       this.completed.set(id, true);
     }
+    return peers;
   }
 }

@@ -182,11 +182,12 @@ export class RouterInbox extends Inbox {
   /**
    * Runs an at-least-once delivery at most once at a time and acks it once its handler succeeded;
    * a failure is reported ('f', the producer retries) and a delivery that cannot succeed here is
-   * refused for good ('x'). A redelivery of a handled message is acked without running again.
+   * refused for good ('x'). A redelivery of a handled message is acked without running again; one
+   * that comes while the first run is going gets that run's answer (on its own connection too).
    */
   private async handleDelivery(delivery: DecodedDelivery, peer: Buffer): Promise<void> {
-    const { id, attempt, maxAttempts } = delivery;
-    const admission = this.ledger.admit(id);
+    const { id } = delivery;
+    const admission = this.ledger.admit(id, peer);
     if (admission !== 'run') {
       this.counters.add('duplicates');
       if (admission === 'ack-again') {
@@ -194,48 +195,56 @@ export class RouterInbox extends Inbox {
       }
       return;
     }
-    let succeeded = false;
+    let answer: DeliveryAnswer | undefined;
     try {
-      if (this.expired(delivery)) {
-        this.acknowledge(peer, id, 'x', EXPIRED);
-        return;
-      }
-      const maybePacket = this.packetOf(delivery);
-      const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
-      const pattern = packet === undefined ? delivery.pattern : this.patternOf(packet);
-      const handler = packet === undefined ? null : this.host.handlerFor(pattern);
-      if (packet === undefined || handler === null) {
-        if (packet !== undefined) {
-          this.unknownEvent(pattern);
-        }
-        const reason = packet === undefined ? 'undecodable' : 'no handler';
-        this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
-        this.acknowledge(peer, id, 'x', reason);
-        return;
-      }
-      const info = { ...this.withKey(this.requestInfo, delivery), messageId: id, attempt, maxAttempts };
-      const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, info]));
-      succeeded = outcome.ok;
-      if (outcome.ok) {
-        this.counters.add('handled');
-        const persisted = this.ledger.persist(id);
-        if (persisted !== undefined) {
-          await persisted.catch((error: unknown) =>
-            this.host.problems.error('ledger', `The ledger could not write ${id} (acked all the same): ${(error as Error).message}`),
-          );
-        }
-        this.acknowledge(peer, id, 'a');
-        return;
-      }
-      this.counters.add('failed');
-      const reason = failureReason(outcome.error);
-      if (attempt >= maxAttempts) {
-        this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
-      }
-      this.acknowledge(peer, id, 'f', reason);
+      answer = await this.runDelivery(delivery);
     } finally {
-      this.ledger.finish(id, succeeded);
+      // A run that threw (nothing to answer) is still no longer running: a redelivery runs it again.
+      const askers = this.ledger.finish(id, answer === ACKED);
+      if (answer !== undefined) {
+        for (const asker of askers) {
+          this.acknowledge(asker, id, answer.status, answer.reason);
+        }
+      }
     }
+  }
+
+  /** Runs a delivery's handler (unless it expired or cannot run here) and says how to answer it. */
+  private async runDelivery(delivery: DecodedDelivery): Promise<DeliveryAnswer> {
+    const { id, attempt, maxAttempts } = delivery;
+    if (this.expired(delivery)) {
+      return { status: 'x', reason: EXPIRED };
+    }
+    const maybePacket = this.packetOf(delivery);
+    const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
+    const pattern = packet === undefined ? delivery.pattern : this.patternOf(packet);
+    const handler = packet === undefined ? null : this.host.handlerFor(pattern);
+    if (packet === undefined || handler === null) {
+      if (packet !== undefined) {
+        this.unknownEvent(pattern);
+      }
+      const reason = packet === undefined ? 'undecodable' : 'no handler';
+      this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
+      return { status: 'x', reason };
+    }
+    const info = { ...this.withKey(this.requestInfo, delivery), messageId: id, attempt, maxAttempts };
+    const outcome = await this.run(handler, packet.data, new ZeroMqContext([pattern, packet.metadata, info]));
+    if (outcome.ok) {
+      this.counters.add('handled');
+      const persisted = this.ledger.persist(id);
+      if (persisted !== undefined) {
+        await persisted.catch((error: unknown) =>
+          this.host.problems.error('ledger', `The ledger could not write ${id} (acked all the same): ${(error as Error).message}`),
+        );
+      }
+      return ACKED;
+    }
+    this.counters.add('failed');
+    const reason = failureReason(outcome.error);
+    if (attempt >= maxAttempts) {
+      this.deadLetter({ pattern, messageId: id, attempts: attempt, reason });
+    }
+    return { status: 'f', reason };
   }
 
   /** Counts a request whose last reply is ready; reports its duration when it was timed (`started` > 0). */
@@ -289,6 +298,14 @@ export class RouterInbox extends Inbox {
     this.host.problems.warn('reply', error.message);
   }
 }
+
+/** How a delivery's run is answered: 'a' handled, 'f' failed (may be retried), 'x' refused for good. */
+interface DeliveryAnswer {
+  readonly status: 'a' | 'f' | 'x';
+  readonly reason?: string;
+}
+
+const ACKED: DeliveryAnswer = { status: 'a' };
 
 /** What Nest's exception filter makes of an error that is not an RpcException (it logs the original). */
 const NEST_HIDDEN_ERROR = 'Internal server error';
