@@ -143,14 +143,9 @@ describe('At-least-once across processes', () => {
     expect(client.getMetrics()).toMatchObject({ acked: 1_200, unacked: 0, deadLettered: 0 });
   });
 
-  // FAILS today, and is kept as `it.failing` so that it fails the run once it passes: when a
-  // delivery's ack is late, the tracker gives the worker its credit back, so the stalled worker is
-  // sent the same deliveries again after each ackTimeout. Keeping a late delivery's credit at its
-  // worker until it answers was tried this round and reverted: a worker drops a redelivery of a
-  // message it is still running, and the running one acks over the connection it came in on, so
-  // after a reconnect the redelivery is never answered and its credit leaked (the partition test
-  // below stalled in about half its runs). It needs the worker to ack every connection that asked.
-  it.failing('bypasses a stalled worker (event loop blocked, heartbeats still answered) only through ackTimeout', async () => {
+  // A delivery whose ack is late keeps its credit at the stalled worker until that worker answers
+  // it or its connection drops, so the worker is sent nothing new while the other takes its work.
+  it('bypasses a stalled worker (event loop blocked, heartbeats still answered) only through ackTimeout', async () => {
     const stalled = await startWorker('worker-stalled', 'tcp://127.0.0.1:*', 8, 1, undefined, {
       ACK_WORKER_STALL_AFTER: '50',
       ACK_WORKER_STALL_MS: '10000',

@@ -30,6 +30,16 @@ export function netnsUnavailable(): string | undefined {
   }
 }
 
+/** Whether this namespace has a route to `address`. */
+function routes(address: string): boolean {
+  try {
+    ip('route', 'get', address);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let subnet = 0;
 
 /** Creates the namespace, the veth pair and a /30 between them (10.231.<n>.0/30, ours alone). */
@@ -41,11 +51,17 @@ export function createTestHost(): TestHost {
   const third = (process.pid + subnet++) % 250;
   const hostAddress = `10.231.${third}.1`;
   const address = `10.231.${third}.2`;
+  const subnetRoute = [`10.231.${third}.0/30`, 'metric', '1000'];
   const remove = () => {
     try {
       ip('netns', 'del', name);
     } catch {
       // Already gone.
+    }
+    try {
+      ip('route', 'del', 'unreachable', ...subnetRoute);
+    } catch {
+      // Not added.
     }
     try {
       ip('link', 'del', hostDevice);
@@ -59,6 +75,9 @@ export function createTestHost(): TestHost {
     ip('link', 'set', innerDevice, 'netns', name);
     ip('addr', 'add', `${hostAddress}/30`, 'dev', hostDevice);
     ip('link', 'set', hostDevice, 'up');
+    // While the link is down its own route is gone: without this one the address would be sent to
+    // the default route, out of the machine (where something may even answer). Unreachable instead.
+    ip('route', 'replace', 'unreachable', ...subnetRoute);
     ip('-n', name, 'addr', 'add', `${address}/30`, 'dev', innerDevice);
     ip('-n', name, 'link', 'set', innerDevice, 'up');
     ip('-n', name, 'link', 'set', 'lo', 'up');
@@ -70,7 +89,12 @@ export function createTestHost(): TestHost {
     name,
     address,
     hostDevice,
-    setLink: (up) => ip('link', 'set', hostDevice, up ? 'up' : 'down'),
+    setLink: (up) => {
+      ip('link', 'set', hostDevice, up ? 'up' : 'down');
+      if (!up && routes(address)) {
+        throw new Error(`${address} is still routed with ${hostDevice} down: the partition would reach another host`);
+      }
+    },
     remove,
   };
 }

@@ -105,11 +105,57 @@ export class DeliveryLinks {
     link.unacked++;
   }
 
-  /** A delivery on the link named `name` ended (acked, failed, lost, timed out). */
+  /** A delivery on the link named `name` ended (acked, failed, lost). */
   released(name: string): void {
     const link = this.links.get(name);
     if (link !== undefined) {
       link.unacked--;
+    }
+  }
+
+  /**
+   * Delivery `id`, sent at `sentAt`, timed out on the link named `name`: it keeps its credit there
+   * until answered (`answeredLate`). False when the connection it went out on has dropped since
+   * (nothing will answer it there): the caller frees its credit.
+   */
+  heldLate(name: string, id: string, sentAt: number): boolean {
+    const link = this.links.get(name);
+    if (link === undefined) {
+      return false;
+    }
+    if (link.lostAt !== undefined && sentAt <= link.lostAt) {
+      return false;
+    }
+    link.late ??= new Set();
+    if (link.late.has(id)) {
+      // Sent there again and late again: the worker answers it once (it drops a copy of what it runs).
+      link.unacked--;
+    } else {
+      link.late.add(id);
+    }
+    return true;
+  }
+
+  /** The worker on `name` answered delivery `id`; true when it had timed out there (its credit is free again). */
+  answeredLate(name: string, id: string): boolean {
+    const link = this.links.get(name);
+    if (link?.late?.delete(id) !== true) {
+      return false;
+    }
+    link.unacked--;
+    return true;
+  }
+
+  /** The link's connection dropped at `lostAt`: what was sent on it before will never be answered there. */
+  lost(name: string, lostAt: number): void {
+    const link = this.links.get(name);
+    if (link === undefined) {
+      return;
+    }
+    link.lostAt = lostAt;
+    if (link.late !== undefined) {
+      link.unacked -= link.late.size;
+      link.late = undefined;
     }
   }
 }

@@ -180,7 +180,7 @@ describe('DeliveryTracker', () => {
     expect(await t.drain(0)).toBe(0);
   });
 
-  it('sends a delivery again when its ack is later than ackTimeout, and dead-letters it at maxAttempts', async () => {
+  it('sends a delivery again elsewhere when its ack is later than ackTimeout, and dead-letters it at maxAttempts', async () => {
     timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const { tracker: t, sent, deadLetters, submit } = tracker({ ackTimeout: 1_000, maxAttempts: 2 });
     t.credit('a', 1);
@@ -191,7 +191,7 @@ describe('DeliveryTracker', () => {
     timers.advanceTimersByTime(1);
     expect(sent).toEqual([
       ['a', 'm1', 1],
-      ['a', 'm1', 2],
+      ['b', 'm1', 2],
     ]);
     expect(t.counters.redelivered).toBe(1);
     timers.advanceTimersByTime(1_000);
@@ -201,22 +201,73 @@ describe('DeliveryTracker', () => {
     expect(await t.drain(0)).toBe(0);
   });
 
-  it('ignores a late failure of an attempt that timed out: the attempt in flight decides', async () => {
+  it("keeps a timed-out delivery's credit at its worker until that worker answers it or its connection drops", async () => {
     timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    const { tracker: t, sent, submit, idOf } = tracker({ ackTimeout: 1_000, retryDelay: 10 });
-    t.credit('a', 1);
-    t.credit('b', 2);
-    void submit('m0');
-    const outcome = submit('m1');
-    expect(sent.map(([link, pattern]) => `${link} ${pattern}`)).toEqual(['b m0', 'a m1']);
-    t.settle('b', idOf('m0'), 'a', '');
+    const { tracker: t, sent, submit, idOf } = tracker({ ackTimeout: 1_000 });
+    t.credit('a', 2);
+    const first = submit('m1');
+    void submit('m2');
     timers.advanceTimersByTime(1_000);
-    expect(sent.at(-1)).toEqual(['b', 'm1', 2]);
+    // Both timed out on 'a' (a stalled worker): it is sent nothing, not even its own deliveries again.
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['a', 'm2', 1],
+    ]);
+    expect(t.unackedOn('a')).toBe(2);
+    t.credit('b', 5);
+    expect(sent.slice(2)).toEqual([
+      ['b', 'm1', 2],
+      ['b', 'm2', 2],
+    ]);
+    // A late failure from 'a' is of an attempt that already failed: the attempt on 'b' decides.
+    expect(t.settle('a', idOf('m2'), 'f', 'late failure')).toBe(true);
+    expect(t.unackedOn('a')).toBe(1);
+    expect(sent).toHaveLength(4);
+    // A late ack from 'a' settles the message; the copy on 'b' no longer holds 'b'.
+    expect(t.settle('a', idOf('m1'), 'a', '')).toBe(true);
+    expect(await first).toBe('acked');
+    expect(t.unackedOn('a')).toBe(0);
+    expect(t.unackedOn('b')).toBe(1);
+    expect(t.settle('b', idOf('m1'), 'a', '')).toBe(false);
+    // Late on 'b' too, and sent to 'b' again (it has the most free credit); then its connection
+    // drops: what was late there holds nothing any more, and what was in flight goes to 'a'.
+    timers.advanceTimersByTime(1_000);
+    expect(sent.at(-1)).toEqual(['b', 'm2', 3]);
+    expect(t.unackedOn('b')).toBe(2);
+    t.linkLost('b');
+    expect(t.unackedOn('b')).toBe(0);
+    expect(sent.at(-1)).toEqual(['a', 'm2', 4]);
+    timers.useRealTimers();
+    expect(await t.drain(0)).toBe(1);
+  });
+
+  it('uses the credit a late answer frees at once, and tells a late answer (true) from an unknown id (false)', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, submit, idOf } = tracker({ ackTimeout: 1_000 });
+    t.credit('a', 1);
+    const first = submit('m1');
+    timers.advanceTimersByTime(1_000);
+    // Late at 'a', the only link: it waits, holding nothing but 'a''s late credit.
+    expect(sent).toEqual([['a', 'm1', 1]]);
     expect(t.settle('a', idOf('m1'), 'f', 'failed late')).toBe(true);
-    timers.advanceTimersByTime(100);
-    expect(sent).toHaveLength(3);
-    expect(t.settle('b', idOf('m1'), 'a', '')).toBe(true);
-    expect(await outcome).toBe('acked');
+    // The late failure freed 'a''s credit: m1 goes again without waiting for the next sweep.
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['a', 'm1', 2],
+    ]);
+    t.credit('b', 1);
+    void submit('m2');
+    timers.advanceTimersByTime(1_000);
+    // m1 is late at 'a' again and m2 at 'b'. An ack settles m2 (from whichever worker ran it); the
+    // late answer from 'b' that follows is of a message the tracker knew: not a stray reply.
+    expect(t.settle('a', idOf('m2'), 'a', '')).toBe(true);
+    expect(t.unackedOn('b')).toBe(1);
+    expect(t.settle('b', idOf('m2'), 'a', '')).toBe(true);
+    // ... and the credit it frees at 'b' takes m1 at once.
+    expect(sent.at(-1)).toEqual(['b', 'm1', 3]);
+    expect(t.settle('b', `${t.producerId}.unknown`, 'a', '')).toBe(false);
+    expect(t.settle('a', idOf('m1'), 'a', '')).toBe(true);
+    expect(await first).toBe('acked');
     timers.useRealTimers();
     await t.drain(0);
   });
@@ -237,6 +288,29 @@ describe('DeliveryTracker', () => {
     timers.advanceTimersByTime(1_000);
     expect(sent).toEqual([['a', 'm1', 1]]);
     timers.useRealTimers();
+  });
+
+  it('frees the credit of a delivery that times out after its connection dropped, before the lost link is resent', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    // A grace for unread acks longer than ackTimeout: the timeout comes first (a partition).
+    let unread = true;
+    const { tracker: t, sent, submit } = tracker({ ackTimeout: 1_000, lostLinkGrace: 5_000, unread: () => unread });
+    t.credit('a', 2);
+    void submit('m1');
+    void submit('m2');
+    t.linkLost('a');
+    timers.advanceTimersByTime(1_000);
+    // Sent on the connection that dropped: no late credit held there, nothing left counted.
+    expect(t.unackedOn('a')).toBe(0);
+    unread = false;
+    t.credit('a', 2);
+    expect(sent.slice(2)).toEqual([
+      ['a', 'm1', 2],
+      ['a', 'm2', 2],
+    ]);
+    expect(t.unackedOn('a')).toBe(2);
+    timers.useRealTimers();
+    await t.drain(0);
   });
 
   it("requeues a lost link's deliveries ahead of the waiting ones and voids its credit", async () => {

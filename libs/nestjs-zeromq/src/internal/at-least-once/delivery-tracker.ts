@@ -171,13 +171,14 @@ export class DeliveryTracker {
    * for good. False when the id is unknown (acked already, or not this tracker's).
    */
   settle(linkName: string, id: string, status: 'a' | 'f' | 'x', reason: string): boolean {
+    const wasLate = this.links.answeredLate(linkName, id);
     const delivery = this.deliveries.get(id);
-    if (delivery === undefined) {
-      return false;
-    }
-    if (status !== 'a' && delivery.link !== linkName) {
+    if (delivery === undefined || (status !== 'a' && delivery.link !== linkName)) {
       // A late failure of an attempt that already counted as failed (it timed out): the current attempt decides.
-      return true;
+      if (wasLate) {
+        this.pump();
+      }
+      return wasLate || delivery !== undefined;
     }
     this.release(delivery);
     if (status === 'a') {
@@ -210,6 +211,7 @@ export class DeliveryTracker {
       return;
     }
     const lostAt = Date.now();
+    this.links.lost(linkName, lostAt);
     const resend = () => {
       // Only what was sent before the loss: the link may be back and busy again by now.
       const lost = [...this.deliveries.values()].filter(
@@ -347,8 +349,9 @@ export class DeliveryTracker {
   /**
    * Gives up on what was not acked within `ackTimeout` (sent again, or dead-lettered), and
    * dead-letters what expired while not in flight (one in flight may still be acked: a worker
-   * that gets it late refuses it as expired). The worker's credit is freed: a worker whose event
-   * loop is blocked while its connection stays up is sent more (docs/delivery.md, known defect).
+   * that gets it late refuses it as expired). A timed-out delivery keeps its unit of credit at
+   * its worker until that worker answers it or its connection drops: a stalled worker whose
+   * connection stays up (its ZeroMQ thread answers heartbeats) is then sent nothing new.
    */
   private expire(): void {
     const now = Date.now();
@@ -358,7 +361,13 @@ export class DeliveryTracker {
     const reason = `not acknowledged within ${this.options.ackTimeout} ms (ackTimeout)`;
     const again: Delivery[] = [];
     for (const delivery of late) {
-      this.release(delivery);
+      if (delivery.link !== undefined) {
+        if (this.links.heldLate(delivery.link, delivery.id, delivery.ackDeadline - this.options.ackTimeout)) {
+          this.leaveLink(delivery);
+        } else {
+          this.release(delivery);
+        }
+      }
       const outcome = failureOutcome(delivery, { reason, refused: false, timedOut: true }, now, this.options);
       if ('deadLetter' in outcome) {
         this.deadLetter(delivery, outcome.deadLetter);
@@ -386,10 +395,15 @@ export class DeliveryTracker {
   private release(delivery: Delivery): void {
     if (delivery.link !== undefined) {
       this.links.released(delivery.link);
-      delivery.link = undefined;
-      this.inFlight--;
-      this.notifyIfIdle();
+      this.leaveLink(delivery);
     }
+  }
+
+  /** The delivery is no longer in flight (its credit is freed by `release`, or held late by `expire`). */
+  private leaveLink(delivery: Delivery): void {
+    delivery.link = undefined;
+    this.inFlight--;
+    this.notifyIfIdle();
   }
 
   private deadLetter(delivery: Delivery, reason: string): void {

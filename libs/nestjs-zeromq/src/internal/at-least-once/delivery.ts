@@ -53,8 +53,16 @@ export interface DeliveryLink {
   readonly seed: number;
   /** Deliveries the worker said it takes at once (0 until it says). */
   window: number;
-  /** Deliveries in flight on it. */
+  /** Deliveries in flight on it, those that timed out there included (see `late`). */
   unacked: number;
+  /**
+   * Ids of deliveries whose ack did not come in time: each still holds a unit of the link's
+   * credit until its worker answers it or the connection drops, so a stalled worker is sent
+   * nothing new while others take its work.
+   */
+  late?: Set<string>;
+  /** When its connection last dropped: what was sent before will never be answered on it. */
+  lostAt?: number;
   /** Its worker left DNS: it gets no more deliveries, whatever credit it announces. */
   retired?: boolean;
 }
