@@ -470,4 +470,96 @@ describe('DeliveryTracker', () => {
     expect(t.outstanding).toBe(0);
     expect(sent).toHaveLength(2);
   });
+
+  it('checks ack deadlines every ackTimeout / 4, between 20 ms and 1 s: a late delivery goes again at the first check after its deadline', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    for (const [ackTimeout, period] of [
+      [40, 20],
+      [1_000, 250],
+      [8_000, 1_000],
+    ]) {
+      const { tracker: t, sent, submit, idOf } = tracker({ ackTimeout });
+      t.credit('a', 1);
+      t.credit('b', 1);
+      // Sent 1 ms after the tracker started checking: its deadline falls between two checks.
+      timers.advanceTimersByTime(1);
+      void submit('m1');
+      const resentAt = Math.ceil((ackTimeout + 1) / period) * period;
+      timers.advanceTimersByTime(resentAt - 2);
+      expect(sent).toEqual([['a', 'm1', 1]]);
+      timers.advanceTimersByTime(1);
+      expect(sent).toEqual([
+        ['a', 'm1', 1],
+        ['b', 'm1', 2],
+      ]);
+      t.settle('b', idOf('m1'), 'a', '');
+      expect(await t.drain(0)).toBe(0);
+    }
+  });
+
+  it('leaves a failed delivery to its back-off: the ack-deadline check does not send it sooner', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, submit, idOf, linkOf } = tracker({ ackTimeout: 1_000, retryDelay: 5_000, maxRetryDelay: 5_000 });
+    t.credit('a', 1);
+    const outcome = submit('m1');
+    t.settle(linkOf('m1'), idOf('m1'), 'f', 'busy');
+    // Its ack deadline (1 s) passes while it backs off: it is not in flight, nothing to time out.
+    timers.advanceTimersByTime(4_999);
+    expect(sent).toEqual([['a', 'm1', 1]]);
+    timers.advanceTimersByTime(1);
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['a', 'm1', 2],
+    ]);
+    t.settle(linkOf('m1'), idOf('m1'), 'a', '');
+    expect(await outcome).toBe('acked');
+    expect(t.counters).toEqual({ acked: 1, redelivered: 1, deadLettered: 0, replayed: 0, expired: 0 });
+    expect(await t.drain(0)).toBe(0);
+  });
+
+  it('does not send again a timed-out message that a late ack settled while it waited for credit', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, submit, idOf } = tracker({ ackTimeout: 1_000 });
+    t.credit('a', 1);
+    const first = submit('m1');
+    timers.advanceTimersByTime(1_000);
+    // m1 timed out and waits to go again; 'a', the only link, holds its late credit.
+    expect(sent).toEqual([['a', 'm1', 1]]);
+    expect(t.settle('a', idOf('m1'), 'a', '')).toBe(true);
+    expect(await first).toBe('acked');
+    // The credit the late ack freed goes to the next message, not to a copy of m1.
+    const second = submit('m2');
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['a', 'm2', 1],
+    ]);
+    t.settle('a', idOf('m2'), 'a', '');
+    expect(await second).toBe('acked');
+    expect(t.counters).toEqual({ acked: 2, redelivered: 0, deadLettered: 0, replayed: 0, expired: 0 });
+    timers.useRealTimers();
+    expect(await t.drain(0)).toBe(0);
+  });
+
+  it('ignores a refusal of a delivery that went elsewhere meanwhile (its connection dropped first)', async () => {
+    const { tracker: t, sent, creditRequests, refusing, submit, idOf } = tracker();
+    refusing.add('a');
+    t.credit('a', 1);
+    const outcome = submit('m1');
+    // The connection drops before its socket's refusal is told: m1 goes to 'b' at once.
+    t.linkLost('a');
+    t.credit('b', 1);
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['b', 'm1', 2],
+    ]);
+    await flush();
+    // The refusal comes from the old connection: m1 stays in flight at 'b', sent once there.
+    expect(sent).toHaveLength(2);
+    expect(t.unackedOn('b')).toBe(1);
+    expect(creditRequests).toEqual([]);
+    expect(t.counters.redelivered).toBe(1);
+    expect(t.settle('b', idOf('m1'), 'a', '')).toBe(true);
+    expect(await outcome).toBe('acked');
+    expect(await t.drain(0)).toBe(0);
+  });
 });
