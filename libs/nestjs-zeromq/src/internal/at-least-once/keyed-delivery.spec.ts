@@ -211,4 +211,29 @@ describe('DeliveryTracker with keys', () => {
     expect(t.keys).toEqual({ inFlight: 0, waiting: 0 });
     await t.drain(0);
   });
+
+  it("a key's head dead-lettered at its ack timeout lets the key's next message go at once", async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const {
+      tracker: t,
+      sent,
+      deadLetters,
+      submit,
+      ack,
+    } = tracker(['a'], { ackTimeout: 1_000, maxAttempts: 1, keyedPoison: 'dead-letter' });
+    t.credit('a', 2);
+    const head = submit('m1', 'k');
+    const next = submit('m2', 'k');
+    timers.advanceTimersByTime(999);
+    expect(sent.map(({ pattern }) => pattern)).toEqual(['m1']);
+    // The check that gives up on m1 sends m2 (to the credit m1 does not hold), without waiting for another event.
+    timers.advanceTimersByTime(1);
+    expect(await head).toBe('DEAD_LETTER m1: not acknowledged within 1000 ms (ackTimeout)');
+    expect(deadLetters.map(({ pattern, attempts }) => [pattern, attempts])).toEqual([['m1', 1]]);
+    expect(sent.map(({ pattern }) => pattern)).toEqual(['m1', 'm2']);
+    ack('m2');
+    expect(await next).toBe('acked');
+    timers.useRealTimers();
+    await t.drain(0);
+  });
 });
