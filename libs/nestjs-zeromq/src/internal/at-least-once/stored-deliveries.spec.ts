@@ -26,7 +26,9 @@ class MapStore implements DeliveryStore {
   /** Keys written but not committed (invisible to readAfter). */
   uncommitted = new Set<number>();
   failNext: Error | undefined;
-  private commitWaiters: Array<() => void> = [];
+  /** Rows handed out by readAfter, in all. */
+  rowsRead = 0;
+  private commitWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
   constructor(
     readonly maxBytes = 1_000_000,
@@ -53,14 +55,25 @@ class MapStore implements DeliveryStore {
     }
     this.rows.set(key, { packed: Buffer.from(packed.slab.subarray(packed.start, packed.end)), storedAt: 0 });
     this.uncommitted.add(key);
-    return new Promise((resolve) => this.commitWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.commitWaiters.push({ resolve, reject }));
   }
 
   /** Commits every write so far. */
   commit(): void {
     this.uncommitted.clear();
-    for (const resolve of this.commitWaiters.splice(0)) {
+    for (const { resolve } of this.commitWaiters.splice(0)) {
       resolve();
+    }
+  }
+
+  /** Fails the commit of every write so far (an I/O error): those rows are not stored. */
+  fail(error: Error): void {
+    for (const key of this.uncommitted) {
+      this.rows.delete(key);
+    }
+    this.uncommitted.clear();
+    for (const { reject } of this.commitWaiters.splice(0)) {
+      reject(error);
     }
   }
 
@@ -78,15 +91,17 @@ class MapStore implements DeliveryStore {
   }
 
   readAfter(after: number, limit: number): StoredDelivery[] {
-    return [...this.rows.entries()]
+    const rows = [...this.rows.entries()]
       .filter(([key]) => key > after && !this.uncommitted.has(key))
       .sort(([a], [b]) => a - b)
       .slice(0, limit)
       .map(([key, row]) => ({ key, ...row }));
+    this.rowsRead += rows.length;
+    return rows;
   }
 
   committed(): Promise<void> {
-    return this.uncommitted.size === 0 ? Promise.resolve() : new Promise((resolve) => this.commitWaiters.push(resolve));
+    return this.uncommitted.size === 0 ? Promise.resolve() : new Promise((resolve, reject) => this.commitWaiters.push({ resolve, reject }));
   }
 
   oldestStoredAt(): number | undefined {
@@ -100,16 +115,22 @@ class MapStore implements DeliveryStore {
 
 const record = (pattern: string): EncodedRecord => ({ pattern, info: 'j', payload: JSON.stringify({ of: pattern }), size: 10 });
 const flush = () => new Promise((resolve) => setImmediate(resolve));
+const timers = import.meta.jest;
 
-function tracker(store: MapStore, options: { maxQueueSize?: number; resolveOn?: 'stored' | 'acked'; maxAttempts?: number } = {}) {
+function tracker(
+  store: MapStore,
+  options: { maxQueueSize?: number; maxQueueBytes?: number; resolveOn?: 'stored' | 'acked'; maxAttempts?: number } = {},
+) {
   const sent: Array<[pattern: string, attempt: string, id: string]> = [];
   const deadLetters: ZeroMqDeadLetter[] = [];
   const writer = new FragmentWriter();
+  /** Messages read back from the store into memory. */
+  let placed = 0;
   const maxAttempts = options.maxAttempts ?? 5;
   const coded = (code: string, text: string) => Object.assign(new Error(`${code}: ${text}`), { code });
   const instance = new DeliveryTracker(['a'], {
     maxQueueSize: options.maxQueueSize ?? 100,
-    maxQueueBytes: 1_000_000,
+    maxQueueBytes: options.maxQueueBytes ?? 1_000_000,
     ackTimeout: 60_000,
     maxAttempts,
     retryDelay: 0,
@@ -120,7 +141,10 @@ function tracker(store: MapStore, options: { maxQueueSize?: number; resolveOn?: 
     resolveOn: options.resolveOn ?? 'stored',
     readPacked: (packed) => storedDelivery(fragmentFields(packed)),
     dataOf: (packed) => storedData(fragmentFields(packed)),
-    place: (packed) => writer.copy(packed),
+    place: (packed) => {
+      placed++;
+      return writer.copy(packed);
+    },
     pack: (id, packed) => writer.write(recordFields.delivery(id, 1, maxAttempts, packed)),
     repack: (packed, attempt) => writer.write(recordFields.redelivery(fragmentFields(packed), attempt, maxAttempts)),
     transmit: (_link: string, delivery: Delivery, done: Settle) => {
@@ -147,10 +171,28 @@ function tracker(store: MapStore, options: { maxQueueSize?: number; resolveOn?: 
     const id = sent.find(([sentPattern]) => sentPattern === pattern)![2];
     return instance.settle('a', id, 'a', '');
   };
-  return { tracker: instance, sent, deadLetters, outcome, ack };
+  return { tracker: instance, sent, deadLetters, outcome, ack, placed: () => placed };
+}
+
+/** A store holding `count` messages (m1, m2, …) that an earlier process accepted, as the next start opens it. */
+async function storedEarlier(count: number): Promise<MapStore> {
+  const first = new MapStore();
+  const before = tracker(first, { maxQueueSize: count });
+  for (let i = 1; i <= count; i++) {
+    void before.outcome(`m${i}`);
+  }
+  first.commit();
+  await flush();
+  const next = new MapStore(1_000_000, count);
+  for (const [key, row] of first.rows) {
+    next.rows.set(key, row);
+  }
+  return next;
 }
 
 describe('DeliveryTracker with a durable outbox', () => {
+  afterEach(() => timers.useRealTimers());
+
   it("resolves an emit once its message is committed (resolveOn 'stored'), not before, and removes it on the ack", async () => {
     const store = new MapStore();
     const { tracker: t, sent, outcome, ack } = tracker(store);
@@ -217,7 +259,7 @@ describe('DeliveryTracker with a durable outbox', () => {
     expect(sent.map(([pattern]) => pattern)).toEqual(['m1', 'm2']);
   });
 
-  it('replays what an earlier process stored first, in order, with its ids and attempt numbers, counted as replayed', async () => {
+  it('replays what an earlier process stored first, in order, with its ids and attempt numbers, counted as replayed; a replay that fails goes again as the next attempt', async () => {
     const first = new MapStore();
     const before = tracker(first);
     void before.outcome('old1');
@@ -241,6 +283,11 @@ describe('DeliveryTracker with a durable outbox', () => {
     expect(after.sent.slice(0, 2).map(([, , id]) => id)).toEqual([before.sent[2][2], before.sent[1][2]]);
     expect(after.tracker.counters.replayed).toBe(2);
     expect(after.tracker.counters.redelivered).toBe(0);
+    // Only the replay itself goes as the attempt stored: a failure sends old1 again as attempt 3, a redelivery.
+    after.tracker.settle('a', after.sent[0][2], 'f', 'busy');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(after.sent.map(([pattern, attempt]) => `${pattern}@${attempt}`).at(-1)).toBe('old1@3/5');
+    expect(after.tracker.counters.redelivered).toBe(1);
   });
 
   it('replays keyed messages through the key gate: one per key in flight, in emission order', async () => {
@@ -309,5 +356,117 @@ describe('DeliveryTracker with a durable outbox', () => {
     store.commit();
     expect(await t.drain(10)).toBe(0);
     expect(store.count).toBe(1);
+  });
+
+  it('reads back what waits for credit in batches: 512 at most, the next batch once fewer than 256 wait', async () => {
+    const store = await storedEarlier(1_000);
+    const { tracker: t, sent, ack, placed } = tracker(store, { maxQueueSize: 10_000 });
+    // Not all 1,000, although maxQueueSize would allow it: what only waits for credit stays in the store.
+    expect(store.rowsRead).toBe(512);
+    t.credit('a', 1);
+    // Each ack sends the next one; no read while 256 or more wait (not one read per ack).
+    for (let i = 1; i <= 256; i++) {
+      ack(`m${i}`);
+    }
+    expect(sent).toHaveLength(257);
+    expect(store.rowsRead).toBe(512);
+    // 255 wait: one read fills the line up to 512 again (and the freed credit took m258).
+    ack('m257');
+    expect(store.rowsRead - 257).toBe(512 + 1);
+    expect(sent.map(([pattern]) => pattern)).toEqual(Array.from({ length: 258 }, (_, i) => `m${i + 1}`));
+    // Every row read was taken into memory.
+    expect(placed()).toBe(store.rowsRead);
+  });
+
+  it('reads back a message per place an ack frees (maxQueueSize below the batch), and no row it cannot take', async () => {
+    const store = await storedEarlier(300);
+    const { tracker: t, sent, ack, placed } = tracker(store, { maxQueueSize: 100 });
+    expect(store.rowsRead).toBe(100);
+    t.credit('a', 1);
+    ack('m1');
+    ack('m2');
+    expect(sent.map(([pattern]) => pattern)).toEqual(['m1', 'm2', 'm3']);
+    expect(store.rowsRead).toBe(102);
+    expect(placed()).toBe(102);
+    expect(t.outstanding).toBe(298);
+  });
+
+  it('a write that fails after its message was acked leaves the memory bound as it was (maxQueueBytes)', async () => {
+    const store = new MapStore();
+    const { tracker: t, sent, outcome, ack } = tracker(store, { maxQueueBytes: 20 });
+    t.credit('a', 10);
+    const first = outcome('m1');
+    // Sent before its write commits and acked by a fast worker; then the commit fails.
+    ack('m1');
+    store.fail(new Error('EIO: i/o error'));
+    expect(await first).toBe('NOT_STORED: m1: EIO: i/o error');
+    // Two records of 10 bytes fill maxQueueBytes: the third waits in the outbox.
+    for (const pattern of ['m2', 'm3', 'm4']) {
+      void outcome(pattern);
+    }
+    expect(sent.map(([pattern]) => pattern)).toEqual(['m1', 'm2', 'm3']);
+    expect(t.outstanding).toBe(3);
+  });
+
+  it('gives a message read back from the store and dead-lettered its data, decoded from the stored record', async () => {
+    const store = new MapStore();
+    const { tracker: t, sent, deadLetters, outcome, ack } = tracker(store, { maxQueueSize: 1, maxAttempts: 1 });
+    void outcome('m1');
+    void outcome('m2');
+    store.commit();
+    await flush();
+    t.credit('a', 1);
+    ack('m1');
+    expect(sent.map(([pattern]) => pattern)).toEqual(['m1', 'm2']);
+    const id = sent[1][2];
+    t.settle('a', id, 'f', 'handler failed');
+    expect(deadLetters).toEqual([{ pattern: 'm2', messageId: id, attempts: 1, reason: 'handler failed', data: { of: 'm2' } }]);
+    expect([...store.dead.values()]).toEqual([
+      { messageId: id, pattern: 'm2', reason: 'handler failed', attempts: 1, deadAt: expect.any(Number) },
+    ]);
+  });
+
+  it("drain() with resolveOn 'acked' fails the emits still waiting with CLOSED, in memory and in the store alike; their messages stay stored", async () => {
+    const store = new MapStore();
+    const { tracker: t, outcome } = tracker(store, { resolveOn: 'acked', maxQueueSize: 1 });
+    const settled: string[] = [];
+    for (const pattern of ['m1', 'm2']) {
+      void outcome(pattern).then((result) => settled.push(result));
+    }
+    store.commit();
+    await flush();
+    expect(settled).toEqual([]);
+    expect(await t.drain(0)).toBe(0);
+    await flush();
+    expect(settled).toEqual(['CLOSED: m1', 'CLOSED: (stored)']);
+    expect(store.count).toBe(2);
+  });
+
+  it('drain() waits only for what is in flight: at once with none, else until it is acked (not its timeout)', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    let drained: number | undefined;
+    // No worker has credit: the close does not wait for an outage to end.
+    const waiting = tracker(new MapStore());
+    void waiting.outcome('m1');
+    void waiting.tracker.drain(10_000).then((left) => (drained = left));
+    await flush();
+    expect(drained).toBe(0);
+
+    const store = new MapStore();
+    const busy = tracker(store, { maxQueueSize: 1 });
+    busy.tracker.credit('a', 1);
+    void busy.outcome('m1');
+    void busy.outcome('m2');
+    store.commit();
+    drained = undefined;
+    void busy.tracker.drain(10_000).then((left) => (drained = left));
+    await flush();
+    expect(drained).toBeUndefined();
+    busy.ack('m1');
+    await flush();
+    expect(drained).toBe(0);
+    // m2 waits in the store for the next start.
+    expect(store.count).toBe(1);
+    expect(busy.sent.map(([pattern]) => pattern)).toEqual(['m1']);
   });
 });
