@@ -236,4 +236,22 @@ describe('DeliveryTracker with keys', () => {
     timers.useRealTimers();
     await t.drain(0);
   });
+
+  it("a key's head that expires while it waits for its worker's credit lets the key's next message go when that credit frees", async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, submit, ack } = tracker(['a']);
+    t.credit('a', 1);
+    void submit('busy');
+    const head = submit('m1', 'k', Date.now() + 50);
+    const next = submit('m2', 'k');
+    // m1 waits for 'a''s credit and expires there, before any check of expiry runs.
+    timers.advanceTimersByTime(60);
+    ack('busy');
+    expect(await head).toBe('DEAD_LETTER m1: expired');
+    expect(sent.map(({ pattern }) => pattern)).toEqual(['busy', 'm2']);
+    ack('m2');
+    expect(await next).toBe('acked');
+    timers.useRealTimers();
+    await t.drain(0);
+  });
 });

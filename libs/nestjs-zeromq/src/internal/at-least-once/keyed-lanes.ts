@@ -60,6 +60,12 @@ export class KeyedLanes {
         this.byOwner.delete(owner);
       }
     }
+    // A head found expired as its turn came was dead-lettered and let the next message of its key
+    // in: route and send that one too (one found expired as it is routed lets its own next in at
+    // once, in the same pass: each pass ends a message for good, so this ends).
+    if (this.unrouted.length > 0) {
+      this.send(sendable, send);
+    }
   }
 
   clear(): void {
