@@ -73,6 +73,8 @@ export class DeliveryTracker {
                 if (this.deliveries.has(delivery.id)) {
                   this.release(delivery);
                   this.forget(delivery);
+                  // Its credit, and its key, are free for the next message.
+                  this.pump();
                 }
               },
               replayed: () => this.counters.replayed++,

@@ -469,4 +469,23 @@ describe('DeliveryTracker with a durable outbox', () => {
     expect(store.count).toBe(1);
     expect(busy.sent.map(([pattern]) => pattern)).toEqual(['m1']);
   });
+
+  it('a failed write lets the next message go at once: the credit its message held, and the next of its key', async () => {
+    for (const key of [undefined, 'k']) {
+      const store = new MapStore();
+      const { tracker: t, sent } = tracker(store);
+      const submit = (pattern: string) =>
+        t.submit(pattern, record(pattern), { of: pattern }, key).then(
+          () => 'resolved',
+          (error: Error) => error.message,
+        );
+      t.credit('a', 1);
+      store.failNext = new Error('EIO: i/o error');
+      const first = submit('m1');
+      void submit('m2');
+      expect(sent.map(([pattern]) => pattern)).toEqual(['m1']);
+      expect(await first).toBe('NOT_STORED: m1: EIO: i/o error');
+      expect(sent.map(([pattern]) => pattern)).toEqual(['m1', 'm2']);
+    }
+  });
 });
