@@ -214,6 +214,8 @@ export class DeliveryTracker {
     }
     const lostAt = Date.now();
     this.links.lost(linkName, lostAt);
+    // Its keys have other owners now: the heads that waited for its credit go to them.
+    this.pump();
     const resend = () => {
       // Only what was sent before the loss: the link may be back and busy again by now.
       const lost = [...this.deliveries.values()].filter(
@@ -251,6 +253,7 @@ export class DeliveryTracker {
    */
   retireLink(linkName: string): void {
     this.links.retire(linkName);
+    this.pump();
   }
 
   /** Deliveries in flight on a link. */

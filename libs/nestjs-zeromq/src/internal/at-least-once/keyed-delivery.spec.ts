@@ -254,4 +254,32 @@ describe('DeliveryTracker with keys', () => {
     timers.useRealTimers();
     await t.drain(0);
   });
+
+  it("a head waiting for the credit of a worker that drops or leaves DNS goes to its key's new owner at once", async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const key = Array.from({ length: 50 }, (_, i) => `key-${i}`).find(
+      (candidate) => rendezvousWinner(candidate, ['a', 'b'], hashText) === 'a',
+    )!;
+    // Dropped: 'a' holds only the late credit of its timed-out head (a stalled worker), nothing in flight.
+    const dropped = tracker(['a', 'b'], { ackTimeout: 1_000 });
+    dropped.tracker.credit('a', 1);
+    dropped.tracker.credit('b', 1);
+    void dropped.submit('m1', key);
+    timers.advanceTimersByTime(1_000);
+    expect(dropped.sent.map(({ link, pattern }) => `${link} ${pattern}`)).toEqual(['a m1']);
+    dropped.tracker.linkLost('a');
+    expect(dropped.sent.map(({ link, pattern }) => `${link} ${pattern}`)).toEqual(['a m1', 'b m1']);
+    timers.useRealTimers();
+    await dropped.tracker.drain(0);
+    // Retired: 'a' left DNS while busy with another message.
+    const retired = tracker(['a', 'b']);
+    retired.tracker.credit('a', 1);
+    void retired.submit('busy');
+    void retired.submit('m1', key);
+    retired.tracker.credit('b', 1);
+    expect(retired.sent.map(({ link, pattern }) => `${link} ${pattern}`)).toEqual(['a busy']);
+    retired.tracker.retireLink('a');
+    expect(retired.sent.map(({ link, pattern }) => `${link} ${pattern}`)).toEqual(['a busy', 'b m1']);
+    await retired.tracker.drain(0);
+  });
 });
