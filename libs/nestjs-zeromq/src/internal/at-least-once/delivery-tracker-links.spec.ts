@@ -1,4 +1,6 @@
 import { flush, tracker } from '../../../test/delivery-tracker-harness.js';
+import type { Settle } from '../sockets/send-queue.js';
+import type { Delivery } from './delivery.js';
 
 const timers = import.meta.jest;
 
@@ -85,6 +87,38 @@ describe('DeliveryTracker links', () => {
     expect(sent).toHaveLength(3);
     t.settle('c', idOf('m1'), 'a', '');
     expect(sent.at(-1)).toEqual(['c', 'm3', 1]);
+    await t.drain(0);
+  });
+
+  it('frees the late credit of a delivery that timed out at a link whose socket then refuses it (it never reached that worker)', async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    // Sends complete when the test says: an ackTimeout shorter than the socket's send timeout.
+    const sockets = new Map<string, Settle>();
+    const sent: string[] = [];
+    const { tracker: t } = tracker({
+      ackTimeout: 1_000,
+      transmit: (link: string, delivery: Delivery, done: Settle) => {
+        sent.push(`${link} ${delivery.pattern}`);
+        sockets.set(`${link} ${delivery.pattern}`, done);
+      },
+    });
+    const submit = (pattern: string) => {
+      // Failed with CLOSED by the drain at the end.
+      t.submit(pattern, { pattern, info: 'j', payload: '1', size: 10 }, pattern).catch(() => undefined);
+    };
+    t.credit('a', 1);
+    submit('m1');
+    timers.advanceTimersByTime(1_000);
+    t.credit('b', 1);
+    expect(sent).toEqual(['a m1', 'b m1']);
+    expect(t.unackedOn('a')).toBe(1);
+    // 'a''s socket gives up on m1 (its send timeout): no answer will come from 'a' for it.
+    sockets.get('a m1')!.reject(new Error('SEND_TIMEOUT'));
+    await flush();
+    expect(t.unackedOn('a')).toBe(0);
+    submit('m2');
+    expect(sent).toEqual(['a m1', 'b m1', 'a m2']);
+    timers.useRealTimers();
     await t.drain(0);
   });
 });

@@ -340,6 +340,11 @@ export class DeliveryTracker {
    */
   private refused(delivery: Delivery, linkName: string): void {
     if (delivery.link !== linkName) {
+      // It timed out there first: that worker never got it and will not answer, so the late
+      // credit it holds there is free.
+      if (this.links.answeredLate(linkName, delivery.id)) {
+        this.pump();
+      }
       return;
     }
     this.links.voidCredit(linkName);
