@@ -73,7 +73,7 @@ export class RouterInbox extends Inbox {
     switch (message.kind) {
       case 'hello':
         this.producers.set(peer.toString('latin1'), peer);
-        void this.replies.sendCredit(peer, this.host.closing ? 0 : this.credit).catch((error: Error) => {
+        void this.replies.sendCredit(peer, this.state.closing ? 0 : this.credit).catch((error: Error) => {
           this.host.problems.warn('reply', error.message);
         });
         return;
@@ -114,22 +114,21 @@ export class RouterInbox extends Inbox {
    * last reply is queued, so that it counts as in flight until then.
    */
   private async answer(request: DecodedRequest, peer: Buffer): Promise<void> {
-    const maybePacket = this.packetOf(request);
-    const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
-    if (packet === undefined) {
+    const maybeRouted = this.routed(request);
+    const routed = maybeRouted instanceof Promise ? await maybeRouted : maybeRouted;
+    if (routed === undefined) {
       await this.reply(peer, request.id, { err: { status: 'error', message: 'Undecodable request' } });
       return;
     }
-    const pattern = this.patternOf(packet);
-    const handler = this.host.handlerFor(pattern);
+    const { packet, pattern, handler } = routed;
     if (handler === null) {
       this.unknownPattern(pattern, `${NO_MESSAGE_HANDLER} Message pattern:`);
       await this.reply(peer, request.id, { err: NO_MESSAGE_HANDLER, isDisposed: true });
       return;
     }
     const context = new ZeroMqContext([pattern, packet.metadata, this.requestInfo]);
-    const started = this.host.timed ? performance.now() : 0;
-    if (!this.host.hooked) {
+    const started = this.state.timed ? performance.now() : 0;
+    if (!this.state.hooked) {
       // Without processing hooks, a handler that returns a value (or a promise of one) is answered
       // with one reply, as Nest's stream machinery would answer it (the value, disposed), without
       // building that machinery. An Observable (a stream, an interceptor, an exception filter's
@@ -215,10 +214,11 @@ export class RouterInbox extends Inbox {
     if (this.expired(delivery)) {
       return { status: 'x', reason: EXPIRED };
     }
-    const maybePacket = this.packetOf(delivery);
-    const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
-    const pattern = packet === undefined ? delivery.pattern : this.patternOf(packet);
-    const handler = packet === undefined ? null : this.host.handlerFor(pattern);
+    const maybeRouted = this.routed(delivery);
+    const routed = maybeRouted instanceof Promise ? await maybeRouted : maybeRouted;
+    const packet = routed?.packet;
+    const pattern = routed === undefined ? delivery.pattern : routed.pattern;
+    const handler = routed === undefined ? null : routed.handler;
     if (packet === undefined || handler === null) {
       if (packet !== undefined) {
         this.unknownEvent(pattern);
