@@ -61,37 +61,47 @@ describe('addProcessingHooks / addDispatchHook: hooks that add up instead of rep
     }
   });
 
-  it('skips hooks added with active() while it returns false: handlers run without them, and with them once it is true', async () => {
-    const calls: string[] = [];
-    let active = false;
-    const server = new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT] });
-    addProcessingHooks(server, {
-      active: () => active,
-      start: (_context, next) => {
-        calls.push('start');
-        return next();
-      },
-      end: () => calls.push('end'),
-    });
-    const { app, received } = await startWorker(server);
-    const client = new ZeroMqClient({ endpoints: [boundAddress(server)] });
-    try {
-      await firstValueFrom(client.emit('orders.created', { id: 1 }), { defaultValue: undefined });
-      await received.waitFor(1);
-      active = true;
-      await firstValueFrom(client.emit('orders.created', { id: 2 }), { defaultValue: undefined });
-      await received.waitFor(2);
-      await eventually(
-        () => calls.length,
-        (count) => count === 2,
-      );
-      expect(calls).toEqual(['start', 'end']);
-      expect(received.items.map((item) => (item.data as { id: number }).id)).toEqual([1, 2]);
-    } finally {
-      await client.close();
-      await app.close();
-    }
-  });
+  it.each(['before', 'after'])(
+    'skips hooks added with active() (%s listen()) while it returns false: handlers run without them, and with them once it is true',
+    async (when) => {
+      const calls: string[] = [];
+      let active = false;
+      const server = new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT] });
+      const addHooks = () =>
+        addProcessingHooks(server, {
+          active: () => active,
+          start: (_context, next) => {
+            calls.push('start');
+            return next();
+          },
+          end: () => calls.push('end'),
+        });
+      if (when === 'before') {
+        addHooks();
+      }
+      const { app, received } = await startWorker(server);
+      if (when === 'after') {
+        addHooks();
+      }
+      const client = new ZeroMqClient({ endpoints: [boundAddress(server)] });
+      try {
+        await firstValueFrom(client.emit('orders.created', { id: 1 }), { defaultValue: undefined });
+        await received.waitFor(1);
+        active = true;
+        await firstValueFrom(client.emit('orders.created', { id: 2 }), { defaultValue: undefined });
+        await received.waitFor(2);
+        await eventually(
+          () => calls.length,
+          (count) => count === 2,
+        );
+        expect(calls).toEqual(['start', 'end']);
+        expect(received.items.map((item) => (item.data as { id: number }).id)).toEqual([1, 2]);
+      } finally {
+        await client.close();
+        await app.close();
+      }
+    },
+  );
 
   it("takes hooks and a 'handler-end' listener set after listen(): events and requests that arrive later run inside them and are timed", async () => {
     const calls: string[] = [];
@@ -119,39 +129,6 @@ describe('addProcessingHooks / addDispatchHook: hooks that add up instead of rep
       );
       expect(calls.sort()).toEqual(['nest end double', 'nest end orders.created', 'nest start double', 'nest start orders.created']);
       expect(ends.sort()).toEqual(['double success', 'orders.created success']);
-    } finally {
-      await client.close();
-      await app.close();
-    }
-  });
-
-  it('takes hooks added with addProcessingHooks after listen(), gated by active() as before listen()', async () => {
-    const calls: string[] = [];
-    let active = true;
-    const server = new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT] });
-    const { app, received } = await startWorker(server);
-    const client = new ZeroMqClient({ endpoints: [boundAddress(server)] });
-    try {
-      await firstValueFrom(client.emit('orders.created', { id: 1 }), { defaultValue: undefined });
-      await received.waitFor(1);
-      addProcessingHooks(server, {
-        active: () => active,
-        start: (context, next) => {
-          calls.push(`start ${context.getPattern()}`);
-          return next();
-        },
-        end: () => calls.push('end'),
-      });
-      await firstValueFrom(client.emit('orders.created', { id: 2 }), { defaultValue: undefined });
-      await received.waitFor(2);
-      await eventually(
-        () => calls.length,
-        (count) => count === 2,
-      );
-      active = false;
-      await firstValueFrom(client.emit('orders.created', { id: 3 }), { defaultValue: undefined });
-      await received.waitFor(3);
-      expect(calls).toEqual(['start orders.created', 'end']);
     } finally {
       await client.close();
       await app.close();
