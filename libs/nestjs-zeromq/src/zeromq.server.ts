@@ -14,6 +14,7 @@ import { serverRoleOf } from './internal/security/curve.js';
 import { HandlerLookup } from './internal/server/handler-lookup.js';
 import type { Inbox } from './internal/server/inbox.js';
 import type { InboxHost, RoutedPacket } from './internal/server/inbox-host.js';
+import { inboxTotals, socketStates } from './internal/server/inbox-metrics.js';
 import { ServerState } from './internal/server/server-state.js';
 import { SocketGroup } from './internal/sockets/socket-group.js';
 import { settlesWithin } from './internal/util/deadline.js';
@@ -153,21 +154,9 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   }
 
   getMetrics(): ZeroMqServerMetrics {
-    const totals = { inFlight: 0, queued: 0, heldBytes: 0, budgetPauses: 0, oversized: 0 } as Record<string, number>;
-    for (const inbox of this.inboxes) {
-      for (const [name, value] of Object.entries(inbox.counters.snapshot())) {
-        totals[name] = (totals[name] ?? 0) + value;
-      }
-      const { budget } = inbox.dispatcher;
-      totals.inFlight += inbox.dispatcher.running;
-      totals.queued += inbox.dispatcher.queued;
-      totals.heldBytes += budget.held;
-      totals.budgetPauses += budget.pauses;
-      totals.oversized += budget.oversized;
-    }
     const discovery = this.discovery.metrics();
     return {
-      ...totals,
+      ...inboxTotals(this.inboxes),
       unauthorized: this.authorization?.rejections ?? 0,
       connections: this.sockets.connections(),
       disconnects: this.sockets.disconnects(),
@@ -177,22 +166,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
 
   /** Per open socket: whether it is reading, its handlers in flight against `concurrency`, its bytes held against its receive budget. Empty once closed. */
   getSocketStates(): Record<string, ZeroMqServerSocketState> {
-    const open = this.sockets.connections();
-    return Object.fromEntries(
-      this.inboxes
-        .filter((inbox) => inbox.name in open)
-        .map((inbox) => [
-          inbox.name,
-          {
-            reading: inbox.reading,
-            inFlight: inbox.dispatcher.running,
-            queued: inbox.dispatcher.queued,
-            concurrency: inbox.dispatcher.concurrency,
-            heldBytes: inbox.dispatcher.budget.held,
-            receiveBudget: inbox.dispatcher.budget.limit,
-          },
-        ]),
-    );
+    return socketStates(this.inboxes, this.sockets.connections());
   }
 
   /**
