@@ -122,6 +122,17 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   /** Nest's processing start hook; once one is set, handlers run inside the hooks (addProcessingHooks can gate them). */
   override setOnProcessingStartHook(hook: Parameters<Server['setOnProcessingStartHook']>[0]): void {
     super.setOnProcessingStartHook(hook);
+    this.hookSet();
+  }
+
+  /** Nest's processing end hook: as the start hook, once one is set handlers run inside the hooks. */
+  override setOnProcessingEndHook(hook: Parameters<Server['setOnProcessingEndHook']>[0]): void {
+    super.setOnProcessingEndHook(hook);
+    this.hookSet();
+  }
+
+  /** A hook set directly always runs; one that addProcessingHooks installs with a gate is counted by the gate. */
+  private hookSet(): void {
     if (!this.installingGatedHooks) {
       this.state.hookSet();
     }

@@ -134,4 +134,34 @@ describe('addProcessingHooks / addDispatchHook: hooks that add up instead of rep
       await app.close();
     }
   });
+  it.each([
+    [
+      'setOnProcessingEndHook',
+      (server: ZeroMqServer, calls: string[]) =>
+        server.setOnProcessingEndHook((_t, c) => calls.push(`end ${(c as ZeroMqContext).getPattern()}`)),
+    ],
+    [
+      'addProcessingHooks({ end })',
+      (server: ZeroMqServer, calls: string[]) => addProcessingHooks(server, { end: (c) => calls.push(`end ${c.getPattern()}`) }),
+    ],
+  ])('runs an end hook set alone (%s) after each event and request, as Nest would', async (_how, setEnd) => {
+    const calls: string[] = [];
+    const server = new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router' });
+    setEnd(server, calls);
+    const { app, received } = await startWorker(server, [EventAndRequestController]);
+    const client = new ZeroMqClient({ endpoints: [boundAddress(server)], kind: 'dealer-router' });
+    try {
+      await firstValueFrom(client.emit('orders.created', { id: 1 }), { defaultValue: undefined });
+      await received.waitFor(1);
+      await expect(firstValueFrom(client.send('double', 3))).resolves.toBe(6);
+      await eventually(
+        () => calls.length,
+        (count) => count === 2,
+      );
+      expect(calls.sort()).toEqual(['end double', 'end orders.created']);
+    } finally {
+      await client.close();
+      await app.close();
+    }
+  });
 });

@@ -8,7 +8,7 @@ export class ServerState {
   closing = false;
   /** Whether something listens to 'handler-end': only then are handlers timed. */
   timed = false;
-  /** Whether a processing start hook was set without a gate: then handlers always run inside the hooks. */
+  /** Whether a processing start or end hook was set without a gate: then handlers always run inside the hooks. */
   private ungatedHooks = false;
   /** Gates of the processing hooks installed through addProcessingHooks({ active }). */
   private readonly hookGates: Array<() => boolean> = [];
@@ -18,7 +18,7 @@ export class ServerState {
     return this.ungatedHooks || (this.hookGates.length > 0 && this.hookGates.some((active) => active()));
   }
 
-  /** A processing start hook was set: with `active`, it matters only while `active()` is true; without, always. */
+  /** A processing hook was set: with `active`, it matters only while `active()` is true; without, always. */
   hookSet(active?: () => boolean): void {
     if (active === undefined) {
       this.ungatedHooks = true;
