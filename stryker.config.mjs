@@ -51,7 +51,7 @@ const TARGETS = {
     ],
   },
   'router-inbox': {
-    mutate: ['libs/nestjs-zeromq/src/internal/server/router-inbox.ts'],
+    mutate: ['libs/nestjs-zeromq/src/internal/server/router-inbox.ts', 'libs/nestjs-zeromq/src/internal/server/request-inbox.ts'],
     tests: [
       'libs/nestjs-zeromq/src/zeromq.redelivery.spec.ts',
       'libs/nestjs-zeromq/src/zeromq.at-least-once.spec.ts',

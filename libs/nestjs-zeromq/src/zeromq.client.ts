@@ -3,14 +3,13 @@ import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '
 import { throwError, type Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { clientErrors } from './internal/client/client-errors.js';
-import { ClientRoutes } from './internal/client/client-routes.js';
-import { ClientSender } from './internal/client/client-sender.js';
-import type { DeliveryTracker } from './internal/at-least-once/delivery-tracker.js';
+import { ClientParts } from './internal/client/client-parts.js';
+import type { ClientRoutes } from './internal/client/client-routes.js';
+import type { ClientSender } from './internal/client/client-sender.js';
 import { coldRequest } from './internal/client/cold-request.js';
 import { EmitResult } from './internal/client/emit-result.js';
-import type { Outbox, OutboxHost } from './internal/client/outbox.js';
-import { PendingRequests } from './internal/client/pending-requests.js';
-import { SEND_COUNTERS, SendOutcomes } from './internal/client/send-outcomes.js';
+import type { PendingRequests } from './internal/client/pending-requests.js';
+import type { SendOutcomes } from './internal/client/send-outcomes.js';
 import { createClientSocket, socketKind } from './internal/kinds/kinds.js';
 import type { ClientSocketPlan, ResolvedClientOptions } from './internal/options/plans.js';
 import { resolveClientOptions } from './internal/options/resolve-options.js';
@@ -19,8 +18,6 @@ import type { Settle } from './internal/sockets/send-queue.js';
 import { SocketGroup } from './internal/sockets/socket-group.js';
 import { ClientAuthorization } from './internal/security/client-authorization.js';
 import { serverRoleOf } from './internal/security/curve.js';
-import { Counters } from './internal/util/counters.js';
-import { logDeadLetter } from './internal/util/dead-letter-log.js';
 import { Listeners } from './internal/util/listeners.js';
 import { RateLimitedLog } from './internal/util/rate-limited-log.js';
 import { ZeroMqSendError } from './zeromq.errors.js';
@@ -62,8 +59,6 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   private readonly routes: ClientRoutes;
   /** Each emit's and request's way down to its outbox. */
   private readonly sender: ClientSender;
-  /** What the outboxes that read their sockets report to: replies and credit, subscription changes. */
-  private readonly outboxHost: OutboxHost;
   /** `curve.allowSubscribers`, enforced through ZAP on the `'pub-sub'` sockets; undefined without it. */
   private readonly authorization: ClientAuthorization | undefined;
 
@@ -80,41 +75,22 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
       'client',
     );
     this.authorization = ClientAuthorization.reporting(serverRoleOf(this.config.curve), this.problems, this.listeners, 'subscriber');
-    this.outcomes = new SendOutcomes(new Counters(SEND_COUNTERS), this.problems, this.listeners);
-    this.requests = new PendingRequests(clientErrors.requestTimedOut);
-    this.outboxHost = {
-      requests: this.requests,
-      deserializer: this.deserializer,
-      problems: this.problems,
-      isOpen: () => this.connection !== undefined,
-      subscriptionChanged: (socket, change) => this.listeners.emit('subscription', { socket, ...change }),
-    };
-    this.routes = new ClientRoutes({
+    const parts = new ClientParts({
       config: this.config,
       sockets: this.sockets,
+      problems: this.problems,
+      listeners: this.listeners,
+      serializer: this.serializer,
+      deserializer: this.deserializer,
+      isOpen: () => this.connection !== undefined,
       kinds: socketKind,
       createSocket: (plan) => createClientSocket(this.config, plan),
-      problems: this.problems,
-      outboxFor: (managed, tracker) => this.outboxFor(managed, tracker),
-      deadLettered: (letter) => {
-        logDeadLetter(this.problems, letter);
-        this.listeners.emit('dead-letter', letter);
-      },
-      requestsOn: (name) => this.requests.countOn(name),
-      failRequests: (name, detail, upTo) =>
-        this.outcomes.counters.add(
-          'requestsFailed',
-          this.requests.failLink(name, (pattern) => clientErrors.serverLost(pattern, name, detail), upTo),
-        ),
-      requestMark: () => this.requests.mark,
+      createOutbox: (managed, outboxParts) => socketKind(managed.kind).createOutbox(managed, outboxParts),
     });
-    this.sender = new ClientSender({
-      config: this.config,
-      routes: this.routes,
-      outcomes: this.outcomes,
-      requests: this.requests,
-      serializer: this.serializer,
-    });
+    this.outcomes = parts.outcomes;
+    this.requests = parts.requests;
+    this.routes = parts.routes;
+    this.sender = parts.sender;
   }
 
   /** Status changes: `connecting`, then `connected` / `disconnected` as peers come and go, `closed` at the end. */
@@ -297,15 +273,6 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
     this.ready = true;
     // The send of a hello waits for the connection; a second hello only repeats the credit.
     this.routes.greetAll();
-  }
-
-  /** The outbox of an opened socket, made by its kind (with its route's tracker); a DEALER's starts reading its replies. */
-  private outboxFor(managed: ManagedSocket<zmq.Socket, ClientSocketPlan>, tracker?: DeliveryTracker): Outbox {
-    const endpoints = managed.plan.endpoints.map((e) => e.address);
-    const toError = clientErrors.outgoing(this.outcomes, managed.name, endpoints);
-    const outbox = socketKind(managed.kind).createOutbox(managed, { config: this.config, toError, tracker });
-    outbox.start(this.outboxHost);
-    return outbox;
   }
 
   private onSocketEvent(event: ZeroMqSocketEvent): void {

@@ -1,13 +1,6 @@
 import { LmdbLedger } from './internal/at-least-once/lmdb-ledger.js';
 import { Logger } from '@nestjs/common';
-import {
-  Server,
-  type CustomTransportStrategy,
-  type MessageHandler,
-  type MsPattern,
-  type ReadPacket,
-  type WritePacket,
-} from '@nestjs/microservices';
+import { Server, type CustomTransportStrategy, type MessageHandler, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ZEROMQ_TRANSPORT } from './constants.js';
@@ -20,7 +13,9 @@ import { ClientAuthorization } from './internal/security/client-authorization.js
 import { serverRoleOf } from './internal/security/curve.js';
 import { HandlerLookup } from './internal/server/handler-lookup.js';
 import type { Inbox } from './internal/server/inbox.js';
-import type { InboxHost } from './internal/server/inbox-host.js';
+import type { InboxHost, RoutedPacket } from './internal/server/inbox-host.js';
+import { inboxTotals, socketStates } from './internal/server/inbox-metrics.js';
+import { ServerState } from './internal/server/server-state.js';
 import { SocketGroup } from './internal/sockets/socket-group.js';
 import { settlesWithin } from './internal/util/deadline.js';
 import { Listeners } from './internal/util/listeners.js';
@@ -59,10 +54,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   private readonly problems: RateLimitedLog;
   /** `curve.allowClients`, enforced through ZAP; undefined without an allow-list. */
   private readonly authorization: ClientAuthorization | undefined;
-  /** Gates of the processing hooks installed through addProcessingHooks({ active }). */
-  private readonly hookGates: Array<() => boolean> = [];
-  /** Whether a processing start hook was set without a gate: then handlers always run inside the hooks. */
-  private ungatedHooks = false;
+  /** What the inboxes read on every record (closing, timed, hooked): kept current here. */
+  private readonly state = new ServerState();
   private installingGatedHooks = false;
   private readonly handlers = new HandlerLookup(this.messageHandlers);
   private inboxes: Inbox[] = [];
@@ -91,6 +84,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       this.closing = undefined;
+      this.state.closing = false;
       if (this.config.ledger !== undefined) {
         this.ledger ??= await LmdbLedger.open(this.config.ledger.path, this.config.dedupeWindow);
       }
@@ -120,6 +114,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
    * sockets. No handler starts after it resolves.
    */
   close(): Promise<void> {
+    this.state.closing = true;
     this.closing ??= this.shutdown();
     return this.closing;
   }
@@ -127,8 +122,19 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   /** Nest's processing start hook; once one is set, handlers run inside the hooks (addProcessingHooks can gate them). */
   override setOnProcessingStartHook(hook: Parameters<Server['setOnProcessingStartHook']>[0]): void {
     super.setOnProcessingStartHook(hook);
+    this.hookSet();
+  }
+
+  /** Nest's processing end hook: as the start hook, once one is set handlers run inside the hooks. */
+  override setOnProcessingEndHook(hook: Parameters<Server['setOnProcessingEndHook']>[0]): void {
+    super.setOnProcessingEndHook(hook);
+    this.hookSet();
+  }
+
+  /** A hook set directly always runs; one that addProcessingHooks installs with a gate is counted by the gate. */
+  private hookSet(): void {
     if (!this.installingGatedHooks) {
-      this.ungatedHooks = true;
+      this.state.hookSet();
     }
   }
 
@@ -140,11 +146,12 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
     } finally {
       this.installingGatedHooks = false;
     }
-    this.hookGates.push(active);
+    this.state.hookSet(active);
   }
 
   on<K extends keyof ZeroMqServerEvents>(event: K, callback: ZeroMqServerEvents[K]): void {
     this.listeners.on(event, callback);
+    this.state.timed = this.listeners.has('handler-end');
   }
 
   /** The PULL / ROUTER / SUB sockets by name (`'default'` and each route's name). */
@@ -158,21 +165,9 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
   }
 
   getMetrics(): ZeroMqServerMetrics {
-    const totals = { inFlight: 0, queued: 0, heldBytes: 0, budgetPauses: 0, oversized: 0 } as Record<string, number>;
-    for (const inbox of this.inboxes) {
-      for (const [name, value] of Object.entries(inbox.counters.snapshot())) {
-        totals[name] = (totals[name] ?? 0) + value;
-      }
-      const { budget } = inbox.dispatcher;
-      totals.inFlight += inbox.dispatcher.running;
-      totals.queued += inbox.dispatcher.queued;
-      totals.heldBytes += budget.held;
-      totals.budgetPauses += budget.pauses;
-      totals.oversized += budget.oversized;
-    }
     const discovery = this.discovery.metrics();
     return {
-      ...totals,
+      ...inboxTotals(this.inboxes),
       unauthorized: this.authorization?.rejections ?? 0,
       connections: this.sockets.connections(),
       disconnects: this.sockets.disconnects(),
@@ -182,22 +177,7 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
 
   /** Per open socket: whether it is reading, its handlers in flight against `concurrency`, its bytes held against its receive budget. Empty once closed. */
   getSocketStates(): Record<string, ZeroMqServerSocketState> {
-    const open = this.sockets.connections();
-    return Object.fromEntries(
-      this.inboxes
-        .filter((inbox) => inbox.name in open)
-        .map((inbox) => [
-          inbox.name,
-          {
-            reading: inbox.reading,
-            inFlight: inbox.dispatcher.running,
-            queued: inbox.dispatcher.queued,
-            concurrency: inbox.dispatcher.concurrency,
-            heldBytes: inbox.dispatcher.budget.held,
-            receiveBudget: inbox.dispatcher.budget.limit,
-          },
-        ]),
-    );
+    return socketStates(this.inboxes, this.sockets.connections());
   }
 
   /**
@@ -212,26 +192,13 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
 
   /** What the inboxes may use of this server (InboxHost); bound once, shared by all of them. */
   private inboxHost(): InboxHost {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the host reads live state (closing, hooks)
-    const server = this;
     return {
       config: this.config,
       completedIds: this.ledger,
       problems: this.problems,
-      get closing() {
-        return server.closing !== undefined;
-      },
-      get hooked() {
-        return server.ungatedHooks || server.hookGates.some((active) => active());
-      },
-      get timed() {
-        return server.listeners.has('handler-end');
-      },
-      handlerFor: (pattern: string) => this.getHandlerByPattern(pattern),
+      state: this.state,
+      route: (record: DecodedRecord) => this.route(record),
       eventPatterns: () => [...this.messageHandlers].filter(([, handler]) => handler.isEventHandler).map(([pattern]) => pattern),
-      normalizePattern: (pattern: MsPattern) => this.normalizePattern(pattern),
-      deserialize: (record: DecodedRecord) =>
-        this.deserializer.deserialize(record, { channel: record.pattern }) as ReadPacket | Promise<ReadPacket>,
       serialize: (response: WritePacket & { id: string }) => this.serializer.serialize(response),
       runWithProcessingHooks: (context: ZeroMqContext, run: (runEndHook: () => void) => Promise<void>) =>
         this.runWithProcessingHooks(context, run),
@@ -239,6 +206,17 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
       toObservable: (value: unknown) => this.transformToObservable(value) as Observable<unknown>,
       emit: (event: string, ...values: unknown[]) => this.listeners.emit(event, ...values),
     };
+  }
+
+  /** A received record's packet (Nest deserializer), its pattern normalized, and that pattern's handler. */
+  private route(record: DecodedRecord): RoutedPacket | Promise<RoutedPacket> {
+    const packet = this.deserializer.deserialize(record, { channel: record.pattern }) as ReadPacket | Promise<ReadPacket>;
+    return packet instanceof Promise ? packet.then((resolved) => this.routedPacket(resolved)) : this.routedPacket(packet);
+  }
+
+  private routedPacket(packet: ReadPacket): RoutedPacket {
+    const pattern = typeof packet.pattern === 'string' ? packet.pattern : this.normalizePattern(packet.pattern);
+    return { packet, pattern, handler: this.getHandlerByPattern(pattern) };
   }
 
   private async closeLedger(): Promise<void> {

@@ -15,7 +15,7 @@ export interface ZeroMqProcessingHooks {
   /**
    * While this returns false the hooks are skipped: handlers are called directly, without the
    * promise and closures of Nest's hooks (tracing passes "an SDK is registered"). Hooks set
-   * without it, here or through `setOnProcessingStartHook`, always run.
+   * without it, here or through `setOnProcessingStartHook` / `setOnProcessingEndHook`, always run.
    * @default always active
    */
   active?: () => boolean;
@@ -39,24 +39,25 @@ interface HookSlots {
 export function addProcessingHooks(server: ZeroMqServer, hooks: ZeroMqProcessingHooks): void {
   const slots = server as unknown as HookSlots;
   const { start, end, active } = hooks;
-  if (start !== undefined) {
-    const previous = slots.onProcessingStartHook;
-    const install = () =>
+  const install = () => {
+    if (start !== undefined) {
+      const previous = slots.onProcessingStartHook;
       server.setOnProcessingStartHook((transportId, context, done) =>
         previous.call(server, transportId, context, () => start(context as ZeroMqContext, done) as Promise<unknown>),
       );
-    if (active === undefined) {
-      install();
-    } else {
-      server[GATE_PROCESSING_HOOKS](active, install);
     }
-  }
-  if (end !== undefined) {
-    const previous = slots.onProcessingEndHook;
-    server.setOnProcessingEndHook((transportId, context) => {
-      end(context as ZeroMqContext);
-      previous?.call(server, transportId, context);
-    });
+    if (end !== undefined) {
+      const previous = slots.onProcessingEndHook;
+      server.setOnProcessingEndHook((transportId, context) => {
+        end(context as ZeroMqContext);
+        previous?.call(server, transportId, context);
+      });
+    }
+  };
+  if (active === undefined) {
+    install();
+  } else {
+    server[GATE_PROCESSING_HOOKS](active, install);
   }
 }
 

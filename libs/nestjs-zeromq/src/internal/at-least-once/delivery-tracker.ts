@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import { settlesWithin } from '../util/deadline.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
 import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
@@ -8,9 +7,9 @@ import { DeliveryLinks } from './delivery-links.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { EXPIRED } from '../protocol/message-key.js';
 import { failureOutcome, isExpired } from './delivery-failures.js';
+import { OutstandingDeliveries } from './outstanding-deliveries.js';
 import { StoredBacklog } from './stored-backlog.js';
 import { WaitingDeliveries } from './waiting-deliveries.js';
-import { hasRoomFor } from '../util/queue-room.js';
 
 /** Messages read back from the outbox at a time (when that much room is free, or little waits). */
 const REFILL_BATCH = 256;
@@ -38,19 +37,15 @@ export class DeliveryTracker {
   readonly counters: DeliveryCounters = { acked: 0, redelivered: 0, deadLettered: 0, replayed: 0, expired: 0 };
 
   private readonly links: DeliveryLinks;
-  private readonly deliveries = new Map<string, Delivery>();
+  private readonly deliveries: OutstandingDeliveries;
   /** What waits for a worker's credit, in the order it goes. */
   private readonly waiting: WaitingDeliveries;
   private sequence: number;
-  private outstandingBytes = 0;
-  /** Deliveries on a link, not acked yet. */
-  private inFlight = 0;
   private readonly store: DeliveryStore | undefined;
   private readonly backlog: StoredBacklog | undefined;
   private closed = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sweeper: NodeJS.Timeout;
-  private idleWaiters: Array<() => void> = [];
 
   constructor(
     linkNames: readonly string[],
@@ -59,18 +54,19 @@ export class DeliveryTracker {
     this.links = new DeliveryLinks(linkNames);
     this.waiting = new WaitingDeliveries(this.links);
     this.store = options.store;
+    this.deliveries = new OutstandingDeliveries(options, this.store !== undefined);
     this.backlog =
       this.store === undefined
         ? undefined
         : new StoredBacklog(
             this.store,
             {
-              fits: (size) => this.fits(size),
+              fits: (size) => this.deliveries.fits(size),
               // What waits for credit stays small: messages read back early only age in the heap.
               room: () => Math.min(this.options.maxQueueSize - this.deliveries.size, 2 * REFILL_BATCH - this.waiting.length),
               hold: (delivery) => this.hold(delivery),
               abandon: (delivery) => {
-                if (this.deliveries.has(delivery.id)) {
+                if (this.deliveries.holds(delivery)) {
                   this.release(delivery);
                   this.forget(delivery);
                   // Its credit, and its key, are free for the next message.
@@ -107,7 +103,7 @@ export class DeliveryTracker {
     if (this.closed) {
       return Promise.reject(this.options.errors.closed(pattern));
     }
-    if (this.backlog === undefined && !this.fits(record.size)) {
+    if (this.backlog === undefined && !this.deliveries.fits(record.size)) {
       return Promise.reject(this.options.errors.queueFull(pattern));
     }
     const key = ++this.sequence;
@@ -135,11 +131,6 @@ export class DeliveryTracker {
     });
   }
 
-  /** Whether a message of `size` bytes fits in memory (a lone one always does). */
-  private fits(size: number): boolean {
-    return hasRoomFor(this.options, this.deliveries.size, this.outstandingBytes, size);
-  }
-
   /**
    * Takes what waits in the outbox into memory once little is left waiting for credit, a batch at
    * a time (not one read per ack, and not more than the workers' credit will soon take).
@@ -155,8 +146,7 @@ export class DeliveryTracker {
   }
 
   private hold(delivery: Delivery): void {
-    this.deliveries.set(delivery.id, delivery);
-    this.outstandingBytes += delivery.size;
+    this.deliveries.add(delivery);
     this.waiting.add(delivery);
     this.pump();
   }
@@ -218,9 +208,7 @@ export class DeliveryTracker {
     this.pump();
     const resend = () => {
       // Only what was sent before the loss: the link may be back and busy again by now.
-      const lost = [...this.deliveries.values()].filter(
-        (delivery) => delivery.link === linkName && delivery.ackDeadline - this.options.ackTimeout <= lostAt,
-      );
+      const lost = this.deliveries.sentOn(linkName, lostAt, this.options.ackTimeout);
       for (const delivery of lost) {
         this.release(delivery);
       }
@@ -273,15 +261,13 @@ export class DeliveryTracker {
    */
   async drain(timeout: number): Promise<number> {
     this.closed = true;
-    if (!this.idle()) {
-      await settlesWithin(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), timeout);
-    }
+    await this.deliveries.idle(timeout);
     clearInterval(this.sweeper);
     for (const timer of this.timers) {
       clearTimeout(timer);
     }
     this.timers.clear();
-    const left = [...this.deliveries.values()];
+    const left = this.deliveries.all();
     // With an outbox and resolveOn 'stored' the emits resolved already: no error to build (a
     // stack trace each, for up to maxQueueSize messages that simply stay stored).
     const told = this.store === undefined || this.options.resolveOn === 'acked';
@@ -304,7 +290,7 @@ export class DeliveryTracker {
 
   /** Whether a delivery taken from a queue is still to be sent (one that expired meanwhile is dead-lettered here). */
   private readonly sendable = (delivery: Delivery): boolean => {
-    if (this.deliveries.get(delivery.id) !== delivery || delivery.link !== undefined) {
+    if (!this.deliveries.holds(delivery) || delivery.link !== undefined) {
       return false;
     }
     if (delivery.expiresAt !== undefined && isExpired(delivery, Date.now())) {
@@ -328,7 +314,7 @@ export class DeliveryTracker {
     delivery.link = link.name;
     delivery.ackDeadline = Date.now() + this.options.ackTimeout;
     this.links.sent(link);
-    this.inFlight++;
+    this.deliveries.sent();
     // No promise per delivery: only a refusal needs telling (from a later microtask, never from
     // inside this pump).
     this.options.transmit(link.name, delivery, { resolve: taken, reject: () => queueMicrotask(() => this.refused(delivery, link.name)) });
@@ -358,16 +344,13 @@ export class DeliveryTracker {
 
   /**
    * Gives up on what was not acked within `ackTimeout` (sent again, or dead-lettered), and
-   * dead-letters what expired while not in flight (one in flight may still be acked: a worker
-   * that gets it late refuses it as expired). A timed-out delivery keeps its unit of credit at
-   * its worker until that worker answers it or its connection drops: a stalled worker whose
+   * dead-letters what expired while waiting. A timed-out delivery keeps its unit of credit at its
+   * worker until that worker answers it or its connection drops: a stalled worker whose
    * connection stays up (its ZeroMQ thread answers heartbeats) is then sent nothing new.
    */
   private expire(): void {
     const now = Date.now();
-    const late = [...this.deliveries.values()].filter((delivery) =>
-      delivery.link === undefined ? isExpired(delivery, now) : delivery.ackDeadline <= now,
-    );
+    const late = this.deliveries.late(now);
     const reason = `not acknowledged within ${this.options.ackTimeout} ms (ackTimeout)`;
     const again: Delivery[] = [];
     for (const delivery of late) {
@@ -394,7 +377,7 @@ export class DeliveryTracker {
 
   /** Back to the front of the line (it is older than what waits), if still outstanding. */
   private requeue(...deliveries: Delivery[]): void {
-    const alive = deliveries.filter((delivery) => this.deliveries.has(delivery.id));
+    const alive = deliveries.filter((delivery) => this.deliveries.holds(delivery));
     if (alive.length > 0) {
       this.waiting.requeue(alive);
       this.pump();
@@ -412,8 +395,7 @@ export class DeliveryTracker {
   /** The delivery is no longer in flight (its credit is freed by `release`, or held late by `expire`). */
   private leaveLink(delivery: Delivery): void {
     delivery.link = undefined;
-    this.inFlight--;
-    this.notifyIfIdle();
+    this.deliveries.landed();
   }
 
   private deadLetter(delivery: Delivery, reason: string): void {
@@ -445,26 +427,8 @@ export class DeliveryTracker {
   }
 
   private forget(delivery: Delivery): void {
-    this.deliveries.delete(delivery.id);
-    this.outstandingBytes -= delivery.size;
+    this.deliveries.remove(delivery);
     this.waiting.done(delivery);
-    this.notifyIfIdle();
     this.refill();
-  }
-
-  /**
-   * Nothing left to wait for at close: no message at all, or with an outbox none in flight (the
-   * stored ones wait for the next start; a close does not wait for a worker outage to end).
-   */
-  private idle(): boolean {
-    return this.store === undefined ? this.deliveries.size === 0 : this.inFlight === 0;
-  }
-
-  private notifyIfIdle(): void {
-    if (this.idleWaiters.length > 0 && this.idle()) {
-      for (const resolve of this.idleWaiters.splice(0)) {
-        resolve();
-      }
-    }
   }
 }

@@ -40,7 +40,7 @@ describe('DeliveryLedger', () => {
   it('remembers the last `window` completed ids only', () => {
     const ledger = new DeliveryLedger(2);
     for (const id of ['p.1', 'p.2', 'p.3']) {
-      expect(ledger.admit(id)).toBe('run');
+      expect(ledger.admit(id, A)).toBe('run');
       ledger.finish(id, true);
     }
     expect(ledger.admit('p.2', A)).toBe('ack-again');

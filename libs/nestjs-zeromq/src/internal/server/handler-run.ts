@@ -15,7 +15,7 @@ const SUCCEEDED: HandlerOutcome = { ok: true };
  * exception filter; the outcome carries the error.
  */
 export async function runHandler(host: InboxHost, handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
-  if (!host.timed) {
+  if (!host.state.timed) {
     return callHandler(host, handler, data, context);
   }
   const started = performance.now();
@@ -25,7 +25,7 @@ export async function runHandler(host: InboxHost, handler: MessageHandler, data:
 }
 
 async function callHandler(host: InboxHost, handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
-  if (!host.hooked) {
+  if (!host.state.hooked) {
     try {
       await settle(handler(data, context));
       return SUCCEEDED;

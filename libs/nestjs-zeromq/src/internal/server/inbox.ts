@@ -1,4 +1,4 @@
-import type { MessageHandler, ReadPacket } from '@nestjs/microservices';
+import type { MessageHandler } from '@nestjs/microservices';
 import type * as zmq from 'zeromq';
 import { NO_EVENT_HANDLER } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
@@ -9,10 +9,11 @@ import { messageBytes, receiveLoop } from '../sockets/receive-loop.js';
 import type { Counters } from '../util/counters.js';
 import { Dispatcher } from './dispatcher.js';
 import { describeError, runHandler, type HandlerOutcome } from './handler-run.js';
-import type { InboxHost } from './inbox-host.js';
+import type { InboxHost, RoutedPacket } from './inbox-host.js';
 import { ReceiveBudget } from './receive-budget.js';
 import type { ServerSocketPlan } from '../options/plans.js';
 import { serverCounters, type ServerCounter } from './server-counters.js';
+import type { ServerState } from './server-state.js';
 
 /** Milliseconds between looks at whether a closing socket still holds unread messages. */
 const UNREAD_POLL_INTERVAL = 5;
@@ -31,6 +32,8 @@ export abstract class Inbox {
   reading = false;
   /** Frames in front of the header (a ROUTER's routing id, a broadcast's topic and stamp). */
   protected abstract readonly routingFrames: number;
+  /** The server's state (closing, timed, hooked), read on every record. */
+  protected readonly state: ServerState;
   /** Whether answers wait to be sent (see `receiveLoop`); an inbox that answers nothing has none. */
   protected readonly answersWaiting: (() => boolean) | undefined = undefined;
   private readonly eventInfo: ZeroMqMessageInfo;
@@ -47,6 +50,7 @@ export abstract class Inbox {
     const budget = managed.plan.receiveBudget;
     const headroom = host.config.maxMessageSize < 0 ? 0 : Math.min(host.config.maxMessageSize, budget);
     this.dispatcher = new Dispatcher(concurrency, host.config.prefetch, new ReceiveBudget(budget, headroom));
+    this.state = host.state;
     this.eventInfo = { socket: managed.name, plain: false };
     this.plainInfo = { socket: managed.name, plain: true };
   }
@@ -113,19 +117,18 @@ export abstract class Inbox {
     );
   }
 
-  /** Deserializes a record into a Nest packet; undefined (counted and logged) if the deserializer throws. */
-  protected packetOf(record: DecodedRecord): ReadPacket | undefined | Promise<ReadPacket | undefined> {
+  /**
+   * A received record as Nest sees it: packet, pattern and handler, in one call to the server;
+   * undefined (counted and logged) if the deserializer throws.
+   */
+  protected routed(record: DecodedRecord): RoutedPacket | undefined | Promise<RoutedPacket | undefined> {
     this.counters.add('received');
     try {
-      const packet = this.host.deserialize(record);
-      return packet instanceof Promise ? packet.catch((error: unknown) => this.undeserializable(record, error)) : packet;
+      const routed = this.host.route(record);
+      return routed instanceof Promise ? routed.catch((error: unknown) => this.undeserializable(record, error)) : routed;
     } catch (error) {
       return this.undeserializable(record, error);
     }
-  }
-
-  protected patternOf(packet: ReadPacket): string {
-    return typeof packet.pattern === 'string' ? packet.pattern : this.host.normalizePattern(packet.pattern);
   }
 
   /** Counts and logs an event pattern without handler, in Nest's words. */
@@ -181,7 +184,7 @@ export abstract class Inbox {
         }
       }
     } catch (error) {
-      if (!this.host.closing) {
+      if (!this.state.closing) {
         this.host.problems.error('read', `Socket "${this.name}" stopped reading: ${(error as Error).message}`);
         this.host.emit('error', error);
       }
@@ -195,7 +198,7 @@ export abstract class Inbox {
    * it holds `bytes` of the receive budget until its task ends.
    */
   protected admit(task: () => Promise<unknown>, bytes: number): void {
-    if (this.host.closing) {
+    if (this.state.closing) {
       this.counters.add('droppedOnClose');
       return;
     }
@@ -242,13 +245,12 @@ export abstract class Inbox {
     if (this.expired(record)) {
       return;
     }
-    const maybePacket = this.packetOf(record);
-    const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
-    if (packet === undefined) {
+    const maybeRouted = this.routed(record);
+    const routed = maybeRouted instanceof Promise ? await maybeRouted : maybeRouted;
+    if (routed === undefined) {
       return;
     }
-    const pattern = this.patternOf(packet);
-    const handler = this.host.handlerFor(pattern);
+    const { packet, pattern, handler } = routed;
     if (handler === null) {
       this.unknownEvent(pattern);
       return;

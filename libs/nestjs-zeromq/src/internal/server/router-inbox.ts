@@ -1,18 +1,8 @@
-import type { WritePacket } from '@nestjs/microservices';
-import { isObservable, tap } from 'rxjs';
 import type * as zmq from 'zeromq';
-import { MAX_REMEMBERED_PRODUCERS, NO_MESSAGE_HANDLER } from '../../constants.js';
-import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
+import { MAX_REMEMBERED_PRODUCERS } from '../../constants.js';
+import { ZeroMqContext } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import {
-  EXPIRED,
-  encodeReply,
-  replyOf,
-  type DecodedDelivery,
-  type DecodedMessage,
-  type DecodedRequest,
-  type EncodedReply,
-} from '../protocol/wire.js';
+import { EXPIRED, encodeReply, type DecodedDelivery, type DecodedMessage } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { Settle } from '../sockets/send-queue.js';
 import type { ServerSocketPlan } from '../options/plans.js';
@@ -20,33 +10,26 @@ import { BoundedMap } from '../util/bounded-map.js';
 import { logDeadLetter } from '../util/dead-letter-log.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { describeError } from './handler-run.js';
-import { Inbox } from './inbox.js';
 import type { InboxHost } from './inbox-host.js';
-import { ReplyWriter } from './reply-writer.js';
+import { RequestInbox } from './request-inbox.js';
 
 /**
- * A ROUTER socket's inbox: events as any inbox, plus `send()` requests (answered through the
- * ReplyWriter, streamed as Nest's `handleRequest` produces them) and at-least-once deliveries
- * (hello → credit, run once per id, ack / fail / refuse).
+ * A ROUTER socket's inbox: events and `send()` requests as a RequestInbox, plus at-least-once
+ * deliveries (hello → credit, run once per id, ack / fail / refuse) answered through its
+ * ReplyWriter.
  */
-export class RouterInbox extends Inbox {
-  protected override readonly routingFrames = 1;
-  protected override readonly answersWaiting = (): boolean => this.replies.waiting > 0;
-  readonly replies: ReplyWriter;
+export class RouterInbox extends RequestInbox {
   /** Producers that said hello: told "credit 0" on close. */
   private readonly producers = new BoundedMap<string, Buffer>(MAX_REMEMBERED_PRODUCERS);
   /** Deliveries running and completed here: redeliveries are not run twice. */
   private readonly ledger: DeliveryLedger;
-  private readonly requestInfo: ZeroMqMessageInfo;
   /** At-least-once deliveries a producer may have unacknowledged here. */
   private readonly credit: number;
 
   constructor(managed: ManagedSocket<zmq.Socket, ServerSocketPlan>, host: InboxHost) {
-    super(managed, host, managed.plan.concurrency);
+    super(managed, host);
     this.credit = managed.plan.credit;
-    this.replies = new ReplyWriter(managed.socket as zmq.Router, managed.name);
     this.ledger = new DeliveryLedger(host.config.dedupeWindow, host.completedIds);
-    this.requestInfo = { socket: managed.name, plain: false };
   }
 
   /**
@@ -60,36 +43,15 @@ export class RouterInbox extends Inbox {
     this.counters.add('droppedOnClose', this.dispatcher.dropWaiting());
   }
 
-  /** Reads nothing more: a ROUTER stays attached for its replies, so what producers still send would never run out. */
-  override async readRemaining(_timeout: number): Promise<void> {}
-
-  /** Sends the replies still queued (at most `timeout` ms); counts those that could not go. */
-  override async flush(timeout: number): Promise<void> {
-    this.counters.add('repliesFailed', await this.replies.drain(timeout));
-  }
-
   protected override receiveOther(message: Exclude<DecodedMessage, { kind: 'events' | 'plain' | 'malformed' }>, frames: Buffer[]): void {
     const peer = frames[0];
     switch (message.kind) {
       case 'hello':
         this.producers.set(peer.toString('latin1'), peer);
-        void this.replies.sendCredit(peer, this.host.closing ? 0 : this.credit).catch((error: Error) => {
+        void this.replies.sendCredit(peer, this.state.closing ? 0 : this.credit).catch((error: Error) => {
           this.host.problems.warn('reply', error.message);
         });
         return;
-      case 'requests': {
-        this.rejectRecords(message.rejected);
-        for (const { id, reason } of message.rejected) {
-          if (id !== undefined) {
-            void this.reply(peer, id, { err: { status: 'error', message: `Undecodable request: ${reason}` } });
-          }
-        }
-        const bytes = this.bytesPerRecord(message.records.length);
-        for (const request of message.records) {
-          this.admit(() => this.answer(request, peer), bytes);
-        }
-        return;
-      }
       case 'deliveries': {
         this.rejectRecords(message.rejected);
         for (const { id, reason } of message.rejected) {
@@ -107,76 +69,6 @@ export class RouterInbox extends Inbox {
       default:
         super.receiveOther(message, frames);
     }
-  }
-
-  /**
-   * Runs a request's handler and answers it (see `stream` for Nest's way) and resolves once the
-   * last reply is queued, so that it counts as in flight until then.
-   */
-  private async answer(request: DecodedRequest, peer: Buffer): Promise<void> {
-    const maybePacket = this.packetOf(request);
-    const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
-    if (packet === undefined) {
-      await this.reply(peer, request.id, { err: { status: 'error', message: 'Undecodable request' } });
-      return;
-    }
-    const pattern = this.patternOf(packet);
-    const handler = this.host.handlerFor(pattern);
-    if (handler === null) {
-      this.unknownPattern(pattern, `${NO_MESSAGE_HANDLER} Message pattern:`);
-      await this.reply(peer, request.id, { err: NO_MESSAGE_HANDLER, isDisposed: true });
-      return;
-    }
-    const context = new ZeroMqContext([pattern, packet.metadata, this.requestInfo]);
-    const started = this.host.timed ? performance.now() : 0;
-    if (!this.host.hooked) {
-      // Without processing hooks, a handler that returns a value (or a promise of one) is answered
-      // with one reply, as Nest's stream machinery would answer it (the value, disposed), without
-      // building that machinery. An Observable (a stream, an interceptor, an exception filter's
-      // error) goes Nest's way below.
-      let result: unknown;
-      try {
-        result = await handler(packet.data, context);
-      } catch (error) {
-        // As Nest's way would have it: a handler that throws past Nest's exception layer.
-        await this.stream(context, peer, request.id, started, () => Promise.reject(error));
-        return;
-      }
-      if (!isObservable(result)) {
-        this.requestEnded(context, started, true);
-        await this.reply(peer, request.id, { response: result, isDisposed: true });
-        return;
-      }
-      await this.stream(context, peer, request.id, started, () => result);
-      return;
-    }
-    await this.stream(context, peer, request.id, started, () => handler(packet.data, context));
-  }
-
-  /**
-   * Answers a request through Nest's `handleRequest` (processing hooks, response stream, replies in
-   * order, completion) and resolves once the stream has ended; `call` gives the handler's result
-   * (calls the handler, or hands over what it returned already).
-   */
-  private async stream(context: ZeroMqContext, peer: Buffer, id: string, started: number, call: () => unknown): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const respond = (response: WritePacket) => {
-        const last = response.isDisposed === true || response.err !== undefined;
-        if (last) {
-          this.requestEnded(context, started, response.err === undefined);
-        }
-        return this.reply(peer, id, response).finally(() => last && resolve());
-      };
-      const produce = async () =>
-        this.host.toObservable(await call()).pipe(tap({ error: (error: unknown) => this.host.emit('handler-error', error, context) }));
-      const run = this.host.handleRequest(context, produce, respond);
-      if (run instanceof Promise) {
-        run.catch((error: unknown) => {
-          this.host.problems.error('hook', `A request handler could not run: ${describeError(error)}`);
-          void respond({ err: { status: 'error', message: 'Internal server error' } });
-        });
-      }
-    });
   }
 
   /**
@@ -215,10 +107,11 @@ export class RouterInbox extends Inbox {
     if (this.expired(delivery)) {
       return { status: 'x', reason: EXPIRED };
     }
-    const maybePacket = this.packetOf(delivery);
-    const packet = maybePacket instanceof Promise ? await maybePacket : maybePacket;
-    const pattern = packet === undefined ? delivery.pattern : this.patternOf(packet);
-    const handler = packet === undefined ? null : this.host.handlerFor(pattern);
+    const maybeRouted = this.routed(delivery);
+    const routed = maybeRouted instanceof Promise ? await maybeRouted : maybeRouted;
+    const packet = routed?.packet;
+    const pattern = routed === undefined ? delivery.pattern : routed.pattern;
+    const handler = routed === undefined ? null : routed.handler;
     if (packet === undefined || handler === null) {
       if (packet !== undefined) {
         this.unknownEvent(pattern);
@@ -247,31 +140,10 @@ export class RouterInbox extends Inbox {
     return { status: 'f', reason };
   }
 
-  /** Counts a request whose last reply is ready; reports its duration when it was timed (`started` > 0). */
-  private requestEnded(context: ZeroMqContext, started: number, ok: boolean): void {
-    this.counters.add(ok ? 'handled' : 'failed');
-    if (started > 0) {
-      this.host.emit('handler-end', context, performance.now() - started, ok ? 'success' : 'error');
-    }
-  }
-
   private deadLetter(letter: ZeroMqDeadLetter): void {
     this.counters.add('deadLettered');
     logDeadLetter(this.host.problems, letter);
     this.host.emit('dead-letter', letter);
-  }
-
-  /** Serializes a response packet (Nest serializer) and queues it for the requesting peer. */
-  private async reply(peer: Buffer, id: string, response: WritePacket): Promise<void> {
-    const serialized = this.host.serialize({ ...response, id });
-    const { status, payload } = replyOf((serialized instanceof Promise ? await serialized : serialized) as WritePacket);
-    let encoded: EncodedReply;
-    try {
-      encoded = encodeReply(id, status, payload);
-    } catch (error) {
-      encoded = encodeReply(id, 'e', { status: 'error', message: `Response not serializable: ${(error as Error).message}` });
-    }
-    await this.sendReply(peer, encoded);
   }
 
   /**
@@ -284,19 +156,6 @@ export class RouterInbox extends Inbox {
   }
 
   private readonly ackSent: Settle = { resolve: () => undefined, reject: (error) => this.replyFailed(error) };
-
-  private async sendReply(peer: Buffer, reply: EncodedReply): Promise<void> {
-    try {
-      await this.replies.send(peer, reply);
-    } catch (error) {
-      this.replyFailed(error as Error);
-    }
-  }
-
-  private replyFailed(error: Error): void {
-    this.counters.add('repliesFailed');
-    this.host.problems.warn('reply', error.message);
-  }
 }
 
 /** How a delivery's run is answered: 'a' handled, 'f' failed (may be retried), 'x' refused for good. */
