@@ -58,9 +58,9 @@ const TARGETS = {
       'libs/nestjs-zeromq/src/zeromq.request-response.spec.ts',
     ],
   },
-  // The at-least-once tracker, by a glob that also finds it after a move into internal/at-least-once/.
+  // The at-least-once tracker and what it counts (OutstandingDeliveries), by globs that find them wherever the module keeps them.
   'delivery-tracker': {
-    mutate: ['libs/nestjs-zeromq/src/internal/**/delivery-tracker.ts'],
+    mutate: ['libs/nestjs-zeromq/src/internal/**/delivery-tracker.ts', 'libs/nestjs-zeromq/src/internal/**/outstanding-deliveries.ts'],
     tests: [
       'libs/nestjs-zeromq/src/internal/**/delivery-tracker*.spec.ts',
       'libs/nestjs-zeromq/src/internal/**/keyed-delivery.spec.ts',
