@@ -26,6 +26,15 @@ export class KeyedLanes {
 
   /** Hands each head whose owner has free credit to `send`; skips those `sendable` rejects (done with, or sent already). */
   send(sendable: (delivery: Delivery) => boolean, send: (delivery: Delivery, link: DeliveryLink) => void): void {
+    // A head found expired as its turn came is dead-lettered and lets the next message of its key
+    // in: that one is routed and sent in another pass (each pass that leaves one ends a message
+    // for good, so this ends).
+    do {
+      this.pass(sendable, send);
+    } while (this.unrouted.length > 0);
+  }
+
+  private pass(sendable: (delivery: Delivery) => boolean, send: (delivery: Delivery, link: DeliveryLink) => void): void {
     if (this.links.generation !== this.generation) {
       this.generation = this.links.generation;
       for (const lane of this.byOwner.values()) {
@@ -59,12 +68,6 @@ export class KeyedLanes {
       if (lane.length === 0 && this.byOwner.get(owner) === lane) {
         this.byOwner.delete(owner);
       }
-    }
-    // A head found expired as its turn came was dead-lettered and let the next message of its key
-    // in: route and send that one too (one found expired as it is routed lets its own next in at
-    // once, in the same pass: each pass ends a message for good, so this ends).
-    if (this.unrouted.length > 0) {
-      this.send(sendable, send);
     }
   }
 
