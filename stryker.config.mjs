@@ -23,6 +23,8 @@ const TARGETS = {
     tests: ['libs/nestjs-zeromq/src/internal/protocol/*.spec.ts'],
   },
   'resolve-options': {
+    // 99.28% in docs/mutation.md (two equivalent mutants left; run by hand: too long for CI).
+    break: 99,
     // With the DNS endpoint checks it calls (kind-facts.ts, plans.ts and kind-names.ts hold no logic).
     mutate: [
       'libs/nestjs-zeromq/src/internal/options/resolve-options.ts',
