@@ -165,6 +165,14 @@ describe('resolveServerOptions', () => {
     );
   });
 
+  it('connects a socket to a DNS name with bind: false, and says which socket would bind one', () => {
+    const dns = 'tcp+dns://workers.internal:5557';
+    expect(server({ endpoints: [{ address: dns, bind: false }] }).sockets[0].endpoints).toEqual([{ address: dns, bind: false }]);
+    expect(optionsError(() => server({ endpoints: [A], routes: [{ name: 'audit', patterns: ['audit'], endpoints: [dns] }] }))).toBe(
+      `Invalid ZeroMqServer options: socket "audit" would bind ${dns}; a discovery endpoint names peers to connect to: set bind: false`,
+    );
+  });
+
   it('says which option is wrong and why', () => {
     expect(optionsError(() => server({ endpoints: ['tcp://0.0.0.0'] }))).toBe(
       'Invalid ZeroMqServer options:\n✖ must be tcp://host:port, ipc://path or inproc://name (or, to connect, tcp+dns://host:port or tcp+srv://_service._tcp.name)\n  → at endpoints[0].address',
@@ -275,6 +283,13 @@ describe('resolveClientOptions', () => {
     });
   });
 
+  it('lets an at-most-once socket bind, and refuses at-least-once when any one endpoint binds', () => {
+    expect(client({ endpoints: [{ address: A, bind: true }] }).sockets[0].endpoints).toEqual([{ address: A, bind: true }]);
+    expect(optionsError(() => client({ delivery: 'at-least-once', endpoints: [B, { address: A, bind: true }] }))).toBe(
+      'Invalid ZeroMqClient options: socket "default" is at-least-once, which needs the client to connect to each worker endpoint (bind: false) so that credits and acks are per worker',
+    );
+  });
+
   it('gives every socket a unique name, per-endpoint sockets included', () => {
     expect(
       optionsError(() =>
@@ -292,6 +307,12 @@ describe('resolveClientOptions', () => {
     expect(
       optionsError(() => client({ routes: [{ name: 'dead-letter', patterns: ['failed'], endpoints: [A] }], deadLetterEndpoints: [B] })),
     ).toMatch(/two sockets are named "dead-letter"/);
+  });
+
+  it('refuses nothing to open, naming the client', () => {
+    expect(optionsError(() => client({}))).toBe(
+      'Invalid ZeroMqClient options: no socket to open; set "endpoints" (for example ["tcp://127.0.0.1:5557"]) or "routes"',
+    );
   });
 
   it('says which option is wrong and why', () => {
@@ -371,5 +392,18 @@ describe('resolveClientOptions: outboxes, keys and DNS endpoints', () => {
     expect(resolved.sockets.map(({ name, route, endpoints }) => [name, route, endpoints.map(({ address }) => address)])).toEqual([
       ['mixed#1', 'mixed', [A]],
     ]);
+  });
+
+  it('refuses a malformed DNS endpoint left to discovery, and a bound one, naming the route or the dead-letter socket', () => {
+    const srv = 'tcp+srv://workers.internal';
+    expect(
+      optionsError(() => client({ routes: [{ name: 'jobs', delivery: 'at-least-once', patterns: ['jobs'], endpoints: [A, srv] }] })),
+    ).toBe(
+      `Invalid ZeroMqClient options: socket "jobs": Invalid discovery endpoint "${srv}": an SRV name starts with _<service>._tcp. (on Kubernetes: _<port name>._tcp.<service>.<namespace>.svc.<cluster domain>)`,
+    );
+    const dns = 'tcp+dns://dead-letters.internal:5557';
+    expect(optionsError(() => client({ endpoints: [A], deadLetterEndpoints: [{ address: dns, bind: true }] }))).toBe(
+      `Invalid ZeroMqClient options: socket "dead-letter" would bind ${dns}; a discovery endpoint names peers to connect to: set bind: false`,
+    );
   });
 });
