@@ -1,11 +1,10 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import * as zmq from 'zeromq';
 import type { ZeroMqContext } from './zeromq.context.js';
-import { decodeMessage, encodeHello, encodeRecord, HEADERS, recordFields, type DecodedMessage } from './internal/protocol/wire.js';
 import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
 import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
-import { Collector, eventually, within } from '../test/waiting.js';
+import { HandProducer } from '../test/hand-producer.js';
+import { Collector, eventually } from '../test/waiting.js';
 
 /** Handlers of 'jobs' that wait for `gate` (when set) before they finish, so a test can hold one running. */
 let gate: Promise<void> | undefined;
@@ -20,48 +19,6 @@ class GatedJobsController {
   async job(@Payload() data: unknown, @Ctx() context: ZeroMqContext): Promise<void> {
     this.received.add({ pattern: 'jobs', data, context });
     await gate;
-  }
-}
-
-/**
- * A producer speaking the wire protocol by hand (docs/protocol.md), so that a test decides when a
- * delivery comes again: the redelivery a lost ack or an `ackTimeout` would cause, without timing.
- */
-class HandProducer {
-  private readonly dealer = new zmq.Dealer({ linger: 0 });
-
-  async connect(address: string): Promise<void> {
-    this.dealer.connect(address);
-    await this.dealer.send(encodeHello('hand-producer'));
-    const credit = await this.next();
-    expect(credit.kind).toBe('credit');
-  }
-
-  deliver(id: string, attempt: number, seq: number): Promise<void> {
-    return this.dealer.send([HEADERS.deliveries, ...recordFields.delivery(id, attempt, 5, encodeRecord('jobs', { seq }))]);
-  }
-
-  /** Sends a delivery whose payload is not JSON although its info says so. */
-  deliverUndecodable(id: string): Promise<void> {
-    return this.dealer.send([HEADERS.deliveries, id, '1/5', 'jobs', 'j', '{not json']);
-  }
-
-  /** The next acks, as "id:status" (the worker may pack several in one message). */
-  async acks(): Promise<string[]> {
-    const message = await this.next();
-    if (message.kind !== 'replies') {
-      throw new Error(`expected replies, got ${message.kind}`);
-    }
-    return message.records.map((reply) => `${reply.id}:${reply.status}`);
-  }
-
-  private async next(): Promise<DecodedMessage> {
-    const frames = await within(this.dealer.receive(), 5_000, 'a message from the worker');
-    return decodeMessage(frames, { maxPatternLength: 1_000, maxRecordsPerMessage: 100 });
-  }
-
-  close(): void {
-    this.dealer.close();
   }
 }
 
