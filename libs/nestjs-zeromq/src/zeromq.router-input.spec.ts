@@ -1,8 +1,9 @@
 import { Controller, Inject, type Logger } from '@nestjs/common';
-import { Ctx, EventPattern, Payload, RpcException, type ReadPacket } from '@nestjs/microservices';
+import { Ctx, EventPattern, MessagePattern, Payload, RpcException, type ReadPacket } from '@nestjs/microservices';
+import { of } from 'rxjs';
 import { jest } from '@jest/globals';
 import type { ZeroMqContext } from './zeromq.context.js';
-import type { ZeroMqDeadLetter } from './zeromq.events.js';
+import type { ZeroMqDeadLetter, ZeroMqHandlerOutcome } from './zeromq.events.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';
 import { ZeroMqServer } from './zeromq.server.js';
 import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
@@ -28,6 +29,29 @@ class JobsController {
   @EventPattern<string>('jobs.plain-failure')
   plainFailure(@Payload() data: { seq: number }): never {
     throw new Error(`job ${data.seq} broke`);
+  }
+
+  @MessagePattern('double')
+  double(@Payload() n: number): number {
+    return 2 * n;
+  }
+
+  @MessagePattern('nothing')
+  nothing(): void {}
+
+  @MessagePattern('stream')
+  stream(@Payload() n: number) {
+    return of(n, n + 1);
+  }
+
+  @MessagePattern('refuse')
+  refuse(): never {
+    throw new RpcException('refused');
+  }
+
+  @MessagePattern('big')
+  big(): { n: bigint } {
+    return { n: 1n };
   }
 }
 
@@ -143,5 +167,110 @@ describe('a dealer-router worker answering deliveries', () => {
       "Internal server error: Nest's exception filter hides the handler's error (logged on the worker by RpcExceptionsHandler); " +
         'throw an RpcException, or use an exception filter, to pass its message here',
     );
+  });
+});
+
+/** What a ROUTER socket answers to each request (`send()`) it reads, on the wire, in its counters, events and log. */
+describe('a dealer-router worker answering requests', () => {
+  const workers: Worker[] = [];
+  const producers: HandProducer[] = [];
+
+  afterEach(async () => {
+    producers.splice(0).forEach((producer) => producer.close());
+    await Promise.all(workers.splice(0).map((worker) => worker.app.close()));
+  });
+
+  /** A worker whose warnings and errors are kept, and a hand client (no hello: requests need none). */
+  const start = async (options: Omit<ZeroMqServerOptions, 'endpoints' | 'kind'> = {}, prepare = (_server: ZeroMqServer) => {}) => {
+    const server = new ZeroMqServer({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', logInterval: 0, ...options });
+    const logger = (server as unknown as { logger: Logger }).logger;
+    const warnings: string[] = [];
+    const errors: string[] = [];
+    jest.spyOn(logger, 'warn').mockImplementation((line: unknown) => void warnings.push(String(line)));
+    jest.spyOn(logger, 'error').mockImplementation((line: unknown) => void errors.push(String(line)));
+    prepare(server);
+    const worker = await startWorker(server, [JobsController]);
+    workers.push(worker);
+    const client = new HandProducer();
+    producers.push(client);
+    await client.connect(boundAddress(server), false);
+    return { ...worker, warnings, errors, client };
+  };
+
+  it('answers a value as the last reply, a void handler with completion, and a stream value by value; reports each end', async () => {
+    const { client, server } = await start();
+    const ends: Array<[string, ZeroMqHandlerOutcome]> = [];
+    server.on('handler-end', (context, durationMs, outcome) => {
+      expect(durationMs).toBeGreaterThanOrEqual(0);
+      ends.push([context.getPattern(), outcome]);
+    });
+    await client.request('q.1', 'double', 21);
+    expect(await client.answers()).toEqual([{ id: 'q.1', status: 'd', data: 42 }]);
+    await client.request('q.2', 'nothing', 0);
+    expect(await client.answers()).toEqual([{ id: 'q.2', status: 'c', data: undefined }]);
+    await client.request('q.3', 'stream', 5);
+    // Nest's way: each value but the last as a value of the stream ('n'), the last one with the end ('d').
+    const streamed = [...(await client.answers())];
+    for (let reads = 0; reads < 2 && streamed.at(-1)?.status === 'n'; reads++) {
+      streamed.push(...(await client.answers()));
+    }
+    expect(streamed).toEqual([
+      { id: 'q.3', status: 'n', data: 5 },
+      { id: 'q.3', status: 'd', data: 6 },
+    ]);
+    expect(ends).toEqual([
+      ['double', 'success'],
+      ['nothing', 'success'],
+      ['stream', 'success'],
+    ]);
+    expect(server.getMetrics()).toMatchObject({ received: 3, handled: 3, failed: 0 });
+  });
+
+  it("answers a handler's error as an error reply, counts it failed and reports it as an error", async () => {
+    const { client, server } = await start();
+    const ends: ZeroMqHandlerOutcome[] = [];
+    const handlerErrors: unknown[] = [];
+    server.on('handler-end', (_context, _durationMs, outcome) => ends.push(outcome));
+    server.on('handler-error', (error) => handlerErrors.push(error));
+    await client.request('q.4', 'refuse', 0);
+    expect(await client.answers()).toEqual([{ id: 'q.4', status: 'e', data: { status: 'error', message: 'refused' } }]);
+    expect(ends).toEqual(['error']);
+    expect(handlerErrors).toHaveLength(1);
+    expect(server.getMetrics()).toMatchObject({ handled: 0, failed: 1 });
+  });
+
+  it('answers what it cannot read, a pattern without handler and a response it cannot serialize with an error saying so', async () => {
+    const deserialize = (record: { pattern: string; data: unknown }): ReadPacket => {
+      if (record.pattern === 'unreadable') {
+        throw new Error('cannot read it');
+      }
+      return { pattern: record.pattern, data: record.data };
+    };
+    const { client, server, warnings } = await start({ deserializer: { deserialize } });
+    await client.sendRaw(['NZ1Q', 'q.5', 'double', 'j', '{not json']);
+    const [undecodable] = await client.answers();
+    expect(undecodable).toMatchObject({ id: 'q.5', status: 'e' });
+    expect((undecodable.data as { message: string }).message).toMatch(/^Undecodable request: .*JSON/);
+    await client.request('q.6', 'unreadable', 1);
+    expect(await client.answers()).toEqual([{ id: 'q.6', status: 'e', data: { status: 'error', message: 'Undecodable request' } }]);
+    await client.request('q.7', 'nobody.home', 1);
+    expect(await client.answers()).toEqual([
+      { id: 'q.7', status: 'e', data: 'There is no matching message handler defined in the remote service.' },
+    ]);
+    await client.request('q.8', 'big', 1);
+    const [unserializable] = await client.answers();
+    expect(unserializable).toMatchObject({ id: 'q.8', status: 'e' });
+    expect((unserializable.data as { message: string }).message).toMatch(/^Response not serializable: .*BigInt/);
+    expect(server.getMetrics()).toMatchObject({ undecodable: 2, unknownPattern: 1 });
+    expect(warnings).toContain('There is no matching message handler defined in the remote service. Message pattern: nobody.home');
+  });
+
+  it('answers a request whose processing hook fails with the internal error, and logs why', async () => {
+    const { client, errors } = await start({}, (server) =>
+      server.setOnProcessingStartHook(() => Promise.reject(new Error('the hook broke'))),
+    );
+    await client.request('q.9', 'double', 1);
+    expect(await client.answers()).toEqual([{ id: 'q.9', status: 'e', data: { status: 'error', message: 'Internal server error' } }]);
+    expect(errors).toContain('A request handler could not run: the hook broke');
   });
 });
