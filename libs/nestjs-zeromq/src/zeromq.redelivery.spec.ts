@@ -4,7 +4,7 @@ import type { ZeroMqContext } from './zeromq.context.js';
 import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
 import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
 import { HandProducer } from '../test/hand-producer.js';
-import { Collector, eventually } from '../test/waiting.js';
+import { Collector, eventually, within } from '../test/waiting.js';
 
 /** Handlers of 'jobs' that wait for `gate` (when set) before they finish, so a test can hold one running. */
 let gate: Promise<void> | undefined;
@@ -30,8 +30,12 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
   /** A second connection of the same producer, as after a reconnect (a new routing id at the worker). */
   let reconnected: HandProducer | undefined;
 
-  const start = async (dedupeWindow?: number) => {
-    worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', dedupeWindow }, [GatedJobsController]);
+  /** Whether the test closed the worker itself. */
+  let closed = false;
+
+  const start = async (dedupeWindow?: number, concurrency?: number) => {
+    closed = false;
+    worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', dedupeWindow, concurrency }, [GatedJobsController]);
     producer = new HandProducer();
     await producer.connect(boundAddress(worker.server));
   };
@@ -42,7 +46,9 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
     producer.close();
     reconnected?.close();
     reconnected = undefined;
-    await worker.app.close();
+    if (!closed) {
+      await worker.app.close();
+    }
   });
 
   it('acks again, without running the handler again, a redelivery of a message it completed', async () => {
@@ -126,5 +132,29 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
     expect(await producer.acks()).toEqual(['p.1:a']);
     expect(handledSeqs(worker)).toEqual([1, 2, 3, 1]);
     expect(worker.server.getMetrics()).toMatchObject({ handled: 4, duplicates: 1 });
+  });
+
+  it('closing, tells its producers "credit 0" (one that says hello too), answers the run still going and counts those not started', async () => {
+    await start(undefined, 1);
+    gate = new Promise((resolve) => (release = resolve));
+    for (const seq of [1, 2, 3]) {
+      await producer.deliver(`p.${seq}`, 1, seq);
+    }
+    await worker.received.waitFor(1);
+    await eventually(
+      () => worker.server.getSocketStates().default?.queued,
+      (queued) => queued === 2,
+    );
+    closed = true;
+    const closing = worker.app.close();
+    expect(await producer.next()).toEqual({ kind: 'credit', window: 0 });
+    reconnected = new HandProducer();
+    await reconnected.connect(boundAddress(worker.server));
+    expect(reconnected.credit).toBe(0);
+    release();
+    expect(await producer.acks()).toEqual(['p.1:a']);
+    await within(closing, 5_000, 'the worker to close');
+    expect(handledSeqs(worker)).toEqual([1]);
+    expect(worker.server.getMetrics()).toMatchObject({ handled: 1, droppedOnClose: 2 });
   });
 });
