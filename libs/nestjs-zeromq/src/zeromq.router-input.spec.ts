@@ -97,6 +97,7 @@ describe('a dealer-router worker answering deliveries', () => {
       false,
       'customer-9',
     ]);
+    expect([context.getSocketName(), context.isPlainMessage()]).toEqual(['default', false]);
   });
 
   it('refuses an undecodable delivery for good with its reason, and dead-letters it under "?" with no attempt', async () => {
@@ -272,5 +273,14 @@ describe('a dealer-router worker answering requests', () => {
     await client.request('q.9', 'double', 1);
     expect(await client.answers()).toEqual([{ id: 'q.9', status: 'e', data: { status: 'error', message: 'Internal server error' } }]);
     expect(errors).toContain('A request handler could not run: the hook broke');
+  });
+
+  it("answers a request whose handler throws past Nest's exception layer (one added by hand) with the internal error", async () => {
+    const { client, errors } = await start({}, (server) =>
+      server.addHandler('raw', () => Promise.reject(new Error('raw handler broke')) as Promise<never>),
+    );
+    await client.request('q.10', 'raw', 1);
+    expect(await client.answers()).toEqual([{ id: 'q.10', status: 'e', data: { status: 'error', message: 'Internal server error' } }]);
+    expect(errors).toContain('A request handler could not run: raw handler broke');
   });
 });
