@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { ZeroMqContext } from './zeromq.context.js';
+import type { ZeroMqServerOptions } from './zeromq.options.js';
 import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
 import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
 import { HandProducer } from '../test/hand-producer.js';
@@ -33,9 +34,9 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
   /** Whether the test closed the worker itself. */
   let closed = false;
 
-  const start = async (dedupeWindow?: number, concurrency?: number) => {
+  const start = async (options: Pick<ZeroMqServerOptions, 'dedupeWindow' | 'concurrency' | 'closeTimeout'> = {}) => {
     closed = false;
-    worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', dedupeWindow, concurrency }, [GatedJobsController]);
+    worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', ...options }, [GatedJobsController]);
     producer = new HandProducer();
     await producer.connect(boundAddress(worker.server));
   };
@@ -121,7 +122,7 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
   });
 
   it('remembers only the last dedupeWindow completed ids: an older redelivery runs again', async () => {
-    await start(2);
+    await start({ dedupeWindow: 2 });
     for (const seq of [1, 2, 3]) {
       await producer.deliver(`p.${seq}`, 1, seq);
       expect(await producer.acks()).toEqual([`p.${seq}:a`]);
@@ -135,7 +136,7 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
   });
 
   it('closing, tells its producers "credit 0" (one that says hello too), answers the run still going and counts those not started', async () => {
-    await start(undefined, 1);
+    await start({ concurrency: 1 });
     gate = new Promise((resolve) => (release = resolve));
     for (const seq of [1, 2, 3]) {
       await producer.deliver(`p.${seq}`, 1, seq);
@@ -156,5 +157,19 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
     await within(closing, 5_000, 'the worker to close');
     expect(handledSeqs(worker)).toEqual([1]);
     expect(worker.server.getMetrics()).toMatchObject({ handled: 1, droppedOnClose: 2 });
+  });
+
+  it('counts an ack it could no longer send: the handler ended after the worker closed', async () => {
+    await start({ closeTimeout: 50 });
+    gate = new Promise((resolve) => (release = resolve));
+    await producer.deliver('p.1', 1, 1);
+    await worker.received.waitFor(1);
+    closed = true;
+    await within(worker.app.close(), 5_000, 'the worker to close');
+    release();
+    await eventually(
+      () => worker.server.getMetrics().repliesFailed,
+      (failed) => failed === 1,
+    );
   });
 });

@@ -8,8 +8,11 @@ import type { ZeroMqServerOptions } from './zeromq.options.js';
 import { ZeroMqServer } from './zeromq.server.js';
 import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
 import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
-import { HandProducer } from '../test/hand-producer.js';
-import type { Collector } from '../test/waiting.js';
+import { HandProducer, type HandAnswer } from '../test/hand-producer.js';
+import { eventually, type Collector } from '../test/waiting.js';
+
+/** What the 'parked' request handler waits for. */
+let parked = Promise.resolve();
 
 /** Jobs that succeed, or fail as their payload says: `{ rpc }` with an RpcException, `{ plain }` with an Error Nest hides. */
 @Controller()
@@ -47,6 +50,12 @@ class JobsController {
   @MessagePattern('refuse')
   refuse(): never {
     throw new RpcException('refused');
+  }
+
+  @MessagePattern('parked')
+  async parked(): Promise<number> {
+    await parked;
+    return 1;
   }
 
   @MessagePattern('big')
@@ -171,6 +180,15 @@ describe('a dealer-router worker answering deliveries', () => {
   });
 });
 
+/** The answers to a stream request until its last (`n` values then `d`: in one message or more). */
+async function streamAnswers(client: HandProducer): Promise<HandAnswer[]> {
+  const answers = await client.answers();
+  for (let reads = 0; reads < 2 && answers.at(-1)?.status === 'n'; reads++) {
+    answers.push(...(await client.answers()));
+  }
+  return answers;
+}
+
 /** What a ROUTER socket answers to each request (`send()`) it reads, on the wire, in its counters, events and log. */
 describe('a dealer-router worker answering requests', () => {
   const workers: Worker[] = [];
@@ -199,10 +217,13 @@ describe('a dealer-router worker answering requests', () => {
   };
 
   it('answers a value as the last reply, a void handler with completion, and a stream value by value; reports each end', async () => {
-    const { client, server } = await start();
+    const testStarted = performance.now();
+    // One request at a time: each must end (free its place) for the next to run.
+    const { client, server } = await start({ concurrency: 1 });
     const ends: Array<[string, ZeroMqHandlerOutcome]> = [];
+    const durations: number[] = [];
     server.on('handler-end', (context, durationMs, outcome) => {
-      expect(durationMs).toBeGreaterThanOrEqual(0);
+      durations.push(durationMs);
       ends.push([context.getPattern(), outcome]);
     });
     await client.request('q.1', 'double', 21);
@@ -211,11 +232,7 @@ describe('a dealer-router worker answering requests', () => {
     expect(await client.answers()).toEqual([{ id: 'q.2', status: 'c', data: undefined }]);
     await client.request('q.3', 'stream', 5);
     // Nest's way: each value but the last as a value of the stream ('n'), the last one with the end ('d').
-    const streamed = [...(await client.answers())];
-    for (let reads = 0; reads < 2 && streamed.at(-1)?.status === 'n'; reads++) {
-      streamed.push(...(await client.answers()));
-    }
-    expect(streamed).toEqual([
+    expect(await streamAnswers(client)).toEqual([
       { id: 'q.3', status: 'n', data: 5 },
       { id: 'q.3', status: 'd', data: 6 },
     ]);
@@ -225,6 +242,9 @@ describe('a dealer-router worker answering requests', () => {
       ['stream', 'success'],
     ]);
     expect(server.getMetrics()).toMatchObject({ received: 3, handled: 3, failed: 0 });
+    // Durations, not clock readings: none longer than this test has run.
+    expect(Math.min(...durations)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...durations)).toBeLessThanOrEqual(performance.now() - testStarted);
   });
 
   it("answers a handler's error as an error reply, counts it failed and reports it as an error", async () => {
@@ -266,10 +286,17 @@ describe('a dealer-router worker answering requests', () => {
     expect(warnings).toContain('There is no matching message handler defined in the remote service. Message pattern: nobody.home');
   });
 
-  it('answers a request whose processing hook fails with the internal error, and logs why', async () => {
+  it('runs requests inside the processing hooks; answers one whose hook fails with the internal error, and logs why', async () => {
     const { client, errors } = await start({}, (server) =>
-      server.setOnProcessingStartHook(() => Promise.reject(new Error('the hook broke'))),
+      server.setOnProcessingStartHook((_transport, context, done) =>
+        (context as ZeroMqContext).getPattern() === 'double' ? Promise.reject(new Error('the hook broke')) : done(),
+      ),
     );
+    await client.request('q.11', 'stream', 1);
+    expect(await streamAnswers(client)).toEqual([
+      { id: 'q.11', status: 'n', data: 1 },
+      { id: 'q.11', status: 'd', data: 2 },
+    ]);
     await client.request('q.9', 'double', 1);
     expect(await client.answers()).toEqual([{ id: 'q.9', status: 'e', data: { status: 'error', message: 'Internal server error' } }]);
     expect(errors).toContain('A request handler could not run: the hook broke');
@@ -282,5 +309,26 @@ describe('a dealer-router worker answering requests', () => {
     await client.request('q.10', 'raw', 1);
     expect(await client.answers()).toEqual([{ id: 'q.10', status: 'e', data: { status: 'error', message: 'Internal server error' } }]);
     expect(errors).toContain('A request handler could not run: raw handler broke');
+  });
+
+  it('counts and logs a reply it could no longer send: its handler ended after the server closed', async () => {
+    let release = () => {};
+    parked = new Promise((resolve) => (release = resolve));
+    const { client, server, warnings, app } = await start({ closeTimeout: 50 });
+    await client.request('q.12', 'parked', 1);
+    await eventually(
+      () => server.getSocketStates().default?.inFlight,
+      (inFlight) => inFlight === 1,
+    );
+    workers.pop();
+    await app.close();
+    release();
+    await eventually(
+      () => server.getMetrics().repliesFailed,
+      (failed) => failed === 1,
+    );
+    expect(warnings.filter((line) => line.includes('q.12'))).toEqual([
+      expect.stringMatching(/^Cannot send reply q\.12 on socket "default"/),
+    ]);
   });
 });
