@@ -56,7 +56,7 @@ const TARGETS = {
       'libs/nestjs-zeromq/src/zeromq.redelivery.spec.ts',
       'libs/nestjs-zeromq/src/zeromq.at-least-once.spec.ts',
       'libs/nestjs-zeromq/src/zeromq.request-response.spec.ts',
-      'libs/nestjs-zeromq/src/zeromq.router-input.spec.ts',
+      'libs/nestjs-zeromq/src/zeromq.router-*.spec.ts',
     ],
   },
   // The at-least-once tracker, by a glob that also finds it after a move into internal/at-least-once/.
