@@ -64,6 +64,7 @@ const TARGETS = {
       'libs/nestjs-zeromq/src/zeromq.redelivery.spec.ts',
       'libs/nestjs-zeromq/src/zeromq.at-least-once.spec.ts',
       'libs/nestjs-zeromq/src/zeromq.request-response.spec.ts',
+      'libs/nestjs-zeromq/src/zeromq.router-*.spec.ts',
     ],
   },
   // The at-least-once tracker and what it counts (OutstandingDeliveries), by globs that find them wherever the module keeps them.

@@ -1,10 +1,10 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import * as zmq from 'zeromq';
 import type { ZeroMqContext } from './zeromq.context.js';
-import { decodeMessage, encodeHello, encodeRecord, HEADERS, recordFields, type DecodedMessage } from './internal/protocol/wire.js';
+import type { ZeroMqServerOptions } from './zeromq.options.js';
 import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from '../test/nest-apps.js';
 import { LOOPBACK_ANY_PORT } from '../test/endpoints.js';
+import { HandProducer } from '../test/hand-producer.js';
 import { Collector, eventually, within } from '../test/waiting.js';
 
 /** Handlers of 'jobs' that wait for `gate` (when set) before they finish, so a test can hold one running. */
@@ -23,48 +23,6 @@ class GatedJobsController {
   }
 }
 
-/**
- * A producer speaking the wire protocol by hand (docs/protocol.md), so that a test decides when a
- * delivery comes again: the redelivery a lost ack or an `ackTimeout` would cause, without timing.
- */
-class HandProducer {
-  private readonly dealer = new zmq.Dealer({ linger: 0 });
-
-  async connect(address: string): Promise<void> {
-    this.dealer.connect(address);
-    await this.dealer.send(encodeHello('hand-producer'));
-    const credit = await this.next();
-    expect(credit.kind).toBe('credit');
-  }
-
-  deliver(id: string, attempt: number, seq: number): Promise<void> {
-    return this.dealer.send([HEADERS.deliveries, ...recordFields.delivery(id, attempt, 5, encodeRecord('jobs', { seq }))]);
-  }
-
-  /** Sends a delivery whose payload is not JSON although its info says so. */
-  deliverUndecodable(id: string): Promise<void> {
-    return this.dealer.send([HEADERS.deliveries, id, '1/5', 'jobs', 'j', '{not json']);
-  }
-
-  /** The next acks, as "id:status" (the worker may pack several in one message). */
-  async acks(): Promise<string[]> {
-    const message = await this.next();
-    if (message.kind !== 'replies') {
-      throw new Error(`expected replies, got ${message.kind}`);
-    }
-    return message.records.map((reply) => `${reply.id}:${reply.status}`);
-  }
-
-  private async next(): Promise<DecodedMessage> {
-    const frames = await within(this.dealer.receive(), 5_000, 'a message from the worker');
-    return decodeMessage(frames, { maxPatternLength: 1_000, maxRecordsPerMessage: 100 });
-  }
-
-  close(): void {
-    this.dealer.close();
-  }
-}
-
 const handledSeqs = (worker: Worker) => worker.received.items.map((item) => (item.data as { seq: number }).seq);
 
 describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicates")', () => {
@@ -73,8 +31,12 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
   /** A second connection of the same producer, as after a reconnect (a new routing id at the worker). */
   let reconnected: HandProducer | undefined;
 
-  const start = async (dedupeWindow?: number) => {
-    worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', dedupeWindow }, [GatedJobsController]);
+  /** Whether the test closed the worker itself. */
+  let closed = false;
+
+  const start = async (options: Pick<ZeroMqServerOptions, 'dedupeWindow' | 'concurrency' | 'closeTimeout'> = {}) => {
+    closed = false;
+    worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT], kind: 'dealer-router', ...options }, [GatedJobsController]);
     producer = new HandProducer();
     await producer.connect(boundAddress(worker.server));
   };
@@ -85,7 +47,9 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
     producer.close();
     reconnected?.close();
     reconnected = undefined;
-    await worker.app.close();
+    if (!closed) {
+      await worker.app.close();
+    }
   });
 
   it('acks again, without running the handler again, a redelivery of a message it completed', async () => {
@@ -158,7 +122,7 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
   });
 
   it('remembers only the last dedupeWindow completed ids: an older redelivery runs again', async () => {
-    await start(2);
+    await start({ dedupeWindow: 2 });
     for (const seq of [1, 2, 3]) {
       await producer.deliver(`p.${seq}`, 1, seq);
       expect(await producer.acks()).toEqual([`p.${seq}:a`]);
@@ -169,5 +133,43 @@ describe('At-least-once redeliveries at the worker (docs/delivery.md, "Duplicate
     expect(await producer.acks()).toEqual(['p.1:a']);
     expect(handledSeqs(worker)).toEqual([1, 2, 3, 1]);
     expect(worker.server.getMetrics()).toMatchObject({ handled: 4, duplicates: 1 });
+  });
+
+  it('closing, tells its producers "credit 0" (one that says hello too), answers the run still going and counts those not started', async () => {
+    await start({ concurrency: 1 });
+    gate = new Promise((resolve) => (release = resolve));
+    for (const seq of [1, 2, 3]) {
+      await producer.deliver(`p.${seq}`, 1, seq);
+    }
+    await worker.received.waitFor(1);
+    await eventually(
+      () => worker.server.getSocketStates().default?.queued,
+      (queued) => queued === 2,
+    );
+    closed = true;
+    const closing = worker.app.close();
+    expect(await producer.next()).toEqual({ kind: 'credit', window: 0 });
+    reconnected = new HandProducer();
+    await reconnected.connect(boundAddress(worker.server));
+    expect(reconnected.credit).toBe(0);
+    release();
+    expect(await producer.acks()).toEqual(['p.1:a']);
+    await within(closing, 5_000, 'the worker to close');
+    expect(handledSeqs(worker)).toEqual([1]);
+    expect(worker.server.getMetrics()).toMatchObject({ handled: 1, droppedOnClose: 2 });
+  });
+
+  it('counts an ack it could no longer send: the handler ended after the worker closed', async () => {
+    await start({ closeTimeout: 50 });
+    gate = new Promise((resolve) => (release = resolve));
+    await producer.deliver('p.1', 1, 1);
+    await worker.received.waitFor(1);
+    closed = true;
+    await within(worker.app.close(), 5_000, 'the worker to close');
+    release();
+    await eventually(
+      () => worker.server.getMetrics().repliesFailed,
+      (failed) => failed === 1,
+    );
   });
 });
