@@ -106,9 +106,12 @@ export class ManagedSocket<S extends zmq.Socket = zmq.Socket, P extends SocketPl
    * CURVE key) and it binds none: the first endpoint and why. Nothing sent here can arrive.
    */
   get rejection(): { address: string; reason: string } | undefined {
-    return this.attached.some((endpoint) => endpoint.bind || endpoint.address.startsWith('inproc://'))
-      ? undefined
-      : this.peers.allRejected();
+    for (const endpoint of this.attached) {
+      if (endpoint.bind || endpoint.address.startsWith('inproc://')) {
+        return undefined;
+      }
+    }
+    return this.peers.allRejected();
   }
 
   /** What was seen of the peers, for the error of a send that none took within sendTimeout. */

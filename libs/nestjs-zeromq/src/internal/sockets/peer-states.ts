@@ -83,12 +83,17 @@ export class PeerStates {
 
   /** The endpoint's rejection when every endpoint rejected this socket (nothing will ever take a message), else undefined. */
   allRejected(): { address: string; reason: string } | undefined {
-    const peers = [...this.peers];
-    if (peers.length === 0 || peers.some(([, peer]) => peer.state !== 'rejected')) {
+    // Asked before every at-least-once emit: no array or entry per call.
+    for (const peer of this.peers.values()) {
+      if (peer.state !== 'rejected') {
+        return undefined;
+      }
+    }
+    const address = this.peers.keys().next();
+    if (address.done === true) {
       return undefined;
     }
-    const [address, peer] = peers[0];
-    return { address, reason: (peer as { reason: string }).reason };
+    return { address: address.value, reason: (this.peers.get(address.value) as { reason: string }).reason };
   }
 
   /** What was seen of each endpoint, for the error of a send that no peer took. */
