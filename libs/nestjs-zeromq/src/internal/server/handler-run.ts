@@ -10,41 +10,54 @@ const SUCCEEDED: HandlerOutcome = { ok: true };
 
 /**
  * Calls the handler and waits for its outcome (promise or observable). With processing hooks
- * set it runs inside them; without, directly: no promise or closure that nobody observes. Timed
- * (`handler-end`) only while something listens. A failure was already reported by Nest's
- * exception filter; the outcome carries the error.
+ * set it runs inside them; without, directly: one promise chain on the handler's own promise,
+ * no async function per layer (each costs a promise, its state and a turn of the microtask
+ * queue, per message). Timed (`handler-end`) only while something listens. A failure was
+ * already reported by Nest's exception filter; the outcome carries the error.
  */
-export async function runHandler(host: InboxHost, handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
+export function runHandler(host: InboxHost, handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
+  const call = host.state.hooked ? callHooked : callHandler;
   if (!host.state.timed) {
-    return callHandler(host, handler, data, context);
+    return call(host, handler, data, context);
   }
   const started = performance.now();
-  const outcome = await callHandler(host, handler, data, context);
-  host.emit('handler-end', context, performance.now() - started, outcome.ok ? 'success' : 'error');
-  return outcome;
+  return call(host, handler, data, context).then((outcome) => {
+    host.emit('handler-end', context, performance.now() - started, outcome.ok ? 'success' : 'error');
+    return outcome;
+  });
 }
 
-async function callHandler(host: InboxHost, handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
-  if (!host.state.hooked) {
-    try {
-      await settle(handler(data, context));
-      return SUCCEEDED;
-    } catch (error) {
-      host.emit('handler-error', error, context);
-      return { ok: false, error };
-    }
+function callHandler(host: InboxHost, handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
+  let result: unknown;
+  try {
+    result = handler(data, context);
+  } catch (error) {
+    return Promise.resolve(failed(host, error, context));
   }
+  const fail = (error: unknown) => failed(host, error, context);
+  if (result instanceof Promise) {
+    return result.then((value: unknown) => (isObservable(value) ? observed(value, fail) : SUCCEEDED), fail);
+  }
+  return isObservable(result) ? observed(result, fail) : Promise.resolve(SUCCEEDED);
+}
+
+/** The outcome of a handler that returned an Observable: once it completes (its last value) or errors. */
+function observed(value: Observable<unknown>, fail: (error: unknown) => HandlerOutcome): Promise<HandlerOutcome> {
+  return lastValueFrom(value, { defaultValue: undefined }).then(() => SUCCEEDED, fail);
+}
+
+function failed(host: InboxHost, error: unknown, context: ZeroMqContext): HandlerOutcome {
+  host.emit('handler-error', error, context);
+  return { ok: false, error };
+}
+
+function callHooked(host: InboxHost, handler: MessageHandler, data: unknown, context: ZeroMqContext): Promise<HandlerOutcome> {
   return new Promise<HandlerOutcome>((resolve) => {
     const hooked = host.runWithProcessingHooks(context, async (runEndHook) => {
-      let outcome = SUCCEEDED;
       try {
-        await settle(handler(data, context));
-      } catch (error) {
-        outcome = { ok: false, error };
-        host.emit('handler-error', error, context);
+        resolve(await callHandler(host, handler, data, context));
       } finally {
         runEndHook();
-        resolve(outcome);
       }
     });
     if (hooked instanceof Promise) {
@@ -54,14 +67,6 @@ async function callHandler(host: InboxHost, handler: MessageHandler, data: unkno
       });
     }
   });
-}
-
-/** Waits for a handler's result: a promise, an observable (its last value), or a plain value. */
-async function settle(result: unknown): Promise<void> {
-  const value = result instanceof Promise ? await result : result;
-  if (isObservable(value)) {
-    await lastValueFrom(value as Observable<unknown>, { defaultValue: undefined });
-  }
 }
 
 /** A handler's error as one line: Nest's RPC error objects carry a `message`. */
