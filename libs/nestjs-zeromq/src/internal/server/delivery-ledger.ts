@@ -1,4 +1,4 @@
-import { BoundedMap } from '../util/bounded-map.js';
+import { CompletedWindow } from './completed-window.js';
 
 /** Where a worker also keeps completed ids, on disk (the server's `ledger` option): LmdbLedger. */
 export interface CompletedIds {
@@ -20,7 +20,7 @@ export type DeliveryAdmission = 'run' | 'ack-again' | 'ignore';
  * there when memory does not have it: a restarted worker does not run it again.
  */
 export class DeliveryLedger {
-  private readonly completed: BoundedMap<string, true>;
+  private readonly completed: CompletedWindow;
   /** Ids running now, each with the peers (routing ids) that sent it. */
   private readonly running = new Map<string, Buffer[]>();
 
@@ -28,7 +28,7 @@ export class DeliveryLedger {
     window: number,
     private readonly onDisk?: CompletedIds,
   ) {
-    this.completed = new BoundedMap(window);
+    this.completed = new CompletedWindow(window);
   }
 
   /** Admits a delivery `peer` sent; after 'run' the caller must call `finish(id, ...)`. */
@@ -57,7 +57,7 @@ export class DeliveryLedger {
     const peers = this.running.get(id) ?? [];
     this.running.delete(id);
     if (succeeded) {
-      this.completed.set(id, true);
+      this.completed.add(id);
     }
     return peers;
   }

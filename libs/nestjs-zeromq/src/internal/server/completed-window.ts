@@ -1,0 +1,109 @@
+/**
+ * The ids of the last `capacity` deliveries a worker completed, oldest forgotten first.
+ *
+ * Ids made by this library's producers (`<producer id>.<sequence in base 36>`) are kept as
+ * numbers in a set per producer: a hundred thousand id strings in one Map cost a hash lookup in a
+ * table far larger than the CPU's caches, and old-generation garbage as each string leaves the
+ * window. Any other id (a plain peer chooses its own) is kept as it is.
+ */
+export class CompletedWindow {
+  private readonly producers = new Map<string, ProducerSequences>();
+  private readonly others = new Set<string>();
+  /** The set each remembered id is in, and the id there, in the order they completed (a ring). */
+  private readonly ringSets: Array<Set<number> | Set<string> | undefined>;
+  private readonly ringKeys: Array<number | string>;
+  private next = 0;
+
+  /** @param capacity ids remembered (the server's `dedupeWindow`, at least 1) */
+  constructor(private readonly capacity: number) {
+    this.ringSets = new Array<Set<number> | Set<string> | undefined>(capacity);
+    this.ringKeys = new Array<number | string>(capacity);
+  }
+
+  has(id: string): boolean {
+    const dot = id.lastIndexOf('.');
+    const sequence = dot > 0 ? base36(id, dot + 1) : -1;
+    if (sequence < 0) {
+      return this.others.has(id);
+    }
+    return this.producers.get(id.slice(0, dot))?.has(sequence) === true;
+  }
+
+  /** Remembers `id` as completed (once: callers add an id only after `has` said no). */
+  add(id: string): void {
+    this.forgetOldest();
+    const dot = id.lastIndexOf('.');
+    const sequence = dot > 0 ? base36(id, dot + 1) : -1;
+    if (sequence < 0) {
+      this.others.add(id);
+      this.remember(this.others, id);
+      return;
+    }
+    const producer = id.slice(0, dot);
+    let sequences = this.producers.get(producer);
+    if (sequences === undefined) {
+      sequences = new ProducerSequences(producer);
+      this.producers.set(producer, sequences);
+    }
+    sequences.add(sequence);
+    this.remember(sequences, sequence);
+  }
+
+  private remember(set: Set<number> | Set<string>, key: number | string): void {
+    this.ringSets[this.next] = set;
+    this.ringKeys[this.next] = key;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  /** Frees the ring's next slot: the oldest id leaves the window once it is full. */
+  private forgetOldest(): void {
+    const set = this.ringSets[this.next];
+    if (set === undefined) {
+      return;
+    }
+    (set as Set<number | string>).delete(this.ringKeys[this.next]);
+    if (set instanceof ProducerSequences && set.size === 0) {
+      // Producers come and go (each client instance has its own id): an empty one is dropped.
+      this.producers.delete(set.producer);
+    }
+    this.ringSets[this.next] = undefined;
+  }
+}
+
+/** The completed sequences of one producer. */
+class ProducerSequences extends Set<number> {
+  constructor(readonly producer: string) {
+    super();
+  }
+}
+
+/**
+ * The value of `text` from `start` on as a base-36 number in the form this library writes it
+ * (digits and lower-case letters, no leading zero, at most 10 of them), else -1: two spellings of
+ * one number ("1k", "01k") are different ids and must not meet in one set.
+ */
+function base36(text: string, start: number): number {
+  const length = text.length - start;
+  if (length < 1 || length > 10 || (length > 1 && text.charCodeAt(start) === ZERO)) {
+    return -1;
+  }
+  let value = 0;
+  for (let i = start; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    let digit: number;
+    if (code >= ZERO && code <= NINE) {
+      digit = code - ZERO;
+    } else if (code >= LOWER_A && code <= LOWER_Z) {
+      digit = code - LOWER_A + 10;
+    } else {
+      return -1;
+    }
+    value = value * 36 + digit;
+  }
+  return value;
+}
+
+const ZERO = 48;
+const NINE = 57;
+const LOWER_A = 97;
+const LOWER_Z = 122;
