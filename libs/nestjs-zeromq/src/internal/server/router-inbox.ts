@@ -77,7 +77,7 @@ export class RouterInbox extends RequestInbox {
    * refused for good ('x'). A redelivery of a handled message is acked without running again; one
    * that comes while the first run is going gets that run's answer (on its own connection too).
    */
-  private async handleDelivery(delivery: DecodedDelivery, peer: Buffer): Promise<void> {
+  private handleDelivery(delivery: DecodedDelivery, peer: Buffer): Promise<void> {
     const { id } = delivery;
     const admission = this.ledger.admit(id, peer);
     if (admission !== 'run') {
@@ -85,19 +85,23 @@ export class RouterInbox extends RequestInbox {
       if (admission === 'ack-again') {
         this.acknowledge(peer, id, 'a');
       }
-      return;
+      return NOTHING_TO_RUN;
     }
-    let answer: DeliveryAnswer | undefined;
-    try {
-      answer = await this.runDelivery(delivery);
-    } finally {
-      // A run that threw (nothing to answer) is still no longer running: a redelivery runs it again.
-      const askers = this.ledger.finish(id, answer === ACKED);
-      if (answer !== undefined) {
-        for (const asker of askers) {
-          this.acknowledge(asker, id, answer.status, answer.reason);
-        }
-      }
+    // Chained on the run, not awaited in an async function: one promise and one turn less per delivery.
+    return this.runDelivery(delivery).then(
+      (answer) => this.answerRun(id, answer),
+      (error: unknown) => {
+        // A run that threw (nothing to answer) is still no longer running: a redelivery runs it again.
+        this.ledger.finish(id, false);
+        throw error;
+      },
+    );
+  }
+
+  /** A run ended: every peer that sent its id hears the answer, each once. */
+  private answerRun(id: string, answer: DeliveryAnswer): void {
+    for (const asker of this.ledger.finish(id, answer === ACKED)) {
+      this.acknowledge(asker, id, answer.status, answer.reason);
     }
   }
 
@@ -170,6 +174,8 @@ interface DeliveryAnswer {
 }
 
 const ACKED: DeliveryAnswer = { status: 'a' };
+
+const NOTHING_TO_RUN = Promise.resolve();
 
 /** What Nest's exception filter makes of an error that is not an RpcException (it logs the original). */
 const NEST_HIDDEN_ERROR = 'Internal server error';
