@@ -45,7 +45,7 @@ export class PackedFields implements Fields {
   constructor(
     private readonly body: Buffer,
     /** `[start, end]` per field (packedBounds). */
-    private readonly bounds: number[],
+    private readonly bounds: Uint32Array,
   ) {
     this.count = bounds.length / 2;
   }

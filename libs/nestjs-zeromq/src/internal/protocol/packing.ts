@@ -112,15 +112,20 @@ export function fragmentFields(fragment: Fragment): Buffer[] {
   return fields;
 }
 
+/** Where packedBounds writes: one array grown as needed, reused by every call. */
+let boundsScratch = new Uint32Array(1024);
+
 /**
  * Where the frames of a packed body lie: `[start, end]` byte offsets, two numbers per frame (no
  * Buffer per frame: a batch of small records would make hundreds), or why it is not a valid body.
+ * The offsets are a view of memory the next call overwrites (no array per message): a decoder
+ * reads them before it decodes another message, and nothing keeps them.
  */
-export function packedBounds(body: Buffer, maxFrames: number): number[] | string {
-  const bounds: number[] = [];
+export function packedBounds(body: Buffer, maxFrames: number): Uint32Array | string {
+  let count = 0;
   let offset = 0;
   while (offset < body.length) {
-    if (bounds.length >= maxFrames * 2) {
+    if (count >= maxFrames * 2) {
       return `packed body with more than ${maxFrames} frames`;
     }
     if (offset + LENGTH_BYTES > body.length) {
@@ -131,8 +136,14 @@ export function packedBounds(body: Buffer, maxFrames: number): number[] | string
     if (length > body.length - start) {
       return `packed body: a frame of ${length} bytes runs past its end`;
     }
-    bounds.push(start, start + length);
+    if (count + 2 > boundsScratch.length) {
+      const grown = new Uint32Array(boundsScratch.length * 2);
+      grown.set(boundsScratch);
+      boundsScratch = grown;
+    }
+    boundsScratch[count++] = start;
+    boundsScratch[count++] = start + length;
     offset = start + length;
   }
-  return bounds;
+  return boundsScratch.subarray(0, count);
 }
