@@ -17,6 +17,18 @@ const coded = (code: string, pattern: string): Coded => Object.assign(new Error(
 
 const record = (pattern: string, size = 10): EncodedRecord => ({ pattern, info: 'j', payload: '1', size });
 
+/** A tracker's `submit` as a promise: resolves once the message is acked (or stored), rejects with why it failed. */
+export function submitted(
+  tracker: DeliveryTracker,
+  pattern: string,
+  record: EncodedRecord,
+  data: unknown,
+  orderKey?: string,
+  expiresAt?: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => tracker.submit(pattern, record, data, { resolve, reject }, orderKey, expiresAt));
+}
+
 /** A tracker over links a and b whose transmits are recorded, and succeed unless a link is made to refuse. */
 export function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
   const sent: Array<[link: string, pattern: string, attempt: number]> = [];
@@ -67,7 +79,7 @@ export function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
   });
   /** Submits a message by pattern; its outcome is 'acked' or the rejection's message. */
   const submit = (pattern: string, size?: number) =>
-    instance.submit(pattern, record(pattern, size), { of: pattern }).then(
+    submitted(instance, pattern, record(pattern, size), { of: pattern }).then(
       () => 'acked',
       (error: Coded) => error.message,
     );

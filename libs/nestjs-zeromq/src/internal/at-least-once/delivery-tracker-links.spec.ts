@@ -1,4 +1,4 @@
-import { flush, tracker } from '../../../test/delivery-tracker-harness.js';
+import { flush, submitted, tracker } from '../../../test/delivery-tracker-harness.js';
 import type { Settle } from '../sockets/send-queue.js';
 import type { Delivery } from './delivery.js';
 
@@ -104,7 +104,7 @@ describe('DeliveryTracker links', () => {
     });
     const submit = (pattern: string) => {
       // Failed with CLOSED by the drain at the end.
-      t.submit(pattern, { pattern, info: 'j', payload: '1', size: 10 }, pattern).catch(() => undefined);
+      submitted(t, pattern, { pattern, info: 'j', payload: '1', size: 10 }, pattern).catch(() => undefined);
     };
     t.credit('a', 1);
     submit('m1');

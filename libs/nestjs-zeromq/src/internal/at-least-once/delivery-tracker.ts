@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import type { EncodedRecord } from '../protocol/wire.js';
+import type { Settle } from '../sockets/send-queue.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
 import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
 import { DeliveryLinks } from './delivery-links.js';
@@ -96,38 +97,39 @@ export class DeliveryTracker {
   }
 
   /**
-   * Accepts a message; resolves when a worker has handled it, rejects when it is dead-lettered.
-   * `orderKey` and `expiresAt` are the message's key and expiry (as its record carries them).
+   * Accepts a message; `done` hears once a worker has handled it, or why it failed (dead-lettered,
+   * refused, closed). Told through a Settle, not a promise: no promise, resolvers and reactions per
+   * message. `orderKey` and `expiresAt` are the message's key and expiry (as its record carries them).
    */
-  submit(pattern: string, record: EncodedRecord, data: unknown, orderKey?: string, expiresAt?: number): Promise<void> {
+  submit(pattern: string, record: EncodedRecord, data: unknown, done: Settle, orderKey?: string, expiresAt?: number): void {
     if (this.closed) {
-      return Promise.reject(this.options.errors.closed(pattern));
+      done.reject(this.options.errors.closed(pattern));
+      return;
     }
     if (this.backlog === undefined && !this.deliveries.fits(record.size)) {
-      return Promise.reject(this.options.errors.queueFull(pattern));
+      done.reject(this.options.errors.queueFull(pattern));
+      return;
     }
     const key = ++this.sequence;
     const id = `${this.producerId}.${key.toString(36)}`;
     const packed = this.options.pack(id, record);
     if (this.backlog !== undefined) {
-      return this.backlog.accept({ key, id, pattern, packed, size: record.size, data, orderKey, expiresAt });
+      this.backlog.accept({ key, id, pattern, packed, size: record.size, data, orderKey, expiresAt }, done);
+      return;
     }
-    return new Promise<void>((resolve, reject) => {
-      this.hold({
-        id,
-        key,
-        pattern,
-        packed,
-        size: record.size,
-        data,
-        orderKey,
-        expiresAt,
-        attempt: 0,
-        link: undefined,
-        ackDeadline: 0,
-        resolve,
-        reject,
-      });
+    this.hold({
+      id,
+      key,
+      pattern,
+      packed,
+      size: record.size,
+      data,
+      orderKey,
+      expiresAt,
+      attempt: 0,
+      link: undefined,
+      ackDeadline: 0,
+      done,
     });
   }
 
@@ -177,7 +179,7 @@ export class DeliveryTracker {
       this.counters.acked++;
       this.store?.remove(delivery.key);
       this.forget(delivery);
-      delivery.resolve();
+      delivery.done.resolve();
     } else {
       const outcome = failureOutcome(delivery, { reason, refused: status === 'x', timedOut: false }, Date.now(), this.options);
       if ('deadLetter' in outcome) {
@@ -274,7 +276,7 @@ export class DeliveryTracker {
     for (const delivery of left) {
       this.forget(delivery);
       if (told) {
-        delivery.reject(this.options.errors.closed(delivery.pattern));
+        delivery.done.reject(this.options.errors.closed(delivery.pattern));
       }
     }
     this.backlog?.rejectAll(() => this.options.errors.closed('(stored)'));
@@ -423,7 +425,7 @@ export class DeliveryTracker {
       data: delivery.fromStore === true ? this.options.dataOf(delivery.packed) : delivery.data,
     };
     this.options.onDeadLetter(letter, delivery);
-    delivery.reject(this.options.errors.deadLetter(letter));
+    delivery.done.reject(this.options.errors.deadLetter(letter));
   }
 
   private forget(delivery: Delivery): void {

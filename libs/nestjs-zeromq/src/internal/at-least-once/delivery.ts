@@ -42,8 +42,8 @@ export interface Delivery {
   link: string | undefined;
   /** When it is given up on as unacknowledged (in flight only). */
   ackDeadline: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
+  /** Told once how the message ended: handled (or, `resolveOn: 'stored'`, stored), or why it failed. */
+  readonly done: Settle;
 }
 
 /** One worker connection as the tracker sees it. */

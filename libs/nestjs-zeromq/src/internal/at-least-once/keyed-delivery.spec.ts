@@ -4,6 +4,7 @@ import { fragmentFields, FragmentWriter, recordFields, storedData, storedDeliver
 import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 import { rendezvousWinner, hashText } from './rendezvous.js';
+import { submitted } from '../../../test/delivery-tracker-harness.js';
 
 const timers = import.meta.jest;
 const record = (pattern: string): EncodedRecord => ({ pattern, info: 'j', payload: '1', size: 10 });
@@ -50,7 +51,7 @@ function tracker(links: string[], options: Partial<DeliveryTrackerOptions> = {})
     ...options,
   });
   const submit = (pattern: string, key?: string, expiresAt?: number) =>
-    instance.submit(pattern, record(pattern), pattern, key, expiresAt).then(
+    submitted(instance, pattern, record(pattern), pattern, key, expiresAt).then(
       () => 'acked',
       (error: Error) => error.message,
     );

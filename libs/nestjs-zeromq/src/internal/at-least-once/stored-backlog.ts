@@ -1,13 +1,9 @@
+import type { Settle } from '../sockets/send-queue.js';
 import type { Delivery, DeliveryTrackerOptions } from './delivery.js';
 import type { DeliveryStore, StoredDelivery } from './delivery-store.js';
 
-/** How the emit of a message is told of its ack, when it waits for one (`resolveOn: 'acked'`). */
-interface EmitSettles {
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-const IGNORED: EmitSettles = { resolve: () => undefined, reject: () => undefined };
+/** The emit of a message that does not wait for its ack (`resolveOn: 'stored'`): told when stored. */
+const IGNORED: Settle = { resolve: () => undefined, reject: () => undefined };
 
 /** A message as the tracker accepts it. */
 export type NewMessage = Pick<Delivery, 'key' | 'id' | 'pattern' | 'packed' | 'size' | 'data' | 'orderKey' | 'expiresAt'>;
@@ -45,7 +41,8 @@ export class StoredBacklog {
   private cursor = 0;
   /** Keys up to this one were stored by an earlier process: reading them back is a replay. */
   private readonly replayUpTo: number;
-  private readonly settles = new Map<number, EmitSettles>();
+  /** The emits of stored messages not in memory that wait for their ack (`resolveOn: 'acked'`). */
+  private readonly settles = new Map<number, Settle>();
   private waitingForCommit = false;
 
   constructor(
@@ -63,38 +60,37 @@ export class StoredBacklog {
   }
 
   /**
-   * Stores a new message, then resolves (`resolveOn: 'stored'`) or waits for its ack. It is held
-   * (and sent) at once when the tracker has room, before its write commits: a store that then
-   * fails rejects the emit although a worker may handle it (at least once, never silently lost).
+   * Stores a new message; `done` hears once it is stored (`resolveOn: 'stored'`) or acked. It is
+   * held (and sent) at once when the tracker has room, before its write commits: a store that then
+   * fails fails the emit although a worker may handle it (at least once, never silently lost).
    */
-  accept(message: NewMessage): Promise<void> {
+  accept(message: NewMessage, done: Settle): void {
     const { key, pattern, packed, size } = message;
     const store = this.store;
     if (store.count > 0 && store.bytes + size > store.maxBytes) {
       store.full = true;
-      return Promise.reject(this.options.errors.outboxFull(pattern, store));
+      done.reject(this.options.errors.outboxFull(pattern, store));
+      return;
     }
     const stored = store.add(key, packed);
-    let acked: Promise<void> | undefined;
-    let settles = IGNORED;
-    if (this.options.resolveOn === 'acked') {
-      acked = new Promise<void>((resolve, reject) => (settles = { resolve, reject }));
-      // Handled by the chain below; this only keeps an early rejection from being unhandled.
-      acked.catch(() => undefined);
-    }
+    const waitsForAck = this.options.resolveOn === 'acked';
     let held: Delivery | undefined;
     if (this.count === 0 && this.tracker.fits(size)) {
       this.cursor = key;
-      held = { ...message, attempt: 0, link: undefined, ackDeadline: 0, ...settles };
+      held = { ...message, attempt: 0, link: undefined, ackDeadline: 0, done: waitsForAck ? done : IGNORED };
       this.tracker.hold(held);
     } else {
       this.count++;
-      if (acked !== undefined) {
-        this.settles.set(key, settles);
+      if (waitsForAck) {
+        this.settles.set(key, done);
       }
     }
-    return stored.then(
-      () => acked,
+    stored.then(
+      () => {
+        if (!waitsForAck) {
+          done.resolve();
+        }
+      },
       (error: unknown) => {
         if (held === undefined) {
           // Not in the store: it will not be read back.
@@ -103,7 +99,7 @@ export class StoredBacklog {
         } else {
           this.tracker.abandon(held);
         }
-        throw this.options.errors.notStored(pattern, error as Error);
+        done.reject(this.options.errors.notStored(pattern, error as Error));
       },
     );
   }
@@ -174,8 +170,7 @@ export class StoredBacklog {
       replayed,
       link: undefined,
       ackDeadline: 0,
-      resolve: settles.resolve,
-      reject: settles.reject,
+      done: settles,
     };
   }
 }

@@ -68,14 +68,7 @@ export class ClientSender {
       route,
       tracker === undefined
         ? (encoded) => (key === undefined ? this.routes.pick(route) : this.routes.pickKeyed(route, key)).emit(encoded, done)
-        : (encoded) =>
-            tracker.submit(pattern, encoded, packet.data, key, expiresAt).then(
-              () => {
-                this.outcomes.counters.add('sent');
-                done.resolve();
-              },
-              (error: unknown) => done.reject(this.outcomes.emitFailed(error)),
-            ),
+        : (encoded) => tracker.submit(pattern, encoded, packet.data, this.outcomes.trackedEmit(done), key, expiresAt),
       done,
     );
   }

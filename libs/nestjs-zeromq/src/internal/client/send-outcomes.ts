@@ -1,4 +1,5 @@
 import { ZeroMqRequestError, ZeroMqSendError, type ZeroMqSendErrorCode } from '../../zeromq.errors.js';
+import type { Settle } from '../sockets/send-queue.js';
 import type { Counters } from '../util/counters.js';
 import type { Listeners } from '../util/listeners.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
@@ -37,6 +38,14 @@ export class SendOutcomes {
     return error;
   }
 
+  /**
+   * What an at-least-once emit hands its tracker to be told how it ended: counted as sent once
+   * acked (or stored), counted and reported if it failed, then passed on to the emit's `done`.
+   */
+  trackedEmit(done: Settle): Settle {
+    return new TrackedEmit(this, done);
+  }
+
   /** An emit failed with an error made elsewhere (routing, the at-least-once tracker): counted and reported. */
   emitFailed(error: unknown): Error {
     this.counters.add('failed');
@@ -47,5 +56,30 @@ export class SendOutcomes {
   private report(error: unknown): void {
     this.problems.error('send', (error as Error).message);
     this.listeners.emit('error', error);
+  }
+}
+
+/** An at-least-once emit's outcome, told once (a write that fails after the ack does not count it twice). */
+class TrackedEmit implements Settle {
+  private told = false;
+
+  constructor(
+    private readonly outcomes: SendOutcomes,
+    private readonly done: Settle,
+  ) {}
+
+  resolve(): void {
+    if (!this.told) {
+      this.told = true;
+      this.outcomes.counters.add('sent');
+      this.done.resolve();
+    }
+  }
+
+  reject(error: Error): void {
+    if (!this.told) {
+      this.told = true;
+      this.done.reject(this.outcomes.emitFailed(error));
+    }
   }
 }
