@@ -31,6 +31,8 @@ type OutgoingReply = {
 export class ReplyWriter {
   private readonly queue: SendQueue<OutgoingReply>;
   private readonly writer = new FragmentWriter();
+  private lastPeer: Buffer | undefined;
+  private lastKey = '';
 
   constructor(socket: zmq.Router, socketName: string) {
     this.queue = new SendQueue<OutgoingReply>({
@@ -70,12 +72,21 @@ export class ReplyWriter {
   /** Queues a reply (or ack) and tells `done` how its send ended: the promise-free form of `send`. */
   push(peer: Buffer, reply: EncodedReply, done: Settle): void {
     const fragment = this.writer.write(recordFields.reply(reply));
-    this.queue.push({ peer, key: peer.toString('latin1'), id: reply.id, fragment }, done);
+    this.queue.push({ peer, key: this.keyOf(peer), id: reply.id, fragment }, done);
+  }
+
+  /** The peer as a batch key. The acks of one received batch share its routing-id Buffer: one string for all of them. */
+  private keyOf(peer: Buffer): string {
+    if (peer !== this.lastPeer) {
+      this.lastPeer = peer;
+      this.lastKey = peer.toString('latin1');
+    }
+    return this.lastKey;
   }
 
   /** Tells a producer how many unacknowledged deliveries it may have at this server. */
   sendCredit(peer: Buffer, window: number): Promise<void> {
-    return this.queue.enqueue({ peer, key: peer.toString('latin1'), id: '', window });
+    return this.queue.enqueue({ peer, key: this.keyOf(peer), id: '', window });
   }
 
   /** Sends what is queued, at most `timeout` ms; resolves with the number of replies not sent. */

@@ -89,8 +89,7 @@ export class SendQueue<T> {
       return;
     }
     const size = this.options.sizeOf(item);
-    const full = () => !hasRoomFor(this.options, this.length, this.queuedBytes, size);
-    if (full()) {
+    if (this.full(size)) {
       const detail =
         this.length >= this.options.maxQueueSize
           ? `${this.options.maxQueueSize} messages are already queued (maxQueueSize)`
@@ -99,7 +98,7 @@ export class SendQueue<T> {
         done.reject(this.options.toError(item, 'QUEUE_FULL', detail));
         return;
       }
-      while (full()) {
+      while (this.full(size)) {
         this.fail(this.take()!, 'DROPPED', `${detail}; dropped the oldest to make room (overflow: 'drop-oldest')`);
       }
     }
@@ -109,6 +108,11 @@ export class SendQueue<T> {
       this.pumping = true;
       setImmediate(() => void this.pump());
     }
+  }
+
+  /** Whether an item of `size` bytes finds no room (a method, not a closure per push: this runs per message). */
+  private full(size: number): boolean {
+    return !hasRoomFor(this.options, this.length, this.queuedBytes, size);
   }
 
   /**
