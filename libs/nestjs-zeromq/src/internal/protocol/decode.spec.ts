@@ -166,7 +166,7 @@ describe('decodeMessage', () => {
       });
     });
 
-    it.each([['1'], ['1/'], ['/5'], ['12345/5'], ['1/12345'], ['a/5'], [' 1/5'], ['1/5 '], ['1/5/5']])(
+    it.each([['1'], ['1/'], ['/5'], ['12345/5'], ['1/12345'], ['a/5'], [' 1/5'], ['1/5 '], ['1/5/5'], ['1/:'], [':/5'], ['1//']])(
       'rejects a delivery whose attempt is %j, keeping its id',
       (attempt) => {
         expect(decode(['NZ1D', 'p.1', attempt, 'orders', 'j', '1'])).toEqual({

@@ -9,6 +9,7 @@ const ENCODING_JSON_CODE = 'j'.charCodeAt(0);
 const ENCODING_BYTES_CODE = 'b'.charCodeAt(0);
 const MAX_ID_LENGTH = 64;
 const MAX_WINDOW = 1_000_000;
+const DIGIT_ZERO = '0'.charCodeAt(0);
 
 export interface DecodedRecord {
   pattern: string;
@@ -138,17 +139,42 @@ function isRejected(value: object): value is RejectedRecord {
 }
 
 /** A delivery: id, attempt ("n/max"), then a request's pattern, info and payload. */
-function decodeDelivery(fields: Fields, at: number, limits: DecodeLimits) {
+function decodeDelivery(fields: Fields, at: number, limits: DecodeLimits): DecodedDelivery | RejectedRecord {
   const id = readId(fields, at);
-  const match = /^(\d{1,4})\/(\d{1,4})$/.exec(fields.text(at + 1, 'latin1'));
   if (typeof id !== 'string') {
     return id;
   }
-  if (match === null) {
+  const attemptText = fields.text(at + 1, 'latin1');
+  const slash = attemptText.indexOf('/');
+  const attempt = slash < 0 ? -1 : decimal(attemptText, 0, slash);
+  const maxAttempts = slash < 0 ? -1 : decimal(attemptText, slash + 1, attemptText.length);
+  if (attempt < 0 || maxAttempts < 0) {
     return { reason: 'delivery attempt is not "n/max"', id };
   }
   const record = decodeRecord(fields, at + 2, limits);
-  return isRejected(record) ? { reason: record.reason, id } : { id, ...record, attempt: Number(match[1]), maxAttempts: Number(match[2]) };
+  // Field by field, not a spread: this runs per delivery.
+  return isRejected(record)
+    ? { reason: record.reason, id }
+    : { id, pattern: record.pattern, data: record.data, metadata: record.metadata, attempt, maxAttempts };
+}
+
+/**
+ * The value of `text` from `start` to `end` as 1 to 4 decimal digits, else -1. Read by hand: a
+ * regular expression with captures costs a match array and two strings per delivery.
+ */
+function decimal(text: string, start: number, end: number): number {
+  if (end - start < 1 || end - start > 4) {
+    return -1;
+  }
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = text.charCodeAt(i) - DIGIT_ZERO;
+    if (digit < 0 || digit > 9) {
+      return -1;
+    }
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 function readId(fields: Fields, at: number): string | RejectedRecord {
@@ -164,7 +190,7 @@ function decodeRequest(fields: Fields, at: number, limits: DecodeLimits): Decode
     return id;
   }
   const record = decodeRecord(fields, at + 1, limits);
-  return isRejected(record) ? { reason: record.reason, id } : { id, ...record };
+  return isRejected(record) ? { reason: record.reason, id } : { id, pattern: record.pattern, data: record.data, metadata: record.metadata };
 }
 
 function decodeReply(fields: Fields, at: number): DecodedReply | RejectedRecord {
