@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, RpcException, type ReadPacket } from '@nestjs/microservices';
 import type { ZeroMqContext } from './zeromq.context.js';
+import { HEADERS } from './internal/protocol/wire.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';
 import { RECEIVED, type Received } from '../test/nest-apps.js';
 import { startRouterWorker, type WatchedRouterWorker } from '../test/router-worker.js';
@@ -58,6 +59,14 @@ describe('a dealer-router worker answering deliveries', () => {
       'customer-9',
     ]);
     expect([context.getSocketName(), context.isPlainMessage()]).toEqual(['default', false]);
+  });
+
+  it('acks a delivery whose id is not ASCII with the very bytes of its id', async () => {
+    const { producer, received } = await start();
+    // Ids are bytes (docs/protocol.md): "p\xe9.1" as one latin1 byte per character, not UTF-8.
+    await producer.sendRaw([HEADERS.deliveries, Buffer.from([0x70, 0xe9, 0x2e, 0x31]), '1/5', 'jobs', 'j', '{"seq":1}']);
+    expect(await producer.acks()).toEqual(['p\u00e9.1:a']);
+    expect(received.items.map(({ context }) => context.getMessageId())).toEqual(['p\u00e9.1']);
   });
 
   it('refuses an undecodable delivery for good with its reason, and dead-letters it under "?" with no attempt', async () => {

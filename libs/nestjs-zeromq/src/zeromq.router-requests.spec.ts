@@ -3,6 +3,7 @@ import { MessagePattern, Payload, RpcException, type ReadPacket } from '@nestjs/
 import { of } from 'rxjs';
 import type { ZeroMqContext } from './zeromq.context.js';
 import type { ZeroMqHandlerOutcome } from './zeromq.events.js';
+import { HEADERS } from './internal/protocol/wire.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';
 import type { ZeroMqServer } from './zeromq.server.js';
 import type { HandAnswer, HandProducer } from '../test/hand-producer.js';
@@ -73,6 +74,13 @@ describe('a dealer-router worker answering requests', () => {
     workers.push(worker);
     return { ...worker, client: worker.producer };
   };
+
+  it('answers a request whose id is not ASCII under the very bytes of its id', async () => {
+    const { client } = await start();
+    // Ids are bytes (docs/protocol.md): "p\xe9.7" as one latin1 byte per character, not UTF-8.
+    await client.sendRaw([HEADERS.requests, Buffer.from([0x70, 0xe9, 0x2e, 0x37]), 'double', 'j', '21']);
+    expect(await client.answers()).toEqual([{ id: 'p\u00e9.7', status: 'd', data: 42 }]);
+  });
 
   it('answers a stream value by value, an observable, a value as the last reply and a void handler with completion; reports each end', async () => {
     const testStarted = performance.now();

@@ -47,7 +47,11 @@ export class FragmentWriter {
     return { slab: this.slab, start, end: this.used };
   }
 
-  write(fields: readonly Frame[]): Fragment {
+  /**
+   * Packs `fields`: text as UTF-8, except the first `latin1Fields` texts, which are bytes read as
+   * latin1 (an id received from a peer: written back as the very bytes that came).
+   */
+  write(fields: readonly Frame[], latin1Fields = 0): Fragment {
     let bound = 0;
     for (const field of fields) {
       bound += LENGTH_BYTES + (typeof field === 'string' ? field.length * MAX_UTF8_BYTES_PER_UNIT : field.byteLength);
@@ -60,10 +64,11 @@ export class FragmentWriter {
     const { slab } = this;
     const start = this.used;
     let offset = start;
-    for (const field of fields) {
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i];
       let length: number;
       if (typeof field === 'string') {
-        length = slab.write(field, offset + LENGTH_BYTES, 'utf8');
+        length = slab.write(field, offset + LENGTH_BYTES, i < latin1Fields ? 'latin1' : 'utf8');
       } else {
         length = field.byteLength;
         slab.set(field, offset + LENGTH_BYTES);

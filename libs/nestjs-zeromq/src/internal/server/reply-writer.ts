@@ -71,7 +71,8 @@ export class ReplyWriter {
 
   /** Queues a reply (or ack) and tells `done` how its send ended: the promise-free form of `send`. */
   push(peer: Buffer, reply: EncodedReply, done: Settle): void {
-    const fragment = this.writer.write(recordFields.reply(reply));
+    // The id goes back as the bytes the peer sent (the decoder read them as latin1).
+    const fragment = this.writer.write(recordFields.reply(reply), 1);
     this.queue.push({ peer, key: this.keyOf(peer), id: reply.id, fragment }, done);
   }
 
