@@ -1,22 +1,25 @@
+import { SequenceSet } from './sequence-set.js';
+
 /**
  * The ids of the last `capacity` deliveries a worker completed, oldest forgotten first.
  *
  * Ids made by this library's producers (`<producer id>.<sequence in base 36>`) are kept as
- * numbers in a set per producer: a hundred thousand id strings in one Map cost a hash lookup in a
- * table far larger than the CPU's caches, and old-generation garbage as each string leaves the
- * window. Any other id (a plain peer chooses its own) is kept as it is.
+ * sequence numbers in a bitmap per producer (SequenceSet): a hundred thousand id strings in one Map,
+ * or numbers in one Set, cost a hash lookup in a table far larger than the CPU's caches, and the
+ * strings old-generation garbage as each leaves the window. Any other id (a plain peer chooses its
+ * own) is kept as it is.
  */
 export class CompletedWindow {
   private readonly producers = new Map<string, ProducerSequences>();
   private readonly others = new Set<string>();
-  /** The set each remembered id is in, and the id there, in the order they completed (a ring). */
-  private readonly ringSets: Array<Set<number> | Set<string> | undefined>;
+  /** Where each remembered id is (its producer's sequences, or `others`) and its key there, in the order they completed (a ring). */
+  private readonly ringOwners: Array<ProducerSequences | Set<string> | undefined>;
   private readonly ringKeys: Array<number | string>;
   private next = 0;
 
   /** @param capacity ids remembered (the server's `dedupeWindow`, at least 1) */
   constructor(private readonly capacity: number) {
-    this.ringSets = new Array<Set<number> | Set<string> | undefined>(capacity);
+    this.ringOwners = new Array<ProducerSequences | Set<string> | undefined>(capacity);
     this.ringKeys = new Array<number | string>(capacity);
   }
 
@@ -26,7 +29,7 @@ export class CompletedWindow {
     if (sequence < 0) {
       return this.others.has(id);
     }
-    return this.producers.get(id.slice(0, dot))?.has(sequence) === true;
+    return this.producers.get(id.slice(0, dot))?.sequences.has(sequence) === true;
   }
 
   /** Remembers `id` as completed (once: callers add an id only after `has` said no). */
@@ -40,41 +43,45 @@ export class CompletedWindow {
       return;
     }
     const producer = id.slice(0, dot);
-    let sequences = this.producers.get(producer);
-    if (sequences === undefined) {
-      sequences = new ProducerSequences(producer);
-      this.producers.set(producer, sequences);
+    let owner = this.producers.get(producer);
+    if (owner === undefined) {
+      owner = { producer, sequences: new SequenceSet() };
+      this.producers.set(producer, owner);
     }
-    sequences.add(sequence);
-    this.remember(sequences, sequence);
+    owner.sequences.add(sequence);
+    this.remember(owner, sequence);
   }
 
-  private remember(set: Set<number> | Set<string>, key: number | string): void {
-    this.ringSets[this.next] = set;
+  private remember(owner: ProducerSequences | Set<string>, key: number | string): void {
+    this.ringOwners[this.next] = owner;
     this.ringKeys[this.next] = key;
     this.next = (this.next + 1) % this.capacity;
   }
 
   /** Frees the ring's next slot: the oldest id leaves the window once it is full. */
   private forgetOldest(): void {
-    const set = this.ringSets[this.next];
-    if (set === undefined) {
+    const owner = this.ringOwners[this.next];
+    if (owner === undefined) {
       return;
     }
-    (set as Set<number | string>).delete(this.ringKeys[this.next]);
-    if (set instanceof ProducerSequences && set.size === 0) {
-      // Producers come and go (each client instance has its own id): an empty one is dropped.
-      this.producers.delete(set.producer);
+    this.ringOwners[this.next] = undefined;
+    if (owner === this.others) {
+      this.others.delete(this.ringKeys[this.next] as string);
+      return;
     }
-    this.ringSets[this.next] = undefined;
+    const { producer, sequences } = owner as ProducerSequences;
+    sequences.delete(this.ringKeys[this.next] as number);
+    if (sequences.size === 0) {
+      // Producers come and go (each client instance has its own id): an empty one is dropped.
+      this.producers.delete(producer);
+    }
   }
 }
 
 /** The completed sequences of one producer. */
-class ProducerSequences extends Set<number> {
-  constructor(readonly producer: string) {
-    super();
-  }
+interface ProducerSequences {
+  readonly producer: string;
+  readonly sequences: SequenceSet;
 }
 
 /**
