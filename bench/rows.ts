@@ -193,17 +193,17 @@ export const BROADCAST_ROWS: readonly RowDefinition[] = BROADCAST_TRANSPORTS.fla
 export const BASELINE_ROWS: readonly RowDefinition[] = [
   {
     id: 'baseline-at-most-once',
-    label: 'before: nestjs-zeromq 0.1 at-most-once',
+    label: 'before: nestjs-zeromq baseline build, at-most-once',
     driver: async () => (await import('./drivers/baseline-release.js')).baselineAtMostOnce(),
   },
   {
     id: 'baseline-at-least-once',
-    label: 'before: nestjs-zeromq 0.1 at-least-once',
+    label: 'before: nestjs-zeromq baseline build, at-least-once',
     driver: async () => (await import('./drivers/baseline-release.js')).baselineAtLeastOnce(),
   },
   {
     id: 'baseline-request-response',
-    label: 'before: nestjs-zeromq 0.1 request-response',
+    label: 'before: nestjs-zeromq baseline build, request-response',
     driver: async () => (await import('./drivers/baseline-release.js')).baselineRequestResponse(),
   },
 ];
