@@ -297,4 +297,20 @@ describe('a server socket handling what it reads', () => {
     await within(app.close(), 5_000, 'server close');
     expect(warnings).toContain('Closed with 1 handler(s) still running after closeTimeout (200 ms)');
   });
+
+  it('stops reading when its read loop fails (here a logger that throws), says why, emits the error and shows it stopped', async () => {
+    const { server, errors, send } = await start();
+    const failures: string[] = [];
+    server.on('error', (error) => failures.push(error.message));
+    jest.spyOn((server as unknown as { logger: Logger }).logger, 'warn').mockImplementationOnce(() => {
+      throw new Error('the log is full');
+    });
+    await send('NZ1Q', 'id-1', 'ok.value', 'j', '1');
+    await eventually(
+      () => server.getSocketStates().default?.reading,
+      (reading) => reading === false,
+    );
+    expect(failures).toEqual(['the log is full']);
+    expect(errors).toContain('Socket "default" stopped reading: the log is full');
+  });
 });
