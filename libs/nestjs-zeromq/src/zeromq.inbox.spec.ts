@@ -299,7 +299,7 @@ describe('a server socket handling what it reads', () => {
   });
 
   it('stops reading when its read loop fails (here a logger that throws), says why, emits the error and shows it stopped', async () => {
-    const { server, errors, send } = await start();
+    const { app, server, errors, send } = await start({ closeTimeout: 10_000 });
     const failures: string[] = [];
     server.on('error', (error) => failures.push(error.message));
     jest.spyOn((server as unknown as { logger: Logger }).logger, 'warn').mockImplementationOnce(() => {
@@ -312,5 +312,14 @@ describe('a server socket handling what it reads', () => {
     );
     expect(failures).toEqual(['the log is full']);
     expect(errors).toContain('Socket "default" stopped reading: the log is full');
+    // What arrives now stays unread; closing does not wait for a loop that no longer reads it.
+    await send(...event('ok.value'));
+    const socket = server.unwrap<Record<string, zmq.Pull>>().default;
+    await eventually(
+      () => socket.readable,
+      (readable) => readable,
+    );
+    workers.pop();
+    await within(app.close(), 3_000, 'server close (closeTimeout 10 s)');
   });
 });
