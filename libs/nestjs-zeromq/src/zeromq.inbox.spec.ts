@@ -322,4 +322,29 @@ describe('a server socket handling what it reads', () => {
     workers.pop();
     await within(app.close(), 3_000, 'server close (closeTimeout 10 s)');
   });
+
+  it('does not report a read loop that fails while the server closes: the socket is going anyway', async () => {
+    const { app, server, received, errors, send } = await start({ receiveBudget: 1024, maxMessageSize: 1024 });
+    const failures: string[] = [];
+    server.on('error', (error) => failures.push(error.message));
+    // A running handler fills the budget: the bad frame behind it is read only once the server closes.
+    await send(...event('parked'));
+    await received.waitFor(1);
+    await send('single frame');
+    const socket = server.unwrap<Record<string, zmq.Pull>>().default;
+    await eventually(
+      () => socket.readable,
+      (readable) => readable,
+    );
+    jest.spyOn((server as unknown as { logger: Logger }).logger, 'warn').mockImplementationOnce(() => {
+      throw new Error('the log is full');
+    });
+    workers.pop();
+    const closing = app.close();
+    release();
+    await within(closing, 5_000, 'server close');
+    expect(server.getMetrics().malformed).toBe(1);
+    expect(failures).toEqual([]);
+    expect(errors.filter((line) => line.includes('stopped reading'))).toEqual([]);
+  });
 });
