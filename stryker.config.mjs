@@ -45,6 +45,8 @@ const TARGETS = {
     tests: ['libs/nestjs-zeromq/src/zeromq.pub-sub*.spec.ts'],
   },
   inbox: {
+    // 89.47% in docs/mutation.md (12 equivalent mutants left; run by hand).
+    break: 89,
     mutate: [
       'libs/nestjs-zeromq/src/internal/server/inbox.ts',
       'libs/nestjs-zeromq/src/internal/server/pull-inbox.ts',
@@ -56,6 +58,8 @@ const TARGETS = {
       'libs/nestjs-zeromq/src/zeromq.lifecycle.spec.ts',
       'libs/nestjs-zeromq/src/zeromq.inbox*.spec.ts',
       'libs/nestjs-zeromq/src/hooks/zeromq.hooks.spec.ts',
+      // The receive budget is sized here (the headroom, a batch's bytes per record).
+      'libs/nestjs-zeromq/src/zeromq.receive-budget.spec.ts',
     ],
   },
   'router-inbox': {

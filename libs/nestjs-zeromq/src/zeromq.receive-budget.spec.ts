@@ -100,4 +100,31 @@ describe('ZeroMqServer receive budget', () => {
       (metrics) => metrics.handled === 3 && metrics.heldBytes === 0,
     );
   });
+
+  it('without maxMessageSize (-1) reads while the bytes held are at most the budget, to the byte', async () => {
+    // Each message is 16 bytes (4 + 4 + 1 + 7): three held (48) leave room, the fourth makes 64 > 63.
+    await start(63, -1);
+    for (let seq = 0; seq < 6; seq++) {
+      await push.send(event(seq, 7));
+    }
+    await held.started.waitFor(4);
+    await eventually(
+      () => worker.server.getMetrics().budgetPauses,
+      (pauses) => pauses > 0,
+    );
+    expect(worker.server.getSocketStates().default.heldBytes).toBe(64);
+    expect(held.started.items).toEqual([0, 1, 2, 3]);
+  });
+
+  it("shares a message's bytes between its records: a batch holds its own size, not one per record", async () => {
+    await start(64 * KiB, 16 * KiB);
+    const records = [0, 1, 2, 3].flatMap((seq) => event(seq, 1_000).slice(1));
+    await push.send(['NZ1E', ...records]);
+    await held.started.waitFor(4);
+    const size = 4 + 4 * (4 + 1 + 1_000);
+    // Each record holds its share rounded up: at most a byte more per record.
+    const heldBytes = worker.server.getSocketStates().default.heldBytes;
+    expect(heldBytes).toBeGreaterThanOrEqual(size);
+    expect(heldBytes).toBeLessThanOrEqual(size + 3);
+  });
 });
