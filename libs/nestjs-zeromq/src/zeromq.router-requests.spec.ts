@@ -1,5 +1,5 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload, RpcException, type ReadPacket } from '@nestjs/microservices';
+import { Ctx, MessagePattern, Payload, RpcException, type ReadPacket } from '@nestjs/microservices';
 import { of } from 'rxjs';
 import type { ZeroMqContext } from './zeromq.context.js';
 import type { ZeroMqHandlerOutcome } from './zeromq.events.js';
@@ -43,6 +43,11 @@ class RequestsController {
   async parked(): Promise<number> {
     await parked;
     return 1;
+  }
+
+  @MessagePattern('context')
+  context(@Ctx() context: ZeroMqContext): unknown[] {
+    return [context.getPattern(), context.getSocketName(), context.isPlainMessage()];
   }
 
   @MessagePattern('big')
@@ -114,6 +119,12 @@ describe('a dealer-router worker answering requests', () => {
     // Durations, not clock readings: none longer than this test has run.
     expect(Math.min(...durations)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...durations)).toBeLessThanOrEqual(performance.now() - testStarted);
+  });
+
+  it('gives a request handler its context: the pattern and socket, and a framed (not plain) message', async () => {
+    const { client } = await start();
+    await client.request('q.13', 'context', 0);
+    expect(await client.answers()).toEqual([{ id: 'q.13', status: 'd', data: ['context', 'default', false] }]);
   });
 
   it("answers a handler's error as an error reply, counts it failed and reports it as an error", async () => {

@@ -90,7 +90,7 @@ describe('DeliveryTracker links', () => {
     await t.drain(0);
   });
 
-  it('frees the late credit of a delivery that timed out at a link whose socket then refuses it (it never reached that worker)', async () => {
+  it('frees the late credit of a delivery that timed out at a link whose socket then refuses it (it never reached that worker), and sends what waited for it at once', async () => {
     timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     // Sends complete when the test says: an ackTimeout shorter than the socket's send timeout.
     const sockets = new Map<string, Settle>();
@@ -112,12 +112,15 @@ describe('DeliveryTracker links', () => {
     t.credit('b', 1);
     expect(sent).toEqual(['a m1', 'b m1']);
     expect(t.unackedOn('a')).toBe(1);
+    // m2 waits: 'a''s one unit of credit is held late by m1, 'b''s is in use.
+    submit('m2');
+    expect(sent).toEqual(['a m1', 'b m1']);
     // 'a''s socket gives up on m1 (its send timeout): no answer will come from 'a' for it.
     sockets.get('a m1')!.reject(new Error('SEND_TIMEOUT'));
     await flush();
-    expect(t.unackedOn('a')).toBe(0);
-    submit('m2');
+    // The freed credit takes m2 then and there (nothing else happens that would send it).
     expect(sent).toEqual(['a m1', 'b m1', 'a m2']);
+    expect(t.unackedOn('a')).toBe(1);
     timers.useRealTimers();
     await t.drain(0);
   });
