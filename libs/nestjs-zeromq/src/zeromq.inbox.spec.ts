@@ -1,5 +1,5 @@
 import { Controller, Inject, type Logger } from '@nestjs/common';
-import { Ctx, EventPattern, Payload, RpcException, type ReadPacket } from '@nestjs/microservices';
+import { Ctx, EventPattern, Payload, RpcException, type MessageHandler, type ReadPacket } from '@nestjs/microservices';
 import { jest } from '@jest/globals';
 import { delay, of, throwError, timer, map } from 'rxjs';
 import * as zmq from 'zeromq';
@@ -154,6 +154,31 @@ describe('a server socket handling what it reads', () => {
     );
     expect(server.getMetrics()).toMatchObject({ handled: 1, failed: 1 });
     expect(errors).toEqual(['thrown']);
+  });
+
+  it('runs a handler added by hand that throws, or returns a value or an observable with no promise, and counts each', async () => {
+    const { server, send } = await start();
+    const errors: string[] = [];
+    server.on('handler-error', (error) => errors.push(messageOf(error)));
+    const ran: string[] = [];
+    // Nest's own handlers always return a promise; one added with addHandler() need not.
+    const byHand = (pattern: string, handler: () => unknown) => server.addHandler(pattern, handler as unknown as MessageHandler, true);
+    byHand('hand.throw', () => {
+      throw new Error('thrown by hand');
+    });
+    byHand('hand.value', () => ran.push('value'));
+    byHand('hand.observable', () => of(1).pipe(delay(5), map(() => ran.push('observable'))));
+    byHand('hand.failing-observable', () => throwError(() => new Error('errored by hand')));
+    for (const pattern of ['hand.throw', 'hand.value', 'hand.observable', 'hand.failing-observable']) {
+      await send(...event(pattern));
+    }
+    await eventually(
+      () => server.getMetrics(),
+      (metrics) => metrics.handled + metrics.failed === 4,
+    );
+    expect(server.getMetrics()).toMatchObject({ handled: 2, failed: 2 });
+    expect(errors.sort()).toEqual(['errored by hand', 'thrown by hand']);
+    expect(ran.sort()).toEqual(['observable', 'value']);
   });
 
   it('counts a record the deserializer refuses (throws or rejects) as undecodable, says why, and handles the others', async () => {
