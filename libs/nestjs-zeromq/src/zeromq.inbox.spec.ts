@@ -167,7 +167,12 @@ describe('a server socket handling what it reads', () => {
       throw new Error('thrown by hand');
     });
     byHand('hand.value', () => ran.push('value'));
-    byHand('hand.observable', () => of(1).pipe(delay(5), map(() => ran.push('observable'))));
+    byHand('hand.observable', () =>
+      of(1).pipe(
+        delay(5),
+        map(() => ran.push('observable')),
+      ),
+    );
     byHand('hand.failing-observable', () => throwError(() => new Error('errored by hand')));
     for (const pattern of ['hand.throw', 'hand.value', 'hand.observable', 'hand.failing-observable']) {
       await send(...event(pattern));
