@@ -89,7 +89,8 @@ export class SendQueue<T> {
       return;
     }
     const size = this.options.sizeOf(item);
-    if (this.full(size)) {
+    const full = () => !hasRoomFor(this.options, this.length, this.queuedBytes, size);
+    if (full()) {
       const detail =
         this.length >= this.options.maxQueueSize
           ? `${this.options.maxQueueSize} messages are already queued (maxQueueSize)`
@@ -98,7 +99,7 @@ export class SendQueue<T> {
         done.reject(this.options.toError(item, 'QUEUE_FULL', detail));
         return;
       }
-      while (this.full(size)) {
+      while (full()) {
         this.fail(this.take()!, 'DROPPED', `${detail}; dropped the oldest to make room (overflow: 'drop-oldest')`);
       }
     }
@@ -108,11 +109,6 @@ export class SendQueue<T> {
       this.pumping = true;
       setImmediate(() => void this.pump());
     }
-  }
-
-  /** Whether an item of `size` bytes finds no room (a method, not a closure per push: this runs per message). */
-  private full(size: number): boolean {
-    return !hasRoomFor(this.options, this.length, this.queuedBytes, size);
   }
 
   /**
