@@ -64,57 +64,57 @@ export const ROWS: readonly RowDefinition[] = [
   {
     id: AT_MOST_ONCE_ROW,
     label: 'nestjs-zeromq at-most-once',
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtMostOnce,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqAtMostOnce,
   },
   {
     id: CURVE_ROW,
     label: 'nestjs-zeromq at-most-once, CURVE + allow-list',
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqCurve,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqCurve,
   },
   {
     id: 'nestjs-zeromq-glibc-tuned',
     label: 'nestjs-zeromq at-most-once, glibc malloc tuned',
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtMostOnce,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqAtMostOnce,
     env: { GLIBC_TUNABLES: GLIBC_TUNED },
   },
   {
     id: METRICS_ON_ROW,
     label: 'nestjs-zeromq at-most-once, metrics on',
     // Compared with 'nestjs-zeromq' after every run (target ≥ 0.95×).
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqWithMetrics,
+    driver: async () => (await import('./drivers/nestjs-zeromq-metrics.js')).nestjsZeroMqWithMetrics,
   },
   {
     id: AT_LEAST_ONCE_ROW,
     label: 'nestjs-zeromq at-least-once (emit resolves on ack)',
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqAtLeastOnce,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqAtLeastOnce,
   },
   {
     id: 'nestjs-zeromq-keyed',
     label: 'nestjs-zeromq at-least-once, 1,000 keys (one in flight per key)',
     // Compared with 'nestjs-zeromq-at-least-once' (issue 21: target ≥ 0.5×).
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqKeyed1000,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqKeyed1000,
   },
   {
     id: 'nestjs-zeromq-hot-key',
     label: 'nestjs-zeromq at-least-once, one hot key (one message per round trip)',
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqHotKey,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqHotKey,
   },
   {
     id: 'nestjs-zeromq-outbox-commit',
     label: 'nestjs-zeromq at-least-once, durable outbox (commit; emit resolves when stored)',
     // Compared with 'nestjs-zeromq-at-least-once' (issue 20: target ≥ 0.7×).
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqOutboxCommit,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqOutboxCommit,
   },
   {
     id: 'nestjs-zeromq-outbox-flush',
     label: 'nestjs-zeromq at-least-once, durable outbox (flush to disk)',
     // Compared with 'nestjs-zeromq-at-least-once' (issue 20: target ≥ 0.3×).
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqOutboxFlush,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqOutboxFlush,
   },
   {
     id: REQUEST_RESPONSE_ROW,
     label: 'nestjs-zeromq request-response (send, reply awaited)',
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqRequestResponse,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqRequestResponse,
   },
   {
     id: NEST_TCP_ROW,
@@ -161,7 +161,7 @@ const BROADCAST_TRANSPORTS: ReadonlyArray<Omit<RowDefinition, 'broadcast'>> = [
   {
     id: 'nestjs-zeromq-broadcast',
     label: 'nestjs-zeromq broadcast (PUB/SUB)',
-    driver: async () => (await import('./drivers/nest-transports.js')).nestjsZeroMqBroadcast,
+    driver: async () => (await import('./drivers/nestjs-zeromq.js')).nestjsZeroMqBroadcast,
   },
   {
     id: NEST_REDIS_BROADCAST_ROW,
