@@ -54,6 +54,8 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
   private readonly outcomes: SendOutcomes;
   private readonly requests: PendingRequests;
   private connection: Promise<void> | undefined;
+  /** The close() calls made so far: a connect() waits for them. */
+  private closing: Promise<unknown> | undefined;
   /** True while the sockets are open: emits skip `connect()`. */
   private ready = false;
   private readonly routes: ClientRoutes;
@@ -104,11 +106,15 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
    * for you. A failed open (bad address, bind error) rejects and is retried by the next call.
    */
   connect(): Promise<void> {
-    this.connection ??= this.open().catch((error: unknown) => {
-      this.connection = undefined;
-      this.authorization?.stop();
-      throw error;
-    });
+    // A close() still running finishes first: it closes the sockets it found, not those opened now.
+    const closing = this.closing;
+    this.connection ??= (closing === undefined ? this.open() : closing.catch(() => undefined).then(() => this.open())).catch(
+      (error: unknown) => {
+        this.connection = undefined;
+        this.authorization?.stop();
+        throw error;
+      },
+    );
     return this.connection;
   }
 
@@ -117,7 +123,14 @@ export class ZeroMqClient extends ClientProxy<ZeroMqClientEvents> {
    * fails the rest with `CLOSED` as well as the requests still waiting for replies, closes the
    * sockets and resolves with the number of emits and requests not sent or not acknowledged.
    */
-  async close(): Promise<number> {
+  close(): Promise<number> {
+    const closing = this.shutdown();
+    // A connect() waits for every close() still running, not only the last (which may have nothing to do).
+    this.closing = this.closing === undefined ? closing : Promise.all([this.closing, closing]);
+    return closing;
+  }
+
+  private async shutdown(): Promise<number> {
     const pending = this.connection;
     this.connection = undefined;
     this.ready = false;

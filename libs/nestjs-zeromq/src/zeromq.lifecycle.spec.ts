@@ -128,6 +128,52 @@ describe('Lifecycle: status, events, close and failures', () => {
     expect(worker.server.getMetrics()).toMatchObject({ handled: 1, droppedOnClose: 9 });
   });
 
+  it('listens again after close(), and a listen() called while close() runs waits for it', async () => {
+    const address = ipc.address('listens-again');
+    const server = new ZeroMqServer({ endpoints: [address] });
+    const handled = new Collector<number>();
+    server.addHandler('again', async (data: { seq: number }) => handled.add(data.seq), true);
+    const listen = () =>
+      within(new Promise<void>((resolve, reject) => void server.listen((error) => (error ? reject(error) : resolve()))), 5_000, 'listen');
+    await listen();
+    const client = track(new ZeroMqClient({ endpoints: [address] }));
+    await emit(client, 'again', { seq: 1 });
+    await handled.waitFor(1);
+
+    // Not awaited: the second listen() must not open sockets that the first close() then closes.
+    const closing = server.close();
+    await listen();
+    await within(closing, 5_000, 'server close');
+    await emit(client, 'again', { seq: 2 });
+    await handled.waitFor(2);
+
+    await within(server.close(), 5_000, 'server close');
+    await listen();
+    await emit(client, 'again', { seq: 3 });
+    await handled.waitFor(3);
+    expect(handled.items).toEqual([1, 2, 3]);
+    await within(server.close(), 5_000, 'server close');
+  });
+
+  it('connects again after close(), and an emit made while close() runs waits for it', async () => {
+    const worker = await startWorker({ endpoints: [LOOPBACK_ANY_PORT] });
+    workers.push(worker);
+    const client = track(new ZeroMqClient({ endpoints: [boundAddress(worker.server)] }));
+    await emit(client, 'orders.created', { seq: 1 });
+    // Not awaited: the emit's connect must not open sockets that this close() then closes.
+    const closing = client.close();
+    const sent = emit(client, 'orders.created', { seq: 2 });
+    await within(closing, 5_000, 'client close');
+    await within(sent, 5_000, 'the emit made while closing');
+    await worker.received.waitFor(2);
+    // Open again, on sockets the first close() left alone.
+    expect(Object.values(client.unwrap<Record<string, zmq.Push>>()).map((socket) => socket.closed)).toEqual([false]);
+    await within(client.close(), 5_000, 'client close');
+    await emit(client, 'orders.created', { seq: 3 });
+    await worker.received.waitFor(3);
+    expect(worker.received.items.map((received) => (received.data as { seq: number }).seq)).toEqual([1, 2, 3]);
+  });
+
   it('fails an emit nobody takes within sendTimeout with an error naming pattern and endpoint', async () => {
     const address = await deadEndpoint();
     const client = track(new ZeroMqClient({ endpoints: [address], sendTimeout: 200 }));

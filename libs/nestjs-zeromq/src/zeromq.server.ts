@@ -83,6 +83,8 @@ export class ZeroMqServer extends Server<ZeroMqServerEvents, ZeroMqStatus> imple
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
+      // A close() still running finishes first: it closes the sockets it found, not those opened now.
+      await this.closing;
       this.closing = undefined;
       this.state.closing = false;
       if (this.config.ledger !== undefined) {
