@@ -14,6 +14,13 @@ import { eventually, within, type Collector } from '../test/waiting.js';
 /** The message of what Nest's exception filter made of a handler's RpcException. */
 const messageOf = (error: unknown) => (typeof error === 'string' ? error : (error as Error).message);
 
+/** Waits until `count` handlers have ended, handled or failed. */
+const ended = (server: ZeroMqServer, count: number) =>
+  eventually(
+    () => server.getMetrics(),
+    (metrics) => metrics.handled + metrics.failed === count,
+  );
+
 /** Ends the running `parked` handler. */
 let release = () => {};
 
@@ -125,10 +132,7 @@ describe('a server socket handling what it reads', () => {
     for (const pattern of patterns) {
       await send(...event(pattern));
     }
-    await eventually(
-      () => server.getMetrics(),
-      (metrics) => metrics.handled + metrics.failed === patterns.length,
-    );
+    await ended(server, patterns.length);
     expect(server.getMetrics()).toMatchObject({ received: 7, handled: 3, failed: 4 });
     expect(ends.map(([pattern, , outcome]) => [pattern, outcome]).sort()).toEqual(
       patterns.map((pattern) => [pattern, pattern.startsWith('ok.') ? 'success' : 'error']).sort(),
@@ -148,10 +152,7 @@ describe('a server socket handling what it reads', () => {
     server.on('handler-error', (error) => errors.push(messageOf(error)));
     await send(...event('fail.throw'));
     await send(...event('ok.value'));
-    await eventually(
-      () => server.getMetrics(),
-      (metrics) => metrics.handled + metrics.failed === 2,
-    );
+    await ended(server, 2);
     expect(server.getMetrics()).toMatchObject({ handled: 1, failed: 1 });
     expect(errors).toEqual(['thrown']);
   });
@@ -177,10 +178,7 @@ describe('a server socket handling what it reads', () => {
     for (const pattern of ['hand.throw', 'hand.value', 'hand.observable', 'hand.failing-observable']) {
       await send(...event(pattern));
     }
-    await eventually(
-      () => server.getMetrics(),
-      (metrics) => metrics.handled + metrics.failed === 4,
-    );
+    await ended(server, 4);
     expect(server.getMetrics()).toMatchObject({ handled: 2, failed: 2 });
     expect(errors.sort()).toEqual(['errored by hand', 'thrown by hand']);
     expect(ran.sort()).toEqual(['observable', 'value']);
@@ -302,10 +300,7 @@ describe('a server socket handling what it reads', () => {
     await send(...event('ok.promise'));
     await send(...event('fail.throw'));
     await send(...event('ok.value'));
-    await eventually(
-      () => server.getMetrics(),
-      (metrics) => metrics.handled + metrics.failed === 3,
-    );
+    await ended(server, 3);
     expect(server.getMetrics()).toMatchObject({ handled: 1, failed: 2 });
     expect(handlerErrors).toEqual(['thrown']);
     expect(errors).toContain('A processing hook failed: the hook broke');
