@@ -63,6 +63,8 @@ const TARGETS = {
     ],
   },
   'router-inbox': {
+    // 90.97% in docs/mutation.md after 7b5c6e4 (13 equivalent mutants left; run by hand).
+    break: 90,
     mutate: ['libs/nestjs-zeromq/src/internal/server/router-inbox.ts', 'libs/nestjs-zeromq/src/internal/server/request-inbox.ts'],
     tests: [
       'libs/nestjs-zeromq/src/zeromq.redelivery.spec.ts',
