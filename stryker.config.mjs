@@ -63,6 +63,8 @@ const TARGETS = {
     ],
   },
   'router-inbox': {
+    // 90.97% in docs/mutation.md after 7b5c6e4 (13 equivalent mutants left; run by hand).
+    break: 90,
     mutate: ['libs/nestjs-zeromq/src/internal/server/router-inbox.ts', 'libs/nestjs-zeromq/src/internal/server/request-inbox.ts'],
     tests: [
       'libs/nestjs-zeromq/src/zeromq.redelivery.spec.ts',
@@ -73,6 +75,8 @@ const TARGETS = {
   },
   // The at-least-once tracker and what it counts (OutstandingDeliveries), by globs that find them wherever the module keeps them.
   'delivery-tracker': {
+    // 94.44% in docs/mutation.md after 777eccf (14 equivalent mutants left; run by hand).
+    break: 94,
     mutate: ['libs/nestjs-zeromq/src/internal/**/delivery-tracker.ts', 'libs/nestjs-zeromq/src/internal/**/outstanding-deliveries.ts'],
     tests: [
       'libs/nestjs-zeromq/src/internal/**/delivery-tracker*.spec.ts',

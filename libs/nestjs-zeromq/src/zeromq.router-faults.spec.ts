@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, type Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,24 @@ describe('a dealer-router worker whose answers fail', () => {
     // A hello after the refusal is answered.
     await late.sendRaw(encodeHello('late-producer'));
     expect(await late.next()).toEqual({ kind: 'credit', window: producer.credit });
+  });
+
+  it('answers nothing to a delivery whose run threw (here its log line), and runs its redelivery again', async () => {
+    const { server, producer, deadLetters } = await start();
+    // The one fault a run can meet past its handler without touching the socket: a logger that throws.
+    jest.spyOn((server as unknown as { logger: Logger }).logger, 'warn').mockImplementationOnce(() => {
+      throw new Error('the log is full');
+    });
+    await producer.deliver('p.1', 1, 1, { pattern: 'nobody.listens' });
+    await eventually(
+      () => server.getSocketStates().default,
+      (state) => state?.inFlight === 0 && server.getMetrics().unknownPattern === 1,
+    );
+    // No answer: the producer sends it again at its ack timeout, and this copy runs (it is no longer running).
+    await producer.deliver('p.1', 2, 1, { pattern: 'nobody.listens' });
+    expect(await producer.answers()).toEqual([{ id: 'p.1', status: 'x', data: 'no handler' }]);
+    expect(deadLetters).toEqual([{ pattern: 'nobody.listens', messageId: 'p.1', attempts: 2, reason: 'no handler' }]);
+    expect(server.getMetrics()).toMatchObject({ unknownPattern: 2, duplicates: 0, deadLettered: 1 });
   });
 
   it('writes a completed id to its durable ledger before the ack leaves', async () => {
