@@ -1,32 +1,7 @@
-import { Controller, Inject } from '@nestjs/common';
-import { Ctx, EventPattern, Payload, RpcException, type ReadPacket } from '@nestjs/microservices';
-import type { ZeroMqContext } from './zeromq.context.js';
+import type { ReadPacket } from '@nestjs/microservices';
 import { HEADERS } from './internal/protocol/wire.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';
-import { RECEIVED, type Received } from '../test/nest-apps.js';
-import { startRouterWorker, type WatchedRouterWorker } from '../test/router-worker.js';
-import type { Collector } from '../test/waiting.js';
-
-/** Jobs that succeed, fail with an RpcException ('jobs.rpc-failure') or with an Error Nest hides ('jobs.plain-failure'). */
-@Controller()
-class JobsController {
-  constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
-
-  @EventPattern<string>('jobs')
-  job(@Payload() data: { seq: number }, @Ctx() context: ZeroMqContext): void {
-    this.received.add({ pattern: 'jobs', data, context });
-  }
-
-  @EventPattern<string>('jobs.rpc-failure')
-  rpcFailure(@Payload() data: { seq: number }): never {
-    throw new RpcException(`job ${data.seq} is not possible`);
-  }
-
-  @EventPattern<string>('jobs.plain-failure')
-  plainFailure(@Payload() data: { seq: number }): never {
-    throw new Error(`job ${data.seq} broke`);
-  }
-}
+import { JobsController, startRouterWorker, type WatchedRouterWorker } from '../test/router-worker.js';
 
 /**
  * What a ROUTER socket answers to each at-least-once delivery it reads, on the wire (acks, their

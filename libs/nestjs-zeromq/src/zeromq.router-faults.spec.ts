@@ -1,33 +1,16 @@
 import { jest } from '@jest/globals';
-import { Controller, Inject, type Logger } from '@nestjs/common';
-import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices';
+import type { Logger } from '@nestjs/common';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { LmdbLedger } from './internal/at-least-once/lmdb-ledger.js';
 import { encodeHello, HEADERS } from './internal/protocol/wire.js';
-import type { ZeroMqContext } from './zeromq.context.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';
 import { HandProducer } from '../test/hand-producer.js';
-import { boundAddress, RECEIVED, type Received } from '../test/nest-apps.js';
-import { startRouterWorker, type WatchedRouterWorker } from '../test/router-worker.js';
-import { eventually, type Collector } from '../test/waiting.js';
-
-@Controller()
-class JobsController {
-  constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
-
-  @EventPattern<string>('jobs')
-  job(@Payload() data: { seq: number }, @Ctx() context: ZeroMqContext): void {
-    this.received.add({ pattern: 'jobs', data, context });
-  }
-
-  @EventPattern<string>('jobs.failing')
-  failing(@Payload() data: { seq: number }): never {
-    throw new RpcException(`job ${data.seq} is not possible`);
-  }
-}
+import { boundAddress } from '../test/nest-apps.js';
+import { JobsController, startRouterWorker, type WatchedRouterWorker } from '../test/router-worker.js';
+import { eventually } from '../test/waiting.js';
 
 /** The error zeromq.js gives a send it cannot make (a ROUTER with `mandatory` set, to a peer that is gone). */
 const unreachable = () => Object.assign(new Error('Host unreachable'), { code: 'EHOSTUNREACH' });
@@ -136,7 +119,7 @@ describe('a dealer-router worker whose answers fail', () => {
       (ids) => ids.length === 1,
     );
     // A failure needs no write: its answer overtakes the ack held by the write.
-    await producer.deliver('p.2', 1, 2, { pattern: 'jobs.failing' });
+    await producer.deliver('p.2', 1, 2, { pattern: 'jobs.rpc-failure' });
     expect(await producer.acks()).toEqual(['p.2:f']);
     release();
     expect(await producer.acks()).toEqual(['p.1:a']);

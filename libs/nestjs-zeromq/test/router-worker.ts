@@ -1,11 +1,35 @@
-import type { Logger } from '@nestjs/common';
+import { Controller, Inject, type Logger } from '@nestjs/common';
+import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices';
 import { jest } from '@jest/globals';
+import type { ZeroMqContext } from '../src/zeromq.context.js';
 import type { ZeroMqDeadLetter } from '../src/zeromq.events.js';
 import type { ZeroMqServerOptions } from '../src/zeromq.options.js';
 import { ZeroMqServer } from '../src/zeromq.server.js';
 import { HandProducer } from './hand-producer.js';
-import { boundAddress, startWorker, type Worker } from './nest-apps.js';
+import { boundAddress, RECEIVED, startWorker, type Received, type Worker } from './nest-apps.js';
 import { LOOPBACK_ANY_PORT } from './endpoints.js';
+import type { Collector } from './waiting.js';
+
+/** Jobs that succeed, fail with an RpcException ('jobs.rpc-failure') or with an Error Nest hides ('jobs.plain-failure'). */
+@Controller()
+export class JobsController {
+  constructor(@Inject(RECEIVED) private readonly received: Collector<Received>) {}
+
+  @EventPattern<string>('jobs')
+  job(@Payload() data: { seq: number }, @Ctx() context: ZeroMqContext): void {
+    this.received.add({ pattern: 'jobs', data, context });
+  }
+
+  @EventPattern<string>('jobs.rpc-failure')
+  rpcFailure(@Payload() data: { seq: number }): never {
+    throw new RpcException(`job ${data.seq} is not possible`);
+  }
+
+  @EventPattern<string>('jobs.plain-failure')
+  plainFailure(@Payload() data: { seq: number }): never {
+    throw new Error(`job ${data.seq} broke`);
+  }
+}
 
 /** A dealer-router worker whose warnings, errors and dead letters are kept, with a hand producer connected to it. */
 export interface WatchedRouterWorker extends Worker {
