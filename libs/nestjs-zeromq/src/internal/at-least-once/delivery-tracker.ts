@@ -45,6 +45,8 @@ export class DeliveryTracker {
   private readonly store: DeliveryStore | undefined;
   private readonly backlog: StoredBacklog | undefined;
   private closed = false;
+  /** Messages acked while a repeat of theirs still runs elsewhere (held for their key: see settle). */
+  private ackedAhead = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -88,7 +90,7 @@ export class DeliveryTracker {
 
   /** Messages not acked yet: waiting, in flight, backing off or (with an outbox) stored only. */
   get outstanding(): number {
-    return this.deliveries.size + (this.backlog?.count ?? 0);
+    return this.deliveries.size - this.ackedAhead + (this.backlog?.count ?? 0);
   }
 
   /** Keys whose head is outstanding, and messages waiting behind the head of their key. */
@@ -167,17 +169,32 @@ export class DeliveryTracker {
   settle(linkName: string, id: string, status: 'a' | 'f' | 'x', reason: string): boolean {
     const wasLate = this.links.answeredLate(linkName, id);
     const delivery = this.deliveries.get(id);
-    if (delivery === undefined || (status !== 'a' && delivery.link !== linkName)) {
+    if (delivery === undefined || ((status !== 'a' || delivery.acked === true) && delivery.link !== linkName)) {
       // A late failure of an attempt that already counted as failed (it timed out): the current attempt decides.
       if (wasLate) {
         this.pump();
       }
       return wasLate || delivery !== undefined;
     }
+    if (delivery.acked === true) {
+      // The repeat that ran on after an earlier attempt's ack has ended: its key moves on.
+      this.release(delivery);
+      this.forget(delivery);
+      this.pump();
+      return true;
+    }
+    if (status === 'a' && delivery.orderKey !== undefined && delivery.link !== undefined && delivery.link !== linkName) {
+      // An earlier attempt's ack, read after the message was sent again (its first worker dropped):
+      // it is handled, but the repeat runs on elsewhere and the key's next message must not overtake it.
+      delivery.acked = true;
+      this.ackedAhead++;
+      this.acknowledge(delivery);
+      delivery.done.resolve();
+      return true;
+    }
     this.release(delivery);
     if (status === 'a') {
-      this.counters.acked++;
-      this.store?.remove(delivery.key);
+      this.acknowledge(delivery);
       this.forget(delivery);
       delivery.done.resolve();
     } else {
@@ -215,8 +232,9 @@ export class DeliveryTracker {
         this.release(delivery);
       }
       this.requeue(...lost);
-      if (lost.length > 0) {
-        this.options.onLinkLost?.(linkName, lost);
+      const resent = lost.filter((delivery) => delivery.acked !== true);
+      if (resent.length > 0) {
+        this.options.onLinkLost?.(linkName, resent);
       }
     };
     if (this.options.lostLinkGrace === 0) {
@@ -269,7 +287,13 @@ export class DeliveryTracker {
       clearTimeout(timer);
     }
     this.timers.clear();
-    const left = this.deliveries.all();
+    const left = this.deliveries.all().filter((delivery) => {
+      if (delivery.acked === true) {
+        this.forget(delivery);
+        return false;
+      }
+      return true;
+    });
     // With an outbox and resolveOn 'stored' the emits resolved already: no error to build (a
     // stack trace each, for up to maxQueueSize messages that simply stay stored).
     const told = this.store === undefined || this.options.resolveOn === 'acked';
@@ -363,6 +387,10 @@ export class DeliveryTracker {
           this.release(delivery);
         }
       }
+      if (delivery.acked === true) {
+        this.forget(delivery);
+        continue;
+      }
       const outcome = failureOutcome(delivery, { reason, refused: false, timedOut: true }, now, this.options);
       if ('deadLetter' in outcome) {
         this.deadLetter(delivery, outcome.deadLetter);
@@ -377,11 +405,22 @@ export class DeliveryTracker {
     }
   }
 
-  /** Back to the front of the line (it is older than what waits), if still outstanding. */
+  /** Back to the front of the line (it is older than what waits), if still outstanding and not acked. */
   private requeue(...deliveries: Delivery[]): void {
+    let moved = false;
+    for (const delivery of deliveries) {
+      if (delivery.acked === true && this.deliveries.holds(delivery)) {
+        // Its repeat was lost or refused: an earlier attempt was acked, so it is done (its key moves on).
+        this.forget(delivery);
+        moved = true;
+      }
+    }
     const alive = deliveries.filter((delivery) => this.deliveries.holds(delivery));
     if (alive.length > 0) {
       this.waiting.requeue(alive);
+      moved = true;
+    }
+    if (moved) {
       this.pump();
     }
   }
@@ -428,7 +467,16 @@ export class DeliveryTracker {
     delivery.done.reject(this.options.errors.deadLetter(letter));
   }
 
+  /** Counts an ack and drops the message from the outbox (before `forget` reads the outbox back). */
+  private acknowledge(delivery: Delivery): void {
+    this.counters.acked++;
+    this.store?.remove(delivery.key);
+  }
+
   private forget(delivery: Delivery): void {
+    if (delivery.acked === true) {
+      this.ackedAhead--;
+    }
     this.deliveries.remove(delivery);
     this.waiting.done(delivery);
     this.refill();

@@ -38,6 +38,12 @@ export interface Delivery {
   behindKey?: boolean;
   /** It heads its key and failed past `maxAttempts` with `keyedPoison: 'block'`: it blocks its key (reported once). */
   blocking?: boolean;
+  /**
+   * Acked by an earlier attempt while a repeat of it (sent after that attempt's worker dropped)
+   * still runs: its emit has resolved, it is not sent again, and its key waits for the repeat's
+   * answer (or loss, or ack timeout) so that the key's next message cannot overtake the repeat.
+   */
+  acked?: boolean;
   /** The link it is in flight on, if any. */
   link: string | undefined;
   /** When it is given up on as unacknowledged (in flight only). */

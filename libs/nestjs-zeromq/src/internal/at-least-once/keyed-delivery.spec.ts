@@ -57,7 +57,9 @@ function tracker(links: string[], options: Partial<DeliveryTrackerOptions> = {})
     );
   const ack = (pattern: string, status: 'a' | 'f' | 'x' = 'a', reason = '') =>
     instance.settle(sentOn.get(pattern)!, ids.get(pattern)!, status, reason);
-  return { tracker: instance, sent, deadLetters, blocked, submit, ack };
+  /** An ack from `link`, which may not be where the message was sent last. */
+  const ackOn = (link: string, pattern: string) => instance.settle(link, ids.get(pattern)!, 'a', '');
+  return { tracker: instance, sent, deadLetters, blocked, submit, ack, ackOn };
 }
 
 describe('rendezvous hashing', () => {
@@ -254,6 +256,67 @@ describe('DeliveryTracker with keys', () => {
     expect(await next).toBe('acked');
     timers.useRealTimers();
     await t.drain(0);
+  });
+
+  it('a head acked by the worker it left, after it was sent again, holds its key until the resend is answered or lost', async () => {
+    const key = Array.from({ length: 50 }, (_, i) => `key-${i}`).find(
+      (candidate) => rendezvousWinner(candidate, ['a', 'b', 'c'], hashText) === 'a',
+    )!;
+    const resentAndAckedLate = (options: Partial<DeliveryTrackerOptions> = {}) => {
+      const t = tracker(['a', 'b', 'c'], options);
+      t.tracker.credit('a', 10);
+      t.tracker.credit('b', 10);
+      const head = t.submit('m1', key);
+      const next = t.submit('m2', key);
+      // Its worker drops before its ack is read: m1 goes to the key's new owner, 'b', as attempt 2.
+      const firstLink = t.sent[0].link;
+      t.tracker.linkLost(firstLink);
+      expect(t.sent.map(({ link, pattern, attempt }) => `${link} ${pattern} ${attempt}`)).toEqual(['a m1 1', 'b m1 2']);
+      return { ...t, head, next };
+    };
+
+    // The ack the first worker sent before it went is read now: m1 is handled (its emit resolves),
+    // but 'b' runs it again: m2 must not overtake that repeat. 'b' answers (even a failure): m2 goes.
+    const answered = resentAndAckedLate();
+    expect(answered.ackOn('a', 'm1')).toBe(true);
+    await expect(answered.head).resolves.toBe('acked');
+    expect(answered.tracker.outstanding).toBe(1);
+    expect(answered.tracker.keys).toEqual({ inFlight: 1, waiting: 1 });
+    expect(answered.sent.map(({ pattern }) => pattern)).toEqual(['m1', 'm1']);
+    expect(answered.ack('m1', 'f', 'boom')).toBe(true);
+    expect(answered.sent.map(({ link, pattern, attempt }) => `${link} ${pattern} ${attempt}`)).toEqual(['a m1 1', 'b m1 2', 'b m2 1']);
+    answered.ack('m2');
+    await expect(answered.next).resolves.toBe('acked');
+    expect(answered.tracker.counters).toMatchObject({ acked: 2, redelivered: 1, deadLettered: 0 });
+    expect(answered.deadLetters).toEqual([]);
+
+    // The repeat's worker drops too: m1 is not sent a third time, and m2 goes.
+    const resends: string[] = [];
+    const lost = resentAndAckedLate({ onLinkLost: (link, resent) => resends.push(`${link}: ${resent.map((d) => d.pattern).join()}`) });
+    lost.ackOn('a', 'm1');
+    lost.tracker.credit('c', 10);
+    lost.tracker.linkLost('b');
+    expect(lost.sent.map(({ pattern, attempt }) => `${pattern} ${attempt}`)).toEqual(['m1 1', 'm1 2', 'm2 1']);
+    expect(resends).toEqual(['a: m1']);
+    expect(lost.tracker.counters).toMatchObject({ acked: 1, redelivered: 1 });
+    await lost.tracker.drain(0);
+    await answered.tracker.drain(0);
+
+    // The repeat is not acked in time: m1 is done (not dead-lettered, not sent again), and m2 goes.
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const late = resentAndAckedLate({ ackTimeout: 1_000, maxAttempts: 2, keyedPoison: 'dead-letter' });
+    late.ackOn('a', 'm1');
+    timers.advanceTimersByTime(1_500);
+    expect(late.sent.map(({ pattern, attempt }) => `${pattern} ${attempt}`)).toEqual(['m1 1', 'm1 2', 'm2 1']);
+    expect(late.deadLetters).toEqual([]);
+    timers.useRealTimers();
+    await late.tracker.drain(0);
+
+    // A close meanwhile: m1 was acked, only m2 is dropped.
+    const closing = resentAndAckedLate();
+    closing.ackOn('a', 'm1');
+    await expect(closing.tracker.drain(0)).resolves.toBe(1);
+    await expect(closing.next).resolves.toBe('m2');
   });
 
   it("a head waiting for the credit of a worker that drops or leaves DNS goes to its key's new owner at once", async () => {
