@@ -279,6 +279,8 @@ describe('DeliveryTracker with keys', () => {
     // but 'b' runs it again: m2 must not overtake that repeat. 'b' answers (even a failure): m2 goes.
     const answered = resentAndAckedLate();
     expect(answered.ackOn('a', 'm1')).toBe(true);
+    // The first worker's ack again (it answered a copy twice): still the repeat that decides.
+    expect(answered.ackOn('a', 'm1')).toBe(true);
     await expect(answered.head).resolves.toBe('acked');
     expect(answered.tracker.outstanding).toBe(1);
     expect(answered.tracker.keys).toEqual({ inFlight: 1, waiting: 1 });
@@ -287,6 +289,7 @@ describe('DeliveryTracker with keys', () => {
     expect(answered.sent.map(({ link, pattern, attempt }) => `${link} ${pattern} ${attempt}`)).toEqual(['a m1 1', 'b m1 2', 'b m2 1']);
     answered.ack('m2');
     await expect(answered.next).resolves.toBe('acked');
+    expect(answered.tracker.outstanding).toBe(0);
     expect(answered.tracker.counters).toMatchObject({ acked: 2, redelivered: 1, deadLettered: 0 });
     expect(answered.deadLetters).toEqual([]);
 
@@ -317,6 +320,35 @@ describe('DeliveryTracker with keys', () => {
     closing.ackOn('a', 'm1');
     await expect(closing.tracker.drain(0)).resolves.toBe(1);
     await expect(closing.next).resolves.toBe('m2');
+  });
+
+  it('an ack read after the message was sent again frees it at once when nothing of it runs elsewhere', async () => {
+    // Unkeyed: nothing waits behind it; the repeat's credit is free at once.
+    const unkeyed = tracker(['a', 'b']);
+    unkeyed.tracker.credit('a', 1);
+    const message = unkeyed.submit('m1');
+    unkeyed.tracker.credit('b', 1);
+    unkeyed.tracker.linkLost(unkeyed.sent[0].link);
+    expect(unkeyed.sent.map(({ link, pattern, attempt }) => `${link} ${pattern} ${attempt}`)).toEqual(['a m1 1', 'b m1 2']);
+    expect(unkeyed.ackOn('a', 'm1')).toBe(true);
+    await expect(message).resolves.toBe('acked');
+    expect(unkeyed.tracker.unackedOn('b')).toBe(0);
+    await unkeyed.tracker.drain(0);
+
+    // Keyed, its resend still waiting for credit: it is not sent again, and the key moves on.
+    const key = Array.from({ length: 50 }, (_, i) => `key-${i}`).find(
+      (candidate) => rendezvousWinner(candidate, ['a', 'b'], hashText) === 'a',
+    )!;
+    const waiting = tracker(['a', 'b']);
+    waiting.tracker.credit('a', 10);
+    const head = waiting.submit('m1', key);
+    void waiting.submit('m2', key);
+    waiting.tracker.linkLost('a');
+    expect(waiting.ackOn('a', 'm1')).toBe(true);
+    await expect(head).resolves.toBe('acked');
+    waiting.tracker.credit('b', 10);
+    expect(waiting.sent.map(({ link, pattern, attempt }) => `${link} ${pattern} ${attempt}`)).toEqual(['a m1 1', 'b m2 1']);
+    await waiting.tracker.drain(0);
   });
 
   it("a head waiting for the credit of a worker that drops or leaves DNS goes to its key's new owner at once", async () => {
