@@ -21,6 +21,13 @@ const ended = (server: ZeroMqServer, count: number) =>
     (metrics) => metrics.handled + metrics.failed === count,
   );
 
+/** Waits until the server's socket holds messages it has not read. */
+const heldUnread = (server: ZeroMqServer) =>
+  eventually(
+    () => server.unwrap<Record<string, zmq.Pull>>().default.readable,
+    (readable) => readable,
+  );
+
 /** Ends the running `parked` handler. */
 let release = () => {};
 
@@ -313,11 +320,7 @@ describe('a server socket handling what it reads', () => {
     await received.waitFor(1);
     await send(...event('ok.value'));
     await send(...event('ok.value'));
-    const socket = server.unwrap<Record<string, zmq.Pull>>().default;
-    await eventually(
-      () => socket.readable,
-      (readable) => readable,
-    );
+    await heldUnread(server);
     workers.pop();
     await within(app.close(), 5_000, 'server close');
     expect(warnings).toContain('Closed with 1 handler(s) still running after closeTimeout (200 ms)');
@@ -339,11 +342,7 @@ describe('a server socket handling what it reads', () => {
     expect(errors).toContain('Socket "default" stopped reading: the log is full');
     // What arrives now stays unread; closing does not wait for a loop that no longer reads it.
     await send(...event('ok.value'));
-    const socket = server.unwrap<Record<string, zmq.Pull>>().default;
-    await eventually(
-      () => socket.readable,
-      (readable) => readable,
-    );
+    await heldUnread(server);
     workers.pop();
     await within(app.close(), 3_000, 'server close (closeTimeout 10 s)');
   });
@@ -356,11 +355,7 @@ describe('a server socket handling what it reads', () => {
     await send(...event('parked'));
     await received.waitFor(1);
     await send('single frame');
-    const socket = server.unwrap<Record<string, zmq.Pull>>().default;
-    await eventually(
-      () => socket.readable,
-      (readable) => readable,
-    );
+    await heldUnread(server);
     jest.spyOn((server as unknown as { logger: Logger }).logger, 'warn').mockImplementationOnce(() => {
       throw new Error('the log is full');
     });
