@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { replaceDocSection } from './docs-section.js';
 import { describeRun } from './meta.js';
-import { FULL_PLAN, QUICK_PLAN, scaledPlan } from './plan.js';
+import { FULL_PLAN, onlyPhases, QUICK_PLAN, scaledPlan, withLatencyWarmup, type PhaseKind } from './plan.js';
 import { profileMarkdown, summarizeProfiles } from './profile.js';
 import { markdownReport, throughputChart, type BenchReport } from './report.js';
 import { BASELINE_ENV } from './drivers/baseline-release.js';
@@ -43,6 +43,8 @@ interface CliOptions {
   verbose: boolean;
   scale?: number;
   repeats?: number;
+  only?: PhaseKind;
+  latencyWarmup?: number;
   /** Also measure the build NESTJS_ZEROMQ_BASELINE names. */
   baseline: boolean;
   /** Undefined unless `--guard` or `--no-guard` was given. */
@@ -78,9 +80,21 @@ const program = new Command()
     ).argParser(positive),
   )
   .addOption(new Option('--repeats <n>', "runs per measurement (median reported) instead of the plan's").argParser(positive))
+  .addOption(
+    new Option('--only <kind>', 'measure only the throughput or only the latency phases (not a run to publish)').choices([
+      'throughput',
+      'latency',
+    ]),
+  )
+  .addOption(
+    new Option(
+      '--latency-warmup <seconds>',
+      "paced warm-up before each latency phase instead of the plan's (not a run to publish)",
+    ).argParser(positive),
+  )
   .option(
     '--out <file>',
-    'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp; --scale/--repeats: bench/results/scaled.json.tmp)',
+    'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp; --scale/--repeats/--only/--latency-warmup: bench/results/scaled.json.tmp)',
   )
   .option('--no-docs', 'do not update docs/performance.md and its chart (a full run of all rows does by default)')
   .option(
@@ -112,8 +126,15 @@ async function main(): Promise<number> {
     });
   }
   const basePlan = options.quick ? QUICK_PLAN : FULL_PLAN;
-  const plan =
+  let plan =
     options.scale === undefined && options.repeats === undefined ? basePlan : scaledPlan(basePlan, options.scale ?? 1, options.repeats);
+  if (options.only !== undefined) {
+    plan = onlyPhases(plan, options.only);
+  }
+  if (options.latencyWarmup !== undefined) {
+    plan = withLatencyWarmup(plan, options.latencyWarmup);
+  }
+  const publishable = plan.scale === undefined && plan.partial === undefined;
   if (options.baseline && process.env[BASELINE_ENV] === undefined) {
     throw new Error(`--baseline needs ${BASELINE_ENV}: the dist folder of the build to compare with`);
   }
@@ -131,7 +152,7 @@ async function main(): Promise<number> {
   const startedAt = Date.now();
   const loadBefore = loadavg();
   log(
-    `nestjs-zeromq bench, ${plan.mode} mode${plan.scale === undefined ? '' : ` scaled ×${plan.scale}, ${plan.repeats} run(s)`}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
+    `nestjs-zeromq bench, ${plan.mode} mode${plan.scale === undefined ? '' : ` scaled ×${plan.scale}, ${plan.repeats} run(s)`}${plan.partial === undefined ? '' : ` (${plan.partial})`}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
   );
   const services = new Services(options.startServices);
   const stop = () => void services.stopAll().finally(() => process.exit(130));
@@ -158,12 +179,11 @@ async function main(): Promise<number> {
   if (options.profile) {
     report.profiles = summarizeProfiles(options.profileDir);
   }
-  const out =
-    options.out ?? join(RESULTS_DIR, options.quick ? 'quick.json.tmp' : plan.scale !== undefined ? 'scaled.json.tmp' : 'latest.json');
+  const out = options.out ?? join(RESULTS_DIR, options.quick ? 'quick.json.tmp' : publishable ? 'latest.json' : 'scaled.json.tmp');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 
-  const updateDocs = options.docs && !options.quick && options.rows === undefined && plan.scale === undefined;
+  const updateDocs = options.docs && !options.quick && options.rows === undefined && publishable;
   const markdown = markdownReport(report, updateDocs ? relative(dirname(DOC), CHART) : undefined);
   log(`\n${markdown}\n`);
   for (const summary of report.profiles ?? []) {

@@ -23,6 +23,8 @@ export interface BenchPlan {
   mode: 'quick' | 'full';
   /** Set when the counts and times were scaled (`--scale`): the run is not one to publish. */
   scale?: number;
+  /** Set when the run measures part of the plan or changes it (`--only`, `--latency-warmup`): what, for the report; not one to publish. */
+  partial?: string;
   /** Messages sent before measuring, to warm up the JIT and the connections. */
   warmupCount: number;
   /**
@@ -103,5 +105,26 @@ export function scaledPlan(plan: BenchPlan, factor: number, repeats = plan.repea
     })),
     latencyRates: plan.latencyRates.map((entry) => ({ ...entry, seconds: entry.seconds * factor })),
     latencyWarmupSeconds: plan.latencyWarmupSeconds * factor,
+  };
+}
+
+/** The kinds of phase a run can be limited to (`--only`). */
+export type PhaseKind = 'throughput' | 'latency';
+
+/** `plan` measuring one kind of phase only: a check of one table, not a run to publish. */
+export function onlyPhases(plan: BenchPlan, only: PhaseKind): BenchPlan {
+  return {
+    ...plan,
+    partial: [plan.partial, `${only} only`].filter(Boolean).join(', '),
+    ...(only === 'latency' ? { throughputCounts: [] } : { latencyRates: [] }),
+  };
+}
+
+/** `plan` with another paced warm-up before each latency phase, in seconds: a check of its effect, not a run to publish. */
+export function withLatencyWarmup(plan: BenchPlan, seconds: number): BenchPlan {
+  return {
+    ...plan,
+    partial: [plan.partial, `${seconds} s paced warm-up`].filter(Boolean).join(', '),
+    latencyWarmupSeconds: seconds,
   };
 }

@@ -133,7 +133,7 @@ export function machineLine(meta: RunMeta): string {
     .map(([name, version]) => `${name} ${version}`)
     .join(', ');
   return (
-    `${meta.date}, ${meta.mode} run${meta.plan.scale === undefined ? '' : ` scaled ×${meta.plan.scale}`} (${Math.round(meta.durationSeconds)} s): ${machine.cpu}, ${machine.cores} cores, ` +
+    `${meta.date}, ${meta.mode} run${meta.plan.scale === undefined ? '' : ` scaled ×${meta.plan.scale}`}${meta.plan.partial === undefined ? '' : ` (${meta.plan.partial})`} (${Math.round(meta.durationSeconds)} s): ${machine.cpu}, ${machine.cores} cores, ` +
     `${machine.memoryGiB} GiB, ${machine.os}; ${versionText}; load average before ${load.before.map((value) => value.toFixed(2)).join(' ')}, ` +
     `after ${load.after.map((value) => value.toFixed(2)).join(' ')}`
   );

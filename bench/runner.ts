@@ -248,7 +248,7 @@ export async function runRows(rows: readonly RowDefinition[], options: RunOption
   }
 
   const { plan, log } = options;
-  for (let repeat = 0; repeat < plan.repeats; repeat++) {
+  for (let repeat = 0; plan.throughputCounts.length > 0 && repeat < plan.repeats; repeat++) {
     log(`throughput, run ${repeat + 1} of ${plan.repeats}`);
     for (const entry of rotated(entries, repeat, plan.repeats).filter((candidate) => !candidate.failed)) {
       log(entry.row.label);
