@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import type { Settle } from '../sockets/send-queue.js';
 import { afterUnreadIsRead } from '../util/unread-grace.js';
 import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
+import { DeliveryEndings } from './delivery-endings.js';
 import { DeliveryLinks } from './delivery-links.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { EXPIRED } from '../protocol/message-key.js';
@@ -41,12 +41,11 @@ export class DeliveryTracker {
   private readonly deliveries: OutstandingDeliveries;
   /** What waits for a worker's credit, in the order it goes. */
   private readonly waiting: WaitingDeliveries;
+  private readonly endings: DeliveryEndings;
   private sequence: number;
   private readonly store: DeliveryStore | undefined;
   private readonly backlog: StoredBacklog | undefined;
   private closed = false;
-  /** Messages acked while a repeat of theirs still runs elsewhere (held for their key: see settle). */
-  private ackedAhead = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -58,6 +57,7 @@ export class DeliveryTracker {
     this.waiting = new WaitingDeliveries(this.links);
     this.store = options.store;
     this.deliveries = new OutstandingDeliveries(options, this.store !== undefined);
+    this.endings = new DeliveryEndings(this.links, this.deliveries, this.waiting, this.counters, options, () => this.refill());
     this.backlog =
       this.store === undefined
         ? undefined
@@ -70,8 +70,8 @@ export class DeliveryTracker {
               hold: (delivery) => this.hold(delivery),
               abandon: (delivery) => {
                 if (this.deliveries.holds(delivery)) {
-                  this.release(delivery);
-                  this.forget(delivery);
+                  this.endings.release(delivery);
+                  this.endings.forget(delivery);
                   // Its credit, and its key, are free for the next message.
                   this.pump();
                 }
@@ -90,7 +90,7 @@ export class DeliveryTracker {
 
   /** Messages not acked yet: waiting, in flight, backing off or (with an outbox) stored only. */
   get outstanding(): number {
-    return this.deliveries.size - this.ackedAhead + (this.backlog?.count ?? 0);
+    return this.deliveries.size - this.endings.ackedAhead + (this.backlog?.count ?? 0);
   }
 
   /** Keys whose head is outstanding, and messages waiting behind the head of their key. */
@@ -178,29 +178,26 @@ export class DeliveryTracker {
     }
     if (delivery.acked === true) {
       // The repeat that ran on after an earlier attempt's ack has ended: its key moves on.
-      this.release(delivery);
-      this.forget(delivery);
+      this.endings.release(delivery);
+      this.endings.forget(delivery);
       this.pump();
       return true;
     }
     if (status === 'a' && delivery.orderKey !== undefined && delivery.link !== undefined && delivery.link !== linkName) {
       // An earlier attempt's ack, read after the message was sent again (its first worker dropped):
       // it is handled, but the repeat runs on elsewhere and the key's next message must not overtake it.
-      delivery.acked = true;
-      this.ackedAhead++;
-      this.acknowledge(delivery);
-      delivery.done.resolve();
+      this.endings.ackAhead(delivery);
       return true;
     }
-    this.release(delivery);
+    this.endings.release(delivery);
     if (status === 'a') {
-      this.acknowledge(delivery);
-      this.forget(delivery);
+      this.endings.acknowledge(delivery);
+      this.endings.forget(delivery);
       delivery.done.resolve();
     } else {
       const outcome = failureOutcome(delivery, { reason, refused: status === 'x', timedOut: false }, Date.now(), this.options);
       if ('deadLetter' in outcome) {
-        this.deadLetter(delivery, outcome.deadLetter);
+        this.endings.deadLetter(delivery, outcome.deadLetter);
       } else {
         const timer = setTimeout(() => {
           this.timers.delete(timer);
@@ -229,7 +226,7 @@ export class DeliveryTracker {
       // Only what was sent before the loss: the link may be back and busy again by now.
       const lost = this.deliveries.sentOn(linkName, lostAt, this.options.ackTimeout);
       for (const delivery of lost) {
-        this.release(delivery);
+        this.endings.release(delivery);
       }
       this.requeue(...lost);
       const resent = lost.filter((delivery) => delivery.acked !== true);
@@ -289,7 +286,7 @@ export class DeliveryTracker {
     this.timers.clear();
     const left = this.deliveries.all().filter((delivery) => {
       if (delivery.acked === true) {
-        this.forget(delivery);
+        this.endings.forget(delivery);
         return false;
       }
       return true;
@@ -298,7 +295,7 @@ export class DeliveryTracker {
     // stack trace each, for up to maxQueueSize messages that simply stay stored).
     const told = this.store === undefined || this.options.resolveOn === 'acked';
     for (const delivery of left) {
-      this.forget(delivery);
+      this.endings.forget(delivery);
       if (told) {
         delivery.done.reject(this.options.errors.closed(delivery.pattern));
       }
@@ -320,7 +317,7 @@ export class DeliveryTracker {
       return false;
     }
     if (delivery.expiresAt !== undefined && isExpired(delivery, Date.now())) {
-      this.deadLetter(delivery, EXPIRED);
+      this.endings.deadLetter(delivery, EXPIRED);
       return false;
     }
     return true;
@@ -360,7 +357,7 @@ export class DeliveryTracker {
       return;
     }
     this.links.voidCredit(linkName);
-    this.release(delivery);
+    this.endings.release(delivery);
     delivery.attempt--;
     this.requeue(delivery);
     if (!this.closed) {
@@ -382,18 +379,18 @@ export class DeliveryTracker {
     for (const delivery of late) {
       if (delivery.link !== undefined) {
         if (this.links.heldLate(delivery.link, delivery.id, delivery.ackDeadline - this.options.ackTimeout)) {
-          this.leaveLink(delivery);
+          this.endings.leaveLink(delivery);
         } else {
-          this.release(delivery);
+          this.endings.release(delivery);
         }
       }
       if (delivery.acked === true) {
-        this.forget(delivery);
+        this.endings.forget(delivery);
         continue;
       }
       const outcome = failureOutcome(delivery, { reason, refused: false, timedOut: true }, now, this.options);
       if ('deadLetter' in outcome) {
-        this.deadLetter(delivery, outcome.deadLetter);
+        this.endings.deadLetter(delivery, outcome.deadLetter);
       } else {
         again.push(delivery);
       }
@@ -411,7 +408,7 @@ export class DeliveryTracker {
     for (const delivery of deliveries) {
       if (delivery.acked === true && this.deliveries.holds(delivery)) {
         // Its repeat was lost or refused: an earlier attempt was acked, so it is done (its key moves on).
-        this.forget(delivery);
+        this.endings.forget(delivery);
         moved = true;
       }
     }
@@ -423,62 +420,5 @@ export class DeliveryTracker {
     if (moved) {
       this.pump();
     }
-  }
-
-  /** Frees the delivery's unit of credit at its link: it is no longer in flight there. */
-  private release(delivery: Delivery): void {
-    if (delivery.link !== undefined) {
-      this.links.released(delivery.link);
-      this.leaveLink(delivery);
-    }
-  }
-
-  /** The delivery is no longer in flight (its credit is freed by `release`, or held late by `expire`). */
-  private leaveLink(delivery: Delivery): void {
-    delivery.link = undefined;
-    this.deliveries.landed();
-  }
-
-  private deadLetter(delivery: Delivery, reason: string): void {
-    this.counters.deadLettered++;
-    if (reason === EXPIRED) {
-      this.counters.expired++;
-    }
-    this.store?.deadLetter(
-      delivery.key,
-      {
-        messageId: delivery.id,
-        pattern: delivery.pattern,
-        reason,
-        attempts: delivery.attempt,
-        deadAt: Date.now(),
-      },
-      delivery.packed,
-    );
-    this.forget(delivery);
-    const letter: ZeroMqDeadLetter = {
-      pattern: delivery.pattern,
-      messageId: delivery.id,
-      attempts: delivery.attempt,
-      reason,
-      data: delivery.fromStore === true ? this.options.dataOf(delivery.packed) : delivery.data,
-    };
-    this.options.onDeadLetter(letter, delivery);
-    delivery.done.reject(this.options.errors.deadLetter(letter));
-  }
-
-  /** Counts an ack and drops the message from the outbox (before `forget` reads the outbox back). */
-  private acknowledge(delivery: Delivery): void {
-    this.counters.acked++;
-    this.store?.remove(delivery.key);
-  }
-
-  private forget(delivery: Delivery): void {
-    if (delivery.acked === true) {
-      this.ackedAhead--;
-    }
-    this.deliveries.remove(delivery);
-    this.waiting.done(delivery);
-    this.refill();
   }
 }
