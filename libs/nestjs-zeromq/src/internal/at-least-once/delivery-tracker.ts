@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { EncodedRecord } from '../protocol/wire.js';
 import type { Settle } from '../sockets/send-queue.js';
-import { afterUnreadIsRead } from '../util/unread-grace.js';
 import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
 import { DeliveryEndings } from './delivery-endings.js';
 import { DeliveryLinks } from './delivery-links.js';
+import { DeliveryRetries } from './delivery-retries.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { EXPIRED } from '../protocol/message-key.js';
-import { failureOutcome, isExpired } from './delivery-failures.js';
+import { isExpired } from './delivery-failures.js';
 import { OutstandingDeliveries } from './outstanding-deliveries.js';
 import { StoredBacklog } from './stored-backlog.js';
 import { WaitingDeliveries } from './waiting-deliveries.js';
@@ -31,6 +31,9 @@ const MAX_WIRE_ATTEMPT = 9999;
  * holds in memory only what its bounds allow and reads the rest back in order (StoredBacklog).
  * A keyed message goes through the KeyGate (one in flight per key) to the worker that owns its key
  * (KeyedLanes); a message past its expiry is not sent again and is dead-lettered as `'expired'`.
+ * The tracker takes, sends and answers messages and closes; how a delivery leaves its link and the
+ * tracker is DeliveryEndings', what becomes of one not acked (back-off, ack sweep, lost link) is
+ * DeliveryRetries'.
  */
 export class DeliveryTracker {
   /** Unique per tracker: message ids are `<producerId>.<sequence>`. */
@@ -42,12 +45,11 @@ export class DeliveryTracker {
   /** What waits for a worker's credit, in the order it goes. */
   private readonly waiting: WaitingDeliveries;
   private readonly endings: DeliveryEndings;
+  private readonly retries: DeliveryRetries;
   private sequence: number;
   private readonly store: DeliveryStore | undefined;
   private readonly backlog: StoredBacklog | undefined;
   private closed = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     linkNames: readonly string[],
@@ -83,9 +85,7 @@ export class DeliveryTracker {
     this.sequence = this.store?.lastKey ?? 0;
     // What an earlier process stored goes first, in its order.
     this.refill();
-    // Checks ack deadlines; unref'd: the sockets, not this timer, keep a process alive.
-    this.sweeper = setInterval(() => this.expire(), Math.max(20, Math.min(1_000, options.ackTimeout / 4)));
-    this.sweeper.unref();
+    this.retries = new DeliveryRetries(this.links, this.deliveries, this.waiting, this.endings, options, () => this.pump());
   }
 
   /** Messages not acked yet: waiting, in flight, backing off or (with an outbox) stored only. */
@@ -195,16 +195,7 @@ export class DeliveryTracker {
       this.endings.forget(delivery);
       delivery.done.resolve();
     } else {
-      const outcome = failureOutcome(delivery, { reason, refused: status === 'x', timedOut: false }, Date.now(), this.options);
-      if ('deadLetter' in outcome) {
-        this.endings.deadLetter(delivery, outcome.deadLetter);
-      } else {
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          this.requeue(delivery);
-        }, outcome.retryAfter);
-        this.timers.add(timer);
-      }
+      this.retries.failed(delivery, reason, status === 'x');
     }
     this.pump();
     return true;
@@ -222,29 +213,7 @@ export class DeliveryTracker {
     this.links.lost(linkName, lostAt);
     // Its keys have other owners now: the heads that waited for its credit go to them.
     this.pump();
-    const resend = () => {
-      // Only what was sent before the loss: the link may be back and busy again by now.
-      const lost = this.deliveries.sentOn(linkName, lostAt, this.options.ackTimeout);
-      for (const delivery of lost) {
-        this.endings.release(delivery);
-      }
-      this.requeue(...lost);
-      const resent = lost.filter((delivery) => delivery.acked !== true);
-      if (resent.length > 0) {
-        this.options.onLinkLost?.(linkName, resent);
-      }
-    };
-    if (this.options.lostLinkGrace === 0) {
-      resend();
-      return;
-    }
-    afterUnreadIsRead(
-      () => this.options.unread?.(linkName) === true,
-      this.options.lostLinkGrace,
-      this.options.ackTimeout,
-      this.timers,
-      resend,
-    );
+    this.retries.resendLost(linkName, lostAt);
   }
 
   /** A new worker connection (DNS discovery found it), or a retired one back in DNS; it gets work once it announces its credit. */
@@ -279,11 +248,7 @@ export class DeliveryTracker {
   async drain(timeout: number): Promise<number> {
     this.closed = true;
     await this.deliveries.idle(timeout);
-    clearInterval(this.sweeper);
-    for (const timer of this.timers) {
-      clearTimeout(timer);
-    }
-    this.timers.clear();
+    this.retries.close();
     const left = this.deliveries.all().filter((delivery) => {
       if (delivery.acked === true) {
         this.endings.forget(delivery);
@@ -359,66 +324,9 @@ export class DeliveryTracker {
     this.links.voidCredit(linkName);
     this.endings.release(delivery);
     delivery.attempt--;
-    this.requeue(delivery);
+    this.retries.requeue(delivery);
     if (!this.closed) {
       this.options.requestCredit(linkName);
-    }
-  }
-
-  /**
-   * Gives up on what was not acked within `ackTimeout` (sent again, or dead-lettered), and
-   * dead-letters what expired while waiting. A timed-out delivery keeps its unit of credit at its
-   * worker until that worker answers it or its connection drops: a stalled worker whose
-   * connection stays up (its ZeroMQ thread answers heartbeats) is then sent nothing new.
-   */
-  private expire(): void {
-    const now = Date.now();
-    const late = this.deliveries.late(now);
-    const reason = `not acknowledged within ${this.options.ackTimeout} ms (ackTimeout)`;
-    const again: Delivery[] = [];
-    for (const delivery of late) {
-      if (delivery.link !== undefined) {
-        if (this.links.heldLate(delivery.link, delivery.id, delivery.ackDeadline - this.options.ackTimeout)) {
-          this.endings.leaveLink(delivery);
-        } else {
-          this.endings.release(delivery);
-        }
-      }
-      if (delivery.acked === true) {
-        this.endings.forget(delivery);
-        continue;
-      }
-      const outcome = failureOutcome(delivery, { reason, refused: false, timedOut: true }, now, this.options);
-      if ('deadLetter' in outcome) {
-        this.endings.deadLetter(delivery, outcome.deadLetter);
-      } else {
-        again.push(delivery);
-      }
-    }
-    // In one call: each requeue goes to the front, and they keep their order.
-    this.requeue(...again);
-    if (late.length > 0) {
-      this.pump();
-    }
-  }
-
-  /** Back to the front of the line (it is older than what waits), if still outstanding and not acked. */
-  private requeue(...deliveries: Delivery[]): void {
-    let moved = false;
-    for (const delivery of deliveries) {
-      if (delivery.acked === true && this.deliveries.holds(delivery)) {
-        // Its repeat was lost or refused: an earlier attempt was acked, so it is done (its key moves on).
-        this.endings.forget(delivery);
-        moved = true;
-      }
-    }
-    const alive = deliveries.filter((delivery) => this.deliveries.holds(delivery));
-    if (alive.length > 0) {
-      this.waiting.requeue(alive);
-      moved = true;
-    }
-    if (moved) {
-      this.pump();
     }
   }
 }
