@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
 import type { EncodedRecord } from '../protocol/wire.js';
 import type { Settle } from '../sockets/send-queue.js';
-import { afterUnreadIsRead } from '../util/unread-grace.js';
 import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
+import { DeliveryEndings } from './delivery-endings.js';
 import { DeliveryLinks } from './delivery-links.js';
+import { DeliveryRetries } from './delivery-retries.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { EXPIRED } from '../protocol/message-key.js';
-import { failureOutcome, isExpired } from './delivery-failures.js';
+import { isExpired } from './delivery-failures.js';
 import { OutstandingDeliveries } from './outstanding-deliveries.js';
 import { StoredBacklog } from './stored-backlog.js';
 import { WaitingDeliveries } from './waiting-deliveries.js';
@@ -31,6 +31,9 @@ const MAX_WIRE_ATTEMPT = 9999;
  * holds in memory only what its bounds allow and reads the rest back in order (StoredBacklog).
  * A keyed message goes through the KeyGate (one in flight per key) to the worker that owns its key
  * (KeyedLanes); a message past its expiry is not sent again and is dead-lettered as `'expired'`.
+ * The tracker takes, sends and answers messages and closes; how a delivery leaves its link and the
+ * tracker is DeliveryEndings', what becomes of one not acked (back-off, ack sweep, lost link) is
+ * DeliveryRetries'.
  */
 export class DeliveryTracker {
   /** Unique per tracker: message ids are `<producerId>.<sequence>`. */
@@ -41,14 +44,12 @@ export class DeliveryTracker {
   private readonly deliveries: OutstandingDeliveries;
   /** What waits for a worker's credit, in the order it goes. */
   private readonly waiting: WaitingDeliveries;
+  private readonly endings: DeliveryEndings;
+  private readonly retries: DeliveryRetries;
   private sequence: number;
   private readonly store: DeliveryStore | undefined;
   private readonly backlog: StoredBacklog | undefined;
   private closed = false;
-  /** Messages acked while a repeat of theirs still runs elsewhere (held for their key: see settle). */
-  private ackedAhead = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     linkNames: readonly string[],
@@ -58,6 +59,7 @@ export class DeliveryTracker {
     this.waiting = new WaitingDeliveries(this.links);
     this.store = options.store;
     this.deliveries = new OutstandingDeliveries(options, this.store !== undefined);
+    this.endings = new DeliveryEndings(this.links, this.deliveries, this.waiting, this.counters, options, () => this.refill());
     this.backlog =
       this.store === undefined
         ? undefined
@@ -70,8 +72,8 @@ export class DeliveryTracker {
               hold: (delivery) => this.hold(delivery),
               abandon: (delivery) => {
                 if (this.deliveries.holds(delivery)) {
-                  this.release(delivery);
-                  this.forget(delivery);
+                  this.endings.release(delivery);
+                  this.endings.forget(delivery);
                   // Its credit, and its key, are free for the next message.
                   this.pump();
                 }
@@ -83,14 +85,12 @@ export class DeliveryTracker {
     this.sequence = this.store?.lastKey ?? 0;
     // What an earlier process stored goes first, in its order.
     this.refill();
-    // Checks ack deadlines; unref'd: the sockets, not this timer, keep a process alive.
-    this.sweeper = setInterval(() => this.expire(), Math.max(20, Math.min(1_000, options.ackTimeout / 4)));
-    this.sweeper.unref();
+    this.retries = new DeliveryRetries(this.links, this.deliveries, this.waiting, this.endings, options, () => this.pump());
   }
 
   /** Messages not acked yet: waiting, in flight, backing off or (with an outbox) stored only. */
   get outstanding(): number {
-    return this.deliveries.size - this.ackedAhead + (this.backlog?.count ?? 0);
+    return this.deliveries.size - this.endings.ackedAhead + (this.backlog?.count ?? 0);
   }
 
   /** Keys whose head is outstanding, and messages waiting behind the head of their key. */
@@ -178,36 +178,24 @@ export class DeliveryTracker {
     }
     if (delivery.acked === true) {
       // The repeat that ran on after an earlier attempt's ack has ended: its key moves on.
-      this.release(delivery);
-      this.forget(delivery);
+      this.endings.release(delivery);
+      this.endings.forget(delivery);
       this.pump();
       return true;
     }
     if (status === 'a' && delivery.orderKey !== undefined && delivery.link !== undefined && delivery.link !== linkName) {
       // An earlier attempt's ack, read after the message was sent again (its first worker dropped):
       // it is handled, but the repeat runs on elsewhere and the key's next message must not overtake it.
-      delivery.acked = true;
-      this.ackedAhead++;
-      this.acknowledge(delivery);
-      delivery.done.resolve();
+      this.endings.ackAhead(delivery);
       return true;
     }
-    this.release(delivery);
+    this.endings.release(delivery);
     if (status === 'a') {
-      this.acknowledge(delivery);
-      this.forget(delivery);
+      this.endings.acknowledge(delivery);
+      this.endings.forget(delivery);
       delivery.done.resolve();
     } else {
-      const outcome = failureOutcome(delivery, { reason, refused: status === 'x', timedOut: false }, Date.now(), this.options);
-      if ('deadLetter' in outcome) {
-        this.deadLetter(delivery, outcome.deadLetter);
-      } else {
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          this.requeue(delivery);
-        }, outcome.retryAfter);
-        this.timers.add(timer);
-      }
+      this.retries.failed(delivery, reason, status === 'x');
     }
     this.pump();
     return true;
@@ -225,29 +213,7 @@ export class DeliveryTracker {
     this.links.lost(linkName, lostAt);
     // Its keys have other owners now: the heads that waited for its credit go to them.
     this.pump();
-    const resend = () => {
-      // Only what was sent before the loss: the link may be back and busy again by now.
-      const lost = this.deliveries.sentOn(linkName, lostAt, this.options.ackTimeout);
-      for (const delivery of lost) {
-        this.release(delivery);
-      }
-      this.requeue(...lost);
-      const resent = lost.filter((delivery) => delivery.acked !== true);
-      if (resent.length > 0) {
-        this.options.onLinkLost?.(linkName, resent);
-      }
-    };
-    if (this.options.lostLinkGrace === 0) {
-      resend();
-      return;
-    }
-    afterUnreadIsRead(
-      () => this.options.unread?.(linkName) === true,
-      this.options.lostLinkGrace,
-      this.options.ackTimeout,
-      this.timers,
-      resend,
-    );
+    this.retries.resendLost(linkName, lostAt);
   }
 
   /** A new worker connection (DNS discovery found it), or a retired one back in DNS; it gets work once it announces its credit. */
@@ -282,14 +248,10 @@ export class DeliveryTracker {
   async drain(timeout: number): Promise<number> {
     this.closed = true;
     await this.deliveries.idle(timeout);
-    clearInterval(this.sweeper);
-    for (const timer of this.timers) {
-      clearTimeout(timer);
-    }
-    this.timers.clear();
+    this.retries.close();
     const left = this.deliveries.all().filter((delivery) => {
       if (delivery.acked === true) {
-        this.forget(delivery);
+        this.endings.forget(delivery);
         return false;
       }
       return true;
@@ -298,7 +260,7 @@ export class DeliveryTracker {
     // stack trace each, for up to maxQueueSize messages that simply stay stored).
     const told = this.store === undefined || this.options.resolveOn === 'acked';
     for (const delivery of left) {
-      this.forget(delivery);
+      this.endings.forget(delivery);
       if (told) {
         delivery.done.reject(this.options.errors.closed(delivery.pattern));
       }
@@ -320,7 +282,7 @@ export class DeliveryTracker {
       return false;
     }
     if (delivery.expiresAt !== undefined && isExpired(delivery, Date.now())) {
-      this.deadLetter(delivery, EXPIRED);
+      this.endings.deadLetter(delivery, EXPIRED);
       return false;
     }
     return true;
@@ -360,125 +322,11 @@ export class DeliveryTracker {
       return;
     }
     this.links.voidCredit(linkName);
-    this.release(delivery);
+    this.endings.release(delivery);
     delivery.attempt--;
-    this.requeue(delivery);
+    this.retries.requeue(delivery);
     if (!this.closed) {
       this.options.requestCredit(linkName);
     }
-  }
-
-  /**
-   * Gives up on what was not acked within `ackTimeout` (sent again, or dead-lettered), and
-   * dead-letters what expired while waiting. A timed-out delivery keeps its unit of credit at its
-   * worker until that worker answers it or its connection drops: a stalled worker whose
-   * connection stays up (its ZeroMQ thread answers heartbeats) is then sent nothing new.
-   */
-  private expire(): void {
-    const now = Date.now();
-    const late = this.deliveries.late(now);
-    const reason = `not acknowledged within ${this.options.ackTimeout} ms (ackTimeout)`;
-    const again: Delivery[] = [];
-    for (const delivery of late) {
-      if (delivery.link !== undefined) {
-        if (this.links.heldLate(delivery.link, delivery.id, delivery.ackDeadline - this.options.ackTimeout)) {
-          this.leaveLink(delivery);
-        } else {
-          this.release(delivery);
-        }
-      }
-      if (delivery.acked === true) {
-        this.forget(delivery);
-        continue;
-      }
-      const outcome = failureOutcome(delivery, { reason, refused: false, timedOut: true }, now, this.options);
-      if ('deadLetter' in outcome) {
-        this.deadLetter(delivery, outcome.deadLetter);
-      } else {
-        again.push(delivery);
-      }
-    }
-    // In one call: each requeue goes to the front, and they keep their order.
-    this.requeue(...again);
-    if (late.length > 0) {
-      this.pump();
-    }
-  }
-
-  /** Back to the front of the line (it is older than what waits), if still outstanding and not acked. */
-  private requeue(...deliveries: Delivery[]): void {
-    let moved = false;
-    for (const delivery of deliveries) {
-      if (delivery.acked === true && this.deliveries.holds(delivery)) {
-        // Its repeat was lost or refused: an earlier attempt was acked, so it is done (its key moves on).
-        this.forget(delivery);
-        moved = true;
-      }
-    }
-    const alive = deliveries.filter((delivery) => this.deliveries.holds(delivery));
-    if (alive.length > 0) {
-      this.waiting.requeue(alive);
-      moved = true;
-    }
-    if (moved) {
-      this.pump();
-    }
-  }
-
-  /** Frees the delivery's unit of credit at its link: it is no longer in flight there. */
-  private release(delivery: Delivery): void {
-    if (delivery.link !== undefined) {
-      this.links.released(delivery.link);
-      this.leaveLink(delivery);
-    }
-  }
-
-  /** The delivery is no longer in flight (its credit is freed by `release`, or held late by `expire`). */
-  private leaveLink(delivery: Delivery): void {
-    delivery.link = undefined;
-    this.deliveries.landed();
-  }
-
-  private deadLetter(delivery: Delivery, reason: string): void {
-    this.counters.deadLettered++;
-    if (reason === EXPIRED) {
-      this.counters.expired++;
-    }
-    this.store?.deadLetter(
-      delivery.key,
-      {
-        messageId: delivery.id,
-        pattern: delivery.pattern,
-        reason,
-        attempts: delivery.attempt,
-        deadAt: Date.now(),
-      },
-      delivery.packed,
-    );
-    this.forget(delivery);
-    const letter: ZeroMqDeadLetter = {
-      pattern: delivery.pattern,
-      messageId: delivery.id,
-      attempts: delivery.attempt,
-      reason,
-      data: delivery.fromStore === true ? this.options.dataOf(delivery.packed) : delivery.data,
-    };
-    this.options.onDeadLetter(letter, delivery);
-    delivery.done.reject(this.options.errors.deadLetter(letter));
-  }
-
-  /** Counts an ack and drops the message from the outbox (before `forget` reads the outbox back). */
-  private acknowledge(delivery: Delivery): void {
-    this.counters.acked++;
-    this.store?.remove(delivery.key);
-  }
-
-  private forget(delivery: Delivery): void {
-    if (delivery.acked === true) {
-      this.ackedAhead--;
-    }
-    this.deliveries.remove(delivery);
-    this.waiting.done(delivery);
-    this.refill();
   }
 }
