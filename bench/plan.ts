@@ -84,7 +84,10 @@ export const FULL_PLAN: BenchPlan = {
     { rate: 10_000, seconds: 5 },
   ],
   latencyPayloadBytes: 100,
-  latencyWarmupSeconds: 2,
+  // Long enough for V8 to stop compiling the paced path: its compile jobs, in the first seconds at
+  // a new rate, take the CPU a woken thread of the other process waits for (docs/performance.md,
+  // "The tail"). With 2 s the rows' p99 came out 1.5 to 5 times higher, raw zeromq.js's included.
+  latencyWarmupSeconds: 10,
   graceMs: 15_000,
   sendTimeoutMs: 60_000,
 };
