@@ -1,7 +1,7 @@
 import { markdownTable } from 'markdown-table';
 import { figure } from './figures.js';
 import { DASH, lossNote, mib, rate, ratio, sizeLabel, statusCells } from './format.js';
-import type { BenchReport } from './report.js';
+import type { BenchReport } from './bench-report.js';
 import { broadcastRowId, NEST_REDIS_BROADCAST_ROW, RAW_PUB_SUB_ROW } from './rows.js';
 
 /** One publisher to 1 and to 3 subscriber processes: messages per second per subscriber, with the ratios issue 12 targets. */

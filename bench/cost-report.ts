@@ -1,7 +1,7 @@
 import type { ResourceUse } from './clock.js';
 import { DASH } from './format.js';
 import type { ThroughputMode } from './plan.js';
-import type { BenchReport } from './report.js';
+import type { BenchReport } from './bench-report.js';
 import type { ThroughputResult } from './runner.js';
 import { sizeTable } from './size-table.js';
 

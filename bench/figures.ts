@@ -1,5 +1,5 @@
 import type { ThroughputMode } from './plan.js';
-import type { BenchReport } from './report.js';
+import type { BenchReport } from './bench-report.js';
 import { NODE_LIMIT_ROWS } from './rows.js';
 import type { RowResult, ThroughputResult } from './runner.js';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { nodeLimit } from './figures.js';
 import { checkGuard, guardPassed, noiseMargin } from './guard.js';
 import { GUARD_TARGETS, type GuardTarget } from './guard-targets.js';
-import type { BenchReport } from './report.js';
+import type { BenchReport } from './bench-report.js';
 import { ROWS, AT_LEAST_ONCE_ROW, AT_MOST_ONCE_ROW, NEST_TCP_ROW, NODE_LIMIT_ROWS, RAW_BATCHED_ROW, RAW_BASELINE_ROW } from './rows.js';
 import type { RowResult } from './runner.js';
 

@@ -2,7 +2,7 @@ import { markdownTable } from 'markdown-table';
 import { DASH, ratio, sizeLabel } from './format.js';
 import { figure, modeResults, nodeLimit } from './figures.js';
 import { GUARD_TARGETS, type GuardTarget } from './guard-targets.js';
-import type { BenchReport } from './report.js';
+import type { BenchReport } from './bench-report.js';
 import { AT_MOST_ONCE_ROW, METRICS_ON_ROW, NEST_TCP_ROW } from './rows.js';
 
 /** The row the ratio summary is about: nestjs-zeromq at-most-once with default options. */

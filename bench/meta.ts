@@ -3,7 +3,7 @@ import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import type { BenchPlan } from './plan.js';
-import type { RunMeta } from './report.js';
+import type { RunMeta } from './bench-report.js';
 
 function packageVersion(root: string, name: string): string {
   try {

@@ -1,31 +1,14 @@
 import { markdownTable } from 'markdown-table';
-import { BURST_MAX_BYTES, BURST_MAX_SENDS, type BenchPlan, type ThroughputMode } from './plan.js';
+import { BURST_MAX_BYTES, BURST_MAX_SENDS, type ThroughputMode } from './plan.js';
 import { broadcastSection } from './broadcast-report.js';
 import { costTable } from './cost-report.js';
 import { pointToPoint, sizeTable } from './size-table.js';
 import { figure, nodeLimit } from './figures.js';
 import { DASH, lossNote, rate, ratio, mib, sizeLabel, statusCells } from './format.js';
-import type { ProfileSummary } from './profile.js';
 import { DISPATCH_CEILING_ROW, NEST_TCP_ROW, NODE_LIMIT_ROWS, RAW_BASELINE_ROW } from './rows.js';
 import type { LatencySummary } from './protocol.js';
 import type { LatencyResult, RowResult } from './runner.js';
-
-export interface RunMeta {
-  date: string;
-  mode: BenchPlan['mode'];
-  durationSeconds: number;
-  machine: { cpu: string; cores: number; memoryGiB: number; os: string };
-  versions: Record<string, string>;
-  /** 1/5/15-minute load averages before and after the run. */
-  load: { before: number[]; after: number[] };
-  plan: BenchPlan;
-}
-
-export interface BenchReport {
-  meta: RunMeta;
-  rows: RowResult[];
-  profiles?: ProfileSummary[];
-}
+import type { BenchReport, RunMeta } from './bench-report.js';
 
 function ms(microseconds: number): string {
   return (microseconds / 1000).toFixed(microseconds < 10_000 ? 2 : 0);

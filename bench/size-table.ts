@@ -2,7 +2,7 @@ import { markdownTable } from 'markdown-table';
 import { modeResults } from './figures.js';
 import { DASH, sizeLabel, statusCells } from './format.js';
 import type { ThroughputMode } from './plan.js';
-import type { BenchReport } from './report.js';
+import type { BenchReport } from './bench-report.js';
 import type { RowResult, ThroughputResult } from './runner.js';
 
 /** The rows of the main tables: all but the broadcast rows. */
