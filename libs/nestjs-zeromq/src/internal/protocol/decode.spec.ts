@@ -166,6 +166,17 @@ describe('decodeMessage', () => {
       });
     });
 
+    it('reads every decimal digit of an attempt, 0 included: the form n/max is checked here, not what the numbers mean', () => {
+      expect(decode(['NZ1D', 'p.1', '10/20', 'x', 'j', '1', 'p.2', '0/0', 'x', 'j', '1'])).toEqual({
+        kind: 'deliveries',
+        rejected: [],
+        records: [
+          { id: 'p.1', attempt: 10, maxAttempts: 20, pattern: 'x', data: 1, metadata: undefined },
+          { id: 'p.2', attempt: 0, maxAttempts: 0, pattern: 'x', data: 1, metadata: undefined },
+        ],
+      });
+    });
+
     it.each([['1'], ['1/'], ['/5'], ['12345/5'], ['1/12345'], ['a/5'], [' 1/5'], ['1/5 '], ['1/5/5'], ['1/:'], [':/5'], ['1//']])(
       'rejects a delivery whose attempt is %j, keeping its id',
       (attempt) => {
