@@ -12,12 +12,14 @@ const TARGETS = {
     tests: ['libs/nestjs-zeromq/src/internal/server/delivery-ledger.spec.ts', 'libs/nestjs-zeromq/src/zeromq.redelivery.spec.ts'],
   },
   'send-queue': {
+    // 98.21% in docs/mutation.md (two survivors left, listed there); CI re-runs it when it changes.
+    break: 98,
     mutate: ['libs/nestjs-zeromq/src/internal/sockets/send-queue.ts'],
     tests: ['libs/nestjs-zeromq/src/internal/sockets/send-queue*.spec.ts'],
   },
   decode: {
-    // The score published in docs/mutation.md (run by hand: too long for CI).
-    break: 100,
+    // 96.74% in docs/mutation.md (six equivalent mutants left); CI re-runs it when it changes.
+    break: 96,
     mutate: ['libs/nestjs-zeromq/src/internal/protocol/decode.ts'],
     // Unit specs only: with the fuzz spec (real sockets) every mutant took as long as a whole run of it.
     tests: ['libs/nestjs-zeromq/src/internal/protocol/*.spec.ts'],
