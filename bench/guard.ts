@@ -67,14 +67,14 @@ export function noiseMargin(reference: BenchReport, targets: readonly GuardTarge
  * measured in `reference` (the last full run, bench/results/latest.json). A missing figure fails.
  */
 export function checkGuard(report: BenchReport, reference: BenchReport | undefined, targets = GUARD_TARGETS): GuardOutcome[] {
-  const sharedMargin = reference === undefined ? undefined : noiseMargin(reference, targets);
+  // One for all targets; undefined when any target's pair lacks two rounds in the reference.
+  const margin = reference === undefined ? undefined : noiseMargin(reference, targets);
   return targets.map((target) => {
     const enforced = target.enforced ?? true;
     const failed = enforced ? 'FAILED' : 'not met (reported, not enforced)';
     const where = `${target.mode}, ${sizeLabel(target.payloadBytes)}`;
     const own = figure(report, target.row, target.payloadBytes, target.mode);
     const versus = figure(report, target.versus, target.payloadBytes, target.mode);
-    const margin = reference === undefined || roundSpread(reference, target) === undefined ? undefined : sharedMargin;
     const missing = [
       own === undefined ? `${target.row} (${where})` : undefined,
       versus === undefined || versus <= 0 ? `${target.versus} (${where})` : undefined,

@@ -118,7 +118,7 @@ export type PhaseKind = 'throughput' | 'latency';
 export function onlyPhases(plan: BenchPlan, only: PhaseKind): BenchPlan {
   return {
     ...plan,
-    partial: [plan.partial, `${only} only`].filter(Boolean).join(', '),
+    partial: partialAlso(plan, `${only} only`),
     ...(only === 'latency' ? { throughputCounts: [] } : { latencyRates: [] }),
   };
 }
@@ -127,7 +127,12 @@ export function onlyPhases(plan: BenchPlan, only: PhaseKind): BenchPlan {
 export function withLatencyWarmup(plan: BenchPlan, seconds: number): BenchPlan {
   return {
     ...plan,
-    partial: [plan.partial, `${seconds} s paced warm-up`].filter(Boolean).join(', '),
+    partial: partialAlso(plan, `${seconds} s paced warm-up`),
     latencyWarmupSeconds: seconds,
   };
+}
+
+/** What a plan already leaves out or changes, and `change`. */
+function partialAlso(plan: BenchPlan, change: string): string {
+  return plan.partial === undefined ? change : `${plan.partial}, ${change}`;
 }
