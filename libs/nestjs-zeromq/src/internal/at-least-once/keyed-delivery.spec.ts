@@ -10,6 +10,10 @@ const timers = import.meta.jest;
 const record = (pattern: string): EncodedRecord => ({ pattern, info: 'j', payload: '1', size: 10 });
 
 /** A tracker over `links` whose transmits are recorded; messages are named by pattern. */
+/** A key that rendezvous hashing gives to `owner` among `links`. */
+const keyOwnedBy = (owner: string, links: string[]): string =>
+  Array.from({ length: 50 }, (_, i) => `key-${i}`).find((candidate) => rendezvousWinner(candidate, links, hashText) === owner)!;
+
 function tracker(links: string[], options: Partial<DeliveryTrackerOptions> = {}) {
   const sent: Array<{ link: string; pattern: string; key: string | undefined; attempt: number }> = [];
   const deadLetters: ZeroMqDeadLetter[] = [];
@@ -259,9 +263,7 @@ describe('DeliveryTracker with keys', () => {
   });
 
   it('a head acked by the worker it left, after it was sent again, holds its key until the resend is answered or lost', async () => {
-    const key = Array.from({ length: 50 }, (_, i) => `key-${i}`).find(
-      (candidate) => rendezvousWinner(candidate, ['a', 'b', 'c'], hashText) === 'a',
-    )!;
+    const key = keyOwnedBy('a', ['a', 'b', 'c']);
     const resentAndAckedLate = (options: Partial<DeliveryTrackerOptions> = {}) => {
       const t = tracker(['a', 'b', 'c'], options);
       t.tracker.credit('a', 10);
@@ -336,9 +338,7 @@ describe('DeliveryTracker with keys', () => {
     await unkeyed.tracker.drain(0);
 
     // Keyed, its resend still waiting for credit: it is not sent again, and the key moves on.
-    const key = Array.from({ length: 50 }, (_, i) => `key-${i}`).find(
-      (candidate) => rendezvousWinner(candidate, ['a', 'b'], hashText) === 'a',
-    )!;
+    const key = keyOwnedBy('a', ['a', 'b']);
     const waiting = tracker(['a', 'b']);
     waiting.tracker.credit('a', 10);
     const head = waiting.submit('m1', key);
@@ -353,9 +353,7 @@ describe('DeliveryTracker with keys', () => {
 
   it("a head waiting for the credit of a worker that drops or leaves DNS goes to its key's new owner at once", async () => {
     timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    const key = Array.from({ length: 50 }, (_, i) => `key-${i}`).find(
-      (candidate) => rendezvousWinner(candidate, ['a', 'b'], hashText) === 'a',
-    )!;
+    const key = keyOwnedBy('a', ['a', 'b']);
     // Dropped: 'a' holds only the late credit of its timed-out head (a stalled worker), nothing in flight.
     const dropped = tracker(['a', 'b'], { ackTimeout: 1_000 });
     dropped.tracker.credit('a', 1);
