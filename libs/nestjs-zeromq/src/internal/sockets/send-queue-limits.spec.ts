@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { controlledTransmit, testQueue, type TestItem } from '../../../test/send-queue-harness.js';
 import { SendRefused, type SendQueueOptions } from './send-queue.js';
 
@@ -109,6 +110,33 @@ describe('SendQueue limits', () => {
     await flush();
     wire.complete();
     expect(await later).toBe('sent');
+  });
+
+  it('treats a SEND_TIMEOUT refusal as a send timeout: its detail says why, and items waiting as long expire with it', async () => {
+    const wire = controlledTransmit();
+    const q = queue(wire.transmit, { maxBatchSize: 1, sendTimeout: 0 });
+    const results = [1, 2].map((id) => outcome(q.enqueue(item(id))));
+    await flush();
+    await new Promise((resolve) => setTimeout(resolve, 2)); // item 2 is now older than the cutoff
+    wire.fail(new SendRefused('SEND_TIMEOUT', 'no peer completed the handshake'));
+    const detail = 'no peer accepted it within 0 ms (sendTimeout): no peer connected, or all at their high-water mark';
+    expect(await Promise.all(results)).toEqual([`SEND_TIMEOUT 1: ${detail}`, `SEND_TIMEOUT 2: ${detail}`]);
+    expect(wire.batches).toEqual([[1]]);
+  });
+
+  it('expires an item enqueued in the very millisecond of the cutoff', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000);
+    try {
+      const wire = controlledTransmit();
+      const q = queue(wire.transmit, { maxBatchSize: 1, sendTimeout: 0 });
+      const results = [1, 2].map((id) => outcome(q.enqueue(item(id))));
+      await flush();
+      wire.fail(EAGAIN); // the cutoff is 1,000 - 0: item 2, enqueued at 1,000, is as old as it
+      expect((await Promise.all(results)).map((text) => text.split(' ')[0])).toEqual(['SEND_TIMEOUT', 'SEND_TIMEOUT']);
+      expect(wire.batches).toEqual([[1]]);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('fails a batch with the code a refusal names, or SEND_FAILED with the error of any other failure', async () => {
