@@ -25,7 +25,8 @@ const TARGETS = {
     tests: ['libs/nestjs-zeromq/src/internal/protocol/*.spec.ts'],
   },
   'resolve-options': {
-    // 99.28% in docs/mutation.md (two equivalent mutants left; run by hand: too long for CI).
+    // 99.28% in docs/mutation.md (two equivalent mutants left); CI re-runs it when it changes
+    // (a whole run takes 33 to 40 minutes: only what a change touches fits CI's time).
     break: 99,
     // With the DNS endpoint checks it calls (kind-facts.ts, plans.ts and kind-names.ts hold no logic).
     mutate: [
@@ -43,6 +44,8 @@ const TARGETS = {
   },
   // The inboxes, by the behaviour of a real server's sockets (they survive a refactor of the classes).
   'sub-inbox': {
+    // 94.29% in docs/mutation.md (two equivalent mutants left); CI re-runs it when it changes.
+    break: 94,
     mutate: ['libs/nestjs-zeromq/src/internal/server/sub-inbox.ts'],
     tests: ['libs/nestjs-zeromq/src/zeromq.pub-sub*.spec.ts'],
   },
