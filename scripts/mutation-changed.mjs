@@ -8,6 +8,7 @@
  * not seen here: it can only kill more mutants.
  *
  *   node scripts/mutation-changed.mjs [seconds]   # time allowed for all re-runs (default 480)
+ *   node scripts/mutation-changed.mjs --status    # only says which targets changed (npm run mutation:status)
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const BASELINES = 'mutation';
-const deadline = Date.now() + Number(process.argv[2] ?? 480) * 1000;
+const statusOnly = process.argv[2] === '--status';
+const deadline = Date.now() + Number(statusOnly ? 0 : (process.argv[2] ?? 480)) * 1000;
 
 /** The target's definition as stryker.config.mjs gives it now (it reads STRYKER_TARGET). */
 async function definitionOf(target) {
@@ -45,6 +47,13 @@ for (const file of readdirSync(BASELINES).filter((name) => name.endsWith('.incre
   const changed = changesOf(baseline, await definitionOf(target));
   if (changed.length === 0) {
     console.log(`${target}: unchanged since its published run (${BASELINES}/${file})`);
+    continue;
+  }
+  if (statusOnly) {
+    console.log(
+      `${target}: changed since its published run (${changed.join(', ')}): CI will re-run what changed; ` +
+        `to publish it: STRYKER_TARGET=${target} npm run mutation -- --incremental --incrementalFile ${BASELINES}/${file}`,
+    );
     continue;
   }
   console.log(`${target}: changed since its published run (${changed.join(', ')}): re-running what changed`);
