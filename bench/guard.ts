@@ -38,7 +38,7 @@ export function roundRatios(report: BenchReport, target: GuardTarget): number[] 
 }
 
 /** How far one round's ratio of a target's rows fell below another's in a run (1 − lowest ÷ highest); undefined without two rounds. */
-export function roundSpread(reference: BenchReport, target: GuardTarget): number | undefined {
+function roundSpread(reference: BenchReport, target: GuardTarget): number | undefined {
   const ratios = roundRatios(reference, target);
   return ratios === undefined || ratios.length < 2 ? undefined : 1 - Math.min(...ratios) / Math.max(...ratios);
 }

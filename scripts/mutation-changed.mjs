@@ -17,7 +17,11 @@ import { join } from 'node:path';
 
 const BASELINES = 'mutation';
 const statusOnly = process.argv[2] === '--status';
-const deadline = Date.now() + Number(statusOnly ? 0 : (process.argv[2] ?? 480)) * 1000;
+const deadline = statusOnly ? Date.now() : Date.now() + Number(process.argv[2] ?? 480) * 1000;
+
+/** How to re-run a target by hand and publish it: its new baseline is written in place. */
+const publishCommand = (target, file) =>
+  `STRYKER_TARGET=${target} npm run mutation -- --incremental --incrementalFile ${BASELINES}/${file}`;
 
 /** The target's definition as stryker.config.mjs gives it now (it reads STRYKER_TARGET). */
 async function definitionOf(target) {
@@ -52,7 +56,7 @@ for (const file of readdirSync(BASELINES).filter((name) => name.endsWith('.incre
   if (statusOnly) {
     console.log(
       `${target}: changed since its published run (${changed.join(', ')}): CI will re-run what changed; ` +
-        `to publish it: STRYKER_TARGET=${target} npm run mutation -- --incremental --incrementalFile ${BASELINES}/${file}`,
+        `to publish it: ${publishCommand(target, file)}`,
     );
     continue;
   }
@@ -73,7 +77,7 @@ for (const file of readdirSync(BASELINES).filter((name) => name.endsWith('.incre
     failed = true;
     console.error(
       `${target}: ${run.status === 124 ? `not done within the time left (${left} s)` : 'below its break, or the run failed'}. ` +
-        `Run it by hand (STRYKER_TARGET=${target} npm run mutation -- --incremental --incrementalFile ${BASELINES}/${file}), ` +
+        `Run it by hand (${publishCommand(target, file)}), ` +
         `publish its scores in docs/mutation.md and commit the new baseline.`,
     );
   }

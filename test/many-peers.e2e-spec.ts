@@ -49,7 +49,7 @@ describe('many peers: one producer, 64 workers on loopback addresses, found thro
           child
             .matching((line) => line.message.startsWith('handled '))
             .at(-1)
-            ?.message.slice(8) ?? 0,
+            ?.message.slice('handled '.length) ?? 0,
         ),
       0,
     );
