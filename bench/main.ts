@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { replaceDocSection } from './docs-section.js';
 import { describeRun } from './meta.js';
-import { FULL_PLAN, onlyPhases, QUICK_PLAN, scaledPlan, withLatencyWarmup, type PhaseKind } from './plan.js';
+import { FULL_PLAN, onlyPhases, QUICK_PLAN, scaledPlan, withLatencyWarmup, withNodeFlags, type PhaseKind } from './plan.js';
 import { profileMarkdown, summarizeProfiles } from './profile.js';
 import type { BenchReport } from './bench-report.js';
 import { markdownReport, throughputChart } from './report.js';
@@ -46,6 +46,7 @@ interface CliOptions {
   repeats?: number;
   only?: PhaseKind;
   latencyWarmup?: number;
+  nodeFlags?: string;
   /** Also measure the build NESTJS_ZEROMQ_BASELINE names. */
   baseline: boolean;
   /** Undefined unless `--guard` or `--no-guard` was given. */
@@ -94,6 +95,10 @@ const program = new Command()
     ).argParser(positive),
   )
   .option(
+    '--node-flags <flags>',
+    'Node.js flags for every process of every row, e.g. "--max-semi-space-size=32 --v8-pool-size=2" (a tuned-Node comparison, not a run to publish)',
+  )
+  .option(
     '--out <file>',
     'JSON results file (default bench/results/latest.json; --quick: bench/results/quick.json.tmp; --scale/--repeats/--only/--latency-warmup: bench/results/scaled.json.tmp)',
   )
@@ -134,6 +139,9 @@ async function main(): Promise<number> {
   }
   if (options.latencyWarmup !== undefined) {
     plan = withLatencyWarmup(plan, options.latencyWarmup);
+  }
+  if (options.nodeFlags !== undefined) {
+    plan = withNodeFlags(plan, options.nodeFlags);
   }
   const publishable = plan.scale === undefined && plan.partial === undefined;
   if (options.baseline && process.env[BASELINE_ENV] === undefined) {

@@ -25,6 +25,11 @@ export interface BenchPlan {
   scale?: number;
   /** Set when the run measures part of the plan or changes it (`--only`, `--latency-warmup`): what, for the report; not one to publish. */
   partial?: string;
+  /**
+   * Node.js flags given to every process of every row (`--node-flags`), such as a V8 heap or
+   * thread-pool size: all rows alike, so the ratios stay those of one run. Not a run to publish.
+   */
+  nodeFlags?: readonly string[];
   /** Messages sent before measuring, to warm up the JIT and the connections. */
   warmupCount: number;
   /**
@@ -129,6 +134,23 @@ export function withLatencyWarmup(plan: BenchPlan, seconds: number): BenchPlan {
     ...plan,
     partial: partialAlso(plan, `${seconds} s paced warm-up`),
     latencyWarmupSeconds: seconds,
+  };
+}
+
+/**
+ * `plan` with Node.js flags for every row's processes (`--node-flags "--max-semi-space-size=32"`):
+ * how the transports compare on a tuned Node.js, not a run to publish. Each flag must start with `--`.
+ */
+export function withNodeFlags(plan: BenchPlan, flags: string): BenchPlan {
+  const nodeFlags = flags.split(/\s+/).filter((flag) => flag !== '');
+  const invalid = nodeFlags.find((flag) => !flag.startsWith('--'));
+  if (nodeFlags.length === 0 || invalid !== undefined) {
+    throw new Error(`--node-flags takes Node.js flags that start with "--", such as "--max-semi-space-size=32"; got "${flags}"`);
+  }
+  return {
+    ...plan,
+    partial: partialAlso(plan, `node ${nodeFlags.join(' ')}`),
+    nodeFlags: [...(plan.nodeFlags ?? []), ...nodeFlags],
   };
 }
 

@@ -66,7 +66,13 @@ class RowSession {
   static async open(entry: RowEntry, options: RunOptions, profiled: boolean): Promise<RowSession> {
     const { row } = entry;
     const child = (role: 'consumer' | 'producer') =>
-      new ChildHandle(role, row.id, profiled ? options.execArgv(row, role) : [], options.verbose, row.env);
+      new ChildHandle(
+        role,
+        row.id,
+        [...(options.plan.nodeFlags ?? []), ...(profiled ? options.execArgv(row, role) : [])],
+        options.verbose,
+        row.env,
+      );
     const session = new RowSession(
       Array.from({ length: row.broadcast?.subscribers ?? 1 }, () => child('consumer')),
       entry.hasProducer ? child('producer') : undefined,
