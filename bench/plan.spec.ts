@@ -22,7 +22,7 @@ describe('bench plan', () => {
     expect(plan.scale).toBe(0.5);
   });
 
-  it('gives every process the --node-flags, and says so in the run\'s description', () => {
+  it("gives every process the --node-flags, and says so in the run's description", () => {
     const plan = withNodeFlags(onlyPhases(FULL_PLAN, 'throughput'), ' --max-semi-space-size=32  --v8-pool-size=2 ');
     expect(plan.nodeFlags).toEqual(['--max-semi-space-size=32', '--v8-pool-size=2']);
     expect(plan.partial).toBe('throughput only, node --max-semi-space-size=32 --v8-pool-size=2');
