@@ -1,4 +1,5 @@
 import { settlesWithin } from '../util/deadline.js';
+import { freshIfEmpty } from '../util/fresh-map.js';
 import { hasRoomFor, type QueueLimits } from '../util/queue-room.js';
 import type { Delivery } from './delivery.js';
 import { isExpired } from './delivery-failures.js';
@@ -10,7 +11,8 @@ import { isExpired } from './delivery-failures.js';
  * flight: stored messages wait for the next start, and a close does not wait for an outage to end.
  */
 export class OutstandingDeliveries {
-  private readonly byId = new Map<string, Delivery>();
+  /** Replaced when it empties: see freshIfEmpty. */
+  private byId = new Map<string, Delivery>();
   private bytes = 0;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
@@ -45,6 +47,7 @@ export class OutstandingDeliveries {
 
   remove(delivery: Delivery): void {
     this.byId.delete(delivery.id);
+    this.byId = freshIfEmpty(this.byId);
     this.bytes -= delivery.size;
     this.notifyIfIdle();
   }

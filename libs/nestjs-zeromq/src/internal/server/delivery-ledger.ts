@@ -1,3 +1,4 @@
+import { freshIfEmpty } from '../util/fresh-map.js';
 import { CompletedWindow } from './completed-window.js';
 
 /** Where a worker also keeps completed ids, on disk (the server's `ledger` option): LmdbLedger. */
@@ -21,8 +22,8 @@ export type DeliveryAdmission = 'run' | 'ack-again' | 'ignore';
  */
 export class DeliveryLedger {
   private readonly completed: CompletedWindow;
-  /** Ids running now, each with the peers (routing ids) that sent it. */
-  private readonly running = new Map<string, Buffer[]>();
+  /** Ids running now, each with the peers (routing ids) that sent it. Replaced when it empties: see freshIfEmpty. */
+  private running = new Map<string, Buffer[]>();
 
   constructor(
     window: number,
@@ -56,6 +57,7 @@ export class DeliveryLedger {
   finish(id: string, succeeded: boolean): readonly Buffer[] {
     const peers = this.running.get(id) ?? [];
     this.running.delete(id);
+    this.running = freshIfEmpty(this.running);
     if (succeeded) {
       this.completed.add(id);
     }
