@@ -19,6 +19,7 @@ import { lastValueFrom, Observable, type Subscriber } from 'rxjs';
 import { FULL_PLAN, BURST_MAX_SENDS } from './plan.js';
 import { runSendPhase, type Sender } from './send-loop.js';
 import type { BenchMessage } from './message.js';
+import { median } from './median.js';
 
 /** A send loop's shape: the bench's burst (10,000), a smaller burst, and the windowed mode. */
 const SHAPES = [
@@ -103,37 +104,37 @@ function runChild(shapeIndex: number, flags: readonly string[], messages: number
   });
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 async function main(): Promise<void> {
   const { messages, rounds } = new Command('bench:burst')
     .option('--messages <count>', 'messages per run', (value) => Number(value), FULL_PLAN.throughputCounts[0].count)
     .option('--rounds <count>', 'runs per shape and flags', (value) => Number(value), 3)
     .parse()
     .opts<{ messages: number; rounds: number }>();
-  const results = new Map<string, ShapeResult[]>();
+  const measured = SHAPES.flatMap((shape, shapeIndex) =>
+    NODE_FLAGS.map((flags) => ({
+      shape: shape.name,
+      shapeIndex,
+      flags,
+      label: flags.join(' ') || "Node's defaults",
+      runs: [] as ShapeResult[],
+    })),
+  );
   for (let round = 1; round <= rounds; round++) {
-    for (const [shapeIndex, shape] of SHAPES.entries()) {
-      for (const flags of NODE_FLAGS) {
-        const result = await runChild(shapeIndex, flags, messages);
-        const key = `${shape.name}|${flags.join(' ') || "Node's defaults"}`;
-        results.set(key, [...(results.get(key) ?? []), result]);
-        console.log(
-          `round ${round}: ${key}: ${Math.round(result.rate).toLocaleString('en')} emits/s, GC ${(result.gcShare * 100).toFixed(0)}%`,
-        );
-      }
+    for (const configuration of measured) {
+      const result = await runChild(configuration.shapeIndex, configuration.flags, messages);
+      configuration.runs.push(result);
+      console.log(
+        `round ${round}: ${configuration.shape}, ${configuration.label}: ${Math.round(result.rate).toLocaleString('en')} emits/s, GC ${(result.gcShare * 100).toFixed(0)}%`,
+      );
     }
   }
-  const rows = [...results].map(([key, runs]) => {
-    const [shape, flags] = key.split('|');
-    return [
-      shape,
-      flags,
-      Math.round(median(runs.map((run) => run.rate))).toLocaleString('en'),
-      `${(median(runs.map((run) => run.gcShare)) * 100).toFixed(0)}%`,
-      runs.map((run) => `${Math.round(run.rate / 1000)}k`).join(', '),
-    ];
-  });
+  const rows = measured.map(({ shape, label, runs }) => [
+    shape,
+    label,
+    Math.round(median(runs.map((run) => run.rate))).toLocaleString('en'),
+    `${(median(runs.map((run) => run.gcShare)) * 100).toFixed(0)}%`,
+    runs.map((run) => `${Math.round(run.rate / 1000)}k`).join(', '),
+  ]);
   console.log(
     `\nThe bench's send loop with no transport (${messages.toLocaleString('en')} × ~100 B per run, median of ${rounds}):\n\n` +
       markdownTable([['Shape', 'Node flags', 'emits/s', 'GC share of the run', 'runs'], ...rows], { align: ['l', 'l', 'r', 'r', 'l'] }),

@@ -19,6 +19,7 @@ import { traceZeroMqClient, traceZeroMqServer } from 'nestjs-zeromq/opentelemetr
 import { registerZeroMqClientMetrics, registerZeroMqServerMetrics } from 'nestjs-zeromq/prometheus';
 import { Registry } from 'prom-client';
 import { CountingModule, HANDLED } from './counting-module.js';
+import { median } from './median.js';
 
 const WINDOW = 1_000;
 
@@ -104,8 +105,6 @@ async function run(configuration: Configuration, emits: number): Promise<{ rate:
     }
   }
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<void> {
   const { emits, rounds } = new Command('bench:observability')

@@ -21,6 +21,7 @@ import { markdownTable } from 'markdown-table';
 import { firstValueFrom } from 'rxjs';
 import { ZeroMqClient, ZeroMqServer } from 'nestjs-zeromq';
 import { CountingModule, HANDLED } from './counting-module.js';
+import { median } from './median.js';
 
 const WINDOW = 1_000;
 const PAYLOAD = 'x'.repeat(64);
@@ -82,8 +83,6 @@ async function inMemory(messages: number): Promise<number> {
     await app.close();
   }
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<void> {
   const { messages, rounds, replayOnly } = new Command('bench:outbox')
