@@ -12,7 +12,10 @@ export const NO_EVENT_HANDLER = 'There is no matching event handler defined in t
 /** Name of the socket made from the top-level `endpoints` option (routes use their own `name`). */
 export const DEFAULT_SOCKET_NAME = 'default';
 
-/** Producers a ROUTER socket remembers (to withdraw their credit on close); the oldest are forgotten. */
+/**
+ * Producer connections that said hello a ROUTER socket remembers: it runs deliveries only from these,
+ * and withdraws their credit on close. The oldest are forgotten (their producers get 'h' and greet again).
+ */
 export const MAX_REMEMBERED_PRODUCERS = 10_000;
 
 /** Name of the client's PUSH socket for dead letters (`deadLetterEndpoints`). */

@@ -1,6 +1,8 @@
 import type { ReadPacket } from '@nestjs/microservices';
-import { HEADERS } from './internal/protocol/wire.js';
+import { encodeHello, HEADERS } from './internal/protocol/wire.js';
 import type { ZeroMqServerOptions } from './zeromq.options.js';
+import { HandProducer, type HandAnswer } from '../test/hand-producer.js';
+import { boundAddress } from '../test/nest-apps.js';
 import { JobsController, startRouterWorker, type WatchedRouterWorker } from '../test/router-worker.js';
 
 /**
@@ -9,8 +11,10 @@ import { JobsController, startRouterWorker, type WatchedRouterWorker } from '../
  */
 describe('a dealer-router worker answering deliveries', () => {
   const workers: WatchedRouterWorker[] = [];
+  const hands: HandProducer[] = [];
 
   afterEach(async () => {
+    hands.splice(0).forEach((hand) => hand.close());
     workers.forEach((worker) => worker.producer.close());
     await Promise.all(workers.splice(0).map((worker) => worker.app.close()));
   });
@@ -34,6 +38,32 @@ describe('a dealer-router worker answering deliveries', () => {
       'customer-9',
     ]);
     expect([context.getSocketName(), context.isPlainMessage()]).toEqual(['default', false]);
+  });
+
+  it("runs nothing that comes on a connection before its hello, answering each 'h': the same producer id's hello on another connection is not enough", async () => {
+    const { producer: greeted, server, received } = await start();
+    const producer = new HandProducer();
+    hands.push(producer);
+    // Another connection (a reconnect) of the producer whose hello the worker had on the first.
+    await producer.connect(boundAddress(server), false);
+    await producer.deliver('p.1', 1, 1);
+    await producer.deliverUndecodable('p.2');
+    const answers: HandAnswer[] = [];
+    while (answers.length < 2) {
+      answers.push(...(await producer.answers()));
+    }
+    expect(answers).toEqual([
+      { id: 'p.1', status: 'h', data: undefined },
+      { id: 'p.2', status: 'h', data: undefined },
+    ]);
+    expect(received.items).toEqual([]);
+    expect(server.getMetrics()).toMatchObject({ beforeHello: 2, handled: 0, undecodable: 0, deadLettered: 0, duplicates: 0 });
+    await producer.sendRaw(encodeHello('hand-producer'));
+    expect(await producer.next()).toEqual({ kind: 'credit', window: greeted.credit });
+    await producer.deliver('p.1', 1, 1);
+    expect(await producer.acks()).toEqual(['p.1:a']);
+    expect(received.items.map(({ context }) => context.getMessageId())).toEqual(['p.1']);
+    expect(server.getMetrics()).toMatchObject({ beforeHello: 2, handled: 1 });
   });
 
   it('acks a delivery whose id is not ASCII with the very bytes of its id', async () => {

@@ -16,6 +16,7 @@ const COUNTERS: Record<Exclude<keyof ZeroMqServerMetrics, 'inFlight' | 'queued' 
   unknownPattern: 'Records whose pattern has no handler.',
   repliesFailed: 'Replies that could not be sent.',
   duplicates: 'At-least-once redeliveries acked again and not run twice.',
+  beforeHello: 'At-least-once deliveries that came on a connection before its hello: not run, answered h (the producer sends them again).',
   deadLettered: 'At-least-once deliveries that failed their last attempt here, or were refused.',
   malformed: 'Messages whose frames could not be parsed at all.',
   undecodable: 'Records rejected on their own (bad pattern, metadata or payload).',

@@ -124,4 +124,49 @@ describe('DeliveryTracker links', () => {
     timers.useRealTimers();
     await t.drain(0);
   });
+
+  it("takes an 'h' (not run: no hello on that connection) as a refused send: the same attempt goes again, to another worker, and the link waits for a new hello", async () => {
+    const { tracker: t, sent, creditRequests, submit, idOf } = tracker();
+    t.credit('a', 1);
+    const outcome = submit('m1');
+    t.credit('b', 1);
+    expect(t.unheard('a', idOf('m1'))).toBe(true);
+    expect(sent).toEqual([
+      ['a', 'm1', 1],
+      ['b', 'm1', 1],
+    ]);
+    expect(creditRequests).toEqual(['a']);
+    expect(t.counters.redelivered).toBe(0);
+    expect([t.unackedOn('a'), t.unackedOn('b')]).toEqual([0, 1]);
+    // 'a''s credit is void until its worker answers the new hello: m2 waits for 'b'.
+    void submit('m2');
+    expect(sent).toHaveLength(2);
+    t.credit('a', 1);
+    expect(sent.at(-1)).toEqual(['a', 'm2', 1]);
+    expect(t.settle('b', idOf('m1'), 'a', '')).toBe(true);
+    expect(await outcome).toBe('acked');
+    await t.drain(0);
+  });
+
+  it("takes an 'h' for a message acked elsewhere meanwhile as the end of the late credit it held where it timed out (true); another is a stray reply (false)", async () => {
+    timers.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const { tracker: t, sent, creditRequests, submit, idOf } = tracker({ ackTimeout: 1_000 });
+    t.credit('a', 1);
+    const outcome = submit('m1');
+    timers.advanceTimersByTime(1_000);
+    t.credit('b', 1);
+    expect(t.settle('b', idOf('m1'), 'a', '')).toBe(true);
+    timers.useRealTimers();
+    expect(await outcome).toBe('acked');
+    // m1 timed out at 'a', which holds its credit for the late answer: m2 waits.
+    void submit('m2');
+    void submit('m3');
+    expect(sent.map(([link, pattern]) => `${link} ${pattern}`)).toEqual(['a m1', 'b m1', 'b m2']);
+    expect(t.unheard('a', idOf('m1'))).toBe(true);
+    expect(sent.at(-1)).toEqual(['a', 'm3', 1]);
+    expect(t.unheard('a', idOf('m1'))).toBe(false);
+    expect(t.unheard('a', 'nobody.1')).toBe(false);
+    expect(creditRequests).toEqual([]);
+    await t.drain(0);
+  });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { EncodedRecord } from '../protocol/wire.js';
+import type { DeliveryStatus, EncodedRecord } from '../protocol/wire.js';
 import type { Settle } from '../sockets/send-queue.js';
 import type { Delivery, DeliveryCounters, DeliveryLink, DeliveryTrackerOptions } from './delivery.js';
 import { DeliveryEndings } from './delivery-endings.js';
@@ -166,7 +166,7 @@ export class DeliveryTracker {
    * The worker on `linkName` answered delivery `id`: 'a' handled, 'f' failed (retry), 'x' refused
    * for good. False when the id is unknown (acked already, or not this tracker's).
    */
-  settle(linkName: string, id: string, status: 'a' | 'f' | 'x', reason: string): boolean {
+  settle(linkName: string, id: string, status: Exclude<DeliveryStatus, 'h'>, reason: string): boolean {
     const wasLate = this.links.answeredLate(linkName, id);
     const delivery = this.deliveries.get(id);
     if (delivery === undefined || ((status !== 'a' || delivery.acked === true) && delivery.link !== linkName)) {
@@ -199,6 +199,26 @@ export class DeliveryTracker {
     }
     this.pump();
     return true;
+  }
+
+  /**
+   * The worker on `linkName` did not run delivery `id` ('h'): it came on a connection that had not
+   * said hello there (sent before a reconnect, or to a worker that forgot this producer). As a
+   * refused send: it goes again at once, and that link's credit waits for a new hello.
+   * False when the id is unknown.
+   */
+  unheard(linkName: string, id: string): boolean {
+    const delivery = this.deliveries.get(id);
+    if (delivery !== undefined) {
+      this.refused(delivery, linkName);
+      return true;
+    }
+    // Acked elsewhere meanwhile: a late credit held for it there is free.
+    const wasLate = this.links.answeredLate(linkName, id);
+    if (wasLate) {
+      this.pump();
+    }
+    return wasLate;
   }
 
   /**
@@ -309,8 +329,8 @@ export class DeliveryTracker {
   }
 
   /**
-   * The socket did not take a delivery (send timeout, closing): it never left. The link's credit is
-   * void until its worker announces it again; meanwhile others get the message.
+   * The socket did not take a delivery (send timeout, closing), or its worker did not run it ('h'):
+   * the link's credit is void until its worker announces it again; meanwhile others get the message.
    */
   private refused(delivery: Delivery, linkName: string): void {
     if (delivery.link !== linkName) {

@@ -1,6 +1,13 @@
 import type { WritePacket } from '@nestjs/microservices';
 import type * as zmq from 'zeromq';
-import { decodeMessage, DELIVERY_STATUSES, recordFields, type DecodedReply, type EncodedRecord } from '../protocol/wire.js';
+import {
+  decodeMessage,
+  DELIVERY_STATUSES,
+  recordFields,
+  type DecodedReply,
+  type DeliveryStatus,
+  type EncodedRecord,
+} from '../protocol/wire.js';
 import type { Settle } from '../sockets/send-queue.js';
 import { receiveLoop } from '../sockets/receive-loop.js';
 import type { Delivery } from '../at-least-once/delivery.js';
@@ -93,7 +100,11 @@ export class DealerOutbox extends Outbox implements ReplyCarrier {
         for (const reply of message.records) {
           if (DELIVERY_STATUSES.has(reply.status)) {
             const reason = typeof reply.data === 'string' ? reply.data : '';
-            if (!this.tracker?.settle(this.name, reply.id, reply.status as 'a' | 'f' | 'x', reason)) {
+            const known =
+              reply.status === 'h'
+                ? this.tracker?.unheard(this.name, reply.id)
+                : this.tracker?.settle(this.name, reply.id, reply.status as Exclude<DeliveryStatus, 'h'>, reason);
+            if (known !== true) {
               this.lateReplies++;
             }
           } else {

@@ -10,12 +10,15 @@ const ENCODING_BYTES = 'b';
 /**
  * Reply status. To a request: a value of the response stream ('n'), its last value ('d': next and
  * done), completion without a value ('c'), or an error ('e', the payload is the error). To a
- * delivery: handled ('a', ack), failed and may be retried ('f'), or refused for good ('x': unknown
- * pattern, undecodable); for 'f' and 'x' the payload is the reason (JSON text).
+ * delivery: handled ('a', ack), failed and may be retried ('f'), refused for good ('x': unknown
+ * pattern, undecodable), or not run because its connection had not said hello ('h'); for 'f' and
+ * 'x' the payload is the reason (JSON text).
  */
-export type ReplyStatus = 'n' | 'd' | 'c' | 'e' | 'a' | 'f' | 'x';
-export const REPLY_STATUSES: ReadonlySet<string> = new Set<ReplyStatus>(['n', 'd', 'c', 'e', 'a', 'f', 'x']);
-export const DELIVERY_STATUSES: ReadonlySet<ReplyStatus> = new Set<ReplyStatus>(['a', 'f', 'x']);
+export type ReplyStatus = 'n' | 'd' | 'c' | 'e' | DeliveryStatus;
+/** How a worker answers an at-least-once delivery (see ReplyStatus). */
+export type DeliveryStatus = 'a' | 'f' | 'x' | 'h';
+export const REPLY_STATUSES: ReadonlySet<string> = new Set<ReplyStatus>(['n', 'd', 'c', 'e', 'a', 'f', 'x', 'h']);
+export const DELIVERY_STATUSES: ReadonlySet<ReplyStatus> = new Set<DeliveryStatus>(['a', 'f', 'x', 'h']);
 
 /** A pattern, info and payload ready for a socket. */
 export interface EncodedRecord {

@@ -2,7 +2,7 @@ import type * as zmq from 'zeromq';
 import { MAX_REMEMBERED_PRODUCERS } from '../../constants.js';
 import { ZeroMqContext, type ZeroMqMessageInfo } from '../../zeromq.context.js';
 import type { ZeroMqDeadLetter } from '../../zeromq.events.js';
-import { EXPIRED, encodeReply, keyOf, type DecodedDelivery, type DecodedMessage } from '../protocol/wire.js';
+import { EXPIRED, encodeReply, keyOf, type DecodedDelivery, type DecodedMessage, type DeliveryStatus } from '../protocol/wire.js';
 import type { ManagedSocket } from '../sockets/managed-socket.js';
 import type { Settle } from '../sockets/send-queue.js';
 import type { ServerSocketPlan } from '../options/plans.js';
@@ -53,6 +53,10 @@ export class RouterInbox extends RequestInbox {
         });
         return;
       case 'deliveries': {
+        if (!this.producers.has(peer.toString('latin1'))) {
+          this.unheard(peer, message);
+          return;
+        }
         this.rejectRecords(message.rejected);
         for (const { id, reason } of message.rejected) {
           if (id !== undefined) {
@@ -68,6 +72,22 @@ export class RouterInbox extends RequestInbox {
       }
       default:
         super.receiveOther(message, frames);
+    }
+  }
+
+  /**
+   * Deliveries on a connection that has not said hello are not run: ZeroMQ sends what a producer's
+   * socket still held when its connection dropped over the next connection, before that
+   * connection's hello, and by then the producer has sent those messages again elsewhere (a
+   * restarted worker would run them again after later messages of their key). Each is answered
+   * 'h' so that a producer this worker forgot (more than MAX_REMEMBERED_PRODUCERS connections
+   * since its hello) greets it again and resends them.
+   */
+  private unheard(peer: Buffer, message: Extract<DecodedMessage, { kind: 'deliveries' }>): void {
+    const ids = [...message.records, ...message.rejected].flatMap(({ id }) => (id === undefined ? [] : [id]));
+    this.counters.add('beforeHello', ids.length);
+    for (const id of ids) {
+      this.acknowledge(peer, id, 'h');
     }
   }
 
@@ -160,7 +180,7 @@ export class RouterInbox extends RequestInbox {
    * refused for good. Nothing waits for its send (a close flushes the writer), so it takes no
    * promise: `ackSent` hears how every ack's send ended.
    */
-  private acknowledge(peer: Buffer, id: string, status: 'a' | 'f' | 'x', reason?: string): void {
+  private acknowledge(peer: Buffer, id: string, status: DeliveryStatus, reason?: string): void {
     this.replies.push(peer, encodeReply(id, status, reason), this.ackSent);
   }
 
@@ -169,7 +189,7 @@ export class RouterInbox extends RequestInbox {
 
 /** How a delivery's run is answered: 'a' handled, 'f' failed (may be retried), 'x' refused for good. */
 interface DeliveryAnswer {
-  readonly status: 'a' | 'f' | 'x';
+  readonly status: Exclude<DeliveryStatus, 'h'>;
   readonly reason?: string;
 }
 

@@ -11,6 +11,7 @@ export const SERVER_COUNTERS = [
   'droppedOnClose',
   'repliesFailed',
   'duplicates',
+  'beforeHello',
   'deadLettered',
   'expired',
   'missed',
