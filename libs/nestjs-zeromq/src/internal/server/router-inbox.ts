@@ -84,10 +84,12 @@ export class RouterInbox extends RequestInbox {
    * since its hello) greets it again and resends them.
    */
   private unheard(peer: Buffer, message: Extract<DecodedMessage, { kind: 'deliveries' }>): void {
-    const ids = [...message.records, ...message.rejected].flatMap(({ id }) => (id === undefined ? [] : [id]));
-    this.counters.add('beforeHello', ids.length);
-    for (const id of ids) {
-      this.acknowledge(peer, id, 'h');
+    const records = [...message.records, ...message.rejected];
+    this.counters.add('beforeHello', records.length);
+    for (const { id } of records) {
+      if (id !== undefined) {
+        this.acknowledge(peer, id, 'h');
+      }
     }
   }
 
