@@ -77,6 +77,8 @@ describe('At-least-once across a reconnect', () => {
       ackTimeout: 30_000,
       // One message per ZeroMQ message: the worker's side cannot take them all in one read.
       maxBatchSize: 1,
+      // Back at the first endpoint soon after its worker restarts, however long it was away.
+      reconnectMaxInterval: 200,
     });
     clients.push(client);
     const emit = (job: KeyedJob) => firstValueFrom(client.emit('jobs', job), { defaultValue: undefined });
@@ -101,6 +103,7 @@ describe('At-least-once across a reconnect', () => {
     await eventually(
       () => restarted.server.getMetrics().beforeHello + handled.filter(({ by }) => by === restarted.received).length,
       (arrived) => arrived > 0,
+      10_000,
     );
     await within(Promise.all(keys.map((key) => emit({ key, seq: 2 }))), 15_000, 'seq 2 of every key acked');
     for (const key of keys) {
