@@ -10,15 +10,14 @@
  * alive at once, more than V8's default young generation holds, so each scavenge copies them and
  * promotes them (docs/performance.md, "Bursts and the young generation").
  */
-import { fork } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { markdownTable } from 'markdown-table';
 import { lastValueFrom, Observable, type Subscriber } from 'rxjs';
 import { FULL_PLAN, BURST_MAX_SENDS } from './plan.js';
 import { runSendPhase, type Sender } from './send-loop.js';
 import type { BenchMessage } from './message.js';
+import { childOrMain, measureInChild } from './forked-measure.js';
 import { median } from './median.js';
 
 /** A send loop's shape: the bench's burst (10,000), a smaller burst, and the windowed mode. */
@@ -95,13 +94,7 @@ async function measure(shapeIndex: number, messages: number): Promise<ShapeResul
 }
 
 function runChild(shapeIndex: number, flags: readonly string[], messages: number): Promise<ShapeResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--child', String(shapeIndex), String(messages)], { execArgv: [...flags] });
-    let result: ShapeResult | undefined;
-    child.once('message', (message) => (result = message as ShapeResult));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 && result !== undefined ? resolve(result) : reject(new Error(`child exited with ${code}`))));
-  });
+  return measureInChild<ShapeResult>(import.meta.url, [String(shapeIndex), String(messages)], flags);
 }
 
 async function main(): Promise<void> {
@@ -141,17 +134,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[2] === '--child') {
-  measure(Number(process.argv[3]), Number(process.argv[4])).then(
-    (result) => process.send!(result, () => process.exit(0)),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+childOrMain(([shapeIndex, messages]) => measure(Number(shapeIndex), Number(messages)), main);

@@ -67,7 +67,10 @@ export interface ZeroMqDeadLetter {
   attempts: number;
   /** Why: the handler's last error, "no handler", "undecodable", or "not acknowledged". */
   reason: string;
-  /** The payload, on the client side (the server may not have been able to decode it). */
+  /**
+   * On the client side, the payload as it was sent, decoded from the message's bytes (JSON as JSON,
+   * bytes as a Buffer), not the emitted object itself; absent on the server (it may not have been able to decode it).
+   */
   data?: unknown;
 }
 

@@ -15,18 +15,18 @@ import { DeliveryTracker } from '../src/internal/at-least-once/delivery-tracker.
 type Coded = Error & { code: string };
 const coded = (code: string, pattern: string): Coded => Object.assign(new Error(`${code}: ${pattern}`), { code });
 
-const record = (pattern: string, size = 10): EncodedRecord => ({ pattern, info: 'j', payload: '1', size });
+/** A message's record: its data `{ of: pattern }` (what its dead letter decodes). */
+const record = (pattern: string, size = 10): EncodedRecord => ({ pattern, info: 'j', payload: JSON.stringify({ of: pattern }), size });
 
 /** A tracker's `submit` as a promise: resolves once the message is acked (or stored), rejects with why it failed. */
 export function submitted(
   tracker: DeliveryTracker,
   pattern: string,
   record: EncodedRecord,
-  data: unknown,
   orderKey?: string,
   expiresAt?: number,
 ): Promise<void> {
-  return new Promise((resolve, reject) => tracker.submit(pattern, record, data, { resolve, reject }, orderKey, expiresAt));
+  return new Promise((resolve, reject) => tracker.submit(pattern, record, { resolve, reject }, orderKey, expiresAt));
 }
 
 /** A tracker over links a and b whose transmits are recorded, and succeed unless a link is made to refuse. */
@@ -79,7 +79,7 @@ export function tracker(options: Partial<DeliveryTrackerOptions> = {}) {
   });
   /** Submits a message by pattern; its outcome is 'acked' or the rejection's message. */
   const submit = (pattern: string, size?: number) =>
-    submitted(instance, pattern, record(pattern, size), { of: pattern }).then(
+    submitted(instance, pattern, record(pattern, size)).then(
       () => 'acked',
       (error: Coded) => error.message,
     );

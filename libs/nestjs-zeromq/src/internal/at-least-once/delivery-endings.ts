@@ -75,7 +75,7 @@ export class DeliveryEndings {
       messageId: delivery.id,
       attempts: delivery.attempt,
       reason,
-      data: delivery.fromStore === true ? this.options.dataOf(delivery.packed) : delivery.data,
+      data: this.options.dataOf(delivery.packed),
     };
     this.options.onDeadLetter(letter, delivery);
     delivery.done.reject(this.options.errors.deadLetter(letter));

@@ -104,7 +104,7 @@ describe('DeliveryTracker links', () => {
     });
     const submit = (pattern: string) => {
       // Failed with CLOSED by the drain at the end.
-      submitted(t, pattern, { pattern, info: 'j', payload: '1', size: 10 }, pattern).catch(() => undefined);
+      submitted(t, pattern, { pattern, info: 'j', payload: '1', size: 10 }).catch(() => undefined);
     };
     t.credit('a', 1);
     submit('m1');

@@ -103,7 +103,7 @@ export class DeliveryTracker {
    * refused, closed). Told through a Settle, not a promise: no promise, resolvers and reactions per
    * message. `orderKey` and `expiresAt` are the message's key and expiry (as its record carries them).
    */
-  submit(pattern: string, record: EncodedRecord, data: unknown, done: Settle, orderKey?: string, expiresAt?: number): void {
+  submit(pattern: string, record: EncodedRecord, done: Settle, orderKey?: string, expiresAt?: number): void {
     if (this.closed) {
       done.reject(this.options.errors.closed(pattern));
       return;
@@ -116,7 +116,7 @@ export class DeliveryTracker {
     const id = `${this.producerId}.${key.toString(36)}`;
     const packed = this.options.pack(id, record);
     if (this.backlog !== undefined) {
-      this.backlog.accept({ key, id, pattern, packed, size: record.size, data, orderKey, expiresAt }, done);
+      this.backlog.accept({ key, id, pattern, packed, size: record.size, orderKey, expiresAt }, done);
       return;
     }
     this.hold({
@@ -125,7 +125,6 @@ export class DeliveryTracker {
       pattern,
       packed,
       size: record.size,
-      data,
       orderKey,
       expiresAt,
       attempt: 0,

@@ -18,10 +18,6 @@ export interface Delivery {
   packed: Fragment;
   /** The record's size in bytes, for `maxQueueBytes`. */
   readonly size: number;
-  /** The emitted data (for a dead letter); undefined for one read back from the store (`fromStore`). */
-  readonly data: unknown;
-  /** Read back from the outbox: its data is decoded from `packed` only if it is dead-lettered. */
-  readonly fromStore?: boolean;
   /** Deliveries made so far (the one in flight included). */
   attempt: number;
   /**
@@ -119,7 +115,10 @@ export interface DeliveryTrackerOptions {
    * packed: adjacent records of one slab leave in one ZeroMQ message (a batch).
    */
   place: (packed: Uint8Array) => Fragment;
-  /** The data of a delivery read back from the store (decoded only for its dead letter). */
+  /**
+   * The data a delivery carries, decoded from its packed record for its dead letter: the emitted
+   * object is not held until the ack (it would age into V8's old generation beside the bytes).
+   */
   dataOf: (packed: Fragment) => unknown;
   /** Puts a delivery on a link's socket; `done` hears whether the socket took it. */
   transmit: (link: string, delivery: Delivery, done: Settle) => void;

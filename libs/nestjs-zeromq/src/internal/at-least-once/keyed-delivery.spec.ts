@@ -55,7 +55,7 @@ function tracker(links: string[], options: Partial<DeliveryTrackerOptions> = {})
     ...options,
   });
   const submit = (pattern: string, key?: string, expiresAt?: number) =>
-    submitted(instance, pattern, record(pattern), pattern, key, expiresAt).then(
+    submitted(instance, pattern, record(pattern), key, expiresAt).then(
       () => 'acked',
       (error: Error) => error.message,
     );

@@ -6,7 +6,7 @@ import type { DeliveryStore, StoredDelivery } from './delivery-store.js';
 const IGNORED: Settle = { resolve: () => undefined, reject: () => undefined };
 
 /** A message as the tracker accepts it. */
-export type NewMessage = Pick<Delivery, 'key' | 'id' | 'pattern' | 'packed' | 'size' | 'data' | 'orderKey' | 'expiresAt'>;
+export type NewMessage = Pick<Delivery, 'key' | 'id' | 'pattern' | 'packed' | 'size' | 'orderKey' | 'expiresAt'>;
 
 /** Messages read from the store per range read, and reads per readBack() at most. */
 const READ_BATCH = 256;
@@ -162,10 +162,8 @@ export class StoredBacklog {
       pattern,
       packed,
       size: packed.end - packed.start,
-      data: undefined,
       orderKey,
       expiresAt,
-      fromStore: true,
       attempt: replayed ? attempt - 1 : 0,
       replayed,
       link: undefined,

@@ -164,7 +164,7 @@ function tracker(
     },
   });
   const outcome = (pattern: string) =>
-    submitted(instance, pattern, record(pattern), { of: pattern }).then(
+    submitted(instance, pattern, record(pattern)).then(
       () => 'resolved',
       (error: Error) => error.message,
     );
@@ -296,7 +296,7 @@ describe('DeliveryTracker with a durable outbox', () => {
     const before = tracker(first);
     const keyed = (pattern: string): EncodedRecord => ({ ...record(pattern), info: `j${JSON.stringify({ 'nz-key': 'k1' })}` });
     for (const pattern of ['k1/1', 'k1/2', 'k1/3']) {
-      void submitted(before.tracker, pattern, keyed(pattern), { of: pattern }, 'k1').catch(() => undefined);
+      void submitted(before.tracker, pattern, keyed(pattern), 'k1').catch(() => undefined);
     }
     void before.outcome('u1');
     first.commit();
@@ -341,7 +341,7 @@ describe('DeliveryTracker with a durable outbox', () => {
   it('moves a dead letter into the dead-letter table', async () => {
     const store = new MapStore();
     const { tracker: t, sent, deadLetters } = tracker(store, { maxAttempts: 1 });
-    void submitted(t, 'm1', record('m1'), undefined);
+    void submitted(t, 'm1', record('m1'));
     store.commit();
     t.credit('a', 1);
     t.settle('a', sent[0][2], 'f', 'handler failed');
@@ -476,7 +476,7 @@ describe('DeliveryTracker with a durable outbox', () => {
       const store = new MapStore();
       const { tracker: t, sent } = tracker(store);
       const submit = (pattern: string) =>
-        submitted(t, pattern, record(pattern), { of: pattern }, key).then(
+        submitted(t, pattern, record(pattern), key).then(
           () => 'resolved',
           (error: Error) => error.message,
         );

@@ -68,7 +68,7 @@ export class ClientSender {
       route,
       tracker === undefined
         ? (encoded) => (key === undefined ? this.routes.pick(route) : this.routes.pickKeyed(route, key)).emit(encoded, done)
-        : (encoded) => tracker.submit(pattern, encoded, packet.data, this.outcomes.trackedEmit(done), key, expiresAt),
+        : (encoded) => tracker.submit(pattern, encoded, this.outcomes.trackedEmit(done), key, expiresAt),
       done,
     );
   }

@@ -148,7 +148,10 @@ export function storedDelivery(fields: readonly Buffer[]): {
   };
 }
 
-/** The data a delivery's fields carry (JSON decoded, else the bytes): for the dead letter of a stored message. */
+/**
+ * The data a delivery's fields carry, for its dead letter: JSON decoded, else a copy of the bytes
+ * (not a view that would keep the slab they were packed in).
+ */
 export function storedData(fields: readonly Buffer[]): unknown {
   const [, , , info, payload] = fields;
   if (info.toString('latin1').charAt(0) === ENCODING_JSON && payload.length > 0) {
@@ -158,5 +161,5 @@ export function storedData(fields: readonly Buffer[]): unknown {
       // Sent as stored; only the dead letter's copy of the data stays raw.
     }
   }
-  return payload;
+  return Buffer.from(payload);
 }
