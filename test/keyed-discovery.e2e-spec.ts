@@ -80,18 +80,32 @@ describe('Keyed delivery while DNS scales the workers 4 → 6 → 4', () => {
       );
     await sockets(4);
 
-    /** Emits phase `phase` (seqs phase*PER_PHASE …), changes DNS while it flows, waits for every ack. */
+    /**
+     * Emits phase `phase` (seqs phase*PER_PHASE …), changes DNS while its first half flows, waits for
+     * every ack. The second half leaves once the client follows the change (and is connected to
+     * every worker it lists), so that each key's last message of the phase goes where the new set
+     * puts it however fast the first half went (it may be done before DNS is read again).
+     */
     const phase = async (index: number, publish?: KeyedWorker[]) => {
       const emits: Array<Promise<unknown>> = [];
-      for (let i = 0; i < PER_PHASE; i++) {
-        for (let k = 0; k < KEYS; k++) {
-          emits.push(firstValueFrom(client!.emit('keyed', { key: `k${k}`, seq: index * PER_PHASE + i }), { defaultValue: undefined }));
+      const emit = (from: number, to: number) => {
+        for (let i = from; i < to; i++) {
+          for (let k = 0; k < KEYS; k++) {
+            emits.push(firstValueFrom(client!.emit('keyed', { key: `k${k}`, seq: index * PER_PHASE + i }), { defaultValue: undefined }));
+          }
         }
-      }
+      };
+      emit(0, PER_PHASE / 2);
       if (publish !== undefined) {
         publishPeers(dns, publish);
         await sockets(publish.length);
+        await eventually(
+          () => Object.values(client!.getMetrics().connections).filter((connections) => connections > 0).length,
+          (connected) => connected >= publish.length,
+          10_000,
+        );
       }
+      emit(PER_PHASE / 2, PER_PHASE);
       await within(Promise.all(emits), 60_000, `phase ${index + 1} acknowledged`);
     };
     await phase(0);
